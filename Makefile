@@ -1,0 +1,39 @@
+# Kluis: `make run` starts the server on 127.0.0.1:8000 (SQLite + files under ./data);
+# `make test` runs the whole test command. Both create .venv on first use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck contracts pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/kluis server --host 127.0.0.1 --port 8000 --data-dir ./data
+
+test: $(STAMP) lint typecheck contracts pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+pytest: $(STAMP)
+	command -v age >/dev/null || { echo "the age binary is needed: sudo apt-get install age (or run .ci/run)"; exit 1; }
+	$(BIN)/pytest -n auto -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/payload_throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

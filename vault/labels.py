@@ -1,0 +1,65 @@
+"""Every context string of the Kluis v1 format, in one place.
+
+Each signed statement, AEAD associated data and derived key starts with its own label, so no
+signature, tag or key made for one purpose is ever accepted for another (threat L16). The
+labels are ASCII; where one is used as a prefix it is always followed by a 0x00 byte, so no
+label is a prefix of another's input. `docs/format.md` lists the same strings; a test checks
+that the two lists agree and that every label is distinct.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Subkeys of the Argon2id master key and of the recovery secret (HKDF-SHA256 info).
+AUTH_KEY: Final = b"kluis/v1/auth-key"
+BUNDLE_KEY: Final = b"kluis/v1/bundle-key"
+RECOVERY_AUTH_KEY: Final = b"kluis/v1/recovery-auth-key"
+RECOVERY_BUNDLE_KEY: Final = b"kluis/v1/recovery-bundle-key"
+
+# Identity.
+IDENTITY_SIGNATURE: Final = b"kluis/v1/identity"
+FINGERPRINT: Final = b"kluis/v1/fingerprint"
+
+# Key bundle associated data.
+KEY_BUNDLE: Final = b"kluis/v1/key-bundle"
+
+# Subkeys and commitments of a document's file key.
+AGE_FILE_KEY: Final = b"kluis/v1/age-file-key"
+FILE_KEY_COMMITMENT: Final = b"kluis/v1/file-key-commitment"
+METADATA_KEY: Final = b"kluis/v1/metadata-key"
+METADATA: Final = b"kluis/v1/metadata"
+DOCUMENT_HEADER_SIGNATURE: Final = b"kluis/v1/document-header"
+
+# Subkeys and commitments of a dossier key.
+DOSSIER_WRAP_KEY: Final = b"kluis/v1/dossier-wrap-key"
+FILE_KEY_WRAP: Final = b"kluis/v1/file-key-wrap"
+DOSSIER_KEY_COMMITMENT: Final = b"kluis/v1/dossier-key-commitment"
+DOSSIER_METADATA_KEY: Final = b"kluis/v1/dossier-metadata-key"
+DOSSIER_METADATA: Final = b"kluis/v1/dossier-metadata"
+
+# Signed statements about sharing and membership.
+GRANT_SIGNATURE: Final = b"kluis/v1/grant"
+DOSSIER_INDEX_SIGNATURE: Final = b"kluis/v1/dossier-index"
+
+ALL: Final = (
+    AUTH_KEY,
+    BUNDLE_KEY,
+    RECOVERY_AUTH_KEY,
+    RECOVERY_BUNDLE_KEY,
+    IDENTITY_SIGNATURE,
+    FINGERPRINT,
+    KEY_BUNDLE,
+    AGE_FILE_KEY,
+    FILE_KEY_COMMITMENT,
+    METADATA_KEY,
+    METADATA,
+    DOCUMENT_HEADER_SIGNATURE,
+    DOSSIER_WRAP_KEY,
+    FILE_KEY_WRAP,
+    DOSSIER_KEY_COMMITMENT,
+    DOSSIER_METADATA_KEY,
+    DOSSIER_METADATA,
+    GRANT_SIGNATURE,
+    DOSSIER_INDEX_SIGNATURE,
+)
