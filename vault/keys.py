@@ -62,7 +62,7 @@ def format_fingerprint(digest: bytes) -> str:
 def normalise_fingerprint(text: str) -> str:
     """Accept a fingerprint typed with any spacing; return the canonical display form."""
     digits = "".join(ch for ch in text if not ch.isspace())
-    if len(digits) != FINGERPRINT_GROUPS * 5 or not digits.isdigit():
+    if len(digits) != FINGERPRINT_GROUPS * 5 or not (digits.isascii() and digits.isdigit()):
         raise MalformedError("a fingerprint is 60 digits (12 groups of 5)")
     return " ".join(digits[i : i + 5] for i in range(0, len(digits), 5))
 
@@ -167,9 +167,11 @@ class PrivateIdentity:
         cls, user_id: bytes, username: str, key_version: int, private_keys: bytes
     ) -> PrivateIdentity:
         """Rebuild an identity from the 96-byte PrivateKeys encoding (format section 4)."""
-        if len(user_id) != ID_SIZE:
+        if not isinstance(user_id, bytes) or len(user_id) != ID_SIZE:
             raise ValueError("a user id is 16 bytes")
-        if len(private_keys) != PRIVATE_KEYS_SIZE:
+        if not 1 <= key_version < 2**32:
+            raise ValueError("a key version is from 1 to 2**32 - 1")
+        if not isinstance(private_keys, bytes) or len(private_keys) != PRIVATE_KEYS_SIZE:
             raise MalformedError("private keys: expected 96 bytes")
         return cls(
             user_id,
