@@ -105,9 +105,7 @@ def _positions(numbers: Sequence[int]) -> str:
     return f"words {listed} are"
 
 
-_ASCII_LOWER = str.maketrans(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZ\t\r\n", "abcdefghijklmnopqrstuvwxyz   "
-)
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ\t\r\n", "abcdefghijklmnopqrstuvwxyz   ")
 _SEPARATOR = " "
 
 
