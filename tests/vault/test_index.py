@@ -1,0 +1,530 @@
+"""The dossier index (format section 9): sealing, the five checks, rollback and withholding."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+import blake3
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vault import labels
+from vault.encoding import Writer
+from vault.errors import (
+    IntegrityError,
+    KeyMismatchError,
+    MalformedError,
+    RollbackError,
+    SecurityError,
+    SignatureError,
+    VaultError,
+)
+from vault.index import (
+    DELETION_SIZE,
+    ENTRY_SIZE,
+    METADATA_MAX,
+    DossierIndex,
+    IndexDeletion,
+    IndexEntry,
+    OpenedIndex,
+    _dossier_metadata_key,
+    _metadata_ad,
+    _seal_index_from_parts,
+    compare_listing,
+    index_hash,
+    open_index,
+    seal_index,
+    verify_index,
+    withheld,
+)
+from vault.keys import PrivateIdentity
+from vault.metadata import DossierMetadata, seal_aead
+
+
+def seed(name: str, size: int) -> bytes:
+    return hashlib.shake_256(f"kluis/tests/index/{name}".encode()).digest(size)
+
+
+def person(name: str) -> PrivateIdentity:
+    return PrivateIdentity.from_private_keys(seed(f"user/{name}", 16), name, 1, seed(name, 96))
+
+
+ALICE = person("alice")
+BOB = person("bob")
+ALICE_NEW_KEYS = PrivateIdentity.from_private_keys(ALICE.user_id, "alice", 2, seed("a2", 96))
+DOSSIER = seed("dossier", 16)
+COUNTER = 5
+EPOCH = 2
+DOSSIER_KEY = seed("dossier-key", 32)
+OLD_DOSSIER_KEY = seed("old-dossier-key", 32)
+KEYS = {1: OLD_DOSSIER_KEY, EPOCH: DOSSIER_KEY}
+META = DossierMetadata("Huis Loppersum", 1_700_000_000)
+# Ids chosen so that sorting matters: 0x10.. < 0x20.. < 0x30.. < 0x40..
+DOC_1, DOC_2, DOC_3, DOC_4 = (bytes([b]) + seed(f"doc{b}", 15) for b in (0x10, 0x20, 0x30, 0x40))
+ENTRIES = (
+    IndexEntry(DOC_3, 2, seed("h3", 32)),
+    IndexEntry(DOC_1, 6, seed("h1", 32)),
+    IndexEntry(DOC_4, 3, seed("h4", 32)),
+)
+DELETIONS = (IndexDeletion(DOC_2, 2, 1_700_000_500),)
+
+
+def make(**change: Any) -> bytes:
+    args: dict[str, Any] = {
+        "dossier_id": DOSSIER,
+        "counter": COUNTER,
+        "epoch": EPOCH,
+        "dossier_key": DOSSIER_KEY,
+        "metadata": META,
+        "entries": ENTRIES,
+        "deletions": DELETIONS,
+        "metadata_nonce": seed("nonce", 24),
+    }
+    owner = change.pop("owner", ALICE)
+    args.update(change)
+    return _seal_index_from_parts(owner, **args)
+
+
+INDEX = make()
+
+
+def open_(data: bytes, **change: Any) -> OpenedIndex:
+    args: dict[str, Any] = {"dossier_id": DOSSIER, "owner": ALICE.public, "dossier_keys": KEYS}
+    args.update(change)
+    return open_index(data, **args)
+
+
+def resign(index: DossierIndex, owner: PrivateIdentity = ALICE, **change: Any) -> bytes:
+    changed = dataclasses.replace(index, **change)
+    return changed.body() + owner.sign(labels.DOSSIER_INDEX_SIGNATURE, changed.body())
+
+
+def flip(data: bytes, index: int, mask: int = 0x01) -> bytes:
+    out = bytearray(data)
+    out[index] ^= mask
+    return bytes(out)
+
+
+# -- happy paths -------------------------------------------------------------------------------
+
+
+def test_open_and_sorted() -> None:
+    opened = open_(INDEX)
+    index = opened.index
+    assert opened.metadata == META
+    assert [e.document_id for e in index.entries] == [DOC_1, DOC_3, DOC_4]
+    assert index.deletions == DELETIONS
+    assert (index.counter, index.epoch) == (COUNTER, EPOCH)
+    assert (index.owner_id, index.owner_key_id) == (ALICE.user_id, ALICE.public.key_id)
+    assert index.entry(DOC_3) == ENTRIES[0]
+    assert index.entry(DOC_2) is None
+
+
+def test_layout_and_round_trip() -> None:
+    index = DossierIndex.decode(INDEX)
+    assert DossierIndex.peek(INDEX) == index
+    assert index.encode() == INDEX
+    assert INDEX[:5] == b"KLIX\x01"
+    size = 5 + 16 + 16 + 32 + 8 + 8 + 4 + len(index.metadata) + 4 + 3 * ENTRY_SIZE + 4
+    assert len(INDEX) == size + DELETION_SIZE + 64
+
+
+def test_empty_index() -> None:
+    data = make(entries=(), deletions=())
+    opened = open_(data)
+    assert opened.index.entries == () and opened.index.deletions == ()
+
+
+def test_sealing_is_deterministic_given_the_nonce() -> None:
+    assert make() == INDEX
+    fresh = seal_index(
+        ALICE,
+        dossier_id=DOSSIER,
+        counter=1,
+        epoch=1,
+        dossier_key=OLD_DOSSIER_KEY,
+        metadata=META,
+        entries=[],
+    )
+    assert open_(fresh).metadata == META
+
+
+def test_counters_moving_forward_and_the_same_index_again() -> None:
+    open_(INDEX, highest_seen=COUNTER - 1)
+    open_(INDEX, highest_seen=COUNTER, previous=INDEX)
+    open_(INDEX, highest_seen=COUNTER, previous_hash=index_hash(INDEX))
+    # An older previous index does not matter once the counter moved on.
+    open_(INDEX, highest_seen=COUNTER - 1, previous=make(counter=COUNTER - 1))
+
+
+def test_verify_without_the_dossier_key() -> None:
+    assert verify_index(INDEX, dossier_id=DOSSIER, owner=ALICE.public).counter == COUNTER
+
+
+def test_index_hash_is_blake3() -> None:
+    assert index_hash(INDEX) == blake3.blake3(INDEX).digest()
+
+
+# -- every byte is protected -------------------------------------------------------------------
+
+
+def expected_errors(data: bytes) -> list[tuple[str, tuple[type[SecurityError], ...]]]:
+    index = DossierIndex.decode(data)
+    sig = (SignatureError,)
+    # A changed id may break the order (parse) or keep it (signature): both are fine.
+    order = (MalformedError, SignatureError)
+    fields: list[tuple[str, int, tuple[type[SecurityError], ...]]] = [
+        ("magic", 4, (MalformedError,)),
+        ("format version", 1, (MalformedError,)),
+        ("dossier_id", 16, (IntegrityError,)),
+        ("owner_id", 16, (KeyMismatchError,)),
+        ("owner_key_id", 32, (KeyMismatchError,)),
+        ("counter", 8, sig),
+        ("epoch", 8, sig),
+        ("metadata length", 4, (MalformedError,)),
+        ("metadata", len(index.metadata), sig),
+        ("entry_count", 4, (MalformedError,)),
+    ]
+    for _ in index.entries:
+        fields += [("entry id", 16, order), ("entry version", 8, sig), ("header_hash", 32, sig)]
+    fields.append(("deletion_count", 4, (MalformedError,)))
+    for _ in index.deletions:
+        fields += [("deletion id", 16, order), ("deletion version", 8, sig), ("at", 8, sig)]
+    fields.append(("signature", 64, sig))
+    out = [(name, errors) for name, size, errors in fields for _ in range(size)]
+    assert len(out) == len(data)
+    return out
+
+
+@pytest.mark.parametrize("mask", [0x01, 0x04, 0x80])
+def test_every_byte_flipped_fails_with_the_error_of_its_check(mask: int) -> None:
+    for offset, (name, errors) in enumerate(expected_errors(INDEX)):
+        with pytest.raises(SecurityError) as caught:
+            open_(flip(INDEX, offset, mask))
+        assert type(caught.value) in errors, (offset, name, caught.value)
+
+
+def test_every_truncation_and_trailing_byte_is_malformed() -> None:
+    for length in range(len(INDEX)):
+        with pytest.raises(MalformedError):
+            open_(INDEX[:length])
+    with pytest.raises(MalformedError, match="trailing"):
+        open_(INDEX + b"\x00")
+
+
+@pytest.mark.parametrize("prefix", [b"KLIY\x01", b"KLDH\x01", b"KLIX\x00", b"KLIX\x02"])
+def test_wrong_magic_or_version(prefix: bytes) -> None:
+    with pytest.raises(MalformedError):
+        open_(prefix + INDEX[5:])
+
+
+# -- step 1: parse rules, even when the owner signed ---------------------------------------------
+
+INDEX_FIELDS = DossierIndex.decode(INDEX)
+E1, E3, E4 = INDEX_FIELDS.entries
+(D2,) = INDEX_FIELDS.deletions
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"entries": (E3, E1, E4)}, "sorted"),
+        ({"entries": (E1, E4, E3)}, "sorted"),
+        ({"entries": (E1, E1, E4)}, "duplicates"),
+        ({"entries": (E1, dataclasses.replace(E3, document_id=DOC_1))}, "duplicates"),
+        ({"deletions": (D2, D2)}, "deletions"),
+        (
+            {"deletions": (D2, IndexDeletion(DOC_1, 1, 0))},
+            "deletions must be sorted",
+        ),
+        ({"deletions": (IndexDeletion(DOC_3, 1, 0),)}, "both"),
+        ({"counter": 0}, "at least 1"),
+        ({"epoch": 0}, "at least 1"),
+        ({"metadata": bytes(39)}, "metadata"),
+    ],
+)
+def test_parse_rules_hold_even_if_signed(change: dict[str, Any], match: str) -> None:
+    with pytest.raises(MalformedError, match=match):
+        open_(resign(INDEX_FIELDS, **change))
+
+
+def raw_index(
+    entries: list[tuple[bytes, int, bytes]], deletions: list[tuple[bytes, int, int]]
+) -> bytes:
+    """Hand-written bytes, for values the dataclasses themselves refuse (version 0)."""
+    w = (
+        Writer()
+        .raw(b"KLIX\x01")
+        .raw(DOSSIER + ALICE.user_id + ALICE.public.key_id)
+        .u64(COUNTER)
+        .u64(EPOCH)
+        .vbytes(INDEX_FIELDS.metadata)
+        .u32(len(entries))
+    )
+    for doc, version, digest in entries:
+        w.raw(doc).u64(version).raw(digest)
+    w.u32(len(deletions))
+    for doc, version, at in deletions:
+        w.raw(doc).u64(version).u64(at)
+    body = w.getvalue()
+    return body + ALICE.sign(labels.DOSSIER_INDEX_SIGNATURE, body)
+
+
+def test_raw_index_helper_matches_the_encoder() -> None:
+    entries = [(e.document_id, e.version, e.header_hash) for e in INDEX_FIELDS.entries]
+    deletions = [(d.document_id, d.version, d.deleted_at) for d in INDEX_FIELDS.deletions]
+    assert raw_index(entries, deletions) == INDEX
+
+
+def test_entry_version_zero_is_malformed() -> None:
+    with pytest.raises(MalformedError, match="version"):
+        open_(raw_index([(DOC_1, 0, bytes(32))], []))
+
+
+def test_deletion_version_zero_is_malformed() -> None:
+    with pytest.raises(MalformedError, match="version"):
+        open_(raw_index([], [(DOC_1, 0, 0)]))
+
+
+def test_counts_larger_than_the_data_are_refused_before_looping() -> None:
+    body = INDEX[: len(INDEX) - 64 - 4 - DELETION_SIZE - 4 - 3 * ENTRY_SIZE]
+    for count in (5, 2**32 - 1):  # 5 entries need 280 bytes; 240 follow
+        with pytest.raises(MalformedError, match="count"):
+            DossierIndex.decode(body + count.to_bytes(4, "big") + bytes(3 * ENTRY_SIZE + 72))
+
+
+def test_metadata_over_the_limit_is_refused_before_reading() -> None:
+    head = INDEX[: 5 + 16 + 16 + 32 + 16]
+    with pytest.raises(MalformedError, match="exceeds"):
+        DossierIndex.decode(head + (METADATA_MAX + 1).to_bytes(4, "big") + bytes(100))
+
+
+# -- steps 2 and 3 -------------------------------------------------------------------------------
+
+
+def test_index_of_another_dossier() -> None:
+    with pytest.raises(IntegrityError, match="another dossier") as caught:
+        open_(INDEX, dossier_id=seed("other", 16))
+    assert type(caught.value) is IntegrityError
+
+
+def test_wrong_owner() -> None:
+    with pytest.raises(KeyMismatchError):
+        open_(INDEX, owner=BOB.public)
+    with pytest.raises(KeyMismatchError):
+        open_(INDEX, owner=ALICE_NEW_KEYS.public)
+
+
+def test_forged_index_naming_alice() -> None:
+    with pytest.raises(SignatureError, match="dossier index: signature does not verify"):
+        open_(resign(INDEX_FIELDS, owner=BOB))
+
+
+def test_index_signed_by_bob_in_his_own_name() -> None:
+    by_bob = make(owner=BOB)
+    assert open_(by_bob, owner=BOB.public).metadata == META
+    with pytest.raises(KeyMismatchError):
+        open_(by_bob)
+
+
+def test_signature_uses_the_index_label() -> None:
+    body = INDEX_FIELDS.body()
+    with pytest.raises(SignatureError):
+        open_(body + ALICE.sign(labels.GRANT_SIGNATURE, body))
+
+
+# -- step 4: rollback ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("highest_seen", [COUNTER + 1, 2**64 - 1])
+def test_rollback(highest_seen: int) -> None:
+    with pytest.raises(RollbackError):
+        open_(INDEX, highest_seen=highest_seen)
+
+
+def test_same_counter_different_bytes() -> None:
+    other = make(entries=ENTRIES[:1])
+    with pytest.raises(RollbackError, match="same counter"):
+        open_(other, highest_seen=COUNTER, previous=INDEX)
+    with pytest.raises(RollbackError, match="same counter"):
+        open_(other, highest_seen=COUNTER, previous_hash=index_hash(INDEX))
+    # Same fields, another nonce: other bytes, also refused.
+    with pytest.raises(RollbackError):
+        open_(make(metadata_nonce=bytes(24)), highest_seen=COUNTER, previous=INDEX)
+
+
+def test_rollback_is_checked_after_the_signature() -> None:
+    broken = flip(INDEX, len(INDEX) - 1)
+    with pytest.raises(SignatureError):
+        open_(broken, highest_seen=COUNTER + 1)
+
+
+# -- step 5: metadata ---------------------------------------------------------------------------
+
+
+def test_missing_or_wrong_epoch_key() -> None:
+    with pytest.raises(IntegrityError, match="no dossier key for epoch 2"):
+        open_(INDEX, dossier_keys={1: OLD_DOSSIER_KEY})
+    with pytest.raises(IntegrityError, match="does not decrypt"):
+        open_(INDEX, dossier_keys={EPOCH: OLD_DOSSIER_KEY})
+
+
+def test_resigned_metadata_changes() -> None:
+    other = DossierIndex.decode(make(metadata=DossierMetadata("Anders", 0)))
+    assert open_(resign(INDEX_FIELDS, metadata=other.metadata)).metadata.title == "Anders"
+    # Metadata sealed for epoch 2 does not open in an index that claims epoch 1, nor for
+    # another dossier.
+    with pytest.raises(IntegrityError):
+        open_(resign(INDEX_FIELDS, epoch=1))
+    elsewhere = DossierIndex.decode(make(dossier_id=seed("other", 16)))
+    with pytest.raises(IntegrityError):
+        open_(resign(INDEX_FIELDS, metadata=elsewhere.metadata))
+    with pytest.raises(IntegrityError):
+        open_(resign(INDEX_FIELDS, metadata=flip(INDEX_FIELDS.metadata, 30)))
+
+
+def test_authentic_but_invalid_metadata_is_malformed() -> None:
+    sealed = seal_aead(
+        _dossier_metadata_key(DOSSIER_KEY, DOSSIER, EPOCH),
+        bytes(24),
+        b'{"title":"","created":0}'.ljust(256),
+        _metadata_ad(DOSSIER, EPOCH),
+    )
+    with pytest.raises(MalformedError, match="title"):
+        open_(resign(INDEX_FIELDS, metadata=sealed))
+
+
+# -- writing side --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"entries": (ENTRIES[0], ENTRIES[0])},
+        {"entries": (ENTRIES[0], IndexEntry(DOC_3, 9, bytes(32)))},
+        {"deletions": (DELETIONS[0], DELETIONS[0])},
+        {"deletions": (IndexDeletion(DOC_1, 1, 0),)},
+        {"counter": 0},
+        {"epoch": 0},
+        {"dossier_id": DOSSIER[:15]},
+        {"dossier_key": DOSSIER_KEY[:16]},
+        {"metadata": {"title": "x"}},
+    ],
+)
+def test_sealing_refuses_invalid_input(change: dict[str, Any]) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        make(**change)
+
+
+def test_the_longest_title_in_four_byte_characters_fits() -> None:
+    # 1024 characters of 4 bytes each: the metadata limit must leave room for them.
+    DossierIndex.decode(make(metadata=DossierMetadata("\U0001f3e0" * 1024, 0)))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (DOC_1[:15], 1, bytes(32)),
+        (DOC_1, 0, bytes(32)),
+        (DOC_1, 2**64, bytes(32)),
+        (DOC_1, True, bytes(32)),
+    ],
+)
+def test_entries_and_deletions_refuse_invalid_values(args: tuple[Any, Any, Any]) -> None:
+    with pytest.raises(ValueError):
+        IndexEntry(*args)
+    with pytest.raises(ValueError):
+        IndexDeletion(args[0], args[1], 0)
+
+
+def test_entry_hash_and_deletion_time_are_checked() -> None:
+    with pytest.raises(ValueError):
+        IndexEntry(DOC_1, 1, bytes(31))
+    with pytest.raises(ValueError):
+        IndexDeletion(DOC_1, 1, -1)
+
+
+def test_verify_refuses_a_malformed_expected_id() -> None:
+    with pytest.raises(ValueError):
+        open_(INDEX, dossier_id=DOSSIER.hex())
+
+
+# -- comparing with the server's listing (D13) --------------------------------------------------
+
+
+def test_withheld_documents_are_reported() -> None:
+    index = open_(INDEX).index
+    assert withheld(index, [DOC_1, DOC_3, DOC_4]) == ()
+    assert withheld(index, [DOC_1, DOC_4]) == (ENTRIES[0],)
+    assert withheld(index, []) == index.entries
+    assert withheld(index, iter([DOC_2, DOC_3])) == (ENTRIES[1], ENTRIES[2])
+
+
+def test_compare_listing() -> None:
+    index = open_(INDEX).index
+    fine = compare_listing(index, {DOC_1: 6, DOC_3: 2, DOC_4: 3})
+    assert fine == compare_listing(index, {DOC_1: 6, DOC_3: 2, DOC_4: 3})
+    assert not fine.hides_something and fine.unindexed == () and fine.deleted == ()
+    new_doc = seed("new", 16)
+    mixed = compare_listing(index, {DOC_1: 7, DOC_3: 1, DOC_2: 2, new_doc: 1})
+    assert mixed.hides_something
+    assert mixed.withheld == (ENTRIES[2],)  # DOC_4 missing
+    assert mixed.behind == (ENTRIES[0],)  # DOC_3 at version 1, index says 2
+    assert mixed.unindexed == (new_doc,)  # not yet in the index: newer, or injected
+    assert mixed.deleted == DELETIONS  # the owner deleted DOC_2
+    ahead = compare_listing(index, {DOC_1: 9, DOC_3: 2, DOC_4: 3})
+    assert not ahead.hides_something  # a newer version than the index is not hidden
+
+
+# -- property tests --------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=800))
+def test_random_bytes_raise_only_malformed(data: bytes) -> None:
+    with pytest.raises(MalformedError):
+        DossierIndex.decode(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=800))
+def test_random_bytes_after_a_valid_prefix_raise_only_security_errors(tail: bytes) -> None:
+    with pytest.raises(SecurityError):
+        open_(INDEX[:5] + tail)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(INDEX) - 1), st.integers(1, 255)), min_size=1))
+def test_mutated_indexes_never_open(changes: list[tuple[int, int]]) -> None:
+    data = bytearray(INDEX)
+    for at, mask in changes:
+        data[at] ^= mask
+    if bytes(data) == INDEX:
+        return
+    try:
+        open_(bytes(data))
+    except SecurityError:
+        return
+    except VaultError as exc:  # pragma: no cover - would be a wrong error class
+        pytest.fail(f"unexpected {type(exc).__name__}: {exc}")
+    pytest.fail("a mutated index opened")
+
+
+entry_lists = st.lists(
+    st.tuples(st.binary(min_size=16, max_size=16), st.integers(1, 2**64 - 1)),
+    max_size=12,
+    unique_by=lambda t: t[0],
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(entry_lists, st.integers(0, 12))
+def test_any_valid_lists_round_trip_sorted(docs: list[tuple[bytes, int]], split: int) -> None:
+    entries = [IndexEntry(d, v, blake3.blake3(d).digest()) for d, v in docs[:split]]
+    deletions = [IndexDeletion(d, v, v) for d, v in docs[split:]]
+    index = open_(make(entries=entries, deletions=deletions)).index
+    assert index.entries == tuple(sorted(entries, key=lambda e: e.document_id))
+    assert index.deletions == tuple(sorted(deletions, key=lambda e: e.document_id))

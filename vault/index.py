@@ -1,0 +1,371 @@
+"""The dossier index: the owner's signed list of a dossier's documents.
+
+Implements docs/format.md section 9. `verify_index` runs steps 1-4 of "Verifying" (parse with
+order, duplicates and overlap; dossier and owner; signature; counter against rollback, D12) and
+`open_index` adds step 5 (the metadata decrypts under the dossier key of the index's epoch).
+`compare_listing` and `withheld` are pure functions that compare a verified index with what
+the server lists, so a client notices documents the server hides (D13).
+
+`DossierIndex.decode` (alias `peek`) only parses. Like `vault.header`, this module stays clear
+of `vault.keys` so the server may parse indexes without touching secret-key code.
+"""
+
+from __future__ import annotations
+
+import hmac
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+import blake3
+
+from . import labels
+from .derive import derive
+from .encoding import ID_SIZE, Reader, Writer
+from .errors import IntegrityError, KeyMismatchError, MalformedError, RollbackError, SignatureError
+from .header import SigningIdentity, VerifyingIdentity, check_length, check_u64, u64
+from .metadata import (
+    SEALED_OVERHEAD,
+    DossierMetadata,
+    new_nonce,
+    open_dossier_metadata,
+    seal_aead,
+)
+
+INDEX_MAGIC: Final = b"KLIX"
+FORMAT_VERSION: Final = 1
+KEY_ID_SIZE: Final = 32
+HASH_SIZE: Final = 32
+DOSSIER_KEY_SIZE: Final = 32
+SIGNATURE_SIZE: Final = 64
+METADATA_MAX: Final = 8192
+ENTRY_SIZE: Final = ID_SIZE + 8 + HASH_SIZE
+DELETION_SIZE: Final = ID_SIZE + 8 + 8
+WHAT: Final = "dossier index"
+
+
+def index_hash(data: bytes) -> bytes:
+    """BLAKE3 of a whole index: what a client may remember instead of the bytes."""
+    return bytes(blake3.blake3(bytes(data)).digest())
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """A live document: its latest version and the BLAKE3 of that version's header."""
+
+    document_id: bytes
+    version: int
+    header_hash: bytes
+
+    def __post_init__(self) -> None:
+        check_length(self.document_id, ID_SIZE, "document_id")
+        check_u64(self.version, "an entry's version", 1)
+        check_length(self.header_hash, HASH_SIZE, "header_hash")
+
+
+@dataclass(frozen=True)
+class IndexDeletion:
+    """A deleted document: the last version that existed and when it was deleted."""
+
+    document_id: bytes
+    version: int
+    deleted_at: int
+
+    def __post_init__(self) -> None:
+        check_length(self.document_id, ID_SIZE, "document_id")
+        check_u64(self.version, "a deletion's version", 1)
+        check_u64(self.deleted_at, "deleted_at")
+
+
+def _dossier_metadata_key(dossier_key: bytes, dossier_id: bytes, epoch: int) -> bytes:
+    return derive(dossier_key, labels.DOSSIER_METADATA_KEY, dossier_id + u64(epoch))
+
+
+def _metadata_ad(dossier_id: bytes, epoch: int) -> bytes:
+    return labels.DOSSIER_METADATA + b"\x00" + dossier_id + u64(epoch)
+
+
+def _check_ordered(ids: list[bytes], what: str) -> None:
+    if any(a >= b for a, b in itertools.pairwise(ids)):
+        raise ValueError(f"{what} must be sorted by document_id, without duplicates")
+
+
+@dataclass(frozen=True)
+class DossierIndex:
+    """The fields of a dossier index, in wire order. Holds no secret."""
+
+    dossier_id: bytes
+    owner_id: bytes
+    owner_key_id: bytes
+    counter: int
+    epoch: int
+    metadata: bytes = field(repr=False)  # sealed: nonce || ciphertext
+    entries: tuple[IndexEntry, ...]
+    deletions: tuple[IndexDeletion, ...]
+    signature: bytes = field(repr=False)
+
+    def entry(self, document_id: bytes) -> IndexEntry | None:
+        """The entry of a live document, or None if the index does not list it as live."""
+        return next((e for e in self.entries if e.document_id == document_id), None)
+
+    def body(self) -> bytes:
+        """Every byte the signature covers."""
+        w = (
+            Writer()
+            .raw(INDEX_MAGIC)
+            .u8(FORMAT_VERSION)
+            .fixed(self.dossier_id, ID_SIZE)
+            .fixed(self.owner_id, ID_SIZE)
+            .fixed(self.owner_key_id, KEY_ID_SIZE)
+            .u64(self.counter)
+            .u64(self.epoch)
+            .vbytes(self.metadata)
+            .u32(len(self.entries))
+        )
+        for e in self.entries:
+            w.fixed(e.document_id, ID_SIZE).u64(e.version).fixed(e.header_hash, HASH_SIZE)
+        w.u32(len(self.deletions))
+        for d in self.deletions:
+            w.fixed(d.document_id, ID_SIZE).u64(d.version).u64(d.deleted_at)
+        return w.getvalue()
+
+    def encode(self) -> bytes:
+        return self.body() + Writer().fixed(self.signature, SIGNATURE_SIZE).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> DossierIndex:
+        """Parse, with order, duplicates and overlap (step 1, `MalformedError`). Trusts nothing."""
+        r = Reader(data, WHAT)
+        r.magic(INDEX_MAGIC)
+        if r.u8() != FORMAT_VERSION:
+            raise MalformedError(f"{WHAT}: unsupported format version")
+        dossier_id, owner_id, owner_key_id = r.raw(ID_SIZE), r.raw(ID_SIZE), r.raw(KEY_ID_SIZE)
+        counter, epoch = r.u64(), r.u64()
+        metadata = r.vbytes(METADATA_MAX)
+        try:
+            entries = tuple(
+                IndexEntry(r.raw(ID_SIZE), r.u64(), r.raw(HASH_SIZE))
+                for _ in range(_count(r, ENTRY_SIZE))
+            )
+            deletions = tuple(
+                IndexDeletion(r.raw(ID_SIZE), r.u64(), r.u64())
+                for _ in range(_count(r, DELETION_SIZE))
+            )
+            _check_ordered([e.document_id for e in entries], "entries")
+            _check_ordered([d.document_id for d in deletions], "deletions")
+        except ValueError as exc:
+            raise MalformedError(f"{WHAT}: {exc}") from exc
+        signature = r.raw(SIGNATURE_SIZE)
+        r.end()
+        # Counters and epochs start at 1 (sections 9 and 10).
+        if counter < 1 or epoch < 1:
+            raise MalformedError(f"{WHAT}: counter and epoch must be at least 1")
+        if len(metadata) < SEALED_OVERHEAD:
+            raise MalformedError(f"{WHAT}: metadata too short to be sealed")
+        if {e.document_id for e in entries} & {d.document_id for d in deletions}:
+            raise MalformedError(f"{WHAT}: a document is listed both live and deleted")
+        return cls(
+            dossier_id=dossier_id,
+            owner_id=owner_id,
+            owner_key_id=owner_key_id,
+            counter=counter,
+            epoch=epoch,
+            metadata=metadata,
+            entries=entries,
+            deletions=deletions,
+            signature=signature,
+        )
+
+    peek = decode
+
+
+def _count(r: Reader, item_size: int) -> int:
+    count = r.u32()
+    # Refuse a count the remaining bytes cannot hold before looping over it.
+    if count * item_size > r.remaining():
+        raise MalformedError(f"{WHAT}: truncated (count exceeds the data)")
+    return count
+
+
+@dataclass(frozen=True)
+class OpenedIndex:
+    """An index that passed steps 1-5, and its decrypted metadata."""
+
+    index: DossierIndex
+    metadata: DossierMetadata
+
+
+def seal_index(
+    owner: SigningIdentity,
+    *,
+    dossier_id: bytes,
+    counter: int,
+    epoch: int,
+    dossier_key: bytes,
+    metadata: DossierMetadata,
+    entries: Iterable[IndexEntry],
+    deletions: Iterable[IndexDeletion] = (),
+) -> bytes:
+    """Write and sign a dossier index. Entries and deletions are sorted here."""
+    return _seal_index_from_parts(
+        owner,
+        dossier_id=dossier_id,
+        counter=counter,
+        epoch=epoch,
+        dossier_key=dossier_key,
+        metadata=metadata,
+        entries=entries,
+        deletions=deletions,
+        metadata_nonce=new_nonce(),
+    )
+
+
+def _seal_index_from_parts(
+    owner: SigningIdentity,
+    *,
+    dossier_id: bytes,
+    counter: int,
+    epoch: int,
+    dossier_key: bytes,
+    metadata: DossierMetadata,
+    entries: Iterable[IndexEntry],
+    deletions: Iterable[IndexDeletion],
+    metadata_nonce: bytes,
+) -> bytes:
+    """`seal_index` with its nonce given, so that test vectors are reproducible."""
+    check_length(dossier_id, ID_SIZE, "dossier_id")
+    check_length(dossier_key, DOSSIER_KEY_SIZE, "dossier_key")
+    check_u64(counter, "counter", 1)
+    check_u64(epoch, "epoch", 1)
+    if not isinstance(metadata, DossierMetadata):
+        raise TypeError("metadata must be a DossierMetadata")
+    live = tuple(sorted(entries, key=lambda e: e.document_id))
+    gone = tuple(sorted(deletions, key=lambda d: d.document_id))
+    _check_ordered([e.document_id for e in live], "entries")
+    _check_ordered([d.document_id for d in gone], "deletions")
+    if {e.document_id for e in live} & {d.document_id for d in gone}:
+        raise ValueError("a document cannot be both live and deleted")
+    sealed = seal_aead(
+        _dossier_metadata_key(dossier_key, dossier_id, epoch),
+        metadata_nonce,
+        metadata.encode(),
+        _metadata_ad(dossier_id, epoch),
+    )
+    if len(sealed) > METADATA_MAX:
+        # A 1024-character title of 4-byte characters does not fit in 4096 sealed bytes.
+        raise ValueError("dossier metadata is too large to seal (title too long once encoded)")
+    owner_key_id = owner.public.key_id
+    unsigned = DossierIndex(
+        dossier_id, owner.user_id, owner_key_id, counter, epoch, sealed, live, gone, b""
+    )
+    body = unsigned.body()
+    return body + owner.sign(labels.DOSSIER_INDEX_SIGNATURE, body)
+
+
+def verify_index(
+    data: bytes,
+    *,
+    dossier_id: bytes,
+    owner: VerifyingIdentity,
+    highest_seen: int = 0,
+    previous: bytes | None = None,
+    previous_hash: bytes | None = None,
+) -> DossierIndex:
+    """Steps 1-4 of section 9: everything but the metadata, which needs the dossier key.
+
+    `highest_seen` is the highest counter this client accepted before (0 if none).
+    `previous` (the bytes) or `previous_hash` (their `index_hash`) is the index accepted at
+    that counter: an index with the same counter must be exactly it.
+    """
+    check_length(dossier_id, ID_SIZE, "dossier_id")
+    index = DossierIndex.decode(data)  # 1
+    if index.dossier_id != dossier_id:  # 2
+        raise IntegrityError(f"{WHAT}: belongs to another dossier")
+    if index.owner_id != owner.user_id or index.owner_key_id != owner.key_id:
+        raise KeyMismatchError(f"{WHAT}: owner is not the expected identity")
+    try:  # 3
+        owner.verify(labels.DOSSIER_INDEX_SIGNATURE, index.body(), index.signature)
+    except SignatureError as exc:
+        raise SignatureError(f"{WHAT}: signature does not verify") from exc
+    if index.counter < highest_seen:  # 4
+        raise RollbackError(f"{WHAT}: counter {index.counter} is older than {highest_seen}")
+    if index.counter == highest_seen:
+        if previous is not None and bytes(previous) != bytes(data):
+            raise RollbackError(f"{WHAT}: differs from the index seen with the same counter")
+        if previous_hash is not None and not hmac.compare_digest(
+            index_hash(data), bytes(previous_hash)
+        ):
+            raise RollbackError(f"{WHAT}: differs from the index seen with the same counter")
+    return index
+
+
+def open_index(
+    data: bytes,
+    *,
+    dossier_id: bytes,
+    owner: VerifyingIdentity,
+    dossier_keys: Mapping[int, bytes],
+    highest_seen: int = 0,
+    previous: bytes | None = None,
+    previous_hash: bytes | None = None,
+) -> OpenedIndex:
+    """Steps 1-5 of section 9; `dossier_keys` maps epochs to dossier keys."""
+    index = verify_index(
+        data,
+        dossier_id=dossier_id,
+        owner=owner,
+        highest_seen=highest_seen,
+        previous=previous,
+        previous_hash=previous_hash,
+    )
+    dossier_key = dossier_keys.get(index.epoch)  # 5
+    if dossier_key is None:
+        raise IntegrityError(f"{WHAT}: no dossier key for epoch {index.epoch}")
+    check_length(dossier_key, DOSSIER_KEY_SIZE, "dossier key")
+    metadata = open_dossier_metadata(
+        _dossier_metadata_key(dossier_key, index.dossier_id, index.epoch),
+        index.metadata,
+        _metadata_ad(index.dossier_id, index.epoch),
+    )
+    return OpenedIndex(index, metadata)
+
+
+# -- comparing with what the server lists (D13) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListingComparison:
+    """How a server's document listing differs from a verified index."""
+
+    withheld: tuple[IndexEntry, ...]  # live in the index, missing from the listing
+    behind: tuple[IndexEntry, ...]  # listed, but older than the index's latest version
+    unindexed: tuple[bytes, ...]  # listed, but in neither list (newer than this index)
+    deleted: tuple[IndexDeletion, ...]  # listed, but the index says deleted
+
+    @property
+    def hides_something(self) -> bool:
+        """True if the server keeps back documents or versions the owner signed for."""
+        return bool(self.withheld or self.behind)
+
+
+def withheld(index: DossierIndex, present_document_ids: Iterable[bytes]) -> tuple[IndexEntry, ...]:
+    """The index's live documents that the server's listing left out (threat D13)."""
+    present = set(present_document_ids)
+    return tuple(e for e in index.entries if e.document_id not in present)
+
+
+def compare_listing(index: DossierIndex, listing: Mapping[bytes, int]) -> ListingComparison:
+    """Compare `listing` (document_id -> latest version the server offers) with the index."""
+    live = {e.document_id for e in index.entries}
+    gone = {d.document_id for d in index.deletions}
+    return ListingComparison(
+        withheld=withheld(index, listing),
+        behind=tuple(
+            e
+            for e in index.entries
+            if e.document_id in listing and listing[e.document_id] < e.version
+        ),
+        unindexed=tuple(sorted(i for i in listing if i not in live and i not in gone)),
+        deleted=tuple(d for d in index.deletions if d.document_id in listing),
+    )
