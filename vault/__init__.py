@@ -1,1 +1,49 @@
-"""Kluis vault: the cryptography and file formats of Kluis, pure and without I/O."""
+"""Kluis vault: the cryptography and file formats of Kluis, pure and without I/O.
+
+Implements the Kluis v1 format, specified byte for byte in docs/format.md, with the age v1
+payload (https://age-encryption.org/v1) for document contents. Everything works on bytes and
+file-like objects handed in: no network, no database, no paths. One module per concept:
+
+    kdf        passphrase -> Argon2id master key -> login key and bundle key (section 2)
+    keys       identities, the signed identity record, fingerprints (section 3)
+    bundle     private keys sealed under the passphrase or recovery key (section 4)
+    recovery   the 24-word recovery code (section 5)
+    payload    streaming age STREAM encryption of document contents (section 6)
+    metadata   encrypted file and dossier metadata (sections 7, 9)
+    header     the signed document header (section 7)
+    grant      sharing by sealing keys to a recipient, signed (section 8)
+    index      the signed dossier index (section 9)
+    agefile    age headers: export to and import from standard age files (section 11)
+    errors     the exception tree; labels: every context string (section 12)
+"""
+
+from .errors import (
+    DowngradeError,
+    ExpiredError,
+    IntegrityError,
+    InvalidRecoveryCode,
+    KeyMismatchError,
+    MalformedError,
+    RollbackError,
+    SecurityError,
+    SignatureError,
+    VaultError,
+    WrongPassphrase,
+)
+
+FORMAT_VERSION = 1
+
+__all__ = [
+    "FORMAT_VERSION",
+    "DowngradeError",
+    "ExpiredError",
+    "IntegrityError",
+    "InvalidRecoveryCode",
+    "KeyMismatchError",
+    "MalformedError",
+    "RollbackError",
+    "SecurityError",
+    "SignatureError",
+    "VaultError",
+    "WrongPassphrase",
+]
