@@ -4,7 +4,7 @@ recovery) into tests/vectors/, one JSON file per scenario.
 Run by hand, never by the tests:  .venv/bin/python tests/vectors/generate_keys.py
 Every input is fixed (seeds, salts, nonces, passphrases), so running it again writes the same
 bytes; a diff after a run means the format or the implementation changed. The field layout of
-each structure is described in tests/vectors/README-keys.md.
+each structure is described in tests/vectors/README.md.
 """
 
 from __future__ import annotations

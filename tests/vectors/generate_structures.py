@@ -7,7 +7,7 @@ a diff after a run means the format or the implementation changed. The one rando
 primitive, libsodium's sealed box, is computed here from a fixed ephemeral key with the same
 construction (X25519 + XSalsa20-Poly1305, nonce = BLAKE2b-192(ephemeral_pk || recipient_pk)), so
 grants are reproducible too; decoders only ever open it. Fields are described in
-tests/vectors/README-structures.md.
+tests/vectors/README.md.
 """
 
 from __future__ import annotations
