@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts pytest bench clean
+.PHONY: run test lint typecheck contracts pytest system-deps bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,8 +28,13 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
-	command -v age >/dev/null || { echo "the age binary is needed: sudo apt-get install age (or run .ci/run)"; exit 1; }
+# The tests run the real `age` binary (Debian package `age`); install it when missing.
+system-deps:
+	@command -v age >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq age; \
+	  else echo "the tests need the age binary: sudo apt-get install age"; exit 1; fi; }
+
+pytest: $(STAMP) system-deps
 	$(BIN)/pytest -n auto -q
 
 bench: $(STAMP)

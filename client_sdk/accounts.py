@@ -1,0 +1,221 @@
+"""Accounts: register, log in and out, change the passphrase, recover with the recovery code.
+
+The passphrase never leaves this module: Argon2id turns it into an authentication key for the
+server and a separate key that opens the key bundle (docs/format.md sections 2, 4 and 5). The
+private keys are unlocked here and checked against the account's published identity record
+before anything else uses them (threat K1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vault.bundle import bundle_kdf_params, open_bundle, seal_bundle
+from vault.errors import KeyMismatchError, MalformedError, WrongPassphrase
+from vault.kdf import KdfParams, PassphraseKeys, passphrase_keys
+from vault.keys import Identity, PrivateIdentity, check_username
+from vault.recovery import RecoveryCode, RecoveryKeys, parse_recovery_code
+
+from .base import ClientBase, new_id
+from .profile import Session
+from .transport import b64, unb64
+
+KDF_ALGORITHM = "argon2id"
+
+
+def kdf_to_json(params: KdfParams) -> dict[str, Any]:
+    return {
+        "algorithm": KDF_ALGORITHM,
+        "memory_kib": params.memory_kib,
+        "iterations": params.iterations,
+        "parallelism": params.parallelism,
+        "salt": b64(params.salt),
+    }
+
+
+def kdf_from_json(value: Any) -> KdfParams:
+    if not isinstance(value, dict) or value.get("algorithm") != KDF_ALGORITHM:
+        raise MalformedError("server answer: unknown key-derivation parameters")
+    try:
+        return KdfParams(
+            algorithm=1,
+            memory_kib=int(value["memory_kib"]),
+            iterations=int(value["iterations"]),
+            parallelism=int(value["parallelism"]),
+            salt=unb64(value["salt"], "salt"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedError("server answer: malformed key-derivation parameters") from exc
+
+
+class AccountsMixin(ClientBase):
+    def _previous_kdf(self, username: str, salt: bytes) -> KdfParams | None:
+        floor = self.profile.kdf_floor(username)
+        if floor is None:
+            return None
+        return KdfParams(1, floor[0], floor[1], 1, salt)
+
+    def _start_session(
+        self, answer: Any, identity: PrivateIdentity, keys: PassphraseKeys | None
+    ) -> None:
+        if keys is not None:
+            self.profile.raise_kdf_floor(
+                identity.username, keys.params.memory_kib, keys.params.iterations
+            )
+        session = Session(
+            server=self.server,
+            username=identity.username,
+            user_id=identity.user_id.hex(),
+            token=str(answer["token"]),
+            expires_at=int(answer["expires_at"]),
+            key_version=identity.key_version,
+            private_keys=identity.private_keys(),
+        )
+        self.profile.save_session(session)
+        self._session = session
+        self.api.token = session.token
+        self._check_published(identity, answer.get("user"))
+
+    def _check_published(self, identity: PrivateIdentity, user: Any) -> None:
+        """K1: the server's record of my account must carry exactly the keys I unlocked."""
+        if not isinstance(user, dict):
+            raise MalformedError("server answer: user is not an object")
+        published = Identity.decode(unb64(user.get("identity"), "identity"))
+        if published != identity.public:
+            raise KeyMismatchError(
+                "the server's record of your account carries keys that are not yours"
+            )
+        pin = self.profile.pin(identity.user_id.hex())
+        if pin is not None and pin["key_id"] != identity.public.key_id.hex():
+            raise KeyMismatchError("your own keys differ from the ones pinned on this device")
+        self.profile.save_pin(
+            identity.user_id.hex(),
+            username=identity.username,
+            key_id=identity.public.key_id.hex(),
+            fingerprint=identity.public.fingerprint,
+            verified=True,
+        )
+
+    def register(self, username: str, passphrase: str, display_name: str = "") -> RecoveryCode:
+        """Create an account; returns the recovery code, to be shown to the user once."""
+        check_username(username)
+        identity = PrivateIdentity.generate(bytes.fromhex(new_id()), username)
+        keys = passphrase_keys(passphrase, KdfParams.new())
+        code = RecoveryCode.generate()
+        recovery = code.keys()
+        self.api.call(
+            "POST",
+            "/users",
+            json={
+                "user_id": identity.user_id.hex(),
+                "username": username,
+                "display_name": display_name or username,
+                "identity": b64(identity.public.encode()),
+                "kdf": kdf_to_json(keys.params),
+                "passphrase_bundle": b64(seal_bundle(identity, keys)),
+                "recovery_bundle": b64(seal_bundle(identity, recovery)),
+                "auth_key": b64(keys.auth_key),
+                "recovery_auth_key": b64(recovery.auth_key),
+            },
+        )
+        answer = self.api.call(
+            "POST", "/auth/login", json={"username": username, "auth_key": b64(keys.auth_key)}
+        )
+        self._start_session(answer, identity, keys)
+        return code
+
+    def _derive_login_keys(self, username: str, passphrase: str) -> PassphraseKeys:
+        answer = self.api.call("POST", "/auth/prelogin", json={"username": username})
+        params = kdf_from_json(answer.get("kdf") if isinstance(answer, dict) else None)
+        # The policy (floor, ceiling, never below what this device used) runs before Argon2.
+        return passphrase_keys(passphrase, params, self._previous_kdf(username, params.salt))
+
+    def login(self, username: str, passphrase: str) -> Identity:
+        check_username(username)
+        keys = self._derive_login_keys(username, passphrase)
+        answer = self.api.call(
+            "POST", "/auth/login", json={"username": username, "auth_key": b64(keys.auth_key)}
+        )
+        identity = self._open(answer, "passphrase_bundle", keys, username)
+        self._start_session(answer, identity, keys)
+        return identity.public
+
+    def _open(
+        self, answer: Any, field: str, keys: PassphraseKeys | RecoveryKeys, username: str
+    ) -> PrivateIdentity:
+        if not isinstance(answer, dict) or not isinstance(answer.get("user"), dict):
+            raise MalformedError("server answer: malformed login answer")
+        user = answer["user"]
+        published = Identity.decode(unb64(user.get("identity"), "identity"))
+        bundle = unb64(answer.get(field), field)
+        if isinstance(keys, PassphraseKeys) and bundle_kdf_params(bundle) != keys.params:
+            # The bundle authenticates its parameters; different ones cannot open it.
+            raise WrongPassphrase()
+        return open_bundle(
+            bundle,
+            keys,
+            user_id=published.user_id,
+            key_version=published.key_version,
+            username=username,
+        )
+
+    def logout(self) -> None:
+        if self._session is not None:
+            try:
+                self.api.call("POST", "/auth/logout")
+            finally:
+                self.profile.clear_session()
+                self._session = None
+                self.api.token = None
+
+    def change_passphrase(self, current: str, new: str) -> None:
+        """Re-encrypt only the passphrase bundle; the keys and everything shared stay."""
+        username = self.session.username
+        keys = self._derive_login_keys(username, current)
+        answer = self.api.call(
+            "POST", "/auth/login", json={"username": username, "auth_key": b64(keys.auth_key)}
+        )
+        identity = self._open(answer, "passphrase_bundle", keys, username)
+        self._start_session(answer, identity, keys)
+        new_keys = passphrase_keys(new, KdfParams.new(at_least=keys.params), keys.params)
+        self.api.call(
+            "PUT",
+            "/me/passphrase",
+            json={
+                "kdf": kdf_to_json(new_keys.params),
+                "passphrase_bundle": b64(seal_bundle(identity, new_keys)),
+                "auth_key": b64(new_keys.auth_key),
+            },
+        )
+        self.profile.raise_kdf_floor(
+            username, new_keys.params.memory_kib, new_keys.params.iterations
+        )
+
+    def recover(self, username: str, recovery_code: str, new_passphrase: str) -> Identity:
+        """Open the recovery bundle with the recovery code and set a new passphrase."""
+        check_username(username)
+        recovery = parse_recovery_code(recovery_code).keys()
+        auth = b64(recovery.auth_key)
+        answer = self.api.call(
+            "POST", "/auth/recovery", json={"username": username, "recovery_auth_key": auth}
+        )
+        identity = self._open(answer, "recovery_bundle", recovery, username)
+        self._check_published(identity, answer.get("user"))
+        previous = self._previous_kdf(username, b"\x00" * 16)
+        keys = passphrase_keys(new_passphrase, KdfParams.new(at_least=previous), previous)
+        login = self.api.call(
+            "POST",
+            "/auth/reset-passphrase",
+            json={
+                "username": username,
+                "recovery_auth_key": auth,
+                "kdf": kdf_to_json(keys.params),
+                "passphrase_bundle": b64(seal_bundle(identity, keys)),
+                "auth_key": b64(keys.auth_key),
+            },
+        )
+        self._start_session(login, identity, keys)
+        return identity.public
+
+    def whoami(self) -> Identity:
+        return self.me.public

@@ -1,0 +1,246 @@
+"""What every part of the client shares: the API, the profile, the unlocked keys, and contacts.
+
+`ClientBase` turns server answers into things the rest of the client may rely on. It never
+trusts an identity record, a dossier index or a grant because the server sent it: each goes
+through the checks of docs/format.md and the pins of `trust`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import httpx
+
+from vault.errors import ExpiredError, KeyMismatchError, MalformedError
+from vault.grant import GrantKind, Rights, open_grant
+from vault.index import DossierIndex, index_hash, open_index, verify_index
+from vault.keys import Identity, PrivateIdentity
+from vault.metadata import DossierMetadata
+
+from .errors import AmbiguousId, NotLoggedIn, UnknownId
+from .profile import Profile, Session
+from .transport import Api, unb64
+from .trust import Contact, check_record, trust
+
+ID_HEX_LENGTH = 32
+
+
+def new_id() -> str:
+    return secrets.token_hex(16)
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def check_id(value: str, what: str) -> str:
+    if len(value) != ID_HEX_LENGTH or any(c not in "0123456789abcdef" for c in value):
+        raise MalformedError(f"server answer: {what} is not an id")
+    return value
+
+
+@dataclass
+class Dossier:
+    """A dossier as this client verified it."""
+
+    dossier_id: str
+    owner: Identity
+    role: str  # owner, write, read or document (access to single documents only)
+    index: DossierIndex
+    index_bytes: bytes
+    metadata: DossierMetadata | None  # None when this client holds no dossier key
+    keys: dict[int, bytes] = field(repr=False)
+    created_at: int = 0
+
+    @property
+    def title(self) -> str:
+        return self.metadata.title if self.metadata else "(shared documents)"
+
+    @property
+    def epoch(self) -> int:
+        return self.index.epoch
+
+    def current_key(self) -> bytes:
+        try:
+            return self.keys[self.index.epoch]
+        except KeyError:
+            raise KeyMismatchError(
+                "you do not hold the current key of this dossier (access was revoked)"
+            ) from None
+
+
+class ClientBase:
+    def __init__(
+        self,
+        server: str,
+        profile: Profile | str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.profile = profile if isinstance(profile, Profile) else Profile(profile)
+        self.server = server
+        self._transport = transport
+        session = self.profile.load_session()
+        token = session.token if session and session.server == server else None
+        self.api = Api(server, token, transport)
+        self._session = session if token else None
+        self._contacts: dict[str, Contact] = {}
+
+    def close(self) -> None:
+        self.api.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the logged-in user --------------------------------------------------------------------
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise NotLoggedIn()
+        return self._session
+
+    @property
+    def me(self) -> PrivateIdentity:
+        s = self.session
+        return PrivateIdentity.from_private_keys(
+            bytes.fromhex(s.user_id), s.username, s.key_version, s.private_keys
+        )
+
+    @property
+    def my_id(self) -> str:
+        return self.session.user_id
+
+    # -- contacts ------------------------------------------------------------------------------
+    def _contact_from_user(
+        self, user: Any, *, username: str | None = None, user_id: str | None = None
+    ) -> Contact:
+        if not isinstance(user, dict):
+            raise MalformedError("server answer: a user is not an object")
+        identity = Identity.decode(unb64(user.get("identity"), "identity"))
+        check_record(identity, username=username, user_id=user_id)
+        if self._session and identity.user_id.hex() == self.my_id:
+            if identity != self.me.public:
+                raise KeyMismatchError("the server shows other keys for your own account")
+            return Contact(identity, verified=True, first_seen=False)
+        contact = trust(self.profile, identity)
+        self._contacts[identity.user_id.hex()] = contact
+        return contact
+
+    def contact(self, username: str) -> Contact:
+        """The trusted identity of `username` (pinned on first sight)."""
+        return self._contact_from_user(
+            self.api.call("GET", f"/users/{username}"), username=username
+        )
+
+    def contact_by_id(self, user_id: str) -> Contact:
+        cached = self._contacts.get(user_id)
+        if cached is not None:
+            return cached
+        if self._session and user_id == self.my_id:
+            return Contact(self.me.public, verified=True, first_seen=False)
+        return self._contact_from_user(
+            self.api.call("GET", f"/users/by-id/{user_id}"), user_id=user_id
+        )
+
+    # -- dossiers ------------------------------------------------------------------------------
+    def _my_grants(self, dossier_id: str) -> list[dict[str, Any]]:
+        grants = self.api.call("GET", f"/dossiers/{dossier_id}/grants")
+        if not isinstance(grants, list):
+            raise MalformedError("server answer: grants is not a list")
+        return [g for g in grants if isinstance(g, dict) and g.get("recipient_id") == self.my_id]
+
+    def _dossier_keys(self, dossier_id: str, owner: Identity) -> tuple[dict[int, bytes], str]:
+        """Open every dossier-key grant addressed to me; only the owner may grant them."""
+        keys: dict[int, bytes] = {}
+        role = "document"
+        for item in self._my_grants(dossier_id):
+            if item.get("kind") != GrantKind.DOSSIER:
+                continue
+            try:
+                opened = open_grant(
+                    unb64(item.get("grant"), "grant"),
+                    me=self.me,
+                    granter=owner,
+                    kind=GrantKind.DOSSIER,
+                    dossier_id=bytes.fromhex(dossier_id),
+                    number=int(item.get("number", -1)),
+                    now=now(),
+                )
+            except ExpiredError:
+                continue
+            keys[opened.grant.number] = opened.key
+            if opened.grant.rights == Rights.WRITE:
+                role = "write"
+            elif role == "document":
+                role = "read"
+        return keys, role
+
+    def load_dossier(self, dossier_id: str) -> Dossier:
+        """Fetch a dossier and verify its owner, its index and the keys granted to me."""
+        answer = self.api.call("GET", f"/dossiers/{dossier_id}")
+        if not isinstance(answer, dict) or answer.get("dossier_id") != dossier_id:
+            raise MalformedError("server answer: not the dossier that was asked for")
+        owner = self._contact_from_user(answer.get("owner")).identity
+        keys, role = self._dossier_keys(dossier_id, owner)
+        if owner.user_id.hex() == self.my_id:
+            role = "owner"
+        index_bytes = unb64(answer.get("index"), "index")
+        seen = self.profile.index_seen(dossier_id)
+        did = bytes.fromhex(dossier_id)
+        highest = seen[0] if seen else 0
+        previous = bytes.fromhex(seen[1]) if seen else None
+        metadata: DossierMetadata | None = None
+        if keys:
+            opened = open_index(
+                index_bytes,
+                dossier_id=did,
+                owner=owner,
+                dossier_keys=keys,
+                highest_seen=highest,
+                previous_hash=previous,
+            )
+            index, metadata = opened.index, opened.metadata
+        else:  # a document-only grantee can check the index but not read the title
+            index = verify_index(
+                index_bytes,
+                dossier_id=did,
+                owner=owner,
+                highest_seen=highest,
+                previous_hash=previous,
+            )
+        self.profile.save_index_seen(dossier_id, index.counter, index_hash(index_bytes).hex())
+        return Dossier(
+            dossier_id=dossier_id,
+            owner=owner,
+            role=role,
+            index=index,
+            index_bytes=index_bytes,
+            metadata=metadata,
+            keys=keys,
+            created_at=int(answer.get("created_at", 0)),
+        )
+
+    def dossier_ids(self) -> list[str]:
+        listing = self.api.call("GET", "/dossiers")
+        if not isinstance(listing, list):
+            raise MalformedError("server answer: dossiers is not a list")
+        return [check_id(str(d.get("dossier_id")), "dossier id") for d in listing]
+
+    def resolve_dossier(self, prefix: str) -> str:
+        return unique_prefix(prefix, self.dossier_ids(), "dossier")
+
+
+def unique_prefix(prefix: str, candidates: list[str], what: str) -> str:
+    prefix = prefix.lower()
+    matches = sorted({c for c in candidates if c.startswith(prefix)})
+    if not matches:
+        raise UnknownId(f"no {what} with id {prefix!r} that you can see")
+    if len(matches) > 1:
+        raise AmbiguousId(f"{prefix!r} matches {len(matches)} {what}s; type more of the id")
+    return matches[0]

@@ -1,0 +1,594 @@
+"""The `kluis` command line.
+
+Exit status: 0 success; 1 a user error (unknown user, no such dossier, wrong passphrase, server
+unreachable) with a one-line message; 3 a security failure (integrity, signature, key mismatch,
+rollback, downgrade) with a message naming what failed — and then no output file is written.
+
+Every command takes `--server URL` (env KLUIS_SERVER) and `--profile DIR` (env KLUIS_PROFILE).
+Passphrases come from a prompt, or from env KLUIS_PASSPHRASE or `--passphrase-file`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from vault.errors import SecurityError, VaultError
+from vault.recovery import format_recovery_code
+
+from .client import Client
+from .errors import ClientError
+
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+EXIT_USER_ERROR = 1
+EXIT_SECURITY = 3
+
+app = typer.Typer(
+    name="kluis",
+    help="Kluis: an end-to-end encrypted vault for your damage dossier.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+dossier_app = typer.Typer(help="Create and list dossiers.", no_args_is_help=True)
+app.add_typer(dossier_app, name="dossier")
+
+out = Console()
+err = Console(stderr=True)
+
+ServerOpt = Annotated[
+    str, typer.Option("--server", envvar="KLUIS_SERVER", help="Kluis server address.")
+]
+ProfileOpt = Annotated[
+    Path | None,
+    typer.Option("--profile", envvar="KLUIS_PROFILE", help="Profile directory of this device."),
+]
+PassFileOpt = Annotated[
+    Path | None, typer.Option("--passphrase-file", help="Read the passphrase from this file.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
+    err.print(message, markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def command(func: F) -> F:
+    """Map errors to exit statuses: security failures 3, everything a user can fix 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SecurityError as exc:
+            fail(f"SECURITY CHECK FAILED ({type(exc).__name__}): {exc}", EXIT_SECURITY)
+        except (ClientError, VaultError) as exc:
+            fail(f"error: {exc}")
+        except (OSError, ValueError) as exc:
+            fail(f"error: {exc}")
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def client(server: str, profile: Path | None) -> Client:
+    return Client(server, str(profile) if profile else None)
+
+
+def read_secret(
+    prompt: str, env: str, path: Path | None, *, confirm: bool = False, allow_env: bool = True
+) -> str:
+    if path is not None:
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    if allow_env and os.environ.get(env):
+        return os.environ[env]
+    if not sys.stdin.isatty():
+        fail(f"no passphrase: set {env}, use --passphrase-file, or run in a terminal")
+    value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    return value
+
+
+def parse_expiry(text: str | None) -> int:
+    """`30d`, `12h`, `2w` from now, or a date `2027-01-31` (end of that day, UTC)."""
+    if not text:
+        return 0
+    match = re.fullmatch(r"(\d+)\s*([hdw])", text.strip().lower())
+    if match:
+        hours = {"h": 1, "d": 24, "w": 24 * 7}[match.group(2)]
+        return int(time.time()) + int(match.group(1)) * hours * 3600
+    try:
+        day = datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        fail(f"cannot read the expiry {text!r}: use for example 30d, 12h, 2w or 2027-01-31")
+    return int(day.timestamp()) + 24 * 3600 - 1
+
+
+def when(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M") if ts else "-"
+
+
+def size_text(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def print_json(data: Any) -> None:
+    out.print_json(json.dumps(data))
+
+
+@contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+# -- server ------------------------------------------------------------------------------------
+@app.command()
+def server(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: Annotated[Path, typer.Option(help="Where the database and blobs live.")] = Path(
+        "./data"
+    ),
+) -> None:
+    """Run the Kluis server (SQLite and files under --data-dir)."""
+    # A separate program: the client never imports the server's code.
+    argv = [sys.executable, "-m", "server", "--host", host, "--port", str(port)]
+    os.execv(sys.executable, [*argv, "--data-dir", str(data_dir)])  # noqa: S606 (no shell)
+
+
+# -- accounts ----------------------------------------------------------------------------------
+@app.command()
+@command
+def register(
+    username: str,
+    display_name: Annotated[str, typer.Option(help="Name shown to people you share with.")] = "",
+    server: ServerOpt = DEFAULT_SERVER,
+    profile: ProfileOpt = None,
+    passphrase_file: PassFileOpt = None,
+) -> None:
+    """Create an account. Prints your recovery code once: write it down."""
+    passphrase = read_secret(
+        "Choose a passphrase", "KLUIS_PASSPHRASE", passphrase_file, confirm=True
+    )
+    with client(server, profile) as c:
+        code = c.register(username, passphrase, display_name)
+        out.print(f"Account [bold]{username}[/bold] created. Your fingerprint:")
+        out.print(f"  {c.whoami().fingerprint}")
+    out.print(
+        "\nYour RECOVERY CODE. Write it on paper now and keep it somewhere safe. It is shown only"
+        "\nthis once. Without it and without your passphrase, nobody can open your dossiers,"
+        "\nnot even Kluis.\n"
+    )
+    out.print(format_recovery_code(code.words), markup=False, highlight=False)
+
+
+@app.command()
+@command
+def login(
+    username: str,
+    server: ServerOpt = DEFAULT_SERVER,
+    profile: ProfileOpt = None,
+    passphrase_file: PassFileOpt = None,
+) -> None:
+    """Log in on this device."""
+    passphrase = read_secret("Passphrase", "KLUIS_PASSPHRASE", passphrase_file)
+    with client(server, profile) as c:
+        identity = c.login(username, passphrase)
+    out.print(f"Logged in as [bold]{username}[/bold] ({identity.fingerprint})")
+
+
+@app.command()
+@command
+def logout(server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None) -> None:
+    """Log out and remove the unlocked keys from this device."""
+    with client(server, profile) as c:
+        c.logout()
+    out.print("Logged out.")
+
+
+@app.command()
+@command
+def whoami(server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None) -> None:
+    """Show who you are logged in as, and your fingerprint."""
+    with client(server, profile) as c:
+        me = c.whoami()
+    out.print(f"{me.username}\nfingerprint: {me.fingerprint}")
+
+
+@app.command()
+@command
+def passwd(
+    server: ServerOpt = DEFAULT_SERVER,
+    profile: ProfileOpt = None,
+    passphrase_file: PassFileOpt = None,
+    new_passphrase_file: Annotated[
+        Path | None, typer.Option("--new-passphrase-file", help="Read the new passphrase here.")
+    ] = None,
+) -> None:
+    """Change your passphrase (your keys and shares stay the same)."""
+    current = read_secret("Current passphrase", "KLUIS_PASSPHRASE", passphrase_file)
+    new = read_secret("New passphrase", "KLUIS_NEW_PASSPHRASE", new_passphrase_file, confirm=True)
+    with client(server, profile) as c:
+        c.change_passphrase(current, new)
+    out.print("Passphrase changed.")
+
+
+@app.command()
+@command
+def recover(
+    username: str,
+    server: ServerOpt = DEFAULT_SERVER,
+    profile: ProfileOpt = None,
+    new_passphrase_file: Annotated[
+        Path | None, typer.Option("--new-passphrase-file", help="Read the new passphrase here.")
+    ] = None,
+) -> None:
+    """Regain access with your recovery code and choose a new passphrase."""
+    code = os.environ.get("KLUIS_RECOVERY_CODE") or read_secret(
+        "Recovery code (24 words)", "KLUIS_RECOVERY_CODE", None
+    )
+    new = read_secret("New passphrase", "KLUIS_PASSPHRASE", new_passphrase_file, confirm=True)
+    with client(server, profile) as c:
+        identity = c.recover(username, code, new)
+    out.print(f"Access restored for [bold]{username}[/bold] ({identity.fingerprint}).")
+
+
+@app.command()
+@command
+def fingerprint(
+    username: str, server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None
+) -> None:
+    """Show a user's fingerprint and whether you verified it."""
+    with client(server, profile) as c:
+        contact = c.fingerprint(username)
+    state = "verified" if contact.verified else "NOT verified (pinned on first use)"
+    out.print(f"{username}\nfingerprint: {contact.identity.fingerprint}\nstatus: {state}")
+    if not contact.verified:
+        out.print(
+            f"Compare it with {username} in person or with a letter, then run "
+            f"`kluis verify {username} '<fingerprint>'`."
+        )
+
+
+@app.command()
+@command
+def verify(
+    username: str, fingerprint: str, server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None
+) -> None:
+    """Mark a user's keys as verified after comparing the fingerprint out of band."""
+    with client(server, profile) as c:
+        c.verify_contact(username, fingerprint)
+    out.print(f"{username} is verified on this device.")
+
+
+# -- dossiers ----------------------------------------------------------------------------------
+@dossier_app.command("create")
+@command
+def dossier_create(
+    title: str, server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None
+) -> None:
+    """Create a dossier; prints its id."""
+    with client(server, profile) as c:
+        out.print(c.create_dossier(title))
+
+
+@dossier_app.command("list")
+@command
+def dossier_list(
+    server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None, as_json: JsonOpt = False
+) -> None:
+    """List your dossiers and the ones shared with you."""
+    with client(server, profile) as c:
+        rows: list[dict[str, Any]] = [
+            {
+                "id": d.dossier_id,
+                "title": d.title,
+                "owner": d.owner.username,
+                "role": d.role,
+                "documents": len(d.index.entries),
+                "created": d.created_at,
+            }
+            for d in c.dossiers()
+        ]
+    if as_json:
+        return print_json(rows)
+    table = Table("id", "title", "owner", "role", "documents")
+    for r in rows:
+        table.add_row(r["id"][:12], r["title"], r["owner"], r["role"], str(r["documents"]))
+    out.print(table)
+    return None
+
+
+# -- documents ---------------------------------------------------------------------------------
+@app.command()
+@command
+def add(
+    dossier: str,
+    files: list[Path],
+    title: Annotated[str, typer.Option(help="A title for the document(s).")] = "",
+    server: ServerOpt = DEFAULT_SERVER,
+    profile: ProfileOpt = None,
+) -> None:
+    """Encrypt files into a dossier."""
+    with client(server, profile) as c:
+        dossier_id = c.resolve_dossier(dossier)
+        for path in files:
+            with progress_bar(path.name, path.stat().st_size) as tick:
+                info = c.add(dossier_id, path, title=title, progress=tick)
+            out.print(f"{info.document_id}  {info.name}  ({size_text(info.size)})")
+
+
+@app.command()
+@command
+def update(
+    document: str, file: Path, server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None
+) -> None:
+    """Add a new version of a document."""
+    with client(server, profile) as c:
+        document_id = c.resolve_document(document)
+        with progress_bar(file.name, file.stat().st_size) as tick:
+            info = c.update(document_id, file, progress=tick)
+    out.print(f"{info.document_id}  {info.name}  version {info.version}")
+
+
+def document_row(info: Any) -> dict[str, Any]:
+    return {
+        "id": info.document_id,
+        "name": info.name,
+        "title": info.title,
+        "version": info.version,
+        "size": info.size,
+        "created": info.created,
+        "author": info.author,
+        "author_verified": info.author_verified,
+        "signature": "verified",
+        "confirmed_by_owner": info.confirmed,
+    }
+
+
+@app.command()
+@command
+def ls(
+    dossier: str,
+    server: ServerOpt = DEFAULT_SERVER,
+    profile: ProfileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List a dossier's documents; every signature is checked."""
+    with client(server, profile) as c:
+        rows = [document_row(i) for i in c.documents(c.resolve_dossier(dossier))]
+    if as_json:
+        return print_json(rows)
+    table = Table("id", "name", "version", "size", "date", "author", "signature")
+    for r in rows:
+        author = r["author"] + ("" if r["author_verified"] else " (unverified)")
+        sig = "verified" + ("" if r["confirmed_by_owner"] else ", not yet in owner's index")
+        table.add_row(
+            r["id"][:12],
+            r["name"],
+            str(r["version"]),
+            size_text(r["size"]),
+            when(r["created"]),
+            author,
+            sig,
+        )
+    out.print(table)
+    return None
+
+
+@app.command()
+@command
+def get(
+    document: str,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Where to write it.")
+    ] = None,
+    version: Annotated[int | None, typer.Option(help="Which version (default: latest).")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    server: ServerOpt = DEFAULT_SERVER,
+    profile: ProfileOpt = None,
+) -> None:
+    """Download, decrypt and verify a document."""
+    with client(server, profile) as c:
+        document_id = c.resolve_document(document)
+        with progress_bar("downloading", 0) as tick:
+            info, path = c.get(document_id, output, version=version, overwrite=force, progress=tick)
+    out.print(f"{path}  (version {info.version}, by {info.author}, signature verified)")
+
+
+# -- sharing -----------------------------------------------------------------------------------
+@app.command()
+@command
+def share(
+    target: str,
+    username: str,
+    write: Annotated[bool, typer.Option("--write", help="Also allow adding documents.")] = False,
+    expires: Annotated[str | None, typer.Option(help="For example 30d, 2w or 2027-01-31.")] = None,
+    server: ServerOpt = DEFAULT_SERVER,
+    profile: ProfileOpt = None,
+) -> None:
+    """Share a dossier or one document with a user."""
+    with client(server, profile) as c:
+        result = c.share(target, username, write=write, expires_at=parse_expiry(expires))
+    who = result.recipient
+    out.print(f"Shared with {who.username} ({result.grants} key(s) wrapped for {who.fingerprint}).")
+    if not result.recipient_verified:
+        err.print(
+            f"Note: {who.username}'s fingerprint is not verified. Compare it with them, then run "
+            f"`kluis verify {who.username} '<fingerprint>'`."
+        )
+
+
+@app.command()
+@command
+def revoke(
+    target: str, username: str, server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None
+) -> None:
+    """Revoke a share. New documents and versions get a new key the user never receives."""
+    with client(server, profile) as c:
+        epoch = c.revoke(target, username)
+    out.print(
+        f"Access of {username} revoked."
+        + (f" Dossier key rotated (epoch {epoch})." if epoch else "")
+    )
+    out.print("What they already downloaded stays with them: revocation cannot take copies back.")
+
+
+@app.command()
+@command
+def shared(
+    server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None, as_json: JsonOpt = False
+) -> None:
+    """What others shared with you."""
+    with client(server, profile) as c:
+        items = c.shared_with_me()
+    rows: list[dict[str, Any]] = [
+        {
+            "kind": i.kind,
+            "dossier": i.dossier_id,
+            "document": i.document_id,
+            "from": i.granter,
+            "from_verified": i.granter_verified,
+            "rights": i.rights,
+            "expires": i.expires_at,
+            "shared": i.issued_at,
+            "signature": "verified",
+        }
+        for i in items
+    ]
+    if as_json:
+        return print_json(rows)
+    table = Table("kind", "id", "from", "rights", "expires", "signature")
+    for r in rows:
+        table.add_row(
+            r["kind"],
+            (r["document"] or r["dossier"])[:12],
+            r["from"],
+            r["rights"],
+            when(r["expires"]),
+            r["signature"],
+        )
+    out.print(table)
+    return None
+
+
+@app.command()
+@command
+def log(
+    dossier: str,
+    server: ServerOpt = DEFAULT_SERVER,
+    profile: ProfileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The dossier's access log, its hash chain verified."""
+    with client(server, profile) as c:
+        dossier_id = c.resolve_dossier(dossier)
+        entries = c.access_log(dossier_id)
+        names = {e.actor_id: c.contact_by_id(e.actor_id).identity.username for e in entries}
+        names.update(
+            {
+                e.subject_id: c.contact_by_id(e.subject_id).identity.username
+                for e in entries
+                if e.subject_id
+            }
+        )
+    rows: list[dict[str, Any]] = [
+        {
+            "seq": e.seq,
+            "at": e.at,
+            "who": names[e.actor_id],
+            "action": e.action,
+            "document": e.document_id,
+            "version": e.version,
+            "subject": names.get(e.subject_id) if e.subject_id else None,
+        }
+        for e in entries
+    ]
+    if as_json:
+        return print_json(rows)
+    table = Table("#", "when", "who", "action", "document", "user")
+    for r in rows:
+        table.add_row(
+            str(r["seq"]),
+            when(r["at"]),
+            r["who"],
+            r["action"],
+            (r["document"] or "")[:12],
+            r["subject"] or "",
+        )
+    out.print(table)
+    out.print("Log chain verified.")
+    return None
+
+
+@app.command()
+@command
+def export(
+    dossier: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Directory to write to.")],
+    server: ServerOpt = DEFAULT_SERVER,
+    profile: ProfileOpt = None,
+    passphrase_file: Annotated[
+        Path | None, typer.Option("--passphrase-file", help="Passphrase for the exported key file.")
+    ] = None,
+) -> None:
+    """Export a dossier as standard age files that open without Kluis."""
+    passphrase = read_secret(
+        "Passphrase to protect the exported key file",
+        "KLUIS_EXPORT_PASSPHRASE",
+        passphrase_file,
+        confirm=True,
+    )
+    with client(server, profile) as c:
+        result = c.export(c.resolve_dossier(dossier), output, passphrase)
+    out.print(f"Exported {len(result.files)} document(s) to {result.directory}")
+    out.print(f"Open them with: age -d -i {result.identity_file} FILE.age  (see README.txt)")
+
+
+@app.command()
+@command
+def demo() -> None:
+    """Walk through Kluis with a temporary server: upload, share, open, log, revoke."""
+    from .demo import run_demo
+
+    run_demo(out)
+
+
+def main() -> None:
+    app()

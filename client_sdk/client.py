@@ -1,0 +1,37 @@
+"""`Client`: the whole Kluis client in one object.
+
+Every method does its cryptography locally through `vault` and treats the server as untrusted
+storage. The parts live in one module per idea and are combined here:
+
+- `accounts.AccountsMixin`: register, login, logout, change passphrase, recover;
+- `dossiers.DossiersMixin`: create dossiers, verified document listings, the signed index;
+- `documents.DocumentsMixin`: streamed, verified upload and download;
+- `sharing.SharingMixin`: grants, revocation with key rotation, the access log;
+- `export.ExportMixin`: standard age files that open without Kluis.
+"""
+
+from __future__ import annotations
+
+from vault.keys import Identity
+
+from .accounts import AccountsMixin
+from .export import ExportMixin
+from .sharing import SharingMixin
+from .transport import unb64
+from .trust import Contact, check_record, verify
+
+
+class Client(AccountsMixin, SharingMixin, ExportMixin):
+    """A Kluis client for one server and one profile directory."""
+
+    def fingerprint(self, username: str) -> Contact:
+        """The pinned contact for `username`, pinning it now if this is the first sight."""
+        return self.contact(username)
+
+    def verify_contact(self, username: str, fingerprint: str) -> Identity:
+        """Mark `username` verified after comparing `fingerprint` out of band."""
+        answer = self.api.call("GET", f"/users/{username}")
+        identity = Identity.decode(unb64(answer.get("identity"), "identity"))
+        check_record(identity, username=username, user_id=None)
+        verify(self.profile, identity, fingerprint)
+        return identity

@@ -1,0 +1,263 @@
+"""Putting documents in and getting them out, streaming, and never trusting what comes back.
+
+Upload encrypts in one thread while the HTTP request streams the ciphertext from a pipe, so
+neither side holds the file in memory. Download decrypts into a temporary file next to the
+destination and moves it into place only after every check of docs/format.md section 7 passed;
+on any failure the temporary file is removed and no plaintext is left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import mimetypes
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from vault.errors import IntegrityError, MalformedError
+from vault.header import check_payload_digest, new_file_key, seal_header
+from vault.metadata import DocumentMetadata
+from vault.payload import PayloadDigest, age_file_key, decrypt_payload, encrypt_payload
+
+from .base import ID_HEX_LENGTH, Dossier, check_id, new_id, now, unique_prefix
+from .dossiers import DocumentInfo, DossiersMixin, VersionRecord
+from .errors import ClientError
+from .transport import STREAM_CHUNK, b64
+
+Progress = Callable[[int], None]
+
+
+class IterReader:
+    """A read-only file object over an iterator of byte strings (an HTTP response body)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            try:
+                self._buffer += next(self._chunks)
+            except StopIteration:
+                break
+        if size < 0:
+            size = len(self._buffer)
+        out, self._buffer = self._buffer[:size], self._buffer[size:]
+        return out
+
+
+class DocumentsMixin(DossiersMixin):
+    # -- finding documents --------------------------------------------------------------------
+    def document_versions(self, document_id: str) -> tuple[str, list[VersionRecord]]:
+        """The dossier id and the server's (unverified) versions of one document."""
+        answer = self.api.call("GET", f"/documents/{document_id}")
+        if not isinstance(answer, dict) or answer.get("document_id") != document_id:
+            raise MalformedError("server answer: not the document that was asked for")
+        dossier_id = check_id(str(answer.get("dossier_id")), "dossier id")
+        versions = sorted(
+            (VersionRecord.from_json(v) for v in answer.get("versions") or []),
+            key=lambda v: v.version,
+        )
+        if not versions or any(v.document_id != document_id for v in versions):
+            raise MalformedError("server answer: a document's versions do not match it")
+        return dossier_id, versions
+
+    def resolve_target(self, prefix: str) -> tuple[str, str]:
+        """Resolve an id prefix to ("dossier", id) or ("document", id)."""
+        dossiers = self.dossier_ids()
+        kinds = dict.fromkeys(dossiers, "dossier")
+        for dossier_id in dossiers:
+            kinds.update(dict.fromkeys(self._listing(dossier_id), "document"))
+        found = unique_prefix(prefix, list(kinds), "dossier or document")
+        return kinds[found], found
+
+    def resolve_document(self, prefix: str) -> str:
+        if len(prefix) == ID_HEX_LENGTH:
+            return prefix.lower()
+        kind, found = self.resolve_target(prefix)
+        if kind != "document":
+            raise ClientError(f"{prefix!r} is a dossier, not a document")
+        return found
+
+    # -- writing ------------------------------------------------------------------------------
+    def _encrypt_and_upload(
+        self, path: Path, file_key: bytes, progress: Progress | None
+    ) -> tuple[str, PayloadDigest]:
+        key = age_file_key(file_key)
+        read_fd, write_fd = os.pipe()
+        outcome: dict[str, Any] = {}
+
+        def produce() -> None:
+            try:
+                with path.open("rb") as src, os.fdopen(write_fd, "wb") as sink:
+                    outcome["digest"] = encrypt_payload(src, sink, key, progress=progress)
+            except BaseException as exc:  # handed to the caller's thread below
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=produce, name="kluis-encrypt", daemon=True)
+        worker.start()
+        with os.fdopen(read_fd, "rb") as pipe:
+
+            def chunks() -> Iterator[bytes]:
+                while data := pipe.read(STREAM_CHUNK):
+                    yield data
+
+            try:
+                answer = self.api.upload(chunks())
+            finally:
+                pipe.close()
+                worker.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        digest: PayloadDigest = outcome["digest"]
+        if answer.get("size") != digest.size or not hmac.compare_digest(
+            str(answer.get("blake3", "")), digest.blake3.hex()
+        ):
+            raise IntegrityError("the server stored other bytes than this device sent")
+        return str(answer["upload_id"]), digest
+
+    def _write_version(
+        self,
+        dossier: Dossier,
+        document_id: str,
+        version: int,
+        path: Path,
+        title: str,
+        progress: Progress | None,
+    ) -> DocumentInfo:
+        if dossier.role not in ("owner", "write"):
+            raise ClientError("you may read this dossier but not add to it")
+        file_key = new_file_key()  # fresh for every version (D11)
+        upload_id, digest = self._encrypt_and_upload(path, file_key, progress)
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        header = seal_header(
+            self.me,
+            dossier_id=bytes.fromhex(dossier.dossier_id),
+            document_id=bytes.fromhex(document_id),
+            version=version,
+            epoch=dossier.epoch,
+            dossier_key=dossier.current_key(),
+            file_key=file_key,
+            payload_size=digest.size,
+            payload_hash=digest.blake3,
+            metadata=DocumentMetadata(
+                name=path.name,
+                media_type=media_type,
+                title=title,
+                size=digest.plaintext_size,
+                modified=int(path.stat().st_mtime),
+                created=now(),
+            ),
+            created_at=now(),
+        )
+        self.api.call(
+            "POST",
+            f"/dossiers/{dossier.dossier_id}/documents/{document_id}/versions",
+            json={
+                "version": version,
+                "header": b64(header),
+                "upload_id": upload_id,
+                "payload_size": digest.size,
+                "payload_blake3": digest.blake3.hex(),
+            },
+        )
+        record = VersionRecord(document_id, version, header, self.my_id)
+        info = self._info(dossier, record, self.open_version(dossier, record))
+        self.profile.save_versions_seen({document_id: version})
+        if dossier.role == "owner":
+            self.sign_index(dossier, [info])
+        return info
+
+    def add(
+        self,
+        dossier_id: str,
+        path: Path | str,
+        *,
+        title: str = "",
+        progress: Progress | None = None,
+    ) -> DocumentInfo:
+        """Encrypt a file into a new document of the dossier."""
+        dossier = self.load_dossier(dossier_id)
+        return self._write_version(dossier, new_id(), 1, Path(path), title, progress)
+
+    def update(
+        self, document_id: str, path: Path | str, *, progress: Progress | None = None
+    ) -> DocumentInfo:
+        """Add a new version (with a fresh file key) to an existing document."""
+        dossier_id, versions = self.document_versions(document_id)
+        dossier = self.load_dossier(dossier_id)
+        latest = self.open_version(dossier, versions[-1])
+        return self._write_version(
+            dossier,
+            document_id,
+            versions[-1].version + 1,
+            Path(path),
+            latest.metadata.title,
+            progress,
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+    def get(
+        self,
+        document_id: str,
+        destination: Path | str | None = None,
+        *,
+        version: int | None = None,
+        overwrite: bool = False,
+        progress: Progress | None = None,
+    ) -> tuple[DocumentInfo, Path]:
+        """Download, decrypt and verify a document; the file appears only if all checks pass."""
+        dossier_id, versions = self.document_versions(document_id)
+        dossier = self.load_dossier(dossier_id)
+        latest = {document_id: versions[-1].version}
+        self._check_not_rolled_back(dossier, latest)
+        wanted = version or versions[-1].version
+        record = next((v for v in versions if v.version == wanted), None)
+        if record is None:
+            raise ClientError(f"document {document_id[:8]} has no version {wanted}")
+        opened = self.open_version(dossier, record)
+        info = self._info(dossier, record, opened)
+        target = Path(destination) if destination else Path(opened.metadata.name)
+        if target.is_dir():
+            target = target / opened.metadata.name
+        if target.exists() and not overwrite:
+            raise ClientError(f"{target} exists; choose another name or allow overwriting")
+        self._stream_into(
+            f"/documents/{document_id}/versions/{wanted}/payload",
+            target,
+            lambda src, dst: decrypt_payload(
+                src, dst, age_file_key(opened.file_key), progress=progress
+            ),
+            lambda d: check_payload_digest(
+                opened, payload_size=d.size, payload_hash=d.blake3, plaintext_size=d.plaintext_size
+            ),
+        )
+        self.profile.save_versions_seen(latest)
+        return info, target
+
+    def _stream_into(
+        self,
+        path: str,
+        target: Path,
+        transform: Callable[[BinaryIO, BinaryIO], PayloadDigest],
+        check: Callable[[PayloadDigest], None],
+    ) -> None:
+        """Stream a payload through `transform` into a temp file; keep it only if `check` passes."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".kluis-", suffix=".part", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                with self.api.download(path) as chunks:
+                    digest = transform(IterReader(chunks()), tmp)  # type: ignore[arg-type]
+                check(digest)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp_name, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+            raise

@@ -1,0 +1,318 @@
+"""Dossiers and their document listings, as verified by this client.
+
+A dossier's contents are what its owner signed in the dossier index (docs/format.md section 9)
+plus versions written since by people the owner gave write rights. The server's listing is
+compared with the index: a document it leaves out (D13) or an older version it offers (D12)
+stops everything; a version the owner has not signed yet is shown as unconfirmed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vault.errors import KeyMismatchError, MalformedError, RollbackError
+from vault.grant import Grant, GrantKind, Rights, make_dossier_grant, new_dossier_key, open_grant
+from vault.header import OpenedHeader, header_hash, open_header
+from vault.index import IndexEntry, compare_listing, index_hash, seal_index
+from vault.metadata import DossierMetadata
+
+from .base import ClientBase, Dossier, check_id, new_id, now
+from .errors import WithheldDocumentError
+from .transport import b64, unb64
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One document version whose header verified, with its author's verified identity."""
+
+    dossier_id: str
+    document_id: str
+    version: int
+    name: str
+    media_type: str
+    title: str
+    size: int
+    modified: int
+    created: int
+    author: str
+    author_id: str
+    author_verified: bool  # the author's fingerprint was compared out of band
+    confirmed: bool  # the dossier owner's signed index lists exactly this version
+    header: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """A version as the server lists it: untrusted until its header is opened."""
+
+    document_id: str
+    version: int
+    header: bytes = field(repr=False)
+    author_id: str
+
+    @classmethod
+    def from_json(cls, value: Any) -> VersionRecord:
+        try:
+            return cls(
+                document_id=check_id(str(value["document_id"]), "document id"),
+                version=int(value["version"]),
+                header=unb64(value["header"], "header"),
+                author_id=check_id(str(value["author_id"]), "author id"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedError("server answer: malformed document version") from exc
+
+
+def grant_json(grant: bytes, **fields: Any) -> dict[str, Any]:
+    return {"grant": b64(grant), **fields}
+
+
+class DossiersMixin(ClientBase):
+    def create_dossier(self, title: str) -> str:
+        me = self.me
+        dossier_id = new_id()
+        did = bytes.fromhex(dossier_id)
+        key = new_dossier_key()
+        index = seal_index(
+            me,
+            dossier_id=did,
+            counter=1,
+            epoch=1,
+            dossier_key=key,
+            metadata=DossierMetadata(title=title, created=now()),
+            entries=(),
+        )
+        grant = make_dossier_grant(
+            me,
+            me.public,
+            dossier_id=did,
+            epoch=1,
+            dossier_key=key,
+            rights=Rights.WRITE,
+            counter=1,
+            issued_at=now(),
+        )
+        self.api.call(
+            "POST",
+            "/dossiers",
+            json={
+                "dossier_id": dossier_id,
+                "index": b64(index),
+                "grants": [self._grant_fields(grant, GrantKind.DOSSIER, None, 1, me.public, 2)],
+            },
+        )
+        self.profile.save_index_seen(dossier_id, 1, index_hash(index).hex())
+        return dossier_id
+
+    @staticmethod
+    def _grant_fields(
+        grant: bytes,
+        kind: GrantKind,
+        document_id: str | None,
+        number: int,
+        recipient: Any,
+        rights: int,
+        expires_at: int = 0,
+    ) -> dict[str, Any]:
+        return grant_json(
+            grant,
+            grant_id=Grant.decode(grant).grant_id.hex(),
+            kind=int(kind),
+            document_id=document_id,
+            number=number,
+            recipient_id=recipient.user_id.hex(),
+            rights=rights,
+            expires_at=expires_at,
+        )
+
+    def dossiers(self) -> list[Dossier]:
+        return [self.load_dossier(dossier_id) for dossier_id in self.dossier_ids()]
+
+    # -- listing ----------------------------------------------------------------------------------
+    def _listing(self, dossier_id: str) -> dict[str, list[VersionRecord]]:
+        answer = self.api.call("GET", f"/dossiers/{dossier_id}/documents")
+        if not isinstance(answer, list):
+            raise MalformedError("server answer: documents is not a list")
+        listing: dict[str, list[VersionRecord]] = {}
+        for item in answer:
+            if not isinstance(item, dict) or not isinstance(item.get("versions"), list):
+                raise MalformedError("server answer: malformed document")
+            document_id = check_id(str(item.get("document_id")), "document id")
+            versions = sorted(
+                (VersionRecord.from_json(v) for v in item["versions"]), key=lambda v: v.version
+            )
+            if not versions or any(v.document_id != document_id for v in versions):
+                raise MalformedError("server answer: a document's versions do not match it")
+            listing[document_id] = versions
+        return listing
+
+    def _check_listing(self, dossier: Dossier, latest: dict[str, int]) -> None:
+        """D13: nothing the owner signed for may be missing from a full listing."""
+        if dossier.role != "document":
+            listing = {bytes.fromhex(d): v for d, v in latest.items()}
+            withheld = compare_listing(dossier.index, listing).withheld
+            if withheld:
+                names = ", ".join(e.document_id.hex()[:8] for e in withheld)
+                raise WithheldDocumentError(
+                    f"the server withholds {len(withheld)} document(s) that the owner's signed "
+                    f"index lists ({names}) without a signed deletion"
+                )
+        self._check_not_rolled_back(dossier, latest)
+
+    def _check_not_rolled_back(self, dossier: Dossier, latest: dict[str, int]) -> None:
+        """D12: no document older than the owner's index or than this device has seen."""
+        for document_id, version in latest.items():
+            entry = dossier.index.entry(bytes.fromhex(document_id))
+            if dossier.role != "document" and entry is not None and version < entry.version:
+                raise RollbackError(
+                    f"document {document_id[:8]}: the server offers version {version}, the "
+                    f"owner's signed index lists version {entry.version}"
+                )
+            seen = self.profile.version_seen(document_id)
+            if version < seen:
+                raise RollbackError(
+                    f"document {document_id[:8]}: the server offers version {version}, but "
+                    f"this device has seen version {seen}"
+                )
+
+    def open_version(self, dossier: Dossier, record: VersionRecord) -> OpenedHeader:
+        """Verify one version's header: its author's signature, key commitment and metadata."""
+        author = self.contact_by_id(record.author_id).identity
+        did, doc = bytes.fromhex(dossier.dossier_id), bytes.fromhex(record.document_id)
+        if dossier.keys:
+            return open_header(
+                record.header,
+                dossier_id=did,
+                document_id=doc,
+                author=author,
+                version=record.version,
+                dossier_keys=dossier.keys,
+            )
+        return open_header(
+            record.header,
+            dossier_id=did,
+            document_id=doc,
+            author=author,
+            version=record.version,
+            file_key=self._document_file_key(dossier, record),
+        )
+
+    def _document_file_key(self, dossier: Dossier, record: VersionRecord) -> bytes:
+        """The file key of one version from a document grant (kind 2) addressed to me."""
+        for item in self._my_grants(dossier.dossier_id):
+            if (
+                item.get("kind") == GrantKind.DOCUMENT
+                and item.get("document_id") == record.document_id
+                and item.get("number") == record.version
+            ):
+                return open_grant(
+                    unb64(item.get("grant"), "grant"),
+                    me=self.me,
+                    granter=dossier.owner,
+                    kind=GrantKind.DOCUMENT,
+                    dossier_id=bytes.fromhex(dossier.dossier_id),
+                    document_id=bytes.fromhex(record.document_id),
+                    number=record.version,
+                    now=now(),
+                ).key
+        raise KeyMismatchError(
+            f"no key for document {record.document_id[:8]} version {record.version} was shared "
+            "with you"
+        )
+
+    def _info(self, dossier: Dossier, record: VersionRecord, opened: OpenedHeader) -> DocumentInfo:
+        entry = dossier.index.entry(bytes.fromhex(record.document_id))
+        confirmed = (
+            entry is not None
+            and entry.version == record.version
+            and entry.header_hash == header_hash(record.header)
+        )
+        contact = self.contact_by_id(record.author_id)
+        m = opened.metadata
+        return DocumentInfo(
+            dossier_id=dossier.dossier_id,
+            document_id=record.document_id,
+            version=record.version,
+            name=m.name,
+            media_type=m.media_type,
+            title=m.title,
+            size=m.size,
+            modified=m.modified,
+            created=m.created,
+            author=contact.identity.username,
+            author_id=record.author_id,
+            author_verified=contact.verified,
+            confirmed=confirmed,
+            header=record.header,
+        )
+
+    def documents(self, dossier_id: str) -> list[DocumentInfo]:
+        """Every document's latest version, verified; raises if the server hides anything."""
+        dossier = self.load_dossier(dossier_id)
+        listing = self._listing(dossier_id)
+        latest = {doc: versions[-1].version for doc, versions in listing.items()}
+        self._check_listing(dossier, latest)
+        infos = []
+        for versions in listing.values():
+            record = versions[-1]
+            infos.append(self._info(dossier, record, self.open_version(dossier, record)))
+        self.profile.save_versions_seen(latest)
+        if dossier.role == "owner":
+            self._adopt_new_versions(dossier, infos)
+        return sorted(infos, key=lambda i: (i.name.lower(), i.document_id))
+
+    def _writers(self, dossier_id: str) -> set[str]:
+        """Users the owner currently lets write (as owner, the server shows me every grant)."""
+        grants = self.api.call("GET", f"/dossiers/{dossier_id}/grants")
+        writers = {self.my_id}
+        for item in grants if isinstance(grants, list) else []:
+            expires = int(item.get("expires_at") or 0)
+            if item.get("rights") == Rights.WRITE and (expires == 0 or expires > now()):
+                peeked = Grant.decode(unb64(item.get("grant"), "grant"))
+                if peeked.granter_id.hex() == self.my_id:
+                    writers.add(peeked.recipient_id.hex())
+        return writers
+
+    def _adopt_new_versions(self, dossier: Dossier, infos: list[DocumentInfo]) -> None:
+        """Sign versions written by people I let write into my index (they cannot sign it)."""
+        new = [i for i in infos if not i.confirmed]
+        if not new:
+            return
+        writers = self._writers(dossier.dossier_id)
+        adopted = [i for i in new if i.author_id in writers]
+        if adopted:
+            self.sign_index(dossier, adopted)
+
+    def sign_index(
+        self,
+        dossier: Dossier,
+        changed: list[DocumentInfo],
+        *,
+        epoch: int | None = None,
+        metadata: DossierMetadata | None = None,
+    ) -> Dossier:
+        """As owner, sign the next index: the current entries with `changed` versions put in."""
+        entries = {e.document_id: e for e in dossier.index.entries}
+        for info in changed:
+            doc = bytes.fromhex(info.document_id)
+            entries[doc] = IndexEntry(doc, info.version, header_hash(info.header))
+        epoch = epoch or dossier.epoch
+        counter = dossier.index.counter + 1
+        index = seal_index(
+            self.me,
+            dossier_id=bytes.fromhex(dossier.dossier_id),
+            counter=counter,
+            epoch=epoch,
+            dossier_key=dossier.keys[epoch],
+            metadata=metadata or dossier.metadata or DossierMetadata(title="", created=0),
+            entries=entries.values(),
+            deletions=dossier.index.deletions,
+        )
+        self.api.call(
+            "PUT",
+            f"/dossiers/{dossier.dossier_id}/index",
+            json={"index": b64(index), "counter": counter},
+        )
+        self.profile.save_index_seen(dossier.dossier_id, counter, index_hash(index).hex())
+        return self.load_dossier(dossier.dossier_id)

@@ -1,0 +1,120 @@
+"""Errors the client raises, on top of the vault's own (`vault.errors`).
+
+Two families, because the CLI treats them differently:
+
+    VaultError (vault.errors)
+    ├── SecurityError ............................. exit status 3: integrity doubt, fail closed
+    │   ├── IntegrityError
+    │   │   ├── MalformedError
+    │   │   ├── TamperedLogError            the access log's hash chain is broken or rewritten
+    │   │   └── WithheldDocumentError       the server hides a document the signed index lists
+    │   ├── SignatureError, KeyMismatchError, RollbackError, DowngradeError
+    │   └── UnverifiedKeyError (KeyMismatchError)  a pinned contact's keys changed
+    ├── WrongPassphrase, InvalidRecoveryCode, ExpiredError ............ exit status 1
+    └── ClientError ............................................... exit status 1
+        ├── ServerUnreachable               no answer from the server
+        ├── NotLoggedIn                     no session in this profile
+        ├── AmbiguousId / UnknownId         an id prefix that matches several / nothing
+        └── ApiError                        the server answered with a problem (RFC 9457)
+            ├── Unauthorized (401), Forbidden (403), NotFound (404)
+            ├── Conflict (409), PayloadTooLarge (413), RateLimited (429)
+"""
+
+from __future__ import annotations
+
+from vault.errors import IntegrityError, KeyMismatchError, VaultError
+
+__all__ = [
+    "AmbiguousId",
+    "ApiError",
+    "ClientError",
+    "Conflict",
+    "Forbidden",
+    "NotFound",
+    "NotLoggedIn",
+    "PayloadTooLarge",
+    "RateLimited",
+    "ServerUnreachable",
+    "TamperedLogError",
+    "Unauthorized",
+    "UnknownId",
+    "UnverifiedKeyError",
+    "WithheldDocumentError",
+]
+
+
+class ClientError(VaultError):
+    """A user-level failure: the request could not be done, but nothing was tampered with."""
+
+
+class ServerUnreachable(ClientError):
+    """The server did not answer (wrong address, down, or the connection dropped)."""
+
+
+class NotLoggedIn(ClientError):
+    def __init__(self) -> None:
+        super().__init__("not logged in: run `kluis login USERNAME` first")
+
+
+class AmbiguousId(ClientError):
+    """An id prefix that matches more than one object."""
+
+
+class UnknownId(ClientError):
+    """An id or prefix that matches nothing the caller can see."""
+
+
+class ApiError(ClientError):
+    """The server answered with an RFC 9457 problem."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail or code)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+class Unauthorized(ApiError):
+    pass
+
+
+class Forbidden(ApiError):
+    pass
+
+
+class NotFound(ApiError):
+    pass
+
+
+class Conflict(ApiError):
+    pass
+
+
+class PayloadTooLarge(ApiError):
+    pass
+
+
+class RateLimited(ApiError):
+    pass
+
+
+API_ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+    429: RateLimited,
+}
+
+
+class TamperedLogError(IntegrityError):
+    """The access log no longer matches what this client saw before, or its chain is broken."""
+
+
+class WithheldDocumentError(IntegrityError):
+    """A document listed in the signed dossier index is missing from the server's answer."""
+
+
+class UnverifiedKeyError(KeyMismatchError):
+    """A contact's keys differ from the ones pinned in this profile."""

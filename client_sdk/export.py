@@ -1,0 +1,157 @@
+"""Taking a dossier away: every document as a standard age file that opens without Kluis.
+
+Each document's stored payload already is an age payload (docs/format.md section 6); export
+writes a fresh age header for the user's own age identity in front of it, without decrypting or
+re-encrypting, and checks the payload's BLAKE3 against the author's signed header on the way.
+The age identity is written next to the files, itself encrypted with a passphrase the user
+chooses (age reads passphrase-protected identity files directly), with a README that says how
+to open everything with the `age` tool.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import blake3
+
+from vault.agefile import (
+    AgeIdentity,
+    encrypt_age,
+    identity_file_text,
+    recipient_to_string,
+    write_age_header,
+)
+from vault.errors import IntegrityError
+from vault.payload import PayloadDigest, age_file_key
+
+from .base import Dossier
+from .documents import DocumentsMixin
+from .dossiers import DocumentInfo
+from .transport import STREAM_CHUNK
+
+IDENTITY_FILE = "kluis-identity.age"
+MANIFEST_FILE = "manifest.json"
+README_FILE = "README.txt"
+
+README_TEXT = """\
+Kluis export of the dossier "{title}"
+======================================
+
+Every document of this dossier is in this folder as a standard age file (.age). You can open
+them without Kluis, with the free `age` tool (https://age-encryption.org, or `apt install age`).
+
+Your key is in {identity}, protected with the passphrase you chose during the export.
+To open one document:
+
+    age -d -i {identity} -o "damage-report.pdf" "damage-report.pdf.age"
+
+age asks for the passphrase of the key file. To open all of them (Linux, macOS):
+
+    for f in *.age; do [ "$f" = {identity} ] || age -d -i {identity} -o "${{f%.age}}" "$f"; done
+
+{manifest} lists every document with its title, version, author and the author's fingerprint.
+Keep this folder and the passphrase safe: anyone with both can read the documents.
+Your age recipient (public key) is {recipient}
+"""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    directory: Path
+    files: list[Path]
+    identity_file: Path
+
+
+def _safe_name(name: str, taken: set[str], document_id: str) -> str:
+    base = re.sub(r"[\x00-\x1f/\\]", "_", name).lstrip(".") or document_id
+    candidate = f"{base}.age"
+    if candidate in taken or candidate in (IDENTITY_FILE, MANIFEST_FILE, README_FILE):
+        candidate = f"{base}-{document_id[:8]}.age"
+    taken.add(candidate)
+    return candidate
+
+
+class ExportMixin(DocumentsMixin):
+    def export(self, dossier_id: str, directory: Path | str, passphrase: str) -> ExportResult:
+        """Write the dossier's latest versions as age files plus the protected age identity."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        dossier = self.load_dossier(dossier_id)
+        infos = self.documents(dossier_id)
+        identity = AgeIdentity(self.me.age_secret)
+        recipient = recipient_to_string(identity.public_key)
+        taken: set[str] = set()
+        files: list[Path] = []
+        manifest: list[dict[str, object]] = []
+        for info in infos:
+            target = out / _safe_name(info.name, taken, info.document_id)
+            manifest.append(self._export_document(dossier, info, target, identity))
+            files.append(target)
+        identity_path = out / IDENTITY_FILE
+        with identity_path.open("wb") as dst:
+            encrypt_age(
+                io.BytesIO(identity_file_text(identity).encode()), dst, passphrase=passphrase
+            )
+        (out / MANIFEST_FILE).write_text(
+            json.dumps({"dossier": dossier.title, "documents": manifest}, indent=2) + "\n",
+            encoding="utf-8",
+        )
+        (out / README_FILE).write_text(
+            README_TEXT.format(
+                title=dossier.title,
+                identity=IDENTITY_FILE,
+                manifest=MANIFEST_FILE,
+                recipient=recipient,
+            ),
+            encoding="utf-8",
+        )
+        return ExportResult(out, files, identity_path)
+
+    def _export_document(
+        self, dossier: Dossier, info: DocumentInfo, target: Path, identity: AgeIdentity
+    ) -> dict[str, object]:
+        """Re-wrap one verified version for `identity`; its BLAKE3 is checked while copying."""
+        _, versions = self.document_versions(info.document_id)
+        record = next(v for v in versions if v.version == info.version)
+        opened = self.open_version(dossier, record)
+        key = age_file_key(opened.file_key)
+
+        def rewrap(src: BinaryIO, dst: BinaryIO) -> PayloadDigest:
+            write_age_header(dst, key, recipients=[identity.public_key])
+            hasher, size = blake3.blake3(), 0
+            while data := src.read(STREAM_CHUNK):
+                hasher.update(data)
+                size += len(data)
+                dst.write(data)
+            return PayloadDigest(size, hasher.digest(), 0)
+
+        def check(digest: PayloadDigest) -> None:
+            signed = opened.header
+            if digest.size != signed.payload_size or not hmac.compare_digest(
+                digest.blake3, signed.payload_hash
+            ):
+                raise IntegrityError(
+                    f"{info.name}: the stored payload differs from the author's signed header"
+                )
+
+        path = f"/documents/{info.document_id}/versions/{info.version}/payload"
+        self._stream_into(path, target, rewrap, check)
+        return {
+            "file": target.name,
+            "document_id": info.document_id,
+            "version": info.version,
+            "name": info.name,
+            "title": info.title,
+            "media_type": info.media_type,
+            "size": info.size,
+            "created": info.created,
+            "author": info.author,
+            "author_fingerprint": self.contact_by_id(info.author_id).identity.fingerprint,
+            "payload_blake3": opened.header.payload_hash.hex(),
+        }

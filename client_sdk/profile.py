@@ -1,0 +1,185 @@
+"""The local profile: what this device remembers between commands.
+
+A profile is a directory (platformdirs' user data dir by default, `--profile DIR` or
+`KLUIS_PROFILE` to choose another) holding two JSON files:
+
+- ``session.json`` (mode 0600): the server address, the session token and, while logged in,
+  the unlocked private keys. Like an SSH key, it is protected by the device; `kluis logout`
+  deletes it.
+- ``trust.json``: everything this device has *learned* and must not forget, because a lying
+  server could otherwise make it forget: the pinned fingerprint of every user seen (trust on
+  first use, K2), the highest KDF parameters used per account (L14), the highest dossier index
+  counter and document version seen (D12), and the last access-log entry seen per dossier.
+
+Every write goes to a temporary file in the same directory and is renamed into place, so a
+crash never leaves a half-written profile.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+SESSION_FILE = "session.json"
+TRUST_FILE = "trust.json"
+PRIVATE_MODE = 0o600
+
+
+def default_profile_dir() -> Path:
+    return Path(platformdirs.user_data_dir("kluis", appauthor=False))
+
+
+def _write_atomic(path: Path, data: dict[str, Any], mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is damaged: expected a JSON object")
+    return data
+
+
+@dataclass
+class Session:
+    server: str
+    username: str
+    user_id: str
+    token: str
+    expires_at: int
+    key_version: int
+    private_keys: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "server": self.server,
+            "username": self.username,
+            "user_id": self.user_id,
+            "token": self.token,
+            "expires_at": self.expires_at,
+            "key_version": self.key_version,
+            "private_keys": base64.b64encode(self.private_keys).decode(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Session:
+        return cls(
+            server=str(data["server"]),
+            username=str(data["username"]),
+            user_id=str(data["user_id"]),
+            token=str(data["token"]),
+            expires_at=int(data["expires_at"]),
+            key_version=int(data["key_version"]),
+            private_keys=base64.b64decode(data["private_keys"]),
+        )
+
+
+class Profile:
+    """One device's memory. Reads are fresh from disk; every change is written at once."""
+
+    def __init__(self, directory: Path | str | None = None) -> None:
+        self.dir = Path(directory) if directory else default_profile_dir()
+
+    # -- session ---------------------------------------------------------------------------
+    def load_session(self) -> Session | None:
+        data = _read(self.dir / SESSION_FILE)
+        return Session.from_json(data) if data else None
+
+    def save_session(self, session: Session) -> None:
+        _write_atomic(self.dir / SESSION_FILE, session.to_json(), PRIVATE_MODE)
+
+    def clear_session(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.dir / SESSION_FILE).unlink()
+
+    # -- trust memory ------------------------------------------------------------------------
+    def _trust(self) -> dict[str, Any]:
+        return _read(self.dir / TRUST_FILE)
+
+    def _update(self, section: str, key: str, value: Any) -> None:
+        trust = self._trust()
+        trust.setdefault(section, {})[key] = value
+        _write_atomic(self.dir / TRUST_FILE, trust, PRIVATE_MODE)
+
+    def _get(self, section: str, key: str) -> Any:
+        return self._trust().get(section, {}).get(key)
+
+    def pin(self, user_id: str) -> dict[str, Any] | None:
+        value = self._get("pins", user_id)
+        return dict(value) if isinstance(value, dict) else None
+
+    def pin_for_username(self, username: str) -> tuple[str, dict[str, Any]] | None:
+        for user_id, value in self._trust().get("pins", {}).items():
+            if isinstance(value, dict) and value.get("username") == username:
+                return user_id, dict(value)
+        return None
+
+    def save_pin(
+        self, user_id: str, *, username: str, key_id: str, fingerprint: str, verified: bool
+    ) -> None:
+        self._update(
+            "pins",
+            user_id,
+            {
+                "username": username,
+                "key_id": key_id,
+                "fingerprint": fingerprint,
+                "verified": verified,
+            },
+        )
+
+    def kdf_floor(self, username: str) -> tuple[int, int] | None:
+        value = self._get("kdf", username)
+        return (int(value[0]), int(value[1])) if value else None
+
+    def raise_kdf_floor(self, username: str, memory_kib: int, iterations: int) -> None:
+        old = self.kdf_floor(username) or (0, 0)
+        self._update("kdf", username, [max(old[0], memory_kib), max(old[1], iterations)])
+
+    def index_seen(self, dossier_id: str) -> tuple[int, str] | None:
+        value = self._get("indexes", dossier_id)
+        return (int(value[0]), str(value[1])) if value else None
+
+    def save_index_seen(self, dossier_id: str, counter: int, index_hash: str) -> None:
+        self._update("indexes", dossier_id, [counter, index_hash])
+
+    def version_seen(self, document_id: str) -> int:
+        return int(self._get("versions", document_id) or 0)
+
+    def save_versions_seen(self, versions: dict[str, int]) -> None:
+        trust = self._trust()
+        seen = trust.setdefault("versions", {})
+        for document_id, version in versions.items():
+            seen[document_id] = max(int(seen.get(document_id, 0)), version)
+        _write_atomic(self.dir / TRUST_FILE, trust, PRIVATE_MODE)
+
+    def log_head(self, dossier_id: str) -> tuple[int, str] | None:
+        value = self._get("logs", dossier_id)
+        return (int(value[0]), str(value[1])) if value else None
+
+    def save_log_head(self, dossier_id: str, seq: int, entry_hash: str) -> None:
+        self._update("logs", dossier_id, [seq, entry_hash])

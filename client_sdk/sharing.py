@@ -1,0 +1,245 @@
+"""Sharing by re-wrapping keys, revoking with key rotation, and the access log.
+
+Sharing a dossier seals each of its epoch keys to the recipient's pinned box key in a signed
+grant (docs/format.md section 8); documents added later are readable without a new share.
+Sharing one document seals only the file keys of its versions. Revoking a dossier share starts
+a new epoch (section 10): the revoked party never receives the new key, so whatever is written
+afterwards stays closed to it even if the server gives its old grants back (threat S18).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vault.errors import ExpiredError, MalformedError
+from vault.grant import (
+    Grant,
+    GrantKind,
+    Rights,
+    make_document_grant,
+    make_dossier_grant,
+    new_dossier_key,
+    open_grant,
+)
+from vault.keys import Identity
+
+from .accesslog import LogEntry, verify_log
+from .base import Dossier, now
+from .documents import DocumentsMixin
+from .errors import ClientError
+from .transport import unb64
+
+
+@dataclass(frozen=True)
+class SharedItem:
+    """A grant addressed to me whose signature verified."""
+
+    kind: str  # dossier or document
+    dossier_id: str
+    document_id: str | None
+    number: int
+    granter: str
+    granter_verified: bool
+    rights: str
+    expires_at: int
+    issued_at: int
+
+
+@dataclass(frozen=True)
+class ShareResult:
+    recipient: Identity
+    recipient_verified: bool
+    first_seen: bool
+    grants: int
+
+
+class SharingMixin(DocumentsMixin):
+    def _grants(self, dossier_id: str) -> list[dict[str, Any]]:
+        answer = self.api.call("GET", f"/dossiers/{dossier_id}/grants")
+        if not isinstance(answer, list):
+            raise MalformedError("server answer: grants is not a list")
+        return [g for g in answer if isinstance(g, dict)]
+
+    def _next_counter(self, dossier_id: str) -> int:
+        counters = [
+            Grant.decode(unb64(g.get("grant"), "grant")).counter for g in self._grants(dossier_id)
+        ]
+        return max(counters, default=0) + 1
+
+    def _post_grants(self, dossier_id: str, grants: list[dict[str, Any]]) -> None:
+        self.api.call("POST", f"/dossiers/{dossier_id}/grants", json={"grants": grants})
+
+    def _owned(self, dossier_id: str) -> Dossier:
+        dossier = self.load_dossier(dossier_id)
+        if dossier.role != "owner":
+            raise ClientError("only the owner of a dossier can share it or revoke access")
+        return dossier
+
+    def _dossier_grants(
+        self, dossier: Dossier, recipient: Identity, rights: Rights, expires_at: int, counter: int
+    ) -> list[dict[str, Any]]:
+        out = []
+        for epoch, key in sorted(dossier.keys.items()):
+            grant = make_dossier_grant(
+                self.me,
+                recipient,
+                dossier_id=bytes.fromhex(dossier.dossier_id),
+                epoch=epoch,
+                dossier_key=key,
+                rights=rights,
+                counter=counter,
+                issued_at=now(),
+                expires_at=expires_at,
+            )
+            out.append(
+                self._grant_fields(
+                    grant, GrantKind.DOSSIER, None, epoch, recipient, rights, expires_at
+                )
+            )
+            counter += 1
+        return out
+
+    def share(
+        self, target_id: str, username: str, *, write: bool = False, expires_at: int = 0
+    ) -> ShareResult:
+        """Give `username` a dossier (every epoch key) or one document (every version's key)."""
+        kind, target = self.resolve_target(target_id)
+        contact = self.contact(username)
+        recipient = contact.identity
+        rights = Rights.WRITE if write else Rights.READ
+        if kind == "dossier":
+            dossier = self._owned(target)
+            counter = self._next_counter(target)
+            grants = self._dossier_grants(dossier, recipient, rights, expires_at, counter)
+        else:
+            dossier_id, versions = self.document_versions(target)
+            dossier = self._owned(dossier_id)
+            counter = self._next_counter(dossier_id)
+            grants = []
+            for record in versions:
+                opened = self.open_version(dossier, record)
+                grant = make_document_grant(
+                    self.me,
+                    recipient,
+                    dossier_id=bytes.fromhex(dossier_id),
+                    document_id=bytes.fromhex(target),
+                    version=record.version,
+                    file_key=opened.file_key,
+                    rights=Rights.READ,
+                    counter=counter,
+                    issued_at=now(),
+                    expires_at=expires_at,
+                )
+                grants.append(
+                    self._grant_fields(
+                        grant, GrantKind.DOCUMENT, target, record.version, recipient, 1, expires_at
+                    )
+                )
+                counter += 1
+        self._post_grants(dossier.dossier_id, grants)
+        return ShareResult(recipient, contact.verified, contact.first_seen, len(grants))
+
+    def revoke(self, target_id: str, username: str) -> int:
+        """Remove a share; for a dossier, rotate to a new epoch. Returns the new epoch (or 0)."""
+        kind, target = self.resolve_target(target_id)
+        recipient = self.contact(username).identity
+        if kind == "document":
+            dossier_id, _ = self.document_versions(target)
+            self._owned(dossier_id)
+            self.api.call(
+                "DELETE",
+                f"/dossiers/{dossier_id}/grants",
+                params={"recipient_id": recipient.user_id.hex(), "document_id": target},
+            )
+            return 0
+        dossier = self._owned(target)
+        self.api.call(
+            "DELETE", f"/dossiers/{target}/grants", params={"recipient_id": recipient.user_id.hex()}
+        )
+        return self.rotate(dossier)
+
+    def rotate(self, dossier: Dossier) -> int:
+        """Start a new epoch: a fresh dossier key for the owner and every remaining grantee."""
+        epoch = max(dossier.keys) + 1
+        key = new_dossier_key()
+        remaining: dict[str, tuple[Rights, int]] = {}
+        for item in self._grants(dossier.dossier_id):
+            if item.get("kind") != GrantKind.DOSSIER:
+                continue
+            grant = Grant.decode(unb64(item.get("grant"), "grant"))
+            if grant.granter_id.hex() != self.my_id or grant.recipient_id.hex() == self.my_id:
+                continue
+            if grant.expires_at and grant.expires_at <= now():
+                continue
+            remaining[grant.recipient_id.hex()] = (Rights(grant.rights), grant.expires_at)
+        rotated = Dossier(
+            dossier_id=dossier.dossier_id,
+            owner=dossier.owner,
+            role=dossier.role,
+            index=dossier.index,
+            index_bytes=dossier.index_bytes,
+            metadata=dossier.metadata,
+            keys={epoch: key},
+        )
+        counter = self._next_counter(dossier.dossier_id)
+        grants = self._dossier_grants(rotated, self.me.public, Rights.WRITE, 0, counter)
+        for user_id, (rights, expires_at) in remaining.items():
+            recipient = self.contact_by_id(user_id).identity
+            counter += 1
+            grants += self._dossier_grants(rotated, recipient, rights, expires_at, counter)
+        self._post_grants(dossier.dossier_id, grants)
+        rotated.keys.update(dossier.keys)
+        self.sign_index(rotated, [], epoch=epoch)
+        return epoch
+
+    def shared_with_me(self) -> list[SharedItem]:
+        """Grants others made to me, each opened (signature, binding, key commitment)."""
+        answer = self.api.call("GET", "/shared")
+        if not isinstance(answer, list):
+            raise MalformedError("server answer: shared is not a list")
+        items = []
+        for raw in answer:
+            grant = Grant.decode(
+                unb64(raw.get("grant") if isinstance(raw, dict) else None, "grant")
+            )
+            granter = self.contact_by_id(grant.granter_id.hex())
+            kind = GrantKind(grant.kind)
+            try:
+                open_grant(
+                    unb64(raw["grant"], "grant"),
+                    me=self.me,
+                    granter=granter.identity,
+                    kind=kind,
+                    dossier_id=grant.dossier_id,
+                    document_id=grant.document_id if kind == GrantKind.DOCUMENT else None,
+                    number=grant.number,
+                    now=now(),
+                )
+            except ExpiredError:
+                continue
+            items.append(
+                SharedItem(
+                    kind="dossier" if kind == GrantKind.DOSSIER else "document",
+                    dossier_id=grant.dossier_id.hex(),
+                    document_id=grant.document_id.hex() if kind == GrantKind.DOCUMENT else None,
+                    number=grant.number,
+                    granter=granter.identity.username,
+                    granter_verified=granter.verified,
+                    rights="write" if grant.rights == Rights.WRITE else "read",
+                    expires_at=grant.expires_at,
+                    issued_at=grant.issued_at,
+                )
+            )
+        return sorted(items, key=lambda i: -i.issued_at)
+
+    def access_log(self, dossier_id: str) -> list[LogEntry]:
+        """The dossier's access log, its hash chain checked against what this device saw."""
+        self.load_dossier(dossier_id)
+        answer = self.api.call("GET", f"/dossiers/{dossier_id}/log")
+        if not isinstance(answer, list):
+            raise MalformedError("server answer: log is not a list")
+        entries = verify_log(answer, self.profile.log_head(dossier_id))
+        if entries:
+            self.profile.save_log_head(dossier_id, entries[-1].seq, entries[-1].hash)
+        return entries

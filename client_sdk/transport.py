@@ -1,0 +1,119 @@
+"""The HTTP layer: JSON calls, streamed payloads and RFC 9457 problems turned into errors.
+
+`Api` is the only object that talks to the network. It knows nothing about keys; `Client`
+gives it opaque bytes. The httpx transport can be swapped (`transport=`), which is how tests
+put a response-rewriting "malicious server" between the client and a real server.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from vault.errors import MalformedError
+
+from .errors import API_ERRORS_BY_STATUS, ApiError, ServerUnreachable
+
+API_PREFIX = "/api/v1"
+STREAM_CHUNK = 1 << 20
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def unb64(value: object, what: str) -> bytes:
+    """Decode a base64 field from the server strictly; anything else is a malformed answer."""
+    if not isinstance(value, str):
+        raise MalformedError(f"server answer: {what} is not a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedError(f"server answer: {what} is not valid base64") from exc
+
+
+def _raise_for_problem(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    response.read()
+    code, detail = "error", response.reason_phrase
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            code = str(body.get("code", code))
+            detail = str(body.get("detail") or body.get("title") or detail)
+    except ValueError:
+        pass
+    error = API_ERRORS_BY_STATUS.get(response.status_code, ApiError)
+    raise error(response.status_code, code, f"server: {detail}")
+
+
+class Api:
+    """A thin, typed wrapper over httpx for the endpoints in docs/api.md."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._http = httpx.Client(
+            base_url=self.base_url + API_PREFIX, timeout=TIMEOUT, transport=transport
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    @contextmanager
+    def _network(self) -> Iterator[None]:
+        try:
+            yield
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(
+                f"cannot reach the Kluis server at {self.base_url} ({type(exc).__name__})"
+            ) from exc
+
+    def call(self, method: str, path: str, json: Any = None, params: Any = None) -> Any:
+        with self._network():
+            response = self._http.request(
+                method, path, json=json, params=params, headers=self._headers()
+            )
+        _raise_for_problem(response)
+        if response.status_code == httpx.codes.NO_CONTENT or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise MalformedError(f"server answer to {method} {path} is not JSON") from exc
+
+    def upload(self, chunks: Iterable[bytes]) -> dict[str, Any]:
+        """Stream a payload to POST /uploads; return the server's {upload_id, size, blake3}."""
+        headers = {**self._headers(), "Content-Type": "application/octet-stream"}
+        with self._network():
+            response = self._http.post("/uploads", content=chunks, headers=headers)
+        _raise_for_problem(response)
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    @contextmanager
+    def download(self, path: str) -> Iterator[Callable[[], Iterator[bytes]]]:
+        """Open a payload stream; yields a function that iterates the raw bytes."""
+        with self._network(), self._http.stream("GET", path, headers=self._headers()) as resp:
+            _raise_for_problem(resp)
+
+            def chunks() -> Iterator[bytes]:
+                with self._network():
+                    yield from resp.iter_bytes(STREAM_CHUNK)
+
+            yield chunks
