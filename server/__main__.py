@@ -1,0 +1,109 @@
+"""Run the Kluis server, or its cleanup job.
+
+    python -m server [--host 127.0.0.1] [--port 8000] [--data-dir ./data] [--log-level warning]
+    python -m server cleanup [--data-dir ./data]
+
+Other settings come from `KLUIS_*` environment variables (server/config.py). `--port 0` picks a
+free port; the "listening" line printed when the server is ready names the real one. Request
+bodies, headers and access lines are never logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from .app import create_app, system_clock
+from .config import InsecureSecretError, Settings
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, announcing the real address once it listens."""
+
+    def __init__(self, config: uvicorn.Config, data_dir: Path) -> None:
+        super().__init__(config)
+        self.data_dir = data_dir
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.should_exit or not self.servers:
+            return
+        host, port = self.servers[0].sockets[0].getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(
+            f"Kluis server listening on http://{shown}:{port} (data: {self.data_dir})",
+            flush=True,
+        )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m server", description="The Kluis server.")
+    parser.add_argument("command", nargs="?", choices=("serve", "cleanup"), default="serve")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--data-dir", type=Path, default=None, help="default: ./data")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default="warning")
+    return parser
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    return Settings() if data_dir is None else Settings(data_dir=data_dir)
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = _settings(args.data_dir)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        server_header=False,
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        workers=1,
+        reload=False,
+    )
+    server = _Server(config, settings.data_dir)
+    server.run()
+    return 0 if server.started else 1
+
+
+def cleanup(args: argparse.Namespace) -> int:
+    from .blobstore import FilesystemBlobStore
+    from .cleanup import run_cleanup
+    from .db import create_db, make_engine
+
+    settings = _settings(args.data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = make_engine(settings.db_url)
+    create_db(engine)
+    report = run_cleanup(engine, FilesystemBlobStore(settings.blob_path), settings, system_clock())
+    engine.dispose()
+    print(
+        f"removed {report.uploads} stale uploads, {report.partials} partial files, "
+        f"{report.orphans} orphan blobs, {report.sessions} expired sessions, "
+        f"{report.counters} rate counters"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return cleanup(args) if args.command == "cleanup" else serve(args)
+    except InsecureSecretError as exc:
+        print(f"kluis server: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

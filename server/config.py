@@ -1,0 +1,125 @@
+"""Server settings, read from the environment (prefix `KLUIS_`) or passed to `create_app`.
+
+Everything has a safe default for a single-machine deployment: SQLite and blob files under
+`data_dir`. The server secret (used only for the fake prelogin salts of unknown users) is
+generated on first start and kept in `data_dir/server-secret` (mode 0600) unless it is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GIB = 1 << 30
+MIB = 1 << 20
+
+SECRET_FILE = "server-secret"  # noqa: S105  (a file name)
+SECRET_BYTES = 32
+MIN_SECRET_LENGTH = 32
+# Values people copy from examples; refusing them is cheap insurance.
+WEAK_SECRETS = frozenset(
+    {"changeme", "change-me", "change_me", "secret", "default", "password", "kluis", "test"}
+)
+
+
+class InsecureSecretError(ValueError):
+    """The configured server secret is a placeholder or too short to be a secret."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KLUIS_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None  # default: sqlite:///<data_dir>/kluis.db
+    blob_dir: Path | None = None  # default: <data_dir>/blobs
+
+    max_upload_bytes: int = Field(default=2 * GIB, ge=1)
+    # JSON bodies are read whole; this bounds them (the largest is an index of 16 MiB, base64).
+    max_json_bytes: int = Field(default=32 * MIB, ge=1024)
+    session_ttl_seconds: int = Field(default=12 * 3600, ge=1)
+    server_secret: SecretStr | None = None
+
+    # Failed logins (and recovery attempts) per fixed window. The per-account window is short
+    # so that a stranger hammering a name locks its owner out for minutes, not hours.
+    login_account_max_failures: int = Field(default=10, ge=1)
+    login_account_window_seconds: int = Field(default=300, ge=1)
+    login_address_max_failures: int = Field(default=100, ge=1)
+    login_address_window_seconds: int = Field(default=300, ge=1)
+
+    upload_grace_seconds: int = Field(default=3600, ge=0)
+
+    # Addresses of reverse proxies whose X-Forwarded-For header is believed (for example
+    # "127.0.0.1" behind a local TLS proxy). Unset, the header is ignored: anyone could
+    # otherwise claim a fresh address for every guess and dodge the per-address login limit.
+    forwarded_allow_ips: str | None = None
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'kluis.db').as_posix()}"
+
+    @property
+    def blob_path(self) -> Path:
+        return self.blob_dir if self.blob_dir is not None else self.data_dir / "blobs"
+
+    @cached_property
+    def secret_key(self) -> bytes:
+        """The server secret as bytes; generated into `data_dir` on first use if not set."""
+        if self.server_secret is not None:
+            value = self.server_secret.get_secret_value()
+            check_secret(value)
+            return value.encode("utf-8")
+        return load_or_create_secret(self.data_dir / SECRET_FILE)
+
+
+def check_secret(value: str) -> None:
+    stripped = value.strip()
+    if stripped.lower() in WEAK_SECRETS or len(set(stripped)) < 8:
+        raise InsecureSecretError(
+            "KLUIS_SERVER_SECRET is a placeholder value; set a long random value "
+            "(for example `python -c 'import secrets; print(secrets.token_hex(32))'`) "
+            "or unset it to let the server generate one in the data directory"
+        )
+    if len(stripped) < MIN_SECRET_LENGTH:
+        raise InsecureSecretError(
+            f"KLUIS_SERVER_SECRET is too short ({len(stripped)} characters); "
+            f"use at least {MIN_SECRET_LENGTH} random characters"
+        )
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """Read the secret file, or create it with 32 random bytes (mode 0600, never replaced)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        data = path.read_bytes()
+        for _ in range(50):  # another process may be writing it right now
+            if len(data) >= SECRET_BYTES:
+                break
+            time.sleep(0.02)
+            data = path.read_bytes()
+        if len(data) < SECRET_BYTES:
+            raise InsecureSecretError(
+                f"{path} holds {len(data)} bytes; a server secret needs {SECRET_BYTES}. "
+                "Delete the file to generate a new one."
+            ) from None
+        return data
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(SECRET_BYTES))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        raise
+    return path.read_bytes()

@@ -1,0 +1,462 @@
+"""Database tables and API schemas, one family per resource (Base / Create / Public / table).
+
+Tables hold plain types (bytes for the opaque structures of docs/format.md); API schemas carry
+the validation of docs/api.md: ids are 32 lowercase hex digits, binary values are strict
+standard base64 with padding and a bounded size, integers are strict (no "5", no true).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic import (
+    Field as PydanticField,
+)
+from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+KIB = 1 << 10
+MIB = 1 << 20
+
+ID_PATTERN = r"^[0-9a-f]{32}$"
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+HEX_HASH_PATTERN = r"^[0-9a-f]{64}$"
+# SQL integers are signed 64-bit; the u64 fields of the format are bounded to fit.
+MAX_INT = (1 << 63) - 1
+
+MAX_IDENTITY_BYTES = 1 * KIB
+MAX_BUNDLE_BYTES = 1 * KIB
+MAX_HEADER_BYTES = 80 * KIB
+MAX_INDEX_BYTES = 16 * MIB
+MAX_GRANT_BYTES = 1 * KIB
+MAX_GRANTS_PER_REQUEST = 10_000
+AUTH_KEY_BYTES = 32
+SALT_BYTES = 16
+
+GRANT_KIND_DOSSIER = 1
+GRANT_KIND_DOCUMENT = 2
+RIGHTS_READ = 1
+RIGHTS_WRITE = 2
+
+
+# -- field types -------------------------------------------------------------------------------
+def _b64_decode(value: Any) -> Any:
+    if isinstance(value, bytes):  # built in Python (from the database), not from JSON
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a base64 string")
+    try:
+        return base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise ValueError("must be standard base64 with padding") from None
+
+
+def _b64_encode(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+# bytes carried in JSON as standard base64 with padding; sizes are bounded per field below.
+B64 = Annotated[
+    bytes,
+    BeforeValidator(_b64_decode),
+    PlainSerializer(_b64_encode, return_type=str),
+    WithJsonSchema({"type": "string", "format": "byte", "contentEncoding": "base64"}),
+]
+
+
+def _no_control_chars(value: str) -> str:
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
+HexHash = Annotated[str, StringConstraints(pattern=HEX_HASH_PATTERN)]
+DisplayName = Annotated[str, StringConstraints(max_length=256), AfterValidator(_no_control_chars)]
+Time = Annotated[StrictInt, PydanticField(ge=0, le=MAX_INT)]
+Counter = Annotated[StrictInt, PydanticField(ge=1, le=MAX_INT)]
+
+IdentityBytes = Annotated[B64, PydanticField(min_length=1, max_length=MAX_IDENTITY_BYTES)]
+BundleBytes = Annotated[B64, PydanticField(min_length=1, max_length=MAX_BUNDLE_BYTES)]
+AuthKey = Annotated[B64, PydanticField(min_length=AUTH_KEY_BYTES, max_length=AUTH_KEY_BYTES)]
+SaltBytes = Annotated[B64, PydanticField(min_length=SALT_BYTES, max_length=SALT_BYTES)]
+HeaderBytes = Annotated[B64, PydanticField(min_length=1, max_length=MAX_HEADER_BYTES)]
+IndexBytes = Annotated[B64, PydanticField(min_length=1, max_length=MAX_INDEX_BYTES)]
+GrantBytes = Annotated[B64, PydanticField(min_length=1, max_length=MAX_GRANT_BYTES)]
+Blob = Annotated[bytes, PlainSerializer(_b64_encode, return_type=str)]  # output only
+
+
+def _big(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(BigInteger, nullable=False, **kwargs))
+
+
+def _binary(name: str | None = None) -> Any:
+    if name is None:
+        return Field(sa_column=Column(LargeBinary, nullable=False))
+    return Field(sa_column=Column(name, LargeBinary, nullable=False))
+
+
+# -- KDF parameters ----------------------------------------------------------------------------
+class KdfParams(SQLModel):
+    """The KdfParams fields of format section 2, as JSON. The client enforces the policy."""
+
+    algorithm: Literal["argon2id"]
+    memory_kib: Annotated[StrictInt, PydanticField(ge=1, le=0xFFFF_FFFF)]
+    iterations: Annotated[StrictInt, PydanticField(ge=1, le=0xFFFF_FFFF)]
+    parallelism: Annotated[StrictInt, PydanticField(ge=1, le=0xFF)]
+    salt: SaltBytes
+
+
+# -- users -------------------------------------------------------------------------------------
+class UserBase(SQLModel):
+    user_id: str = Field(primary_key=True, max_length=32)
+    username: str = Field(unique=True, index=True, max_length=64)
+    display_name: str = Field(max_length=256)
+
+
+class User(UserBase, table=True):
+    __tablename__ = "users"
+
+    identity: bytes = _binary()
+    kdf_memory_kib: int = _big()
+    kdf_iterations: int = _big()
+    kdf_parallelism: int
+    kdf_salt: bytes = _binary()
+    passphrase_bundle: bytes = _binary()
+    recovery_bundle: bytes = _binary()
+    auth_hash: str
+    recovery_auth_hash: str
+    created_at: int = _big()
+
+    def kdf(self) -> KdfParams:
+        return KdfParams(
+            algorithm="argon2id",
+            memory_kib=self.kdf_memory_kib,
+            iterations=self.kdf_iterations,
+            parallelism=self.kdf_parallelism,
+            salt=self.kdf_salt,
+        )
+
+    def set_kdf(self, kdf: KdfParams) -> None:
+        self.kdf_memory_kib = kdf.memory_kib
+        self.kdf_iterations = kdf.iterations
+        self.kdf_parallelism = kdf.parallelism
+        self.kdf_salt = kdf.salt
+
+
+class UserCreate(SQLModel):
+    user_id: Id
+    username: Username
+    display_name: DisplayName
+    identity: IdentityBytes
+    kdf: KdfParams
+    passphrase_bundle: BundleBytes
+    recovery_bundle: BundleBytes
+    auth_key: AuthKey
+    recovery_auth_key: AuthKey
+
+
+class UserPublic(SQLModel):
+    user_id: str
+    username: str
+    display_name: str
+    identity: Blob
+
+    @classmethod
+    def of(cls, user: User) -> UserPublic:
+        return cls(
+            user_id=user.user_id,
+            username=user.username,
+            display_name=user.display_name,
+            identity=user.identity,
+        )
+
+
+# -- authentication ----------------------------------------------------------------------------
+class AuthSession(SQLModel, table=True):
+    __tablename__ = "auth_sessions"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="users.user_id", index=True)
+    expires_at: int = _big(index=True)
+    created_at: int = _big()
+
+
+class RateCounter(SQLModel, table=True):
+    """A fixed-window failure counter ("account:<name>" or "address:<ip>")."""
+
+    __tablename__ = "rate_counters"
+
+    key: str = Field(primary_key=True, max_length=200)
+    window_start: int = _big(index=True)
+    count: int
+
+
+class PreloginRequest(SQLModel):
+    username: Username
+
+
+class PreloginResponse(SQLModel):
+    kdf: KdfParams
+
+
+class LoginRequest(SQLModel):
+    username: Username
+    auth_key: AuthKey
+
+
+class LoginResponse(SQLModel):
+    token: str
+    expires_at: int
+    user: UserPublic
+    passphrase_bundle: Blob
+
+
+class RecoveryRequest(SQLModel):
+    username: Username
+    recovery_auth_key: AuthKey
+
+
+class RecoveryResponse(SQLModel):
+    recovery_bundle: Blob
+    user: UserPublic
+
+
+class PassphraseChange(SQLModel):
+    kdf: KdfParams
+    passphrase_bundle: BundleBytes
+    auth_key: AuthKey
+
+
+class ResetPassphraseRequest(PassphraseChange):
+    username: Username
+    recovery_auth_key: AuthKey
+
+
+# -- dossiers and grants -----------------------------------------------------------------------
+class Dossier(SQLModel, table=True):
+    __tablename__ = "dossiers"
+
+    dossier_id: str = Field(primary_key=True, max_length=32)
+    owner_id: str = Field(foreign_key="users.user_id", index=True)
+    index_data: bytes = _binary("index")
+    index_counter: int = _big()
+    created_at: int = _big()
+
+
+class GrantBase(SQLModel):
+    grant_id: str = Field(primary_key=True, max_length=32)
+    kind: int
+    document_id: str | None = Field(default=None, index=True, max_length=32)
+    number: int = _big()
+    recipient_id: str = Field(foreign_key="users.user_id", index=True)
+    rights: int
+    expires_at: int = _big()
+
+
+class Grant(GrantBase, table=True):
+    __tablename__ = "grants"
+
+    dossier_id: str = Field(foreign_key="dossiers.dossier_id", index=True)
+    granter_id: str = Field(foreign_key="users.user_id")
+    grant_data: bytes = _binary("grant")
+    created_at: int = _big(index=True)
+
+
+class GrantCreate(SQLModel):
+    """`grant_in`: the signed grant plus the fields the server uses for access control."""
+
+    grant: GrantBytes
+    grant_id: Id
+    kind: Literal[1, 2]
+    document_id: Id | None = None
+    number: Counter
+    recipient_id: Id
+    rights: Literal[1, 2]
+    expires_at: Time
+
+
+class GrantPublic(SQLModel):
+    """`grant_out` = `grant_in` + {dossier_id, granter_id, created_at}."""
+
+    grant: Blob
+    grant_id: str
+    kind: int
+    document_id: str | None
+    number: int
+    recipient_id: str
+    rights: int
+    expires_at: int
+    dossier_id: str
+    granter_id: str
+    created_at: int
+
+    @classmethod
+    def of(cls, grant: Grant) -> GrantPublic:
+        return cls(
+            grant=grant.grant_data,
+            grant_id=grant.grant_id,
+            kind=grant.kind,
+            document_id=grant.document_id,
+            number=grant.number,
+            recipient_id=grant.recipient_id,
+            rights=grant.rights,
+            expires_at=grant.expires_at,
+            dossier_id=grant.dossier_id,
+            granter_id=grant.granter_id,
+            created_at=grant.created_at,
+        )
+
+
+Grants = Annotated[list[GrantCreate], PydanticField(max_length=MAX_GRANTS_PER_REQUEST)]
+
+
+class GrantsCreate(SQLModel):
+    grants: Grants
+
+
+class DossierCreate(SQLModel):
+    dossier_id: Id
+    index: IndexBytes
+    grants: Grants
+    # Not in docs/api.md: the first index has counter 1 (format section 9); a client may say so.
+    counter: Counter = 1
+
+
+class DossierPublic(SQLModel):
+    dossier_id: str
+    owner: UserPublic
+    index: Blob
+    created_at: int
+
+    @classmethod
+    def of(cls, dossier: Dossier, owner: User) -> DossierPublic:
+        return cls(
+            dossier_id=dossier.dossier_id,
+            owner=UserPublic.of(owner),
+            index=dossier.index_data,
+            created_at=dossier.created_at,
+        )
+
+
+class IndexUpdate(SQLModel):
+    index: IndexBytes
+    counter: Counter
+
+
+# -- documents, versions and uploads -----------------------------------------------------------
+class Document(SQLModel, table=True):
+    __tablename__ = "documents"
+
+    document_id: str = Field(primary_key=True, max_length=32)
+    dossier_id: str = Field(foreign_key="dossiers.dossier_id", index=True)
+    created_by: str = Field(foreign_key="users.user_id")
+    created_at: int = _big()
+
+
+class VersionBase(SQLModel):
+    document_id: str = Field(primary_key=True, foreign_key="documents.document_id")
+    version: int = Field(primary_key=True, sa_type=BigInteger)
+    payload_size: int = _big()
+    payload_blake3: str = Field(max_length=64)
+
+
+class Version(VersionBase, table=True):
+    __tablename__ = "versions"
+
+    dossier_id: str = Field(foreign_key="dossiers.dossier_id", index=True)
+    header: bytes = _binary()
+    blob_key: str = Field(index=True, max_length=64)
+    author_id: str = Field(foreign_key="users.user_id")
+    created_at: int = _big()
+
+
+class VersionCreate(SQLModel):
+    version: Counter
+    header: HeaderBytes
+    upload_id: Id
+    payload_size: Annotated[StrictInt, PydanticField(ge=0, le=MAX_INT)]
+    payload_blake3: HexHash
+
+
+class VersionPublic(SQLModel):
+    """`version_out`."""
+
+    document_id: str
+    dossier_id: str
+    version: int
+    header: Blob
+    author_id: str
+    payload_size: int
+    payload_blake3: str
+    created_at: int
+
+
+class DocumentPublic(SQLModel):
+    document_id: str
+    versions: list[VersionPublic]
+
+
+class DocumentDetail(DocumentPublic):
+    dossier_id: str
+
+
+class Upload(SQLModel, table=True):
+    __tablename__ = "uploads"
+
+    upload_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="users.user_id", index=True)
+    blob_key: str = Field(unique=True, max_length=64)
+    size: int = _big()
+    blake3: str = Field(max_length=64)
+    created_at: int = _big(index=True)
+    committed: bool = False
+
+
+class UploadPublic(SQLModel):
+    upload_id: str
+    size: int
+    blake3: str
+
+
+# -- access log --------------------------------------------------------------------------------
+class LogEntryBase(SQLModel):
+    seq: int = Field(primary_key=True, sa_type=BigInteger)
+    at: int = _big()
+    actor_id: str = Field(max_length=32)
+    action: str = Field(max_length=16)
+    document_id: str | None = Field(default=None, max_length=32)
+    version: int | None = Field(default=None, sa_type=BigInteger)
+    subject_id: str | None = Field(default=None, max_length=32)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class LogEntry(LogEntryBase, table=True):
+    __tablename__ = "log_entries"
+    __table_args__ = (UniqueConstraint("dossier_id", "seq"),)
+
+    dossier_id: str = Field(primary_key=True, foreign_key="dossiers.dossier_id")
+
+
+class LogEntryPublic(SQLModel):
+    seq: int
+    at: int
+    actor_id: str
+    action: str
+    document_id: str | None
+    version: int | None
+    subject_id: str | None
+    prev_hash: str
+    hash: str

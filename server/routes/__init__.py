@@ -1,0 +1,9 @@
+"""The API routes, one module per resource, mounted under /api/v1 by `server.app`."""
+
+from fastapi import APIRouter
+
+from . import auth, documents, dossiers, uploads, users
+
+api_router = APIRouter()
+for module in (auth, users, dossiers, documents, uploads):
+    api_router.include_router(module.router)

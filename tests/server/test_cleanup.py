@@ -1,0 +1,118 @@
+"""Cleanup: stale uploads, partial files and orphan blobs go; everything reachable stays."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from server.blobstore import FilesystemBlobStore
+from server.cleanup import CleanupReport, run_cleanup
+from server.config import Settings
+from server.db import make_engine
+
+from .harness import Account, Kluis, assert_problem, new_id
+from .test_documents import blob_files, version_body
+
+GRACE = 3600
+
+
+def age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def cleanup(settings: Settings, now: int) -> CleanupReport:
+    engine = make_engine(settings.db_url)
+    try:
+        return run_cleanup(engine, FilesystemBlobStore(settings.blob_path), settings, now)
+    finally:
+        engine.dispose()
+
+
+def test_stale_uploads_are_removed_fresh_ones_kept(
+    kluis: Kluis, alice: Account, settings: Settings
+) -> None:
+    dossier_id = kluis.create_dossier(alice)
+    stale = kluis.upload(alice, b"forgotten")
+    kluis.clock.advance(GRACE + 1)
+    fresh = kluis.upload(alice, b"in progress")
+    for path in blob_files(settings.data_dir):
+        age(path, GRACE + 10)  # even old files stay while an upload row points at them
+
+    report = cleanup(settings, kluis.clock.now)
+    assert report.uploads == 1
+    assert len(blob_files(settings.data_dir)) == 1
+
+    commit = f"/dossiers/{dossier_id}/documents/{new_id()}/versions"
+    assert_problem(kluis.post(commit, alice, json=version_body(stale)), 404, "not_found")
+    assert kluis.post(commit, alice, json=version_body(fresh)).status_code == 201
+
+
+def test_committed_payloads_survive_cleanup(
+    kluis: Kluis, alice: Account, settings: Settings
+) -> None:
+    dossier_id = kluis.create_dossier(alice)
+    document_id = kluis.add_document(alice, dossier_id, b"keep me")
+    report = cleanup(settings, int(time.time()) + 10 * GRACE)  # every file is old by then
+    assert (report.uploads, report.orphans) == (0, 0)
+    kluis.login(alice)  # that cleanup, far in the future, also removed the expired session
+    assert kluis.get(f"/documents/{document_id}/versions/1/payload", alice).content == b"keep me"
+
+
+def test_partial_files_older_than_the_grace_period_are_removed(
+    kluis: Kluis, settings: Settings
+) -> None:
+    shard = settings.blob_path / "ab"
+    shard.mkdir(parents=True)
+    old = shard / ("ab" + "0" * 30 + ".part")
+    new = shard / ("ab" + "1" * 30 + ".part")
+    old.write_bytes(b"interrupted long ago")
+    new.write_bytes(b"still uploading")
+    age(old, GRACE + 1)
+    report = cleanup(settings, int(time.time()))
+    assert report.partials == 1
+    assert not old.exists()
+    assert new.exists()
+
+
+def test_orphan_blobs_older_than_the_grace_period_are_removed(
+    kluis: Kluis, alice: Account, settings: Settings
+) -> None:
+    dossier_id = kluis.create_dossier(alice)
+    kluis.add_document(alice, dossier_id)
+    store = FilesystemBlobStore(settings.blob_path)
+    old_orphan = "cd" + "2" * 30
+    new_orphan = "cd" + "3" * 30
+    for key in (old_orphan, new_orphan):
+        (settings.blob_path / "cd").mkdir(exist_ok=True)
+        (settings.blob_path / "cd" / key).write_bytes(b"left behind by a crash")
+    age(settings.blob_path / "cd" / old_orphan, GRACE + 1)
+    report = cleanup(settings, int(time.time()))
+    assert report.orphans == 1
+    assert not store.exists(old_orphan)
+    assert store.exists(new_orphan)
+    assert len(blob_files(settings.data_dir)) == 2  # the committed payload and the new orphan
+
+
+def test_expired_sessions_are_removed(kluis: Kluis, alice: Account, settings: Settings) -> None:
+    kluis.clock.advance(settings.session_ttl_seconds)
+    report = cleanup(settings, kluis.clock.now)
+    assert report.sessions == 1
+    assert_problem(kluis.get("/me", alice), 401, "unauthorized")
+
+
+def test_cleanup_from_the_command_line(kluis: Kluis, alice: Account, settings: Settings) -> None:
+    kluis.upload(alice, b"stale")  # created at the fake clock's time, far in the past
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "cleanup", "--data-dir", str(settings.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode == 0, result.stderr
+    assert "removed 1 stale uploads" in result.stdout
