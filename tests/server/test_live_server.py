@@ -15,9 +15,11 @@ import blake3
 import httpx
 import pytest
 
-from ..conftest import REPO_ROOT, LiveServer, LiveServerFactory
+from ..conftest import LiveServer, LiveServerFactory
 from .harness import b64, grant_in, new_id, registration
 from .test_accesslog import assert_chain
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def connect(server: LiveServer, username: str) -> httpx.Client:
