@@ -144,7 +144,8 @@ def print_json(data: Any) -> None:
 
 
 @contextmanager
-def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
+def transfer_bars() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """Progress bars on stderr: `bar(label, total)` returns the callback for one transfer."""
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -152,9 +153,13 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
         TransferSpeedColumn(),
         console=err,
         transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda done: bar.update(task, completed=done)
+    ) as bars:
+
+        def bar(label: str, total: int) -> Callable[[int], None]:
+            task = bars.add_task(label, total=total or None)
+            return lambda done: bars.update(task, completed=done)
+
+        yield bar
 
 
 # -- server ------------------------------------------------------------------------------------
@@ -346,12 +351,15 @@ def add(
     profile: ProfileOpt = None,
 ) -> None:
     """Encrypt files into a dossier."""
-    with client(server, profile) as c:
-        dossier_id = c.resolve_dossier(dossier)
-        for path in files:
-            with progress_bar(path.name, path.stat().st_size) as tick:
-                info = c.add(dossier_id, path, title=title, progress=tick)
-            out.print(f"{info.document_id}  {info.name}  ({size_text(info.size)})")
+    with client(server, profile) as c, transfer_bars() as bar:
+        infos = c.add_many(
+            c.resolve_dossier(dossier),
+            files,
+            title=title,
+            progress=lambda path: bar(path.name, path.stat().st_size),
+        )
+    for info in infos:
+        out.print(f"{info.document_id}  {info.name}  ({size_text(info.size)})")
 
 
 @app.command()
@@ -362,8 +370,8 @@ def update(
     """Add a new version of a document."""
     with client(server, profile) as c:
         document_id = c.resolve_document(document)
-        with progress_bar(file.name, file.stat().st_size) as tick:
-            info = c.update(document_id, file, progress=tick)
+        with transfer_bars() as bar:
+            info = c.update(document_id, file, progress=bar(file.name, file.stat().st_size))
     out.print(f"{info.document_id}  {info.name}  version {info.version}")
 
 
@@ -427,8 +435,10 @@ def get(
     """Download, decrypt and verify a document."""
     with client(server, profile) as c:
         document_id = c.resolve_document(document)
-        with progress_bar("downloading", 0) as tick:
-            info, path = c.get(document_id, output, version=version, overwrite=force, progress=tick)
+        with transfer_bars() as bar:
+            info, path = c.get(
+                document_id, output, version=version, overwrite=force, progress=bar("download", 0)
+            )
     out.print(f"{path}  (version {info.version}, by {info.author}, signature verified)")
 
 

@@ -168,9 +168,12 @@ class DocumentsMixin(DossiersMixin):
         record = VersionRecord(document_id, version, header, self.my_id)
         info = self._info(dossier, record, self.open_version(dossier, record))
         self.profile.save_versions_seen({document_id: version})
-        if dossier.role == "owner":
-            self.sign_index(dossier, [info])
         return info
+
+    def _confirm(self, dossier: Dossier, infos: list[DocumentInfo]) -> None:
+        """As owner, put new versions into the signed index: once per batch, not per file."""
+        if dossier.role == "owner" and infos:
+            self.sign_index(dossier, infos)
 
     def add(
         self,
@@ -181,8 +184,25 @@ class DocumentsMixin(DossiersMixin):
         progress: Progress | None = None,
     ) -> DocumentInfo:
         """Encrypt a file into a new document of the dossier."""
+        return self.add_many(dossier_id, [Path(path)], title=title, progress=lambda _: progress)[0]
+
+    def add_many(
+        self,
+        dossier_id: str,
+        paths: list[Path],
+        *,
+        title: str = "",
+        progress: Callable[[Path], Progress | None] = lambda _: None,
+    ) -> list[DocumentInfo]:
+        """Encrypt several files into new documents; the index is signed once at the end."""
         dossier = self.load_dossier(dossier_id)
-        return self._write_version(dossier, new_id(), 1, Path(path), title, progress)
+        infos: list[DocumentInfo] = []
+        try:
+            for path in paths:
+                infos.append(self._write_version(dossier, new_id(), 1, path, title, progress(path)))
+        finally:
+            self._confirm(dossier, infos)
+        return infos
 
     def update(
         self, document_id: str, path: Path | str, *, progress: Progress | None = None
@@ -190,15 +210,11 @@ class DocumentsMixin(DossiersMixin):
         """Add a new version (with a fresh file key) to an existing document."""
         dossier_id, versions = self.document_versions(document_id)
         dossier = self.load_dossier(dossier_id)
-        latest = self.open_version(dossier, versions[-1])
-        return self._write_version(
-            dossier,
-            document_id,
-            versions[-1].version + 1,
-            Path(path),
-            latest.metadata.title,
-            progress,
-        )
+        title = self.open_version(dossier, versions[-1]).metadata.title
+        next_version = versions[-1].version + 1
+        info = self._write_version(dossier, document_id, next_version, Path(path), title, progress)
+        self._confirm(dossier, [info])
+        return info
 
     # -- reading ------------------------------------------------------------------------------
     def get(

@@ -103,6 +103,7 @@ class Profile:
 
     def __init__(self, directory: Path | str | None = None) -> None:
         self.dir = Path(directory) if directory else default_profile_dir()
+        self._cache: tuple[tuple[int, int], dict[str, Any]] | None = None
 
     # -- session ---------------------------------------------------------------------------
     def load_session(self) -> Session | None:
@@ -118,12 +119,26 @@ class Profile:
 
     # -- trust memory ------------------------------------------------------------------------
     def _trust(self) -> dict[str, Any]:
-        return _read(self.dir / TRUST_FILE)
+        """The trust memory, re-read only when the file changed (a dossier of 10,000 documents
+        asks for it 10,000 times in one listing)."""
+        path = self.dir / TRUST_FILE
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return {}
+        stamp = (st.st_mtime_ns, st.st_size)
+        if self._cache is None or self._cache[0] != stamp:
+            self._cache = (stamp, _read(path))
+        return self._cache[1]
+
+    def _write_trust(self, trust: dict[str, Any]) -> None:
+        self._cache = None  # re-read after every write, so a failed write leaves no stale copy
+        _write_atomic(self.dir / TRUST_FILE, trust, PRIVATE_MODE)
 
     def _update(self, section: str, key: str, value: Any) -> None:
         trust = self._trust()
         trust.setdefault(section, {})[key] = value
-        _write_atomic(self.dir / TRUST_FILE, trust, PRIVATE_MODE)
+        self._write_trust(trust)
 
     def _get(self, section: str, key: str) -> Any:
         return self._trust().get(section, {}).get(key)
@@ -175,7 +190,7 @@ class Profile:
         seen = trust.setdefault("versions", {})
         for document_id, version in versions.items():
             seen[document_id] = max(int(seen.get(document_id, 0)), version)
-        _write_atomic(self.dir / TRUST_FILE, trust, PRIVATE_MODE)
+        self._write_trust(trust)
 
     def log_head(self, dossier_id: str) -> tuple[int, str] | None:
         value = self._get("logs", dossier_id)

@@ -12,6 +12,7 @@ of `vault.keys` so the server may parse indexes without touching secret-key code
 
 from __future__ import annotations
 
+import bisect
 import hmac
 import itertools
 from collections.abc import Iterable, Mapping
@@ -107,7 +108,11 @@ class DossierIndex:
 
     def entry(self, document_id: bytes) -> IndexEntry | None:
         """The entry of a live document, or None if the index does not list it as live."""
-        return next((e for e in self.entries if e.document_id == document_id), None)
+        # Entries are sorted by document id (the decoder and the sealer both insist on it).
+        i = bisect.bisect_left(self.entries, document_id, key=lambda e: e.document_id)
+        if i < len(self.entries) and self.entries[i].document_id == document_id:
+            return self.entries[i]
+        return None
 
     def body(self) -> bytes:
         """Every byte the signature covers."""
