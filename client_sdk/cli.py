@@ -53,7 +53,7 @@ app = typer.Typer(
 dossier_app = typer.Typer(help="Create and list dossiers.", no_args_is_help=True)
 app.add_typer(dossier_app, name="dossier")
 
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 ServerOpt = Annotated[
