@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vault.errors import KeyMismatchError, MalformedError, RollbackError
+from vault.errors import IntegrityError, KeyMismatchError, MalformedError, RollbackError
 from vault.grant import Grant, GrantKind, Rights, make_dossier_grant, new_dossier_key, open_grant
 from vault.header import OpenedHeader, header_hash, open_header
 from vault.index import IndexEntry, compare_listing, index_hash, seal_index
@@ -223,11 +223,13 @@ class DossiersMixin(ClientBase):
 
     def _info(self, dossier: Dossier, record: VersionRecord, opened: OpenedHeader) -> DocumentInfo:
         entry = dossier.index.entry(bytes.fromhex(record.document_id))
-        confirmed = (
-            entry is not None
-            and entry.version == record.version
-            and entry.header_hash == header_hash(record.header)
-        )
+        confirmed = entry is not None and entry.version == record.version
+        if confirmed and entry is not None and entry.header_hash != header_hash(record.header):
+            # The owner signed another header for this very version: a swapped or injected one.
+            raise IntegrityError(
+                f"document {record.document_id[:8]} version {record.version}: the header differs "
+                "from the one the owner's signed index lists"
+            )
         contact = self.contact_by_id(record.author_id)
         m = opened.metadata
         return DocumentInfo(
