@@ -17,6 +17,7 @@ from vault.keys import Identity, PrivateIdentity, check_username
 from vault.recovery import RecoveryCode, RecoveryKeys, parse_recovery_code
 
 from .base import ClientBase, new_id
+from .errors import Unauthorized
 from .profile import Session
 from .transport import b64, unb64
 
@@ -96,6 +97,19 @@ class AccountsMixin(ClientBase):
             verified=True,
         )
 
+    def _authenticate(self, path: str, body: dict[str, str]) -> Any:
+        """Log in with a derived key; a refusal is reported exactly like a bundle that does not
+        open (L15), so neither a stranger nor the server learns which of the two happened."""
+        try:
+            return self.api.call("POST", path, json=body)
+        except Unauthorized:
+            raise WrongPassphrase() from None
+
+    def _login_with(self, username: str, keys: PassphraseKeys) -> Any:
+        return self._authenticate(
+            "/auth/login", {"username": username, "auth_key": b64(keys.auth_key)}
+        )
+
     def register(self, username: str, passphrase: str, display_name: str = "") -> RecoveryCode:
         """Create an account; returns the recovery code, to be shown to the user once."""
         check_username(username)
@@ -118,8 +132,8 @@ class AccountsMixin(ClientBase):
                 "recovery_auth_key": b64(recovery.auth_key),
             },
         )
-        answer = self.api.call(
-            "POST", "/auth/login", json={"username": username, "auth_key": b64(keys.auth_key)}
+        answer = self._authenticate(
+            "/auth/login", {"username": username, "auth_key": b64(keys.auth_key)}
         )
         self._start_session(answer, identity, keys)
         return code
@@ -133,8 +147,8 @@ class AccountsMixin(ClientBase):
     def login(self, username: str, passphrase: str) -> Identity:
         check_username(username)
         keys = self._derive_login_keys(username, passphrase)
-        answer = self.api.call(
-            "POST", "/auth/login", json={"username": username, "auth_key": b64(keys.auth_key)}
+        answer = self._authenticate(
+            "/auth/login", {"username": username, "auth_key": b64(keys.auth_key)}
         )
         identity = self._open(answer, "passphrase_bundle", keys, username)
         self._start_session(answer, identity, keys)
@@ -172,8 +186,8 @@ class AccountsMixin(ClientBase):
         """Re-encrypt only the passphrase bundle; the keys and everything shared stay."""
         username = self.session.username
         keys = self._derive_login_keys(username, current)
-        answer = self.api.call(
-            "POST", "/auth/login", json={"username": username, "auth_key": b64(keys.auth_key)}
+        answer = self._authenticate(
+            "/auth/login", {"username": username, "auth_key": b64(keys.auth_key)}
         )
         identity = self._open(answer, "passphrase_bundle", keys, username)
         self._start_session(answer, identity, keys)
@@ -196,8 +210,8 @@ class AccountsMixin(ClientBase):
         check_username(username)
         recovery = parse_recovery_code(recovery_code).keys()
         auth = b64(recovery.auth_key)
-        answer = self.api.call(
-            "POST", "/auth/recovery", json={"username": username, "recovery_auth_key": auth}
+        answer = self._authenticate(
+            "/auth/recovery", {"username": username, "recovery_auth_key": auth}
         )
         identity = self._open(answer, "recovery_bundle", recovery, username)
         self._check_published(identity, answer.get("user"))

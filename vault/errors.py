@@ -80,7 +80,9 @@ class WrongPassphrase(VaultError):
     server a decryption oracle (threat L15).
     """
 
-    def __init__(self, message: str = "wrong passphrase, or the key bundle was altered") -> None:
+    def __init__(
+        self, message: str = "wrong username or passphrase, or the key bundle was altered"
+    ) -> None:
         super().__init__(message)
 
 
