@@ -54,7 +54,7 @@ dossier_app = typer.Typer(help="Create and list dossiers.", no_args_is_help=True
 app.add_typer(dossier_app, name="dossier")
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ServerOpt = Annotated[
     str, typer.Option("--server", envvar="KLUIS_SERVER", help="Kluis server address.")
