@@ -88,6 +88,7 @@ class ClientBase:
         self.api = Api(server, token, transport)
         self._session = session if token else None
         self._contacts: dict[str, Contact] = {}
+        self._me: tuple[Session, PrivateIdentity] | None = None
 
     def close(self) -> None:
         self.api.close()
@@ -108,9 +109,12 @@ class ClientBase:
     @property
     def me(self) -> PrivateIdentity:
         s = self.session
-        return PrivateIdentity.from_private_keys(
-            bytes.fromhex(s.user_id), s.username, s.key_version, s.private_keys
-        )
+        if self._me is None or self._me[0] is not s:  # rebuilt only when the session changes
+            identity = PrivateIdentity.from_private_keys(
+                bytes.fromhex(s.user_id), s.username, s.key_version, s.private_keys
+            )
+            self._me = (s, identity)
+        return self._me[1]
 
     @property
     def my_id(self) -> str:
