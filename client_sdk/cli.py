@@ -140,7 +140,8 @@ def size_text(n: int) -> str:
 
 
 def print_json(data: Any) -> None:
-    out.print_json(json.dumps(data))
+    # Plain, not rich's highlighted JSON: a listing of 10,000 documents must stay fast.
+    sys.stdout.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
 
 @contextmanager

@@ -74,6 +74,7 @@ def create_app(
     app.state.clock = clock or system_clock
 
     problems.install(app)
+    problems.document(app)
     app.include_router(api_router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["health"])
