@@ -7,6 +7,7 @@ through the checks of docs/format.md and the pins of `trust`.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -36,8 +37,11 @@ def now() -> int:
     return int(time.time())
 
 
+ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
 def check_id(value: str, what: str) -> str:
-    if len(value) != ID_HEX_LENGTH or any(c not in "0123456789abcdef" for c in value):
+    if not ID_PATTERN.fullmatch(value):
         raise MalformedError(f"server answer: {what} is not an id")
     return value
 

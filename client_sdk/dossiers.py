@@ -262,12 +262,15 @@ class DossiersMixin(ClientBase):
         records = [versions[-1] for versions in listing.values()]
         for author_id in {r.author_id for r in records}:
             self.contact_by_id(author_id)  # pin or check each author once, before the pool
+
         # Verifying is signature and AEAD work in libsodium, which releases the GIL: spread
         # it over the cores (a dossier may hold ten thousand documents).
+        def verify(batch: list[VersionRecord]) -> list[DocumentInfo]:
+            return [self._info(dossier, r, self.open_version(dossier, r)) for r in batch]
+
+        batches = [records[i::VERIFY_THREADS] for i in range(VERIFY_THREADS)]
         with ThreadPoolExecutor(max_workers=VERIFY_THREADS) as pool:
-            infos = list(
-                pool.map(lambda r: self._info(dossier, r, self.open_version(dossier, r)), records)
-            )
+            infos = [info for batch in pool.map(verify, batches) for info in batch]
         self.profile.save_versions_seen(latest)
         if dossier.role == "owner":
             self._adopt_new_versions(dossier, infos)
