@@ -9,7 +9,9 @@ client (setup, timed separately), then measures in one run:
 
 * `Client.share` of the whole dossier: one grant per dossier-key epoch, however many documents;
 * `Client.documents` in-process: every header's signature, key commitment and metadata checked;
-* the real CLI `kluis ls DOSSIER --json` as a subprocess (interpreter start-up included);
+* the real CLI `kluis ls DOSSIER --json` as a subprocess (interpreter start-up included), on
+  the device that listed the dossier before (headers verified then are not checked again)
+  and on a freshly logged-in device that has to check every header;
 * one more `add` into the large dossier (the cost of re-signing its index).
 
 Targets: share under 0.5 s; `kluis ls` of 10,000 documents under 2 s.
@@ -73,13 +75,20 @@ def main() -> None:
             documents_s = time.perf_counter() - start
             assert len(listed) == args.list_documents
 
-            env = {**os.environ, "KLUIS_SERVER": server.url, "KLUIS_PROFILE": str(work / "anna")}
             kluis = str(Path(sys.executable).with_name("kluis"))
-            start = time.perf_counter()
-            subprocess.run(
-                [kluis, "ls", big, "--json"], env=env, check=True, stdout=subprocess.DEVNULL
-            )
-            cli_s = time.perf_counter() - start
+
+            def ls_seconds(profile: Path) -> float:
+                env = {**os.environ, "KLUIS_SERVER": server.url, "KLUIS_PROFILE": str(profile)}
+                start = time.perf_counter()
+                subprocess.run(
+                    [kluis, "ls", big, "--json"], env=env, check=True, stdout=subprocess.DEVNULL
+                )
+                return time.perf_counter() - start
+
+            warm_s = ls_seconds(work / "anna")  # this device listed the dossier before
+            laptop = Client(server.url, str(work / "anna-new-laptop"))
+            laptop.login("anna", PASSPHRASE)  # not timed: Argon2id, once per device
+            cold_s = ls_seconds(work / "anna-new-laptop")  # a device that never listed it
 
             extra = work / "one-more.txt"
             extra.write_text("one more")
@@ -92,11 +101,12 @@ def main() -> None:
     print(f"{'operation':<52} {'seconds':>8}  target")
     print(f"{f'share a dossier of {n_share} documents':<52} {share_s:8.3f}  < 0.5 s")
     print(f"{f'Client.documents, {n_list} documents':<52} {documents_s:8.3f}")
-    print(f"{f'kluis ls --json, {n_list} documents (subprocess)':<52} {cli_s:8.3f}  < 2 s")
+    print(f"{f'kluis ls --json, {n_list} documents, listed before':<52} {warm_s:8.3f}  < 2 s")
+    print(f"{f'kluis ls --json, {n_list} documents, first time':<52} {cold_s:8.3f}  < 2 s")
     print(f"{f'add one document to the {n_list}-document dossier':<52} {add_s:8.3f}")
-    print(
-        f"share: {'met' if share_s < 0.5 else 'NOT met'}; ls: {'met' if cli_s < 2 else 'NOT met'}"
-    )
+    print(f"share: {'met' if share_s < 0.5 else 'NOT met'}")
+    print(f"ls, listed before on this device: {'met' if warm_s < 2 else 'NOT met'}")
+    print(f"ls, first time on a device: {'met' if cold_s < 2 else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -166,7 +166,7 @@ class DocumentsMixin(DossiersMixin):
             },
         )
         record = VersionRecord(document_id, version, header, self.my_id)
-        info = self._info(dossier, record, self.open_version(dossier, record))
+        info = self._info(dossier, record, self.open_version(dossier, record).metadata)
         self.profile.save_versions_seen({document_id: version})
         return info
 
@@ -236,7 +236,7 @@ class DocumentsMixin(DossiersMixin):
         if record is None:
             raise ClientError(f"document {document_id[:8]} has no version {wanted}")
         opened = self.open_version(dossier, record)
-        info = self._info(dossier, record, opened)
+        info = self._info(dossier, record, opened.metadata)
         target = Path(destination) if destination else Path(opened.metadata.name)
         if target.is_dir():
             target = target / opened.metadata.name

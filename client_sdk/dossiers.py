@@ -17,7 +17,7 @@ from vault.errors import IntegrityError, KeyMismatchError, MalformedError, Rollb
 from vault.grant import Grant, GrantKind, Rights, make_dossier_grant, new_dossier_key, open_grant
 from vault.header import OpenedHeader, header_hash, open_header
 from vault.index import IndexEntry, compare_listing, index_hash, seal_index
-from vault.metadata import DossierMetadata
+from vault.metadata import DocumentMetadata, DossierMetadata
 
 from .base import ClientBase, Dossier, check_id, new_id, now
 from .errors import WithheldDocumentError
@@ -225,7 +225,7 @@ class DossiersMixin(ClientBase):
             "with you"
         )
 
-    def _info(self, dossier: Dossier, record: VersionRecord, opened: OpenedHeader) -> DocumentInfo:
+    def _info(self, dossier: Dossier, record: VersionRecord, m: DocumentMetadata) -> DocumentInfo:
         entry = dossier.index.entry(bytes.fromhex(record.document_id))
         confirmed = entry is not None and entry.version == record.version
         if confirmed and entry is not None and entry.header_hash != header_hash(record.header):
@@ -235,7 +235,6 @@ class DossiersMixin(ClientBase):
                 "from the one the owner's signed index lists"
             )
         contact = self.contact_by_id(record.author_id)
-        m = opened.metadata
         return DocumentInfo(
             dossier_id=dossier.dossier_id,
             document_id=record.document_id,
@@ -265,12 +264,41 @@ class DossiersMixin(ClientBase):
 
         # Verifying is signature and AEAD work in libsodium, which releases the GIL: spread
         # it over the cores (a dossier may hold ten thousand documents).
-        def verify(batch: list[VersionRecord]) -> list[DocumentInfo]:
-            return [self._info(dossier, r, self.open_version(dossier, r)) for r in batch]
+        # A header this device verified before, byte for byte and under the same author key,
+        # verifies the same way again: only new or changed headers cost signature checks.
+        cache = self.profile.verified_headers(dossier_id)
+        known: dict[str, DocumentMetadata] = {}
+        for r in records:
+            hit = cache.get(r.document_id, {})
+            key_id = self.contact_by_id(r.author_id).identity.key_id.hex()
+            try:
+                if hit["header_hash"] == header_hash(r.header).hex() and (
+                    hit["author_key_id"] == key_id
+                ):
+                    known[r.document_id] = DocumentMetadata(**hit["metadata"])
+            except (KeyError, TypeError, ValueError):
+                pass  # no entry, or a damaged one: verify from scratch
+        fresh = [r for r in records if r.document_id not in known]
 
-        batches = [records[i::VERIFY_THREADS] for i in range(VERIFY_THREADS)]
+        def verify(batch: list[VersionRecord]) -> list[tuple[str, DocumentMetadata]]:
+            return [(r.document_id, self.open_version(dossier, r).metadata) for r in batch]
+
+        batches = [fresh[i::VERIFY_THREADS] for i in range(VERIFY_THREADS)]
         with ThreadPoolExecutor(max_workers=VERIFY_THREADS) as pool:
-            infos = [info for batch in pool.map(verify, batches) for info in batch]
+            for batch in pool.map(verify, batches):
+                known.update(batch)
+        infos = [self._info(dossier, r, known[r.document_id]) for r in records]
+        self.profile.save_verified_headers(
+            dossier_id,
+            {
+                i.document_id: {
+                    "header_hash": header_hash(i.header).hex(),
+                    "author_key_id": self.contact_by_id(i.author_id).identity.key_id.hex(),
+                    "metadata": known[i.document_id].to_json(),
+                }
+                for i in infos
+            },
+        )
         self.profile.save_versions_seen(latest)
         if dossier.role == "owner":
             self._adopt_new_versions(dossier, infos)

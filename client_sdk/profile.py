@@ -192,6 +192,19 @@ class Profile:
             seen[document_id] = max(int(seen.get(document_id, 0)), version)
         self._write_trust(trust)
 
+    # -- headers verified before (a cache: losing it costs time, never safety) ----------------
+    def _headers_file(self, dossier_id: str) -> Path:
+        return self.dir / "verified" / f"{dossier_id}.json"
+
+    def verified_headers(self, dossier_id: str) -> dict[str, Any]:
+        try:
+            return _read(self._headers_file(dossier_id))
+        except ValueError:
+            return {}
+
+    def save_verified_headers(self, dossier_id: str, entries: dict[str, Any]) -> None:
+        _write_atomic(self._headers_file(dossier_id), entries, PRIVATE_MODE)
+
     def log_head(self, dossier_id: str) -> tuple[int, str] | None:
         value = self._get("logs", dossier_id)
         return (int(value[0]), str(value[1])) if value else None

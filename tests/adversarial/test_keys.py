@@ -162,3 +162,35 @@ def test_k5_a_grant_claiming_to_come_from_the_owner_but_signed_by_another(world:
     )
     with pytest.raises(KeyMismatchError, match="granter"):
         world.bob.documents(dossier)
+
+
+def test_k4_a_header_swapped_after_the_device_cached_it_is_still_refused(world: World) -> None:
+    dossier, [doc] = world.dossier_with(("rapport.pdf", b"the real report"))
+    assert [d.name for d in world.anna.documents(dossier)] == ["rapport.pdf"]  # now cached
+    header = DocumentHeader.decode(
+        world.db.one("SELECT header FROM versions WHERE document_id = ?", doc)
+    )
+    bob = world.bob.me
+    forged = DocumentHeader(
+        **{
+            **header.__dict__,
+            "author_id": bob.user_id,
+            "author_key_id": bob.public.key_id,
+            "signature": b"",
+        }
+    )
+    world.db.execute(
+        "UPDATE versions SET header = ?, author_id = ? WHERE document_id = ?",
+        forged.body() + bob.sign(DOCUMENT_HEADER_SIGNATURE, forged.body()),
+        bob.user_id.hex(),
+        doc,
+    )
+    result = world.cli("anna").run("ls", dossier)
+    assert result.returncode == 3, result.stderr
+    world.db.execute(
+        "UPDATE versions SET author_id = ?, header = ? WHERE document_id = ?",
+        world.anna.my_id,
+        header.encode()[:-1] + bytes([header.encode()[-1] ^ 1]),
+        doc,
+    )
+    assert world.cli("anna").run("ls", dossier).returncode == 3
