@@ -1,0 +1,281 @@
+"""Unit tests of the `kluis` CLI helpers that need no server: expiry parsing, exit statuses,
+passphrase sources and the small formatters."""
+
+from __future__ import annotations
+
+import calendar
+import time
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from client_sdk import cli
+from client_sdk.errors import (
+    AmbiguousId,
+    Forbidden,
+    NotLoggedIn,
+    ServerUnreachable,
+    TamperedLogError,
+    UnknownId,
+    UnverifiedKeyError,
+)
+from vault.errors import (
+    DowngradeError,
+    ExpiredError,
+    IntegrityError,
+    InvalidRecoveryCode,
+    KeyMismatchError,
+    MalformedError,
+    RollbackError,
+    SignatureError,
+    WrongPassphrase,
+)
+
+DAY = 24 * 3600
+
+
+def _from_now(text: str) -> tuple[int, int, int]:
+    before = int(time.time())
+    value = cli.parse_expiry(text)
+    after = int(time.time())
+    return before, value, after
+
+
+# -- parse_expiry: durations ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30d", 30 * DAY),
+        ("12h", 12 * 3600),
+        ("2w", 14 * DAY),
+        ("1h", 3600),
+        (" 2W ", 14 * DAY),
+        ("30 d", 30 * DAY),
+        ("365D", 365 * DAY),
+    ],
+)
+def test_a_duration_counts_from_now(text: str, seconds: int) -> None:
+    before, value, after = _from_now(text)
+    assert before + seconds <= value <= after + seconds
+
+
+def test_a_date_means_the_end_of_that_day_in_utc() -> None:
+    end_of_day = calendar.timegm((2027, 1, 31, 23, 59, 59, 0, 0, 0))
+    assert cli.parse_expiry("2027-01-31") == end_of_day
+    assert cli.parse_expiry(" 2027-01-31 ") == end_of_day
+
+
+def test_a_leap_day_is_a_date() -> None:
+    assert cli.parse_expiry("2028-02-29") == calendar.timegm((2028, 2, 29, 23, 59, 59, 0, 0, 0))
+
+
+@pytest.mark.parametrize("text", [None, ""])
+def test_no_expiry_means_never(text: str | None) -> None:
+    assert cli.parse_expiry(text) == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "garbage",
+        "30",
+        "d",
+        "30x",
+        "30m",
+        "-1d",
+        "1.5d",
+        "30 days",
+        "d30",
+        "2027-13-01",
+        "2027-02-30",
+        "2027-1-32",
+        "31-01-2027",
+        "2027/01/31",
+        "2027-01-31T12:00",
+        "tomorrow",
+    ],
+)
+def test_garbage_is_a_user_error_with_one_line(
+    text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(typer.Exit) as raised:
+        cli.parse_expiry(text)
+    assert raised.value.exit_code == cli.EXIT_USER_ERROR
+    message = capsys.readouterr().err
+    assert len(message.strip().splitlines()) == 1
+    assert repr(text) in message
+    assert "30d" in message and "2027-01-31" in message
+
+
+# -- the error-to-exit-status mapping ------------------------------------------------------------
+def _raising(exc: BaseException) -> None:
+    @cli.command
+    def failing() -> None:
+        raise exc
+
+    failing()
+
+
+SECURITY_FAILURES = [
+    IntegrityError("payload: chunk 1 failed authentication"),
+    MalformedError("server answer: not an id"),
+    SignatureError("bad signature"),
+    KeyMismatchError("not the pinned key"),
+    UnverifiedKeyError("the keys of 'bob' changed"),
+    RollbackError("older version"),
+    DowngradeError("weaker parameters"),
+    TamperedLogError("access log: entry 2 was altered"),
+]
+USER_ERRORS = [
+    WrongPassphrase(),
+    InvalidRecoveryCode("word 4 is not in the recovery word list"),
+    ExpiredError("the grant expired"),
+    NotLoggedIn(),
+    UnknownId("no dossier with id 'ff'"),
+    AmbiguousId("'a' matches 2 dossiers"),
+    ServerUnreachable("cannot reach the Kluis server"),
+    Forbidden(403, "forbidden", "server: not yours"),
+    FileNotFoundError(2, "No such file or directory"),
+    PermissionError(13, "Permission denied"),
+    ValueError("bad value"),
+]
+
+
+@pytest.mark.parametrize("exc", SECURITY_FAILURES, ids=lambda e: type(e).__name__)
+def test_security_failures_exit_3_naming_the_check(
+    exc: Exception, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(typer.Exit) as raised:
+        _raising(exc)
+    assert raised.value.exit_code == cli.EXIT_SECURITY == 3
+    message = capsys.readouterr().err
+    assert message.startswith(f"SECURITY CHECK FAILED ({type(exc).__name__}): ")
+    assert str(exc) in message
+    assert len(message.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("exc", USER_ERRORS, ids=lambda e: type(e).__name__)
+def test_user_errors_exit_1_with_one_line(
+    exc: Exception, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(typer.Exit) as raised:
+        _raising(exc)
+    assert raised.value.exit_code == cli.EXIT_USER_ERROR == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: ")
+    assert "SECURITY" not in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert captured.out == ""
+
+
+def test_an_interrupt_exits_130(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(typer.Exit) as raised:
+        _raising(KeyboardInterrupt())
+    assert raised.value.exit_code == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
+
+
+def test_markup_in_an_error_message_is_printed_literally(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(typer.Exit):
+        _raising(UnknownId("no dossier with id '[bold]x[/bold]' that you can see"))
+    assert "'[bold]x[/bold]'" in capsys.readouterr().err
+
+
+def test_success_passes_the_return_value_through() -> None:
+    @cli.command
+    def fine(x: int) -> int:
+        return x + 1
+
+    assert fine(1) == 2
+
+
+# -- where passphrases come from -----------------------------------------------------------------
+def test_a_passphrase_file_wins_and_only_the_line_end_is_stripped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KLUIS_PASSPHRASE", "from the environment")
+    secret = tmp_path / "pass"
+    secret.write_text("  spaces stay  \r\n", encoding="utf-8")
+    assert cli.read_secret("p", "KLUIS_PASSPHRASE", secret) == "  spaces stay  "
+
+
+def test_the_environment_is_used_without_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KLUIS_PASSPHRASE", "from the environment")
+    assert cli.read_secret("p", "KLUIS_PASSPHRASE", None) == "from the environment"
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_no_passphrase_and_no_terminal_is_a_user_error(
+    value: str | None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if value is None:
+        monkeypatch.delenv("KLUIS_PASSPHRASE", raising=False)
+    else:
+        monkeypatch.setenv("KLUIS_PASSPHRASE", value)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False, raising=False)
+    with pytest.raises(typer.Exit) as raised:
+        cli.read_secret("p", "KLUIS_PASSPHRASE", None)
+    assert raised.value.exit_code == 1
+    message = capsys.readouterr().err
+    assert "KLUIS_PASSPHRASE" in message and "--passphrase-file" in message
+
+
+def test_allow_env_false_ignores_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KLUIS_PASSPHRASE", "must not be used")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False, raising=False)
+    with pytest.raises(typer.Exit):
+        cli.read_secret("p", "KLUIS_PASSPHRASE", None, allow_env=False)
+
+
+def test_a_missing_passphrase_file_is_an_os_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        cli.read_secret("p", "KLUIS_PASSPHRASE", tmp_path / "absent")
+
+
+# -- formatting ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        (1_572_864, "1.5 MiB"),
+        (3 * 1024**3, "3.0 GiB"),
+        (5000 * 1024**3, "5000.0 GiB"),
+    ],
+)
+def test_size_text(n: int, text: str) -> None:
+    assert cli.size_text(n) == text
+
+
+def test_when() -> None:
+    assert cli.when(0) == "-"
+    assert cli.when(86400 + 3600 + 60) == "1970-01-02 01:01"
+
+
+# -- the command line in process (no server) ------------------------------------------------------
+runner = CliRunner()
+
+
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(cli.app, ["--help"])
+    assert result.exit_code == 0
+    for name in ("register", "login", "dossier", "add", "get", "share", "revoke", "export"):
+        assert name in result.output
+
+
+def test_whoami_without_a_session_is_a_user_error(tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli.app, ["whoami", "--profile", str(tmp_path / "empty"), "--server", "http://127.0.0.1:9"]
+    )
+    assert result.exit_code == 1
+    assert "not logged in" in result.output
+
+
+def test_an_unknown_command_is_a_usage_error() -> None:
+    assert runner.invoke(cli.app, ["frobnicate"]).exit_code == 2
