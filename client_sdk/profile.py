@@ -59,6 +59,8 @@ def _read(path: Path) -> dict[str, Any]:
             data = json.load(fh)
     except FileNotFoundError:
         return {}
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is damaged: it is not valid JSON") from exc
     if not isinstance(data, dict):
         raise ValueError(f"{path} is damaged: expected a JSON object")
     return data
@@ -107,8 +109,14 @@ class Profile:
 
     # -- session ---------------------------------------------------------------------------
     def load_session(self) -> Session | None:
-        data = _read(self.dir / SESSION_FILE)
-        return Session.from_json(data) if data else None
+        path = self.dir / SESSION_FILE
+        data = _read(path)
+        if not data:
+            return None
+        try:
+            return Session.from_json(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path} is damaged: log in again") from exc
 
     def save_session(self, session: Session) -> None:
         _write_atomic(self.dir / SESSION_FILE, session.to_json(), PRIVATE_MODE)
@@ -140,15 +148,21 @@ class Profile:
         trust.setdefault(section, {})[key] = value
         self._write_trust(trust)
 
+    def _section(self, section: str) -> dict[str, Any]:
+        value = self._trust().get(section, {})
+        if not isinstance(value, dict):
+            raise ValueError(f"{self.dir / TRUST_FILE} is damaged: {section!r} is not an object")
+        return value
+
     def _get(self, section: str, key: str) -> Any:
-        return self._trust().get(section, {}).get(key)
+        return self._section(section).get(key)
 
     def pin(self, user_id: str) -> dict[str, Any] | None:
         value = self._get("pins", user_id)
         return dict(value) if isinstance(value, dict) else None
 
     def pin_for_username(self, username: str) -> tuple[str, dict[str, Any]] | None:
-        for user_id, value in self._trust().get("pins", {}).items():
+        for user_id, value in self._section("pins").items():
             if isinstance(value, dict) and value.get("username") == username:
                 return user_id, dict(value)
         return None

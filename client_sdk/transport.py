@@ -103,7 +103,12 @@ class Api:
         with self._network():
             response = self._http.post("/uploads", content=chunks, headers=headers)
         _raise_for_problem(response)
-        answer: dict[str, Any] = response.json()
+        try:
+            answer = response.json()
+        except ValueError as exc:
+            raise MalformedError("server answer to the upload is not JSON") from exc
+        if not isinstance(answer, dict):
+            raise MalformedError("server answer to the upload is not an object")
         return answer
 
     @contextmanager
