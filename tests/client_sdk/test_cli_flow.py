@@ -72,8 +72,11 @@ def age_decrypt(identity: Path, source: Path, target: Path, passphrase: str) -> 
     """`age -d -i` with a passphrase-protected identity: age asks on a terminal only."""
     assert AGE, "the age binary is not installed"
     pid, fd = pty.fork()
-    if pid == 0:  # child: age, with the pty as its terminal
-        os.execv(AGE, [AGE, "-d", "-i", str(identity), "-o", str(target), str(source)])  # noqa: S606
+    if pid == 0:  # child: age, with the pty as its terminal; never back into pytest
+        try:
+            os.execv(AGE, [AGE, "-d", "-i", str(identity), "-o", str(target), str(source)])  # noqa: S606
+        finally:
+            os._exit(127)
     output = b""
     deadline = time.monotonic() + 60
     sent = False
@@ -537,6 +540,27 @@ def test_user_errors_exit_1_with_one_line(
 
     anna.ok("get", doc["id"], "-o", str(tmp_path / "exists.txt"), "--force")
     assert (tmp_path / "exists.txt").read_text() == "x"
+
+
+def test_a_damaged_profile_is_a_user_error(server: LocalServer, tmp_path: Path) -> None:
+    anna, _ = registered(server, tmp_path, "anna-damaged")
+    dossier = anna.ok("dossier", "create", "Beschadigd").strip()
+    (tmp_path / "x.txt").write_text("x")
+
+    def damaged_copy(name: str, file: str, text: str) -> Person:
+        copy = tmp_path / name
+        shutil.copytree(anna.profile, copy)
+        (copy / file).write_text(text)
+        return Person(server.url, copy, anna.passphrase)
+
+    truncated = damaged_copy("truncated", "trust.json", '{"pins": {')
+    user_error(truncated.run("ls", dossier), "trust.json is damaged")
+    no_token = damaged_copy("no-token", "session.json", '{"server": "x"}')
+    user_error(no_token.run("whoami"), "session.json is damaged")
+    trust = json.loads((anna.profile / "trust.json").read_text())
+    versions = damaged_copy("versions", "trust.json", json.dumps({**trust, "versions": []}))
+    # BUG: writing into the damaged section raises AttributeError: a traceback, exit 1
+    user_error(versions.run("add", dossier, str(tmp_path / "x.txt")), "trust.json is damaged")
 
 
 def test_a_server_that_dies_is_a_user_error(live_server: LocalServer, tmp_path: Path) -> None:

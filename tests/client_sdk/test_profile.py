@@ -268,6 +268,26 @@ def test_a_trust_section_of_the_wrong_type_is_a_clear_error(prof: Profile) -> No
             read(Profile(prof.dir))  # a fresh object: no cached copy
 
 
+WRITERS = {
+    "pins": lambda p: p.save_pin("b0" * 16, username="b", key_id="0", fingerprint="f", verified=0),
+    "kdf": lambda p: p.raise_kdf_floor("anna", 65536, 3),
+    "indexes": lambda p: p.save_index_seen("d1" * 16, 2, "ab" * 32),
+    "versions": lambda p: p.save_versions_seen({"e1" * 16: 2}),
+    "logs": lambda p: p.save_log_head("d1" * 16, 4, "cd" * 32),
+}
+
+
+def test_a_write_into_a_trust_section_of_the_wrong_type_is_a_clear_error(prof: Profile) -> None:
+    # BUG (left by the fix of the reads): `_update` does trust.setdefault(section, {})[key] = ...
+    # and save_versions_seen calls .get() on the section, so writing into a damaged section
+    # raises TypeError / AttributeError, a traceback from `kluis add` or `kluis dossier create`.
+    for section, write in WRITERS.items():
+        damaged(prof, TRUST_FILE, json.dumps({section: []}))
+        with pytest.raises(ValueError, match=r"trust\.json is damaged"):
+            write(Profile(prof.dir))
+        assert json.loads((prof.dir / TRUST_FILE).read_text()) == {section: []}, section
+
+
 def test_a_session_file_that_is_not_an_object_is_a_clear_error(prof: Profile) -> None:
     damaged(prof, SESSION_FILE, "[1, 2]")
     with pytest.raises(ValueError, match=r"session\.json is damaged"):
