@@ -1,196 +1,402 @@
-"""K1-K5: the server substitutes keys, wrapped keys, documents or grants."""
+"""K1-K6: the server substitutes keys, wrapped keys, documents or grants."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
 import os
+import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from client_sdk import Client, UnverifiedKeyError
-from vault.errors import KeyMismatchError, SecurityError, WrongPassphrase
-from vault.grant import Rights, _grant_from_parts
+from client_sdk import ClientError, UnverifiedKeyError
+from vault.errors import KeyMismatchError, SecurityError, SignatureError, WrongPassphrase
+from vault.grant import Grant, GrantKind, Rights, _grant_from_parts
 from vault.header import DocumentHeader
-from vault.keys import PrivateIdentity
-from vault.labels import DOCUMENT_HEADER_SIGNATURE
+from vault.keys import Identity, PrivateIdentity
+from vault.labels import DOCUMENT_HEADER_SIGNATURE, GRANT_SIGNATURE
 
-from .harness import PASSPHRASE, World, assert_no_plaintext_left, world
+from .harness import (
+    PASSPHRASE,
+    Person,
+    RewritingTransport,
+    World,
+    assert_fail_closed,
+    forge_version,
+    rewrite_json,
+    world,
+)
 
 __all__ = ["world"]
 
 
-def fresh_user(w: World, name: str) -> Client:
-    client = w.client(name)
-    client.register(name, PASSPHRASE)
-    return client
+def forged_identity(person: Person, key_version: int = 1) -> bytes:
+    """A well-formed, self-signed identity record for `person` with keys the operator holds."""
+    user_id = bytes.fromhex(person.user_id)
+    return PrivateIdentity.generate(user_id, person.name, key_version).public.encode()
 
 
+def set_identity(w: World, username: str, record: bytes) -> None:
+    w.db.execute("UPDATE users SET identity = ? WHERE username = ?", record, username)
+
+
+def grant_count(w: World, dossier_id: str, recipient_id: str) -> int:
+    return len(w.db.grants(dossier_id, recipient_id))
+
+
+# -- K1 own-key substitution -----------------------------------------------------------------
 def test_k1_server_rewrites_my_identity_record(world: World) -> None:
-    carol = fresh_user(world, "carol-k1")
-    forged = PrivateIdentity.generate(bytes.fromhex(carol.my_id), "carol-k1").public
-    world.db.execute("UPDATE users SET identity = ? WHERE username = 'carol-k1'", forged.encode())
-    with pytest.raises(KeyMismatchError, match="not yours"):
-        world.client("carol-k1-laptop").login("carol-k1", PASSPHRASE)
+    carol = world.person("carol-k1")
+    set_identity(world, "carol-k1", forged_identity(carol))
+    with pytest.raises(KeyMismatchError, match="not yours") as refused:
+        world.person("carol-k1", register=False, profile="carol-k1-laptop").client.login(
+            "carol-k1", PASSPHRASE
+        )
+    assert_fail_closed(refused, "keys that are not yours")
+    # The device that pinned its own keys refuses too, in the CLI.
+    result = carol.run_cli("login", "carol-k1")
+    assert_fail_closed(result, "KeyMismatchError.*not yours")
 
 
 def test_k1_server_swaps_my_key_bundle_for_another_users(world: World) -> None:
-    fresh_user(world, "carol-k1b")
-    fresh_user(world, "dave-k1b")
+    world.person("carol-k1b")
+    world.person("dave-k1b")
     dave_bundle = world.db.one("SELECT passphrase_bundle FROM users WHERE username = 'dave-k1b'")
     world.db.execute(
         "UPDATE users SET passphrase_bundle = ? WHERE username = 'carol-k1b'", dave_bundle
     )
     with pytest.raises(WrongPassphrase):
-        world.client("carol-k1b-laptop").login("carol-k1b", PASSPHRASE)
+        world.person("carol-k1b", register=False, profile="carol-k1b-laptop").client.login(
+            "carol-k1b", PASSPHRASE
+        )
 
 
-def test_k2_server_hands_out_its_own_key_for_a_pinned_contact(world: World) -> None:
-    erin = fresh_user(world, "erin-k2")
-    dossier, _ = world.dossier_with(("brief.txt", b"hello"))
-    world.anna.fingerprint("erin-k2")  # pinned on first sight
-    forged = PrivateIdentity.generate(bytes.fromhex(erin.my_id), "erin-k2").public
-    world.db.execute("UPDATE users SET identity = ? WHERE username = 'erin-k2'", forged.encode())
-    result = world.cli("anna").run("share", dossier, "erin-k2")
-    assert result.returncode == 3, result.stderr
-    assert "keys of 'erin-k2' changed" in result.stderr
-    grants = world.db.one(
-        "SELECT count(*) FROM grants WHERE recipient_id = ? AND dossier_id = ?",
-        erin.my_id,
-        dossier,
+def test_k1_server_shows_another_users_identity_and_bundle_as_mine(world: World) -> None:
+    """The operator moves dave's whole key material (record and bundle) onto carol's account."""
+    world.person("carol-k1c")
+    world.person("dave-k1c")
+    identity, bundle = world.db.one(
+        "SELECT identity, passphrase_bundle FROM users WHERE username = 'dave-k1c'"
     )
-    assert grants == 0  # nothing was wrapped for the operator's key
+    world.db.execute(
+        "UPDATE users SET identity = ?, passphrase_bundle = ? WHERE username = 'carol-k1c'",
+        identity,
+        bundle,
+    )
+    laptop = world.person("carol-k1c", register=False, profile="carol-k1c-laptop")
+    with pytest.raises((WrongPassphrase, KeyMismatchError)):
+        laptop.client.login("carol-k1c", PASSPHRASE)
+    assert laptop.client.profile.load_session() is None  # no session, no keys kept
+
+
+def test_k1_login_answer_with_other_keys_is_refused_by_the_proxy_victim(world: World) -> None:
+    """Same attack played on the wire: the login answer carries a forged record for me."""
+    erin = world.person("erin-k1d")
+    forged = forged_identity(erin)
+
+    def swap(body: dict[str, Any]) -> dict[str, Any]:
+        body["user"]["identity"] = base64.b64encode(forged).decode()
+        return body
+
+    proxy = RewritingTransport(rewrite_json("POST", r".*/auth/login", swap))
+    with pytest.raises(KeyMismatchError) as refused:
+        erin.device(proxy).login("erin-k1d", PASSPHRASE)
+    assert_fail_closed(refused, "not yours")
+
+
+# -- K2 recipient key substitution, K6 recipient injection ----------------------------------
+def test_k2_server_hands_out_its_own_key_for_a_pinned_contact(world: World) -> None:
+    erin = world.person("erin-k2")
+    dossier, _ = world.dossier_with(("brief.txt", b"hello"))
+    world.anna.client.fingerprint("erin-k2")  # pinned on first sight
+    set_identity(world, "erin-k2", forged_identity(erin))
+    result = world.anna.run_cli("share", dossier, "erin-k2")
+    assert_fail_closed(result, "UnverifiedKeyError.*keys of 'erin-k2' changed")
+    assert grant_count(world, dossier, erin.user_id) == 0  # nothing wrapped for the operator
     with pytest.raises(UnverifiedKeyError):
-        world.anna.share(dossier, "erin-k2")
+        world.anna.client.share(dossier, "erin-k2")
+    assert grant_count(world, dossier, erin.user_id) == 0
 
 
+def test_k2_server_answers_with_another_users_record_on_first_contact(world: World) -> None:
+    """Never seen before, so nothing is pinned: the operator answers with mallory's record."""
+    frank = world.person("frank-k2")
+    dossier, _ = world.dossier_with(("brief.txt", b"hello"))
+    mallory_record = world.db.one("SELECT identity FROM users WHERE username = 'mallory'")
+    set_identity(world, "frank-k2", mallory_record)
+    result = world.anna.run_cli("share", dossier, "frank-k2")
+    assert_fail_closed(result, "identity of 'mallory' for 'frank-k2'")
+    assert grant_count(world, dossier, frank.user_id) == 0
+    assert grant_count(world, dossier, world.mallory.user_id) == 0
+
+
+def test_k6_server_adds_a_new_key_version_for_a_pinned_contact(world: World) -> None:
+    """The server publishes 'key version 2' for a contact: self-signed, but not by the
+    contact's pinned key. Nothing may be wrapped to it until the user verifies it."""
+    gina = world.person("gina-k6")
+    dossier, [doc] = world.dossier_with(("brief.txt", b"hello"))
+    world.anna.client.fingerprint("gina-k6")
+    set_identity(world, "gina-k6", forged_identity(gina, key_version=2))
+    for target in (dossier, doc):
+        result = world.anna.run_cli("share", target, "gina-k6")
+        assert_fail_closed(result, "keys of 'gina-k6' changed")
+    assert grant_count(world, dossier, gina.user_id) == 0
+
+
+# -- K3 wrapped-key replacement --------------------------------------------------------------
 def test_k3_server_swaps_a_wrapped_key_between_dossiers(world: World) -> None:
     one, _ = world.dossier_with(("a.txt", b"a"))
     two, _ = world.dossier_with(("b.txt", b"b"))
-    world.anna.share(one, "bob")
-    world.anna.share(two, "bob")
+    world.anna.client.share(one, "bob")
+    world.anna.client.share(two, "bob")
     other = world.db.one(
-        'SELECT "grant" FROM grants WHERE dossier_id = ? AND recipient_id = ?', two, world.bob.my_id
+        'SELECT "grant" FROM grants WHERE dossier_id = ? AND recipient_id = ?',
+        two,
+        world.bob.user_id,
     )
     world.db.execute(
         'UPDATE grants SET "grant" = ? WHERE dossier_id = ? AND recipient_id = ?',
         other,
         one,
-        world.bob.my_id,
+        world.bob.user_id,
     )
-    with pytest.raises(SecurityError, match=r"another|target|dossier"):
-        world.bob.documents(one)
+    with pytest.raises(SecurityError) as refused:
+        world.bob.client.documents(one)
+    assert_fail_closed(refused, "another dossier")
+    assert_fail_closed(world.bob.run_cli("ls", one), "IntegrityError.*another dossier")
+
+
+def test_k3_a_document_grant_for_another_document_never_opens_it(
+    world: World, tmp_path: Path
+) -> None:
+    dossier, [a, b] = world.dossier_with(("a.txt", b"secret A"), ("b.txt", b"secret B"))
+    world.anna.client.share(a, "bob")
+    world.anna.client.share(b, "bob")
+    grant_a = world.db.one(
+        'SELECT "grant" FROM grants WHERE document_id = ? AND recipient_id = ?',
+        a,
+        world.bob.user_id,
+    )
+    world.db.execute(
+        'UPDATE grants SET "grant" = ? WHERE document_id = ? AND recipient_id = ?',
+        grant_a,
+        b,
+        world.bob.user_id,
+    )
+    out = tmp_path / "b.txt"
+    result = world.bob.run_cli("get", b, "-o", str(out))
+    assert_fail_closed(result, "IntegrityError.*another dossier, document", output=out)
+    with pytest.raises(SecurityError) as refused:
+        world.bob.client.get(b, out)
+    assert_fail_closed(refused, "another dossier, document", output=out)
+    assert dossier
 
 
 def test_k3_server_says_no_key_exists_and_the_client_makes_none(world: World) -> None:
     dossier, _ = world.dossier_with(("a.txt", b"a"))
     world.db.execute("DELETE FROM grants WHERE dossier_id = ?", dossier)
-    path = world.root / "src" / "new.txt"
-    path.write_text("new")
-    with pytest.raises(KeyMismatchError, match="current key"):
-        world.anna.add(dossier, path)
+    with pytest.raises(KeyMismatchError, match="current key") as refused:
+        world.anna.client.add(dossier, world.file("new.txt", b"new"))
+    assert_fail_closed(refused, "current key")
     assert world.db.one("SELECT count(*) FROM grants WHERE dossier_id = ?", dossier) == 0
     assert world.db.one("SELECT count(*) FROM versions WHERE dossier_id = ?", dossier) == 1
 
 
-def test_k4_a_version_re_signed_by_someone_else_is_refused(world: World) -> None:
-    dossier, [doc] = world.dossier_with(("rapport.pdf", b"the real report"))
-    header = DocumentHeader.decode(
-        world.db.one("SELECT header FROM versions WHERE document_id = ?", doc)
-    )
-    bob = world.bob.me
+def test_k3_proxy_says_no_grants_exist_and_nothing_new_is_keyed_or_signed(world: World) -> None:
+    """The same lie told on the wire, to every request: no key is made, nothing is signed."""
+    dossier, [doc] = world.dossier_with(("a.txt", b"a"))
+    proxy = RewritingTransport(rewrite_json("GET", r".*/dossiers/[0-9a-f]+/grants", lambda _: []))
+    device = world.anna.device(proxy)
+    with pytest.raises(KeyMismatchError) as refused:
+        device.add(dossier, world.file("new.txt", b"new"))
+    assert_fail_closed(refused, "current key")
+    with pytest.raises(SecurityError):
+        device.update(doc, world.file("a.txt", b"a, second version"))
+    with contextlib.suppress(SecurityError, ClientError):
+        device.share(dossier, "bob")  # there is nothing to share: no key is invented for bob
+    assert proxy.sent("PUT", r".*/index") == []
+    assert proxy.sent("POST", r".*/versions") == []
+    for request, body in zip(proxy.seen, proxy.bodies, strict=True):
+        if re.fullmatch(r"POST .*/grants", request):
+            assert json.loads(body)["grants"] == [], "a key was wrapped though none was held"
+    assert grant_count(world, dossier, world.bob.user_id) == 0
+
+
+# -- K4 file injection -----------------------------------------------------------------------
+def resigned_by(header_bytes: bytes, signer: PrivateIdentity) -> bytes:
+    header = DocumentHeader.decode(header_bytes)
     forged = DocumentHeader(
         **{
             **header.__dict__,
-            "author_id": bob.user_id,
-            "author_key_id": bob.public.key_id,
+            "author_id": signer.user_id,
+            "author_key_id": signer.public.key_id,
             "signature": b"",
         }
     )
-    signed = forged.body() + bob.sign(DOCUMENT_HEADER_SIGNATURE, forged.body())
+    return forged.body() + signer.sign(DOCUMENT_HEADER_SIGNATURE, forged.body())
+
+
+def test_k4_a_version_re_signed_by_someone_else_is_refused(world: World, tmp_path: Path) -> None:
+    dossier, [doc] = world.dossier_with(("rapport.pdf", b"the real report"))
+    bob = world.bob.keys
     world.db.execute(
         "UPDATE versions SET header = ?, author_id = ? WHERE document_id = ?",
-        signed,
-        bob.user_id.hex(),
+        resigned_by(world.db.header(doc), bob),
+        world.bob.user_id,
         doc,
     )
-    out = world.root / "k4"
-    out.mkdir()
-    for args in (("ls", dossier), ("get", doc, "-o", str(out / "r.pdf"))):
-        result = world.cli("anna").run(*args)
-        assert result.returncode == 3, result.stderr
-        assert "header differs" in result.stderr
-    assert not (out / "r.pdf").exists()
-    assert_no_plaintext_left(out)
+    out = tmp_path / "r.pdf"
+    assert_fail_closed(world.anna.run_cli("ls", dossier), "header differs")
+    assert_fail_closed(world.anna.run_cli("get", doc, "-o", str(out)), "header differs", output=out)
 
 
 def test_k4_a_version_whose_author_field_was_changed_is_refused(world: World) -> None:
     dossier, [doc] = world.dossier_with(("foto.jpg", os.urandom(1000)))
     world.db.execute(
-        "UPDATE versions SET author_id = ? WHERE document_id = ?", world.bob.my_id, doc
+        "UPDATE versions SET author_id = ? WHERE document_id = ?", world.bob.user_id, doc
     )
-    result = world.cli("anna").run("ls", dossier)
-    assert result.returncode == 3
-    assert "author" in result.stderr
+    assert_fail_closed(world.anna.run_cli("ls", dossier), "KeyMismatchError.*author")
 
 
-def test_k5_a_grant_claiming_to_come_from_the_owner_but_signed_by_another(world: World) -> None:
-    dossier, _ = world.dossier_with(("a.txt", b"a"))
-    mallory = PrivateIdentity.generate(bytes.fromhex(world.anna.my_id), "anna")  # not anna's keys
-    forged = _grant_from_parts(
-        mallory,
-        world.bob.me.public,
-        grant_id=os.urandom(16),
-        kind=1,  # type: ignore[arg-type]
-        dossier_id=bytes.fromhex(dossier),
-        document_id=bytes(16),
-        number=1,
-        rights=Rights.READ,
-        issued_at=1,
-        expires_at=0,
-        counter=99,
-        key_commitment=bytes(32),
-        sealed_key=bytes(80),
-    )
+def test_k4_an_injected_version_with_a_forged_signature_is_refused(
+    world: World, tmp_path: Path
+) -> None:
+    """A version 2 the owner never wrote, 'signed' by her with a signature the operator made up."""
+    dossier, [doc] = world.dossier_with(("rapport.pdf", b"the real report"))
+    header = bytearray(world.db.header(doc))
+    header[-64:] = os.urandom(64)
     world.db.execute(
-        "INSERT INTO grants (grant_id, kind, document_id, number, recipient_id, rights, "
-        'expires_at, dossier_id, granter_id, "grant", created_at) '
-        "VALUES (?, 1, NULL, 1, ?, 1, 0, ?, ?, ?, 1)",
-        os.urandom(16).hex(),
-        world.bob.my_id,
-        dossier,
-        world.anna.my_id,
-        forged,
+        "INSERT INTO versions (document_id, version, payload_size, payload_blake3, dossier_id, "
+        "header, blob_key, author_id, created_at) SELECT document_id, 2, payload_size, "
+        "payload_blake3, dossier_id, ?, blob_key, author_id, created_at FROM versions "
+        "WHERE document_id = ? AND version = 1",
+        bytes(header),
+        doc,
     )
-    with pytest.raises(KeyMismatchError, match="granter"):
-        world.bob.documents(dossier)
+    out = tmp_path / "r.pdf"
+    assert_fail_closed(world.anna.run_cli("get", doc, "-o", str(out)), "version", output=out)
+    assert_fail_closed(world.anna.run_cli("ls", dossier), "Error")
+
+
+def test_k4_an_injected_document_signed_by_the_operators_account_is_refused(
+    world: World, tmp_path: Path
+) -> None:
+    """mallory holds no key of the dossier: whatever it signs cannot be made to open."""
+    dossier, _ = world.dossier_with(("rapport.pdf", b"the real report"))
+    doc = forge_version(
+        world,
+        world.mallory.keys,
+        dossier_id=dossier,
+        document_id=os.urandom(16).hex(),
+        version=1,
+        epoch=1,
+        dossier_key=os.urandom(32),  # its guess at the dossier key
+    )
+    out = tmp_path / "injected.pdf"
+    assert_fail_closed(world.anna.run_cli("ls", dossier), "IntegrityError")
+    assert_fail_closed(world.anna.run_cli("get", doc, "-o", str(out)), "IntegrityError", output=out)
 
 
 def test_k4_a_header_swapped_after_the_device_cached_it_is_still_refused(world: World) -> None:
     dossier, [doc] = world.dossier_with(("rapport.pdf", b"the real report"))
-    assert [d.name for d in world.anna.documents(dossier)] == ["rapport.pdf"]  # now cached
-    header = DocumentHeader.decode(
-        world.db.one("SELECT header FROM versions WHERE document_id = ?", doc)
+    assert [d.name for d in world.anna.client.documents(dossier)] == ["rapport.pdf"]  # cached
+    original = world.db.header(doc)
+    world.db.execute(
+        "UPDATE versions SET header = ?, author_id = ? WHERE document_id = ?",
+        resigned_by(original, world.bob.keys),
+        world.bob.user_id,
+        doc,
     )
-    bob = world.bob.me
-    forged = DocumentHeader(
+    assert_fail_closed(world.anna.run_cli("ls", dossier), "header differs")
+    world.db.execute(
+        "UPDATE versions SET author_id = ?, header = ? WHERE document_id = ?",
+        world.anna.user_id,
+        original[:-1] + bytes([original[-1] ^ 1]),
+        doc,
+    )
+    assert_fail_closed(world.anna.run_cli("ls", dossier), "SignatureError")
+
+
+# -- K5 share forging ------------------------------------------------------------------------
+def insert_grant(w: World, dossier_id: str, grant: bytes, *, granter_id: str) -> None:
+    g = Grant.decode(grant)
+    w.db.insert(
+        "grants",
+        {
+            "grant_id": g.grant_id.hex(),
+            "kind": int(g.kind),
+            "document_id": g.document_id.hex() if g.kind == GrantKind.DOCUMENT else None,
+            "number": g.number,
+            "recipient_id": g.recipient_id.hex(),
+            "rights": int(g.rights),
+            "expires_at": g.expires_at,
+            "dossier_id": dossier_id,
+            "granter_id": granter_id,
+            "grant": grant,
+            "created_at": 1,
+        },
+    )
+
+
+def forged_dossier_grant(
+    signer: PrivateIdentity, claimed: Identity | None, recipient: Identity, dossier_id: str
+) -> bytes:
+    """A dossier grant signed by `signer`, claiming (if `claimed`) to come from `claimed`."""
+    body_grant = _grant_from_parts(
+        signer,
+        recipient,
+        grant_id=os.urandom(16),
+        kind=GrantKind.DOSSIER,
+        dossier_id=bytes.fromhex(dossier_id),
+        document_id=bytes(16),
+        number=1,
+        rights=Rights.WRITE,
+        issued_at=1,
+        expires_at=0,
+        counter=99,
+        key_commitment=os.urandom(32),
+        sealed_key=os.urandom(80),
+    )
+    if claimed is None:
+        return body_grant
+    g = Grant.decode(body_grant)
+    lying = Grant(
         **{
-            **header.__dict__,
-            "author_id": bob.user_id,
-            "author_key_id": bob.public.key_id,
+            **g.__dict__,
+            "granter_id": claimed.user_id,
+            "granter_key_id": claimed.key_id,
             "signature": b"",
         }
     )
-    world.db.execute(
-        "UPDATE versions SET header = ?, author_id = ? WHERE document_id = ?",
-        forged.body() + bob.sign(DOCUMENT_HEADER_SIGNATURE, forged.body()),
-        bob.user_id.hex(),
-        doc,
-    )
-    result = world.cli("anna").run("ls", dossier)
-    assert result.returncode == 3, result.stderr
-    world.db.execute(
-        "UPDATE versions SET author_id = ?, header = ? WHERE document_id = ?",
-        world.anna.my_id,
-        header.encode()[:-1] + bytes([header.encode()[-1] ^ 1]),
-        doc,
-    )
-    assert world.cli("anna").run("ls", dossier).returncode == 3
+    return lying.body() + signer.sign(GRANT_SIGNATURE, lying.body())
+
+
+def test_k5_a_grant_claiming_to_come_from_the_owner_but_signed_by_another(world: World) -> None:
+    dossier, _ = world.dossier_with(("a.txt", b"a"))
+    impostor = PrivateIdentity.generate(bytes.fromhex(world.anna.user_id), "anna")  # not anna's
+    grant = forged_dossier_grant(impostor, None, world.bob.keys.public, dossier)
+    insert_grant(world, dossier, grant, granter_id=world.anna.user_id)
+    with pytest.raises(KeyMismatchError, match="granter"):
+        world.bob.client.documents(dossier)
+
+
+@pytest.mark.parametrize("claims_owner_keys", [True, False], ids=["owner-keys", "own-keys"])
+def test_k5_a_grant_re_signed_by_another_registered_user(
+    world: World, claims_owner_keys: bool
+) -> None:
+    """mallory, a real account, signs a grant for the victim and the operator files it as the
+    owner's: either naming anna as granter (the signature cannot be hers) or honestly naming
+    mallory (who is not the owner)."""
+    victim = world.person(f"hank-k5-{int(claims_owner_keys)}")
+    dossier, _ = world.dossier_with(("a.txt", b"a"))
+    claimed = world.anna.keys.public if claims_owner_keys else None
+    grant = forged_dossier_grant(world.mallory.keys, claimed, victim.keys.public, dossier)
+    insert_grant(world, dossier, grant, granter_id=world.anna.user_id)
+    with pytest.raises(SecurityError) as refused:
+        victim.client.documents(dossier)
+    expected = SignatureError if claims_owner_keys else KeyMismatchError
+    assert_fail_closed(refused, "grant", error=expected)
+    assert_fail_closed(victim.run_cli("ls", dossier), "grant")
