@@ -1,4 +1,4 @@
-"""D7-D9, D12, D13: the server swaps, tampers with, rolls back or withholds documents."""
+"""D7-D13: the server swaps, tampers with, rolls back or withholds documents."""
 
 from __future__ import annotations
 
@@ -9,10 +9,19 @@ from pathlib import Path
 import pytest
 
 from client_sdk import WithheldDocumentError
-from vault.errors import IntegrityError, RollbackError, SignatureError
+from vault.errors import IntegrityError, MalformedError, RollbackError, SecurityError
+from vault.header import DocumentHeader
 from vault.payload import ENCRYPTED_CHUNK_SIZE, NONCE_SIZE
 
-from .harness import World, assert_no_plaintext_left, version_blob, world
+from .harness import (
+    RewritingTransport,
+    World,
+    assert_fail_closed,
+    rewrite_bytes,
+    stored_bytes,
+    version_blob,
+    world,
+)
 
 __all__ = ["world"]
 
@@ -40,6 +49,11 @@ def append_chunk(data: bytes, _other: bytes) -> bytes:
     return nonce + b"".join([*parts, parts[0]])
 
 
+def duplicate_chunk(data: bytes, _other: bytes) -> bytes:
+    nonce, parts = chunks(data)
+    return nonce + b"".join([parts[0], parts[0], *parts[1:]])
+
+
 def reorder_chunks(data: bytes, _other: bytes) -> bytes:
     nonce, parts = chunks(data)
     return nonce + b"".join([parts[1], parts[0], *parts[2:]])
@@ -56,10 +70,24 @@ def flip_byte(data: bytes, _other: bytes) -> bytes:
     return data[:middle] + bytes([data[middle] ^ 1]) + data[middle + 1 :]
 
 
-@pytest.mark.parametrize(
-    "tamper",
-    [truncate, drop_last_chunk, append_chunk, reorder_chunks, splice_from_other, flip_byte],
-)
+def empty(_data: bytes, _other: bytes) -> bytes:
+    return b""
+
+
+TAMPERS = [
+    truncate,
+    drop_last_chunk,
+    append_chunk,
+    duplicate_chunk,
+    reorder_chunks,
+    splice_from_other,
+    flip_byte,
+    empty,
+]
+
+
+# -- D9 chunks ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("tamper", TAMPERS)
 def test_d9_tampered_chunks_are_refused_and_nothing_is_written(
     world: World, tmp_path: Path, tamper: Callable[[bytes, bytes], bytes]
 ) -> None:
@@ -73,13 +101,25 @@ def test_d9_tampered_chunks_are_refused_and_nothing_is_written(
     world.db.execute(
         "UPDATE versions SET payload_size = ? WHERE document_id = ?", blob.stat().st_size, doc
     )
-    result = world.cli("anna").run("get", doc, "-o", str(tmp_path / "rapport.pdf"))
-    assert result.returncode == 3, result.stderr
-    assert "SECURITY CHECK FAILED (IntegrityError)" in result.stderr
-    assert not (tmp_path / "rapport.pdf").exists()
-    assert_no_plaintext_left(tmp_path)
+    out = tmp_path / "rapport.pdf"
+    result = world.anna.run_cli("get", doc, "-o", str(out))
+    assert_fail_closed(result, r"SECURITY CHECK FAILED \(IntegrityError\)", output=out)
 
 
+@pytest.mark.parametrize("tamper", [truncate, reorder_chunks, flip_byte, empty])
+def test_d9_payload_rewritten_on_the_wire_is_refused(
+    world: World, tmp_path: Path, tamper: Callable[[bytes, bytes], bytes]
+) -> None:
+    _, [doc] = world.dossier_with(("rapport.pdf", os.urandom(THREE_CHUNKS)))
+    proxy = RewritingTransport(rewrite_bytes("GET", r".*/payload", lambda data: tamper(data, data)))
+    out = tmp_path / "rapport.pdf"
+    with pytest.raises(IntegrityError) as refused:
+        world.anna.device(proxy).get(doc, out)
+    assert_fail_closed(refused, "", output=out)
+    assert proxy.sent("GET", r".*/payload")  # it was the answer that was refused
+
+
+# -- D7 swapping -------------------------------------------------------------------------------
 def test_d7_swapped_ciphertexts_never_yield_the_other_document(
     world: World, tmp_path: Path
 ) -> None:
@@ -91,81 +131,193 @@ def test_d7_swapped_ciphertexts_never_yield_the_other_document(
     data_a, data_b = blob_a.read_bytes(), blob_b.read_bytes()
     blob_a.write_bytes(data_b)
     blob_b.write_bytes(data_a)
-    with pytest.raises(IntegrityError):
-        world.anna.get(a, tmp_path / "a.txt")
-    assert not (tmp_path / "a.txt").exists()
-    assert_no_plaintext_left(tmp_path)
+    out = tmp_path / "a.txt"
+    with pytest.raises(IntegrityError) as refused:
+        world.anna.client.get(a, out)
+    assert_fail_closed(refused, "", output=out)
+    assert_fail_closed(
+        world.anna.run_cli("get", b, "-o", str(tmp_path / "b.txt")),
+        "IntegrityError",
+        output=tmp_path / "b.txt",
+    )
+
+
+def test_d7_swapped_blob_rows_never_yield_the_other_document(world: World, tmp_path: Path) -> None:
+    """The operator swaps which blob (and stored size and hash) each version row points at."""
+    _, [a, b] = world.dossier_with(("a.txt", b"secret A" * 100), ("b.txt", b"secret B" * 999))
+    row_a, row_b = (
+        world.db.one(
+            "SELECT blob_key, payload_size, payload_blake3 FROM versions WHERE document_id = ?",
+            doc,
+        )
+        for doc in (a, b)
+    )
+    for doc, row in ((a, row_b), (b, row_a)):
+        world.db.execute(
+            "UPDATE versions SET blob_key = ?, payload_size = ?, payload_blake3 = ? "
+            "WHERE document_id = ?",
+            *row,
+            doc,
+        )
+    out = tmp_path / "a.txt"
+    assert_fail_closed(world.anna.run_cli("get", a, "-o", str(out)), "IntegrityError", output=out)
 
 
 def test_d7_swapped_headers_are_refused(world: World) -> None:
     dossier, [a, b] = world.dossier_with(("a.txt", b"A"), ("b.txt", b"B"))
-    header_b = world.db.one("SELECT header FROM versions WHERE document_id = ?", b)
-    world.db.execute("UPDATE versions SET header = ? WHERE document_id = ?", header_b, a)
-    with pytest.raises(IntegrityError, match="another dossier or document"):
-        world.anna.documents(dossier)
+    world.db.set_header(a, world.db.header(b))
+    with pytest.raises(IntegrityError, match="another dossier or document") as refused:
+        world.anna.client.documents(dossier)
+    assert_fail_closed(refused, "another dossier or document")
+    assert_fail_closed(world.anna.run_cli("ls", dossier), "another dossier or document")
 
 
+def test_d7_a_header_from_another_dossier_is_refused(world: World) -> None:
+    one, [a] = world.dossier_with(("a.txt", b"A"))
+    _, [b] = world.dossier_with(("b.txt", b"B"))
+    world.db.set_header(a, world.db.header(b))
+    assert_fail_closed(world.anna.run_cli("ls", one), "another dossier or document")
+
+
+def test_d7_headers_swapped_between_versions_of_one_document(world: World, tmp_path: Path) -> None:
+    dossier, [doc] = world.dossier_with(("rapport.pdf", b"version 1"))
+    world.anna.client.update(doc, world.file("rapport.pdf", b"version 2"))
+    v1, v2 = world.db.header(doc, 1), world.db.header(doc, 2)
+    world.db.set_header(doc, v2, 1)
+    world.db.set_header(doc, v1, 2)
+    out = tmp_path / "r.pdf"
+    assert_fail_closed(world.anna.run_cli("get", doc, "-o", str(out)), "version", output=out)
+    assert_fail_closed(world.anna.run_cli("ls", dossier), "version")
+
+
+# -- D8 metadata -------------------------------------------------------------------------------
 def test_d8_altered_metadata_fails_and_names_never_reach_the_server(world: World) -> None:
     name, title = "brief-van-de-nam-geheim.pdf", "Bezwaar tegen schadebesluit"
-    dossier = world.anna.create_dossier("Dossier Kerkstraat 7 geheim")
-    path = world.root / "src" / name
-    path.parent.mkdir(exist_ok=True)
-    path.write_bytes(b"contents")
-    doc = world.anna.add(dossier, path, title=title).document_id
-    stored = [world.db.path.read_bytes()]
-    stored += [p.read_bytes() for p in (world.server.data_dir / "blobs").rglob("*") if p.is_file()]
-    wal = world.db.path.with_name(world.db.path.name + "-wal")
-    if wal.exists():
-        stored.append(wal.read_bytes())
-    for secret in (name, title, "Kerkstraat", "contents"):
-        assert not any(secret.encode() in blob for blob in stored), secret
+    dossier_title = "Dossier Kerkstraat 7 geheim"
+    dossier = world.anna.client.create_dossier(dossier_title)
+    doc = world.anna.client.add(dossier, world.file(name, b"contents"), title=title).document_id
+    world.anna.ok("add", dossier, str(world.file("cli-toegevoegd-geheim.txt", b"via de cli")))
+    stored = stored_bytes(world.server)
+    for secret in (name, title, dossier_title, "Kerkstraat", "cli-toegevoegd", "contents"):
+        for encoded in (secret.encode(), secret.encode("utf-16-le")):
+            assert not any(encoded in blob for blob in stored), secret
 
-    header = bytearray(world.db.one("SELECT header FROM versions WHERE document_id = ?", doc))
+    header = bytearray(world.db.header(doc))
     header[-100] ^= 1  # inside the sealed metadata, just before the signature
-    world.db.execute("UPDATE versions SET header = ? WHERE document_id = ?", bytes(header), doc)
-    with pytest.raises(SignatureError):
-        world.anna.documents(dossier)
+    world.db.set_header(doc, bytes(header))
+    with pytest.raises(SecurityError) as refused:
+        world.anna.client.documents(dossier)
+    assert_fail_closed(refused, "SignatureError")
+    assert_fail_closed(world.anna.run_cli("ls", dossier), "SignatureError")
 
 
+# -- D10 downgrade -----------------------------------------------------------------------------
+@pytest.mark.parametrize("format_version", [0, 2, 0xFF])
+def test_d10_a_header_claiming_another_format_version_is_refused(
+    world: World, tmp_path: Path, format_version: int
+) -> None:
+    dossier, [doc] = world.dossier_with(("rapport.pdf", b"report"))
+    header = bytearray(world.db.header(doc))
+    assert header[:5] == b"KLDH\x01"
+    header[4] = format_version
+    world.db.set_header(doc, bytes(header))
+    with pytest.raises(MalformedError, match="version"):
+        world.anna.client.documents(dossier)
+    out = tmp_path / "r.pdf"
+    assert_fail_closed(world.anna.run_cli("get", doc, "-o", str(out)), "MalformedError", output=out)
+
+
+# -- D11 nonce and key reuse -------------------------------------------------------------------
+def test_d11_the_same_file_twice_gets_fresh_keys_and_nonces(world: World) -> None:
+    content = os.urandom(5000)
+    _, [a, b] = world.dossier_with(("same.bin", content), ("same.bin", content))
+    world.anna.client.update(a, world.file("same.bin", content))
+    payloads = [
+        version_blob(world.server, world.db, d, v).read_bytes() for d, v in ((a, 1), (b, 1), (a, 2))
+    ]
+    headers = [DocumentHeader.decode(world.db.header(d, v)) for d, v in ((a, 1), (b, 1), (a, 2))]
+    assert len({p[:NONCE_SIZE] for p in payloads}) == 3  # fresh payload nonces
+    assert len({p[NONCE_SIZE : NONCE_SIZE + 64] for p in payloads}) == 3  # fresh file keys
+    assert len({h.wrapped_file_key for h in headers}) == 3
+    assert len({h.key_commitment for h in headers}) == 3
+    assert len({h.wrapped_file_key[:24] for h in headers}) == 3  # fresh wrap nonces
+
+
+# -- D12 rollback ------------------------------------------------------------------------------
 def test_d12_a_rolled_back_index_is_refused(world: World) -> None:
     dossier, _ = world.dossier_with(("a.txt", b"a"))
-    old_index = world.db.one('SELECT "index" FROM dossiers WHERE dossier_id = ?', dossier)
+    old_index = world.db.index(dossier)
     old_counter = world.db.one("SELECT index_counter FROM dossiers WHERE dossier_id = ?", dossier)
-    path = world.root / "src" / "second.txt"
-    path.write_text("second")
-    world.anna.add(dossier, path)
-    world.cli("anna").ok("ls", dossier)  # this device saw the newer index
+    world.anna.client.add(dossier, world.file("second.txt", b"second"))
+    world.anna.ok("ls", dossier)  # this device saw the newer index
     world.db.execute(
         'UPDATE dossiers SET "index" = ?, index_counter = ? WHERE dossier_id = ?',
         old_index,
         old_counter,
         dossier,
     )
-    result = world.cli("anna").run("ls", dossier)
-    assert result.returncode == 3
-    assert "RollbackError" in result.stderr
+    assert_fail_closed(world.anna.run_cli("ls", dossier), "RollbackError")
+    with pytest.raises(RollbackError):
+        world.anna.client.documents(dossier)
+
+
+def test_d12_a_rolled_back_index_is_refused_by_a_grantee(world: World) -> None:
+    dossier, _ = world.dossier_with(("a.txt", b"a"))
+    world.anna.client.share(dossier, "bob")
+    old_index = world.db.index(dossier)
+    world.anna.client.add(dossier, world.file("second.txt", b"second"))
+    assert len(world.bob.client.documents(dossier)) == 2
+    world.db.execute('UPDATE dossiers SET "index" = ? WHERE dossier_id = ?', old_index, dossier)
+    assert_fail_closed(world.bob.run_cli("ls", dossier), "RollbackError")
 
 
 def test_d12_an_older_version_served_as_latest_is_refused(world: World, tmp_path: Path) -> None:
     dossier, [doc] = world.dossier_with(("rapport.pdf", b"version 1"))
-    path = world.root / "src" / "rapport-v2.pdf"
-    path.write_bytes(b"version 2")
-    world.anna.update(doc, path)
+    world.anna.client.update(doc, world.file("rapport-v2.pdf", b"version 2"))
     world.db.execute("DELETE FROM versions WHERE document_id = ? AND version = 2", doc)
-    result = world.cli("anna").run("get", doc, "-o", str(tmp_path / "r.pdf"))
-    assert result.returncode == 3
-    assert "RollbackError" in result.stderr
-    assert not (tmp_path / "r.pdf").exists()
+    out = tmp_path / "r.pdf"
+    assert_fail_closed(world.anna.run_cli("get", doc, "-o", str(out)), "RollbackError", output=out)
     with pytest.raises(RollbackError):
-        world.anna.documents(dossier)
+        world.anna.client.documents(dossier)
 
 
+def test_d12_older_version_after_a_document_grantee_saw_the_newer_one(
+    world: World, tmp_path: Path
+) -> None:
+    """A document-only grantee cannot read the index: its device's memory is what catches it."""
+    _, [doc] = world.dossier_with(("rapport.pdf", b"version 1"))
+    world.anna.client.update(doc, world.file("rapport.pdf", b"version 2"))
+    world.anna.client.share(doc, "bob")
+    info, _ = world.bob.client.get(doc, tmp_path / "seen.pdf")
+    assert info.version == 2
+    world.db.execute("DELETE FROM versions WHERE document_id = ? AND version = 2", doc)
+    out = tmp_path / "r.pdf"
+    result = world.bob.run_cli("get", doc, "-o", str(out))
+    assert_fail_closed(result, "RollbackError.*this device has seen version 2", output=out)
+
+
+# -- D13 withholding ---------------------------------------------------------------------------
 def test_d13_a_withheld_document_is_reported(world: World) -> None:
     dossier, [keep, hide] = world.dossier_with(("keep.txt", b"k"), ("hide.txt", b"h"))
     world.db.execute("DELETE FROM versions WHERE document_id = ?", hide)
     world.db.execute("DELETE FROM documents WHERE document_id = ?", hide)
     with pytest.raises(WithheldDocumentError, match=hide[:8]):
-        world.anna.documents(dossier)
-    result = world.cli("anna").run("ls", dossier)
-    assert result.returncode == 3
+        world.anna.client.documents(dossier)
+    assert_fail_closed(world.anna.run_cli("ls", dossier), "withholds 1 document")
     assert keep  # the remaining document is not enough to hide the missing one
+
+
+def test_d13_deleting_only_the_version_rows_is_reported(world: World) -> None:
+    dossier, [_, hide] = world.dossier_with(("keep.txt", b"k"), ("hide.txt", b"h"))
+    world.db.execute("DELETE FROM versions WHERE document_id = ?", hide)
+    with pytest.raises(WithheldDocumentError, match=hide[:8]) as refused:
+        world.anna.client.documents(dossier)
+    assert_fail_closed(refused, "withholds")
+    assert_fail_closed(world.anna.run_cli("ls", dossier), "WithheldDocumentError")
+
+
+def test_d13_a_withheld_document_is_reported_to_a_grantee(world: World) -> None:
+    dossier, [_, hide] = world.dossier_with(("keep.txt", b"k"), ("hide.txt", b"h"))
+    world.anna.client.share(dossier, "bob")
+    world.db.execute("DELETE FROM versions WHERE document_id = ?", hide)
+    assert_fail_closed(world.bob.run_cli("ls", dossier), "WithheldDocumentError")
