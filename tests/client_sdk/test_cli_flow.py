@@ -15,7 +15,9 @@ import re
 import shutil
 import stat
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from mnemonic import Mnemonic
 
@@ -469,37 +471,43 @@ def test_user_errors_exit_1_with_one_line(
     (tmp_path / "a-file").write_text("")
     nobody_id = next(i for i in ("0" * 32, "1" * 32) if i not in (dossier, doc["id"]))
     stranger = Person(server.url, tmp_path / "wrong", "not the passphrase")
+    pool = ThreadPoolExecutor(max_workers=3)  # independent calls: none changes anything
+
+    def call(p: Person, *args: str, env: dict[str, str] | None = None) -> Future[Any]:
+        return pool.submit(p.run, *args, env=env)
+
     cases = {
-        "unknown user for share": (anna.run("share", dossier, "nobody-here"), "no such user"),
-        "unknown user for revoke": (anna.run("revoke", dossier, "nobody-here"), "no such user"),
-        "no such dossier": (anna.run("ls", "ffffffff"), "no dossier with id 'ffffffff'"),
+        "unknown user for share": (call(anna, "share", dossier, "nobody-here"), "no such user"),
+        "unknown user for revoke": (call(anna, "revoke", dossier, "nobody-here"), "no such user"),
+        "no such dossier": (call(anna, "ls", "ffffffff"), "no dossier with id 'ffffffff'"),
         "no such dossier for add": (
-            anna.run("add", "ffffffff", str(tmp_path / "x.txt")),
+            call(anna, "add", "ffffffff", str(tmp_path / "x.txt")),
             "no dossier",
         ),
-        "ambiguous prefix": (anna.run("ls", ""), "matches 2 dossiers"),
-        "unknown id prefix": (anna.run("get", "zz", "-o", str(tmp_path / "z")), "'zz'"),
-        "unknown full id": (anna.run("get", nobody_id, "-o", str(tmp_path / "z")), "no such"),
-        "a dossier is not a document": (anna.run("get", dossier[:10]), "is a dossier"),
+        "ambiguous prefix": (call(anna, "ls", ""), "matches 2 dossiers"),
+        "unknown id prefix": (call(anna, "get", "zz", "-o", str(tmp_path / "z")), "'zz'"),
+        "unknown full id": (call(anna, "get", nobody_id, "-o", str(tmp_path / "z")), "no such"),
+        "a dossier is not a document": (call(anna, "get", dossier[:10]), "is a dossier"),
         "no such version": (
-            anna.run("get", doc["id"], "--version", "9", "-o", str(tmp_path / "v9")),
+            call(anna, "get", doc["id"], "--version", "9", "-o", str(tmp_path / "v9")),
             "no version 9",
         ),
         "get refuses to overwrite": (
-            anna.run("get", doc["id"], "-o", str(tmp_path / "exists.txt")),
+            call(anna, "get", doc["id"], "-o", str(tmp_path / "exists.txt")),
             "exists",
         ),
-        "add a missing file": (anna.run("add", dossier, str(tmp_path / "absent.txt")), "absent"),
+        "add a missing file": (call(anna, "add", dossier, str(tmp_path / "absent.txt")), "absent"),
         "update with a missing file": (
-            anna.run("update", doc["id"], str(tmp_path / "absent.txt")),
+            call(anna, "update", doc["id"], str(tmp_path / "absent.txt")),
             "absent",
         ),
         "export without a passphrase": (
-            anna.run("export", dossier, "-o", str(tmp_path / "exp")),
+            call(anna, "export", dossier, "-o", str(tmp_path / "exp")),
             "KLUIS_EXPORT_PASSPHRASE",
         ),
         "export into a file": (
-            anna.run(
+            call(
+                anna,
                 "export",
                 dossier,
                 "-o",
@@ -508,30 +516,34 @@ def test_user_errors_exit_1_with_one_line(
             ),
             "error:",
         ),
-        "wrong passphrase": (stranger.run("login", "anna-errors"), "wrong username or passphrase"),
+        "wrong passphrase": (
+            call(stranger, "login", "anna-errors"),
+            "wrong username or passphrase",
+        ),
         "unknown user at login": (
-            stranger.run("login", "nobody-here"),
+            call(stranger, "login", "nobody-here"),
             "wrong username or passphrase",  # the same answer: no user enumeration (L15)
         ),
-        "not logged in": (stranger.run("ls", dossier), "error:"),
+        "not logged in": (call(stranger, "ls", dossier), "error:"),
         "server unreachable (ls)": (
-            anna.run("ls", dossier, "--server", closed_port_url),
+            call(anna, "ls", dossier, "--server", closed_port_url),
             f"cannot reach the Kluis server at {closed_port_url}",
         ),
         "server unreachable (login)": (
-            anna.run("login", "anna-errors", "--server", closed_port_url),
+            call(anna, "login", "anna-errors", "--server", closed_port_url),
             "cannot reach",
         ),
         "server unreachable (register)": (
-            stranger.run("register", "someone-new", "--server", closed_port_url),
+            call(stranger, "register", "someone-new", "--server", closed_port_url),
             "cannot reach",
         ),
     }
-    for name, (result, fragment) in cases.items():
+    for name, (future, fragment) in cases.items():
         try:
-            user_error(result, fragment)
+            user_error(future.result(), fragment)
         except AssertionError as exc:
             raise AssertionError(f"{name}: {exc}") from exc
+    pool.shutdown()
     assert (tmp_path / "exists.txt").read_text() == "do not overwrite me"
     assert not (tmp_path / "v9").exists() and not (tmp_path / "z").exists()
     assert not (tmp_path / "exp").exists()
