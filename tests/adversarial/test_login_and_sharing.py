@@ -1,51 +1,106 @@
-"""L14, L15, S18, S20 and the access log: login downgrades, oracles, revocation, history."""
+"""L14, L15, S18-S21 and the access log: login downgrades, oracles, revocation, recovery,
+enumeration, what a database dump yields, and rewritten history."""
 
 from __future__ import annotations
 
+import base64
+import json
 import statistics
 import time
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from client_sdk import TamperedLogError
-from vault.errors import DowngradeError, SecurityError, WrongPassphrase
+from client_sdk.accesslog import entry_hash
+from client_sdk.errors import RateLimited
+from vault.errors import (
+    DowngradeError,
+    ExpiredError,
+    KeyMismatchError,
+    SecurityError,
+    WrongPassphrase,
+)
+from vault.kdf import KdfParams, passphrase_keys
+from vault.keys import PrivateIdentity
 
-from .harness import PASSPHRASE, RewritingTransport, World, json_answer, world
+from .harness import (
+    PASSPHRASE,
+    RewritingTransport,
+    World,
+    assert_fail_closed,
+    json_answer,
+    rewrite_json,
+    stored_bytes,
+    world,
+)
 
 __all__ = ["world"]
 
 
-def weak_prelogin(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+# -- L14 KDF downgrade -----------------------------------------------------------------------
+def weak_prelogin(request: httpx.Request, response: httpx.Response) -> httpx.Response | None:
     if request.url.path.endswith("/auth/prelogin"):
         body = response.json()
         body["kdf"]["memory_kib"] = 8192
         body["kdf"]["iterations"] = 1
         return json_answer(response, body)
-    return response
+    return None
 
 
 def test_l14_weak_kdf_parameters_are_refused_before_anything_is_sent(world: World) -> None:
     proxy = RewritingTransport(weak_prelogin)
-    with pytest.raises(DowngradeError):
-        world.client("anna-l14", transport=proxy).login("anna", PASSPHRASE)
+    device = world.person("anna", register=False, profile="anna-l14")
+    with pytest.raises(DowngradeError) as refused:
+        device.device(proxy).login("anna", PASSPHRASE)
+    assert_fail_closed(refused, "DowngradeError")
     assert proxy.seen == ["POST /api/v1/auth/prelogin"]  # no login key derived or sent
+    assert proxy.sent("POST", r".*/auth/login") == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"iterations": 2},
+        {"memory_kib": 65535},
+        {"parallelism": 4},
+        {"algorithm": "argon2i"},
+        {"memory_kib": 1 << 30},  # a server trying to exhaust the client
+    ],
+    ids=["iterations", "memory", "parallelism", "algorithm", "huge-memory"],
+)
+def test_l14_every_weakened_parameter_is_refused_without_a_login(
+    world: World, change: dict[str, Any]
+) -> None:
+    def rewrite(body: dict[str, Any]) -> dict[str, Any]:
+        body["kdf"].update(change)
+        return body
+
+    proxy = RewritingTransport(rewrite_json("POST", r".*/auth/prelogin", rewrite))
+    device = world.person("anna", register=False, profile=f"anna-l14-{next(iter(change))}")
+    with pytest.raises(SecurityError):
+        device.device(proxy).login("anna", PASSPHRASE)
+    assert proxy.sent("POST", r".*/auth/login") == []
 
 
 def test_l14_parameters_below_what_this_device_used_before_are_refused(world: World) -> None:
-    device = world.client("anna-l14b")
-    device.profile.raise_kdf_floor("anna", 131072, 4)  # this device once used stronger ones
-    proxy = RewritingTransport(lambda _req, resp: resp)
+    device = world.person("anna", register=False, profile="anna-l14b")
+    device.client.profile.raise_kdf_floor("anna", 131072, 4)  # this device once used stronger
+    proxy = RewritingTransport()
     with pytest.raises(DowngradeError):
-        world.client("anna-l14b", transport=proxy).login("anna", PASSPHRASE)
-    assert "POST /api/v1/auth/login" not in proxy.seen
+        device.device(proxy).login("anna", PASSPHRASE)
+    assert proxy.sent("POST", r".*/auth/login") == []
 
 
+# -- L15 decryption oracle -------------------------------------------------------------------
 def test_l15_a_tampered_bundle_looks_exactly_like_a_wrong_passphrase(world: World) -> None:
-    carol = world.client("carol-l15")
-    carol.register("carol-l15", PASSPHRASE)
+    world.person("carol-l15")
+    laptop = world.person("carol-l15", register=False, profile="carol-l15-a")
     with pytest.raises(WrongPassphrase) as wrong:
-        world.client("carol-l15-a").login("carol-l15", PASSPHRASE + " typo")
+        laptop.client.login("carol-l15", PASSPHRASE + " typo")
+    wrong_cli = laptop.run_cli("login", "carol-l15", env={"KLUIS_PASSPHRASE": "typo"})
     bundle = bytearray(
         world.db.one("SELECT passphrase_bundle FROM users WHERE username = 'carol-l15'")
     )
@@ -53,44 +108,129 @@ def test_l15_a_tampered_bundle_looks_exactly_like_a_wrong_passphrase(world: Worl
     world.db.execute(
         "UPDATE users SET passphrase_bundle = ? WHERE username = 'carol-l15'", bytes(bundle)
     )
-    proxy = RewritingTransport(lambda _req, resp: resp)
+    proxy = RewritingTransport()
     with pytest.raises(WrongPassphrase) as tampered:
-        world.client("carol-l15-b", transport=proxy).login("carol-l15", PASSPHRASE)
+        laptop.device(proxy).login("carol-l15", PASSPHRASE)
+    assert type(tampered.value) is type(wrong.value)
     assert str(tampered.value) == str(wrong.value)
     assert proxy.seen[-1] == "POST /api/v1/auth/login"  # nothing derived is sent afterwards
+    tampered_cli = laptop.run_cli("login", "carol-l15")
+    assert (tampered_cli.returncode, tampered_cli.stderr, tampered_cli.stdout) == (
+        wrong_cli.returncode,
+        wrong_cli.stderr,
+        wrong_cli.stdout,
+    )
+    assert wrong_cli.returncode != 0
+    assert laptop.client.profile.load_session() is None
+
+
+# -- S18 revocation --------------------------------------------------------------------------
+GRANT_COLUMNS = (
+    "grant_id, kind, document_id, number, recipient_id, rights, expires_at, dossier_id, "
+    'granter_id, "grant", created_at'
+)
+
+
+def give_back(w: World, rows: list[tuple[Any, ...]]) -> None:
+    """The operator re-inserts grant rows it was told to delete."""
+    for row in rows:
+        w.db.execute(
+            f"INSERT OR IGNORE INTO grants ({GRANT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
+            *row,
+        )
 
 
 def test_s18_revoked_users_cannot_read_later_documents_even_with_their_old_rows(
-    world: World,
+    world: World, tmp_path: Path
 ) -> None:
-    dossier, _ = world.dossier_with(("voor.txt", b"before the revoke"))
-    world.anna.share(dossier, "bob")
-    assert [d.name for d in world.bob.documents(dossier)] == ["voor.txt"]
-    columns = (
-        "grant_id, kind, document_id, number, recipient_id, rights, expires_at, dossier_id, "
-        'granter_id, "grant", created_at'
-    )
+    dossier, [old] = world.dossier_with(("voor.txt", b"before the revoke"))
+    world.anna.client.share(dossier, "bob")
+    assert [d.name for d in world.bob.client.documents(dossier)] == ["voor.txt"]
     old_rows = world.db.rows(
-        f"SELECT {columns} FROM grants WHERE dossier_id = ? AND recipient_id = ?",  # noqa: S608
+        f"SELECT {GRANT_COLUMNS} FROM grants WHERE dossier_id = ? AND recipient_id = ?",  # noqa: S608
         dossier,
-        world.bob.my_id,
+        world.bob.user_id,
     )
-    world.anna.revoke(dossier, "bob")
-    path = world.root / "src" / "na.txt"
-    path.write_bytes(b"written after the revoke")
-    later = world.anna.add(dossier, path).document_id
-    for row in old_rows:  # the operator gives bob his access rows back
+    world.anna.client.revoke(dossier, "bob")
+    later = world.anna.client.add(dossier, world.file("na.txt", b"written after")).document_id
+    world.anna.client.update(old, world.file("voor.txt", b"second version, after the revoke"))
+    give_back(world, old_rows)
+    for doc in (later, old):
+        out = tmp_path / f"{doc}.txt"
+        with pytest.raises(SecurityError) as refused:
+            world.bob.client.get(doc, out)
+        assert_fail_closed(refused, "epoch|key", output=out)
+        assert_fail_closed(world.bob.run_cli("get", doc, "-o", str(out)), "key", output=out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_s18_an_expired_share_stays_expired_when_the_server_extends_it(
+    world: World, tmp_path: Path
+) -> None:
+    """The expiry inside the signed grant counts, not the server's `expires_at` column."""
+    dossier, [doc] = world.dossier_with(("tijdelijk.txt", b"for a short while"))
+    world.anna.client.share(dossier, "bob", expires_at=int(time.time()) + 2)
+    assert [d.name for d in world.bob.client.documents(dossier)] == ["tijdelijk.txt"]
+    time.sleep(3)
+    world.db.execute(
+        "UPDATE grants SET expires_at = 0 WHERE dossier_id = ? AND recipient_id = ?",
+        dossier,
+        world.bob.user_id,
+    )
+    out = tmp_path / "t.txt"
+    with pytest.raises((SecurityError, ExpiredError)):
+        world.bob.client.get(doc, out)
+    result = world.bob.run_cli("get", doc, "-o", str(out))
+    assert result.returncode != 0, result.stdout
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- S19 recovery abuse ----------------------------------------------------------------------
+def test_s19_registration_asks_the_server_for_no_key_to_wrap_to(world: World) -> None:
+    """Nothing the server says at registration can add an escrow or recovery key."""
+    proxy = RewritingTransport()
+    person = world.person("ivy-s19", register=False)
+    person.device(proxy).register("ivy-s19", PASSPHRASE)
+    assert proxy.seen == ["POST /api/v1/users", "POST /api/v1/auth/login"]
+    sent = json.loads(proxy.bodies[0])
+    assert set(sent) == {
+        "user_id",
+        "username",
+        "display_name",
+        "identity",
+        "kdf",
+        "passphrase_bundle",
+        "recovery_bundle",
+        "auth_key",
+        "recovery_auth_key",
+    }
+
+
+@pytest.mark.parametrize("swap", ["bundle", "identity"])
+def test_s19_recovery_refuses_a_swapped_bundle_or_identity(world: World, swap: str) -> None:
+    victim = world.person(f"jan-s19-{swap}", register=False)
+    code = victim.client.register(victim.name, PASSPHRASE)
+    other = world.person(f"kim-s19-{swap}")
+    if swap == "bundle":
+        stolen = world.db.one("SELECT recovery_bundle FROM users WHERE username = ?", other.name)
         world.db.execute(
-            f"INSERT INTO grants ({columns}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
-            *row,
+            "UPDATE users SET recovery_bundle = ? WHERE username = ?", stolen, victim.name
         )
-    out = world.root / "s18"
-    out.mkdir()
-    with pytest.raises(SecurityError, match="epoch"):
-        world.bob.get(later, out / "na.txt")
-    assert list(out.iterdir()) == []
+    else:
+        forged = PrivateIdentity.generate(bytes.fromhex(victim.user_id), victim.name).public
+        world.db.execute(
+            "UPDATE users SET identity = ? WHERE username = ?", forged.encode(), victim.name
+        )
+    proxy = RewritingTransport()
+    device = world.person(victim.name, register=False, profile=f"{victim.name}-new")
+    with pytest.raises((WrongPassphrase, KeyMismatchError)):
+        device.device(proxy).recover(victim.name, code.phrase, "a brand new passphrase")
+    assert proxy.sent("POST", r".*/auth/reset-passphrase") == []  # nothing new was sealed
+    assert device.client.profile.load_session() is None
 
 
+# -- S20 enumeration -------------------------------------------------------------------------
 def prelogin(client: httpx.Client, username: str) -> httpx.Response:
     return client.post("/api/v1/auth/prelogin", json={"username": username})
 
@@ -99,11 +239,14 @@ def test_s20_known_and_unknown_usernames_are_indistinguishable(world: World) -> 
     with httpx.Client(base_url=world.server.url) as http:
         known, unknown = prelogin(http, "anna"), prelogin(http, "nobody-by-this-name")
         assert known.status_code == unknown.status_code == 200
+        assert known.headers.get("content-type") == unknown.headers.get("content-type")
         assert set(known.json()) == set(unknown.json())
         assert set(known.json()["kdf"]) == set(unknown.json()["kdf"])
         assert {k: v for k, v in known.json()["kdf"].items() if k != "salt"} == {
             k: v for k, v in unknown.json()["kdf"].items() if k != "salt"
         }
+        salt = base64.b64decode(unknown.json()["kdf"]["salt"])
+        assert len(salt) == len(base64.b64decode(known.json()["kdf"]["salt"])) == 16
         assert unknown.json() == prelogin(http, "nobody-by-this-name").json()  # stable salt
         assert unknown.json() != prelogin(http, "another-stranger").json()
         timings: dict[str, list[float]] = {"anna": [], "nobody-by-this-name": []}
@@ -116,22 +259,104 @@ def test_s20_known_and_unknown_usernames_are_indistinguishable(world: World) -> 
     assert 0.5 < ratio < 2.0, ratio
 
 
+def test_s20_the_fake_salt_survives_a_server_restart(world: World) -> None:
+    with httpx.Client(base_url=world.server.url) as http:
+        before = prelogin(http, "nobody-restart").json()
+    world.server.restart()
+    with httpx.Client(base_url=world.server.url) as http:
+        assert prelogin(http, "nobody-restart").json() == before
+
+
+# -- S21 brute force and database dumps ------------------------------------------------------
+def test_s21_a_database_dump_holds_no_passphrase_key_or_private_key(world: World) -> None:
+    m, t, salt, auth_hash = world.db.one(
+        "SELECT kdf_memory_kib, kdf_iterations, kdf_salt, auth_hash FROM users "
+        "WHERE username = 'anna'"
+    )
+    keys = passphrase_keys(PASSPHRASE, KdfParams(1, m, t, 1, salt))
+    private = world.anna.client.session.private_keys
+    secrets = [
+        PASSPHRASE.encode(),
+        keys.auth_key,
+        keys.bundle_key,
+        *(private[i : i + 32] for i in range(0, len(private), 32)),
+    ]
+    encodings = [
+        form
+        for s in secrets
+        for form in (s, base64.b64encode(s), base64.urlsafe_b64encode(s), s.hex().encode())
+    ]
+    dump = stored_bytes(world.server)
+    for form in encodings:
+        assert not any(form in blob for blob in dump)
+    assert auth_hash.startswith("$argon2id$")
+
+
+def test_s21_login_attempts_are_throttled_per_account(world: World) -> None:
+    target = world.person("lex-s21")
+    statuses = []
+    with httpx.Client(base_url=world.server.url) as http:
+        for _ in range(12):
+            answer = http.post(
+                "/api/v1/auth/login",
+                json={"username": target.name, "auth_key": base64.b64encode(bytes(32)).decode()},
+            )
+            statuses.append(answer.status_code)
+    assert statuses[0] == 401
+    assert 429 in statuses, statuses
+    with pytest.raises(RateLimited):  # even the right passphrase waits now
+        world.person(target.name, register=False, profile="lex-s21-b").client.login(
+            target.name, PASSPHRASE
+        )
+
+
+# -- the access log --------------------------------------------------------------------------
 def test_an_edited_access_log_entry_is_detected(world: World) -> None:
     dossier, _ = world.dossier_with(("a.txt", b"a"))
-    world.anna.share(dossier, "bob")
-    assert len(world.anna.access_log(dossier)) == 2
+    world.anna.client.share(dossier, "bob")
+    assert len(world.anna.client.access_log(dossier)) == 2
     world.db.execute(
         "UPDATE log_entries SET actor_id = ? WHERE dossier_id = ? AND seq = 2",
-        world.bob.my_id,
+        world.bob.user_id,
         dossier,
     )
-    with pytest.raises(TamperedLogError, match="altered"):
-        world.anna.access_log(dossier)
+    with pytest.raises(TamperedLogError, match="altered") as refused:
+        world.anna.client.access_log(dossier)
+    assert_fail_closed(refused, "entry 2 was altered")
+    assert_fail_closed(world.anna.run_cli("log", dossier), "TamperedLogError")
 
 
 def test_history_dropped_after_it_was_seen_is_detected(world: World) -> None:
     dossier, _ = world.dossier_with(("a.txt", b"a"), ("b.txt", b"b"))
-    assert len(world.anna.access_log(dossier)) == 2
+    assert len(world.anna.client.access_log(dossier)) == 2
     world.db.execute("DELETE FROM log_entries WHERE dossier_id = ? AND seq = 2", dossier)
     with pytest.raises(TamperedLogError, match="dropped history"):
-        world.anna.access_log(dossier)
+        world.anna.client.access_log(dossier)
+    assert_fail_closed(world.anna.run_cli("log", dossier), "dropped history")
+
+
+def test_history_rewritten_with_a_recomputed_chain_is_detected(world: World) -> None:
+    """The operator rewrites entry 1 and recomputes every hash after it: the chain is valid,
+    but the entry this device remembered is no longer the same."""
+    dossier, _ = world.dossier_with(("a.txt", b"a"))
+    world.anna.client.share(dossier, "bob")
+    world.anna.ok("log", dossier)  # the CLI on this device saw entries 1 and 2
+    entries = world.db.dicts("SELECT * FROM log_entries WHERE dossier_id = ? ORDER BY seq", dossier)
+    entries[0]["actor_id"] = world.mallory.user_id
+    prev = "0" * 64
+    for entry in entries:
+        entry["prev_hash"] = prev
+        entry["hash"] = prev = entry_hash(prev, entry)
+        world.db.execute(
+            "UPDATE log_entries SET actor_id = ?, prev_hash = ?, hash = ? "
+            "WHERE dossier_id = ? AND seq = ?",
+            entry["actor_id"],
+            entry["prev_hash"],
+            entry["hash"],
+            dossier,
+            entry["seq"],
+        )
+    with pytest.raises(TamperedLogError, match="rewritten") as refused:
+        world.anna.client.access_log(dossier)
+    assert_fail_closed(refused, "seen before, was rewritten")
+    assert_fail_closed(world.anna.run_cli("log", dossier), "was rewritten")
