@@ -17,7 +17,7 @@ from vault.keys import Identity, PrivateIdentity, check_username
 from vault.recovery import RecoveryCode, RecoveryKeys, parse_recovery_code
 
 from .base import ClientBase, new_id
-from .errors import Unauthorized
+from .errors import ClientError, Unauthorized
 from .profile import Session
 from .transport import b64, unb64
 
@@ -47,6 +47,14 @@ def kdf_from_json(value: Any) -> KdfParams:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedError("server answer: malformed key-derivation parameters") from exc
+
+
+def typed_username(username: str) -> str:
+    """A username a person typed: a mistake in it is a user error, not a security failure."""
+    try:
+        return check_username(username)
+    except MalformedError as exc:
+        raise ClientError(str(exc)) from None
 
 
 class AccountsMixin(ClientBase):
@@ -112,7 +120,7 @@ class AccountsMixin(ClientBase):
 
     def register(self, username: str, passphrase: str, display_name: str = "") -> RecoveryCode:
         """Create an account; returns the recovery code, to be shown to the user once."""
-        check_username(username)
+        typed_username(username)
         identity = PrivateIdentity.generate(bytes.fromhex(new_id()), username)
         keys = passphrase_keys(passphrase, KdfParams.new())
         code = RecoveryCode.generate()
@@ -145,7 +153,7 @@ class AccountsMixin(ClientBase):
         return passphrase_keys(passphrase, params, self._previous_kdf(username, params.salt))
 
     def login(self, username: str, passphrase: str) -> Identity:
-        check_username(username)
+        typed_username(username)
         keys = self._derive_login_keys(username, passphrase)
         answer = self._authenticate(
             "/auth/login", {"username": username, "auth_key": b64(keys.auth_key)}
@@ -207,7 +215,7 @@ class AccountsMixin(ClientBase):
 
     def recover(self, username: str, recovery_code: str, new_passphrase: str) -> Identity:
         """Open the recovery bundle with the recovery code and set a new passphrase."""
-        check_username(username)
+        typed_username(username)
         recovery = parse_recovery_code(recovery_code).keys()
         auth = b64(recovery.auth_key)
         answer = self._authenticate(

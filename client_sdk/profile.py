@@ -144,6 +144,7 @@ class Profile:
         _write_atomic(self.dir / TRUST_FILE, trust, PRIVATE_MODE)
 
     def _update(self, section: str, key: str, value: Any) -> None:
+        self._section(section)  # refuse to write into a damaged section
         trust = self._trust()
         trust.setdefault(section, {})[key] = value
         self._write_trust(trust)
@@ -200,6 +201,7 @@ class Profile:
         return int(self._get("versions", document_id) or 0)
 
     def save_versions_seen(self, versions: dict[str, int]) -> None:
+        self._section("versions")  # refuse to write into a damaged section
         trust = self._trust()
         seen = trust.setdefault("versions", {})
         for document_id, version in versions.items():

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vault.errors import KeyMismatchError
+from vault.errors import KeyMismatchError, MalformedError
 from vault.keys import Identity, normalise_fingerprint
 
-from .errors import UnverifiedKeyError
+from .errors import ClientError, UnverifiedKeyError
 from .profile import Profile
 
 
@@ -66,7 +66,11 @@ def trust(profile: Profile, identity: Identity) -> Contact:
 
 def verify(profile: Profile, identity: Identity, fingerprint: str) -> None:
     """Mark `identity` verified after an out-of-band comparison; replaces a changed pin."""
-    if normalise_fingerprint(fingerprint) != identity.fingerprint:
+    try:
+        typed = normalise_fingerprint(fingerprint)
+    except MalformedError as exc:  # a typing mistake, not an attack
+        raise ClientError(str(exc)) from None
+    if typed != identity.fingerprint:
         raise KeyMismatchError(
             f"the fingerprint you entered does not match the keys the server shows for "
             f"{identity.username!r} ({identity.fingerprint}); do not trust this account"
