@@ -321,3 +321,50 @@ def test_d13_a_withheld_document_is_reported_to_a_grantee(world: World) -> None:
     world.anna.client.share(dossier, "bob")
     world.db.execute("DELETE FROM versions WHERE document_id = ?", hide)
     assert_fail_closed(world.bob.run_cli("ls", dossier), "WithheldDocumentError")
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["fresh-device", "cached-header"])
+def test_d12_a_version_number_relabelled_by_the_server_is_refused(
+    world: World, tmp_path: Path, cached: bool
+) -> None:
+    """The server lists version 1 of a document as "version 5": same header bytes, another
+    number. The header signs version 1, so the claim must be refused, also on a device that
+    verified (and cached) exactly these header bytes before — and the owner must not sign a
+    version 5 into her index on the server's word.
+
+    BUG (cached-header case fails): `DossiersMixin.documents` (client_sdk/dossiers.py) takes a
+    cached header on (document id, header BLAKE3, author key id) and skips `open_header`, the
+    only place that compares the header's signed `version` with the version the server
+    claims. The listing shows "version 5", the owner's client adopts it and signs an index
+    entry (version 5, header of version 1), after which the real version 1 is reported as a
+    rollback forever. Fix: keep the header's version (and dossier id) in the cache entry and
+    require it to equal the listed version, or decode the header (cheap, no crypto) and
+    compare `header.version == record.version` before using a cache hit."""
+    dossier, [doc] = world.dossier_with(("rapport.pdf", b"version 1"))
+    owner = world.anna if cached else world.person("anna", register=False, profile="anna-d12")
+    if cached:
+        assert [d.version for d in owner.client.documents(dossier)] == [1]  # verified, cached
+    else:
+        owner.client.login("anna", owner.passphrase)
+    world.db.execute("UPDATE versions SET version = 5 WHERE document_id = ?", doc)
+    before = world.db.index(dossier)
+    with pytest.raises(SecurityError) as refused:
+        owner.client.documents(dossier)
+    assert_fail_closed(refused, "version")
+    assert world.db.index(dossier) == before, "the owner signed the server's version number"
+    assert_fail_closed(owner.run_cli("ls", dossier), "version")
+
+
+def test_d9_export_refuses_a_tampered_payload_and_leaves_no_file(
+    world: World, tmp_path: Path
+) -> None:
+    dossier, [doc] = world.dossier_with(("rapport.pdf", os.urandom(THREE_CHUNKS)))
+    blob = version_blob(world.server, world.db, doc)
+    blob.write_bytes(flip_byte(blob.read_bytes(), b""))
+    out = tmp_path / "export"
+    with pytest.raises(IntegrityError) as refused:
+        world.anna.client.export(dossier, out, "export passphrase")
+    assert_fail_closed(
+        refused, "differs from the author's signed header", output=out / "rapport.pdf.age"
+    )
+    assert sorted(p.name for p in out.iterdir()) == []
