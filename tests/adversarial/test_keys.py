@@ -169,6 +169,26 @@ def test_k3_server_swaps_a_wrapped_key_between_dossiers(world: World) -> None:
     assert_fail_closed(world.bob.run_cli("ls", one), "IntegrityError.*another dossier")
 
 
+def test_k3_a_wrapped_key_moved_to_another_users_row_is_refused(world: World) -> None:
+    """D7 between users: bob's grant bytes filed as carol's."""
+    carol = world.person("carol-k3u")
+    dossier, _ = world.dossier_with(("a.txt", b"a"))
+    world.anna.client.share(dossier, "bob")
+    world.anna.client.share(dossier, carol.name)
+    bobs = world.db.one(
+        'SELECT "grant" FROM grants WHERE dossier_id = ? AND recipient_id = ?',
+        dossier,
+        world.bob.user_id,
+    )
+    world.db.execute(
+        'UPDATE grants SET "grant" = ? WHERE dossier_id = ? AND recipient_id = ?',
+        bobs,
+        dossier,
+        carol.user_id,
+    )
+    assert_fail_closed(carol.run_cli("ls", dossier), "KeyMismatchError.*addressed to someone else")
+
+
 def test_k3_a_document_grant_for_another_document_never_opens_it(
     world: World, tmp_path: Path
 ) -> None:
