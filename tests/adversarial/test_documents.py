@@ -179,6 +179,17 @@ def test_d7_a_header_from_another_dossier_is_refused(world: World) -> None:
     assert_fail_closed(world.anna.run_cli("ls", one), "another dossier or document")
 
 
+def test_d7_the_index_of_another_dossier_is_refused(world: World) -> None:
+    one, _ = world.dossier_with(("a.txt", b"A"))
+    two, _ = world.dossier_with(("b.txt", b"B"), ("c.txt", b"C"))
+    world.db.execute(
+        'UPDATE dossiers SET "index" = ?, index_counter = 99 WHERE dossier_id = ?',
+        world.db.index(two),
+        one,
+    )
+    assert_fail_closed(world.anna.run_cli("ls", one), "IntegrityError")
+
+
 def test_d7_headers_swapped_between_versions_of_one_document(world: World, tmp_path: Path) -> None:
     dossier, [doc] = world.dossier_with(("rapport.pdf", b"version 1"))
     world.anna.client.update(doc, world.file("rapport.pdf", b"version 2"))
@@ -321,3 +332,34 @@ def test_d13_a_withheld_document_is_reported_to_a_grantee(world: World) -> None:
     world.anna.client.share(dossier, "bob")
     world.db.execute("DELETE FROM versions WHERE document_id = ?", hide)
     assert_fail_closed(world.bob.run_cli("ls", dossier), "WithheldDocumentError")
+
+
+def test_d12_a_version_number_relabelled_by_the_server_is_refused(world: World) -> None:
+    """The server lists version 1 of a document as "version 5": same header bytes, another
+    number. The header signs version 1, so a device verifying it refuses the claim, and the
+    owner signs no version 5 into her index."""
+    dossier, [doc] = world.dossier_with(("rapport.pdf", b"version 1"))
+    laptop = world.person("anna", register=False, profile="anna-d12-relabel")
+    laptop.client.login("anna", laptop.passphrase)
+    world.db.execute("UPDATE versions SET version = 5 WHERE document_id = ?", doc)
+    before = world.db.index(dossier)
+    with pytest.raises(SecurityError) as refused:
+        laptop.client.documents(dossier)
+    assert_fail_closed(refused, "version")
+    assert world.db.index(dossier) == before, "the owner signed the server's version number"
+    assert_fail_closed(laptop.run_cli("ls", dossier), "version")
+
+
+def test_d9_export_refuses_a_tampered_payload_and_leaves_no_file(
+    world: World, tmp_path: Path
+) -> None:
+    dossier, [doc] = world.dossier_with(("rapport.pdf", os.urandom(THREE_CHUNKS)))
+    blob = version_blob(world.server, world.db, doc)
+    blob.write_bytes(flip_byte(blob.read_bytes(), b""))
+    out = tmp_path / "export"
+    with pytest.raises(IntegrityError) as refused:
+        world.anna.client.export(dossier, out, "export passphrase")
+    assert_fail_closed(
+        refused, "differs from the author's signed header", output=out / "rapport.pdf.age"
+    )
+    assert sorted(p.name for p in out.iterdir()) == []
