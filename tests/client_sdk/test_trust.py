@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from client_sdk.errors import UnverifiedKeyError
+from client_sdk.errors import ClientError, UnverifiedKeyError
 from client_sdk.profile import Profile
 from client_sdk.trust import check_record, trust, verify
-from vault.errors import KeyMismatchError, MalformedError, SecurityError
+from vault.errors import KeyMismatchError, SecurityError
 from vault.keys import Identity, PrivateIdentity
 
 
@@ -144,7 +144,7 @@ def test_verify_with_another_users_fingerprint_is_refused(prof: Profile, bob: Id
 def test_verify_with_a_malformed_fingerprint_is_refused(
     prof: Profile, bob: Identity, typed: str
 ) -> None:
-    with pytest.raises(MalformedError):
+    with pytest.raises(ClientError):
         verify(prof, bob, typed)
     assert prof.pin(bob.user_id.hex()) is None
 
