@@ -21,6 +21,7 @@ from vault.errors import (
     ExpiredError,
     KeyMismatchError,
     SecurityError,
+    VaultError,
     WrongPassphrase,
 )
 from vault.kdf import KdfParams, passphrase_keys
@@ -122,6 +123,37 @@ def test_l15_a_tampered_bundle_looks_exactly_like_a_wrong_passphrase(world: Worl
     )
     assert wrong_cli.returncode != 0
     assert laptop.client.profile.load_session() is None
+
+
+def test_l15_every_kind_of_damaged_bundle_reads_as_a_wrong_passphrase(world: World) -> None:
+    """format.md section 4: bad magic, purpose, lengths, trailing bytes, a failing tag: all
+    are reported exactly as a wrong passphrase (no MalformedError that would tell them apart)."""
+    world.person("mia-l15")
+    laptop = world.person("mia-l15", register=False, profile="mia-l15-laptop")
+    with pytest.raises(WrongPassphrase) as wrong:
+        laptop.client.login("mia-l15", "not the passphrase")
+    original: bytes = world.db.one("SELECT passphrase_bundle FROM users WHERE username = 'mia-l15'")
+    damaged = {
+        "magic": b"XXXX" + original[4:],
+        "purpose": original[:5] + b"\x02" + original[6:],
+        "user-id": original[:6] + bytes([original[6] ^ 1]) + original[7:],
+        "truncated": original[:-1],
+        "short": original[:20],
+        "trailing": original + b"\x00",
+        "tag": original[:-1] + bytes([original[-1] ^ 1]),
+    }
+    for what, bundle in damaged.items():
+        world.db.execute(
+            "UPDATE users SET passphrase_bundle = ? WHERE username = 'mia-l15'", bundle
+        )
+        with pytest.raises(VaultError) as tampered:  # whichever, compared below
+            laptop.client.login("mia-l15", PASSPHRASE)
+        assert (type(tampered.value), str(tampered.value)) == (
+            type(wrong.value),
+            str(wrong.value),
+        ), what
+    world.db.execute("UPDATE users SET passphrase_bundle = ? WHERE username = 'mia-l15'", original)
+    laptop.client.login("mia-l15", PASSPHRASE)  # the untouched bundle still opens
 
 
 # -- S18 revocation --------------------------------------------------------------------------
