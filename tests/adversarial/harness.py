@@ -25,7 +25,6 @@ import io
 import json
 import os
 import re
-import secrets
 import sqlite3
 import subprocess
 import sys
@@ -36,7 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import blake3
 import httpx
 import pytest
 
@@ -46,7 +44,7 @@ from vault.errors import SecurityError
 from vault.header import new_file_key, seal_header
 from vault.keys import PrivateIdentity
 from vault.metadata import DocumentMetadata
-from vault.payload import age_file_key, encrypt_payload, encrypt_payload_bytes
+from vault.payload import age_file_key, encrypt_payload
 
 PASSPHRASE = "adversarial test passphrase"
 KLUIS = str(Path(sys.executable).with_name("kluis"))
@@ -303,79 +301,6 @@ class World:
         ids = [info.document_id for info in self.anna.client.add_many(dossier, paths)]
         return dossier, ids
 
-    def inject(
-        self,
-        dossier_id: str,
-        author: PrivateIdentity,
-        *,
-        dossier_key: bytes,
-        epoch: int = 1,
-        name: str = "factuur.pdf",
-        content: bytes = b"pay the operator",
-        document_id: str | None = None,
-        version: int = 1,
-    ) -> str:
-        """As the operator, put a version sealed and signed by `author` straight into the
-        database and the blob store, as if it had been uploaded. Returns the document id."""
-        document_id = document_id or secrets.token_hex(16)
-        file_key = new_file_key()
-        payload = encrypt_payload_bytes(content, age_file_key(file_key))
-        now = int(time.time())
-        header = seal_header(
-            author,
-            dossier_id=bytes.fromhex(dossier_id),
-            document_id=bytes.fromhex(document_id),
-            version=version,
-            epoch=epoch,
-            dossier_key=dossier_key,
-            file_key=file_key,
-            payload_size=len(payload),
-            payload_hash=blake3.blake3(payload).digest(),
-            metadata=DocumentMetadata(
-                name=name,
-                media_type="application/pdf",
-                title="",
-                size=len(content),
-                modified=now,
-                created=now,
-            ),
-            created_at=now,
-        )
-        blob_key = secrets.token_hex(16)
-        path = blob_path(self.server.blob_dir, blob_key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload)
-        author_id = author.user_id.hex()
-        if version == 1:
-            self.db.insert(
-                "documents",
-                [
-                    {
-                        "document_id": document_id,
-                        "dossier_id": dossier_id,
-                        "created_by": author_id,
-                        "created_at": now,
-                    }
-                ],
-            )
-        self.db.insert(
-            "versions",
-            [
-                {
-                    "document_id": document_id,
-                    "version": version,
-                    "dossier_id": dossier_id,
-                    "header": header,
-                    "blob_key": blob_key,
-                    "payload_size": len(payload),
-                    "payload_blake3": blake3.blake3(payload).hexdigest(),
-                    "author_id": author_id,
-                    "created_at": now,
-                }
-            ],
-        )
-        return document_id
-
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
@@ -462,9 +387,6 @@ def forge_version(
 def assert_no_partial_files(directory: Path) -> None:
     leftovers = [p.name for p in directory.iterdir() if p.name.startswith(".kluis-")]
     assert leftovers == [], f"temporary plaintext left behind: {leftovers}"
-
-
-assert_no_plaintext_left = assert_no_partial_files  # older name
 
 
 def assert_fail_closed(
