@@ -4,8 +4,9 @@
     python -m server cleanup [--data-dir ./data]
 
 Other settings come from `KLUIS_*` environment variables (server/config.py). `--port 0` picks a
-free port; the "listening" line printed when the server is ready names the real one. Request
-bodies, headers and access lines are never logged.
+free port; the "listening" line printed when the server is ready names the real one. Logs are
+JSON lines on stderr, one per request (server/logging_setup.py); bodies and headers are never
+logged.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
+from pydantic import ValidationError
 
 from .app import create_app, system_clock
-from .config import InsecureSecretError, Settings
+from .config import ConfigurationError, Settings
+from .logging_setup import logging_config
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -65,6 +68,7 @@ def serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        log_config=logging_config(args.log_level, settings.access_log),
         access_log=False,
         server_header=False,
         proxy_headers=settings.forwarded_allow_ips is not None,
@@ -78,7 +82,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def cleanup(args: argparse.Namespace) -> int:
-    from .blobstore import FilesystemBlobStore
+    from .blobstore import make_blobstore
     from .cleanup import run_cleanup
     from .db import create_db, make_engine
 
@@ -86,7 +90,7 @@ def cleanup(args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = make_engine(settings.db_url)
     create_db(engine)
-    report = run_cleanup(engine, FilesystemBlobStore(settings.blob_path), settings, system_clock())
+    report = run_cleanup(engine, make_blobstore(settings), settings, system_clock())
     engine.dispose()
     print(
         f"removed {report.uploads} stale uploads, {report.partials} partial files, "
@@ -100,8 +104,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return cleanup(args) if args.command == "cleanup" else serve(args)
-    except InsecureSecretError as exc:
+    except ConfigurationError as exc:
         print(f"kluis server: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # a KLUIS_* variable of the wrong form; never echo values
+        for error in exc.errors():
+            name = "KLUIS_" + "_".join(str(part) for part in error["loc"]).upper()
+            print(f"kluis server: {name}: {error['msg']}", file=sys.stderr)
         return 2
 
 

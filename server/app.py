@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from . import problems
-from .blobstore import BlobStore, FilesystemBlobStore
+from .blobstore import BlobStore, make_blobstore
 from .config import Settings
-from .db import create_db, make_engine, open_session
+from .db import create_db, make_engine
+from .metrics import Metrics, ObserveRequests, RouteTemplates
 from .middleware import BodyLimit, SecurityHeaders
-from .routes import api_router
+from .routes import api_router, health
 
 API_PREFIX = "/api/v1"
 M_MMAP_THRESHOLD = -3  # glibc <malloc.h>
@@ -59,6 +59,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         return_freed_memory()  # in the process that serves, however it was started
+        routes.prepare()  # build the route table now rather than in the first request
         yield
         engine.dispose()
 
@@ -70,23 +71,43 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.blobs = blobstore or FilesystemBlobStore(settings.blob_path)
+    app.state.blobs = blobstore or make_blobstore(settings)
+    app.state.metrics = Metrics(VERSION)
     app.state.clock = clock or system_clock
 
     problems.install(app)
     problems.document(app)
     app.include_router(api_router, prefix=API_PREFIX)
-
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        with open_session(engine) as session:
-            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-        return {"status": "ok"}
+    app.include_router(health.router)
 
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_json_bytes,
         streaming_paths=[f"{API_PREFIX}/uploads"],
     )
-    app.add_middleware(SecurityHeaders, api_prefixes=[API_PREFIX, "/healthz"])
+    app.add_middleware(
+        SecurityHeaders, api_prefixes=[API_PREFIX, "/healthz", "/readyz", "/metrics"]
+    )
+    routes = RouteTemplates(lambda: _route_templates(app))
+    app.add_middleware(
+        ObserveRequests,
+        metrics=app.state.metrics,
+        routes=routes,
+        upload_route=f"{API_PREFIX}/uploads",
+        download_route=f"{API_PREFIX}/documents/{{document_id}}/versions/{{version}}/payload",
+        access_log=settings.access_log,
+    )
     return app
+
+
+def _route_templates(app: FastAPI) -> list[str]:
+    """Every path template the app serves. FastAPI keeps included routers as opaque entries in
+    `app.routes`, so the API's templates come from its OpenAPI schema, the documentation pages
+    from `app.routes`, and the operations endpoints (`/metrics` is not in the schema) from
+    their router."""
+    templates = list(app.openapi().get("paths", {}))
+    templates.extend(
+        path for route in app.routes if isinstance(path := getattr(route, "path", None), str)
+    )
+    templates.extend(route.path for route in health.router.routes if hasattr(route, "path"))
+    return templates

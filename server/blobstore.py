@@ -3,9 +3,8 @@
 `BlobStore` is the interface the routes and the cleanup job use; `FilesystemBlobStore` keeps
 each blob in a file `<root>/<key[:2]>/<key>`. An upload is streamed to `<key>.part` next to its
 final place, fsynced, and renamed into place, so a blob either exists whole or not at all and a
-crash leaves only a `.part` file for cleanup. An S3 implementation (the `minio` SDK) maps
-`write_stream` to a multipart upload under a temporary name, `open_reader` to `get_object`,
-`list_blobs`/`list_partials` to listings and incomplete multipart uploads.
+crash leaves only a `.part` file for cleanup. `S3BlobStore` (server/blobstore_s3.py) keeps
+them in an S3-compatible object store instead; `make_blobstore` picks one from the settings.
 """
 
 from __future__ import annotations
@@ -18,10 +17,13 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from io import BufferedReader
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import blake3
 from starlette.concurrency import run_in_threadpool
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 CHUNK_SIZE = 1 << 20  # reads and buffered writes move 1 MiB at a time
 WRITEBACK_SIZE = 8 << 20  # start disk writeback of an upload every 8 MiB
@@ -35,6 +37,10 @@ class BlobTooLarge(Exception):
 
 class BlobMissing(Exception):
     """A blob the database refers to is not in the store."""
+
+
+class BlobStoreUnavailable(Exception):
+    """The store cannot be used right now (unreachable, missing bucket, read-only disk)."""
 
 
 @dataclass(frozen=True)
@@ -85,9 +91,22 @@ class BlobStore(Protocol):
         """Delete interrupted writes last touched before `older_than`; return how many."""
         ...
 
+    def check(self) -> None:
+        """Raise `BlobStoreUnavailable` unless the store can be read and written (readiness)."""
+        ...
+
 
 def new_key() -> str:
     return secrets.token_hex(16)
+
+
+def make_blobstore(settings: Settings) -> BlobStore:
+    """The store `settings.blob_backend` names: "filesystem" (the default) or "s3"."""
+    if settings.blob_backend == "s3":
+        from .blobstore_s3 import S3BlobStore
+
+        return S3BlobStore.from_settings(settings)
+    return FilesystemBlobStore(settings.blob_path)
 
 
 class FilesystemBlobStore:
@@ -165,6 +184,10 @@ class FilesystemBlobStore:
                     path.unlink()
                     removed += 1
         return removed
+
+    def check(self) -> None:
+        if not self.root.is_dir() or not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):
+            raise BlobStoreUnavailable(f"{self.root} is not a writable directory")
 
     def _files(self) -> Iterator[Path]:
         for shard in sorted(self.root.iterdir()):

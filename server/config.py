@@ -13,6 +13,7 @@ import secrets
 import time
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,7 +30,11 @@ WEAK_SECRETS = frozenset(
 )
 
 
-class InsecureSecretError(ValueError):
+class ConfigurationError(ValueError):
+    """A setting is missing or unusable; the message says which and what to do."""
+
+
+class InsecureSecretError(ConfigurationError):
     """The configured server secret is a placeholder or too short to be a secret."""
 
 
@@ -59,6 +64,21 @@ class Settings(BaseSettings):
     # "127.0.0.1" behind a local TLS proxy). Unset, the header is ignored: anyone could
     # otherwise claim a fresh address for every guess and dodge the per-address login limit.
     forwarded_allow_ips: str | None = None
+
+    # Where payloads live: files under blob_dir, or an S3-compatible object store (MinIO,
+    # AWS S3, ...). The endpoint is host[:port]; the bucket must exist. Parts of 8 MiB (S3's
+    # minimum is 5 MiB) keep a large upload's memory small.
+    blob_backend: Literal["filesystem", "s3"] = "filesystem"
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_secure: bool = True
+    s3_region: str | None = None
+    s3_part_size: int = Field(default=8 * MIB, ge=5 * MIB)
+
+    # One JSON line per request on stderr (method, route template, status, duration).
+    access_log: bool = True
 
     @property
     def db_url(self) -> str:

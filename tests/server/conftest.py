@@ -12,6 +12,7 @@ import pytest
 from server.config import Settings
 
 from .harness import Account, FakeClock, Kluis, TestClient, make_client
+from .moto_s3 import s3_bucket, s3_service  # noqa: F401  (S3 on moto, for the S3 tests)
 
 
 @pytest.fixture

@@ -72,6 +72,9 @@ class BrokenStore:
     def remove_partials(self, older_than: float) -> int:
         return 0
 
+    def check(self) -> None:
+        pass
+
 
 def test_unexpected_errors_are_500_without_details(settings: Settings, clock: FakeClock) -> None:
     app = create_app(settings, clock=clock, blobstore=BrokenStore())

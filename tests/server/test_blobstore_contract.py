@@ -1,0 +1,311 @@
+"""The `BlobStore` contract, run against every implementation: the filesystem store and the S3
+store (the real minio SDK over HTTP to moto's S3 server, with 5 MiB parts so that a few MiB
+exercise multipart uploads).
+
+Whatever the store: a stream comes back byte for byte with its size and BLAKE3; the size
+limit is enforced while the stream arrives and leaves nothing behind, as does a client that
+goes away or a cancelled request; missing keys are an error for reads and not for deletes;
+cleanup can list complete blobs with their times and remove interrupted writes; concurrent
+writes do not interfere; and `run_cleanup` works on top of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import blake3
+import pytest
+
+from server.app import create_app
+from server.blobstore import (
+    BlobMissing,
+    BlobStore,
+    BlobStoreUnavailable,
+    BlobTooLarge,
+    FilesystemBlobStore,
+    StoredBlob,
+)
+from server.cleanup import run_cleanup
+from server.config import Settings
+
+from .harness import FakeClock, Kluis, TestClient
+from .moto_s3 import PART_SIZE, S3Service
+
+MIB = 1 << 20
+GRACE = 3600
+
+
+@dataclass
+class Backend:
+    name: str
+    store: BlobStore
+    leftovers: Callable[[], list[str]]  # everything stored: blobs and interrupted writes
+    make_partial: Callable[[], None]  # an interrupted write, as a crash leaves it (old)
+    make_unavailable: Callable[[], None]
+
+
+def filesystem_backend(root: Path) -> Backend:
+    store = FilesystemBlobStore(root)
+
+    def leftovers() -> list[str]:
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+    def make_partial() -> None:
+        key = secrets.token_hex(16)
+        (root / key[:2]).mkdir(exist_ok=True)
+        part = root / key[:2] / f"{key}.part"
+        part.write_bytes(b"half a payload")
+        then = time.time() - 2 * GRACE
+        os.utime(part, (then, then))
+
+    def make_unavailable() -> None:
+        for path in sorted(root.rglob("*"), reverse=True):
+            path.rmdir() if path.is_dir() else path.unlink()
+        root.rmdir()
+
+    return Backend("filesystem", store, leftovers, make_partial, make_unavailable)
+
+
+def s3_backend(service: S3Service, bucket: str) -> Backend:
+    store = service.store(bucket)
+    admin = service.admin()
+
+    def leftovers() -> list[str]:
+        uploads = [f"multipart:{name}" for name in service.multipart_uploads(bucket)]
+        return service.objects(bucket) + uploads
+
+    def make_partial() -> None:
+        # A multipart upload with one part that was never completed (moto dates it 2010).
+        name = f"blobs/{secrets.token_hex(16)}"
+        upload_id = admin._create_multipart_upload(bucket, name, {})
+        admin._upload_part(bucket, name, b"half a payload", None, upload_id, 1)
+
+    return Backend("s3", store, leftovers, make_partial, lambda: service.remove_bucket(bucket))
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "filesystem":
+        yield filesystem_backend(tmp_path / "blobs")
+    else:
+        service: S3Service = request.getfixturevalue("s3_service")
+        bucket: str = request.getfixturevalue("s3_bucket")
+        yield s3_backend(service, bucket)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+async def pieces(*chunks: bytes, fail_after: int | None = None) -> AsyncIterator[bytes]:
+    for index, chunk in enumerate(chunks):
+        if fail_after is not None and index == fail_after:
+            raise ConnectionResetError("the client went away")
+        await asyncio.sleep(0)
+        yield chunk
+
+
+def split(data: bytes, size: int = 64 * 1024) -> list[bytes]:
+    """As a request body arrives: in pieces of about 64 KiB."""
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def write(store: BlobStore, chunks: AsyncIterator[bytes], limit: int) -> StoredBlob:
+    return asyncio.run(store.write_stream(chunks, limit))
+
+
+def read(store: BlobStore, key: str) -> bytes:
+    return b"".join(store.open_reader(key))
+
+
+# -- writing and reading -----------------------------------------------------------------------
+@pytest.mark.parametrize("size", [0, 1, 70_000, MIB + 3, 2 * PART_SIZE + MIB])
+def test_a_stream_comes_back_with_its_size_and_blake3(backend: Backend, size: int) -> None:
+    data = os.urandom(size)
+    stored = write(backend.store, pieces(*split(data)), 20 * MIB)
+    assert stored.size == size
+    assert stored.blake3 == blake3.blake3(data).hexdigest()
+    assert read(backend.store, stored.key) == data
+    assert backend.store.exists(stored.key)
+    [blob] = backend.leftovers()
+    assert blob.endswith(stored.key)
+
+
+def test_odd_sized_and_large_pieces_are_fine(backend: Backend) -> None:
+    chunks = [os.urandom(n) for n in (1, 3 * MIB, 17, PART_SIZE + 1, 5)]
+    data = b"".join(chunks)
+    stored = write(backend.store, pieces(*chunks), len(data))  # exactly at the limit
+    assert (stored.size, stored.blake3) == (len(data), blake3.blake3(data).hexdigest())
+    assert read(backend.store, stored.key) == data
+
+
+def test_reads_come_in_chunks(backend: Backend) -> None:
+    stored = write(backend.store, pieces(b"x" * 2500), 10_000)
+    assert [len(c) for c in backend.store.open_reader(stored.key, chunk_size=1000)] == [
+        1000,
+        1000,
+        500,
+    ]
+
+
+def test_a_reader_closed_early_releases_it(backend: Backend) -> None:
+    stored = write(backend.store, pieces(os.urandom(3 * MIB)), 10 * MIB)
+    for _ in range(20):  # a leak of connections or file handles would show
+        reader = backend.store.open_reader(stored.key, chunk_size=MIB)
+        assert len(next(iter(reader))) == MIB
+        reader.close()
+    assert len(read(backend.store, stored.key)) == 3 * MIB
+
+
+def test_keys_are_new_every_time(backend: Backend) -> None:
+    keys = {write(backend.store, pieces(b"same"), 100).key for _ in range(4)}
+    assert len(keys) == 4
+    assert len(backend.leftovers()) == 4
+
+
+# -- nothing left behind -----------------------------------------------------------------------
+@pytest.mark.parametrize("first", [MIB, 2 * PART_SIZE])  # before and after the first part
+def test_over_the_limit_fails_mid_stream_and_leaves_nothing(backend: Backend, first: int) -> None:
+    limit = first + MIB
+    with pytest.raises(BlobTooLarge):
+        write(backend.store, pieces(*split(os.urandom(first + 2 * MIB), MIB)), limit)
+    assert backend.leftovers() == []
+
+
+def test_a_client_going_away_leaves_nothing(backend: Backend) -> None:
+    chunks = [*split(os.urandom(2 * PART_SIZE), MIB), b"never sent"]
+    with pytest.raises(ConnectionResetError):
+        write(backend.store, pieces(*chunks, fail_after=len(chunks) - 1), 100 * MIB)
+    assert backend.leftovers() == []
+
+
+def test_a_cancelled_write_leaves_nothing(backend: Backend) -> None:
+    async def scenario() -> None:
+        halfway = asyncio.Event()
+
+        async def stalls() -> AsyncIterator[bytes]:
+            for chunk in split(os.urandom(PART_SIZE + 2 * MIB), MIB):
+                yield chunk
+            halfway.set()
+            await asyncio.sleep(3600)
+            yield b"never"
+
+        task = asyncio.create_task(backend.store.write_stream(stalls(), 100 * MIB))
+        await halfway.wait()
+        await asyncio.sleep(0.3)  # the first part is on its way
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert backend.leftovers() == []
+
+
+# -- missing keys and deletes ------------------------------------------------------------------
+def test_a_missing_key(backend: Backend) -> None:
+    key = "ab" * 16
+    with pytest.raises(BlobMissing):
+        backend.store.open_reader(key)
+    assert not backend.store.exists(key)
+    backend.store.delete(key)  # deleting what is not there is fine
+
+
+def test_keys_are_checked(backend: Backend) -> None:
+    for bad in ("../etc/passwd", "AB" * 16, "ab" * 15, ""):
+        with pytest.raises(ValueError):
+            backend.store.open_reader(bad)
+        with pytest.raises(ValueError):
+            backend.store.delete(bad)
+
+
+def test_delete(backend: Backend) -> None:
+    kept = write(backend.store, pieces(b"keep"), 100)
+    gone = write(backend.store, pieces(b"drop"), 100)
+    backend.store.delete(gone.key)
+    assert not backend.store.exists(gone.key)
+    with pytest.raises(BlobMissing):
+        backend.store.open_reader(gone.key)
+    assert [b.key for b in backend.store.list_blobs()] == [kept.key]
+    backend.store.delete(gone.key)  # twice is fine
+
+
+# -- what cleanup needs ------------------------------------------------------------------------
+def test_listing_has_every_complete_blob_with_its_time(backend: Backend) -> None:
+    before = time.time()
+    stored = {write(backend.store, pieces(os.urandom(100)), 1000).key for _ in range(3)}
+    backend.make_partial()
+    listed = list(backend.store.list_blobs())
+    assert {b.key for b in listed} == stored  # partial writes are not blobs
+    for blob in listed:  # S3 times have whole seconds
+        assert before - 2 <= blob.modified_at <= time.time() + 2
+
+
+def test_interrupted_writes_are_removed_once_old(backend: Backend) -> None:
+    kept = write(backend.store, pieces(b"complete"), 100)
+    backend.make_partial()
+    assert len(backend.leftovers()) == 2
+    assert backend.store.remove_partials(older_than=0) == 0  # not older than 1970
+    assert len(backend.leftovers()) == 2
+    assert backend.store.remove_partials(older_than=time.time() - 60) == 1
+    [left] = backend.leftovers()
+    assert left.endswith(kept.key)
+    assert read(backend.store, kept.key) == b"complete"
+
+
+def test_cleanup_keeps_what_is_referenced_and_removes_the_rest(
+    backend: Backend, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", upload_grace_seconds=GRACE)
+    clock = FakeClock()
+    app = create_app(settings, clock=clock, blobstore=backend.store)
+    with TestClient(app) as client:
+        kluis = Kluis(client, clock)
+        alice = kluis.register("alice")
+        dossier_id = kluis.create_dossier(alice)
+        document_id = kluis.add_document(alice, dossier_id, b"committed payload")
+        kluis.upload(alice, b"never committed")
+        orphan = write(backend.store, pieces(b"written, never recorded"), 100)
+        backend.make_partial()
+        assert len(backend.leftovers()) == 4
+
+        # The upload row is dated by the fake clock, long ago: stale. The orphan blob is young.
+        report = run_cleanup(app.state.engine, backend.store, settings, int(time.time()) + GRACE)
+        assert (report.uploads, report.partials, report.orphans) == (1, 1, 0)
+        assert backend.store.exists(orphan.key)
+
+        report = run_cleanup(
+            app.state.engine, backend.store, settings, int(time.time()) + 10 * GRACE
+        )
+        assert (report.uploads, report.partials, report.orphans) == (0, 0, 1)
+        assert not backend.store.exists(orphan.key)
+        assert len(backend.leftovers()) == 1
+        kluis.login(alice)  # cleanup also removed her session, expired by then
+        payload = kluis.get(f"/documents/{document_id}/versions/1/payload", alice)
+        assert payload.content == b"committed payload"
+
+
+# -- concurrency and readiness -----------------------------------------------------------------
+def test_concurrent_writes_do_not_interfere(backend: Backend) -> None:
+    payloads = [os.urandom(PART_SIZE + MIB if i % 3 == 0 else 100_000 + i) for i in range(6)]
+
+    async def all_at_once() -> list[StoredBlob]:
+        return await asyncio.gather(
+            *(backend.store.write_stream(pieces(*split(p)), 20 * MIB) for p in payloads)
+        )
+
+    stored = asyncio.run(all_at_once())
+    assert len({s.key for s in stored}) == len(payloads)
+    for blob, data in zip(stored, payloads, strict=True):
+        assert (blob.size, blob.blake3) == (len(data), blake3.blake3(data).hexdigest())
+        assert read(backend.store, blob.key) == data
+    assert len(backend.leftovers()) == len(payloads)
+
+
+def test_check_says_whether_the_store_is_usable(backend: Backend) -> None:
+    backend.store.check()
+    backend.make_unavailable()
+    with pytest.raises(BlobStoreUnavailable):
+        backend.store.check()
