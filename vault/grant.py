@@ -13,8 +13,10 @@ recipient's checks in the documented order, each failure stopping everything:
     7 unseal and commitment     IntegrityError
 
 `Grant.decode` (alias `peek`) only parses, so a client can see what a grant claims to be
-(target, granter, recipient) before choosing whom to check it against. Who may grant what is
-the opening client's decision, not this module's.
+(target, granter, recipient) before choosing whom to check it against. `verify_grant` runs
+checks 1, 4 and 5 without unsealing: a granter uses it to learn whom it really gave what (the
+server's copy of rights, expiry or recipient is only a claim). Who may grant what is the opening
+client's decision, not this module's.
 """
 
 from __future__ import annotations
@@ -338,12 +340,7 @@ def open_grant(
     mine = me.public
     if grant.recipient_id != mine.user_id or grant.recipient_key_id != mine.key_id:  # 3
         raise KeyMismatchError(f"{WHAT}: addressed to someone else, or to other keys")
-    if grant.granter_id != granter.user_id or grant.granter_key_id != granter.key_id:  # 4
-        raise KeyMismatchError(f"{WHAT}: granter is not the expected identity")
-    try:  # 5
-        granter.verify(labels.GRANT_SIGNATURE, grant.body(), grant.signature)
-    except SignatureError as exc:
-        raise SignatureError(f"{WHAT}: signature does not verify") from exc
+    _check_signed_by(grant, granter)  # 4, 5
     if grant.expires_at != NEVER_EXPIRES and grant.expires_at <= now:  # 6
         raise ExpiredError(f"{WHAT}: expired")
     try:  # 7
@@ -357,3 +354,24 @@ def open_grant(
     if not hmac.compare_digest(commitment, grant.key_commitment):
         raise IntegrityError(f"{WHAT}: sealed key does not match the key commitment")
     return OpenedGrant(grant, key)
+
+
+def _check_signed_by(grant: Grant, granter: Identity) -> None:
+    """Checks 4 and 5: made by exactly this granter identity, and its signature verifies."""
+    if grant.granter_id != granter.user_id or grant.granter_key_id != granter.key_id:
+        raise KeyMismatchError(f"{WHAT}: granter is not the expected identity")
+    try:
+        granter.verify(labels.GRANT_SIGNATURE, grant.body(), grant.signature)
+    except SignatureError as exc:
+        raise SignatureError(f"{WHAT}: signature does not verify") from exc
+
+
+def verify_grant(data: bytes, *, granter: Identity, dossier_id: bytes) -> Grant:
+    """Check that `granter` signed this grant for this dossier (checks 1, 4, 5); nothing is
+    unsealed and expiry is left to the caller, who reads it from the returned, signed grant."""
+    check_length(dossier_id, ID_SIZE, "dossier_id")
+    grant = Grant.decode(data)
+    if grant.dossier_id != dossier_id:
+        raise IntegrityError(f"{WHAT}: is for another dossier")
+    _check_signed_by(grant, granter)
+    return grant

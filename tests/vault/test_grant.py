@@ -35,6 +35,7 @@ from vault.grant import (
     make_dossier_grant,
     new_dossier_key,
     open_grant,
+    verify_grant,
 )
 from vault.header import _seal_header_from_parts, file_key_commitment, open_header
 from vault.keys import PrivateIdentity
@@ -552,3 +553,49 @@ def test_mutated_grants_never_open(which: str, changes: list[tuple[int, int]]) -
     except VaultError as exc:  # pragma: no cover - would be a wrong error class
         pytest.fail(f"unexpected {type(exc).__name__}: {exc}")
     pytest.fail("a mutated grant opened")
+
+
+# -- verify_grant: what the granter itself reads back from the server ---------------------------
+
+
+def test_verify_grant_returns_what_the_granter_signed() -> None:
+    for data in (DOSSIER_GRANT, DOCUMENT_GRANT):
+        grant = verify_grant(data, granter=ALICE.public, dossier_id=DOSSIER)
+        assert grant == Grant.decode(data)
+
+
+def test_verify_grant_refuses_another_granter_or_other_keys() -> None:
+    with pytest.raises(KeyMismatchError, match="granter"):
+        verify_grant(DOSSIER_GRANT, granter=CAROL.public, dossier_id=DOSSIER)
+    with pytest.raises(KeyMismatchError, match="granter"):
+        verify_grant(DOSSIER_GRANT, granter=ALICE_NEW_KEYS.public, dossier_id=DOSSIER)
+
+
+def test_verify_grant_refuses_a_forgery_in_the_granters_name() -> None:
+    forged = resign(Grant.decode(DOSSIER_GRANT), granter=MALLORY)
+    with pytest.raises(SignatureError, match="does not verify"):
+        verify_grant(forged, granter=ALICE.public, dossier_id=DOSSIER)
+
+
+def test_verify_grant_refuses_changed_rights_or_expiry() -> None:
+    grant = Grant.decode(DOSSIER_GRANT)
+    for change in ({"rights": Rights.READ}, {"expires_at": NOW + 1}):
+        altered = dataclasses.replace(grant, **change).body() + grant.signature
+        with pytest.raises(SignatureError):
+            verify_grant(altered, granter=ALICE.public, dossier_id=DOSSIER)
+
+
+def test_verify_grant_refuses_a_grant_for_another_dossier() -> None:
+    with pytest.raises(IntegrityError, match="another dossier"):
+        verify_grant(DOSSIER_GRANT, granter=ALICE.public, dossier_id=bytes(16))
+
+
+@pytest.mark.parametrize("cut", [0, 5, 100, len(DOSSIER_GRANT) - 1])
+def test_verify_grant_refuses_truncated_grants(cut: int) -> None:
+    with pytest.raises(MalformedError):
+        verify_grant(DOSSIER_GRANT[:cut], granter=ALICE.public, dossier_id=DOSSIER)
+
+
+def test_verify_grant_refuses_a_dossier_id_of_the_wrong_size() -> None:
+    with pytest.raises(ValueError, match="dossier_id"):
+        verify_grant(DOSSIER_GRANT, granter=ALICE.public, dossier_id=DOSSIER[:8])
