@@ -67,6 +67,8 @@ class AccountsMixin(ClientBase):
     def _start_session(
         self, answer: Any, identity: PrivateIdentity, keys: PassphraseKeys | None
     ) -> None:
+        # K1 first: a login refused for keys that are not mine must leave no session behind.
+        self._check_published(identity, answer.get("user"))
         if keys is not None:
             self.profile.raise_kdf_floor(
                 identity.username, keys.params.memory_kib, keys.params.iterations
@@ -83,7 +85,6 @@ class AccountsMixin(ClientBase):
         self.profile.save_session(session)
         self._session = session
         self.api.token = session.token
-        self._check_published(identity, answer.get("user"))
 
     def _check_published(self, identity: PrivateIdentity, user: Any) -> None:
         """K1: the server's record of my account must carry exactly the keys I unlocked."""

@@ -157,11 +157,15 @@ class ClientBase:
         )
 
     # -- dossiers ------------------------------------------------------------------------------
-    def _my_grants(self, dossier_id: str) -> list[dict[str, Any]]:
+    def _grant_rows(self, dossier_id: str) -> list[dict[str, Any]]:
+        """The server's grant rows for a dossier: claims until a grant is opened or verified."""
         grants = self.api.call("GET", f"/dossiers/{dossier_id}/grants")
         if not isinstance(grants, list):
             raise MalformedError("server answer: grants is not a list")
-        return [g for g in grants if isinstance(g, dict) and g.get("recipient_id") == self.my_id]
+        return [g for g in grants if isinstance(g, dict)]
+
+    def _my_grants(self, dossier_id: str) -> list[dict[str, Any]]:
+        return [g for g in self._grant_rows(dossier_id) if g.get("recipient_id") == self.my_id]
 
     def _dossier_keys(self, dossier_id: str, owner: Identity) -> tuple[dict[int, bytes], str]:
         """Open every dossier-key grant addressed to me; only the owner may grant them."""
@@ -195,6 +199,15 @@ class ClientBase:
         if not isinstance(answer, dict) or answer.get("dossier_id") != dossier_id:
             raise MalformedError("server answer: not the dossier that was asked for")
         owner = self._contact_from_user(answer.get("owner")).identity
+        pinned = self.profile.dossier_owner(dossier_id)
+        if pinned is None:
+            self.profile.save_dossier_owner(dossier_id, owner.user_id.hex())
+        elif pinned != owner.user_id.hex():
+            # K4/D7: a dossier never changes hands; a new owner is the server's substitute.
+            raise KeyMismatchError(
+                f"dossier {dossier_id[:8]}: the server names {owner.username} as its owner, but "
+                "this device knows it as someone else's"
+            )
         keys, role = self._dossier_keys(dossier_id, owner)
         if owner.user_id.hex() == self.my_id:
             role = "owner"

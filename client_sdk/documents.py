@@ -210,6 +210,8 @@ class DocumentsMixin(DossiersMixin):
         """Add a new version (with a fresh file key) to an existing document."""
         dossier_id, versions = self.document_versions(document_id)
         dossier = self.load_dossier(dossier_id)
+        # D12: a new version on top of one the server hides would overwrite it; check first.
+        self._check_not_rolled_back(dossier, {document_id: versions[-1].version})
         title = self.open_version(dossier, versions[-1]).metadata.title
         next_version = versions[-1].version + 1
         info = self._write_version(dossier, document_id, next_version, Path(path), title, progress)

@@ -13,8 +13,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from vault.errors import IntegrityError, KeyMismatchError, MalformedError, RollbackError
-from vault.grant import Grant, GrantKind, Rights, make_dossier_grant, new_dossier_key, open_grant
+from vault.errors import (
+    IntegrityError,
+    KeyMismatchError,
+    MalformedError,
+    RollbackError,
+    SecurityError,
+)
+from vault.grant import (
+    Grant,
+    GrantKind,
+    Rights,
+    make_dossier_grant,
+    new_dossier_key,
+    open_grant,
+    verify_grant,
+)
 from vault.header import OpenedHeader, header_hash, open_header
 from vault.index import IndexEntry, compare_listing, index_hash, seal_index
 from vault.metadata import DocumentMetadata, DossierMetadata
@@ -272,8 +286,10 @@ class DossiersMixin(ClientBase):
             hit = cache.get(r.document_id, {})
             key_id = self.contact_by_id(r.author_id).identity.key_id.hex()
             try:
-                if hit["header_hash"] == header_hash(r.header).hex() and (
-                    hit["author_key_id"] == key_id
+                if (
+                    hit["header_hash"] == header_hash(r.header).hex()
+                    and hit["author_key_id"] == key_id
+                    and hit["version"] == r.version  # the server may relabel a version (D12)
                 ):
                     known[r.document_id] = DocumentMetadata(**hit["metadata"])
             except (KeyError, TypeError, ValueError):
@@ -293,6 +309,7 @@ class DossiersMixin(ClientBase):
             {
                 i.document_id: {
                     "header_hash": header_hash(i.header).hex(),
+                    "version": i.version,
                     "author_key_id": self.contact_by_id(i.author_id).identity.key_id.hex(),
                     "metadata": known[i.document_id].to_json(),
                 }
@@ -304,24 +321,44 @@ class DossiersMixin(ClientBase):
             self._adopt_new_versions(dossier, infos)
         return sorted(infos, key=lambda i: (i.name.lower(), i.document_id))
 
-    def _writers(self, dossier_id: str) -> set[str]:
-        """Users the owner currently lets write (as owner, the server shows me every grant)."""
-        grants = self.api.call("GET", f"/dossiers/{dossier_id}/grants")
-        writers = {self.my_id}
-        for item in grants if isinstance(grants, list) else []:
-            expires = int(item.get("expires_at") or 0)
-            if item.get("rights") == Rights.WRITE and (expires == 0 or expires > now()):
-                peeked = Grant.decode(unb64(item.get("grant"), "grant"))
-                if peeked.granter_id.hex() == self.my_id:
-                    writers.add(peeked.recipient_id.hex())
-        return writers
+    def current_grantees(self, dossier: Dossier) -> dict[str, Grant]:
+        """As owner: who holds the current epoch's key by a grant this device proves I signed.
+
+        The server shows the owner every grant row, but its rights, expiry and recipient
+        columns are claims, and it may file rows in my name or give back rows that a revoke
+        ended (K5, S18). Only my own verified signature counts, only for the current epoch
+        (revocation starts a new one) and only until the signed expiry.
+        """
+        did = bytes.fromhex(dossier.dossier_id)
+        grantees: dict[str, Grant] = {}
+        for item in self._grant_rows(dossier.dossier_id):
+            try:
+                grant = verify_grant(
+                    unb64(item.get("grant"), "grant"), granter=self.me.public, dossier_id=did
+                )
+            except SecurityError:
+                continue  # not a grant I made: it gives nobody anything
+            expired = grant.expires_at != 0 and grant.expires_at <= now()
+            recipient = grant.recipient_id.hex()
+            if (
+                grant.kind == GrantKind.DOSSIER
+                and grant.number == dossier.epoch
+                and recipient != self.my_id
+                and not expired
+            ):
+                grantees[recipient] = grant
+        return grantees
 
     def _adopt_new_versions(self, dossier: Dossier, infos: list[DocumentInfo]) -> None:
         """Sign versions written by people I let write into my index (they cannot sign it)."""
         new = [i for i in infos if not i.confirmed]
         if not new:
             return
-        writers = self._writers(dossier.dossier_id)
+        writers = {self.my_id} | {
+            user_id
+            for user_id, grant in self.current_grantees(dossier).items()
+            if grant.rights == Rights.WRITE
+        }
         adopted = [i for i in new if i.author_id in writers]
         if adopted:
             self.sign_index(dossier, adopted)

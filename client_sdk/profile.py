@@ -144,7 +144,8 @@ class Profile:
         _write_atomic(self.dir / TRUST_FILE, trust, PRIVATE_MODE)
 
     def _update(self, section: str, key: str, value: Any) -> None:
-        self._section(section)  # refuse to write into a damaged section
+        if self._section(section).get(key) == value:  # also refuses a damaged section
+            return  # unchanged: no write (a listing of 10,000 documents asks many times)
         trust = self._trust()
         trust.setdefault(section, {})[key] = value
         self._write_trust(trust)
@@ -196,6 +197,13 @@ class Profile:
 
     def save_index_seen(self, dossier_id: str, counter: int, index_hash: str) -> None:
         self._update("indexes", dossier_id, [counter, index_hash])
+
+    def dossier_owner(self, dossier_id: str) -> str | None:
+        value = self._get("owners", dossier_id)
+        return str(value) if value else None
+
+    def save_dossier_owner(self, dossier_id: str, owner_id: str) -> None:
+        self._update("owners", dossier_id, owner_id)
 
     def version_seen(self, document_id: str) -> int:
         return int(self._get("versions", document_id) or 0)

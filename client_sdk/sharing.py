@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vault.errors import ExpiredError, MalformedError
+from vault.errors import ExpiredError, KeyMismatchError, MalformedError
 from vault.grant import (
     Grant,
     GrantKind,
@@ -55,15 +55,10 @@ class ShareResult:
 
 
 class SharingMixin(DocumentsMixin):
-    def _grants(self, dossier_id: str) -> list[dict[str, Any]]:
-        answer = self.api.call("GET", f"/dossiers/{dossier_id}/grants")
-        if not isinstance(answer, list):
-            raise MalformedError("server answer: grants is not a list")
-        return [g for g in answer if isinstance(g, dict)]
-
     def _next_counter(self, dossier_id: str) -> int:
         counters = [
-            Grant.decode(unb64(g.get("grant"), "grant")).counter for g in self._grants(dossier_id)
+            Grant.decode(unb64(g.get("grant"), "grant")).counter
+            for g in self._grant_rows(dossier_id)
         ]
         return max(counters, default=0) + 1
 
@@ -108,8 +103,17 @@ class SharingMixin(DocumentsMixin):
         contact = self.contact(username)
         recipient = contact.identity
         rights = Rights.WRITE if write else Rights.READ
+        if recipient.user_id.hex() == self.my_id:
+            raise ClientError("you cannot share with yourself: you already hold every key")
         if kind == "dossier":
             dossier = self._owned(target)
+            if not dossier.keys:
+                # K3: never a fresh key because the server says there is none; and a share of
+                # nothing is not a share.
+                raise KeyMismatchError(
+                    "the server shows none of your own grants for this dossier, so there is no "
+                    "key to share; nothing was shared"
+                )
             counter = self._next_counter(target)
             grants = self._dossier_grants(dossier, recipient, rights, expires_at, counter)
         else:
@@ -153,26 +157,30 @@ class SharingMixin(DocumentsMixin):
                 params={"recipient_id": recipient.user_id.hex(), "document_id": target},
             )
             return 0
-        dossier = self._owned(target)
+        self._owned(target)
+        # Versions written while the leaving party could still write are signed in first; the
+        # new epoch then goes out before the old rows are deleted, so a server that keeps them
+        # (or fails half-way) leaves the revoked party with old keys only (S18).
+        self.documents(target)
+        epoch = self.rotate(self._owned(target), leaving=recipient.user_id.hex())
         self.api.call(
             "DELETE", f"/dossiers/{target}/grants", params={"recipient_id": recipient.user_id.hex()}
         )
-        return self.rotate(dossier)
+        return epoch
 
-    def rotate(self, dossier: Dossier) -> int:
-        """Start a new epoch: a fresh dossier key for the owner and every remaining grantee."""
+    def rotate(self, dossier: Dossier, *, leaving: str | None = None) -> int:
+        """Start a new epoch: a fresh dossier key for the owner and every remaining grantee.
+
+        The remaining grantees are those of my own verified grants for the current epoch, never
+        the server's list, and never `leaving`, whatever the server still shows.
+        """
         epoch = max(dossier.keys) + 1
         key = new_dossier_key()
-        remaining: dict[str, tuple[Rights, int]] = {}
-        for item in self._grants(dossier.dossier_id):
-            if item.get("kind") != GrantKind.DOSSIER:
-                continue
-            grant = Grant.decode(unb64(item.get("grant"), "grant"))
-            if grant.granter_id.hex() != self.my_id or grant.recipient_id.hex() == self.my_id:
-                continue
-            if grant.expires_at and grant.expires_at <= now():
-                continue
-            remaining[grant.recipient_id.hex()] = (Rights(grant.rights), grant.expires_at)
+        remaining = {
+            user_id: grant
+            for user_id, grant in self.current_grantees(dossier).items()
+            if user_id != leaving
+        }
         rotated = Dossier(
             dossier_id=dossier.dossier_id,
             owner=dossier.owner,
@@ -184,10 +192,12 @@ class SharingMixin(DocumentsMixin):
         )
         counter = self._next_counter(dossier.dossier_id)
         grants = self._dossier_grants(rotated, self.me.public, Rights.WRITE, 0, counter)
-        for user_id, (rights, expires_at) in remaining.items():
+        for user_id, grant in remaining.items():
             recipient = self.contact_by_id(user_id).identity
             counter += 1
-            grants += self._dossier_grants(rotated, recipient, rights, expires_at, counter)
+            grants += self._dossier_grants(
+                rotated, recipient, Rights(grant.rights), grant.expires_at, counter
+            )
         self._post_grants(dossier.dossier_id, grants)
         rotated.keys.update(dossier.keys)
         self.sign_index(rotated, [], epoch=epoch)
