@@ -14,6 +14,8 @@ file-like objects handed in: no network, no database, no paths. One module per c
     grant      sharing by sealing keys to a recipient, signed (section 8)
     index      the signed dossier index (section 9)
     agefile    age headers: export to and import from standard age files (section 11)
+    organisation  organisation key chains, memberships, roles, re-wrapped grants (section 14)
+    receipt    an organisation's signed receipt of what it received (section 15)
     errors     the exception tree; labels: every context string (section 12)
 """
 

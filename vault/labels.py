@@ -42,6 +42,13 @@ DOSSIER_METADATA: Final = b"kluis/v1/dossier-metadata"
 GRANT_SIGNATURE: Final = b"kluis/v1/grant"
 DOSSIER_INDEX_SIGNATURE: Final = b"kluis/v1/dossier-index"
 
+# Organisations: their key chain, memberships and receipts (format section 14).
+ORGANISATION_FINGERPRINT: Final = b"kluis/v1/organisation-fingerprint"
+ORGANISATION_KEYS_SIGNATURE: Final = b"kluis/v1/organisation-keys"
+ORGANISATION_SUCCESSION_SIGNATURE: Final = b"kluis/v1/organisation-key-succession"
+MEMBERSHIP_SIGNATURE: Final = b"kluis/v1/organisation-membership"
+RECEIPT_SIGNATURE: Final = b"kluis/v1/receipt"
+
 ALL: Final = (
     AUTH_KEY,
     BUNDLE_KEY,
@@ -62,4 +69,9 @@ ALL: Final = (
     DOSSIER_METADATA,
     GRANT_SIGNATURE,
     DOSSIER_INDEX_SIGNATURE,
+    ORGANISATION_FINGERPRINT,
+    ORGANISATION_KEYS_SIGNATURE,
+    ORGANISATION_SUCCESSION_SIGNATURE,
+    MEMBERSHIP_SIGNATURE,
+    RECEIPT_SIGNATURE,
 )

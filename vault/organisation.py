@@ -1,0 +1,652 @@
+"""Organisations: a key chain signed from epoch to epoch, and memberships that hand its keys out.
+
+Implements docs/format.md section 14. An organisation (a municipality, NCG, an engineering firm)
+has its own X25519 and Ed25519 keys, made on a member's device, one pair per **epoch**:
+
+- `OrgKeys` ("KLOK") publishes one epoch's keys as an identity record (section 3) whose user id
+  is the organisation id, key version the epoch and username the organisation name. The admin
+  who made the epoch signs it, and from epoch 2 on the previous epoch's organisation key signs
+  it too (the *succession*): a chain nobody without the old key can extend (threat K6).
+- The **organisation fingerprint** is taken over the epoch-1 keys, id, kind and name. It never
+  changes, so the one printed on a letter keeps naming the organisation after every rotation.
+- `Membership` ("KLOM") seals one epoch's private keys to a member's box key, signed by an
+  admin. Who counts as an admin is decided by `verify_roster`: the author of an epoch, and
+  whoever an admin of that epoch made admin; the author of epoch n+1 must be an admin of
+  epoch n.
+- A **re-wrapped grant** gives an existing grant's key to a newer epoch: an ordinary grant
+  (section 8) whose granter and recipient are both that epoch's organisation identity.
+  `check_rewrap` says whether one faithfully copies the owner's original.
+
+Nothing here touches the network or the disk.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import nacl.exceptions
+import nacl.public
+
+from . import labels
+from .encoding import ID_SIZE, Reader, Writer
+from .errors import (
+    IntegrityError,
+    KeyMismatchError,
+    MalformedError,
+    RollbackError,
+    SignatureError,
+)
+from .grant import NEVER_EXPIRES, Grant
+from .header import check_length, check_u64
+from .keys import (
+    PRIVATE_KEYS_SIZE,
+    Identity,
+    PrivateIdentity,
+    check_username,
+    format_fingerprint,
+)
+
+ORG_KEYS_MAGIC: Final = b"KLOK"
+MEMBERSHIP_MAGIC: Final = b"KLOM"
+FORMAT_VERSION: Final = 1
+KEY_ID_SIZE: Final = 32
+SIGNATURE_SIZE: Final = 64
+IDENTITY_MAX: Final = 1024
+SEALED_KEYS_SIZE: Final = PRIVATE_KEYS_SIZE + 48  # crypto_box_seal: ephemeral key 32 + tag 16
+NO_KEY_ID: Final = bytes(KEY_ID_SIZE)
+EPOCH_MAX: Final = 2**32 - 1
+FINGERPRINT_ID_SIZE: Final = 32
+
+
+class OrgKind(enum.IntEnum):
+    MUNICIPALITY = 1
+    INSTITUTION = 2
+    CONTRACTOR = 3
+    ENGINEERING = 4
+
+
+class Role(enum.IntEnum):
+    MEMBER = 1
+    ADMIN = 2
+
+
+_KINDS: Final = frozenset(OrgKind)
+_ROLES: Final = frozenset(Role)
+
+IdentityOf = Callable[[bytes], Identity]
+"""Looks up the trusted identity of a user id (the client's pinned contacts)."""
+
+
+# -- the fingerprint -------------------------------------------------------------------------------
+def organisation_fingerprint_digest(
+    org_id: bytes, kind: int, name: str, signing_key: bytes, box_key: bytes
+) -> bytes:
+    """SHA-512 over the label, the organisation's id, kind and name and its epoch-1 keys."""
+    body = (
+        Writer()
+        .fixed(org_id, ID_SIZE)
+        .u8(kind)
+        .vbytes(check_username(name).encode("ascii"))
+        .fixed(signing_key, 32)
+        .fixed(box_key, 32)
+        .getvalue()
+    )
+    return hashlib.sha512(labels.ORGANISATION_FINGERPRINT + b"\x00" + body).digest()
+
+
+# -- the key record of one epoch -------------------------------------------------------------------
+@dataclass(frozen=True)
+class OrgKeys:
+    """One epoch's public keys, as published (section 14.1). Parsing checks only the embedded
+    identity record's self-signature; `verify_chain` checks the rest."""
+
+    kind: OrgKind
+    identity: Identity  # user_id = org id, key_version = epoch, username = organisation name
+    previous_key_id: bytes
+    author_id: bytes
+    author_key_id: bytes
+    created_at: int
+    author_signature: bytes = field(repr=False)
+    succession_signature: bytes | None = field(repr=False)
+
+    @property
+    def org_id(self) -> bytes:
+        return self.identity.user_id
+
+    @property
+    def epoch(self) -> int:
+        return self.identity.key_version
+
+    @property
+    def name(self) -> str:
+        return self.identity.username
+
+    @property
+    def key_id(self) -> bytes:
+        return self.identity.key_id
+
+    def body(self) -> bytes:
+        """The bytes the author signs."""
+        return (
+            Writer()
+            .raw(ORG_KEYS_MAGIC)
+            .u8(FORMAT_VERSION)
+            .u8(self.kind)
+            .vbytes(self.identity.encode())
+            .fixed(self.previous_key_id, KEY_ID_SIZE)
+            .fixed(self.author_id, ID_SIZE)
+            .fixed(self.author_key_id, KEY_ID_SIZE)
+            .u64(self.created_at)
+            .getvalue()
+        )
+
+    def signed_by_author(self) -> bytes:
+        """The bytes the previous epoch's organisation key signs (body and author signature)."""
+        return self.body() + self.author_signature
+
+    def encode(self) -> bytes:
+        return self.signed_by_author() + (self.succession_signature or b"")
+
+    @classmethod
+    def decode(cls, data: bytes) -> OrgKeys:
+        r = Reader(data, "organisation keys")
+        r.magic(ORG_KEYS_MAGIC)
+        if r.u8() != FORMAT_VERSION:
+            raise MalformedError("organisation keys: unsupported format version")
+        kind = r.u8()
+        identity_bytes = r.vbytes(IDENTITY_MAX)
+        previous_key_id = r.raw(KEY_ID_SIZE)
+        author_id, author_key_id = r.raw(ID_SIZE), r.raw(KEY_ID_SIZE)
+        created_at = r.u64()
+        author_signature = r.raw(SIGNATURE_SIZE)
+        if kind not in _KINDS:
+            raise MalformedError(f"organisation keys: unknown kind {kind}")
+        identity = Identity.decode(identity_bytes)  # MalformedError, SignatureError
+        succession: bytes | None = None
+        if identity.key_version == 1:
+            if previous_key_id != NO_KEY_ID:
+                raise MalformedError("organisation keys: epoch 1 has no previous key")
+        else:
+            if previous_key_id == NO_KEY_ID:
+                raise MalformedError("organisation keys: a later epoch names its previous key")
+            succession = r.raw(SIGNATURE_SIZE)
+        r.end()
+        return cls(
+            OrgKind(kind),
+            identity,
+            previous_key_id,
+            author_id,
+            author_key_id,
+            created_at,
+            author_signature,
+            succession,
+        )
+
+
+def _org_keys(
+    author: PrivateIdentity,
+    org: PrivateIdentity,
+    *,
+    kind: OrgKind,
+    previous: PrivateIdentity | None,
+    created_at: int,
+) -> bytes:
+    check_u64(created_at, "created_at")
+    unsigned = OrgKeys(
+        kind=kind,
+        identity=org.public,
+        previous_key_id=previous.public.key_id if previous else NO_KEY_ID,
+        author_id=author.user_id,
+        author_key_id=author.public.key_id,
+        created_at=created_at,
+        author_signature=b"",
+        succession_signature=None,
+    )
+    signed = unsigned.body() + author.sign(labels.ORGANISATION_KEYS_SIGNATURE, unsigned.body())
+    if previous is None:
+        return signed
+    return signed + previous.sign(labels.ORGANISATION_SUCCESSION_SIGNATURE, signed)
+
+
+def new_organisation(
+    author: PrivateIdentity,
+    *,
+    org_id: bytes,
+    name: str,
+    kind: OrgKind,
+    created_at: int,
+    private_keys: bytes | None = None,
+) -> tuple[PrivateIdentity, bytes]:
+    """Epoch 1: fresh keys (or `private_keys`, for reproducible vectors) and their record."""
+    check_length(org_id, ID_SIZE, "org_id")
+    org = (
+        PrivateIdentity.generate(org_id, name, 1)
+        if private_keys is None
+        else PrivateIdentity.from_private_keys(org_id, name, 1, private_keys)
+    )
+    return org, _org_keys(author, org, kind=OrgKind(kind), previous=None, created_at=created_at)
+
+
+def next_epoch(
+    author: PrivateIdentity,
+    previous: PrivateIdentity,
+    *,
+    kind: OrgKind,
+    created_at: int,
+    private_keys: bytes | None = None,
+) -> tuple[PrivateIdentity, bytes]:
+    """Epoch n+1: fresh keys, signed by `author` and by the epoch-n organisation key."""
+    epoch = previous.key_version + 1
+    if epoch > EPOCH_MAX:
+        raise ValueError("no epochs left")
+    org = (
+        PrivateIdentity.generate(previous.user_id, previous.username, epoch)
+        if private_keys is None
+        else PrivateIdentity.from_private_keys(
+            previous.user_id, previous.username, epoch, private_keys
+        )
+    )
+    record = _org_keys(author, org, kind=OrgKind(kind), previous=previous, created_at=created_at)
+    return org, record
+
+
+# -- the chain -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChainPin:
+    """What a device remembers of an organisation: the fingerprint it first trusted (or the
+    one an operator or the user verified) and the highest epoch it saw, with that epoch's key id."""
+
+    fingerprint: str
+    epoch: int
+    key_id: bytes
+
+
+@dataclass(frozen=True)
+class OrgChain:
+    """Every epoch of one organisation, verified from epoch 1 to the current one."""
+
+    records: tuple[OrgKeys, ...]
+
+    @property
+    def genesis(self) -> OrgKeys:
+        return self.records[0]
+
+    @property
+    def current(self) -> OrgKeys:
+        return self.records[-1]
+
+    @property
+    def org_id(self) -> bytes:
+        return self.genesis.org_id
+
+    @property
+    def name(self) -> str:
+        return self.genesis.name
+
+    @property
+    def kind(self) -> OrgKind:
+        return self.genesis.kind
+
+    @property
+    def epoch(self) -> int:
+        return self.current.epoch
+
+    def epoch_keys(self, epoch: int) -> OrgKeys:
+        if not 1 <= epoch <= len(self.records):
+            raise KeyMismatchError(f"organisation {self.name}: no epoch {epoch}")
+        return self.records[epoch - 1]
+
+    @property
+    def fingerprint_digest(self) -> bytes:
+        g = self.genesis.identity
+        return organisation_fingerprint_digest(
+            g.user_id, self.kind, g.username, g.signing_key, g.box_key
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        return format_fingerprint(self.fingerprint_digest)
+
+    @property
+    def fingerprint_id(self) -> bytes:
+        """The binary form used inside receipts."""
+        return self.fingerprint_digest[:FINGERPRINT_ID_SIZE]
+
+    def pin(self) -> ChainPin:
+        return ChainPin(self.fingerprint, self.epoch, self.current.key_id)
+
+
+def verify_chain(
+    records: Sequence[bytes],
+    *,
+    author_of: IdentityOf,
+    org_id: bytes | None = None,
+    name: str | None = None,
+    pin: ChainPin | None = None,
+) -> OrgChain:
+    """Verify an organisation's key records, epoch 1 first (section 14.2), against a pin."""
+    if not records:
+        raise IntegrityError("organisation keys: the chain is empty")
+    chain: list[OrgKeys] = []
+    for position, data in enumerate(records, start=1):
+        record = OrgKeys.decode(data)  # 1
+        if record.epoch != position:  # 2
+            raise IntegrityError(
+                f"organisation keys: epoch {record.epoch} where epoch {position} belongs"
+            )
+        if chain:  # 3, 4
+            first, previous = chain[0], chain[-1]
+            if (record.org_id, record.name, record.kind) != (first.org_id, first.name, first.kind):
+                raise IntegrityError("organisation keys: epochs of different organisations")
+            if record.previous_key_id != previous.key_id:
+                raise IntegrityError(
+                    f"organisation keys: epoch {record.epoch} does not follow epoch "
+                    f"{previous.epoch}"
+                )
+            assert record.succession_signature is not None  # decode guarantees it
+            try:
+                previous.identity.verify(
+                    labels.ORGANISATION_SUCCESSION_SIGNATURE,
+                    record.signed_by_author(),
+                    record.succession_signature,
+                )
+            except SignatureError as exc:
+                raise SignatureError(
+                    f"organisation keys: epoch {record.epoch} is not signed by the key of epoch "
+                    f"{previous.epoch}"
+                ) from exc
+        author = author_of(record.author_id)  # 5
+        if (author.user_id, author.key_id) != (record.author_id, record.author_key_id):
+            raise KeyMismatchError(
+                f"organisation keys: the author of epoch {record.epoch} is not who it names"
+            )
+        try:
+            author.verify(
+                labels.ORGANISATION_KEYS_SIGNATURE, record.body(), record.author_signature
+            )
+        except SignatureError as exc:
+            raise SignatureError(
+                f"organisation keys: epoch {record.epoch} is not signed by its author"
+            ) from exc
+        chain.append(record)
+    verified = OrgChain(tuple(chain))
+    if org_id is not None and verified.org_id != org_id:  # 6
+        raise IntegrityError("organisation keys: the server answered with another organisation")
+    if name is not None and verified.name != name:
+        raise KeyMismatchError(
+            f"organisation keys: the server answered with {verified.name!r} for {name!r}"
+        )
+    if pin is not None:  # 7
+        check_pin(verified, pin)
+    return verified
+
+
+def check_pin(chain: OrgChain, pin: ChainPin) -> None:
+    """K6/S22: the chain starts at the pinned keys, is not shorter than seen, and has not forked."""
+    if chain.fingerprint != pin.fingerprint:
+        raise KeyMismatchError(
+            f"organisation {chain.name}: its keys changed without a signature from the keys this "
+            f"device trusts (trusted fingerprint {pin.fingerprint}, the server now shows "
+            f"{chain.fingerprint})"
+        )
+    if chain.epoch < pin.epoch:
+        raise RollbackError(
+            f"organisation {chain.name}: the server shows key epoch {chain.epoch}, this device "
+            f"has seen epoch {pin.epoch}"
+        )
+    if not hmac.compare_digest(chain.epoch_keys(pin.epoch).key_id, pin.key_id):
+        raise KeyMismatchError(
+            f"organisation {chain.name}: epoch {pin.epoch} now has other keys than this device saw"
+        )
+
+
+# -- memberships -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Membership:
+    """An admin's signed statement giving one epoch's organisation keys to a member (14.3)."""
+
+    org_id: bytes
+    epoch: int
+    org_key_id: bytes
+    member_id: bytes
+    member_key_id: bytes
+    role: Role
+    admin_id: bytes
+    admin_key_id: bytes
+    issued_at: int
+    sealed_keys: bytes
+    signature: bytes = field(repr=False)
+
+    def body(self) -> bytes:
+        return (
+            Writer()
+            .raw(MEMBERSHIP_MAGIC)
+            .u8(FORMAT_VERSION)
+            .fixed(self.org_id, ID_SIZE)
+            .u32(self.epoch)
+            .fixed(self.org_key_id, KEY_ID_SIZE)
+            .fixed(self.member_id, ID_SIZE)
+            .fixed(self.member_key_id, KEY_ID_SIZE)
+            .u8(self.role)
+            .fixed(self.admin_id, ID_SIZE)
+            .fixed(self.admin_key_id, KEY_ID_SIZE)
+            .u64(self.issued_at)
+            .fixed(self.sealed_keys, SEALED_KEYS_SIZE)
+            .getvalue()
+        )
+
+    def encode(self) -> bytes:
+        return self.body() + self.signature
+
+    @classmethod
+    def decode(cls, data: bytes) -> Membership:
+        r = Reader(data, "membership")
+        r.magic(MEMBERSHIP_MAGIC)
+        if r.u8() != FORMAT_VERSION:
+            raise MalformedError("membership: unsupported format version")
+        org_id, epoch, org_key_id = r.raw(ID_SIZE), r.u32(), r.raw(KEY_ID_SIZE)
+        member_id, member_key_id = r.raw(ID_SIZE), r.raw(KEY_ID_SIZE)
+        role = r.u8()
+        admin_id, admin_key_id = r.raw(ID_SIZE), r.raw(KEY_ID_SIZE)
+        issued_at = r.u64()
+        sealed_keys = r.raw(SEALED_KEYS_SIZE)
+        signature = r.raw(SIGNATURE_SIZE)
+        r.end()
+        if epoch < 1:
+            raise MalformedError("membership: epoch must be at least 1")
+        if role not in _ROLES:
+            raise MalformedError(f"membership: unknown role {role}")
+        return cls(
+            org_id,
+            epoch,
+            org_key_id,
+            member_id,
+            member_key_id,
+            Role(role),
+            admin_id,
+            admin_key_id,
+            issued_at,
+            sealed_keys,
+            signature,
+        )
+
+
+def make_membership(
+    admin: PrivateIdentity,
+    org: PrivateIdentity,
+    member: Identity,
+    *,
+    role: Role,
+    issued_at: int,
+    sealed_keys: bytes | None = None,
+) -> bytes:
+    """Seal the organisation keys `org` (one epoch) to `member`, signed by `admin`."""
+    if type(role) is not Role:
+        raise TypeError("role must be a Role value")
+    check_u64(issued_at, "issued_at")
+    if sealed_keys is None:
+        box = nacl.public.SealedBox(nacl.public.PublicKey(member.box_key))
+        sealed_keys = bytes(box.encrypt(org.private_keys()))
+    check_length(sealed_keys, SEALED_KEYS_SIZE, "sealed_keys")
+    unsigned = Membership(
+        org_id=org.user_id,
+        epoch=org.key_version,
+        org_key_id=org.public.key_id,
+        member_id=member.user_id,
+        member_key_id=member.key_id,
+        role=role,
+        admin_id=admin.user_id,
+        admin_key_id=admin.public.key_id,
+        issued_at=issued_at,
+        sealed_keys=sealed_keys,
+        signature=b"",
+    )
+    body = unsigned.body()
+    return body + admin.sign(labels.MEMBERSHIP_SIGNATURE, body)
+
+
+def verify_membership(data: bytes, *, admin: Identity, org_keys: OrgKeys) -> Membership:
+    """Checks 1, 2, 4 and 5 of section 14.3 (no unsealing): anyone can run them."""
+    membership = Membership.decode(data)  # 1
+    if (membership.org_id, membership.epoch) != (org_keys.org_id, org_keys.epoch):  # 2
+        raise IntegrityError("membership: for another organisation or epoch")
+    if not hmac.compare_digest(membership.org_key_id, org_keys.key_id):
+        raise IntegrityError("membership: names other organisation keys than the epoch's")
+    if (membership.admin_id, membership.admin_key_id) != (admin.user_id, admin.key_id):  # 4
+        raise KeyMismatchError("membership: not signed by the administrator it names")
+    try:  # 5
+        admin.verify(labels.MEMBERSHIP_SIGNATURE, membership.body(), membership.signature)
+    except SignatureError as exc:
+        raise SignatureError("membership: signature does not verify") from exc
+    return membership
+
+
+def open_membership(
+    data: bytes, *, me: PrivateIdentity, admin: Identity, org_keys: OrgKeys
+) -> tuple[Membership, PrivateIdentity]:
+    """All seven checks of section 14.3; returns the epoch's organisation private keys."""
+    membership = Membership.decode(data)
+    mine = me.public
+    if (membership.member_id, membership.member_key_id) != (mine.user_id, mine.key_id):  # 3
+        raise KeyMismatchError("membership: addressed to someone else, or to other keys")
+    membership = verify_membership(data, admin=admin, org_keys=org_keys)
+    try:  # 6
+        keys = bytes(nacl.public.SealedBox(me.box_private_key).decrypt(membership.sealed_keys))
+    except nacl.exceptions.CryptoError as exc:
+        raise IntegrityError("membership: the sealed keys do not open") from exc
+    if len(keys) != PRIVATE_KEYS_SIZE:
+        raise IntegrityError("membership: the sealed keys have the wrong size")
+    org = PrivateIdentity.from_private_keys(org_keys.org_id, org_keys.name, org_keys.epoch, keys)
+    public = org.public
+    if (public.signing_key, public.box_key) != (  # 7
+        org_keys.identity.signing_key,
+        org_keys.identity.box_key,
+    ):
+        raise KeyMismatchError("membership: the sealed keys are not the epoch's published keys")
+    return membership, org
+
+
+# -- who is an admin, epoch by epoch ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Roster:
+    """Per epoch, the members whose membership verifies, with their role."""
+
+    chain: OrgChain
+    members: Mapping[int, Mapping[bytes, Membership]]
+
+    def admins(self, epoch: int) -> frozenset[bytes]:
+        author = self.chain.epoch_keys(epoch).author_id
+        return frozenset(
+            {author} | {m for m, s in self.members.get(epoch, {}).items() if s.role == Role.ADMIN}
+        )
+
+    def current(self) -> Mapping[bytes, Membership]:
+        return self.members.get(self.chain.epoch, {})
+
+    def role(self, user_id: bytes, epoch: int | None = None) -> Role | None:
+        epoch = epoch or self.chain.epoch
+        if user_id in self.admins(epoch):
+            return Role.ADMIN
+        found = self.members.get(epoch, {}).get(user_id)
+        return found.role if found else None
+
+
+def verify_roster(
+    chain: OrgChain, memberships: Sequence[bytes], *, identity_of: IdentityOf
+) -> Roster:
+    """Section 14.4: count a membership only if an admin of its epoch signed it; refuse a chain
+    whose epoch n+1 was made by someone who was no admin of epoch n (`IntegrityError`).
+
+    A membership that does not verify gives nobody anything and is left out; the member it
+    names notices, because its own keys then do not arrive.
+    """
+    by_epoch: dict[int, list[Membership]] = {}
+    for data in memberships:
+        try:
+            m = Membership.decode(data)
+        except MalformedError:
+            continue
+        if 1 <= m.epoch <= chain.epoch:
+            by_epoch.setdefault(m.epoch, []).append(m)
+    members: dict[int, dict[bytes, Membership]] = {}
+    for record in chain.records:
+        epoch = record.epoch
+        admins = {record.author_id}
+        accepted: dict[bytes, Membership] = {}
+        pending = list(by_epoch.get(epoch, []))
+        progress = True
+        while progress:  # an admin may add an admin who adds members: repeat until stable
+            progress = False
+            for m in list(pending):
+                if m.admin_id not in admins:
+                    continue
+                pending.remove(m)
+                try:
+                    verify_membership(m.encode(), admin=identity_of(m.admin_id), org_keys=record)
+                except (IntegrityError, KeyMismatchError, SignatureError):
+                    continue
+                previous = accepted.get(m.member_id)
+                if previous is None or m.role > previous.role:
+                    accepted[m.member_id] = m
+                if m.role == Role.ADMIN and m.member_id not in admins:
+                    admins.add(m.member_id)
+                progress = True
+        members[epoch] = accepted
+        if epoch > 1:
+            earlier = chain.epoch_keys(epoch - 1)
+            earlier_admins = {earlier.author_id} | {
+                u for u, m in members[epoch - 1].items() if m.role == Role.ADMIN
+            }
+            if record.author_id not in earlier_admins:
+                raise IntegrityError(
+                    f"organisation {chain.name}: epoch {epoch} was made by someone who was not an "
+                    f"administrator in epoch {epoch - 1}"
+                )
+    return Roster(chain, members)
+
+
+# -- re-wrapped grants -----------------------------------------------------------------------------
+def check_rewrap(rewrap: Grant, original: Grant, *, org_id: bytes) -> None:
+    """Section 14.5: a grant re-wrapped for a newer epoch copies the owner's original faithfully
+    (same target and key commitment, no more rights, no later expiry) and was signed by the very
+    epoch it is addressed to."""
+    if rewrap.recipient_id != org_id or original.recipient_id != org_id:
+        raise IntegrityError("re-wrapped grant: not a grant to this organisation")
+    if (rewrap.granter_id, rewrap.granter_key_id) != (rewrap.recipient_id, rewrap.recipient_key_id):
+        raise KeyMismatchError("re-wrapped grant: not signed by the epoch it is addressed to")
+    same = (rewrap.kind, rewrap.dossier_id, rewrap.document_id, rewrap.number)
+    if same != (original.kind, original.dossier_id, original.document_id, original.number):
+        raise IntegrityError("re-wrapped grant: for another target than the original")
+    if not hmac.compare_digest(rewrap.key_commitment, original.key_commitment):
+        raise IntegrityError("re-wrapped grant: commits to another key than the original")
+    if rewrap.rights > original.rights:
+        raise IntegrityError("re-wrapped grant: gives more rights than the original")
+    if original.expires_at != NEVER_EXPIRES and (
+        rewrap.expires_at == NEVER_EXPIRES or rewrap.expires_at > original.expires_at
+    ):
+        raise IntegrityError("re-wrapped grant: expires later than the original")
