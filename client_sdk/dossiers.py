@@ -180,6 +180,7 @@ class DossiersMixin(ClientBase):
 
     def _check_not_rolled_back(self, dossier: Dossier, latest: dict[str, int]) -> None:
         """D12: no document older than the owner's index or than this device has seen."""
+        seen_before = self.profile.versions_seen()
         for document_id, version in latest.items():
             entry = dossier.index.entry(bytes.fromhex(document_id))
             if dossier.role != "document" and entry is not None and version < entry.version:
@@ -187,7 +188,7 @@ class DossiersMixin(ClientBase):
                     f"document {document_id[:8]}: the server offers version {version}, the "
                     f"owner's signed index lists version {entry.version}"
                 )
-            seen = self.profile.version_seen(document_id)
+            seen = seen_before.get(document_id, 0)
             if version < seen:
                 raise RollbackError(
                     f"document {document_id[:8]}: the server offers version {version}, but "
@@ -304,18 +305,17 @@ class DossiersMixin(ClientBase):
             for batch in pool.map(verify, batches):
                 known.update(batch)
         infos = [self._info(dossier, r, known[r.document_id]) for r in records]
-        self.profile.save_verified_headers(
-            dossier_id,
-            {
-                i.document_id: {
-                    "header_hash": header_hash(i.header).hex(),
-                    "version": i.version,
-                    "author_key_id": self.contact_by_id(i.author_id).identity.key_id.hex(),
-                    "metadata": known[i.document_id].to_json(),
-                }
-                for i in infos
-            },
-        )
+        verified = {
+            i.document_id: {
+                "header_hash": header_hash(i.header).hex(),
+                "version": i.version,
+                "author_key_id": self.contact_by_id(i.author_id).identity.key_id.hex(),
+                "metadata": known[i.document_id].to_json(),
+            }
+            for i in infos
+        }
+        if verified != cache:
+            self.profile.save_verified_headers(dossier_id, verified)
         self.profile.save_versions_seen(latest)
         if dossier.role == "owner":
             self._adopt_new_versions(dossier, infos)

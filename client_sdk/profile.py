@@ -43,7 +43,7 @@ def _write_atomic(path: Path, data: dict[str, Any], mode: int) -> None:
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
+            json.dump(data, fh, separators=(",", ":"))  # compact: caches hold 10,000s of entries
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -205,15 +205,17 @@ class Profile:
     def save_dossier_owner(self, dossier_id: str, owner_id: str) -> None:
         self._update("owners", dossier_id, owner_id)
 
-    def version_seen(self, document_id: str) -> int:
-        return int(self._get("versions", document_id) or 0)
+    def versions_seen(self) -> dict[str, int]:
+        """The highest version this device has seen of every document (read once per listing)."""
+        return {doc: int(v) for doc, v in self._section("versions").items()}
 
     def save_versions_seen(self, versions: dict[str, int]) -> None:
-        self._section("versions")  # refuse to write into a damaged section
+        seen = self._section("versions")  # refuses to write into a damaged section
+        higher = {d: v for d, v in versions.items() if v > int(seen.get(d, 0))}
+        if not higher:
+            return
         trust = self._trust()
-        seen = trust.setdefault("versions", {})
-        for document_id, version in versions.items():
-            seen[document_id] = max(int(seen.get(document_id, 0)), version)
+        trust.setdefault("versions", {}).update(higher)
         self._write_trust(trust)
 
     # -- headers verified before (a cache: losing it costs time, never safety) ----------------

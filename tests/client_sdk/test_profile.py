@@ -196,12 +196,12 @@ def test_index_seen_round_trips_per_dossier(prof: Profile) -> None:
 
 def test_versions_seen_only_rise(prof: Profile) -> None:
     doc, other = "e1" * 16, "e2" * 16
-    assert prof.version_seen(doc) == 0
+    assert prof.versions_seen().get(doc, 0) == 0
     prof.save_versions_seen({doc: 3, other: 1})
     prof.save_versions_seen({doc: 2})  # an older listing does not lower it
-    assert prof.version_seen(doc) == 3
+    assert prof.versions_seen().get(doc, 0) == 3
     prof.save_versions_seen({doc: 4})
-    assert (prof.version_seen(doc), prof.version_seen(other)) == (4, 1)
+    assert (prof.versions_seen().get(doc, 0), prof.versions_seen().get(other, 0)) == (4, 1)
 
 
 def test_the_log_head_round_trips(prof: Profile) -> None:
@@ -223,9 +223,9 @@ def test_sections_do_not_overwrite_each_other(prof: Profile) -> None:
 
 def test_a_change_made_by_another_process_is_seen(prof: Profile) -> None:
     prof.save_versions_seen({"e1" * 16: 1})
-    assert prof.version_seen("e1" * 16) == 1  # now cached
+    assert prof.versions_seen().get("e1" * 16, 0) == 1  # now cached
     Profile(prof.dir).save_versions_seen({"e1" * 16: 10})  # another size: the cache is keyed on it
-    assert prof.version_seen("e1" * 16) == 10
+    assert prof.versions_seen().get("e1" * 16, 0) == 10
 
 
 # -- damaged files -------------------------------------------------------------------------------
@@ -242,7 +242,8 @@ def test_a_trust_file_that_is_not_an_object_is_a_clear_error(prof: Profile, text
 
 
 def test_a_truncated_or_garbled_trust_file_is_a_clear_error(prof: Profile) -> None:
-    # BUG: json.load's own message ("Expecting value: line 1 column 1 (char 0)") escapes, and
+    # Regression test of a bug since fixed in client_sdk. It was:
+    # json.load's own message ("Expecting value: line 1 column 1 (char 0)") escapes, and
     # the CLI prints only that: the user is not told which file is damaged.
     for text in ('{"pins": {', "", "\x00\x00"):
         damaged(prof, TRUST_FILE, text)
@@ -254,13 +255,14 @@ ACCESSORS = {
     "pins": lambda p: p.pin("b0" * 16),
     "kdf": lambda p: p.kdf_floor("anna"),
     "indexes": lambda p: p.index_seen("d1" * 16),
-    "versions": lambda p: p.version_seen("e1" * 16),
+    "versions": lambda p: p.versions_seen(),
     "logs": lambda p: p.log_head("d1" * 16),
 }
 
 
 def test_a_trust_section_of_the_wrong_type_is_a_clear_error(prof: Profile) -> None:
-    # BUG: `_get` calls .get() on whatever the section holds: a list or a string raises
+    # Regression test of a bug since fixed in client_sdk. It was:
+    # `_get` calls .get() on whatever the section holds: a list or a string raises
     # AttributeError, which the CLI does not catch (a traceback instead of a one-line error).
     for section, read in ACCESSORS.items():
         damaged(prof, TRUST_FILE, json.dumps({section: []}))
@@ -278,7 +280,8 @@ WRITERS = {
 
 
 def test_a_write_into_a_trust_section_of_the_wrong_type_is_a_clear_error(prof: Profile) -> None:
-    # BUG (left by the fix of the reads): `_update` does trust.setdefault(section, {})[key] = ...
+    # Regression test of a bug since fixed in client_sdk. It was:
+    # `_update` does trust.setdefault(section, {})[key] = ...
     # and save_versions_seen calls .get() on the section, so writing into a damaged section
     # raises TypeError / AttributeError, a traceback from `kluis add` or `kluis dossier create`.
     for section, write in WRITERS.items():
@@ -296,7 +299,8 @@ def test_a_session_file_that_is_not_an_object_is_a_clear_error(prof: Profile) ->
 
 @pytest.mark.parametrize("text", ['{"server": "http://x"}', "garbage"])
 def test_a_damaged_session_file_is_a_clear_error(prof: Profile, text: str) -> None:
-    # BUG: a session missing a field raises KeyError (a traceback from every command), and
+    # Regression test of a bug since fixed in client_sdk. It was:
+    # a session missing a field raises KeyError (a traceback from every command), and
     # invalid JSON gives json's message without naming the file.
     damaged(prof, SESSION_FILE, text)
     with pytest.raises(ValueError, match=r"session\.json is damaged"):
@@ -306,3 +310,14 @@ def test_a_damaged_session_file_is_a_clear_error(prof: Profile, text: str) -> No
 def test_the_default_profile_is_the_platform_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(profile_module.platformdirs, "user_data_dir", lambda *a, **k: "/x/kluis")
     assert Profile().dir == Path("/x/kluis")
+
+
+def test_saving_what_is_already_known_does_not_rewrite_the_trust_file(prof: Profile) -> None:
+    prof.save_index_seen("d1" * 16, 2, "ab" * 32)
+    prof.save_versions_seen({"e1" * 16: 3})
+    before = (prof.dir / TRUST_FILE).stat().st_ino
+    prof.save_index_seen("d1" * 16, 2, "ab" * 32)
+    prof.save_versions_seen({"e1" * 16: 2})  # lower: nothing to record
+    assert (prof.dir / TRUST_FILE).stat().st_ino == before  # an atomic rewrite changes it
+    prof.save_versions_seen({"e1" * 16: 4})
+    assert (prof.dir / TRUST_FILE).stat().st_ino != before
