@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     blob_dir: Path | None = None  # default: <data_dir>/blobs
 
     max_upload_bytes: int = Field(default=2 * GIB, ge=1)
+    # Per user: the sum of everything they uploaded (committed versions and pending uploads).
+    storage_quota_bytes: int = Field(default=20 * GIB, ge=1)
     # JSON bodies are read whole; this bounds them (the largest is an index of 16 MiB, base64).
     max_json_bytes: int = Field(default=32 * MIB, ge=1024)
     session_ttl_seconds: int = Field(default=12 * 3600, ge=1)

@@ -78,6 +78,12 @@ def too_large(detail: str) -> ApiProblem:
     return ApiProblem(413, "payload_too_large", detail)
 
 
+def quota_exceeded(quota: int) -> ApiProblem:
+    return ApiProblem(
+        413, "quota_exceeded", f"this upload would exceed your storage quota of {quota} bytes"
+    )
+
+
 def rate_limited(retry_after: int) -> ApiProblem:
     return ApiProblem(
         429,

@@ -3,6 +3,10 @@
 The upload is counted against the size limit while it streams (413, and the partial file is
 removed) and its BLAKE3 is computed on the way. It belongs to its uploader and is invisible
 until a version commits it; cleanup deletes it after the grace period otherwise.
+
+Every stored upload counts against its uploader's storage quota (`KLUIS_STORAGE_QUOTA_BYTES`):
+what they may still store bounds the stream, and the total is checked again, with the user's
+row locked, when the upload is recorded, so parallel uploads cannot overshoot it together.
 """
 
 from __future__ import annotations
@@ -11,15 +15,16 @@ import contextlib
 import secrets
 
 from fastapi import APIRouter, Request, status
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from ..blobstore import BlobTooLarge, StoredBlob
-from ..db import release
+from ..db import release, write_transaction
 from ..deps import BlobStoreDep, CurrentUser, NowDep, SessionDep, SettingsDep
-from ..models import Upload, UploadPublic
-from ..problems import ApiProblem, too_large
+from ..models import Upload, UploadPublic, User
+from ..problems import ApiProblem, quota_exceeded, too_large
 
 router = APIRouter(tags=["uploads"])
 
@@ -29,7 +34,8 @@ router = APIRouter(tags=["uploads"])
     status_code=status.HTTP_201_CREATED,
     openapi_extra={
         "requestBody": {
-            "required": True,
+            # No body is an empty payload (0 bytes), which is allowed.
+            "required": False,
             "content": {
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
             },
@@ -44,22 +50,30 @@ async def upload(
     blobs: BlobStoreDep,
     now: NowDep,
 ) -> UploadPublic:
-    limit = settings.max_upload_bytes
+    quota = settings.storage_quota_bytes
+    room = quota - await run_in_threadpool(storage_used, session, user.user_id)
+    limit = min(settings.max_upload_bytes, room)
+
+    def refuse() -> ApiProblem:
+        if limit < settings.max_upload_bytes:
+            return quota_exceeded(quota)
+        return too_large(f"the payload is larger than the limit of {limit} bytes")
+
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large(f"the payload is larger than the limit of {limit} bytes")
+    if limit <= 0 or (declared is not None and declared.isdigit() and int(declared) > limit):
+        raise refuse()
     await run_in_threadpool(release, session)  # nothing stays locked while the body streams
 
     try:
         stored = await blobs.write_stream(request.stream(), limit)
     except BlobTooLarge:
-        raise too_large(f"the payload is larger than the limit of {limit} bytes") from None
+        raise refuse() from None
     except ClientDisconnect:
         raise ApiProblem(400, "bad_request", "the upload was interrupted") from None
 
     upload_id = secrets.token_hex(16)
     try:
-        await run_in_threadpool(_record, session, upload_id, user.user_id, stored, now)
+        await run_in_threadpool(_record, session, upload_id, user.user_id, stored, now, quota)
     except BaseException:
         with contextlib.suppress(Exception):
             await run_in_threadpool(blobs.delete, stored.key)
@@ -67,15 +81,31 @@ async def upload(
     return UploadPublic(upload_id=upload_id, size=stored.size, blake3=stored.blake3)
 
 
-def _record(session: Session, upload_id: str, user_id: str, stored: StoredBlob, now: int) -> None:
-    session.add(
-        Upload(
-            upload_id=upload_id,
-            user_id=user_id,
-            blob_key=stored.key,
-            size=stored.size,
-            blake3=stored.blake3,
-            created_at=now,
+def storage_used(session: Session, user_id: str) -> int:
+    """Bytes the user has stored: every upload of theirs, committed or still pending."""
+    total = session.exec(
+        select(func.coalesce(func.sum(Upload.size), 0)).where(col(Upload.user_id) == user_id)
+    ).one()
+    return int(total)
+
+
+def _record(
+    session: Session, upload_id: str, user_id: str, stored: StoredBlob, now: int, quota: int
+) -> None:
+    with write_transaction(session):
+        # Lock the uploader's row (PostgreSQL; SQLite's write lock is database-wide already) so
+        # that uploads finishing at once on several servers are counted one after the other.
+        session.exec(select(User.user_id).where(col(User.user_id) == user_id).with_for_update())
+        if storage_used(session, user_id) + stored.size > quota:
+            raise quota_exceeded(quota)
+        session.add(
+            Upload(
+                upload_id=upload_id,
+                user_id=user_id,
+                blob_key=stored.key,
+                size=stored.size,
+                blake3=stored.blake3,
+                created_at=now,
+            )
         )
-    )
-    session.commit()
+        session.commit()
