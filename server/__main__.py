@@ -2,6 +2,7 @@
 
     python -m server [--host 127.0.0.1] [--port 8000] [--data-dir ./data] [--log-level warning]
     python -m server cleanup [--data-dir ./data]
+    python -m server admin verify-org NAME --fingerprint FP [--data-dir ./data]
 
 Other settings come from `KLUIS_*` environment variables (server/config.py). `--port 0` picks a
 free port; the "listening" line printed when the server is ready names the real one. Logs are
@@ -101,6 +102,11 @@ def cleanup(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["admin"]:  # operator commands on the directory (server/admin.py)
+        from .admin import main as admin_main
+
+        return admin_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         return cleanup(args) if args.command == "cleanup" else serve(args)

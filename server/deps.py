@@ -28,6 +28,7 @@ from .models import (
     Grant,
     User,
 )
+from .organisations import recipient_ids
 from .problems import forbidden, not_found, unauthorized
 from .security import token_hash
 
@@ -141,7 +142,7 @@ def resolve_access(session: Session, dossier_id: str, user: User, now: int) -> D
     grants = session.exec(
         select(Grant.kind, Grant.rights, Grant.document_id).where(
             col(Grant.dossier_id) == dossier_id,
-            col(Grant.recipient_id) == user.user_id,
+            col(Grant.recipient_id).in_(recipient_ids(session, user.user_id)),  # or their orgs
             current_grant(now),
         )
     ).all()

@@ -260,7 +260,8 @@ class GrantBase(SQLModel):
     kind: int
     document_id: str | None = Field(default=None, index=True, max_length=32)
     number: int = _big()
-    recipient_id: str = Field(foreign_key="users.user_id", index=True)
+    # A user or an organisation (organisations.org_id): no foreign key to either table.
+    recipient_id: str = Field(index=True)
     rights: int
     expires_at: int = _big()
 
@@ -460,3 +461,184 @@ class LogEntryPublic(SQLModel):
     subject_id: str | None
     prev_hash: str
     hash: str
+
+
+# -- organisations, receipts (docs/api.md "Organisations") ------------------------------------
+MAX_ORG_RECORD_BYTES = 2 * KIB
+MAX_MEMBERSHIP_BYTES = 1 * KIB
+MAX_RECEIPT_BYTES = 9 * MIB  # up to 100,000 entries of 88 bytes (format section 15)
+MAX_MEMBERSHIPS_PER_REQUEST = 10_000
+ORG_KINDS = {1: "municipality", 2: "institution", 3: "contractor", 4: "engineering"}
+ROLE_MEMBER = 1
+ROLE_ADMIN = 2
+FINGERPRINT_PATTERN = r"^[0-9]{5}( [0-9]{5}){11}$"
+
+OrgRecordBytes = Annotated[B64, PydanticField(min_length=1, max_length=MAX_ORG_RECORD_BYTES)]
+MembershipBytes = Annotated[B64, PydanticField(min_length=1, max_length=MAX_MEMBERSHIP_BYTES)]
+ReceiptBytes = Annotated[B64, PydanticField(min_length=1, max_length=MAX_RECEIPT_BYTES)]
+Epoch = Annotated[StrictInt, PydanticField(ge=1, le=0xFFFF_FFFF)]
+
+
+class Organisation(SQLModel, table=True):
+    """An organisation in the directory. `verified_fingerprint` is what the operator recorded
+    after checking it out of band; clients compare it with the keys they receive."""
+
+    __tablename__ = "organisations"
+
+    org_id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(unique=True, index=True, max_length=64)
+    kind: int
+    epoch: int = _big()
+    verified_fingerprint: str | None = Field(default=None, max_length=71)
+    verified_at: int | None = Field(default=None, sa_type=BigInteger)
+    created_by: str = Field(foreign_key="users.user_id")
+    created_at: int = _big()
+
+
+class OrgKeyRecord(SQLModel, table=True):
+    """One epoch's signed OrgKeys record (format section 14.1), opaque here."""
+
+    __tablename__ = "org_key_records"
+
+    org_id: str = Field(primary_key=True, foreign_key="organisations.org_id", max_length=32)
+    epoch: int = Field(primary_key=True, sa_type=BigInteger)
+    record: bytes = _binary()
+    created_at: int = _big()
+
+
+class OrgMember(SQLModel, table=True):
+    """The current roster, for access control only: clients believe signed memberships."""
+
+    __tablename__ = "org_members"
+
+    org_id: str = Field(primary_key=True, foreign_key="organisations.org_id", max_length=32)
+    user_id: str = Field(primary_key=True, foreign_key="users.user_id", index=True, max_length=32)
+    role: int
+    added_at: int = _big()
+
+
+class OrgMembership(SQLModel, table=True):
+    """A signed membership (format section 14.3): one epoch's keys sealed to one member."""
+
+    __tablename__ = "org_memberships"
+
+    org_id: str = Field(primary_key=True, foreign_key="organisations.org_id", max_length=32)
+    epoch: int = Field(primary_key=True, sa_type=BigInteger)
+    member_id: str = Field(primary_key=True, foreign_key="users.user_id", max_length=32)
+    role: int
+    membership: bytes = _binary()
+    created_at: int = _big()
+
+
+class Receipt(SQLModel, table=True):
+    """A receipt an organisation signed for a dossier (format section 15), opaque here."""
+
+    __tablename__ = "receipts"
+
+    receipt_id: str = Field(primary_key=True, max_length=32)
+    dossier_id: str = Field(foreign_key="dossiers.dossier_id", index=True, max_length=32)
+    org_id: str = Field(foreign_key="organisations.org_id", index=True, max_length=32)
+    submitted_by: str = Field(foreign_key="users.user_id", max_length=32)
+    receipt: bytes = _binary()
+    created_at: int = _big()
+
+
+class MembershipIn(SQLModel):
+    member_id: Id
+    role: Literal[1, 2]
+    membership: MembershipBytes
+
+
+class OrganisationCreate(SQLModel):
+    org_id: Id
+    name: Username
+    kind: Literal[1, 2, 3, 4]
+    record: OrgRecordBytes
+    membership: MembershipBytes  # the creator's own, as admin of epoch 1
+
+
+class MemberAdd(MembershipIn):
+    epoch: Epoch
+
+
+class OrgGrantIn(GrantCreate):
+    dossier_id: Id
+
+
+class Rotation(SQLModel):
+    """Remove a member: epoch n+1's record, the remaining members' memberships of it, and every
+    grant to the organisation re-wrapped for it (format section 14.5)."""
+
+    epoch: Epoch
+    record: OrgRecordBytes
+    removed_id: Id
+    memberships: Annotated[
+        list[MembershipIn], PydanticField(min_length=1, max_length=MAX_MEMBERSHIPS_PER_REQUEST)
+    ]
+    grants: Annotated[list[OrgGrantIn], PydanticField(max_length=100_000)]
+
+
+class MembershipPublic(SQLModel):
+    epoch: int
+    member_id: str
+    role: int
+    membership: Blob
+
+
+class OrganisationPublic(SQLModel):
+    org_id: str
+    name: str
+    kind: int
+    epoch: int
+    verified_fingerprint: str | None
+    verified_at: int | None
+    created_at: int
+    my_role: int | None  # the caller's role in the server's roster (a claim, like all of it)
+
+    @classmethod
+    def of(cls, org: Organisation, my_role: int | None) -> OrganisationPublic:
+        return cls(
+            org_id=org.org_id,
+            name=org.name,
+            kind=org.kind,
+            epoch=org.epoch,
+            verified_fingerprint=org.verified_fingerprint,
+            verified_at=org.verified_at,
+            created_at=org.created_at,
+            my_role=my_role,
+        )
+
+
+class OrganisationDetail(OrganisationPublic):
+    records: list[Blob]
+    memberships: list[MembershipPublic]
+
+
+class OrgGrantPublic(GrantPublic):
+    owner_id: str  # the dossier's owner, as the server says
+
+
+class ReceiptCreate(SQLModel):
+    receipt_id: Id
+    org_id: Id
+    receipt: ReceiptBytes
+
+
+class ReceiptPublic(SQLModel):
+    receipt_id: str
+    dossier_id: str
+    org_id: str
+    submitted_by: str
+    receipt: Blob
+    created_at: int
+
+    @classmethod
+    def of(cls, row: Receipt) -> ReceiptPublic:
+        return cls(
+            receipt_id=row.receipt_id,
+            dossier_id=row.dossier_id,
+            org_id=row.org_id,
+            submitted_by=row.submitted_by,
+            receipt=row.receipt,
+            created_at=row.created_at,
+        )

@@ -21,6 +21,7 @@ from .models import (
     GrantCreate,
     User,
 )
+from .organisations import organisation_ids
 from .problems import conflict, invalid
 
 
@@ -39,8 +40,9 @@ def add_grants(
 
     recipients = {g.recipient_id for g in grants}
     known = set(session.exec(select(User.user_id).where(col(User.user_id).in_(recipients))))
+    known |= organisation_ids(session, recipients - known)
     if recipients - known:
-        raise invalid("grants: a recipient_id is not a user")
+        raise invalid("grants: a recipient_id is not a user or an organisation")
 
     documents = {g.document_id for g in grants if g.document_id is not None}
     if documents:

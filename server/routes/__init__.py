@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from . import auth, documents, dossiers, uploads, users
+from . import auth, documents, dossiers, organisations, uploads, users
 
 api_router = APIRouter()
-for module in (auth, users, dossiers, documents, uploads):
+for module in (auth, users, dossiers, documents, uploads, organisations):
     api_router.include_router(module.router)

@@ -23,6 +23,7 @@ from ..models import (
     LogEntryPublic,
     User,
 )
+from ..organisations import recipient_ids
 from ..problems import conflict
 
 router = APIRouter(tags=["dossiers"])
@@ -54,7 +55,7 @@ def create_dossier(
 @router.get("/dossiers")
 def list_dossiers(user: CurrentUser, session: SessionDep, now: NowDep) -> list[DossierPublic]:
     shared = select(Grant.dossier_id).where(
-        col(Grant.recipient_id) == user.user_id, current_grant(now)
+        col(Grant.recipient_id).in_(recipient_ids(session, user.user_id)), current_grant(now)
     )
     rows = session.exec(
         select(Dossier, User)
@@ -95,8 +96,10 @@ def put_index(body: IndexUpdate, access: DossierAccessDep, session: SessionDep) 
 @router.get("/dossiers/{dossier_id}/grants")
 def list_grants(access: DossierAccessDep, session: SessionDep) -> list[GrantPublic]:
     query = select(Grant).where(col(Grant.dossier_id) == access.dossier.dossier_id)
-    if not access.is_owner:
-        query = query.where(col(Grant.recipient_id) == access.user.user_id)
+    if not access.is_owner:  # their own grants and those to their organisations
+        query = query.where(
+            col(Grant.recipient_id).in_(recipient_ids(session, access.user.user_id))
+        )
     rows = session.exec(query.order_by(col(Grant.created_at), col(Grant.grant_id))).all()
     return [GrantPublic.of(g) for g in rows]
 

@@ -1,0 +1,105 @@
+"""Organisations as the server sees them: a roster for access control, opaque signed records.
+
+A grant may be addressed to an organisation (its `recipient_id` is an `org_id`); every user in
+the organisation's roster then has the access the grant gives, exactly as if it were addressed
+to them. The roster is the server's own bookkeeping and decides access only: clients trust
+nothing but the signed key chain and memberships (docs/format.md section 14), so a roster row
+the operator adds back gives a removed member rows, never keys of a later epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from .models import (
+    GRANT_KIND_DOSSIER,
+    Document,
+    Dossier,
+    Grant,
+    Organisation,
+    OrgGrantIn,
+    OrgMember,
+)
+from .problems import conflict, invalid
+
+
+def recipient_ids(session: Session, user_id: str) -> list[str]:
+    """The ids a grant can be addressed to for this user: the user and each of its organisations."""
+    orgs = session.exec(select(OrgMember.org_id).where(col(OrgMember.user_id) == user_id)).all()
+    return [user_id, *orgs]
+
+
+def organisation_ids(session: Session, ids: set[str]) -> set[str]:
+    """Which of `ids` are organisations (grants may be addressed to them)."""
+    if not ids:
+        return set()
+    found = session.exec(select(Organisation.org_id).where(col(Organisation.org_id).in_(ids)))
+    return set(found)
+
+
+def add_rewrapped_grants(
+    session: Session, org: Organisation, uploader_id: str, grants: Sequence[OrgGrantIn], now: int
+) -> None:
+    """Store grants an admin re-wrapped for the organisation's new epoch. They extend nothing:
+    each must be addressed to the organisation, in a dossier already shared with it. Not
+    logged as shares (the resident's log records whom they shared with, not key rotations)."""
+    if not grants:
+        return
+    ids = [g.grant_id for g in grants]
+    if len(set(ids)) != len(ids):
+        raise invalid("grants: a grant_id appears more than once")
+    for g in grants:
+        if g.recipient_id != org.org_id:
+            raise invalid("grants: every re-wrapped grant is addressed to the organisation")
+        if (g.kind == GRANT_KIND_DOSSIER) != (g.document_id is None):
+            raise invalid("grants: document_id must be null for kind 1 and set for kind 2")
+    dossiers = {g.dossier_id for g in grants}
+    shared = set(
+        session.exec(
+            select(Grant.dossier_id).where(
+                col(Grant.recipient_id) == org.org_id, col(Grant.dossier_id).in_(dossiers)
+            )
+        )
+    )
+    if dossiers - shared:
+        raise invalid("grants: a dossier is not shared with the organisation")
+    documents = {(g.dossier_id, g.document_id) for g in grants if g.document_id is not None}
+    if documents:
+        present = set(
+            session.exec(
+                select(Document.dossier_id, Document.document_id).where(
+                    col(Document.document_id).in_({d for _, d in documents})
+                )
+            )
+        )
+        if documents - {(a, b) for a, b in present}:
+            raise invalid("grants: a document_id is not a document of its dossier")
+    if session.exec(select(Grant.grant_id).where(col(Grant.grant_id).in_(ids))).first():
+        raise conflict("grants: a grant_id is already in use")
+    session.add_all(
+        Grant(
+            grant_id=g.grant_id,
+            dossier_id=g.dossier_id,
+            kind=g.kind,
+            document_id=g.document_id,
+            number=g.number,
+            recipient_id=g.recipient_id,
+            granter_id=uploader_id,
+            rights=g.rights,
+            expires_at=g.expires_at,
+            grant_data=g.grant,
+            created_at=now,
+        )
+        for g in grants
+    )
+
+
+def dossier_owners(session: Session, dossier_ids: set[str]) -> dict[str, str]:
+    if not dossier_ids:
+        return {}
+    rows = session.exec(
+        select(Dossier.dossier_id, Dossier.owner_id).where(col(Dossier.dossier_id).in_(dossier_ids))
+    )
+    return dict(rows.all())

@@ -1,0 +1,303 @@
+"""Organisations (the directory, members, rotation, grants to them) and receipts on dossiers.
+
+Everything an organisation publishes is signed by its keys and checked by clients; the server
+keeps a roster for access control and enforces roles as defence in depth: only an admin in the
+roster adds members or rotates keys, and only a current member files receipts.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from .. import organisations
+from ..db import writes
+from ..deps import CurrentUser, DossierAccessDep, NowDep, SessionDep, current_grant
+from ..models import (
+    ROLE_ADMIN,
+    Grant,
+    GrantPublic,
+    MemberAdd,
+    MembershipPublic,
+    Organisation,
+    OrganisationCreate,
+    OrganisationDetail,
+    OrganisationPublic,
+    OrgGrantPublic,
+    OrgKeyRecord,
+    OrgMember,
+    OrgMembership,
+    Receipt,
+    ReceiptCreate,
+    ReceiptPublic,
+    Rotation,
+    User,
+)
+from ..problems import conflict, forbidden, invalid, not_found
+
+router = APIRouter(tags=["organisations"])
+
+
+def _role(session: Session, org_id: str, user_id: str) -> int | None:
+    row = session.get(OrgMember, (org_id, user_id))
+    return row.role if row else None
+
+
+def _detail(session: Session, org: Organisation, user_id: str) -> OrganisationDetail:
+    records = session.exec(
+        select(OrgKeyRecord.record)
+        .where(col(OrgKeyRecord.org_id) == org.org_id)
+        .order_by(col(OrgKeyRecord.epoch))
+    ).all()
+    memberships = session.exec(
+        select(OrgMembership)
+        .where(col(OrgMembership.org_id) == org.org_id)
+        .order_by(col(OrgMembership.epoch), col(OrgMembership.member_id))
+    ).all()
+    public = OrganisationPublic.of(org, _role(session, org.org_id, user_id))
+    return OrganisationDetail(
+        **public.model_dump(),
+        records=list(records),
+        memberships=[
+            MembershipPublic(
+                epoch=m.epoch, member_id=m.member_id, role=m.role, membership=m.membership
+            )
+            for m in memberships
+        ],
+    )
+
+
+def _organisation(session: Session, org_id: str) -> Organisation:
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise not_found("no such organisation")
+    return org
+
+
+def _require_admin(session: Session, org: Organisation, user: User) -> None:
+    if _role(session, org.org_id, user.user_id) != ROLE_ADMIN:
+        raise forbidden("only an administrator of the organisation may do this")
+
+
+@router.post("/organisations", status_code=status.HTTP_201_CREATED)
+@writes
+def create_organisation(
+    body: OrganisationCreate, user: CurrentUser, session: SessionDep, now: NowDep
+) -> OrganisationDetail:
+    org = Organisation(
+        org_id=body.org_id,
+        name=body.name,
+        kind=body.kind,
+        epoch=1,
+        created_by=user.user_id,
+        created_at=now,
+    )
+    if session.get(Organisation, body.org_id) is not None:
+        raise conflict("that organisation id is taken")
+    if session.get(User, body.org_id) is not None:  # ids of users and organisations never meet
+        raise conflict("that organisation id is taken")
+    if session.exec(select(Organisation).where(col(Organisation.name) == body.name)).first():
+        raise conflict("that organisation name is taken")
+    session.add(org)
+    session.flush()
+    session.add(OrgKeyRecord(org_id=org.org_id, epoch=1, record=body.record, created_at=now))
+    session.add(OrgMember(org_id=org.org_id, user_id=user.user_id, role=ROLE_ADMIN, added_at=now))
+    session.add(
+        OrgMembership(
+            org_id=org.org_id,
+            epoch=1,
+            member_id=user.user_id,
+            role=ROLE_ADMIN,
+            membership=body.membership,
+            created_at=now,
+        )
+    )
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise conflict("that organisation name or id is taken") from None
+    detail = _detail(session, org, user.user_id)
+    session.commit()
+    return detail
+
+
+@router.get("/organisations")
+def list_organisations(user: CurrentUser, session: SessionDep) -> list[OrganisationPublic]:
+    """The directory: every organisation, verified or not, with the caller's role."""
+    mine = dict(
+        session.exec(
+            select(OrgMember.org_id, OrgMember.role).where(col(OrgMember.user_id) == user.user_id)
+        ).all()
+    )
+    orgs = session.exec(select(Organisation).order_by(col(Organisation.name))).all()
+    return [OrganisationPublic.of(o, mine.get(o.org_id)) for o in orgs]
+
+
+@router.get("/organisations/by-name/{name}")
+def organisation_by_name(name: str, user: CurrentUser, session: SessionDep) -> OrganisationDetail:
+    org = session.exec(select(Organisation).where(col(Organisation.name) == name)).first()
+    if org is None:
+        raise not_found("no such organisation")
+    return _detail(session, org, user.user_id)
+
+
+@router.get("/organisations/{org_id}")
+def get_organisation(org_id: str, user: CurrentUser, session: SessionDep) -> OrganisationDetail:
+    return _detail(session, _organisation(session, org_id), user.user_id)
+
+
+@router.post("/organisations/{org_id}/members", status_code=status.HTTP_201_CREATED)
+@writes
+def add_member(
+    org_id: str, body: MemberAdd, user: CurrentUser, session: SessionDep, now: NowDep
+) -> OrganisationDetail:
+    org = _organisation(session, org_id)
+    _require_admin(session, org, user)
+    if body.epoch != org.epoch:
+        raise conflict(f"memberships are for the current epoch {org.epoch}", "version_conflict")
+    if session.get(User, body.member_id) is None:
+        raise invalid("member_id is not a user")
+    if session.get(OrgMember, (org_id, body.member_id)) is not None:
+        raise conflict("already a member")
+    session.add(OrgMember(org_id=org_id, user_id=body.member_id, role=body.role, added_at=now))
+    session.merge(
+        OrgMembership(
+            org_id=org_id,
+            epoch=body.epoch,
+            member_id=body.member_id,
+            role=body.role,
+            membership=body.membership,
+            created_at=now,
+        )
+    )
+    session.flush()
+    detail = _detail(session, org, user.user_id)
+    session.commit()
+    return detail
+
+
+@router.post("/organisations/{org_id}/rotate")
+@writes
+def rotate(
+    org_id: str, body: Rotation, user: CurrentUser, session: SessionDep, now: NowDep
+) -> OrganisationDetail:
+    """Remove a member: the next epoch, the remaining members' memberships of it, and every
+    grant to the organisation re-wrapped for it, in one transaction."""
+    org = _organisation(session, org_id)
+    _require_admin(session, org, user)
+    if body.epoch != org.epoch + 1:
+        raise conflict(f"the next epoch is {org.epoch + 1}", "version_conflict")
+    roster = {
+        m.user_id: m
+        for m in session.exec(select(OrgMember).where(col(OrgMember.org_id) == org_id)).all()
+    }
+    if body.removed_id not in roster:
+        raise not_found("that user is not a member")
+    if body.removed_id == user.user_id:
+        raise invalid("an administrator cannot remove themselves")
+    remaining = {m.member_id for m in body.memberships}
+    if len(remaining) != len(body.memberships):
+        raise invalid("memberships: a member appears more than once")
+    if body.removed_id in remaining or not remaining <= set(roster):
+        raise invalid("memberships: only the remaining members get the new epoch's keys")
+    if user.user_id not in remaining:
+        raise invalid("memberships: the rotating administrator keeps a membership")
+    session.connection().execute(
+        update(Organisation)
+        .where(col(Organisation.org_id) == org_id, col(Organisation.epoch) == org.epoch)
+        .values(epoch=body.epoch)
+    )
+    session.add(OrgKeyRecord(org_id=org_id, epoch=body.epoch, record=body.record, created_at=now))
+    session.connection().execute(
+        delete(OrgMember).where(
+            col(OrgMember.org_id) == org_id, col(OrgMember.user_id).not_in(remaining)
+        )
+    )
+    for m in body.memberships:
+        roster[m.member_id].role = m.role
+        session.add(roster[m.member_id])
+        session.add(
+            OrgMembership(
+                org_id=org_id,
+                epoch=body.epoch,
+                member_id=m.member_id,
+                role=m.role,
+                membership=m.membership,
+                created_at=now,
+            )
+        )
+    organisations.add_rewrapped_grants(session, org, user.user_id, body.grants, now)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise conflict("the organisation changed meanwhile", "version_conflict") from None
+    org.epoch = body.epoch
+    detail = _detail(session, org, user.user_id)
+    session.commit()
+    return detail
+
+
+@router.get("/organisations/{org_id}/grants")
+def organisation_grants(
+    org_id: str, user: CurrentUser, session: SessionDep, now: NowDep
+) -> list[OrgGrantPublic]:
+    """Every current grant addressed to the organisation (members only), newest first."""
+    org = _organisation(session, org_id)
+    if _role(session, org.org_id, user.user_id) is None:
+        raise forbidden("only members of the organisation see what was shared with it")
+    rows = session.exec(
+        select(Grant)
+        .where(col(Grant.recipient_id) == org_id, current_grant(now))
+        .order_by(col(Grant.created_at).desc(), col(Grant.grant_id))
+    ).all()
+    owners = organisations.dossier_owners(session, {g.dossier_id for g in rows})
+    return [
+        OrgGrantPublic(**GrantPublic.of(g).model_dump(), owner_id=owners[g.dossier_id])
+        for g in rows
+    ]
+
+
+@router.post("/dossiers/{dossier_id}/receipts", status_code=status.HTTP_201_CREATED)
+@writes
+def add_receipt(
+    body: ReceiptCreate, access: DossierAccessDep, session: SessionDep, now: NowDep
+) -> ReceiptPublic:
+    """A member files the receipt its client signed for the organisation."""
+    if _role(session, body.org_id, access.user.user_id) is None:
+        raise forbidden("only a member of the organisation files its receipts")
+    shared = session.exec(
+        select(Grant.grant_id).where(
+            col(Grant.dossier_id) == access.dossier.dossier_id,
+            col(Grant.recipient_id) == body.org_id,
+            current_grant(now),
+        )
+    ).first()
+    if shared is None:
+        raise forbidden("this dossier is not shared with that organisation")
+    if session.get(Receipt, body.receipt_id) is not None:
+        raise conflict("that receipt id is taken")
+    row = Receipt(
+        receipt_id=body.receipt_id,
+        dossier_id=access.dossier.dossier_id,
+        org_id=body.org_id,
+        submitted_by=access.user.user_id,
+        receipt=body.receipt,
+        created_at=now,
+    )
+    session.add(row)
+    session.commit()
+    return ReceiptPublic.of(row)
+
+
+@router.get("/dossiers/{dossier_id}/receipts")
+def list_receipts(access: DossierAccessDep, session: SessionDep) -> list[ReceiptPublic]:
+    rows = session.exec(
+        select(Receipt)
+        .where(col(Receipt.dossier_id) == access.dossier.dossier_id)
+        .order_by(col(Receipt.created_at), col(Receipt.receipt_id))
+    ).all()
+    return [ReceiptPublic.of(r) for r in rows]
