@@ -200,7 +200,7 @@ def verify_receipt(data: bytes, *, dossier_id: bytes, chain: OrgChain) -> Receip
         raise SignatureError(f"{WHAT}: signature does not verify") from exc
     if receipt.epoch < chain.epoch:  # 6
         successor = chain.epoch_keys(receipt.epoch + 1)
-        if receipt.opened_at >= successor.created_at:
+        if receipt.opened_at > successor.created_at:
             raise KeyMismatchError(
                 f"{WHAT}: signed with the key of epoch {receipt.epoch} after it was replaced"
             )

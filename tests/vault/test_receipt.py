@@ -60,6 +60,11 @@ def test_an_old_receipt_still_verifies_after_a_rotation() -> None:
     assert verify_receipt(data, dossier_id=DOSSIER, chain=CHAIN2).epoch == 1
 
 
+def test_a_receipt_signed_in_the_second_of_the_rotation_still_verifies() -> None:
+    data = receipt(ORG1, CHAIN1, opened_at=NOW + 100)  # epoch 2's created_at
+    assert verify_receipt(data, dossier_id=DOSSIER, chain=CHAIN2).epoch == 1
+
+
 def test_a_former_member_cannot_sign_with_the_retired_key_after_the_rotation() -> None:
     with pytest.raises(KeyMismatchError, match="after it was replaced"):
         verify_receipt(receipt(ORG1, CHAIN1), dossier_id=DOSSIER, chain=CHAIN2)
