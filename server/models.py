@@ -617,6 +617,10 @@ class OrganisationDetail(OrganisationPublic):
 class OrgGrantPublic(GrantPublic):
     owner_id: str  # the dossier's owner, as the server says
 
+    @classmethod
+    def of_grant(cls, grant: Grant, owner_id: str) -> OrgGrantPublic:
+        return cls(**{**dict(GrantPublic.of(grant)), "owner_id": owner_id})
+
 
 class ReceiptCreate(SQLModel):
     receipt_id: Id

@@ -18,7 +18,6 @@ from ..deps import CurrentUser, DossierAccessDep, NowDep, SessionDep, current_gr
 from ..models import (
     ROLE_ADMIN,
     Grant,
-    GrantPublic,
     MemberAdd,
     MembershipPublic,
     Organisation,
@@ -255,10 +254,7 @@ def organisation_grants(
         .order_by(col(Grant.created_at).desc(), col(Grant.grant_id))
     ).all()
     owners = organisations.dossier_owners(session, {g.dossier_id for g in rows})
-    return [
-        OrgGrantPublic(**GrantPublic.of(g).model_dump(), owner_id=owners[g.dossier_id])
-        for g in rows
-    ]
+    return [OrgGrantPublic.of_grant(g, owners[g.dossier_id]) for g in rows]
 
 
 @router.post("/dossiers/{dossier_id}/receipts", status_code=status.HTTP_201_CREATED)
