@@ -453,8 +453,17 @@ def share(
     expires: Annotated[str | None, typer.Option(help="For example 30d, 2w or 2027-01-31.")] = None,
     server: ServerOpt = DEFAULT_SERVER,
     profile: ProfileOpt = None,
+    allow_unverified: Annotated[
+        bool, typer.Option("--allow-unverified", help="Share with an unverified organisation.")
+    ] = False,
 ) -> None:
-    """Share a dossier or one document with a user."""
+    """Share a dossier or one document with a user, or with an organisation as @NAME."""
+    if username.startswith("@"):  # an organisation: client_sdk/org_cli.py
+        from .org_cli import share_with_organisation
+
+        expires_at = parse_expiry(expires)
+        return share_with_organisation(target, username, write, expires_at, allow_unverified,
+                                       server, profile)  # fmt: skip
     with client(server, profile) as c:
         result = c.share(target, username, write=write, expires_at=parse_expiry(expires))
     who = result.recipient
@@ -603,3 +612,8 @@ def demo() -> None:
 
 def main() -> None:
     app()
+
+
+from .org_cli import register as _register_organisations  # noqa: E402  (it imports this module)
+
+_register_organisations(app)

@@ -7,7 +7,10 @@ storage. The parts live in one module per idea and are combined here:
 - `dossiers.DossiersMixin`: create dossiers, verified document listings, the signed index;
 - `documents.DocumentsMixin`: streamed, verified upload and download;
 - `sharing.SharingMixin`: grants, revocation with key rotation, the access log;
-- `export.ExportMixin`: standard age files that open without Kluis.
+- `export.ExportMixin`: standard age files that open without Kluis;
+- `organisations.OrganisationsMixin`: organisations, their key chain, members, `@name` shares;
+- `receipts.ReceiptsMixin`: signed receipts of what organisations received (also in exports);
+- `inbox.InboxMixin`: what was shared with me and my organisations.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from vault.keys import Identity
 
 from .accounts import AccountsMixin
 from .export import ExportMixin
+from .inbox import InboxMixin
+from .receipts import ReceiptsMixin
 from .sharing import SharingMixin
 from .transport import unb64
 from .trust import Contact, check_record, verify
 
 
-class Client(AccountsMixin, SharingMixin, ExportMixin):
+class Client(InboxMixin, ReceiptsMixin, AccountsMixin, SharingMixin, ExportMixin):
     """A Kluis client for one server and one profile directory."""
 
     def fingerprint(self, username: str) -> Contact:

@@ -1,0 +1,164 @@
+"""The case inbox: what was shared with me and with my organisations, newest first.
+
+Each item is a grant whose signature this device checked: a grant to me is opened in full (the
+granter's pinned key, the binding to its target, the key commitment); a grant to one of my
+organisations is checked against the dossier owner's key, and opened when I hold the keys of
+the epoch it is sealed to. One that does not verify is listed as failed, so a forged share is
+seen, never used. Expired grants are left out: the expiry inside the signed grant counts.
+Re-wrapped copies an organisation made for its own new epoch (format 14.5) are not shares and
+are not listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vault import labels
+from vault.errors import ExpiredError, MalformedError, SecurityError
+from vault.grant import NEVER_EXPIRES, Grant, GrantKind, Rights, open_grant
+
+from .base import now
+from .errors import ClientError
+from .organisations import Organisation, OrganisationsMixin
+from .transport import unb64
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    via: str  # "me" or "@<organisation>"
+    kind: str  # dossier or document
+    dossier_id: str
+    document_id: str | None
+    sender: str
+    sender_verified: bool
+    rights: str
+    issued_at: int
+    expires_at: int
+    status: str  # "verified" or why not
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "verified"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "via": self.via,
+            "kind": self.kind,
+            "dossier": self.dossier_id,
+            "document": self.document_id,
+            "from": self.sender,
+            "from_verified": self.sender_verified,
+            "rights": self.rights,
+            "shared": self.issued_at,
+            "expires": self.expires_at,
+            "signature": self.status,
+        }
+
+
+def _expired(grant: Grant) -> bool:
+    return grant.expires_at != NEVER_EXPIRES and grant.expires_at <= now()
+
+
+class InboxMixin(OrganisationsMixin):
+    def inbox(self, organisation: str | None = None) -> list[InboxItem]:
+        """Grants to me (unless `organisation` is given) and to my organisations."""
+        items: list[InboxItem] = []
+        if organisation is None:
+            items += self._personal_items()
+            orgs = [
+                self.organisation(org_id=str(entry["org_id"]))
+                for entry in self._directory()
+                if entry.get("my_role") is not None
+            ]
+        else:
+            org = self.organisation(organisation)
+            if not org.keys:
+                raise ClientError(f"you are not a member of {org.name}")
+            orgs = [org]
+        for org in orgs:
+            items += self._organisation_items(org)
+        return sorted(items, key=lambda i: (-i.issued_at, i.dossier_id, i.document_id or ""))
+
+    def _directory(self) -> list[dict[str, Any]]:
+        listing = self.api.call("GET", "/organisations")
+        if not isinstance(listing, list):
+            raise MalformedError("server answer: organisations is not a list")
+        return [entry for entry in listing if isinstance(entry, dict)]
+
+    def _item(
+        self, via: str, grant: Grant, sender: str, sender_verified: bool, status: str
+    ) -> InboxItem:
+        document = grant.kind == GrantKind.DOCUMENT
+        return InboxItem(
+            via=via,
+            kind="document" if document else "dossier",
+            dossier_id=grant.dossier_id.hex(),
+            document_id=grant.document_id.hex() if document else None,
+            sender=sender,
+            sender_verified=sender_verified,
+            rights="write" if grant.rights == Rights.WRITE else "read",
+            issued_at=grant.issued_at,
+            expires_at=grant.expires_at,
+            status=status,
+        )
+
+    def _personal_items(self) -> list[InboxItem]:
+        answer = self.api.call("GET", "/shared")
+        if not isinstance(answer, list):
+            raise MalformedError("server answer: shared is not a list")
+        items = []
+        for row in answer:
+            data = unb64(row.get("grant") if isinstance(row, dict) else None, "grant")
+            grant = Grant.decode(data)
+            if _expired(grant):
+                continue
+            try:
+                granter = self._user_contact(grant.granter_id.hex())
+                sender, verified = granter.identity.username, granter.verified
+                open_grant(
+                    data,
+                    me=self.me,
+                    granter=granter.identity,
+                    kind=grant.kind,
+                    dossier_id=grant.dossier_id,
+                    document_id=grant.document_id if grant.kind == GrantKind.DOCUMENT else None,
+                    number=grant.number,
+                    now=now(),
+                )
+                status = "verified"
+            except ExpiredError:
+                continue
+            except (SecurityError, ClientError) as exc:
+                sender, verified, status = grant.granter_id.hex(), False, f"FAILED: {exc}"
+            items.append(self._item("me", grant, sender, verified, status))
+        return items
+
+    def _organisation_items(self, org: Organisation) -> list[InboxItem]:
+        rows = self.organisation_grant_rows(org)
+        by_dossier: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_dossier.setdefault(str(row.get("dossier_id")), []).append(row)
+        items = []
+        for dossier_rows in by_dossier.values():
+            for row in dossier_rows:
+                data = unb64(row.get("grant"), "grant")
+                grant = Grant.decode(data)
+                if grant.granter_id == org.chain.org_id or _expired(grant):
+                    continue  # the organisation's own re-wrapped copy, or over
+                sender, verified = grant.granter_id.hex(), False
+                try:
+                    owner = self._user_contact(str(row.get("owner_id")))
+                    sender, verified = owner.identity.username, owner.verified
+                    if (grant.granter_id, grant.granter_key_id) != (
+                        owner.identity.user_id,
+                        owner.identity.key_id,
+                    ):
+                        raise SecurityError("not signed by the dossier's owner")
+                    owner.identity.verify(labels.GRANT_SIGNATURE, grant.body(), grant.signature)
+                    self.open_organisation_grant(data, org, owner.identity, dossier_rows)
+                    status = "verified"
+                except (SecurityError, ClientError) as exc:
+                    status = f"FAILED: {exc}"
+                items.append(self._item(f"@{org.name}", grant, sender, verified, status))
+        return items
