@@ -11,7 +11,8 @@ The operator's tools:
 - `Db`: the server's SQLite database, read and rewritten directly (as whoever owns the disk can);
 - `blob_path` / `version_blob`: the payload files of document versions;
 - `RewritingTransport`: a proxy in front of the server that may change any answer, JSON or
-  binary, and records every request the client made (to prove what was *not* sent);
+  binary, or answer a request itself without passing it on (a DELETE it only pretends to
+  carry out), and records every request the client made (to prove what was *not* sent);
 - `forge_version`: a document version written with somebody else's keys and inserted as
   rows and a blob, the way an operator with an accomplice account would inject it.
 
@@ -41,7 +42,9 @@ import pytest
 from client_sdk import Client
 from client_sdk.localserver import LocalServer
 from vault.errors import SecurityError
+from vault.grant import Grant
 from vault.header import new_file_key, seal_header
+from vault.index import DossierIndex
 from vault.keys import PrivateIdentity
 from vault.metadata import DocumentMetadata
 from vault.payload import age_file_key, encrypt_payload
@@ -93,6 +96,10 @@ class Db:
             recipient_id,
         )
 
+    def signed_grants(self, dossier_id: str, recipient_id: str) -> list[Grant]:
+        """The grants filed for `recipient_id`, as signed (not the row's columns)."""
+        return [Grant.decode(row["grant"]) for row in self.grants(dossier_id, recipient_id)]
+
     def header(self, document_id: str, version: int = 1) -> bytes:
         data: bytes = self.one(
             "SELECT header FROM versions WHERE document_id = ? AND version = ?",
@@ -112,6 +119,11 @@ class Db:
     def index(self, dossier_id: str) -> bytes:
         data: bytes = self.one('SELECT "index" FROM dossiers WHERE dossier_id = ?', dossier_id)
         return data
+
+    def indexed(self, dossier_id: str) -> dict[str, int]:
+        """The documents (and versions) the owner's signed index of the dossier lists."""
+        entries = DossierIndex.decode(self.index(dossier_id)).entries
+        return {e.document_id.hex(): e.version for e in entries}
 
 
 def blob_path(server: LocalServer | Path, blob_key: str) -> Path:
@@ -134,9 +146,14 @@ def stored_bytes(server: LocalServer) -> list[bytes]:
 
 # -- the operator's proxy ----------------------------------------------------------------------
 Rewrite = Callable[[httpx.Request, httpx.Response], httpx.Response | None]
+Answer = Callable[[httpx.Request], httpx.Response | None]
 
 
 def unchanged(_request: httpx.Request, _response: httpx.Response) -> None:
+    return None
+
+
+def passed_on(_request: httpx.Request) -> None:
     return None
 
 
@@ -144,12 +161,15 @@ def unchanged(_request: httpx.Request, _response: httpx.Response) -> None:
 class RewritingTransport(httpx.BaseTransport):
     """A proxy in front of the real server that may change any answer it gives.
 
-    `rewrite(request, response)` sees the complete answer (already read) and returns a new
-    response, or None to pass it on unchanged. `seen` records "METHOD /path" of every request
-    and `bodies` their bodies, so a test can show what the client did not send.
+    `answer(request)` runs first and may answer in the server's place (the request then never
+    reaches it), or return None to pass the request on. `rewrite(request, response)` sees the
+    complete answer (already read) and returns a new response, or None to pass it on
+    unchanged. `seen` records "METHOD /path" of every request and `bodies` their bodies, so a
+    test can show what the client did not send.
     """
 
     rewrite: Rewrite = unchanged
+    answer: Answer = passed_on
     seen: list[str] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
     inner: httpx.BaseTransport = field(default_factory=httpx.HTTPTransport)
@@ -157,6 +177,9 @@ class RewritingTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.seen.append(f"{request.method} {request.url.path}")
         self.bodies.append(request.read())
+        own = self.answer(request)
+        if own is not None:
+            return own
         response = self.inner.handle_request(request)
         response.read()
         return self.rewrite(request, response) or response

@@ -350,6 +350,44 @@ def test_d12_a_version_number_relabelled_by_the_server_is_refused(world: World) 
     assert_fail_closed(laptop.run_cli("ls", dossier), "version")
 
 
+def test_d12_a_version_number_relabelled_after_the_device_cached_the_header_is_refused(
+    world: World,
+) -> None:
+    """The same relabelling, shown to the device that already listed the dossier and so keeps
+    the verified header in its profile: the cache is keyed on the version too, so the same
+    header bytes under "version 5" are verified again, and refused."""
+    dossier, [doc] = world.dossier_with(("rapport.pdf", b"version 1"))
+    assert [d.version for d in world.anna.client.documents(dossier)] == [1]  # header cached
+    world.db.execute("UPDATE versions SET version = 5 WHERE document_id = ?", doc)
+    before = world.db.index(dossier)
+    with pytest.raises(SecurityError) as refused:
+        world.anna.client.documents(dossier)
+    assert_fail_closed(refused, "version 1, not 5")
+    assert world.db.index(dossier) == before, "the owner signed the server's version number"
+    assert world.db.indexed(dossier) == {doc: 1}
+
+
+def test_d12_an_update_on_top_of_a_hidden_version_is_refused_before_uploading(
+    world: World,
+) -> None:
+    """anna has seen version 2 of a document; the server deletes it, so version 1 looks
+    latest. `kluis update` must refuse (the owner's signed index and this device both know
+    version 2), not write a new "version 2" over the one the server hid."""
+    _, [doc] = world.dossier_with(("rapport.pdf", b"version 1"))
+    world.anna.client.update(doc, world.file("rapport.pdf", b"version 2"))
+    world.db.execute("DELETE FROM versions WHERE document_id = ? AND version = 2", doc)
+    uploads = "SELECT count(*) FROM uploads WHERE user_id = ?"
+    uploaded = world.db.one(uploads, world.anna.user_id)
+    result = world.anna.run_cli("update", doc, str(world.file("rapport.pdf", b"version 3")))
+    assert_fail_closed(result, "RollbackError")
+    assert world.db.one(uploads, world.anna.user_id) == uploaded, "uploaded before the check"
+    committed = world.db.one("SELECT count(*) FROM versions WHERE document_id = ?", doc)
+    assert committed == 1, (
+        "the client uploaded and committed a new version 2 over the hidden one before it "
+        f"noticed anything ({result.stderr.strip()})"
+    )
+
+
 def test_d9_export_refuses_a_tampered_payload_and_leaves_no_file(
     world: World, tmp_path: Path
 ) -> None:

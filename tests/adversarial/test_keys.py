@@ -7,17 +7,26 @@ import contextlib
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from client_sdk import ClientError, UnverifiedKeyError
-from vault.errors import KeyMismatchError, SecurityError, SignatureError, WrongPassphrase
-from vault.grant import Grant, GrantKind, Rights, _grant_from_parts
+from vault.errors import (
+    KeyMismatchError,
+    SecurityError,
+    SignatureError,
+    VaultError,
+    WrongPassphrase,
+)
+from vault.grant import Grant, GrantKind, Rights, _grant_from_parts, make_dossier_grant
 from vault.header import DocumentHeader
+from vault.index import seal_index
 from vault.keys import Identity, PrivateIdentity
 from vault.labels import DOCUMENT_HEADER_SIGNATURE, GRANT_SIGNATURE
+from vault.metadata import DossierMetadata
 
 from .harness import (
     PASSPHRASE,
@@ -105,6 +114,22 @@ def test_k1_login_answer_with_other_keys_is_refused_by_the_proxy_victim(world: W
     with pytest.raises(KeyMismatchError) as refused:
         erin.device(proxy).login("erin-k1d", PASSPHRASE)
     assert_fail_closed(refused, "not yours")
+
+
+def test_k1_a_login_refused_for_a_rewritten_identity_leaves_no_session(world: World) -> None:
+    """The server publishes other keys for carol. Logging in on a new device fails with exit 3,
+    and the device must not be logged in afterwards (no unlocked keys in its profile): the
+    session is saved only after the K1 check."""
+    carol = world.person("carol-k1e")
+    set_identity(world, carol.name, forged_identity(carol))
+    laptop = world.person(carol.name, register=False, profile="carol-k1e-laptop")
+    assert_fail_closed(laptop.run_cli("login", carol.name), "KeyMismatchError")
+    whoami = laptop.run_cli("whoami")
+    assert whoami.returncode == 1 and "not logged in" in whoami.stderr, (
+        "after a login refused for substituted keys, the device is logged in anyway (the "
+        f"session and unlocked keys were saved before the check): {whoami.stdout!r}"
+    )
+    assert not (laptop.profile / "session.json").exists()
 
 
 # -- K2 recipient key substitution, K6 recipient injection ----------------------------------
@@ -225,6 +250,17 @@ def test_k3_server_says_no_key_exists_and_the_client_makes_none(world: World) ->
     assert world.db.one("SELECT count(*) FROM versions WHERE dossier_id = ?", dossier) == 1
 
 
+def test_k3_a_share_with_every_key_withheld_is_not_reported_as_done(world: World) -> None:
+    """The server withholds all of anna's own grants for her dossier (says no key exists). The
+    client must not invent a key, and must not tell anna the share succeeded either: it
+    wrapped nothing, so bob got nothing."""
+    dossier, _ = world.dossier_with(("a.txt", b"a"))
+    world.db.execute("DELETE FROM grants WHERE dossier_id = ?", dossier)
+    result = world.anna.run_cli("share", dossier, world.bob.name)
+    assert world.db.one("SELECT count(*) FROM grants WHERE dossier_id = ?", dossier) == 0
+    assert_fail_closed(result, "KeyMismatchError.*nothing was shared")
+
+
 def test_k3_proxy_says_no_grants_exist_and_nothing_new_is_keyed_or_signed(world: World) -> None:
     """The same lie told on the wire, to every request: no key is made, nothing is signed."""
     dossier, [doc] = world.dossier_with(("a.txt", b"a"))
@@ -340,6 +376,45 @@ def test_k4_a_header_swapped_after_the_device_cached_it_is_still_refused(world: 
     assert_fail_closed(world.anna.run_cli("ls", dossier), "SignatureError")
 
 
+def plant(w: World, dossier_id: str, author: Person) -> str:
+    """`author` writes a new document with the epoch-1 dossier key it holds (as the vault does)
+    and the operator commits it by inserting the rows and the blob, as it may."""
+    return forge_version(
+        w,
+        author.keys,
+        dossier_id=dossier_id,
+        document_id=os.urandom(16).hex(),
+        version=1,
+        epoch=1,
+        dossier_key=author.client.load_dossier(dossier_id).keys[1],
+        content=b"transfer everything to the operator",
+    )
+
+
+def test_k4_the_owner_does_not_adopt_a_readers_version_because_the_rights_column_says_write(
+    world: World,
+) -> None:
+    """anna shares read-only with bob; her signed grant says READ. The operator flips the
+    unsigned `rights` column of bob's row to 2 and bob (its accomplice, holding the dossier
+    key) plants a document. anna's listing must not sign it into her index."""
+    dossier, _ = world.dossier_with(("rapport.pdf", b"the real report"))
+    world.anna.client.share(dossier, world.bob.name)
+    planted = plant(world, dossier, world.bob)
+    world.db.execute(
+        "UPDATE grants SET rights = 2 WHERE dossier_id = ? AND recipient_id = ?",
+        dossier,
+        world.bob.user_id,
+    )
+    assert [g.rights for g in world.db.signed_grants(dossier, world.bob.user_id)] == [Rights.READ]
+    listing = {d.document_id: d for d in world.anna.client.documents(dossier)}
+    assert listing[planted].author == world.bob.name  # attributed to its verified signer
+    assert planted not in world.db.indexed(dossier), (
+        "anna's client signed bob's planted document into her dossier index: it took bob's "
+        "write right from the unsigned `rights` column, not from the grant anna signed"
+    )
+    assert not listing[planted].confirmed
+
+
 # -- K5 share forging ------------------------------------------------------------------------
 def insert_grant(w: World, dossier_id: str, grant: bytes, *, granter_id: str) -> None:
     g = Grant.decode(grant)
@@ -394,10 +469,14 @@ def forged_dossier_grant(
     return lying.body() + signer.sign(GRANT_SIGNATURE, lying.body())
 
 
+def anna_impostor(w: World) -> PrivateIdentity:
+    """anna's user id and name with keys the operator made: a signature anna never made."""
+    return PrivateIdentity.generate(bytes.fromhex(w.anna.user_id), w.anna.name)
+
+
 def test_k5_a_grant_claiming_to_come_from_the_owner_but_signed_by_another(world: World) -> None:
     dossier, _ = world.dossier_with(("a.txt", b"a"))
-    impostor = PrivateIdentity.generate(bytes.fromhex(world.anna.user_id), "anna")  # not anna's
-    grant = forged_dossier_grant(impostor, None, world.bob.keys.public, dossier)
+    grant = forged_dossier_grant(anna_impostor(world), None, world.bob.keys.public, dossier)
     insert_grant(world, dossier, grant, granter_id=world.anna.user_id)
     with pytest.raises(KeyMismatchError, match="granter"):
         world.bob.client.documents(dossier)
@@ -420,3 +499,94 @@ def test_k5_a_grant_re_signed_by_another_registered_user(
     expected = SignatureError if claims_owner_keys else KeyMismatchError
     assert_fail_closed(refused, "grant", error=expected)
     assert_fail_closed(victim.run_cli("ls", dossier), "grant")
+
+
+def test_k5_the_owner_does_not_adopt_a_version_on_a_forged_write_grant(world: World) -> None:
+    """The operator files a WRITE grant to bob that names anna as granter but carries a
+    signature anna never made. anna's client must not count bob as a writer because of it."""
+    dossier, _ = world.dossier_with(("rapport.pdf", b"the real report"))
+    world.anna.client.share(dossier, world.bob.name)  # read only
+    planted = plant(world, dossier, world.bob)
+    forged = forged_dossier_grant(anna_impostor(world), None, world.bob.keys.public, dossier)
+    insert_grant(world, dossier, forged, granter_id=world.anna.user_id)
+    world.anna.client.documents(dossier)
+    assert planted not in world.db.indexed(dossier), (
+        "anna's client signed a planted document into her index on the strength of a grant "
+        "row whose signature it never verified"
+    )
+
+
+def test_k5_a_rotation_wraps_no_key_for_a_grantee_the_server_made_up(
+    world: World, tmp_path: Path
+) -> None:
+    """S18 too. The operator files a grant to its own account (mallory) naming anna as granter,
+    signed with keys that are not anna's. When anna next revokes someone, the rotation must
+    not give mallory the new dossier key: otherwise the server's own account reads every
+    document written afterwards."""
+    carol = world.person("carol-k5r")
+    dossier, _ = world.dossier_with(("voor.txt", b"before the revoke"))
+    world.anna.client.share(dossier, carol.name)
+    forged = forged_dossier_grant(anna_impostor(world), None, world.mallory.keys.public, dossier)
+    insert_grant(world, dossier, forged, granter_id=world.anna.user_id)
+    assert world.anna.client.revoke(dossier, carol.name) == 2
+    anna_key = world.anna.keys.public.key_id
+    wrapped = [
+        g.number
+        for g in world.db.signed_grants(dossier, world.mallory.user_id)
+        if g.granter_key_id == anna_key
+    ]
+    assert wrapped == [], (
+        f"anna's rotation wrapped epoch(s) {wrapped} for mallory (the server's own account) "
+        "because of a grant row whose signature it never verified"
+    )
+    # The operator removes its forged row again; mallory keeps whatever anna really signed.
+    world.db.execute("DELETE FROM grants WHERE grant_id = ?", Grant.decode(forged).grant_id.hex())
+    later = world.anna.client.add(dossier, world.file("na.txt", b"written after the revoke"))
+    out = tmp_path / "na.txt"
+    with pytest.raises(VaultError):  # the server's refusal or the client's, but no plaintext
+        world.mallory.client.get(later.document_id, out)
+    assert not out.exists(), "mallory reads a document added after the revoke"
+
+
+def test_k4_the_owner_of_a_dossier_cannot_be_swapped_after_it_was_seen(world: World) -> None:
+    """D7 too. bob has opened anna's dossier. The operator replaces it, under the same id, by
+    one its own account (mallory) owns: mallory's signed index, mallory's grant to bob. bob's
+    device pinned the owner per dossier and must notice that it now has another owner."""
+    dossier, _ = world.dossier_with(("rapport.pdf", b"the real report"))
+    world.anna.client.share(dossier, world.bob.name)
+    assert [d.name for d in world.bob.client.documents(dossier)] == ["rapport.pdf"]
+    seen = world.db.one("SELECT index_counter FROM dossiers WHERE dossier_id = ?", dossier)
+    key, did, now = os.urandom(32), bytes.fromhex(dossier), int(time.time())
+    index = seal_index(
+        world.mallory.keys,
+        dossier_id=did,
+        counter=seen + 1,
+        epoch=1,
+        dossier_key=key,
+        metadata=DossierMetadata(title="Schade Hoofdstraat 12", created=now),
+        entries=(),
+    )
+    grant = make_dossier_grant(
+        world.mallory.keys,
+        world.bob.keys.public,
+        dossier_id=did,
+        epoch=1,
+        dossier_key=key,
+        rights=Rights.READ,
+        counter=1,
+        issued_at=now,
+    )
+    for table in ("grants", "versions", "documents"):
+        world.db.execute(f"DELETE FROM {table} WHERE dossier_id = ?", dossier)  # noqa: S608
+    world.db.execute(
+        'UPDATE dossiers SET owner_id = ?, "index" = ?, index_counter = ? WHERE dossier_id = ?',
+        world.mallory.user_id,
+        index,
+        seen + 1,
+        dossier,
+    )
+    insert_grant(world, dossier, grant, granter_id=world.mallory.user_id)
+    assert_fail_closed(world.bob.run_cli("ls", dossier), "KeyMismatchError.*owner")
+    with pytest.raises(KeyMismatchError) as refused:
+        world.bob.client.documents(dossier)
+    assert_fail_closed(refused, "owner")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from vault.errors import (
     VaultError,
     WrongPassphrase,
 )
+from vault.grant import Rights
 from vault.kdf import KdfParams, passphrase_keys
 from vault.keys import PrivateIdentity
 
@@ -32,6 +34,7 @@ from .harness import (
     RewritingTransport,
     World,
     assert_fail_closed,
+    forge_version,
     json_answer,
     rewrite_json,
     stored_bytes,
@@ -216,6 +219,99 @@ def test_s18_an_expired_share_stays_expired_when_the_server_extends_it(
     assert result.returncode != 0, result.stdout
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_s18_a_revoke_the_server_only_pretends_to_carry_out_gives_no_new_key(
+    world: World, tmp_path: Path
+) -> None:
+    """The server answers anna's DELETE of carol's grants with 204 but keeps them. The rotation
+    must still leave carol out (it runs before the DELETE, from anna's own verified grants):
+    the new epoch key is never wrapped for her, so she cannot read documents added after."""
+    carol = world.person("carol-s18-fake")
+    dossier, _ = world.dossier_with(("voor.txt", b"before the revoke"))
+    world.anna.client.share(dossier, carol.name)
+
+    def pretend(request: httpx.Request) -> httpx.Response | None:
+        if request.method == "DELETE" and request.url.path.endswith("/grants"):
+            return httpx.Response(204)  # "done", and nothing was deleted
+        return None
+
+    proxy = RewritingTransport(answer=pretend)
+    with world.anna.device(proxy) as owner:
+        assert owner.revoke(dossier, carol.name) == 2
+    assert proxy.sent("DELETE", r".*/grants")  # the revoke was asked for, and faked
+    epochs = sorted(g.number for g in world.db.signed_grants(dossier, carol.user_id))
+    assert epochs == [1], (
+        f"the revoked user holds grants for epochs {epochs}: the rotation wrapped the new key "
+        "for everyone the server still listed, the user being revoked included"
+    )
+    later = world.anna.client.add(dossier, world.file("na.txt", b"written after the revoke"))
+    out = tmp_path / "na.txt"
+    with pytest.raises(SecurityError) as refused:
+        carol.client.get(later.document_id, out)
+    assert_fail_closed(refused, "epoch|key", output=out)
+
+
+def test_s18_a_revoked_writer_cannot_write_again_with_the_grant_rows_given_back(
+    world: World,
+) -> None:
+    """anna gives carol write access, then revokes it (epoch 2). The operator copies carol's
+    old rows back: an epoch-1 WRITE grant that anna really signed. carol writes a new document
+    with the epoch-1 key she kept. anna's client must not sign it into her index: a write
+    grant for a key epoch that revocation ended gives no right to write now."""
+    carol = world.person("carol-s18-writer")
+    dossier, _ = world.dossier_with(("voor.txt", b"before the revoke"))
+    world.anna.client.share(dossier, carol.name, write=True)
+    old_key = carol.client.load_dossier(dossier).keys[1]
+    old_rows = world.db.rows(
+        f"SELECT {GRANT_COLUMNS} FROM grants WHERE dossier_id = ? AND recipient_id = ?",  # noqa: S608
+        dossier,
+        carol.user_id,
+    )
+    assert world.anna.client.revoke(dossier, carol.name) == 2
+    give_back(world, old_rows)
+    assert [g.rights for g in world.db.signed_grants(dossier, carol.user_id)] == [Rights.WRITE]
+    planted = forge_version(
+        world,
+        carol.keys,
+        dossier_id=dossier,
+        document_id=os.urandom(16).hex(),
+        version=1,
+        epoch=1,
+        dossier_key=old_key,
+        content=b"written after the revoke",
+    )
+    listing = {d.document_id: d for d in world.anna.client.documents(dossier)}
+    assert listing[planted].author == carol.name
+    assert not listing[planted].confirmed
+    assert planted not in world.db.indexed(dossier), (
+        "anna's client signed a document written after the revoke by the revoked writer into "
+        "her index: her old (epoch 1) write grant, re-added by the server, still counted"
+    )
+
+
+def test_s18_a_rotation_takes_rights_and_expiry_from_the_signed_grant_not_the_row(
+    world: World,
+) -> None:
+    """anna shares read-only with bob for a day. The operator rewrites bob's row to say
+    write, never expiring. When anna revokes carol, the rotation re-wraps the new key for bob
+    as her signed grant says: read only, same expiry."""
+    carol = world.person("carol-s18-rights")
+    dossier, _ = world.dossier_with(("a.txt", b"a"))
+    expires_at = int(time.time()) + 86400
+    world.anna.client.share(dossier, world.bob.name, expires_at=expires_at)
+    world.anna.client.share(dossier, carol.name)
+    world.db.execute(
+        "UPDATE grants SET rights = 2, expires_at = 0 WHERE dossier_id = ? AND recipient_id = ?",
+        dossier,
+        world.bob.user_id,
+    )
+    assert world.anna.client.revoke(dossier, carol.name) == 2
+    [new] = [g for g in world.db.signed_grants(dossier, world.bob.user_id) if g.number == 2]
+    assert (Rights(new.rights), new.expires_at) == (Rights.READ, expires_at), (
+        "anna's rotation took bob's rights or expiry from the server's columns, not from the "
+        "grant she signed"
+    )
 
 
 # -- S19 recovery abuse ----------------------------------------------------------------------
