@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts pytest system-deps bench clean
+.PHONY: run test lint typecheck contracts audit pytest system-deps bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/kluis server --host 127.0.0.1 --port 8000 --data-dir ./data
 
-test: $(STAMP) lint typecheck contracts pytest
+test: $(STAMP) lint typecheck contracts audit pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -27,6 +27,11 @@ typecheck: $(STAMP)
 
 contracts: $(STAMP)
 	$(BIN)/lint-imports
+
+# Known vulnerabilities in the installed dependencies (PyPI's advisory data). A package the
+# service does not know is reported as "could not be audited", not as a failure.
+audit: $(STAMP)
+	$(BIN)/pip-audit --progress-spinner off --local
 
 # The tests run the real `age` binary (Debian package `age`); install it when missing.
 system-deps:
