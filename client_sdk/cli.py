@@ -166,15 +166,18 @@ def transfer_bars() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
 # -- server ------------------------------------------------------------------------------------
 @app.command()
 def server(
+    command: Annotated[
+        str, typer.Argument(help="serve, migrate (the database schema) or cleanup.")
+    ] = "serve",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     data_dir: Annotated[Path, typer.Option(help="Where the database and blobs live.")] = Path(
         "./data"
     ),
 ) -> None:
-    """Run the Kluis server (SQLite and files under --data-dir)."""
+    """Run the Kluis server (settings: KLUIS_* variables, docs/deployment.md)."""
     # A separate program: the client never imports the server's code.
-    argv = [sys.executable, "-m", "server", "--host", host, "--port", str(port)]
+    argv = [sys.executable, "-m", "server", command, "--host", host, "--port", str(port)]
     os.execv(sys.executable, [*argv, "--data-dir", str(data_dir)])  # noqa: S606 (no shell)
 
 

@@ -1,8 +1,11 @@
-"""Run the Kluis server, or its cleanup job.
+"""Run the Kluis server, its migrations or its cleanup job.
 
-    python -m server [--host 127.0.0.1] [--port 8000] [--data-dir ./data] [--log-level warning]
-    python -m server cleanup [--data-dir ./data]
-    python -m server admin verify-org NAME --fingerprint FP [--data-dir ./data]
+    python -m server [serve] [--host 127.0.0.1] [--port 8000] [--data-dir ./data]
+                             [--log-level warning]
+    python -m server migrate [--data-dir ./data]   # bring the database schema up to date
+    python -m server cleanup [--data-dir ./data]   # remove stale uploads and orphan blobs
+    python -m server revision -m "what changed"    # developers: a new migration file
+    python -m server admin verify-org NAME --fingerprint FP   # server/admin.py
 
 Other settings come from `KLUIS_*` environment variables (server/config.py). `--port 0` picks a
 free port; the "listening" line printed when the server is ready names the real one. Logs are
@@ -20,10 +23,13 @@ from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
+from sqlalchemy import make_url
 
 from .app import create_app, system_clock
 from .config import ConfigurationError, Settings
+from .db import make_engine
 from .logging_setup import logging_config
+from .schema import new_revision, prepare, upgrade
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -49,11 +55,14 @@ class _Server(uvicorn.Server):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m server", description="The Kluis server.")
-    parser.add_argument("command", nargs="?", choices=("serve", "cleanup"), default="serve")
+    parser.add_argument(
+        "command", nargs="?", choices=("serve", "cleanup", "migrate", "revision"), default="serve"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--data-dir", type=Path, default=None, help="default: ./data")
     parser.add_argument("--log-level", choices=LOG_LEVELS, default="warning")
+    parser.add_argument("-m", "--message", default="schema change", help="for `revision`")
     return parser
 
 
@@ -85,20 +94,47 @@ def serve(args: argparse.Namespace) -> int:
 def cleanup(args: argparse.Namespace) -> int:
     from .blobstore import make_blobstore
     from .cleanup import run_cleanup
-    from .db import create_db, make_engine
 
     settings = _settings(args.data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    engine = make_engine(settings.db_url)
-    create_db(engine)
-    report = run_cleanup(engine, make_blobstore(settings), settings, system_clock())
-    engine.dispose()
+    engine = make_engine(settings.db_url, pool_size=1)
+    try:
+        prepare(engine)
+        report = run_cleanup(engine, make_blobstore(settings), settings, system_clock())
+    finally:
+        engine.dispose()
     print(
         f"removed {report.uploads} stale uploads, {report.partials} partial files, "
         f"{report.orphans} orphan blobs, {report.sessions} expired sessions, "
         f"{report.counters} rate counters"
     )
     return 0
+
+
+def migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args.data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = make_engine(settings.db_url, pool_size=1)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    url = make_url(settings.db_url).render_as_string(hide_password=True)
+    if before == after:
+        print(f"the database {url} is at the latest revision, {after}")
+    else:
+        print(f"migrated the database {url} from {before or 'an empty schema'} to {after}")
+    return 0
+
+
+def revision(args: argparse.Namespace) -> int:
+    """For developers: a new migration file with what changed in server/models.py."""
+    path = new_revision(args.message)
+    print(f"wrote {path}; read it, adjust it, and test it (docs/deployment.md)")
+    return 0
+
+
+COMMANDS = {"serve": serve, "cleanup": cleanup, "migrate": migrate, "revision": revision}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return admin_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
-        return cleanup(args) if args.command == "cleanup" else serve(args)
+        return COMMANDS[args.command](args)
     except ConfigurationError as exc:
         print(f"kluis server: {exc}", file=sys.stderr)
         return 2

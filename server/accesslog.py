@@ -4,9 +4,10 @@
 
 with canonical JSON = sorted keys, "," and ":" separators, UTF-8. Entry 1 links to 64 zeros.
 
-Appends to one dossier are serialised by locking the dossier row (`SELECT ... FOR UPDATE`; on
-SQLite the request already holds the database write lock), so two appends never read the same
-head. The primary key (dossier_id, seq) is the backstop: a duplicate fails the transaction.
+Appends to one dossier are serialised by locking the dossier row (`SELECT ... FOR NO KEY
+UPDATE` on PostgreSQL; on SQLite the request already holds the database write lock), so two
+appends never read the same head. The primary key (dossier_id, seq) is the backstop: a
+duplicate fails the transaction.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ def append_all(session: Session, dossier_id: str, events: Sequence[Event]) -> li
     if not events:
         return []
     session.exec(
-        select(Dossier.dossier_id).where(col(Dossier.dossier_id) == dossier_id).with_for_update()
+        select(Dossier.dossier_id)
+        .where(col(Dossier.dossier_id) == dossier_id)
+        .with_for_update(key_share=True)
     ).one()
     head = session.exec(
         select(LogEntry.seq, LogEntry.hash)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ctypes
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,16 +14,20 @@ from fastapi import FastAPI
 
 from . import problems
 from .blobstore import BlobStore, make_blobstore
+from .cleanup import run_cleanup
 from .config import Settings
-from .db import create_db, make_engine
+from .db import make_engine
 from .metrics import Metrics, ObserveRequests, RouteTemplates
 from .middleware import BodyLimit, SecurityHeaders
 from .routes import api_router, health
+from .schema import prepare
 
 API_PREFIX = "/api/v1"
 M_MMAP_THRESHOLD = -3  # glibc <malloc.h>
 MMAP_THRESHOLD = 4 << 20  # above the 1 MiB payload buffers, below Argon2id's 19 MiB
 VERSION = "1.0.0"
+
+logger = logging.getLogger("kluis.server")
 
 
 def return_freed_memory() -> None:
@@ -53,14 +60,25 @@ def create_app(
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     settings.secret_key  # noqa: B018  (load or create it now: a bad secret fails at start)
-    engine = make_engine(settings.db_url)
-    create_db(engine)
+    engine = make_engine(settings.db_url, settings.database_pool_size)
+    try:
+        prepare(engine)  # the schema is the latest, or the server does not start
+    except BaseException:
+        engine.dispose()
+        raise
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         return_freed_memory()  # in the process that serves, however it was started
         routes.prepare()  # build the route table now rather than in the first request
+        cleaner = None
+        if settings.cleanup_interval_seconds:
+            cleaner = asyncio.create_task(periodic_cleanup(app))
         yield
+        if cleaner is not None:
+            cleaner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await cleaner
         engine.dispose()
 
     app = FastAPI(
@@ -98,6 +116,22 @@ def create_app(
         access_log=settings.access_log,
     )
     return app
+
+
+async def periodic_cleanup(app: FastAPI) -> None:
+    """Run cleanup every `cleanup_interval_seconds` in a worker thread; log and go on if it
+    fails (a database or blob store that is down now may be back next time)."""
+    settings: Settings = app.state.settings
+    while True:
+        await asyncio.sleep(settings.cleanup_interval_seconds)
+        try:
+            report = await asyncio.to_thread(
+                run_cleanup, app.state.engine, app.state.blobs, settings, app.state.clock()
+            )
+        except Exception as exc:
+            logger.error("periodic cleanup failed", exc_info=exc)
+        else:
+            logger.info("periodic cleanup: %s", report)
 
 
 def _route_templates(app: FastAPI) -> list[str]:

@@ -42,7 +42,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KLUIS_", extra="ignore", frozen=True)
 
     data_dir: Path = Path("./data")
-    database_url: str | None = None  # default: sqlite:///<data_dir>/kluis.db
+    # Default: sqlite:///<data_dir>/kluis.db. PostgreSQL: postgresql+psycopg://user:pw@host/db
+    # (postgresql:// and postgres:// are read as that too).
+    database_url: str | None = None
+    # PostgreSQL connections per server process: this many kept open, as many more on demand.
+    database_pool_size: int = Field(default=10, ge=1)
     blob_dir: Path | None = None  # default: <data_dir>/blobs
 
     max_upload_bytes: int = Field(default=2 * GIB, ge=1)
@@ -61,6 +65,9 @@ class Settings(BaseSettings):
     login_address_window_seconds: int = Field(default=300, ge=1)
 
     upload_grace_seconds: int = Field(default=3600, ge=0)
+    # How often each server process runs cleanup itself (0: never; then run
+    # `python -m server cleanup` from a timer). Safe to run from every replica at once.
+    cleanup_interval_seconds: int = Field(default=900, ge=0)
 
     # Addresses of reverse proxies whose X-Forwarded-For header is believed (for example
     # "127.0.0.1" behind a local TLS proxy). Unset, the header is ignored: anyone could
@@ -84,9 +91,12 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{(self.data_dir / 'kluis.db').as_posix()}"
+        if not self.database_url:
+            return f"sqlite:///{(self.data_dir / 'kluis.db').as_posix()}"
+        for alias in ("postgresql://", "postgres://"):
+            if self.database_url.startswith(alias):
+                return "postgresql+psycopg://" + self.database_url[len(alias) :]
+        return self.database_url
 
     @property
     def blob_path(self) -> Path:

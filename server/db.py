@@ -1,34 +1,52 @@
-"""The database engine, the schema and the per-request session.
+"""The database engine and the per-request session, on SQLite or PostgreSQL.
 
 SQLite is the default: WAL journal, foreign keys on, a busy timeout, and one connection per
-thread in use. A request that writes starts its transaction with `BEGIN IMMEDIATE`, so it takes
-SQLite's write lock before its first read: two requests that both read and then write (say, two
-downloads appending to the same access log) queue on the busy timeout instead of one failing
-with "database is locked" when it tries to upgrade a stale read snapshot. On PostgreSQL the
-same code relies on row locks (`SELECT ... FOR UPDATE`) and unique constraints instead.
+thread in use. A route that writes is marked `@writes`; its whole write transaction runs inside
+the one worker-thread call of the route function, begun with `BEGIN IMMEDIATE` (SQLite's write
+lock taken before the first read, so a read snapshot is never upgraded and fails with
+"database is locked") and, in this process, behind one lock for all writers, so they queue in
+order instead of polling on the busy timeout. The write lock is never held across two
+thread-pool calls: with 50 clients, requests holding it while waiting for a free worker thread
+(taken by requests waiting for the lock) once stalled everything until the busy timeout.
+
+On PostgreSQL (`postgresql+psycopg://`, psycopg 3) transactions are READ COMMITTED; writes
+that must not interleave rely on row locks and constraints: the access log locks its dossier
+row (`SELECT ... FOR NO KEY UPDATE`, which does not conflict with the key-share locks that
+inserts referencing the dossier take, so it cannot deadlock with them), counters are changed
+by single conditional UPDATE statements, and a unique key decides any other race (409).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from fastapi import Request
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from . import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 IMMEDIATE = "kluis_immediate"
-WRITE_MARK = "_kluis_writes"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# SQLite allows one writer at a time; in-process writers wait here, in arrival order.
+_sqlite_writer = threading.Lock()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 10) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            hide_parameters=True,
+        )
     engine = create_engine(
         url,
         hide_parameters=True,
@@ -56,32 +74,54 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def create_db(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+@contextmanager
+def write_transaction(session: Session) -> Iterator[None]:
+    """Run a write transaction: any open (read) transaction is ended first; on SQLite the new
+    one waits its turn in this process and then takes the write lock up front. Whatever is not
+    committed when the block ends is rolled back."""
+    session.commit()
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    with _sqlite_writer if sqlite else nullcontext():
+        session.connection(execution_options={IMMEDIATE: True})
+        try:
+            yield
+        finally:
+            if session.in_transaction():
+                session.rollback()
 
 
 @contextmanager
 def open_session(engine: Engine, *, write: bool = False) -> Iterator[Session]:
-    """A session whose transaction, on SQLite, takes the write lock up front if `write`."""
+    """A session; with `write`, inside one write transaction (see `write_transaction`)."""
     with Session(engine, expire_on_commit=False) as session:
-        if write:
-            session.connection(execution_options={IMMEDIATE: True})
-        yield session
+        if not write:
+            yield session
+            return
+        with write_transaction(session):
+            yield session
 
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def writes(endpoint: F) -> F:
-    """Mark a route whose request transaction writes: it begins with the write lock taken."""
-    setattr(endpoint, WRITE_MARK, True)
-    return endpoint
+    """Mark a (sync) route whose request writes: the route function runs in one write
+    transaction on the request's session (its `session` parameter). The dependencies before it
+    (caller, access) read in a transaction of their own, ended before the write one begins."""
+    if "session" not in inspect.signature(endpoint).parameters:
+        raise TypeError(f"{endpoint.__name__} needs a `session` parameter to be @writes")
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with write_transaction(kwargs["session"]):
+            return endpoint(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's session: one transaction, committed explicitly by the route."""
-    write = bool(getattr(request.scope.get("endpoint"), WRITE_MARK, False))
-    with open_session(request.app.state.engine, write=write) as session:
+    """The request's session, committed explicitly by the route."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 
 

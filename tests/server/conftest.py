@@ -1,5 +1,11 @@
 """In-process fixtures for the server tests: an app with a fake clock and its own data
-directory, a TestClient, the `Kluis` harness and three registered, logged-in users."""
+directory, a TestClient, the `Kluis` harness and three registered, logged-in users.
+
+Every test that uses the `settings` fixture (so the app, the client, the users) runs twice:
+on SQLite and on PostgreSQL (`database` is "sqlite" or "postgresql"). A module that is about
+one database only says so with `DATABASES = ("sqlite",)`. On PostgreSQL each xdist worker has
+a database of its own, migrated once and emptied after every test, and dropped at the end.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,61 @@ from pathlib import Path
 import pytest
 
 from server.config import Settings
+from server.db import make_engine
+from server.schema import upgrade
 
 from .harness import Account, FakeClock, Kluis, TestClient, make_client
 from .moto_s3 import s3_bucket, s3_service  # noqa: F401  (S3 on moto, for the S3 tests)
+from .postgres import PostgresDatabase
+
+DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database" in metafunc.fixturenames:
+        chosen = getattr(metafunc.module, "DATABASES", DATABASES)
+        metafunc.parametrize("database", chosen, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_worker_database() -> Iterator[PostgresDatabase]:
+    """This worker's PostgreSQL database, at the latest schema revision."""
+    database = PostgresDatabase.create()
+    engine = make_engine(database.url, pool_size=1)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    yield database
+    database.drop()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[PostgresDatabase]:
+    """A fresh, empty PostgreSQL database of this test's own (no schema), dropped after it."""
+    database = PostgresDatabase.create()
+    yield database
+    database.drop()
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The database the test's server uses: "sqlite" or "postgresql" (the parameter)."""
+    if request.param == "postgresql":
+        worker_database: PostgresDatabase = request.getfixturevalue("postgres_worker_database")
+        yield request.param
+        worker_database.empty()
+    else:
+        yield request.param
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, database: str) -> str | None:
+    """The KLUIS_DATABASE_URL for `database` (None: the SQLite file in the data directory)."""
+    if database == "sqlite":
+        return None
+    worker_database: PostgresDatabase = request.getfixturevalue("postgres_worker_database")
+    return worker_database.url
 
 
 @pytest.fixture
@@ -26,11 +84,11 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(data_dir: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Settings:
     for name in list(os.environ):
         if name.startswith("KLUIS_"):
             monkeypatch.delenv(name)
-    return Settings(data_dir=data_dir)
+    return Settings(data_dir=data_dir, database_url=database_url)
 
 
 @pytest.fixture

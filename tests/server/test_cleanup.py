@@ -113,6 +113,7 @@ def test_cleanup_from_the_command_line(kluis: Kluis, alice: Account, settings: S
         timeout=60,
         check=False,
         cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "KLUIS_DATABASE_URL": settings.db_url},
     )
     assert result.returncode == 0, result.stderr
     assert "removed 1 stale uploads" in result.stdout

@@ -1,0 +1,211 @@
+"""The schema's revisions: the migrations build exactly the tables of server/models.py on SQLite
+and PostgreSQL; a server refuses a database that is not at the latest revision, saying what to
+do; `python -m server migrate` (and `kluis server migrate`) brings it there."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+from sqlmodel import SQLModel
+
+from server import schema
+from server.app import create_app
+from server.config import Settings
+from server.db import make_engine
+from server.schema import SchemaNotCurrent, alembic_config, head, prepare, upgrade
+
+from .harness import FakeClock, Kluis, TestClient
+from .postgres import PostgresDatabase
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database (no tables)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'kluis.db'}"
+    database: PostgresDatabase = request.getfixturevalue("postgres_database")
+    return database.url
+
+
+def run_server_command(*args: str, url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLUIS_")}
+    env["KLUIS_DATABASE_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args, "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def differences(engine: Engine) -> list[object]:
+    with engine.connect() as connection:
+        return list(compare_metadata(MigrationContext.configure(connection), SQLModel.metadata))
+
+
+def revision_of(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def test_the_migrations_build_exactly_the_models_tables(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    try:
+        assert upgrade(engine) == (None, head())
+        assert differences(engine) == []
+        assert upgrade(engine) == (head(), head())  # twice is a no-op
+    finally:
+        engine.dispose()
+
+
+def test_every_revision_can_be_undone_and_redone(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "base")
+        with engine.connect() as connection:
+            assert inspect(connection).get_table_names() == ["alembic_version"]
+        upgrade(engine)
+        assert differences(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_an_empty_sqlite_database_is_created_at_the_latest_revision(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    with TestClient(create_app(settings, clock=clock)) as client:
+        Kluis(client, clock).register("anna")
+    engine = make_engine(settings.db_url)
+    try:
+        assert revision_of(engine) == head()
+    finally:
+        engine.dispose()
+
+
+def test_an_empty_postgresql_database_is_refused_until_migrated(
+    postgres_database: PostgresDatabase, tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", database_url=postgres_database.url)
+    with pytest.raises(SchemaNotCurrent, match=r"is empty.*python -m server migrate"):
+        create_app(settings, clock=clock)
+    with postgres_database.connect() as conn:  # nothing was created behind the operator's back
+        tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        assert tables.fetchall() == []
+
+    started = run_server_command("--port", "0", url=postgres_database.url, data_dir=tmp_path)
+    assert started.returncode == 2
+    assert "python -m server migrate" in started.stderr
+    assert "Traceback" not in started.stderr
+
+    migrated = run_server_command("migrate", url=postgres_database.url, data_dir=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert f"to {head()}" in migrated.stdout
+    with TestClient(create_app(settings, clock=clock)) as client:
+        Kluis(client, clock).register("anna")
+
+    again = run_server_command("migrate", url=postgres_database.url, data_dir=tmp_path)
+    assert f"at the latest revision, {head()}" in again.stdout
+
+
+def test_a_database_from_before_migrations_is_recognised_by_migrate(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    try:
+        upgrade(engine, schema.FIRST_REVISION)  # the tables Kluis made before migrations ...
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE alembic_version"))  # ... without their history
+        with pytest.raises(SchemaNotCurrent, match="no migration history"):
+            prepare(engine)
+        assert upgrade(engine) == (None, head())
+        assert revision_of(engine) == head()
+        assert differences(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_a_revision_this_server_does_not_know_is_refused(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = 'ffff'"))
+        with pytest.raises(SchemaNotCurrent, match=r"ffff.*does not know"):
+            prepare(engine)
+    finally:
+        engine.dispose()
+
+
+LATER_REVISION = """
+from alembic import op
+import sqlalchemy as sa
+
+revision = "0099"
+down_revision = "{down}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("users", sa.Column("later", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("later")
+"""
+
+
+def test_an_older_revision_is_refused_until_migrated(
+    empty_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(empty_url)
+    try:
+        upgrade(engine)
+        newer = tmp_path / "migrations"
+        shutil.copytree(schema.MIGRATIONS, newer)
+        (newer / "versions" / "0099_later.py").write_text(LATER_REVISION.format(down=head()))
+        monkeypatch.setattr(schema, "MIGRATIONS", newer)  # the code of a later release
+        assert head() == "0099"
+        current = revision_of(engine)
+        with pytest.raises(
+            SchemaNotCurrent, match=rf"is at revision {current}.*needs revision 0099"
+        ):
+            prepare(engine)
+        assert upgrade(engine) == (current, "0099")
+        prepare(engine)
+        with engine.connect() as connection:
+            columns = {c["name"] for c in inspect(connection).get_columns("users")}
+        assert "later" in columns
+    finally:
+        engine.dispose()
+
+
+def test_the_cli_forwards_migrate_to_the_server(postgres_database: PostgresDatabase) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLUIS_")}
+    env["KLUIS_DATABASE_URL"] = postgres_database.url
+    kluis = Path(sys.executable).with_name("kluis")
+    result = subprocess.run(
+        [str(kluis), "server", "migrate"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert head() in result.stdout
+    engine = make_engine(postgres_database.url)
+    try:
+        assert revision_of(engine) == head()
+    finally:
+        engine.dispose()
