@@ -43,7 +43,8 @@ def _write_atomic(path: Path, data: dict[str, Any], mode: int) -> None:
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, separators=(",", ":"))  # compact: caches hold 10,000s of entries
+            # dumps, not dump: only dumps uses the C encoder (caches hold 10,000s of entries).
+            fh.write(json.dumps(data, separators=(",", ":")))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

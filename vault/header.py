@@ -337,7 +337,10 @@ def open_header(
     if header.author_id != author.user_id or header.author_key_id != author.key_id:  # 3
         raise KeyMismatchError(f"{WHAT}: author is not the expected identity")
     try:  # 4
-        author.verify(labels.DOCUMENT_HEADER_SIGNATURE, header.body(), header.signature)
+        # The layout is fixed and fully parsed, so the signed body is the received bytes
+        # before the signature: verifying those skips re-encoding the header.
+        signed = bytes(data[: len(data) - SIGNATURE_SIZE])
+        author.verify(labels.DOCUMENT_HEADER_SIGNATURE, signed, header.signature)
     except SignatureError as exc:
         raise SignatureError(f"{WHAT}: signature does not verify") from exc
     if dossier_keys is not None:  # 5
