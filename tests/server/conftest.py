@@ -10,6 +10,7 @@ a database of its own, migrated once and emptied after every test, and dropped a
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +52,22 @@ def postgres_database() -> Iterator[PostgresDatabase]:
     database = PostgresDatabase.create()
     yield database
     database.drop()
+
+
+@pytest.fixture
+def server_env(postgres_database: PostgresDatabase, tmp_path: Path) -> dict[str, str]:
+    """Settings for server processes that share one migrated PostgreSQL database, one blob
+    directory and one server secret, as replicas behind a load balancer do."""
+    engine = make_engine(postgres_database.url, pool_size=1)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return {
+        "KLUIS_DATABASE_URL": postgres_database.url,
+        "KLUIS_BLOB_DIR": str(tmp_path / "shared-blobs"),
+        "KLUIS_SERVER_SECRET": secrets.token_hex(32),
+    }
 
 
 @pytest.fixture
