@@ -13,7 +13,7 @@ from server.cleanup import CleanupReport, run_cleanup
 from server.config import Settings
 from server.db import make_engine
 
-from .harness import Account, Kluis, assert_problem, new_id
+from .harness import Account, FakeClock, Kluis, assert_problem, make_client, new_id
 from .test_documents import blob_files, version_body
 
 GRACE = 3600
@@ -117,3 +117,33 @@ def test_cleanup_from_the_command_line(kluis: Kluis, alice: Account, settings: S
     )
     assert result.returncode == 0, result.stderr
     assert "removed 1 stale uploads" in result.stdout
+
+
+def test_the_server_runs_cleanup_by_itself_every_interval(
+    data_dir: Path, database_url: str | None
+) -> None:
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        upload_grace_seconds=0,
+        cleanup_interval_seconds=1,
+    )
+    clock = FakeClock(int(time.time()))
+    with make_client(settings, clock) as client:
+        kluis = Kluis(client, clock)
+        alice = kluis.register("alice")
+        dossier_id = kluis.create_dossier(alice)
+        document_id = kluis.add_document(alice, dossier_id, b"keep me")
+        kluis.upload(alice, b"never committed")
+        orphan = settings.blob_path / "ab" / ("ab" + "2" * 30)
+        orphan.parent.mkdir(exist_ok=True)
+        orphan.write_bytes(b"written, never recorded")
+        age(orphan, 10)
+        clock.advance(10)
+        assert len(blob_files(data_dir)) == 3
+        deadline = time.monotonic() + 20
+        while len(blob_files(data_dir)) > 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(blob_files(data_dir)) == 1
+        payload = kluis.get(f"/documents/{document_id}/versions/1/payload", alice)
+        assert payload.content == b"keep me"
