@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
@@ -154,6 +155,13 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     return problem_response(exc.status_code, code, detail, headers)
 
 
+async def _integrity(_request: Request, exc: Exception) -> Response:
+    # Two requests raced for the same new id (possible on PostgreSQL, where writers run side by
+    # side): the database refused the second; the route's own check would have said 409 too.
+    logger.info("refused by a database constraint: %s", type(exc.__cause__).__name__)
+    return problem_response(409, "conflict", "that conflicts with a change made at the same time")
+
+
 async def _unexpected(_request: Request, exc: Exception) -> Response:
     logger.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
     return problem_response(500, "internal_error", "the server could not complete the request")
@@ -163,6 +171,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiProblem, _api_problem)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(Exception, _unexpected)
 
 

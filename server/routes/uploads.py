@@ -95,7 +95,9 @@ def _record(
     with write_transaction(session):
         # Lock the uploader's row (PostgreSQL; SQLite's write lock is database-wide already) so
         # that uploads finishing at once on several servers are counted one after the other.
-        session.exec(select(User.user_id).where(col(User.user_id) == user_id).with_for_update())
+        # FOR NO KEY UPDATE: rows that merely refer to the user (sessions, versions) go on.
+        uploader = select(User.user_id).where(col(User.user_id) == user_id)
+        session.exec(uploader.with_for_update(key_share=True))
         if storage_used(session, user_id) + stored.size > quota:
             raise quota_exceeded(quota)
         session.add(
