@@ -20,7 +20,7 @@ class Person:
     passphrase: str
 
     def run(
-        self, *args: str, env: dict[str, str] | None = None
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         full_env = {
             **os.environ,
@@ -36,7 +36,7 @@ class Person:
             text=True,
             env=full_env,
             stdin=subprocess.DEVNULL,
-            timeout=120,
+            timeout=timeout,
             check=False,
         )
 

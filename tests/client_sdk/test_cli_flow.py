@@ -191,7 +191,8 @@ def test_the_whole_flow(server: LocalServer, tmp_path: Path) -> None:
     assert listed_v2[report]["version"] == 2 and listed_v2[report]["size"] == 11
     assert listed_v2[report]["name"] == "rapport-v2.pdf"  # the new version's file name
 
-    shared = anna.run("share", dossier, "bob-flow", "--expires", "30d")
+    # the contractor: may read and add, for 30 days
+    shared = anna.run("share", dossier, "bob-flow", "--write", "--expires", "30d")
     assert shared.returncode == 0, shared.stderr
     assert "Shared with bob-flow" in shared.stdout and "not verified" in shared.stderr
     [item] = json.loads(bob.ok("shared", "--json"))
@@ -199,14 +200,24 @@ def test_the_whole_flow(server: LocalServer, tmp_path: Path) -> None:
         "dossier",
         dossier,
         "anna-flow",
-        "read",
+        "write",
     )
+    assert item["signature"] == "verified"
     assert abs(item["expires"] - (time.time() + 30 * DAY)) < 120
     table = bob.ok("ls", dossier[:6])
     assert all(name in table for name in ("rapport-v2.pdf", "leeg.txt", "brief.txt"))
     assert "anna-flow (unverified)" in table
     bob.ok("get", report[:8], "-o", str(tmp_path / "bob.pdf"))
     assert (tmp_path / "bob.pdf").read_bytes() == b"version two"
+    (files / "offerte.pdf").write_bytes(b"offerte van de aannemer")
+    quote = bob.ok("add", dossier[:8], str(files / "offerte.pdf")).split()[0]
+    by_bob = {d["id"]: d for d in json.loads(anna.ok("ls", dossier, "--json"))}[quote]
+    assert (by_bob["name"], by_bob["author"], by_bob["author_verified"]) == (
+        "offerte.pdf",
+        "bob-flow",
+        False,
+    )
+    assert by_bob["signature"] == "verified"
 
     log = json.loads(anna.ok("log", dossier, "--json"))
     assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
@@ -222,6 +233,7 @@ def test_the_whole_flow(server: LocalServer, tmp_path: Path) -> None:
         ("anna-flow", "download", report, 1, None),
         ("anna-flow", "share", None, None, "bob-flow"),
         ("bob-flow", "download", report, 2, None),
+        ("bob-flow", "upload", quote, 1, None),
     ]
     assert "Log chain verified." in anna.ok("log", dossier)
 
@@ -230,11 +242,14 @@ def test_the_whole_flow(server: LocalServer, tmp_path: Path) -> None:
     (files / "later.txt").write_text("after the revoke")
     anna.ok("add", dossier, str(files / "later.txt"))
     later = ids_by_name(anna, dossier)["later.txt"]
+    # An honest server hides what bob may no longer read: a user error (1), not a security
+    # failure (3, which would mean the server offered something that did not verify).
     refused = bob.run("get", later, "-o", str(tmp_path / "later-bob.txt"))
-    assert refused.returncode != 0
+    user_error(refused, "no such document")
     assert not (tmp_path / "later-bob.txt").exists()
     assert not list(tmp_path.glob(".kluis-*"))  # no half-written download either
     user_error(bob.run("ls", dossier), "no dossier")
+    user_error(bob.run("add", dossier, str(files / "offerte.pdf")), "no dossier")
     assert json.loads(bob.ok("shared", "--json")) == []
     actions = [e["action"] for e in json.loads(anna.ok("log", dossier, "--json"))]
     assert actions[-2:] == ["revoke", "upload"]
@@ -242,7 +257,7 @@ def test_the_whole_flow(server: LocalServer, tmp_path: Path) -> None:
     export = tmp_path / "export"
     env = {"KLUIS_EXPORT_PASSPHRASE": "export passphrase"}
     out = anna.ok("export", dossier, "-o", str(export), env=env)
-    assert "Exported 4 document(s)" in out
+    assert "Exported 5 document(s)" in out
     assert sorted(p.name for p in export.iterdir()) == [
         "README.txt",
         "brief.txt.age",
@@ -250,11 +265,13 @@ def test_the_whole_flow(server: LocalServer, tmp_path: Path) -> None:
         "later.txt.age",
         "leeg.txt.age",
         "manifest.json",
+        "offerte.pdf.age",
         "rapport-v2.pdf.age",
     ]
     manifest = json.loads((export / "manifest.json").read_text())
     assert manifest["dossier"] == "Schade Hoofdstraat 12"
     assert {d["document_id"]: d["version"] for d in manifest["documents"]}[report] == 2
+    assert {d["document_id"]: d["author"] for d in manifest["documents"]}[quote] == "bob-flow"
     assert "age -d -i kluis-identity.age" in (export / "README.txt").read_text()
     identity = export / "kluis-identity.age"
     assert b"AGE-SECRET-KEY" not in identity.read_bytes()  # protected by the passphrase
@@ -262,6 +279,7 @@ def test_the_whole_flow(server: LocalServer, tmp_path: Path) -> None:
         ("brief.txt", b"Geachte heer, mevrouw,\n"),
         ("rapport-v2.pdf", b"version two"),
         ("leeg.txt", b""),
+        ("offerte.pdf", b"offerte van de aannemer"),  # written by the contractor
     ):
         code, output = age_decrypt(
             identity, export / f"{name}.age", tmp_path / f"age-{name}", "export passphrase"
@@ -343,6 +361,19 @@ def test_sharing_read_write_and_single_documents(server: LocalServer, tmp_path: 
     user_error(anna.run("share", dossier, "erik-doc", "--expires", "soon"), "cannot read")
     user_error(anna.run("share", dossier, "erik-doc", "--expires", "2020-01-01"), "expire")
     assert json.loads(erik.ok("shared", "--json")) == []
+
+    # revoking dave rotates the dossier key; carol, still shared, receives the new key with her
+    # rights and expiry unchanged and reads what is written afterwards; dave does not
+    assert "epoch 2" in anna.ok("revoke", dossier, "dave-write")
+    (tmp_path / "na-intrekking.txt").write_text("na de intrekking")
+    after = anna.ok("add", dossier, str(tmp_path / "na-intrekking.txt")).split()[0]
+    carol.ok("get", after, "-o", str(tmp_path / "carol-after.txt"))
+    assert (tmp_path / "carol-after.txt").read_text() == "na de intrekking"
+    newest = json.loads(carol.ok("shared", "--json"))[0]
+    assert (newest["rights"], newest["expires"]) == ("read", to_carol["expires"])
+    user_error(dave.run("get", after, "-o", str(tmp_path / "dave-after.txt")), "no such document")
+    user_error(dave.run("add", dossier, str(tmp_path / "foto.jpg")), "no dossier")
+    assert not (tmp_path / "dave-after.txt").exists()
 
 
 def test_a_second_device_reads_everything(server: LocalServer, tmp_path: Path) -> None:
@@ -443,7 +474,8 @@ def test_fingerprint_and_verify(server: LocalServer, tmp_path: Path) -> None:
 
 
 def test_mistyped_input_is_a_user_error(server: LocalServer, tmp_path: Path) -> None:
-    # BUG: what the user typed is checked with vault functions that raise MalformedError (an
+    # Regression test of a bug since fixed in client_sdk. It was:
+    # what the user typed is checked with vault functions that raise MalformedError (an
     # IntegrityError), so the CLI exits 3 with "SECURITY CHECK FAILED (MalformedError)" for a
     # typo: `kluis verify bob 12345` (normalise_fingerprint) and `kluis register "Anna B"` /
     # `kluis login "Anna B"` (check_username). Nothing was tampered with: exit 1 is due.
@@ -570,7 +602,8 @@ def test_a_damaged_profile_is_a_user_error(server: LocalServer, tmp_path: Path) 
     user_error(no_token.run("whoami"), "session.json is damaged")
     trust = json.loads((anna.profile / "trust.json").read_text())
     versions = damaged_copy("versions", "trust.json", json.dumps({**trust, "versions": []}))
-    # BUG: writing into the damaged section raises AttributeError: a traceback, exit 1
+    # Regression test of a bug since fixed in client_sdk. It was:
+    # writing into the damaged section raises AttributeError: a traceback, exit 1
     user_error(versions.run("add", dossier, str(tmp_path / "x.txt")), "trust.json is damaged")
 
 

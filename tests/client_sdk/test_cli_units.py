@@ -279,3 +279,92 @@ def test_whoami_without_a_session_is_a_user_error(tmp_path: Path) -> None:
 
 def test_an_unknown_command_is_a_usage_error() -> None:
     assert runner.invoke(cli.app, ["frobnicate"]).exit_code == 2
+
+
+# -- exit statuses through the command line machinery (typer's CliRunner) -------------------------
+# A throw-away Typer app whose commands carry the real `cli.command` decorator: what reaches the
+# user is the exit status and stderr that click produces, not just the exception in the wrapper.
+errors_app = typer.Typer()
+
+
+@errors_app.command()
+@cli.command
+def fail_with(kind: str) -> None:
+    raise {
+        "integrity": IntegrityError("payload: chunk 2 failed authentication"),
+        "tampered-log": TamperedLogError("access log: entry 3 was altered"),
+        "changed-key": UnverifiedKeyError("the keys of 'bob' changed"),
+        "downgrade": DowngradeError("weaker key-derivation parameters"),
+        "unknown-id": UnknownId("no dossier with id 'ff' that you can see"),
+        "unreachable": ServerUnreachable("cannot reach the Kluis server at http://x"),
+        "forbidden": Forbidden(403, "forbidden", "server: not yours"),
+        "wrong-passphrase": WrongPassphrase(),
+    }[kind]
+
+
+@errors_app.command()
+@cli.command
+def succeed() -> None:
+    cli.out.print("fine")
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("integrity", "IntegrityError"),
+        ("tampered-log", "TamperedLogError"),
+        ("changed-key", "UnverifiedKeyError"),
+        ("downgrade", "DowngradeError"),
+    ],
+)
+def test_a_security_failure_exits_3_through_the_cli(kind: str, name: str) -> None:
+    result = runner.invoke(errors_app, ["fail-with", kind])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith(f"SECURITY CHECK FAILED ({name}): ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("kind", "fragment"),
+    [
+        ("unknown-id", "no dossier with id 'ff'"),
+        ("unreachable", "cannot reach"),
+        ("forbidden", "server: not yours"),
+        ("wrong-passphrase", "passphrase"),
+    ],
+)
+def test_a_user_error_exits_1_through_the_cli(kind: str, fragment: str) -> None:
+    result = runner.invoke(errors_app, ["fail-with", kind])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: ") and fragment in result.stderr
+    assert "SECURITY" not in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_success_exits_0_through_the_cli() -> None:
+    result = runner.invoke(errors_app, ["succeed"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "fine\n", "")
+
+
+def test_the_real_app_maps_an_unreachable_server_to_1(tmp_path: Path, closed_port_url: str) -> None:
+    result = runner.invoke(
+        cli.app,
+        ["login", "anna", "--server", closed_port_url, "--profile", str(tmp_path / "p")],
+        env={"KLUIS_PASSPHRASE": "some passphrase"},
+    )
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"error: cannot reach the Kluis server at {closed_port_url} (ConnectError)"
+    )
+
+
+def test_the_real_app_maps_a_bad_expiry_to_1(tmp_path: Path, closed_port_url: str) -> None:
+    result = runner.invoke(
+        cli.app,
+        ["share", "ab", "bob", "--expires", "someday", "--server", closed_port_url],
+        env={"KLUIS_PROFILE": str(tmp_path / "p")},
+    )
+    assert result.exit_code == 1
+    assert "cannot read the expiry 'someday'" in result.stderr

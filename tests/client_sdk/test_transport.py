@@ -158,7 +158,8 @@ def test_json_is_returned_as_is() -> None:
 
 
 def test_an_upload_answer_that_is_not_json_is_malformed() -> None:
-    # BUG: Api.upload calls response.json() unguarded: a non-JSON answer escapes as a bare
+    # Regression test of a bug since fixed in client_sdk. It was:
+    # Api.upload calls response.json() unguarded: a non-JSON answer escapes as a bare
     # json.JSONDecodeError (a ValueError), unlike `call`, which raises MalformedError.
     def handle(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=b"<html>proxy says hi</html>")
@@ -168,7 +169,8 @@ def test_an_upload_answer_that_is_not_json_is_malformed() -> None:
 
 
 def test_an_upload_answer_that_is_not_an_object_is_malformed() -> None:
-    # BUG: Api.upload returns whatever JSON came back; `_encrypt_and_upload` then calls
+    # Regression test of a bug since fixed in client_sdk. It was:
+    # Api.upload returns whatever JSON came back; `_encrypt_and_upload` then calls
     # answer.get(...) and a list or a string crashes the CLI with AttributeError (a traceback).
     for body in ([], "text", 42, None):
 
