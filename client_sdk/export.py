@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import io
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +34,14 @@ from vault.payload import PayloadDigest, age_file_key
 from .base import Dossier
 from .documents import DocumentsMixin
 from .dossiers import DocumentInfo
+from .errors import ClientError
 from .transport import STREAM_CHUNK
 
 IDENTITY_FILE = "kluis-identity.age"
 MANIFEST_FILE = "manifest.json"
 README_FILE = "README.txt"
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
 
 README_TEXT = """\
 Kluis export of the dossier "{title}"
@@ -68,6 +72,24 @@ class ExportResult:
     identity_file: Path
 
 
+def _private_dir(path: Path) -> Path:
+    """A new or empty directory, readable by this user only: an export never overwrites."""
+    if path.exists() and not path.is_dir():
+        raise ClientError(f"{path} is a file: export into a new or empty folder")
+    if path.is_dir() and any(path.iterdir()):
+        raise ClientError(f"{path} is not empty: export into a new or empty folder")
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    path.chmod(PRIVATE_DIR)
+    return path
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Create `path` with mode 0600 (never through a more open umask) and write `data`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
 def _safe_name(name: str, taken: set[str], document_id: str) -> str:
     base = re.sub(r"[\x00-\x1f/\\]", "_", name).lstrip(".") or document_id
     candidate = f"{base}.age"
@@ -79,9 +101,9 @@ def _safe_name(name: str, taken: set[str], document_id: str) -> str:
 
 class ExportMixin(DocumentsMixin):
     def export(self, dossier_id: str, directory: Path | str, passphrase: str) -> ExportResult:
-        """Write the dossier's latest versions as age files plus the protected age identity."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
+        """Write the dossier's latest versions as age files plus the protected age identity,
+        all mode 0600 in a new (or empty) directory of mode 0700."""
+        out = _private_dir(Path(directory))
         dossier = self.load_dossier(dossier_id)
         infos = self.documents(dossier_id)
         identity = AgeIdentity(self.me.age_secret)
@@ -94,23 +116,21 @@ class ExportMixin(DocumentsMixin):
             manifest.append(self._export_document(dossier, info, target, identity))
             files.append(target)
         identity_path = out / IDENTITY_FILE
-        with identity_path.open("wb") as dst:
-            encrypt_age(
-                io.BytesIO(identity_file_text(identity).encode()), dst, passphrase=passphrase
-            )
-        (out / MANIFEST_FILE).write_text(
-            json.dumps({"dossier": dossier.title, "documents": manifest}, indent=2) + "\n",
-            encoding="utf-8",
+        sealed = io.BytesIO()
+        encrypt_age(
+            io.BytesIO(identity_file_text(identity).encode()), sealed, passphrase=passphrase
         )
-        (out / README_FILE).write_text(
-            README_TEXT.format(
-                title=dossier.title,
-                identity=IDENTITY_FILE,
-                manifest=MANIFEST_FILE,
-                recipient=recipient,
-            ),
-            encoding="utf-8",
+        _write_private(identity_path, sealed.getvalue())
+        _write_private(
+            out / MANIFEST_FILE,
+            (
+                json.dumps({"dossier": dossier.title, "documents": manifest}, indent=2) + "\n"
+            ).encode(),
         )
+        readme = README_TEXT.format(
+            title=dossier.title, identity=IDENTITY_FILE, manifest=MANIFEST_FILE, recipient=recipient
+        )
+        _write_private(out / README_FILE, readme.encode())
         return ExportResult(out, files, identity_path)
 
     def _export_document(

@@ -268,6 +268,11 @@ def test_the_whole_flow(server: LocalServer, tmp_path: Path) -> None:
         "offerte.pdf.age",
         "rapport-v2.pdf.age",
     ]
+    # the key file, even protected, and the names in the manifest are for the owner's eyes only
+    assert stat.S_IMODE(export.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in export.iterdir()} == {0o600}
+    # an export never writes over what is there
+    user_error(anna.run("export", dossier, "-o", str(export), env=env), "not empty")
     manifest = json.loads((export / "manifest.json").read_text())
     assert manifest["dossier"] == "Schade Hoofdstraat 12"
     assert {d["document_id"]: d["version"] for d in manifest["documents"]}[report] == 2
