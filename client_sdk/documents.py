@@ -23,7 +23,7 @@ from vault.header import check_payload_digest, new_file_key, seal_header
 from vault.metadata import DocumentMetadata
 from vault.payload import PayloadDigest, age_file_key, decrypt_payload, encrypt_payload
 
-from .base import ID_HEX_LENGTH, Dossier, check_id, new_id, now, unique_prefix
+from .base import ID_HEX_LENGTH, ID_PATTERN, Dossier, check_id, new_id, now, unique_prefix
 from .dossiers import DocumentInfo, DossiersMixin, VersionRecord
 from .errors import ClientError
 from .transport import STREAM_CHUNK, b64
@@ -69,6 +69,11 @@ class DocumentsMixin(DossiersMixin):
     def resolve_target(self, prefix: str) -> tuple[str, str]:
         """Resolve an id prefix to ("dossier", id) or ("document", id)."""
         dossiers = self.dossier_ids()
+        full = prefix.lower()
+        if ID_PATTERN.fullmatch(full):
+            # A whole id needs no scan of every listing (an owner's dossier may hold 10,000
+            # documents): a dossier I can see, or else a document, which the next call fetches.
+            return ("dossier" if full in dossiers else "document"), full
         kinds = dict.fromkeys(dossiers, "dossier")
         for dossier_id in dossiers:
             kinds.update(dict.fromkeys(self._listing(dossier_id), "document"))
