@@ -86,23 +86,20 @@ class S3BlobStore:
             raise ConfigurationError(f"KLUIS_S3_PART_SIZE must be at least {MIN_PART_SIZE} bytes")
         self.bucket = bucket
         self.part_size = part_size
-        self.client = Minio(
-            endpoint,
-            access_key=access_key,
-            secret_key=secret_key,
-            secure=secure,
-            region=region,
-            http_client=_pool(max_connections, connect=10, read=300, retries=5),
-        )
+
+        def client(pool: urllib3.PoolManager) -> Minio:
+            return Minio(
+                endpoint,
+                access_key=access_key,
+                secret_key=secret_key,
+                secure=secure,
+                region=region,
+                http_client=pool,
+            )
+
+        self.client = client(_pool(max_connections, connect=10, read=300, retries=5))
         # Readiness probes must answer quickly and not retry: a separate, impatient client.
-        self.probe = Minio(
-            endpoint,
-            access_key=access_key,
-            secret_key=secret_key,
-            secure=secure,
-            region=region,
-            http_client=_pool(2, connect=2, read=3, retries=0),
-        )
+        self.probe = client(_pool(2, connect=2, read=3, retries=0))
         self._threads = ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="kluis-s3-upload")
 
     @classmethod

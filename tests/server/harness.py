@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from starlette.exceptions import StarletteDeprecationWarning
@@ -25,6 +28,7 @@ from server.app import create_app
 from server.config import Settings
 
 API = "/api/v1"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 START = 1_700_000_000  # in the past: real file times are later than fake ones
 
 
@@ -227,3 +231,17 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
 
 def make_client(settings: Settings, clock: FakeClock, **kw: Any) -> TestClient:
     return TestClient(create_app(settings, clock=clock), **kw)
+
+
+def run_server(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m server ARGS` to the end, with the KLUIS_* settings of `env` only."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KLUIS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=REPO_ROOT,
+    )

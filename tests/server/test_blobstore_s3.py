@@ -8,8 +8,6 @@ import asyncio
 import io
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +23,7 @@ from server.blobstore_s3 import S3BlobStore
 from server.config import ConfigurationError, Settings
 
 from ..conftest import LiveServerFactory
+from .harness import run_server
 from .moto_s3 import ACCESS_KEY, PART_SIZE, SECRET_KEY, S3Service
 
 MIB = 1 << 20
@@ -112,15 +111,7 @@ def test_parts_are_at_least_s3s_minimum(tmp_path: Path) -> None:
 def test_a_misconfigured_server_says_what_is_wrong(
     tmp_path: Path, settings: dict[str, str], named: str
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KLUIS_")}
-    env.update(settings)
-    result = subprocess.run(
-        [sys.executable, "-m", "server", "--port", "0", "--data-dir", str(tmp_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_server("--port", "0", "--data-dir", str(tmp_path), env=settings)
     assert result.returncode == 2
     assert named in result.stderr
     assert "Traceback" not in result.stderr
@@ -226,13 +217,8 @@ def test_a_server_process_on_s3_serves_the_real_client(
     assert not server.blob_dir.exists() or not any(server.blob_dir.rglob("*"))
 
     # The cleanup job works on the same store and keeps what is referenced.
-    env = {**os.environ, **s3_service.env(s3_bucket)}
-    result = subprocess.run(
-        [sys.executable, "-m", "server", "cleanup", "--data-dir", str(server.data_dir)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_server(
+        "cleanup", "--data-dir", str(server.data_dir), env=s3_service.env(s3_bucket)
     )
     assert result.returncode == 0, result.stderr
     assert "0 orphan blobs" in result.stdout

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +11,7 @@ from server.cleanup import CleanupReport, run_cleanup
 from server.config import Settings
 from server.db import make_engine
 
-from .harness import Account, FakeClock, Kluis, assert_problem, make_client, new_id
+from .harness import Account, FakeClock, Kluis, assert_problem, make_client, new_id, run_server
 from .test_documents import blob_files, version_body
 
 GRACE = 3600
@@ -106,14 +104,8 @@ def test_expired_sessions_are_removed(kluis: Kluis, alice: Account, settings: Se
 
 def test_cleanup_from_the_command_line(kluis: Kluis, alice: Account, settings: Settings) -> None:
     kluis.upload(alice, b"stale")  # created at the fake clock's time, far in the past
-    result = subprocess.run(
-        [sys.executable, "-m", "server", "cleanup", "--data-dir", str(settings.data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=Path(__file__).resolve().parents[2],
-        env={**os.environ, "KLUIS_DATABASE_URL": settings.db_url},
+    result = run_server(
+        "cleanup", "--data-dir", str(settings.data_dir), env={"KLUIS_DATABASE_URL": settings.db_url}
     )
     assert result.returncode == 0, result.stderr
     assert "removed 1 stale uploads" in result.stdout

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,12 +20,11 @@ import pytest
 from client_sdk import Client
 
 from ..conftest import LiveServer, LiveServerFactory
-from .harness import registration
+from .harness import registration, run_server
 
 CLIENTS = 3
 SLOW_UPLOADS = 2
 PASSPHRASE = "a passphrase for the crash test"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -140,15 +137,8 @@ def test_a_server_killed_during_uploads_loses_nothing_and_leaves_nothing_half_vi
                 _, copy = client.get(info.document_id, tmp_path / "copy", overwrite=True)
                 assert copy.read_bytes() == writer.attempted[info.name]
 
-    env = {**os.environ, **server_env, "KLUIS_UPLOAD_GRACE_SECONDS": "0"}
-    cleanup = subprocess.run(
-        [sys.executable, "-m", "server", "cleanup", "--data-dir", str(server.data_dir)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
+    env = {**server_env, "KLUIS_UPLOAD_GRACE_SECONDS": "0"}
+    cleanup = run_server("cleanup", "--data-dir", str(server.data_dir), env=env)
     assert cleanup.returncode == 0, cleanup.stderr
     assert partial_files(blob_dir) == []
     database = server_env["KLUIS_DATABASE_URL"].replace("postgresql+psycopg", "postgresql")

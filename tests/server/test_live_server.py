@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,10 +14,8 @@ import httpx
 import pytest
 
 from ..conftest import LiveServer, LiveServerFactory
-from .harness import b64, grant_in, new_id, registration
+from .harness import b64, grant_in, new_id, registration, run_server
 from .test_accesslog import assert_chain
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def connect(server: LiveServer, username: str) -> httpx.Client:
@@ -149,14 +145,8 @@ def test_the_upload_limit_holds_over_http(live_server_factory: LiveServerFactory
 
 
 def test_a_weak_secret_stops_the_server_at_start(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "server", "--port", "0", "--data-dir", str(tmp_path)],
-        env={**os.environ, "KLUIS_SERVER_SECRET": "changeme"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=REPO_ROOT,
+    result = run_server(
+        "--port", "0", "--data-dir", str(tmp_path), env={"KLUIS_SERVER_SECRET": "changeme"}
     )
     assert result.returncode == 2
     assert "KLUIS_SERVER_SECRET" in result.stderr
@@ -176,14 +166,7 @@ def test_the_server_never_logs_keys_or_tokens(live_server: LiveServer) -> None:
 
 @pytest.mark.parametrize("flag", ["--help"])
 def test_the_command_line_documents_its_options(flag: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "server", flag],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=REPO_ROOT,
-    )
+    result = run_server(flag)
     assert result.returncode == 0
     for option in ("--host", "--port", "--data-dir", "cleanup"):
         assert option in result.stdout

@@ -23,10 +23,8 @@ from server.config import Settings
 from server.db import make_engine
 from server.schema import SchemaNotCurrent, alembic_config, head, prepare, upgrade
 
-from .harness import FakeClock, Kluis, TestClient
+from .harness import FakeClock, Kluis, TestClient, run_server
 from .postgres import PostgresDatabase
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -39,16 +37,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def run_server_command(*args: str, url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KLUIS_")}
-    env["KLUIS_DATABASE_URL"] = url
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args, "--data-dir", str(data_dir)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
+    return run_server(*args, "--data-dir", str(data_dir), env={"KLUIS_DATABASE_URL": url})
 
 
 def differences(engine: Engine) -> list[object]:
