@@ -18,6 +18,7 @@ closed to the former member even if the server gives its old rows back (S18).
 from __future__ import annotations
 
 import hmac
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,14 @@ class RemovalResult:
 
 
 class OrganisationsMixin(SharingMixin):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._orgs: dict[str, Organisation] = {}
+        self._rows_seen: tuple[str, list[dict[str, Any]]] | None = None
+        self._org_access_seen: dict[str, set[str]] = {}  # dossier -> orgs that gave me keys
+        self._org_document_keys: dict[str, dict[tuple[str, int], bytes]] = {}
+        self._org_lock = threading.Lock()
+
     # -- loading and trusting ------------------------------------------------------------------
     def _org_pin(self, org_id: str) -> dict[str, Any] | None:
         value = self.profile._get(SECTION, org_id)
@@ -151,11 +160,7 @@ class OrganisationsMixin(SharingMixin):
         return None
 
     def _org_cache(self) -> dict[str, Organisation]:
-        cache: dict[str, Organisation] | None = getattr(self, "_orgs", None)
-        if cache is None:
-            cache = {}
-            self._orgs = cache
-        return cache
+        return self._orgs
 
     def organisation(
         self, name: str | None = None, *, org_id: str | None = None, fresh: bool = True
@@ -310,8 +315,8 @@ class OrganisationsMixin(SharingMixin):
 
     def contact_by_id(self, user_id: str) -> Contact:
         """Users as before; an organisation (pinned here, or not a user) by its current epoch."""
-        if self._org_pin(user_id) is not None:
-            org = self.organisation(org_id=user_id, fresh=False)
+        if self._org_pin(user_id) is not None:  # fresh: a stale epoch would let leavers in
+            org = self.organisation(org_id=user_id)
             return Contact(org.identity, verified=org.verified, first_seen=False)
         try:
             return super().contact_by_id(user_id)
@@ -347,18 +352,14 @@ class OrganisationsMixin(SharingMixin):
         return rows
 
     def _rows_for(self, dossier_id: str) -> list[dict[str, Any]]:
-        seen: tuple[str, list[dict[str, Any]]] | None = getattr(self, "_rows_seen", None)
+        seen = self._rows_seen
         if seen is not None and seen[0] == dossier_id:
             return seen[1]
         return self._grant_rows(dossier_id)
 
     def _org_access(self) -> dict[str, set[str]]:
         """dossier id -> the organisations whose grants gave me keys in it (this session)."""
-        access: dict[str, set[str]] | None = getattr(self, "_org_access_seen", None)
-        if access is None:
-            access = {}
-            self._org_access_seen = access
-        return access
+        return self._org_access_seen
 
     def open_organisation_grant(
         self, data: bytes, org: Organisation, owner: Identity, rows: list[dict[str, Any]]
@@ -436,7 +437,7 @@ class OrganisationsMixin(SharingMixin):
         out: list[tuple[str, Grant, bytes]] = []
         for org_id in sorted({str(r.get("recipient_id")) for r in rows} - {self.my_id}):
             try:
-                org = self.organisation(org_id=org_id, fresh=False)
+                org = self.organisation(org_id=org_id)
             except NotFound:
                 continue  # not an organisation: a row that gives me nothing
             org_rows = [r for r in rows if r.get("recipient_id") == org_id]
@@ -445,11 +446,6 @@ class OrganisationsMixin(SharingMixin):
                     continue
                 data = unb64(row.get("grant"), "grant")
                 opened = self.open_organisation_grant(data, org, owner, org_rows)
-                if opened is None and Grant.decode(data).recipient_key_id not in {
-                    r.key_id for r in org.chain.records
-                }:
-                    org = self.organisation(org_id=org_id)  # a newer epoch: look again
-                    opened = self.open_organisation_grant(data, org, owner, org_rows)
                 if opened is not None:
                     out.append((org_id, *opened))
                     self._org_access().setdefault(dossier_id, set()).add(org_id)
@@ -468,14 +464,26 @@ class OrganisationsMixin(SharingMixin):
         try:
             return super()._document_file_key(dossier, record)
         except KeyMismatchError:
-            for _org_id, grant, key in self._org_grant_keys(
-                dossier.dossier_id, dossier.owner, GrantKind.DOCUMENT
-            ):
-                if grant.document_id.hex() == record.document_id and grant.number == (
-                    record.version
-                ):
-                    return key
-            raise
+            # Listings open versions in a thread pool: the organisations' document grants of a
+            # dossier are opened once per loaded dossier, under a lock.
+            with self._org_lock:
+                cache = self._org_document_keys
+                if dossier.dossier_id not in cache:
+                    cache[dossier.dossier_id] = {
+                        (grant.document_id.hex(), grant.number): key
+                        for _org_id, grant, key in self._org_grant_keys(
+                            dossier.dossier_id, dossier.owner, GrantKind.DOCUMENT
+                        )
+                    }
+                key = cache[dossier.dossier_id].get((record.document_id, record.version))
+            if key is None:
+                raise
+            return key
+
+    def load_dossier(self, dossier_id: str) -> Dossier:
+        with self._org_lock:
+            self._org_document_keys.pop(dossier_id, None)  # look again
+        return super().load_dossier(dossier_id)
 
     # -- the owner follows an organisation's rotations ------------------------------------------
     def _follow_organisation_rotations(self, dossier_id: str) -> None:

@@ -80,6 +80,10 @@ class ReceiptView:
 
 
 class ReceiptsMixin(OrganisationsMixin, ExportMixin):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._checked_orgs: set[str] = set()
+
     # -- signing, as a member --------------------------------------------------------------------
     def documents(self, dossier_id: str) -> list[DocumentInfo]:
         infos = super().documents(dossier_id)
@@ -156,6 +160,7 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         """Every receipt filed for the dossier, each verified; failures are shown, not hidden."""
         dossier = self.load_dossier(dossier_id)
         signed = {(e.document_id, e.version): e.header_hash for e in dossier.index.entries}
+        self._checked_orgs = set()  # each organisation fetched fresh once per call
         views = []
         for row in self._receipt_rows(dossier_id):
             views.append(self._view(dossier_id, row, signed))
@@ -176,7 +181,9 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         org: Organisation | None = None
         status = "verified"
         try:
-            org = self.organisation(org_id=r.org_id.hex(), fresh=False)
+            org_id = r.org_id.hex()
+            org = self.organisation(org_id=org_id, fresh=org_id not in self._checked_orgs)
+            self._checked_orgs.add(org_id)
             verify_receipt(data, dossier_id=bytes.fromhex(dossier_id), chain=org.chain)
             for e in r.entries:
                 listed = signed.get((e.document_id, e.version))
