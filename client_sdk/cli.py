@@ -164,10 +164,15 @@ def transfer_bars() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
 
 
 # -- server ------------------------------------------------------------------------------------
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def server(
+    ctx: typer.Context,
     command: Annotated[
-        str, typer.Argument(help="serve, migrate (the database schema) or cleanup.")
+        str,
+        typer.Argument(
+            help="serve, migrate (the database schema), cleanup, or admin (operator commands: "
+            "admin verify-org NAME --fingerprint FP, unverify-org NAME, list-orgs)."
+        ),
     ] = "serve",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -177,6 +182,11 @@ def server(
 ) -> None:
     """Run the Kluis server (settings: KLUIS_* variables, docs/deployment.md)."""
     # A separate program: the client never imports the server's code.
+    if command == "admin":  # server/admin.py: the rest of the line is its own
+        argv = [sys.executable, "-m", "server", "admin", *ctx.args]
+        os.execv(sys.executable, [*argv, "--data-dir", str(data_dir)])  # noqa: S606 (no shell)
+    if ctx.args:
+        raise typer.BadParameter(f"unexpected arguments: {' '.join(ctx.args)}")
     argv = [sys.executable, "-m", "server", command, "--host", host, "--port", str(port)]
     os.execv(sys.executable, [*argv, "--data-dir", str(data_dir)])  # noqa: S606 (no shell)
 

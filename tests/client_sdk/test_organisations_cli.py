@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import pytest
 from client_sdk import Client
 from client_sdk.localserver import LocalServer
 
-from .cli_runner import Person
+from .cli_runner import KLUIS, Person
 
 FINGERPRINT = re.compile(r"\d{5}(?: \d{5}){11}")
 NAMES = ("anna", "ada", "bert", "cees", "dirk")
@@ -45,9 +44,9 @@ class World:
         return path
 
     def operator(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`kluis server admin ...` on the server machine (it runs `python -m server admin`)."""
         return subprocess.run(
-            [sys.executable, "-m", "server", "admin", *args, "--data-dir",
-             str(self.server.data_dir)],
+            [KLUIS, "server", "admin", *args, "--data-dir", str(self.server.data_dir)],
             capture_output=True, text=True, check=False, timeout=60,
         )  # fmt: skip
 
@@ -125,6 +124,10 @@ def test_a_member_opens_a_shared_dossier_and_the_resident_gets_a_verified_receip
     ]  # the download was covered by the first receipt: no second one
     table = world.anna.ok("receipts", dossier)
     assert "ncg-flow" in table and "bert" in table and "verified" in table
+    log = json.loads(world.anna.ok("log", dossier, "--json"))
+    assert [(e["action"], e["subject"]) for e in log if e["action"] == "share"] == [
+        ("share", "ncg-flow")
+    ]  # the organisation is named in the access log, like a person
 
     exported = tmp_path / "export"
     world.anna.run("export", dossier, "-o", str(exported),
