@@ -623,6 +623,15 @@ class OrganisationsMixin(SharingMixin):
             for row in dossier_rows:
                 try:
                     data = unb64(row.get("grant"), "grant")
+                    claimed = Grant.decode(data)
+                    target = (
+                        int(claimed.kind),
+                        claimed.dossier_id,
+                        claimed.document_id,
+                        claimed.number,
+                    )
+                    if target in done:
+                        continue  # re-wrapped already (from the original or an earlier re-wrap)
                     opened = self.open_organisation_grant(data, org, owner, dossier_rows)
                 except (SecurityError, ValueError):
                     skipped += 1
@@ -630,9 +639,6 @@ class OrganisationsMixin(SharingMixin):
                 if opened is None:
                     continue
                 grant, key = opened
-                target = (int(grant.kind), grant.dossier_id, grant.document_id, grant.number)
-                if target in done:
-                    continue
                 done.add(target)
                 out.append(self._rewrap(grant, key, new, dossier_id))
         return out, skipped
