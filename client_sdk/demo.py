@@ -99,6 +99,10 @@ def _walkthrough(console: Console, server: LocalServer, root: Path) -> None:
     console.print(f"   the municipality still reads everything: {', '.join(sorted(names))}")
     console.print("   What the contractor already downloaded stays with them: say so to residents.")
 
+    from .demo_org import walkthrough  # organisations, receipts and a member who leaves
+
+    walkthrough(console, server, root, anna, gemeente, dossier,
+                lambda n, text: _step(console, n, text), 7, DEMO_PASSPHRASE)  # fmt: skip
     for c in (anna, bouw, gemeente):
         c.close()
     console.print("\n[bold green]Demo finished.[/bold green] Try it yourself: `kluis server`.")

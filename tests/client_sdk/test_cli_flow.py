@@ -624,10 +624,16 @@ def test_a_server_that_dies_is_a_user_error(live_server: LocalServer, tmp_path: 
 def test_demo_walks_through_the_flow(tmp_path: Path) -> None:
     result = Person("http://127.0.0.1:9", tmp_path / "unused", "unused").run("demo")
     assert result.returncode == 0, result.stderr
-    steps = [int(n) for n in re.findall(r"^(\d)\. ", result.stdout, re.MULTILINE)]
-    assert steps == [1, 2, 3, 4, 5, 6]
+    steps = [int(n) for n in re.findall(r"^(\d+)\. ", result.stdout, re.MULTILINE)]
+    assert steps == list(range(1, 12))
     for step in ("creates a dossier", "shares the dossier", "access log", "revokes"):
         assert step in result.stdout
     assert "identical to Anna's: True" in result.stdout
     assert "the contractor is refused" in result.stdout
+    # Organisations: verification, a receipt, a member who leaves (client_sdk/demo_org.py).
+    assert "status: verified by the operator" in result.stdout
+    assert "opened by els.gemeente, signature verified" in result.stdout
+    assert "Piet is refused" in result.stdout and "Els still reads: brief-gemeente.txt" in (
+        result.stdout
+    )
     assert "Demo finished." in result.stdout
