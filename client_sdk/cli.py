@@ -24,6 +24,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -32,16 +33,21 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from vault.errors import SecurityError, VaultError
-from vault.recovery import format_recovery_code
+from vault.recovery import format_recovery_code, parse_recovery_code
 
+from .accounts import typed_username
 from .client import Client
-from .errors import ClientError
+from .documents import readable_file
+from .errors import ClientError, Unauthorized
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 EXIT_USER_ERROR = 1
 EXIT_SECURITY = 3
+MAX_EXPIRY_DAYS = 10 * 366  # a share ends within ten years, or never (no --expires)
+SESSION_EXPIRED = "not logged in (or session expired): run `kluis login USERNAME`"
 
 app = typer.Typer(
     name="kluis",
@@ -53,8 +59,10 @@ app = typer.Typer(
 dossier_app = typer.Typer(help="Create and list dossiers.", no_args_is_help=True)
 app.add_typer(dossier_app, name="dossier")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Names, titles and usernames come from other people and from the server: they are printed as
+# Text or escaped, never read as rich markup, and `:name:` in them is no emoji code.
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 ServerOpt = Annotated[
     str, typer.Option("--server", envvar="KLUIS_SERVER", help="Kluis server address.")
@@ -85,6 +93,10 @@ def command(func: F) -> F:
             return func(*args, **kwargs)
         except SecurityError as exc:
             fail(f"SECURITY CHECK FAILED ({type(exc).__name__}): {exc}", EXIT_SECURITY)
+        except Unauthorized:
+            # Login and recovery turn their own refusals into WrongPassphrase; any other 401
+            # means the session this device holds is missing, expired or ended elsewhere.
+            fail(f"error: {SESSION_EXPIRED}")
         except (ClientError, VaultError) as exc:
             fail(f"error: {exc}")
         except (OSError, ValueError) as exc:
@@ -100,12 +112,19 @@ def client(server: str, profile: Path | None) -> Client:
 
 
 def read_secret(
-    prompt: str, env: str, path: Path | None, *, confirm: bool = False, allow_env: bool = True
+    prompt: str,
+    env: str,
+    path: Path | None,
+    *,
+    confirm: bool = False,
+    allow_env: bool = True,
+    fallback_env: str | None = None,
 ) -> str:
     if path is not None:
         return path.read_text(encoding="utf-8").rstrip("\r\n")
-    if allow_env and os.environ.get(env):
-        return os.environ[env]
+    for name in (env, fallback_env):
+        if allow_env and name and os.environ.get(name):
+            return os.environ[name]
     if not sys.stdin.isatty():
         fail(f"no passphrase: set {env}, use --passphrase-file, or run in a terminal")
     value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
@@ -113,22 +132,47 @@ def read_secret(
 
 
 def parse_expiry(text: str | None) -> int:
-    """`30d`, `12h`, `2w` from now, or a date `2027-01-31` (end of that day, UTC)."""
+    """`30d`, `12h`, `2w` from now, or a date `2027-01-31` (end of that day, UTC); at most
+    MAX_EXPIRY_DAYS ahead, and in the future."""
     if not text:
         return 0
+    current = int(time.time())
     match = re.fullmatch(r"(\d+)\s*([hdw])", text.strip().lower())
     if match:
         hours = {"h": 1, "d": 24, "w": 24 * 7}[match.group(2)]
-        return int(time.time()) + int(match.group(1)) * hours * 3600
+        count = int(match.group(1))
+        if count == 0:
+            fail(f"the expiry {text!r} is not in the future: use for example 30d, 12h or 2w")
+        if count * hours > MAX_EXPIRY_DAYS * 24:
+            too_far(text)
+        return current + count * hours * 3600
     try:
         day = datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         fail(f"cannot read the expiry {text!r}: use for example 30d, 12h, 2w or 2027-01-31")
-    return int(day.timestamp()) + 24 * 3600 - 1
+    end = int(day.timestamp()) + 24 * 3600 - 1
+    if end <= current:
+        fail(f"the expiry date {text!r} has passed: a share must expire in the future")
+    if end > current + MAX_EXPIRY_DAYS * 24 * 3600:
+        too_far(text)
+    return end
+
+
+def too_far(text: str) -> NoReturn:
+    fail(
+        f"the expiry {text!r} is more than {MAX_EXPIRY_DAYS // 366} years away: choose a nearer "
+        "one, or leave out --expires for a share that lasts until you revoke it"
+    )
 
 
 def when(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M") if ts else "-"
+    """A time in UTC; any value the server or a signed grant carries prints without error."""
+    if not ts:
+        return "-"
+    try:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        return "after 9999-12-31" if ts > 0 else "before 0001-01-01"
 
 
 def size_text(n: int) -> str:
@@ -137,6 +181,16 @@ def size_text(n: int) -> str:
             return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024  # type: ignore[assignment]
     return str(n)
+
+
+def plain(text: str, console: Console = out) -> None:
+    """Print a line literally: no markup, no highlighting (it may hold names from others)."""
+    console.print(text, markup=False, highlight=False)
+
+
+def cells(*values: object) -> list[Text]:
+    """Table cells that show their text literally, whatever brackets it holds."""
+    return [Text(str(v)) for v in values]
 
 
 def print_json(data: Any) -> None:
@@ -207,7 +261,7 @@ def register(
     )
     with client(server, profile) as c:
         code = c.register(username, passphrase, display_name)
-        out.print(f"Account [bold]{username}[/bold] created. Your fingerprint:")
+        out.print(f"Account [bold]{escape(username)}[/bold] created. Your fingerprint:")
         out.print(f"  {c.whoami().fingerprint}")
     out.print(
         "\nYour RECOVERY CODE. Write it on paper now and keep it somewhere safe. It is shown only"
@@ -229,7 +283,7 @@ def login(
     passphrase = read_secret("Passphrase", "KLUIS_PASSPHRASE", passphrase_file)
     with client(server, profile) as c:
         identity = c.login(username, passphrase)
-    out.print(f"Logged in as [bold]{username}[/bold] ({identity.fingerprint})")
+    out.print(f"Logged in as [bold]{escape(username)}[/bold] ({identity.fingerprint})")
 
 
 @app.command()
@@ -247,7 +301,7 @@ def whoami(server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None) -> No
     """Show who you are logged in as, and your fingerprint."""
     with client(server, profile) as c:
         me = c.whoami()
-    out.print(f"{me.username}\nfingerprint: {me.fingerprint}")
+    plain(f"{me.username}\nfingerprint: {me.fingerprint}")
 
 
 @app.command()
@@ -279,13 +333,20 @@ def recover(
     ] = None,
 ) -> None:
     """Regain access with your recovery code and choose a new passphrase."""
-    code = os.environ.get("KLUIS_RECOVERY_CODE") or read_secret(
-        "Recovery code (24 words)", "KLUIS_RECOVERY_CODE", None
+    typed_username(username)
+    code = read_secret("Recovery code (24 words)", "KLUIS_RECOVERY_CODE", None)
+    parse_recovery_code(code)  # a typo is reported before the new passphrase is asked for
+    # KLUIS_NEW_PASSPHRASE as for `passwd`; KLUIS_PASSPHRASE still works for older scripts.
+    new = read_secret(
+        "New passphrase",
+        "KLUIS_NEW_PASSPHRASE",
+        new_passphrase_file,
+        confirm=True,
+        fallback_env="KLUIS_PASSPHRASE",
     )
-    new = read_secret("New passphrase", "KLUIS_PASSPHRASE", new_passphrase_file, confirm=True)
     with client(server, profile) as c:
         identity = c.recover(username, code, new)
-    out.print(f"Access restored for [bold]{username}[/bold] ({identity.fingerprint}).")
+    out.print(f"Access restored for [bold]{escape(username)}[/bold] ({identity.fingerprint}).")
 
 
 @app.command()
@@ -297,9 +358,9 @@ def fingerprint(
     with client(server, profile) as c:
         contact = c.fingerprint(username)
     state = "verified" if contact.verified else "NOT verified (pinned on first use)"
-    out.print(f"{username}\nfingerprint: {contact.identity.fingerprint}\nstatus: {state}")
+    plain(f"{username}\nfingerprint: {contact.identity.fingerprint}\nstatus: {state}")
     if not contact.verified:
-        out.print(
+        plain(
             f"Compare it with {username} in person or with a letter, then run "
             f"`kluis verify {username} '<fingerprint>'`."
         )
@@ -313,7 +374,7 @@ def verify(
     """Mark a user's keys as verified after comparing the fingerprint out of band."""
     with client(server, profile) as c:
         c.verify_contact(username, fingerprint)
-    out.print(f"{username} is verified on this device.")
+    plain(f"{username} is verified on this device.")
 
 
 # -- dossiers ----------------------------------------------------------------------------------
@@ -324,7 +385,7 @@ def dossier_create(
 ) -> None:
     """Create a dossier; prints its id."""
     with client(server, profile) as c:
-        out.print(c.create_dossier(title))
+        plain(c.create_dossier(title))
 
 
 @dossier_app.command("list")
@@ -349,7 +410,7 @@ def dossier_list(
         return print_json(rows)
     table = Table("id", "title", "owner", "role", "documents")
     for r in rows:
-        table.add_row(r["id"][:12], r["title"], r["owner"], r["role"], str(r["documents"]))
+        table.add_row(*cells(r["id"][:12], r["title"], r["owner"], r["role"], r["documents"]))
     out.print(table)
     return None
 
@@ -365,6 +426,8 @@ def add(
     profile: ProfileOpt = None,
 ) -> None:
     """Encrypt files into a dossier."""
+    for file in files:
+        readable_file(file)  # all of them, before anything goes to the server
     with client(server, profile) as c, transfer_bars() as bar:
         infos = c.add_many(
             c.resolve_dossier(dossier),
@@ -373,7 +436,7 @@ def add(
             progress=lambda path: bar(path.name, path.stat().st_size),
         )
     for info in infos:
-        out.print(f"{info.document_id}  {info.name}  ({size_text(info.size)})")
+        plain(f"{info.document_id}  {info.name}  ({size_text(info.size)})")
 
 
 @app.command()
@@ -382,11 +445,12 @@ def update(
     document: str, file: Path, server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None
 ) -> None:
     """Add a new version of a document."""
+    readable_file(file)  # before anything goes to the server
     with client(server, profile) as c:
         document_id = c.resolve_document(document)
         with transfer_bars() as bar:
             info = c.update(document_id, file, progress=bar(file.name, file.stat().st_size))
-    out.print(f"{info.document_id}  {info.name}  version {info.version}")
+    plain(f"{info.document_id}  {info.name}  version {info.version}")
 
 
 def document_row(info: Any) -> dict[str, Any]:
@@ -401,7 +465,16 @@ def document_row(info: Any) -> dict[str, Any]:
         "author_verified": info.author_verified,
         "signature": "verified",
         "confirmed_by_owner": info.confirmed,
+        # a document shared on its own: a newer version exists that was not shared with you
+        "newer_version_not_shared": info.newer_version or None,
     }
+
+
+def newer_version_note(info: Any) -> str:
+    return (
+        f"Note: {info.name} ({info.document_id[:12]}) has a newer version {info.newer_version} "
+        f"that was not shared with you; you have version {info.version}."
+    )
 
 
 @app.command()
@@ -414,21 +487,27 @@ def ls(
 ) -> None:
     """List a dossier's documents; every signature is checked."""
     with client(server, profile) as c:
-        rows = [document_row(i) for i in c.documents(c.resolve_dossier(dossier))]
+        infos = c.documents(c.resolve_dossier(dossier))
+    rows = [document_row(i) for i in infos]
     if as_json:
         return print_json(rows)
     table = Table("id", "name", "version", "size", "date", "author", "signature")
     for r in rows:
         author = r["author"] + ("" if r["author_verified"] else " (unverified)")
-        sig = "verified" + ("" if r["confirmed_by_owner"] else ", not yet in owner's index")
+        if r["newer_version_not_shared"]:
+            sig = f"verified, version {r['newer_version_not_shared']} not shared with you"
+        else:
+            sig = "verified" + ("" if r["confirmed_by_owner"] else ", not yet in owner's index")
         table.add_row(
-            r["id"][:12],
-            r["name"],
-            str(r["version"]),
-            size_text(r["size"]),
-            when(r["created"]),
-            author,
-            sig,
+            *cells(
+                r["id"][:12],
+                r["name"],
+                r["version"],
+                size_text(r["size"]),
+                when(r["created"]),
+                author,
+                sig,
+            )
         )
     out.print(table)
     return None
@@ -453,7 +532,9 @@ def get(
             info, path = c.get(
                 document_id, output, version=version, overwrite=force, progress=bar("download", 0)
             )
-    out.print(f"{path}  (version {info.version}, by {info.author}, signature verified)")
+    plain(f"{path}  (version {info.version}, by {info.author}, signature verified)")
+    if info.newer_version:
+        plain(newer_version_note(info), console=err)
 
 
 # -- sharing -----------------------------------------------------------------------------------
@@ -480,11 +561,12 @@ def share(
     with client(server, profile) as c:
         result = c.share(target, username, write=write, expires_at=parse_expiry(expires))
     who = result.recipient
-    out.print(f"Shared with {who.username} ({result.grants} key(s) wrapped for {who.fingerprint}).")
+    plain(f"Shared with {who.username} ({result.grants} key(s) wrapped for {who.fingerprint}).")
     if not result.recipient_verified:
-        err.print(
+        plain(
             f"Note: {who.username}'s fingerprint is not verified. Compare it with them, then run "
-            f"`kluis verify {who.username} '<fingerprint>'`."
+            f"`kluis verify {who.username} '<fingerprint>'`.",
+            console=err,
         )
 
 
@@ -496,7 +578,7 @@ def revoke(
     """Revoke a share. New documents and versions get a new key the user never receives."""
     with client(server, profile) as c:
         epoch = c.revoke(target, username)
-    out.print(
+    plain(
         f"Access of {username} revoked."
         + (f" Dossier key rotated (epoch {epoch})." if epoch else "")
     )
@@ -530,12 +612,14 @@ def shared(
     table = Table("kind", "id", "from", "rights", "expires", "signature")
     for r in rows:
         table.add_row(
-            r["kind"],
-            (r["document"] or r["dossier"])[:12],
-            r["from"],
-            r["rights"],
-            when(r["expires"]),
-            r["signature"],
+            *cells(
+                r["kind"],
+                (r["document"] or r["dossier"])[:12],
+                r["from"],
+                r["rights"],
+                when(r["expires"]),
+                r["signature"],
+            )
         )
     out.print(table)
     return None
@@ -578,12 +662,14 @@ def log(
     table = Table("#", "when", "who", "action", "document", "user")
     for r in rows:
         table.add_row(
-            str(r["seq"]),
-            when(r["at"]),
-            r["who"],
-            r["action"],
-            (r["document"] or "")[:12],
-            r["subject"] or "",
+            *cells(
+                r["seq"],
+                when(r["at"]),
+                r["who"],
+                r["action"],
+                (r["document"] or "")[:12],
+                r["subject"] or "",
+            )
         )
     out.print(table)
     out.print("Log chain verified.")
@@ -610,8 +696,8 @@ def export(
     )
     with client(server, profile) as c:
         result = c.export(c.resolve_dossier(dossier), output, passphrase)
-    out.print(f"Exported {len(result.files)} document(s) to {result.directory}")
-    out.print(f"Open them with: age -d -i {result.identity_file} FILE.age  (see README.txt)")
+    plain(f"Exported {len(result.files)} document(s) to {result.directory}")
+    plain(f"Open them with: age -d -i {result.identity_file} FILE.age  (see README.txt)")
 
 
 @app.command()

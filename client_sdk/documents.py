@@ -12,6 +12,7 @@ import contextlib
 import hmac
 import mimetypes
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -29,6 +30,26 @@ from .errors import ClientError
 from .transport import STREAM_CHUNK, b64
 
 Progress = Callable[[int], None]
+
+
+def readable_file(path: Path) -> Path:
+    """`path` if it is a regular file this user can read; otherwise a ClientError naming it."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ClientError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ClientError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise ClientError(f"{path} is a folder, not a file: give the files in it instead")
+    if not stat.S_ISREG(mode):
+        raise ClientError(f"{path} is not a regular file")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ClientError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return path
 
 
 class IterReader:
@@ -93,12 +114,18 @@ class DocumentsMixin(DossiersMixin):
         self, path: Path, file_key: bytes, progress: Progress | None
     ) -> tuple[str, PayloadDigest]:
         key = age_file_key(file_key)
-        read_fd, write_fd = os.pipe()
+        source = path.open("rb")  # fails here, before the upload starts, if it cannot be read
+        try:
+            read_fd, write_fd = os.pipe()
+        except BaseException:
+            source.close()
+            raise
         outcome: dict[str, Any] = {}
 
         def produce() -> None:
             try:
-                with path.open("rb") as src, os.fdopen(write_fd, "wb") as sink:
+                # The write end first: whatever fails after, closing it ends the upload's body.
+                with os.fdopen(write_fd, "wb") as sink, source as src:
                     outcome["digest"] = encrypt_payload(src, sink, key, progress=progress)
             except BaseException as exc:  # handed to the caller's thread below
                 outcome["error"] = exc
@@ -171,12 +198,12 @@ class DocumentsMixin(DossiersMixin):
             },
         )
         record = VersionRecord(document_id, version, header, self.my_id)
-        info = self._info(dossier, record, self.open_version(dossier, record).metadata)
-        self.profile.save_versions_seen({document_id: version})
-        return info
+        return self._info(dossier, record, self.open_version(dossier, record).metadata)
 
     def _confirm(self, dossier: Dossier, infos: list[DocumentInfo]) -> None:
-        """As owner, put new versions into the signed index: once per batch, not per file."""
+        """Remember the versions written and, as owner, put them into the signed index: once per
+        batch, not per file."""
+        self.profile.save_versions_seen({i.document_id: i.version for i in infos})
         if dossier.role == "owner" and infos:
             self.sign_index(dossier, infos)
 
@@ -199,7 +226,11 @@ class DocumentsMixin(DossiersMixin):
         title: str = "",
         progress: Callable[[Path], Progress | None] = lambda _: None,
     ) -> list[DocumentInfo]:
-        """Encrypt several files into new documents; the index is signed once at the end."""
+        """Encrypt several files into new documents; the index is signed once at the end.
+
+        Every file is checked first: one that is missing or unreadable stops the batch before
+        anything is uploaded."""
+        paths = [readable_file(Path(p)) for p in paths]
         dossier = self.load_dossier(dossier_id)
         infos: list[DocumentInfo] = []
         try:
@@ -213,13 +244,14 @@ class DocumentsMixin(DossiersMixin):
         self, document_id: str, path: Path | str, *, progress: Progress | None = None
     ) -> DocumentInfo:
         """Add a new version (with a fresh file key) to an existing document."""
+        path = readable_file(Path(path))
         dossier_id, versions = self.document_versions(document_id)
         dossier = self.load_dossier(dossier_id)
         # D12: a new version on top of one the server hides would overwrite it; check first.
         self._check_not_rolled_back(dossier, {document_id: versions[-1].version})
         title = self.open_version(dossier, versions[-1]).metadata.title
         next_version = versions[-1].version + 1
-        info = self._write_version(dossier, document_id, next_version, Path(path), title, progress)
+        info = self._write_version(dossier, document_id, next_version, path, title, progress)
         self._confirm(dossier, [info])
         return info
 
@@ -233,17 +265,34 @@ class DocumentsMixin(DossiersMixin):
         overwrite: bool = False,
         progress: Progress | None = None,
     ) -> tuple[DocumentInfo, Path]:
-        """Download, decrypt and verify a document; the file appears only if all checks pass."""
+        """Download, decrypt and verify a document; the file appears only if all checks pass.
+
+        Without `version`, the latest version, or for a document shared on its own the latest
+        one shared with me (`DocumentInfo.newer_version` then names the newer one)."""
+        if version is not None and version < 1:
+            raise ClientError(f"there is no version {version}: versions are numbered from 1")
         dossier_id, versions = self.document_versions(document_id)
         dossier = self.load_dossier(dossier_id)
         latest = {document_id: versions[-1].version}
         self._check_not_rolled_back(dossier, latest)
-        wanted = version or versions[-1].version
-        record = next((v for v in versions if v.version == wanted), None)
-        if record is None:
-            raise ClientError(f"document {document_id[:8]} has no version {wanted}")
+        granted = self._granted_versions(dossier)
+        newer = 0
+        if version is None:
+            record, newer = self._readable_version(dossier, versions, granted)
+        else:
+            found = next((v for v in versions if v.version == version), None)
+            if found is None:
+                raise ClientError(f"document {document_id[:8]} has no version {version}")
+            mine = granted.get(document_id)
+            if mine and version not in mine:
+                raise ClientError(
+                    f"version {version} of document {document_id[:8]} was not shared with you; "
+                    f"you may open version {', '.join(map(str, sorted(mine)))}"
+                )
+            record = found
+        wanted = record.version
         opened = self.open_version(dossier, record)
-        info = self._info(dossier, record, opened.metadata)
+        info = self._info(dossier, record, opened.metadata, newer)
         target = Path(destination) if destination else Path(opened.metadata.name)
         if target.is_dir():
             target = target / opened.metadata.name

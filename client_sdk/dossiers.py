@@ -58,6 +58,9 @@ class DocumentInfo:
     author_verified: bool  # the author's fingerprint was compared out of band
     confirmed: bool  # the dossier owner's signed index lists exactly this version
     header: bytes = field(repr=False)
+    # A document shared on its own: the number of a newer version that was not shared with me
+    # (this is then the latest version I hold a key for); 0 when this is the latest version.
+    newer_version: int = 0
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,35 @@ class DossiersMixin(ClientBase):
             "with you"
         )
 
-    def _info(self, dossier: Dossier, record: VersionRecord, m: DocumentMetadata) -> DocumentInfo:
+    def _granted_versions(self, dossier: Dossier) -> dict[str, set[int]]:
+        """Without the dossier key: the versions of each document that grant rows addressed to
+        me claim to give (a claim until `_document_file_key` opens one)."""
+        if dossier.keys:
+            return {}
+        granted: dict[str, set[int]] = {}
+        for item in self._my_grants(dossier.dossier_id):
+            number = item.get("number")
+            if item.get("kind") == GrantKind.DOCUMENT and isinstance(number, int):
+                granted.setdefault(str(item.get("document_id")), set()).add(number)
+        return granted
+
+    def _readable_version(
+        self, dossier: Dossier, versions: list[VersionRecord], granted: dict[str, set[int]]
+    ) -> tuple[VersionRecord, int]:
+        """The version to show and the newer version it stands in for (0 if none): the latest,
+        except for a document shared on its own whose owner added versions after sharing it;
+        then the latest one shared with me. The owner shares a document's versions of that
+        moment; later ones need a new share, so their absence is no attack."""
+        latest = versions[-1]
+        mine = granted.get(latest.document_id)
+        if dossier.keys or not mine or latest.version in mine:
+            return latest, 0  # (with no key at all, opening it says so)
+        shared = [v for v in versions if v.version in mine]
+        return (shared[-1], latest.version) if shared else (latest, 0)
+
+    def _info(
+        self, dossier: Dossier, record: VersionRecord, m: DocumentMetadata, newer: int = 0
+    ) -> DocumentInfo:
         entry = dossier.index.entry(bytes.fromhex(record.document_id))
         confirmed = entry is not None and entry.version == record.version
         if confirmed and entry is not None and entry.header_hash != header_hash(record.header):
@@ -265,6 +296,7 @@ class DossiersMixin(ClientBase):
             author_verified=contact.verified,
             confirmed=confirmed,
             header=record.header,
+            newer_version=newer,
         )
 
     def documents(self, dossier_id: str) -> list[DocumentInfo]:
@@ -273,7 +305,12 @@ class DossiersMixin(ClientBase):
         listing = self._listing(dossier_id)
         latest = {doc: versions[-1].version for doc, versions in listing.items()}
         self._check_listing(dossier, latest)
-        records = [versions[-1] for versions in listing.values()]
+        granted = self._granted_versions(dossier)
+        chosen = [
+            self._readable_version(dossier, versions, granted) for versions in listing.values()
+        ]
+        records = [record for record, _ in chosen]
+        newer = {record.document_id: n for record, n in chosen if n}
         for author_id in {r.author_id for r in records}:
             self.contact_by_id(author_id)  # pin or check each author once, before the pool
 
@@ -304,7 +341,10 @@ class DossiersMixin(ClientBase):
         with ThreadPoolExecutor(max_workers=VERIFY_THREADS) as pool:
             for batch in pool.map(verify, batches):
                 known.update(batch)
-        infos = [self._info(dossier, r, known[r.document_id]) for r in records]
+        infos = [
+            self._info(dossier, r, known[r.document_id], newer.get(r.document_id, 0))
+            for r in records
+        ]
         verified = {
             i.document_id: {
                 "header_hash": header_hash(i.header).hex(),

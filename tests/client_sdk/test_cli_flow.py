@@ -14,11 +14,13 @@ import pty
 import re
 import shutil
 import stat
+import subprocess
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mnemonic import Mnemonic
 
 from client_sdk.localserver import LocalServer
@@ -637,3 +639,204 @@ def test_demo_walks_through_the_flow(tmp_path: Path) -> None:
         result.stdout
     )
     assert "Demo finished." in result.stdout
+
+
+# -- regression tests of defects found while writing these tests (each failed before its fix) -----
+@pytest.fixture(scope="module")
+def pair(server: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[Person, Person]:
+    """A resident and a contractor, registered once for the small tests below; each test works in
+    dossiers of its own."""
+    tmp = tmp_path_factory.mktemp("pair")
+    return registered(server, tmp, "resident")[0], registered(server, tmp, "contractor")[0]
+
+
+def new_dossier(p: Person, tmp: Path, *files: tuple[str, bytes]) -> tuple[str, dict[str, str]]:
+    dossier = p.ok("dossier", "create", f"Dossier {tmp.name}").strip()
+    for name, content in files:
+        (tmp / name).write_bytes(content)
+    if files:
+        p.ok("add", dossier, *(str(tmp / name) for name, _ in files))
+    return dossier, ids_by_name(p, dossier)
+
+
+def test_a_document_share_does_not_break_when_the_owner_adds_a_version(
+    pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    # It was: a document share seals the file keys of the versions that exist at that moment.
+    # After the owner's `kluis update`, the server (rightly) lists version 2 to the grantee, and
+    # the client then failed `ls` and `get` with exit 3, "SECURITY CHECK FAILED
+    # (KeyMismatchError): no key for document ... version 2 was shared with you": a false alarm.
+    # The grantee now sees the version shared with them, with a note about the newer one.
+    resident, contractor = pair
+    dossier, ids = new_dossier(resident, tmp_path, ("bestek.txt", b"versie een"))
+    resident.ok("share", ids["bestek.txt"], "contractor")
+    (tmp_path / "bestek-v2.txt").write_bytes(b"versie twee")
+    resident.ok("update", ids["bestek.txt"], str(tmp_path / "bestek-v2.txt"))
+
+    listed = contractor.run("ls", dossier, "--json")
+    assert listed.returncode == 0, listed.stderr
+    [row] = json.loads(listed.stdout)
+    assert (row["id"], row["name"], row["version"]) == (ids["bestek.txt"], "bestek.txt", 1)
+    assert row["newer_version_not_shared"] == 2
+    assert "version 2 not shared with you" in contractor.ok("ls", dossier)
+    got = contractor.run("get", ids["bestek.txt"], "-o", str(tmp_path / "latest.txt"))
+    assert got.returncode == 0, got.stderr
+    assert (tmp_path / "latest.txt").read_bytes() == b"versie een"
+    assert "(version 1, by resident" in got.stdout
+    assert "newer version 2 that was not shared with you" in got.stderr
+    contractor.ok("get", ids["bestek.txt"], "--version", "1", "-o", str(tmp_path / "v1.txt"))
+    assert (tmp_path / "v1.txt").read_bytes() == b"versie een"
+    asked = contractor.run("get", ids["bestek.txt"], "--version", "2", "-o", str(tmp_path / "v2"))
+    user_error(asked, "version 2", "not shared with you", "version 1")
+    assert not (tmp_path / "v2").exists()
+    # sharing the document again gives every version, the newest included
+    resident.ok("share", ids["bestek.txt"], "contractor")
+    [row] = json.loads(contractor.ok("ls", dossier, "--json"))
+    assert (row["version"], row["newer_version_not_shared"]) == (2, None)
+
+
+def test_get_version_0_is_not_the_latest_version(
+    pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    # It was: Client.get used `wanted = version or latest`, so `--version 0` silently downloaded
+    # the latest version instead of saying there is no version 0 (versions start at 1).
+    resident, _ = pair
+    _, ids = new_dossier(resident, tmp_path, ("brief.txt", b"een"))
+    (tmp_path / "brief-v2.txt").write_bytes(b"twee")
+    resident.ok("update", ids["brief.txt"], str(tmp_path / "brief-v2.txt"))
+    for number in ("0", "-1"):
+        result = resident.run("get", ids["brief.txt"], "--version", number, "-o", str(tmp_path))
+        user_error(result, f"no version {number}", "numbered from 1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["brief-v2.txt", "brief.txt"]
+
+
+def test_adding_a_directory_is_refused_and_does_not_hang(
+    pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    # It was: `kluis add DOSSIER SOME_DIRECTORY` never returned. In _encrypt_and_upload the
+    # producer thread ran `with path.open("rb") as src, os.fdopen(write_fd, "wb") as sink`:
+    # path.open failed (IsADirectoryError) before the pipe's write end was wrapped, so it was
+    # never closed and the upload read the pipe forever. The same for any unreadable file.
+    resident, _ = pair
+    dossier, _ = new_dossier(resident, tmp_path)
+    (tmp_path / "map").mkdir()
+    try:
+        result = resident.run("add", dossier, str(tmp_path / "map"), timeout=20)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("`kluis add DOSSIER DIRECTORY` hangs (killed after 20 s)") from None
+    user_error(result, "map", "is a folder")
+    (tmp_path / "brief.txt").write_text("brief")
+    resident.ok("add", dossier, str(tmp_path / "brief.txt"))
+    [doc] = json.loads(resident.ok("ls", dossier, "--json"))
+    update = resident.run("update", doc["id"], str(tmp_path / "map"), timeout=20)
+    user_error(update, "map", "is a folder")
+    assert [d["version"] for d in json.loads(resident.ok("ls", dossier, "--json"))] == [1]
+
+
+def test_add_with_one_missing_file_adds_nothing(
+    pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    # It was: `kluis add D present.txt absent.txt` uploaded and signed present.txt, then exited 1
+    # with "No such file or directory: absent.txt" and said nothing about present.txt: the user
+    # was told the command failed, yet one document was added. Every file is checked first.
+    resident, _ = pair
+    dossier, _ = new_dossier(resident, tmp_path)
+    (tmp_path / "present.txt").write_text("present")
+    result = resident.run("add", dossier, str(tmp_path / "present.txt"), str(tmp_path / "absent"))
+    user_error(result, "absent", "no such file")
+    assert json.loads(resident.ok("ls", dossier, "--json")) == []
+
+
+def test_names_and_titles_are_printed_literally(
+    pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    # It was: the CLI printed file names and dossier titles through rich with markup enabled:
+    # `add`, `get` and the `ls` table showed "scan[b].pdf" as "scan.pdf" and "[red]rood.txt" as a
+    # red "rood.txt", and `kluis dossier list` crashed (rich.errors.MarkupError) on a title such
+    # as "Schade [/x]". A title is chosen by whoever shares the dossier, so anyone could break
+    # another user's `dossier list` by sharing one such dossier with them.
+    resident, _ = pair
+    files = (("scan[b].pdf", b"scan"), ("[red]rood.txt", b"rood"), ("a:smile:b.txt", b"x"))
+    for name, content in files:
+        (tmp_path / name).write_bytes(content)
+    title = "Schade [/x] Hoofdstraat [bold]12"
+    dossier = resident.ok("dossier", "create", title).strip()
+    added = resident.ok("add", dossier, *(str(tmp_path / name) for name, _ in files))
+    table = resident.ok("ls", dossier)
+    (tmp_path / "out").mkdir()
+    scan = ids_by_name(resident, dossier)["scan[b].pdf"]
+    got = resident.ok("get", scan, "-o", str(tmp_path / "out"))
+    assert (tmp_path / "out" / "scan[b].pdf").read_bytes() == b"scan"
+    listing = resident.run("dossier", "list")
+    for name, _ in files:
+        assert name in added, added
+        assert name in table, table
+    assert "scan[b].pdf" in got, got
+    assert listing.returncode == 0, listing.stderr[-300:]
+    assert title in listing.stdout
+
+
+def test_a_far_future_expiry_does_not_break_the_recipients_listing(
+    pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    # It was: `--expires 99999999d` was accepted (a grant valid until the year 275817), and from
+    # then on the recipient's `kluis shared` table failed with "error: year 275817 is out of
+    # range". Now such an expiry is refused, and any signed expiry still prints (unit tests).
+    resident, contractor = pair
+    dossier, _ = new_dossier(resident, tmp_path)
+    for far in ("99999999d", "3700d", "600w", "9999-12-31"):
+        user_error(resident.run("share", dossier, "contractor", "--expires", far), "years away")
+    user_error(resident.run("share", dossier, "contractor", "--expires", "0d"), "not in the future")
+    assert dossier[:12] not in contractor.ok("shared")
+    resident.ok("share", dossier, "contractor", "--expires", "3650d")
+    assert dossier[:12] in contractor.ok("shared")
+
+
+def test_sharing_with_yourself_is_refused(pair: tuple[Person, Person], tmp_path: Path) -> None:
+    resident, _ = pair
+    dossier, ids = new_dossier(resident, tmp_path, ("brief.txt", b"brief"))
+    for target in (dossier, ids["brief.txt"]):
+        user_error(resident.run("share", target, "resident"), "cannot share with yourself")
+    assert [e["action"] for e in json.loads(resident.ok("log", dossier, "--json"))] == ["upload"]
+
+
+def test_an_ended_session_says_to_log_in(pair: tuple[Person, Person], tmp_path: Path) -> None:
+    # A 401 on an ordinary command means the session this device holds is expired, ended by a
+    # recovery elsewhere, or not known to the server: say so, not "server: missing, invalid...".
+    resident, _ = pair
+    dossier, _ = new_dossier(resident, tmp_path)
+    copy = tmp_path / "old-device"
+    shutil.copytree(resident.profile, copy)
+    session = json.loads((copy / "session.json").read_text())
+    (copy / "session.json").write_text(json.dumps({**session, "token": "ended-" + "0" * 40}))
+    device = Person(resident.server, copy, resident.passphrase)
+    for command in (("ls", dossier), ("dossier", "list"), ("shared",)):
+        user_error(device.run(*command), "not logged in (or session expired)", "kluis login")
+    device.ok("login", "resident")
+    assert json.loads(device.ok("ls", dossier, "--json")) == []
+
+
+def test_recover_asks_for_the_new_passphrase_only_after_a_valid_code(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    _, code = registered(server, tmp_path, "anna-env")
+    words = code.split()
+    device = Person(server.url, tmp_path / "device", "")
+    # no new passphrase anywhere and no terminal: the typo is reported, not the missing passphrase
+    typo = " ".join([*words[:5], "notaword", *words[6:]])
+    user_error(device.run("recover", "anna-env", env={"KLUIS_RECOVERY_CODE": typo}), "word 6")
+    short = " ".join(words[:20])
+    user_error(device.run("recover", "anna-env", env={"KLUIS_RECOVERY_CODE": short}), "24 words")
+    user_error(
+        device.run("recover", "anna-env", env={"KLUIS_RECOVERY_CODE": code}),
+        "no passphrase",
+        "KLUIS_NEW_PASSPHRASE",
+    )
+    # KLUIS_NEW_PASSPHRASE, as for `passwd`; it wins over KLUIS_PASSPHRASE
+    env = {
+        "KLUIS_RECOVERY_CODE": code,
+        "KLUIS_NEW_PASSPHRASE": "the new passphrase 2026",
+        "KLUIS_PASSPHRASE": "not this one",
+    }
+    assert "Access restored for anna-env" in device.ok("recover", "anna-env", env=env)
+    Person(server.url, tmp_path / "check", "the new passphrase 2026").ok("login", "anna-env")

@@ -18,6 +18,7 @@ from client_sdk.errors import (
     NotLoggedIn,
     ServerUnreachable,
     TamperedLogError,
+    Unauthorized,
     UnknownId,
     UnverifiedKeyError,
 )
@@ -107,6 +108,42 @@ def test_garbage_is_a_user_error_with_one_line(
     assert len(message.strip().splitlines()) == 1
     assert repr(text) in message
     assert "30d" in message and "2027-01-31" in message
+
+
+# -- parse_expiry: bounds ------------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["3661d", "523w", "87841h", "99999999d", "9" * 40 + "d"])
+def test_an_expiry_more_than_ten_years_away_is_refused(
+    text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(typer.Exit) as raised:
+        cli.parse_expiry(text)
+    assert raised.value.exit_code == cli.EXIT_USER_ERROR
+    message = capsys.readouterr().err
+    assert "10 years away" in message and repr(text) in message
+    assert len(message.strip().splitlines()) == 1
+
+
+def test_ten_years_is_the_limit() -> None:
+    before, value, after = _from_now("3660d")
+    assert before + 3660 * DAY <= value <= after + 3660 * DAY
+    far = time.gmtime(time.time() + 11 * 366 * DAY)
+    with pytest.raises(typer.Exit):
+        cli.parse_expiry(time.strftime("%Y-%m-%d", far))
+
+
+@pytest.mark.parametrize("text", ["0d", "0h", "0w", "2020-01-01", "1970-01-01"])
+def test_an_expiry_now_or_in_the_past_is_refused(
+    text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(typer.Exit) as raised:
+        cli.parse_expiry(text)
+    assert raised.value.exit_code == cli.EXIT_USER_ERROR
+    assert "future" in capsys.readouterr().err
+
+
+def test_today_is_a_valid_expiry_date() -> None:
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert cli.parse_expiry(today) > time.time()
 
 
 # -- the error-to-exit-status mapping ------------------------------------------------------------
@@ -281,6 +318,17 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     assert runner.invoke(cli.app, ["frobnicate"]).exit_code == 2
 
 
+def test_a_far_future_timestamp_is_printed_not_an_error() -> None:
+    # Regression test of a bug since fixed. It was: when() formatted with datetime, which stops
+    # at the year 9999; a signed grant may expire later (expires_at is a u64, from another client
+    # or from before --expires had bounds), and then the `shared` table of its recipient failed
+    # with "error: year 275817 is out of range".
+    for ts in (253_402_300_800, 8_640_000_000_000, 2**64 - 1):  # the year 10000 and beyond
+        assert cli.when(ts) == "after 9999-12-31"
+    assert cli.when(253_402_300_799) == "9999-12-31 23:59"
+    assert cli.when(-(2**63)) == "before 0001-01-01"  # a server may send anything in a log
+
+
 # -- exit statuses through the command line machinery (typer's CliRunner) -------------------------
 # A throw-away Typer app whose commands carry the real `cli.command` decorator: what reaches the
 # user is the exit status and stderr that click produces, not just the exception in the wrapper.
@@ -299,6 +347,7 @@ def fail_with(kind: str) -> None:
         "unreachable": ServerUnreachable("cannot reach the Kluis server at http://x"),
         "forbidden": Forbidden(403, "forbidden", "server: not yours"),
         "wrong-passphrase": WrongPassphrase(),
+        "unauthorized": Unauthorized(401, "unauthorized", "server: invalid credentials"),
     }[kind]
 
 
@@ -332,6 +381,7 @@ def test_a_security_failure_exits_3_through_the_cli(kind: str, name: str) -> Non
         ("unreachable", "cannot reach"),
         ("forbidden", "server: not yours"),
         ("wrong-passphrase", "passphrase"),
+        ("unauthorized", "not logged in (or session expired): run `kluis login USERNAME`"),
     ],
 )
 def test_a_user_error_exits_1_through_the_cli(kind: str, fragment: str) -> None:
