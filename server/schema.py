@@ -9,8 +9,9 @@ whose schema is not the one its code expects.
 - A database created by Kluis before it had migrations (the tables of the first revision, no
   `alembic_version`) is recognised by `migrate`, recorded as the first revision, and upgraded.
 
-On PostgreSQL, `migrate` holds an advisory lock for the whole upgrade, so replicas that all
-run it at start (as the Docker image does) apply each revision once, one after the other.
+`migrate` runs in one transaction that first takes a lock (PostgreSQL: an advisory lock;
+SQLite: the write lock), so processes that all run it at once (replicas starting from the
+Docker image, or two servers on one new SQLite file) apply each revision once, in turn.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
 from .config import ConfigurationError
+from .db import IMMEDIATE, make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 FIRST_REVISION = "0001"
@@ -72,15 +74,18 @@ def _is_empty(connection: Connection) -> bool:
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Apply the migrations up to `revision`; return (revision before, revision after)."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
-        before = current(connection)
-        config = alembic_config(connection)
-        if before is None and inspect(connection).has_table(FIRST_TABLE):
-            command.stamp(config, FIRST_REVISION)  # created by Kluis before migrations existed
-        command.upgrade(config, revision)
-        return before, current(connection) or ""
+    with engine.connect() as connection:
+        connection.execution_options(**{IMMEDIATE: True})  # SQLite: the write lock up front
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                lock = text("SELECT pg_advisory_xact_lock(:key)")
+                connection.execute(lock, {"key": MIGRATE_LOCK})
+            before = current(connection)
+            config = alembic_config(connection)
+            if before is None and inspect(connection).has_table(FIRST_TABLE):
+                command.stamp(config, FIRST_REVISION)  # created by Kluis before migrations
+            command.upgrade(config, revision)
+            return before, current(connection) or ""
 
 
 def prepare(engine: Engine) -> None:
@@ -116,8 +121,6 @@ def new_revision(message: str) -> Path:
     """Write the next revision (`0002_<message>.py`, ...): the difference between the tables in
     server/models.py and the schema at head, found by Alembic on a scratch SQLite database.
     The file is a draft to read and complete (data migrations, PostgreSQL specifics)."""
-    from .db import make_engine  # the server's own SQLite settings
-
     with tempfile.TemporaryDirectory() as scratch:
         engine = make_engine(f"sqlite:///{scratch}/scratch.db")
         try:

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -196,5 +197,25 @@ def test_the_cli_forwards_migrate_to_the_server(postgres_database: PostgresDatab
     engine = make_engine(postgres_database.url)
     try:
         assert revision_of(engine) == head()
+    finally:
+        engine.dispose()
+
+
+def test_migrations_run_at_once_by_several_processes_apply_once(
+    empty_url: str, tmp_path: Path
+) -> None:
+    with ThreadPoolExecutor(3) as pool:
+        results = list(
+            pool.map(
+                lambda n: run_server_command("migrate", url=empty_url, data_dir=tmp_path / str(n)),
+                range(3),
+            )
+        )
+    assert [r.returncode for r in results] == [0, 0, 0], [r.stderr for r in results]
+    assert sum("from an empty schema" in r.stdout for r in results) == 1
+    engine = make_engine(empty_url)
+    try:
+        assert revision_of(engine) == head()
+        assert differences(engine) == []
     finally:
         engine.dispose()
