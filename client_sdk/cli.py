@@ -126,7 +126,7 @@ def read_secret(
         if allow_env and name and os.environ.get(name):
             return os.environ[name]
     if not sys.stdin.isatty():
-        fail(f"no passphrase: set {env}, use --passphrase-file, or run in a terminal")
+        fail(f"error: no passphrase: set {env}, use --passphrase-file, or run in a terminal")
     value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
     return value
 
@@ -142,17 +142,17 @@ def parse_expiry(text: str | None) -> int:
         hours = {"h": 1, "d": 24, "w": 24 * 7}[match.group(2)]
         count = int(match.group(1))
         if count == 0:
-            fail(f"the expiry {text!r} is not in the future: use for example 30d, 12h or 2w")
+            fail(f"error: the expiry {text!r} is not in the future: use for example 30d, 12h or 2w")
         if count * hours > MAX_EXPIRY_DAYS * 24:
             too_far(text)
         return current + count * hours * 3600
     try:
         day = datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
-        fail(f"cannot read the expiry {text!r}: use for example 30d, 12h, 2w or 2027-01-31")
+        fail(f"error: cannot read the expiry {text!r}: use for example 30d, 12h, 2w or 2027-01-31")
     end = int(day.timestamp()) + 24 * 3600 - 1
     if end <= current:
-        fail(f"the expiry date {text!r} has passed: a share must expire in the future")
+        fail(f"error: the expiry date {text!r} has passed: a share must expire in the future")
     if end > current + MAX_EXPIRY_DAYS * 24 * 3600:
         too_far(text)
     return end
@@ -160,8 +160,8 @@ def parse_expiry(text: str | None) -> int:
 
 def too_far(text: str) -> NoReturn:
     fail(
-        f"the expiry {text!r} is more than {MAX_EXPIRY_DAYS // 366} years away: choose a nearer "
-        "one, or leave out --expires for a share that lasts until you revoke it"
+        f"error: the expiry {text!r} is more than {MAX_EXPIRY_DAYS // 366} years away: choose "
+        "a nearer one, or leave out --expires for a share that lasts until you revoke it"
     )
 
 

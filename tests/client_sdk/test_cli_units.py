@@ -106,7 +106,7 @@ def test_garbage_is_a_user_error_with_one_line(
     assert raised.value.exit_code == cli.EXIT_USER_ERROR
     message = capsys.readouterr().err
     assert len(message.strip().splitlines()) == 1
-    assert repr(text) in message
+    assert message.startswith("error: ") and repr(text) in message
     assert "30d" in message and "2027-01-31" in message
 
 
@@ -119,7 +119,7 @@ def test_an_expiry_more_than_ten_years_away_is_refused(
         cli.parse_expiry(text)
     assert raised.value.exit_code == cli.EXIT_USER_ERROR
     message = capsys.readouterr().err
-    assert "10 years away" in message and repr(text) in message
+    assert message.startswith("error: ") and "10 years away" in message and repr(text) in message
     assert len(message.strip().splitlines()) == 1
 
 
@@ -138,7 +138,8 @@ def test_an_expiry_now_or_in_the_past_is_refused(
     with pytest.raises(typer.Exit) as raised:
         cli.parse_expiry(text)
     assert raised.value.exit_code == cli.EXIT_USER_ERROR
-    assert "future" in capsys.readouterr().err
+    message = capsys.readouterr().err
+    assert message.startswith("error: ") and "future" in message
 
 
 def test_today_is_a_valid_expiry_date() -> None:
@@ -258,6 +259,7 @@ def test_no_passphrase_and_no_terminal_is_a_user_error(
         cli.read_secret("p", "KLUIS_PASSPHRASE", None)
     assert raised.value.exit_code == 1
     message = capsys.readouterr().err
+    assert message.startswith("error: no passphrase")
     assert "KLUIS_PASSPHRASE" in message and "--passphrase-file" in message
 
 
