@@ -8,7 +8,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,15 @@ def run_server_command(*args: str, url: str, data_dir: Path) -> subprocess.Compl
     return run_server(*args, "--data-dir", str(data_dir), env={"KLUIS_DATABASE_URL": url})
 
 
+@contextmanager
+def opened(url: str) -> Iterator[Engine]:
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def differences(engine: Engine) -> list[object]:
     with engine.connect() as connection:
         return list(compare_metadata(MigrationContext.configure(connection), SQLModel.metadata))
@@ -52,18 +63,14 @@ def revision_of(engine: Engine) -> str | None:
 
 
 def test_the_migrations_build_exactly_the_models_tables(empty_url: str) -> None:
-    engine = make_engine(empty_url)
-    try:
+    with opened(empty_url) as engine:
         assert upgrade(engine) == (None, head())
         assert differences(engine) == []
         assert upgrade(engine) == (head(), head())  # twice is a no-op
-    finally:
-        engine.dispose()
 
 
 def test_every_revision_can_be_undone_and_redone(empty_url: str) -> None:
-    engine = make_engine(empty_url)
-    try:
+    with opened(empty_url) as engine:
         upgrade(engine)
         with engine.begin() as connection:
             command.downgrade(alembic_config(connection), "base")
@@ -71,8 +78,6 @@ def test_every_revision_can_be_undone_and_redone(empty_url: str) -> None:
             assert inspect(connection).get_table_names() == ["alembic_version"]
         upgrade(engine)
         assert differences(engine) == []
-    finally:
-        engine.dispose()
 
 
 def test_an_empty_sqlite_database_is_created_at_the_latest_revision(
@@ -81,11 +86,8 @@ def test_an_empty_sqlite_database_is_created_at_the_latest_revision(
     settings = Settings(data_dir=tmp_path / "data")
     with TestClient(create_app(settings, clock=clock)) as client:
         Kluis(client, clock).register("anna")
-    engine = make_engine(settings.db_url)
-    try:
+    with opened(settings.db_url) as engine:
         assert revision_of(engine) == head()
-    finally:
-        engine.dispose()
 
 
 def test_an_empty_postgresql_database_is_refused_until_migrated(
@@ -114,8 +116,7 @@ def test_an_empty_postgresql_database_is_refused_until_migrated(
 
 
 def test_a_database_from_before_migrations_is_recognised_by_migrate(empty_url: str) -> None:
-    engine = make_engine(empty_url)
-    try:
+    with opened(empty_url) as engine:
         upgrade(engine, schema.FIRST_REVISION)  # the tables Kluis made before migrations ...
         with engine.begin() as connection:
             connection.execute(text("DROP TABLE alembic_version"))  # ... without their history
@@ -124,20 +125,15 @@ def test_a_database_from_before_migrations_is_recognised_by_migrate(empty_url: s
         assert upgrade(engine) == (None, head())
         assert revision_of(engine) == head()
         assert differences(engine) == []
-    finally:
-        engine.dispose()
 
 
 def test_a_revision_this_server_does_not_know_is_refused(empty_url: str) -> None:
-    engine = make_engine(empty_url)
-    try:
+    with opened(empty_url) as engine:
         upgrade(engine)
         with engine.begin() as connection:
             connection.execute(text("UPDATE alembic_version SET version_num = 'ffff'"))
         with pytest.raises(SchemaNotCurrent, match=r"ffff.*does not know"):
             prepare(engine)
-    finally:
-        engine.dispose()
 
 
 LATER_REVISION = """
@@ -163,8 +159,7 @@ def downgrade() -> None:
 def test_an_older_revision_is_refused_until_migrated(
     empty_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = make_engine(empty_url)
-    try:
+    with opened(empty_url) as engine:
         upgrade(engine)
         newer = tmp_path / "migrations"
         shutil.copytree(schema.MIGRATIONS, newer)
@@ -181,8 +176,6 @@ def test_an_older_revision_is_refused_until_migrated(
         with engine.connect() as connection:
             columns = {c["name"] for c in inspect(connection).get_columns("users")}
         assert "later" in columns
-    finally:
-        engine.dispose()
 
 
 def test_the_cli_forwards_migrate_to_the_server(postgres_database: PostgresDatabase) -> None:
@@ -194,11 +187,8 @@ def test_the_cli_forwards_migrate_to_the_server(postgres_database: PostgresDatab
     )
     assert result.returncode == 0, result.stderr
     assert head() in result.stdout
-    engine = make_engine(postgres_database.url)
-    try:
+    with opened(postgres_database.url) as engine:
         assert revision_of(engine) == head()
-    finally:
-        engine.dispose()
 
 
 def test_migrations_run_at_once_by_several_processes_apply_once(
@@ -213,9 +203,6 @@ def test_migrations_run_at_once_by_several_processes_apply_once(
         )
     assert [r.returncode for r in results] == [0, 0, 0], [r.stderr for r in results]
     assert sum("from an empty schema" in r.stdout for r in results) == 1
-    engine = make_engine(empty_url)
-    try:
+    with opened(empty_url) as engine:
         assert revision_of(engine) == head()
         assert differences(engine) == []
-    finally:
-        engine.dispose()
