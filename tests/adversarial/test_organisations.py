@@ -365,7 +365,7 @@ def flip(data: bytes, position: int) -> bytes:
 )
 def test_a_forged_or_altered_receipt_fails_verification(cast: Cast, how: str) -> None:
     w = cast.w
-    org, dossier, ids = opened_by_bert(cast, f"ncg-forge-{how[:6]}")
+    org, dossier, ids = opened_by_bert(cast, f"ncg-forge-{how}")
     [genuine] = receipt_rows(w, dossier)
     data = genuine["receipt"]
     if how == "made-up":  # the operator signs with keys of its own under ncg's name

@@ -246,3 +246,18 @@ def test_one_document_shared_with_an_organisation_survives_a_removal(
     [receipt] = json.loads(world.anna.ok("receipts", dossier, "--json"))
     assert receipt["member"] == "cees" and receipt["status"] == "verified"
     assert [d["document_id"] for d in receipt["documents"]] == [ids["brief.pdf"]]
+
+
+def test_revoking_an_organisation_closes_later_documents_to_all_its_members(
+    world: World,
+) -> None:
+    world.organisation("ncg-revoke", "bert")
+    dossier = world.dossier("Schade", ("oud.pdf", b"before"))
+    world.anna.ok("share", dossier, "@ncg-revoke")
+    assert list(ids_by_name(world.bert, dossier)) == ["oud.pdf"]
+    revoked = world.anna.ok("revoke", dossier, "@ncg-revoke")
+    assert "Dossier key rotated (epoch 2)" in revoked
+    world.anna.ok("add", dossier, str(world.file("nieuw.pdf", b"after")))
+    user_error(world.bert.run("ls", dossier), "no dossier")
+    user_error(world.ada.run("ls", dossier), "no dossier")
+    assert json.loads(world.bert.ok("inbox", "--org", "ncg-revoke", "--json")) == []
