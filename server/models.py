@@ -274,6 +274,23 @@ class Grant(GrantBase, table=True):
     grant_data: bytes = _binary("grant")
     created_at: int = _big(index=True)
 
+    @classmethod
+    def of(cls, g: GrantCreate, dossier_id: str, granter_id: str, now: int) -> Grant:
+        """The row for a `grant_in` filed by `granter_id` (who uploaded it) at `now`."""
+        return cls(
+            grant_id=g.grant_id,
+            dossier_id=dossier_id,
+            kind=g.kind,
+            document_id=g.document_id,
+            number=g.number,
+            recipient_id=g.recipient_id,
+            granter_id=granter_id,
+            rights=g.rights,
+            expires_at=g.expires_at,
+            grant_data=g.grant,
+            created_at=now,
+        )
+
 
 class GrantCreate(SQLModel):
     """`grant_in`: the signed grant plus the fields the server uses for access control."""

@@ -78,22 +78,7 @@ def add_rewrapped_grants(
             raise invalid("grants: a document_id is not a document of its dossier")
     if session.exec(select(Grant.grant_id).where(col(Grant.grant_id).in_(ids))).first():
         raise conflict("grants: a grant_id is already in use")
-    session.add_all(
-        Grant(
-            grant_id=g.grant_id,
-            dossier_id=g.dossier_id,
-            kind=g.kind,
-            document_id=g.document_id,
-            number=g.number,
-            recipient_id=g.recipient_id,
-            granter_id=uploader_id,
-            rights=g.rights,
-            expires_at=g.expires_at,
-            grant_data=g.grant,
-            created_at=now,
-        )
-        for g in grants
-    )
+    session.add_all(Grant.of(g, g.dossier_id, uploader_id, now) for g in grants)
 
 
 def dossier_owners(session: Session, dossier_ids: set[str]) -> dict[str, str]:

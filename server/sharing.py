@@ -61,22 +61,7 @@ def add_grants(
     if taken is not None:
         raise conflict("grants: a grant_id is already in use")
 
-    rows = [
-        Grant(
-            grant_id=g.grant_id,
-            dossier_id=dossier.dossier_id,
-            kind=g.kind,
-            document_id=g.document_id,
-            number=g.number,
-            recipient_id=g.recipient_id,
-            granter_id=granter_id,
-            rights=g.rights,
-            expires_at=g.expires_at,
-            grant_data=g.grant,
-            created_at=now,
-        )
-        for g in grants
-    ]
+    rows = [Grant.of(g, dossier.dossier_id, granter_id, now) for g in grants]
     session.add_all(rows)
     session.flush()
     accesslog.append_all(

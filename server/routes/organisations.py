@@ -19,6 +19,7 @@ from ..models import (
     ROLE_ADMIN,
     Grant,
     MemberAdd,
+    MembershipIn,
     MembershipPublic,
     Organisation,
     OrganisationCreate,
@@ -75,6 +76,17 @@ def _organisation(session: Session, org_id: str) -> Organisation:
     return org
 
 
+def _membership(org_id: str, epoch: int, m: MembershipIn, now: int) -> OrgMembership:
+    return OrgMembership(
+        org_id=org_id,
+        epoch=epoch,
+        member_id=m.member_id,
+        role=m.role,
+        membership=m.membership,
+        created_at=now,
+    )
+
+
 def _require_admin(session: Session, org: Organisation, user: User) -> None:
     if _role(session, org.org_id, user.user_id) != ROLE_ADMIN:
         raise forbidden("only an administrator of the organisation may do this")
@@ -103,16 +115,8 @@ def create_organisation(
     session.flush()
     session.add(OrgKeyRecord(org_id=org.org_id, epoch=1, record=body.record, created_at=now))
     session.add(OrgMember(org_id=org.org_id, user_id=user.user_id, role=ROLE_ADMIN, added_at=now))
-    session.add(
-        OrgMembership(
-            org_id=org.org_id,
-            epoch=1,
-            member_id=user.user_id,
-            role=ROLE_ADMIN,
-            membership=body.membership,
-            created_at=now,
-        )
-    )
+    creator = MembershipIn(member_id=user.user_id, role=2, membership=body.membership)  # admin
+    session.add(_membership(org.org_id, 1, creator, now))
     try:
         session.flush()
     except IntegrityError:
@@ -162,16 +166,7 @@ def add_member(
     if session.get(OrgMember, (org_id, body.member_id)) is not None:
         raise conflict("already a member")
     session.add(OrgMember(org_id=org_id, user_id=body.member_id, role=body.role, added_at=now))
-    session.merge(
-        OrgMembership(
-            org_id=org_id,
-            epoch=body.epoch,
-            member_id=body.member_id,
-            role=body.role,
-            membership=body.membership,
-            created_at=now,
-        )
-    )
+    session.merge(_membership(org_id, body.epoch, body, now))
     session.flush()
     detail = _detail(session, org, user.user_id)
     session.commit()
@@ -218,16 +213,7 @@ def rotate(
     for m in body.memberships:
         roster[m.member_id].role = m.role
         session.add(roster[m.member_id])
-        session.add(
-            OrgMembership(
-                org_id=org_id,
-                epoch=body.epoch,
-                member_id=m.member_id,
-                role=m.role,
-                membership=m.membership,
-                created_at=now,
-            )
-        )
+        session.add(_membership(org_id, body.epoch, m, now))
     organisations.add_rewrapped_grants(session, org, user.user_id, body.grants, now)
     try:
         session.flush()
