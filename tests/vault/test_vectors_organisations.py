@@ -13,7 +13,7 @@ import pytest
 
 from vault import errors, labels
 from vault.grant import Grant, GrantKind, open_grant
-from vault.keys import Identity, PrivateIdentity
+from vault.keys import Identity
 from vault.organisation import (
     ChainPin,
     OrgChain,
@@ -24,19 +24,11 @@ from vault.organisation import (
 )
 from vault.receipt import verify_receipt
 
+from .test_vectors_structures import h, private
+
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 STRUCTURES = ("organisation", "membership", "rewrap", "receipt")
 FILES = sorted(p for p in VECTORS.glob("*.json") if p.name.split("-")[0] in STRUCTURES)
-
-
-def h(value: str) -> bytes:
-    return bytes.fromhex(value)
-
-
-def private(obj: dict[str, Any]) -> PrivateIdentity:
-    return PrivateIdentity.from_private_keys(
-        h(obj["user_id"]), obj["username"], obj["key_version"], h(obj["private_keys"])
-    )
 
 
 def author_of(v: dict[str, Any]) -> Callable[[bytes], Identity]:
@@ -61,7 +53,7 @@ def check_organisation(v: dict[str, Any]) -> None:
         [h(r) for r in v["records"]],
         author_of=author_of(v),
         org_id=h(v["org_id"]),
-        name=v["name"],
+        name=v["org_name"],
         pin=ChainPin(pin["fingerprint"], pin["epoch"], h(pin["key_id"])) if pin else None,
     )
     if v["memberships"] is not None:

@@ -11,12 +11,24 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 import nacl.bindings
 import nacl.public
+
+# Run as a script from the repository root: tests/vectors is on sys.path. The same fixed
+# identities, seeds and file writer as the section 7-9 vectors.
+from generate_structures import (  # type: ignore[import-not-found]
+    ALICE,
+    BOB,
+    CAROL,
+    MALLORY,
+    flip,
+    private_json,
+    seed,
+    write,
+)
 
 from vault import labels
 from vault.grant import NO_DOCUMENT, Grant, GrantKind, Rights, _grant_from_parts
@@ -46,18 +58,6 @@ NOW = 1_717_171_717
 ROTATED = NOW + 3600
 
 
-def seed(name: str, size: int) -> bytes:
-    return hashlib.shake_256(f"kluis/test-vectors/{name}".encode()).digest(size)
-
-
-def identity(name: str) -> PrivateIdentity:
-    # The same derivation as generate_keys.py: "alice" here is identity-alice.json's Alice.
-    return PrivateIdentity.from_private_keys(
-        seed(f"user-id/{name}", 16), name, 1, seed(f"private-keys/{name}", 96)
-    )
-
-
-ALICE, BOB, CAROL, MALLORY = (identity(n) for n in ("alice", "bob", "carol", "mallory"))
 IDENTITIES = {p.user_id: p.public for p in (ALICE, BOB, CAROL, MALLORY)}
 
 # The organisation "ncg": Alice (admin) made epoch 1, Bob is a member; Alice removed Carol
@@ -74,26 +74,6 @@ ORG2, RECORD2 = next_epoch(
     ALICE, ORG1, kind=OrgKind.INSTITUTION, created_at=ROTATED, private_keys=seed("org/ncg/2", 96)
 )
 CHAIN = verify_chain([RECORD1, RECORD2], author_of=IDENTITIES.__getitem__)
-
-
-def write(filename: str, structure: str, description: str, expect: str, **fields: Any) -> None:
-    doc = {"structure": structure, "description": description, "expect": expect, **fields}
-    (OUT / f"{filename}.json").write_text(json.dumps(doc, indent=2) + "\n")
-
-
-def flip(data: bytes, index: int) -> bytes:
-    out = bytearray(data)
-    out[index] ^= 0x01
-    return bytes(out)
-
-
-def private_json(who: PrivateIdentity) -> dict[str, Any]:
-    return {
-        "user_id": who.user_id.hex(),
-        "username": who.username,
-        "key_version": who.key_version,
-        "private_keys": who.private_keys().hex(),
-    }
 
 
 def seal_to(box_key: bytes, message: bytes, name: str) -> bytes:
@@ -157,7 +137,7 @@ def org_vectors() -> None:
             "records": [r.hex() for r in records],
             "author_identities": identities_json(*authors),
             "org_id": ORG_ID.hex(),
-            "name": expected_name,
+            "org_name": expected_name,
             "pin": pin,
             "memberships": [m.hex() for m in memberships] if memberships is not None else None,
         }
