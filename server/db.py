@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
@@ -34,23 +34,25 @@ from . import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 IMMEDIATE = "kluis_immediate"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# A request holds a connection only while one of its steps runs in a worker thread (anyio's
+# default of 40), so 40 connections and a few for the background cleanup and readiness checks
+# are all a process ever needs; a pool that could run out first would make a thread wait for a
+# connection that a request waiting for a thread holds.
+MAX_CONNECTIONS = 48
 # SQLite allows one writer at a time; in-process writers wait here, in arrival order.
 _sqlite_writer = threading.Lock()
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
+    pool_size = min(pool_size, MAX_CONNECTIONS)
+    pool = {"pool_size": pool_size, "max_overflow": MAX_CONNECTIONS - pool_size}
     if not url.startswith("sqlite"):
-        return create_engine(
-            url,
-            pool_pre_ping=True,
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            hide_parameters=True,
-        )
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
     engine = create_engine(
         url,
         hide_parameters=True,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        **pool,
     )
 
     @event.listens_for(engine, "connect")
@@ -108,6 +110,8 @@ def writes(endpoint: F) -> F:
     """Mark a (sync) route whose request writes: the route function runs in one write
     transaction on the request's session (its `session` parameter). The dependencies before it
     (caller, access) read in a transaction of their own, ended before the write one begins."""
+    if inspect.iscoroutinefunction(endpoint):
+        raise TypeError(f"{endpoint.__name__}: @writes is for sync routes (one thread call)")
     if "session" not in inspect.signature(endpoint).parameters:
         raise TypeError(f"{endpoint.__name__} needs a `session` parameter to be @writes")
 
@@ -119,10 +123,18 @@ def writes(endpoint: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's session, committed explicitly by the route."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session, committed explicitly by the route.
+
+    Closed in the event loop as soon as the route function returns (giving back a connection a
+    read-only route still holds), not in a worker thread: a request never waits for a thread
+    while it holds a connection. The dependencies that read (server.deps) end their
+    transaction the same way before they return."""
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        session.close()
 
 
 def release(session: Session) -> None:

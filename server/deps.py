@@ -19,7 +19,7 @@ from sqlmodel import Session, col, or_, select
 
 from .blobstore import BlobStore
 from .config import Settings
-from .db import get_session
+from .db import get_session, release
 from .models import (
     GRANT_KIND_DOSSIER,
     RIGHTS_WRITE,
@@ -37,22 +37,25 @@ MAX_TOKEN_LENGTH = 256
 Role = Literal["owner", "write", "read", "document"]
 
 
-def get_settings(request: Request) -> Settings:
+# The cheap dependencies are `async def`, so that they run in the event loop and not in a
+# worker thread each; the ones that query the database end their transaction (`release`)
+# before they return, so that no connection is held while the request waits for a thread.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_blobstore(request: Request) -> BlobStore:
+async def get_blobstore(request: Request) -> BlobStore:
     blobs: BlobStore = request.app.state.blobs
     return blobs
 
 
-def get_now(request: Request) -> int:
+async def get_now(request: Request) -> int:
     clock: Callable[[], int] = request.app.state.clock
     return clock()
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
@@ -86,12 +89,13 @@ def get_caller(request: Request, session: SessionDep, now: NowDep) -> Caller:
         .join(User, col(User.user_id) == col(AuthSession.user_id))
         .where(col(AuthSession.token_hash) == hashed)
     ).first()
+    release(session)
     if row is None or row[0].expires_at <= now:
         raise unauthorized()
     return Caller(user=row[1], token_hash=hashed)
 
 
-def get_current_user(caller: Annotated[Caller, Depends(get_caller)]) -> User:
+async def get_current_user(caller: Annotated[Caller, Depends(get_caller)]) -> User:
     return caller.user
 
 
@@ -167,6 +171,7 @@ def get_dossier_access(
     dossier_id: str, user: CurrentUser, session: SessionDep, now: NowDep
 ) -> DossierAccess:
     access = resolve_access(session, dossier_id, user, now)
+    release(session)
     if access is None:
         raise not_found("no such dossier")
     return access

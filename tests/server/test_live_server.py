@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -125,6 +126,31 @@ def test_concurrent_downloads_keep_the_log_chain_intact(live_server: LiveServer)
     assert statuses == [200] * 24
     log = alice.get(f"/dossiers/{dossier_id}/log").json()
     assert len(log) == 2 + 24  # upload, share, 24 downloads
+    assert_chain(log)
+
+
+def test_sixty_concurrent_writers_on_sqlite_neither_stall_nor_fail(live_server: LiveServer) -> None:
+    """More requests that write at once than the server has worker threads (40): each write
+    transaction runs within one thread call, so none waits for a thread while it holds SQLite's
+    write lock (which once stalled everything for the 30 s busy timeout, then answered 500)."""
+    alice = connect(live_server, "alice")
+    dossier_id = new_dossier(alice)
+    document_id = upload_and_commit(alice, dossier_id, iter([os.urandom(50_000)]))
+    path = f"/documents/{document_id}/versions/1/payload"
+
+    def write(n: int) -> str:
+        if n % 3 == 0:  # upload and commit a new document
+            return upload_and_commit(alice, dossier_id, iter([os.urandom(10_000)]))
+        answer = alice.get(path)  # a download appends to the access log
+        assert answer.status_code == 200, answer.text
+        return document_id
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=60) as pool:
+        list(pool.map(write, range(180)))
+    assert time.monotonic() - started < 25
+    log = alice.get(f"/dossiers/{dossier_id}/log").json()
+    assert len(log) == 1 + 180
     assert_chain(log)
 
 
