@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # Default: sqlite:///<data_dir>/kluis.db. PostgreSQL: postgresql+psycopg://user:pw@host/db
     # (postgresql:// and postgres:// are read as that too).
     database_url: str | None = None
-    # PostgreSQL connections per server process: this many kept open, as many more on demand.
+    # Database connections per server process kept open (up to 48 are opened under load).
     database_pool_size: int = Field(default=10, ge=1)
     blob_dir: Path | None = None  # default: <data_dir>/blobs
 
