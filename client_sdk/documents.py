@@ -32,6 +32,11 @@ from .transport import STREAM_CHUNK, b64
 Progress = Callable[[int], None]
 
 
+def _require_writer(dossier: Dossier) -> None:
+    if dossier.role not in ("owner", "write"):
+        raise ClientError("you may read this dossier but not add to it")
+
+
 def readable_file(path: Path) -> Path:
     """`path` if it is a regular file this user can read; otherwise a ClientError naming it."""
     try:
@@ -161,8 +166,7 @@ class DocumentsMixin(DossiersMixin):
         title: str,
         progress: Progress | None,
     ) -> DocumentInfo:
-        if dossier.role not in ("owner", "write"):
-            raise ClientError("you may read this dossier but not add to it")
+        _require_writer(dossier)
         file_key = new_file_key()  # fresh for every version (D11)
         upload_id, digest = self._encrypt_and_upload(path, file_key, progress)
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -247,6 +251,7 @@ class DocumentsMixin(DossiersMixin):
         path = readable_file(Path(path))
         dossier_id, versions = self.document_versions(document_id)
         dossier = self.load_dossier(dossier_id)
+        _require_writer(dossier)  # before opening the latest, which a reader may hold no key for
         # D12: a new version on top of one the server hides would overwrite it; check first.
         self._check_not_rolled_back(dossier, {document_id: versions[-1].version})
         title = self.open_version(dossier, versions[-1]).metadata.title

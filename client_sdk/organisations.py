@@ -56,6 +56,7 @@ from vault.organisation import (
 )
 
 from .base import Dossier, new_id, now
+from .documents import readable_file
 from .dossiers import DocumentInfo, VersionRecord
 from .errors import ClientError, NotFound, UnverifiedKeyError
 from .sharing import ShareResult, SharingMixin
@@ -501,10 +502,12 @@ class OrganisationsMixin(SharingMixin):
                 return
 
     def add_many(self, dossier_id: str, paths: list[Path], **kwargs: Any) -> list[DocumentInfo]:
+        paths = [readable_file(Path(p)) for p in paths]  # before anything goes to the server
         self._follow_organisation_rotations(dossier_id)
         return super().add_many(dossier_id, paths, **kwargs)
 
     def update(self, document_id: str, path: Path | str, **kwargs: Any) -> DocumentInfo:
+        path = readable_file(Path(path))
         dossier_id, _ = self.document_versions(document_id)
         self._follow_organisation_rotations(dossier_id)
         return super().update(document_id, path, **kwargs)

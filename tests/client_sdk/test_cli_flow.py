@@ -689,6 +689,9 @@ def test_a_document_share_does_not_break_when_the_owner_adds_a_version(
     asked = contractor.run("get", ids["bestek.txt"], "--version", "2", "-o", str(tmp_path / "v2"))
     user_error(asked, "version 2", "not shared with you", "version 1")
     assert not (tmp_path / "v2").exists()
+    # a reader holds no key for version 2: `update` says it may not write, not that the check failed
+    tried = contractor.run("update", ids["bestek.txt"], str(tmp_path / "bestek-v2.txt"))
+    user_error(tried, "not add to it")
     # sharing the document again gives every version, the newest included
     resident.ok("share", ids["bestek.txt"], "contractor")
     [row] = json.loads(contractor.ok("ls", dossier, "--json"))
