@@ -18,6 +18,7 @@ from .cli import (
     JsonOpt,
     ProfileOpt,
     ServerOpt,
+    cells,
     client,
     command,
     err,
@@ -148,7 +149,7 @@ def org_list(
         return print_json(rows)
     table = Table("name", "kind", "status", "your role")
     for r in rows:
-        table.add_row(r["name"], r["kind"], r["status"], r["my_role"] or "-")
+        table.add_row(*cells(r["name"], r["kind"], r["status"], r["my_role"] or "-"))
     out.print(table)
     return None
 
@@ -213,14 +214,16 @@ def inbox(
         for i in items:
             sender = i.sender + ("" if i.sender_verified else " (unverified)")
             table.add_row(
-                when(i.issued_at),
-                i.via,
-                i.kind,
-                (i.document_id or i.dossier_id)[:12],
-                sender,
-                i.rights,
-                when(i.expires_at),
-                i.status,
+                *cells(
+                    when(i.issued_at),
+                    i.via,
+                    i.kind,
+                    (i.document_id or i.dossier_id)[:12],
+                    sender,
+                    i.rights,
+                    when(i.expires_at),
+                    i.status,
+                )
             )
         out.print(table)
     failed = [i for i in items if not i.ok]
@@ -251,7 +254,7 @@ def receipts(
             documents = ", ".join(
                 f"{e['document_id'][:8]} v{e['version']}" for e in v.entries[:3]
             ) + (f" +{len(v.entries) - 3}" if len(v.entries) > 3 else "")
-            table.add_row(when(v.opened_at), org, v.member, documents, v.status)
+            table.add_row(*cells(when(v.opened_at), org, v.member, documents, v.status))
         out.print(table)
         if not views:
             out.print("No receipts yet.", markup=False)
