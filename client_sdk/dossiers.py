@@ -36,6 +36,7 @@ from vault.metadata import DocumentMetadata, DossierMetadata
 from .base import ClientBase, Dossier, check_id, new_id, now
 from .errors import WithheldDocumentError
 from .transport import b64, unb64
+from .trust import Contact
 
 VERIFY_THREADS = max(1, min(4, os.cpu_count() or 1))
 
@@ -198,16 +199,20 @@ class DossiersMixin(ClientBase):
                     f"this device has seen version {seen}"
                 )
 
-    def open_version(self, dossier: Dossier, record: VersionRecord) -> OpenedHeader:
-        """Verify one version's header: its author's signature, key commitment and metadata."""
-        author = self.contact_by_id(record.author_id).identity
+    def open_version(
+        self, dossier: Dossier, record: VersionRecord, author: Contact | None = None
+    ) -> OpenedHeader:
+        """Verify one version's header: its author's signature, key commitment and metadata.
+
+        `author`: the contact of `record.author_id` when the caller already resolved it."""
+        author_identity = (author or self.contact_by_id(record.author_id)).identity
         did, doc = bytes.fromhex(dossier.dossier_id), bytes.fromhex(record.document_id)
         if dossier.keys:
             return open_header(
                 record.header,
                 dossier_id=did,
                 document_id=doc,
-                author=author,
+                author=author_identity,
                 version=record.version,
                 dossier_keys=dossier.keys,
             )
@@ -215,7 +220,7 @@ class DossiersMixin(ClientBase):
             record.header,
             dossier_id=did,
             document_id=doc,
-            author=author,
+            author=author_identity,
             version=record.version,
             file_key=self._document_file_key(dossier, record),
         )
@@ -270,17 +275,29 @@ class DossiersMixin(ClientBase):
         return (shared[-1], latest.version) if shared else (latest, 0)
 
     def _info(
-        self, dossier: Dossier, record: VersionRecord, m: DocumentMetadata, newer: int = 0
+        self,
+        dossier: Dossier,
+        record: VersionRecord,
+        m: DocumentMetadata,
+        newer: int = 0,
+        *,
+        contact: Contact | None = None,
+        hashed: bytes | None = None,
     ) -> DocumentInfo:
+        """`contact` and `hashed` (the header's hash), when the caller has them already."""
         entry = dossier.index.entry(bytes.fromhex(record.document_id))
         confirmed = entry is not None and entry.version == record.version
-        if confirmed and entry is not None and entry.header_hash != header_hash(record.header):
+        if (
+            confirmed
+            and entry is not None
+            and entry.header_hash != (hashed or header_hash(record.header))
+        ):
             # The owner signed another header for this very version: a swapped or injected one.
             raise IntegrityError(
                 f"document {record.document_id[:8]} version {record.version}: the header differs "
                 "from the one the owner's signed index lists"
             )
-        contact = self.contact_by_id(record.author_id)
+        contact = contact or self.contact_by_id(record.author_id)
         return DocumentInfo(
             dossier_id=dossier.dossier_id,
             document_id=record.document_id,
@@ -311,22 +328,24 @@ class DossiersMixin(ClientBase):
         ]
         records = [record for record, _ in chosen]
         newer = {record.document_id: n for record, n in chosen if n}
-        for author_id in {r.author_id for r in records}:
-            self.contact_by_id(author_id)  # pin or check each author once, before the pool
+        # Each author is pinned or checked once, before the pool: a listing of ten thousand
+        # documents has a handful of authors.
+        authors = {a: self.contact_by_id(a) for a in {r.author_id for r in records}}
+        hashes = {r.document_id: header_hash(r.header) for r in records}
 
         # Verifying is signature and AEAD work in libsodium, which releases the GIL: spread
         # it over the cores (a dossier may hold ten thousand documents).
         # A header this device verified before, byte for byte and under the same author key,
         # verifies the same way again: only new or changed headers cost signature checks.
         cache = self.profile.verified_headers(dossier_id)
+        key_ids = {a: c.identity.key_id.hex() for a, c in authors.items()}
         known: dict[str, DocumentMetadata] = {}
         for r in records:
             hit = cache.get(r.document_id, {})
-            key_id = self.contact_by_id(r.author_id).identity.key_id.hex()
             try:
                 if (
-                    hit["header_hash"] == header_hash(r.header).hex()
-                    and hit["author_key_id"] == key_id
+                    hit["header_hash"] == hashes[r.document_id].hex()
+                    and hit["author_key_id"] == key_ids[r.author_id]
                     and hit["version"] == r.version  # the server may relabel a version (D12)
                 ):
                     known[r.document_id] = DocumentMetadata(**hit["metadata"])
@@ -335,21 +354,31 @@ class DossiersMixin(ClientBase):
         fresh = [r for r in records if r.document_id not in known]
 
         def verify(batch: list[VersionRecord]) -> list[tuple[str, DocumentMetadata]]:
-            return [(r.document_id, self.open_version(dossier, r).metadata) for r in batch]
+            return [
+                (r.document_id, self.open_version(dossier, r, authors[r.author_id]).metadata)
+                for r in batch
+            ]
 
         batches = [fresh[i::VERIFY_THREADS] for i in range(VERIFY_THREADS)]
         with ThreadPoolExecutor(max_workers=VERIFY_THREADS) as pool:
             for batch in pool.map(verify, batches):
                 known.update(batch)
         infos = [
-            self._info(dossier, r, known[r.document_id], newer.get(r.document_id, 0))
+            self._info(
+                dossier,
+                r,
+                known[r.document_id],
+                newer.get(r.document_id, 0),
+                contact=authors[r.author_id],
+                hashed=hashes[r.document_id],
+            )
             for r in records
         ]
         verified = {
             i.document_id: {
-                "header_hash": header_hash(i.header).hex(),
+                "header_hash": hashes[i.document_id].hex(),
                 "version": i.version,
-                "author_key_id": self.contact_by_id(i.author_id).identity.key_id.hex(),
+                "author_key_id": key_ids[i.author_id],
                 "metadata": known[i.document_id].to_json(),
             }
             for i in infos
