@@ -2,182 +2,341 @@
 
 Run from the repository root:
 
-    .venv/bin/python benchmarks/server_transfer.py [--size-mib 1024]
+    .venv/bin/python benchmarks/server_transfer.py [--size-mib 1024] [--repeat 5]
 
-Measured in one run, on loopback:
+One run starts both servers, then alternates the two contenders --repeat times over the same
+random file, on loopback:
 
-* Kluis: the real client (`Client.add` / `Client.get`: encryption, BLAKE3, signatures and every
-  check on the way back) in its own process, against a real `python -m server`;
-* bare: an httpx client streaming the same file to a minimal FastAPI app (uvicorn) that writes
-  the request body to a file, and streaming it back.
+* Kluis: a real `python -m server` (SQLite and files) and the real client in its own process:
+  `Client.add` (encrypt, BLAKE3, sign, stream; the server hashes, fsyncs and commits) then
+  `Client.get` (stream, decrypt, check the signed header, digest and sizes, fsync, rename);
+* bare: a minimal FastAPI app under uvicorn in its own process (POST writes request.stream()
+  to a file; GET returns it as a FileResponse), driven by a bare httpx client in its own
+  process streaming the same file up and back down. No encryption, hashing or fsync.
 
-Prints MiB/s, the Kluis/bare ratio (target >= 70%) and the peak RSS (VmHWM) of the Kluis client
-and server processes (target < 100 MiB each).
+So the ratio is the price of everything Kluis does on top of moving the bytes. The page cache
+is flushed (sync) before each upload and each download, outside the timed part; the input file
+stays in the page cache for both contenders. Transfer times are measured inside the client
+processes (interpreter start-up is not counted: it is noise next to a GiB).
+
+Memory and CPU: each client process's own peak RSS and CPU time (user + system, interpreter
+start-up included) come from GNU time (%M %U %S) wrapped around it; each server's peak RSS from
+/proc/<pid>/status (VmHWM, the peak of its whole life) just before it is stopped, and its CPU
+time per run from /proc/<pid>/stat. CPU seconds say what each side costs even when other work
+on the machine makes the MiB/s noisy. (Linux keeps ru_maxrss across execve and Python starts
+children with vfork, so the parent's RUSAGE_CHILDREN would report this process's peak instead;
+VmHWM belongs to the new memory map.) The account is registered in a separate process first
+(Argon2id, as `kluis register` or `kluis login` would), whose peak is shown on its own line.
+
+Targets: Kluis at least 70% of the bare endpoint's MiB/s both ways; client and server peak RSS
+each under 100 MiB.
 """
-
-from __future__ import annotations
 
 import argparse
 import json
 import os
 import re
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+MIB = 1 << 20
+GNU_TIME = "/usr/bin/time"
+RATIO_TARGET = 0.70
+RSS_TARGET_MIB = 100
+PASSPHRASE = "benchmark passphrase"  # noqa: S105
 
-from client_sdk.localserver import LocalServer  # noqa: E402
 
-BARE_APP = """
-import os, sys
-from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse
-app = FastAPI()
-STORE = sys.argv[1]
+# ---- child processes (each imports only what it needs, so its memory is its own) ----------
 
-@app.post("/blob")
-async def put(request: Request):
-    with open(STORE, "wb") as fh:
-        async for chunk in request.stream():
-            fh.write(chunk)
-    return {"size": os.path.getsize(STORE)}
 
-@app.get("/blob")
-def get():
-    return FileResponse(STORE)
+def bare_server(store: str) -> None:
+    """The bare endpoint: FastAPI + uvicorn, nothing else. Prints its port when listening.
 
-if __name__ == "__main__":
+    (No `from __future__ import annotations` in this file: FastAPI must see `Request` itself.)
+    """
     import uvicorn
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
-"""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import FileResponse
 
-BARE_CLIENT = """
-import sys, time, httpx
-url, src, dst = sys.argv[1:4]
-def chunks():
-    with open(src, "rb") as fh:
-        while data := fh.read(1 << 20):
-            yield data
-with httpx.Client(timeout=600) as c:
-    t = time.perf_counter()
-    c.post(url, content=chunks()).raise_for_status()
-    up = time.perf_counter() - t
-    t = time.perf_counter()
-    with c.stream("GET", url) as r, open(dst, "wb") as out:
-        for data in r.iter_bytes(1 << 20):
-            out.write(data)
-    down = time.perf_counter() - t
-print(up, down)
-"""
+    app = FastAPI()
 
-KLUIS_SETUP = """
-import sys
-from client_sdk import Client
-c = Client(sys.argv[1], sys.argv[2])
-c.register("bench", "benchmark passphrase")
-print(c.create_dossier("transfer"))
-"""
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
 
-# A separate process, as `kluis add` and `kluis get` are: no Argon2id, the session is stored.
-KLUIS_CLIENT = """
-# Linux carries the parent's peak RSS across vfork and exec: count from here.
-open("/proc/self/clear_refs", "w").write("5")
-import json, sys, time
-from client_sdk import Client
-url, profile, src, dst, d = sys.argv[1:6]
-c = Client(url, profile)
-t = time.perf_counter(); info = c.add(d, src); up = time.perf_counter() - t
-t = time.perf_counter(); c.get(info.document_id, dst); down = time.perf_counter() - t
-peak = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
-print(json.dumps([up, down, int(peak) / 1024]))
-"""
+    @app.post("/blob")
+    async def put(request: Request) -> dict[str, int]:
+        with open(store, "wb") as fh:
+            async for chunk in request.stream():
+                fh.write(chunk)
+        return {"size": os.path.getsize(store)}
+
+    @app.get("/blob")
+    def get() -> FileResponse:
+        return FileResponse(store, media_type="application/octet-stream")
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    print(sock.getsockname()[1], flush=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def bare_client(url: str, src: str, dst: str) -> None:
+    import httpx
+
+    def chunks() -> Iterator[bytes]:
+        with open(src, "rb") as fh:
+            while data := fh.read(MIB):
+                yield data
+
+    with httpx.Client(timeout=600) as http:
+        os.sync()
+        start = time.perf_counter()
+        http.post(url, content=chunks()).raise_for_status()
+        up = time.perf_counter() - start
+        os.sync()
+        start = time.perf_counter()
+        with http.stream("GET", url) as response, open(dst, "wb") as out:
+            response.raise_for_status()
+            for data in response.iter_bytes(MIB):
+                out.write(data)
+        down = time.perf_counter() - start
+    print(json.dumps({"up": up, "down": down}))
+
+
+def kluis_setup(url: str, profile: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    from client_sdk import Client
+
+    with Client(url, profile) as client:
+        client.register("bench", PASSPHRASE)
+        print(client.create_dossier("transfer benchmark"))
+
+
+def kluis_client(url: str, profile: str, src: str, dst: str, dossier: str) -> None:
+    """As `kluis add` and `kluis get` run: the stored session, no Argon2id."""
+    sys.path.insert(0, str(ROOT))
+    from client_sdk import Client
+
+    with Client(url, profile) as client:
+        os.sync()
+        start = time.perf_counter()
+        info = client.add(dossier, src)
+        up = time.perf_counter() - start
+        os.sync()
+        start = time.perf_counter()
+        client.get(info.document_id, dst)
+        down = time.perf_counter() - start
+    print(json.dumps({"up": up, "down": down}))
+
+
+CHILDREN = {
+    "bare-server": bare_server,
+    "bare-client": bare_client,
+    "kluis-setup": kluis_setup,
+    "kluis-client": kluis_client,
+}
+
+
+# ---- measurement helpers -----------------------------------------------------------------
+
+
+def me(role: str, *args: str) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--child", role, *args]
+
+
+def run_measured(argv: list[str]) -> tuple[float, float, float, str]:
+    """Run a process under GNU time: wall time, its own peak RSS (MiB), CPU seconds, stdout."""
+    with tempfile.NamedTemporaryFile() as usage_file:
+        start = time.perf_counter()
+        process = subprocess.run(
+            [GNU_TIME, "-f", "%M %U %S", "-o", usage_file.name, *argv],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+        )
+        elapsed = time.perf_counter() - start
+        if process.returncode != 0:
+            raise RuntimeError(f"{argv[3]} failed:\n{process.stderr}")
+        peak_kib, user, system = Path(usage_file.name).read_text().split()[-3:]
+    return elapsed, int(peak_kib) / 1024, float(user) + float(system), process.stdout
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a (server) process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def vmhwm_mib(pid: int) -> float:
-    text = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+)", text).group(1)) / 1024  # type: ignore[union-attr]
+    match = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+    if match is None:
+        raise RuntimeError(f"no VmHWM for process {pid}")
+    return int(match.group(1)) / 1024
+
+
+def file_hash(path: Path) -> bytes:
+    import blake3
+
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    hasher.update_mmap(path)
+    return bytes(hasher.digest())
+
+
+def make_input(path: Path, size_mib: int) -> None:
+    with path.open("wb") as out:
+        for _ in range(size_mib):
+            out.write(os.urandom(MIB))
+
+
+class BareServer:
+    def __init__(self, store: Path) -> None:
+        self.process = subprocess.Popen(
+            me("bare-server", str(store)), stdout=subprocess.PIPE, text=True, cwd=ROOT
+        )
+        assert self.process.stdout is not None
+        self.url = f"http://127.0.0.1:{int(self.process.stdout.readline())}"
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        import httpx
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("the bare server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+# ---- the benchmark -----------------------------------------------------------------------
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mib", type=int, default=1024)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mib", type=int, default=1024, help="file size (default 1024)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per contender (median)")
+    parser.add_argument("--dir", type=Path, default=Path("/var/tmp"), help="for the files")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    size = args.size_mib << 20
-    with tempfile.TemporaryDirectory(prefix="kluis-transfer-", dir="/var/tmp") as tmp:
+    if args.child:
+        CHILDREN[args.child[0]](*args.child[1:])
+        return
+    if not os.access(GNU_TIME, os.X_OK):
+        sys.exit(f"GNU time ({GNU_TIME}) is needed to measure per-process peak RSS")
+
+    sys.path.insert(0, str(ROOT))
+    from client_sdk.localserver import LocalServer
+
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="kluis-transfer-", dir=args.dir) as tmp:
         work = Path(tmp)
         src = work / "input.bin"
-        with src.open("wb") as fh:
-            for _ in range(args.size_mib):
-                fh.write(os.urandom(1 << 20))
+        make_input(src, args.size_mib)
+        original = file_hash(src)
+        out = work / "output.bin"
 
-        app = work / "bare_app.py"
-        app.write_text(BARE_APP)
-        port = "18765"
-        bare = subprocess.Popen([sys.executable, str(app), str(work / "bare-store"), port])
-        time.sleep(2.0)
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                BARE_CLIENT,
-                f"http://127.0.0.1:{port}/blob",
-                str(src),
-                str(work / "bare-out"),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
-        bare.terminate()
-        bare.wait()
-        bare_up, bare_down = float(out[0]), float(out[1])
-        (work / "bare-store").unlink()
-        (work / "bare-out").unlink()
-
-        with LocalServer(work / "data") as server:
+        bare = BareServer(work / "bare-store.bin")
+        kluis = LocalServer(work / "data").start()
+        try:
             profile = str(work / "profile")
-            dossier = subprocess.run(
-                [sys.executable, "-c", KLUIS_SETUP, server.url, profile],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=ROOT,
-            ).stdout.strip()
-            out_path = str(work / "kluis-out")
-            result = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    KLUIS_CLIENT,
-                    server.url,
-                    profile,
-                    str(src),
-                    out_path,
-                    dossier,
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=ROOT,
-            )
-            assert server.process is not None
-            server_peak = vmhwm_mib(server.process.pid)
-        up, down, client_peak = json.loads(result.stdout)
-        same = (work / "kluis-out").stat().st_size == size
+            _, register_peak, _, stdout = run_measured(me("kluis-setup", kluis.url, profile))
+            dossier = stdout.strip()
+            runs: dict[str, list[dict[str, float]]] = {"bare": [], "kluis": []}
+            assert kluis.process is not None
+            kluis_pid, bare_pid = kluis.process.pid, bare.process.pid
+            for attempt in range(args.repeat):
+                for name, argv, pid in (
+                    ("bare", me("bare-client", bare.url + "/blob", str(src), str(out)), bare_pid),
+                    (
+                        "kluis",
+                        me("kluis-client", kluis.url, profile, str(src), str(out), dossier),
+                        kluis_pid,
+                    ),
+                ):
+                    server_cpu = cpu_seconds(pid)
+                    _, peak, cpu, stdout = run_measured(argv)
+                    server_cpu = cpu_seconds(pid) - server_cpu
+                    if file_hash(out) != original:
+                        sys.exit(f"{name}: the downloaded file differs from the input")
+                    out.unlink()
+                    measured = {"peak": peak, "cpu": cpu, "server_cpu": server_cpu}
+                    runs[name].append({**json.loads(stdout), **measured})
+                    print(
+                        f"run {attempt + 1}/{args.repeat} {name:<5}: "
+                        + ", ".join(f"{k} {v:.2f}" for k, v in runs[name][-1].items()),
+                        file=sys.stderr,
+                    )
+            kluis_server_peak = vmhwm_mib(kluis_pid)
+            bare_server_peak = vmhwm_mib(bare_pid)
+        finally:
+            kluis.stop()
+            bare.stop()
 
-    mib = args.size_mib
-    print(f"{mib} MiB, loopback; output identical in size: {same}")
-    print(f"{'':<28}{'Kluis MiB/s':>12}{'bare MiB/s':>12}{'ratio':>8}   target")
-    print(f"{'upload':<28}{mib / up:12.0f}{mib / bare_up:12.0f}{bare_up / up:8.0%}   >= 70%")
+    def mibs(name: str, direction: str) -> float:
+        return args.size_mib / statistics.median(r[direction] for r in runs[name])
+
+    def cpu(name: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[name])
+
+    def peak(name: str) -> float:
+        return max(r["peak"] for r in runs[name])
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    print(f"\nKluis server transfer: {args.size_mib} MiB random file, loopback, SQLite and files")
     print(
-        f"{'download':<28}{mib / down:12.0f}{mib / bare_down:12.0f}{bare_down / down:8.0%}   >= 70%"
+        f"median of {args.repeat}, contenders alternating; {os.cpu_count()} CPUs; "
+        f"load average at start {load:.2f}; output checked byte for byte (BLAKE3)\n"
+    )
+    print(f"{'':<36} {'Kluis':>10} {'bare':>10} {'Kluis/bare':>11}")
+    for direction, label in (("up", "upload, MiB/s"), ("down", "download, MiB/s")):
+        k, b = mibs("kluis", direction), mibs("bare", direction)
+        print(f"{label:<36} {k:10.0f} {b:10.0f} {k / b:11.0%}")
+    for key, label in (
+        ("cpu", "client CPU s, upload + download"),
+        ("server_cpu", "server CPU s, upload + download"),
+    ):
+        print(f"{label:<36} {cpu('kluis', key):10.2f} {cpu('bare', key):10.2f}")
+    print(f"{'client process peak RSS, MiB':<36} {peak('kluis'):10.1f} {peak('bare'):10.1f}")
+    server_peaks = f"{kluis_server_peak:10.1f} {bare_server_peak:10.1f}"
+    print(f"{'server process peak RSS, MiB':<36} {server_peaks}")
+    print(f"{'register process peak RSS, MiB':<36} {register_peak:10.1f} {'-':>10}")
+
+    print()
+    for direction, label in (("up", "upload"), ("down", "download")):
+        share = mibs("kluis", direction) / mibs("bare", direction)
+        print(
+            f"{label} Kluis/bare: {share:.0%} (target >= {RATIO_TARGET:.0%}) "
+            f"{verdict(share >= RATIO_TARGET)}"
+        )
+    print(
+        f"peak RSS Kluis client: {peak('kluis'):.1f} MiB (target < {RSS_TARGET_MIB} MiB) "
+        f"{verdict(peak('kluis') < RSS_TARGET_MIB)}"
     )
     print(
-        f"peak RSS: Kluis client {client_peak:.0f} MiB, server {server_peak:.0f} MiB (target < 100)"
+        f"peak RSS Kluis server: {kluis_server_peak:.1f} MiB (target < {RSS_TARGET_MIB} MiB) "
+        f"{verdict(kluis_server_peak < RSS_TARGET_MIB)}"
     )
 
 
