@@ -12,11 +12,11 @@ of `vault.keys` so the server may parse indexes without touching secret-key code
 
 from __future__ import annotations
 
-import bisect
 import hmac
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Final
 
 import blake3
@@ -106,13 +106,18 @@ class DossierIndex:
     deletions: tuple[IndexDeletion, ...]
     signature: bytes = field(repr=False)
 
+    @cached_property
+    def _live(self) -> dict[bytes, IndexEntry]:
+        return {e.document_id: e for e in self.entries}
+
     def entry(self, document_id: bytes) -> IndexEntry | None:
         """The entry of a live document, or None if the index does not list it as live."""
-        # Entries are sorted by document id (the decoder and the sealer both insist on it).
-        i = bisect.bisect_left(self.entries, document_id, key=lambda e: e.document_id)
-        if i < len(self.entries) and self.entries[i].document_id == document_id:
-            return self.entries[i]
-        return None
+        return self._live.get(document_id)
+
+    def header_hash_of(self, document_id: bytes, version: int) -> bytes | None:
+        """The header hash this index lists for exactly that document version, if any."""
+        entry = self._live.get(document_id)
+        return entry.header_hash if entry is not None and entry.version == version else None
 
     def body(self) -> bytes:
         """Every byte the signature covers."""

@@ -117,13 +117,16 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            # Two readers could keep different copies of a duplicated member: refuse both.
-            raise ValueError("a member appears twice")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        # Two readers could keep different copies of a duplicated member: refuse both.
+        raise ValueError("a member appears twice")
     return out
+
+
+# Built once: `json.loads` with hooks builds a new decoder on every call, and a listing
+# decodes the metadata of every document in a dossier.
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_members, parse_constant=_reject_constant)
 
 
 def _parse(data: bytes, what: str, members: frozenset[str]) -> dict[str, Any]:
@@ -137,11 +140,7 @@ def _parse(data: bytes, what: str, members: frozenset[str]) -> dict[str, Any]:
     if len(data) - len(body) >= PADDING_BLOCK:
         raise MalformedError(f"{what}: padded beyond the next multiple of {PADDING_BLOCK}")
     try:
-        value = json.loads(
-            body.decode("utf-8"),
-            object_pairs_hook=_unique_members,
-            parse_constant=_reject_constant,
-        )
+        value = _DECODER.decode(body.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         # ValueError covers bad UTF-8, bad JSON, duplicates, NaN and over-long integers.
         raise MalformedError(f"{what}: not a valid UTF-8 JSON object") from exc

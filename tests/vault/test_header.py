@@ -37,8 +37,9 @@ from vault.header import (
     open_header,
     seal_header,
 )
+from vault.index import DossierIndex, IndexEntry, seal_index, verify_index
 from vault.keys import PrivateIdentity
-from vault.metadata import DocumentMetadata, seal_aead
+from vault.metadata import DocumentMetadata, DossierMetadata, seal_aead
 
 
 def seed(name: str, size: int) -> bytes:
@@ -362,6 +363,85 @@ def test_signature_uses_the_header_label() -> None:
     wrong_label = header.body() + ALICE.sign(labels.GRANT_SIGNATURE, header.body())
     with pytest.raises(SignatureError):
         open_(wrong_label)
+
+
+# -- step 4 by the owner's verified index ------------------------------------------------------
+
+
+def index_listing(
+    data: bytes, owner: PrivateIdentity = ALICE, *, version: int = VERSION
+) -> DossierIndex:
+    """An index `owner` signed that lists `data` as `version` of document A (and verified)."""
+    signed = seal_index(
+        owner,
+        dossier_id=DOSSIER,
+        counter=1,
+        epoch=EPOCH,
+        dossier_key=DOSSIER_KEY,
+        metadata=DossierMetadata("Schade Hoofdstraat 1", 1_700_000_000),
+        entries=[IndexEntry(DOC_A, version, header_hash(data))],
+    )
+    return verify_index(signed, dossier_id=DOSSIER, owner=owner.public)
+
+
+BROKEN_SIGNATURE = flip(HEADER, len(HEADER) - 1)
+
+
+def test_the_owners_index_listing_the_exact_bytes_stands_in_for_the_signature() -> None:
+    # The owner signed the BLAKE3 of these very bytes, signature field included: that is the
+    # owner's word for them, so the header's own signature adds nothing.
+    assert open_(BROKEN_SIGNATURE, index=index_listing(BROKEN_SIGNATURE)).metadata == META
+    assert open_(HEADER, index=index_listing(HEADER)).file_key == FILE_KEY
+
+
+def test_the_index_still_leaves_every_other_check_in_place() -> None:
+    with pytest.raises(IntegrityError, match="wrapped file key"):
+        open_(HEADER, index=index_listing(HEADER), dossier_keys={EPOCH: OTHER_DOSSIER_KEY})
+    with pytest.raises(KeyMismatchError):
+        open_(HEADER, index=index_listing(HEADER), author=BOB.public)
+
+
+def test_an_index_listing_other_bytes_vouches_for_nothing() -> None:
+    with pytest.raises(SignatureError):
+        open_(BROKEN_SIGNATURE, index=index_listing(HEADER))
+
+
+def test_an_index_listing_another_version_vouches_for_nothing() -> None:
+    with pytest.raises(SignatureError):
+        open_(BROKEN_SIGNATURE, index=index_listing(BROKEN_SIGNATURE, version=VERSION + 1))
+
+
+def test_an_index_listing_another_document_vouches_for_nothing() -> None:
+    index = index_listing(BROKEN_SIGNATURE)
+    other = dataclasses.replace(
+        index, entries=(IndexEntry(DOC_B, VERSION, index.entries[0].header_hash),)
+    )
+    with pytest.raises(SignatureError):
+        open_(BROKEN_SIGNATURE, index=other)
+
+
+def test_an_index_by_someone_else_than_the_author_vouches_for_nothing() -> None:
+    # Bob's header in Alice's dossier: only Bob's own signature says Bob wrote it (K4).
+    bobs = make(author=BOB)
+    assert open_(bobs, author=BOB.public, index=index_listing(bobs)).metadata == META
+    broken = flip(bobs, len(bobs) - 1)
+    with pytest.raises(SignatureError):
+        open_(broken, author=BOB.public, index=index_listing(broken))
+
+
+def test_an_index_by_the_authors_other_keys_vouches_for_nothing() -> None:
+    # Same user id, other keys: the index's owner_key_id is not the header's author_key_id.
+    with pytest.raises(SignatureError):
+        open_(BROKEN_SIGNATURE, index=index_listing(BROKEN_SIGNATURE, owner=ALICE_OTHER_KEYS))
+
+
+@pytest.mark.parametrize("mask", [0x01, 0x80])
+def test_every_byte_flipped_fails_the_same_way_with_the_owners_index(mask: int) -> None:
+    index = index_listing(HEADER)  # lists the untouched header: no flipped one matches it
+    for offset, (name, error) in enumerate(expected_errors(HEADER)):
+        with pytest.raises(error) as caught:
+            open_(flip(HEADER, offset, mask), index=index)
+        assert type(caught.value) is error, (offset, name, caught.value)
 
 
 # -- steps 5-7: keys, commitment and metadata, with fields re-signed by the author ---------------
