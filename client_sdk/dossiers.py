@@ -158,9 +158,9 @@ class DossiersMixin(ClientBase):
             if not isinstance(item, dict) or not isinstance(item.get("versions"), list):
                 raise MalformedError("server answer: malformed document")
             document_id = check_id(str(item.get("document_id")), "document id")
-            versions = sorted(
-                (VersionRecord.from_json(v) for v in item["versions"]), key=lambda v: v.version
-            )
+            versions = [VersionRecord.from_json(v) for v in item["versions"]]
+            if len(versions) > 1:  # most documents have one version: skip ten thousand sorts
+                versions.sort(key=lambda v: v.version)
             if not versions or any(v.document_id != document_id for v in versions):
                 raise MalformedError("server answer: a document's versions do not match it")
             listing[document_id] = versions

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import itertools
+import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -43,6 +44,7 @@ SIGNATURE_SIZE: Final = 64
 METADATA_MAX: Final = 8192
 ENTRY_SIZE: Final = ID_SIZE + 8 + HASH_SIZE
 DELETION_SIZE: Final = ID_SIZE + 8 + 8
+_ENTRY: Final = struct.Struct(f">{ID_SIZE}sQ{HASH_SIZE}s")  # an index may list 10,000s
 WHAT: Final = "dossier index"
 
 
@@ -155,8 +157,8 @@ class DossierIndex:
         metadata = r.vbytes(METADATA_MAX)
         try:
             entries = tuple(
-                IndexEntry(r.raw(ID_SIZE), r.u64(), r.raw(HASH_SIZE))
-                for _ in range(_count(r, ENTRY_SIZE))
+                IndexEntry(*fields)
+                for fields in _ENTRY.iter_unpack(r.raw(_count(r, ENTRY_SIZE) * ENTRY_SIZE))
             )
             deletions = tuple(
                 IndexDeletion(r.raw(ID_SIZE), r.u64(), r.u64())
@@ -295,7 +297,9 @@ def verify_index(
     if index.owner_id != owner.user_id or index.owner_key_id != owner.key_id:
         raise KeyMismatchError(f"{WHAT}: owner is not the expected identity")
     try:  # 3
-        owner.verify(labels.DOSSIER_INDEX_SIGNATURE, index.body(), index.signature)
+        # Fully parsed, so the signed body is the received bytes before the signature.
+        signed = bytes(data[: len(data) - SIGNATURE_SIZE])
+        owner.verify(labels.DOSSIER_INDEX_SIGNATURE, signed, index.signature)
     except SignatureError as exc:
         raise SignatureError(f"{WHAT}: signature does not verify") from exc
     if index.counter < highest_seen:  # 4
