@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from vault.header import IndexedHeaders, VerifyingIdentity, open_header
 from vault.metadata import DocumentMetadata
@@ -54,23 +55,46 @@ def open_headers(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    batches = [headers[i::workers] for i in range(workers)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        results = list(
-            pool.map(
-                _open_batch,
-                batches,
-                [dossier_id] * workers,
-                [dict(dossier_keys)] * workers,
-                [index] * workers,
-            )
-        )
-    # Batch i holds headers i, i + workers, i + 2 * workers, ...: interleave them back.
-    out: list[DocumentMetadata] = [results[0][0]] * len(headers) if headers else []
-    for i, batch in enumerate(results):
-        out[i::workers] = batch
+    job = _Job(headers, dossier_id, dict(dossier_keys), index, workers)
+    # With fork, a worker inherits `initargs` in memory: the headers are not pickled and sent
+    # to it, only its share of the metadata comes back.
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_receive,
+        initargs=(job,),
+    ) as pool:
+        shares = list(pool.map(_open_share, range(workers)))
+    # Share i holds headers i, i + workers, i + 2 * workers, ...: interleave them back.
+    out: list[DocumentMetadata] = [shares[0][0]] * len(headers) if headers else []
+    for i, share in enumerate(shares):
+        out[i::workers] = share
     return out
+
+
+@dataclass(frozen=True)
+class _Job:
+    headers: Sequence[HeaderToOpen]
+    dossier_id: bytes
+    dossier_keys: dict[int, bytes]
+    index: IndexedHeaders
+    workers: int
+
+
+_job: _Job | None = None  # in a worker: what the parent handed it at fork
+
+
+def _receive(job: _Job) -> None:
+    global _job
+    _job = job
+
+
+def _open_share(i: int) -> list[DocumentMetadata]:
+    if _job is None:  # pragma: no cover - the pool runs _receive in every worker first
+        raise RuntimeError("a worker ran before it received its job")
+    return _open_batch(
+        _job.headers[i :: _job.workers], _job.dossier_id, _job.dossier_keys, _job.index
+    )
 
 
 def _open_batch(
