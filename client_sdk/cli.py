@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -32,8 +33,6 @@ from rich.progress import (
     TextColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
-from rich.text import Text
 
 from vault.errors import SecurityError, VaultError
 from vault.recovery import format_recovery_code, parse_recovery_code
@@ -188,9 +187,32 @@ def plain(text: str, console: Console = out) -> None:
     console.print(text, markup=False, highlight=False)
 
 
-def cells(*values: object) -> list[Text]:
-    """Table cells that show their text literally, whatever brackets it holds."""
-    return [Text(str(v)) for v in values]
+# C0 and C1 control characters, DEL: a name from someone else must not steer the terminal.
+_CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], "\ufffd")
+
+
+class Columns:
+    """A plain table: each column padded to its widest cell, nothing wrapped, cut or styled.
+
+    Every cell prints literally (names come from other people: no markup, and control
+    characters shown as U+FFFD). Plain because a listing may have ten thousand rows, which
+    rich's Table lays out in 15 seconds and squeezes into the terminal's width."""
+
+    def __init__(self, *header: str) -> None:
+        self.rows: list[list[str]] = [list(header)]
+
+    def add_row(self, *values: object) -> None:
+        self.rows.append([str(v).translate(_CONTROLS) for v in values])
+
+    def print(self) -> None:
+        widths = [max(cell_len(row[i]) for row in self.rows) for i in range(len(self.rows[0]))]
+        lines = (
+            "  ".join(
+                cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths, strict=True)
+            )
+            for row in self.rows
+        )
+        sys.stdout.write("".join(line.rstrip() + "\n" for line in lines))
 
 
 def print_json(data: Any) -> None:
@@ -414,10 +436,10 @@ def dossier_list(
         ]
     if as_json:
         return print_json(rows)
-    table = Table("id", "title", "owner", "role", "documents")
+    table = Columns("id", "title", "owner", "role", "documents")
     for r in rows:
-        table.add_row(*cells(r["id"][:12], r["title"], r["owner"], r["role"], r["documents"]))
-    out.print(table)
+        table.add_row(r["id"][:12], r["title"], r["owner"], r["role"], r["documents"])
+    table.print()
     return None
 
 
@@ -497,7 +519,7 @@ def ls(
     rows = [document_row(i) for i in infos]
     if as_json:
         return print_json(rows)
-    table = Table("id", "name", "version", "size", "date", "author", "signature")
+    table = Columns("id", "name", "version", "size", "date", "author", "signature")
     for r in rows:
         author = r["author"] + ("" if r["author_verified"] else " (unverified)")
         if r["newer_version_not_shared"]:
@@ -505,17 +527,15 @@ def ls(
         else:
             sig = "verified" + ("" if r["confirmed_by_owner"] else ", not yet in owner's index")
         table.add_row(
-            *cells(
-                r["id"][:12],
-                r["name"],
-                r["version"],
-                size_text(r["size"]),
-                when(r["created"]),
-                author,
-                sig,
-            )
+            r["id"][:12],
+            r["name"],
+            r["version"],
+            size_text(r["size"]),
+            when(r["created"]),
+            author,
+            sig,
         )
-    out.print(table)
+    table.print()
     return None
 
 
@@ -615,19 +635,17 @@ def shared(
     ]
     if as_json:
         return print_json(rows)
-    table = Table("kind", "id", "from", "rights", "expires", "signature")
+    table = Columns("kind", "id", "from", "rights", "expires", "signature")
     for r in rows:
         table.add_row(
-            *cells(
-                r["kind"],
-                (r["document"] or r["dossier"])[:12],
-                r["from"],
-                r["rights"],
-                when(r["expires"]),
-                r["signature"],
-            )
+            r["kind"],
+            (r["document"] or r["dossier"])[:12],
+            r["from"],
+            r["rights"],
+            when(r["expires"]),
+            r["signature"],
         )
-    out.print(table)
+    table.print()
     return None
 
 
@@ -665,19 +683,17 @@ def log(
     ]
     if as_json:
         return print_json(rows)
-    table = Table("#", "when", "who", "action", "document", "user")
+    table = Columns("#", "when", "who", "action", "document", "user")
     for r in rows:
         table.add_row(
-            *cells(
-                r["seq"],
-                when(r["at"]),
-                r["who"],
-                r["action"],
-                (r["document"] or "")[:12],
-                r["subject"] or "",
-            )
+            r["seq"],
+            when(r["at"]),
+            r["who"],
+            r["action"],
+            (r["document"] or "")[:12],
+            r["subject"] or "",
         )
-    out.print(table)
+    table.print()
     out.print("Log chain verified.")
     return None
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from .cli import (
     DEFAULT_SERVER,
     EXIT_SECURITY,
+    Columns,
     JsonOpt,
     ProfileOpt,
     ServerOpt,
-    cells,
     client,
     command,
     err,
@@ -147,10 +146,10 @@ def org_list(
             )
     if as_json:
         return print_json(rows)
-    table = Table("name", "kind", "status", "your role")
+    table = Columns("name", "kind", "status", "your role")
     for r in rows:
-        table.add_row(*cells(r["name"], r["kind"], r["status"], r["my_role"] or "-"))
-    out.print(table)
+        table.add_row(r["name"], r["kind"], r["status"], r["my_role"] or "-")
+    table.print()
     return None
 
 
@@ -210,22 +209,20 @@ def inbox(
     if as_json:
         print_json(rows)
     else:
-        table = Table("shared", "to", "kind", "id", "from", "rights", "expires", "signature")
+        table = Columns("shared", "to", "kind", "id", "from", "rights", "expires", "signature")
         for i in items:
             sender = i.sender + ("" if i.sender_verified else " (unverified)")
             table.add_row(
-                *cells(
-                    when(i.issued_at),
-                    i.via,
-                    i.kind,
-                    (i.document_id or i.dossier_id)[:12],
-                    sender,
-                    i.rights,
-                    when(i.expires_at),
-                    i.status,
-                )
+                when(i.issued_at),
+                i.via,
+                i.kind,
+                (i.document_id or i.dossier_id)[:12],
+                sender,
+                i.rights,
+                when(i.expires_at),
+                i.status,
             )
-        out.print(table)
+        table.print()
     failed = [i for i in items if not i.ok]
     if failed:
         err.print(
@@ -248,14 +245,14 @@ def receipts(
     if as_json:
         print_json([v.to_json() for v in views])
     else:
-        table = Table("opened", "organisation", "member", "documents", "signature")
+        table = Columns("opened", "organisation", "member", "documents", "signature")
         for v in views:
             org = v.organisation + ("" if v.org_verified else " (unverified)")
             documents = ", ".join(
                 f"{e['document_id'][:8]} v{e['version']}" for e in v.entries[:3]
             ) + (f" +{len(v.entries) - 3}" if len(v.entries) > 3 else "")
-            table.add_row(*cells(when(v.opened_at), org, v.member, documents, v.status))
-        out.print(table)
+            table.add_row(when(v.opened_at), org, v.member, documents, v.status)
+        table.print()
         if not views:
             out.print("No receipts yet.", markup=False)
     failed = [v for v in views if not v.ok]

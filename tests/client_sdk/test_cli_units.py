@@ -4,6 +4,7 @@ passphrase sources and the small formatters."""
 from __future__ import annotations
 
 import calendar
+import json
 import time
 from pathlib import Path
 
@@ -420,3 +421,69 @@ def test_the_real_app_maps_a_bad_expiry_to_1(tmp_path: Path, closed_port_url: st
     )
     assert result.exit_code == 1
     assert "cannot read the expiry 'someday'" in result.stderr
+
+
+# -- output --------------------------------------------------------------------------------------
+
+
+def test_columns_pad_every_column_to_its_widest_cell(capsys: pytest.CaptureFixture[str]) -> None:
+    table = cli.Columns("id", "name", "size")
+    table.add_row("7f2a", "rapport-schade-hoofdstraat.pdf", "1.2 MiB")
+    table.add_row("e1c5", "foto.jpg", 200)
+    table.print()
+    assert capsys.readouterr().out.splitlines() == [
+        "id    name                            size",
+        "7f2a  rapport-schade-hoofdstraat.pdf  1.2 MiB",
+        "e1c5  foto.jpg                        200",
+    ]
+
+
+def test_columns_print_names_literally_and_never_cut_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    long_name = "x" * 300 + ".pdf"  # wider than any terminal: still printed whole
+    table = cli.Columns("name", "author")
+    table.add_row("[red]rood[/red] :smile:.txt", "anna")
+    table.add_row(long_name, "bert")
+    table.print()
+    out = capsys.readouterr().out
+    marked, long = out.splitlines()[1:]
+    assert marked.startswith("[red]rood[/red] :smile:.txt ") and marked.endswith("  anna")
+    assert long == f"{long_name}  bert"
+
+
+def test_columns_show_control_characters_as_replacement_characters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    table = cli.Columns("title")
+    table.add_row("Schade\x1b[2J\x07\x9b31m\x7f Hoofdstraat\r\n12")
+    table.print()
+    out = capsys.readouterr().out
+    assert out == "title\nSchade\ufffd[2J\ufffd\ufffd31m\ufffd Hoofdstraat\ufffd\ufffd12\n"
+
+
+def test_columns_align_wide_characters_by_their_width_on_screen(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    table = cli.Columns("name", "size")
+    table.add_row("地震.jpg", "1")  # two cells per character on a terminal
+    table.add_row("abcdefgh", "2")
+    table.print()
+    assert capsys.readouterr().out.splitlines()[1:] == ["地震.jpg  1", "abcdefgh  2"]
+
+
+def test_a_json_list_is_one_item_per_line_and_valid_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rows = [{"name": "brief é.pdf", "size": 1}, {"name": "[b]", "size": 2}]
+    cli.print_json(rows)
+    out = capsys.readouterr().out
+    assert json.loads(out) == rows
+    assert out.splitlines() == [
+        "[",
+        json.dumps(rows[0], ensure_ascii=False) + ",",
+        json.dumps(rows[1]),
+        "]",
+    ]
+    cli.print_json([])
+    assert json.loads(capsys.readouterr().out) == []
