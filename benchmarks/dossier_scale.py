@@ -18,8 +18,9 @@ same run, each measurement the median of --repeat:
 * `Client.documents` of the --list-documents dossier in-process: first time on a device (every
   header's signature, file-key unwrap, key commitment and metadata checked, the listing compared
   with the signed index) and again (headers verified before are not checked again);
-* the real CLI `kluis ls DOSSIER --json` as a subprocess (interpreter start-up included), first
-  time on a newly logged-in device and again on it; `kluis --help` shows the start-up alone;
+* the real CLI `kluis ls DOSSIER --json` and `kluis ls DOSSIER` (the table) as subprocesses
+  (interpreter start-up included, output to /dev/null), each first time on a newly logged-in
+  device and again on it; `kluis --help` shows the start-up alone;
 * one more `Client.add` into the large dossier (an upload, a commit, and the index re-signed);
 * resolving an 8-character document id prefix, as `kluis get`/`update`/`share` do.
 
@@ -160,14 +161,22 @@ def main() -> None:
 
             documents_first = median_of(repeat, documents_new_device)
 
-            def ls_new_device(i: int) -> tuple[float, float]:
+            def ls_new_device(i: int) -> tuple[float, float, float, float]:
                 device(f"anna-laptop-{i}", "anna").close()
+                device(f"anna-phone-{i}", "anna").close()
                 first = cli_seconds(f"anna-laptop-{i}", "ls", big, "--json")
-                return first, cli_seconds(f"anna-laptop-{i}", "ls", big, "--json")
+                table_first = cli_seconds(f"anna-phone-{i}", "ls", big)
+                return (
+                    first,
+                    cli_seconds(f"anna-laptop-{i}", "ls", big, "--json"),
+                    table_first,
+                    cli_seconds(f"anna-phone-{i}", "ls", big),
+                )
 
             ls_runs = [ls_new_device(i) for i in range(repeat)]
-            ls_first = statistics.median(r[0] for r in ls_runs)
-            ls_again = statistics.median(r[1] for r in ls_runs)
+            ls_first, ls_again, table_first, table_again = (
+                statistics.median(r[k] for r in ls_runs) for k in range(4)
+            )
             startup = median_of(repeat, lambda _: cli_seconds("anna", "--help"))
 
             progress("measuring one more add and a prefix lookup")
@@ -207,6 +216,8 @@ def main() -> None:
         (f"Client.documents, {n_list}, again", documents_again, None),
         (f"kluis ls --json, {n_list}, first time on a device", ls_first, LS_TARGET_S),
         (f"kluis ls --json, {n_list}, again on that device", ls_again, LS_TARGET_S),
+        (f"kluis ls (table), {n_list}, first time on a device", table_first, LS_TARGET_S),
+        (f"kluis ls (table), {n_list}, again on that device", table_again, LS_TARGET_S),
         ("kluis --help (interpreter and import start-up)", startup, None),
         (f"Client.add of one more document into the {n_list}", add_one, None),
         ("resolve an 8-character document id prefix", resolve, None),
