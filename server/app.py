@@ -19,7 +19,7 @@ from .config import Settings
 from .db import make_engine
 from .metrics import Metrics, ObserveRequests, RouteTemplates
 from .middleware import BodyLimit, SecurityHeaders
-from .routes import api_router, health
+from .routes import api_routers, health
 from .schema import prepare
 
 API_PREFIX = "/api/v1"
@@ -95,7 +95,8 @@ def create_app(
 
     problems.install(app)
     problems.document(app)
-    app.include_router(api_router, prefix=API_PREFIX)
+    for router in api_routers:
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
 
     app.add_middleware(

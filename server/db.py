@@ -144,3 +144,19 @@ def release(session: Session) -> None:
     lock then, and no lock or read snapshot is held during the slow part.
     """
     session.commit()
+
+
+@contextmanager
+def read_step(session: Session) -> Iterator[None]:
+    """Reads that end before the request goes on (the caller and access checks), with no
+    transaction left open afterwards.
+
+    On PostgreSQL they run in autocommit: at READ COMMITTED every statement reads its own
+    snapshot, in a transaction or not, so BEGIN and COMMIT would only add two round trips.
+    On SQLite they share one read transaction as usual."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    try:
+        yield
+    finally:
+        release(session)

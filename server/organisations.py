@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session, col, select
+from sqlalchemy import BindParameter, ColumnElement
+from sqlmodel import Session, col, or_, select
 
 from .models import (
     GRANT_KIND_DOSSIER,
@@ -25,10 +26,11 @@ from .models import (
 from .problems import conflict, invalid
 
 
-def recipient_ids(session: Session, user_id: str) -> list[str]:
-    """The ids a grant can be addressed to for this user: the user and each of its organisations."""
-    orgs = session.exec(select(OrgMember.org_id).where(col(OrgMember.user_id) == user_id)).all()
-    return [user_id, *orgs]
+def addressed_to(user_id: str | BindParameter[str]) -> ColumnElement[bool]:
+    """Grants addressed to this user or to one of its organisations: a condition with the
+    roster as a subquery, so that an authorisation check is one round trip, not two."""
+    orgs = select(OrgMember.org_id).where(col(OrgMember.user_id) == user_id)
+    return or_(col(Grant.recipient_id) == user_id, col(Grant.recipient_id).in_(orgs))
 
 
 def organisation_ids(session: Session, ids: set[str]) -> set[str]:

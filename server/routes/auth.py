@@ -8,7 +8,7 @@ outside any database transaction, so it never holds SQLite's write lock.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
@@ -30,9 +30,10 @@ from ..models import (
 )
 from ..problems import unauthorized
 from ..ratelimit import LoginLimiter
+from ..routing import resource_router
 from ..security import fake_salt, hash_key, new_token, token_hash, verify_key
 
-router = APIRouter(tags=["auth"])
+router = resource_router("auth")
 
 DEFAULT_MEMORY_KIB = 65_536
 DEFAULT_ITERATIONS = 3

@@ -7,9 +7,10 @@ import logging
 from collections.abc import Collection, Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, status
-from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import func, update
+import pydantic_core
+from fastapi import Depends, Path, status
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -17,7 +18,16 @@ from sqlmodel import Session, col, select
 from .. import accesslog
 from ..blobstore import BlobMissing
 from ..db import writes
-from ..deps import BlobStoreDep, CurrentUser, DossierAccessDep, NowDep, SessionDep, resolve_access
+from ..deps import (
+    BlobStoreDep,
+    CurrentUser,
+    DossierAccess,
+    DossierAccessDep,
+    NowDep,
+    SessionDep,
+    dossier_read,
+    resolve_access,
+)
 from ..models import (
     ID_PATTERN,
     MAX_INT,
@@ -31,14 +41,16 @@ from ..models import (
     VersionPublic,
 )
 from ..problems import ApiProblem, conflict, invalid, not_found
+from ..routing import resource_router
 
-router = APIRouter(tags=["documents"])
+router = resource_router("documents")
 logger = logging.getLogger("kluis.server")
 
 NewId = Annotated[str, Path(pattern=ID_PATTERN)]
 VersionNumber = Annotated[int, Path(ge=1, le=MAX_INT)]
 
-_VERSION_COLUMNS = (
+# Built once: the listing is the client's most frequent call.
+_VERSIONS = sa_select(
     col(Version.document_id),
     col(Version.version),
     col(Version.header),
@@ -46,7 +58,12 @@ _VERSION_COLUMNS = (
     col(Version.payload_size),
     col(Version.payload_blake3),
     col(Version.created_at),
-)
+).where(col(Version.dossier_id) == bindparam("dossier_id"))
+_IN_ORDER = (col(Version.document_id), col(Version.version))
+ALL_VERSIONS = _VERSIONS.order_by(*_IN_ORDER)
+SOME_VERSIONS = _VERSIONS.where(
+    col(Version.document_id).in_(bindparam("only", expanding=True))
+).order_by(*_IN_ORDER)
 
 
 def documents_json(
@@ -55,12 +72,12 @@ def documents_json(
     """`[{document_id, versions: [version_out]}]` for a dossier (or some of its documents),
     in one query, as plain JSON rather than through response validation: a dossier may hold
     tens of thousands of versions and listing them is the client's most frequent call."""
-    query = sa_select(*_VERSION_COLUMNS).where(col(Version.dossier_id) == dossier_id)
-    if only is not None:
-        query = query.where(col(Version.document_id).in_(only))
-    rows = session.connection().execute(
-        query.order_by(col(Version.document_id), col(Version.version))
-    )
+    if only is None:
+        rows = session.connection().execute(ALL_VERSIONS, {"dossier_id": dossier_id})
+    else:
+        rows = session.connection().execute(
+            SOME_VERSIONS, {"dossier_id": dossier_id, "only": list(only)}
+        )
     documents: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     for document_id, version, header, author_id, size, blake3_hex, created_at in rows:
@@ -92,11 +109,19 @@ def readable_document(session: Session, document_id: str, user: User, now: int) 
     raise not_found("no such document")
 
 
-@router.get("/dossiers/{dossier_id}/documents", response_model=list[DocumentPublic])
-def list_documents(access: DossierAccessDep, session: SessionDep) -> Any:
-    """Every version of every document the caller may read."""
+def visible_versions(session: Session, access: DossierAccess) -> bytes:
+    """The listing as JSON, encoded here in the worker thread rather than in the event loop,
+    and by pydantic-core: 10,000 documents are 12 MB, 0.03 s to encode against json's 0.12 s."""
     only = None if access.reads_everything else access.documents
-    return JSONResponse(documents_json(session, access.dossier.dossier_id, only))
+    return pydantic_core.to_json(documents_json(session, access.dossier.dossier_id, only))
+
+
+@router.get("/dossiers/{dossier_id}/documents", response_model=list[DocumentPublic])
+async def list_documents(
+    listing: Annotated[bytes, Depends(dossier_read(visible_versions))],
+) -> Any:
+    """Every version of every document the caller may read."""
+    return Response(listing, media_type="application/json")
 
 
 @router.get("/documents/{document_id}", response_model=DocumentDetail)

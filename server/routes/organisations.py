@@ -7,7 +7,7 @@ roster adds members or rotates keys, and only a current member files receipts.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import status
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -36,8 +36,9 @@ from ..models import (
     User,
 )
 from ..problems import conflict, forbidden, invalid, not_found
+from ..routing import resource_router
 
-router = APIRouter(tags=["organisations"])
+router = resource_router("organisations")
 
 
 def _role(session: Session, org_id: str, user_id: str) -> int | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
@@ -25,8 +25,9 @@ from ..db import release, write_transaction
 from ..deps import BlobStoreDep, CurrentUser, NowDep, SessionDep, SettingsDep
 from ..models import Upload, UploadPublic, User
 from ..problems import ApiProblem, quota_exceeded, too_large
+from ..routing import resource_router
 
-router = APIRouter(tags=["uploads"])
+router = resource_router("uploads")
 
 
 @router.post(
@@ -51,7 +52,7 @@ async def upload(
     now: NowDep,
 ) -> UploadPublic:
     quota = settings.storage_quota_bytes
-    room = quota - await run_in_threadpool(storage_used, session, user.user_id)
+    room = await run_in_threadpool(room_left, session, user.user_id, quota)
     limit = min(settings.max_upload_bytes, room)
 
     def refuse() -> ApiProblem:
@@ -62,7 +63,6 @@ async def upload(
     declared = request.headers.get("content-length")
     if limit <= 0 or (declared is not None and declared.isdigit() and int(declared) > limit):
         raise refuse()
-    await run_in_threadpool(release, session)  # nothing stays locked while the body streams
 
     try:
         stored = await blobs.write_stream(request.stream(), limit)
@@ -87,6 +87,15 @@ def storage_used(session: Session, user_id: str) -> int:
         select(func.coalesce(func.sum(Upload.size), 0)).where(col(Upload.user_id) == user_id)
     ).one()
     return int(total)
+
+
+def room_left(session: Session, user_id: str, quota: int) -> int:
+    """Bytes the user may still store. The transaction ends in the same worker-thread call, so
+    nothing stays locked or checked out while the body streams."""
+    try:
+        return quota - storage_used(session, user_id)
+    finally:
+        release(session)
 
 
 def _record(

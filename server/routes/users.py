@@ -6,7 +6,7 @@ must not reveal it either.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -14,9 +14,10 @@ from ..db import release
 from ..deps import CurrentUser, NowDep, SessionDep
 from ..models import PassphraseChange, User, UserCreate, UserPublic
 from ..problems import conflict, not_found
+from ..routing import resource_router
 from ..security import hash_key
 
-router = APIRouter(tags=["users"])
+router = resource_router("users")
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
@@ -48,7 +49,7 @@ def register(body: UserCreate, session: SessionDep, now: NowDep) -> UserPublic:
 
 
 @router.get("/me")
-def me(user: CurrentUser) -> UserPublic:
+async def me(user: CurrentUser) -> UserPublic:  # no database: no worker thread of its own
     return UserPublic.of(user)
 
 
