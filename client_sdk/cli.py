@@ -205,14 +205,15 @@ class Columns:
         self.rows.append([str(v).translate(_CONTROLS) for v in values])
 
     def print(self) -> None:
-        widths = [max(cell_len(row[i]) for row in self.rows) for i in range(len(self.rows[0]))]
-        lines = (
-            "  ".join(
-                cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths, strict=True)
-            )
-            for row in self.rows
-        )
-        sys.stdout.write("".join(line.rstrip() + "\n" for line in lines))
+        # Width on screen: wide characters (地震.jpg) take two cells; ASCII is the fast path.
+        shown = [[len(c) if c.isascii() else cell_len(c) for c in row] for row in self.rows]
+        widths = [max(row[i] for row in shown) for i in range(len(shown[0]))]
+
+        def line(row: list[str], lengths: list[int]) -> str:
+            padded = (c + " " * (w - n) for c, n, w in zip(row, lengths, widths, strict=True))
+            return "  ".join(padded).rstrip() + "\n"
+
+        sys.stdout.write("".join(map(line, self.rows, shown)))
 
 
 def print_json(data: Any) -> None:
