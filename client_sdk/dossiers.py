@@ -204,8 +204,8 @@ class DossiersMixin(ClientBase):
         `author`: the contact of `record.author_id` when the caller already resolved it."""
         author_identity = (author or self.contact_by_id(record.author_id)).identity
         did, doc = bytes.fromhex(dossier.dossier_id), bytes.fromhex(record.document_id)
-        # The owner's verified index: the versions it lists byte for byte by the owner need no
-        # second signature check (format section 7, step 4), which halves a first listing.
+        # With the owner's verified index, a version it lists byte for byte and that the owner
+        # wrote needs no signature check of its own (format section 7, step 4).
         if dossier.keys:
             return open_header(
                 record.header,
@@ -286,13 +286,9 @@ class DossiersMixin(ClientBase):
         hashed: bytes | None = None,
     ) -> DocumentInfo:
         """`contact` and `hashed` (the header's hash), when the caller has them already."""
-        entry = dossier.index.entry(bytes.fromhex(record.document_id))
-        confirmed = entry is not None and entry.version == record.version
-        if (
-            confirmed
-            and entry is not None
-            and entry.header_hash != (hashed or header_hash(record.header))
-        ):
+        listed = dossier.index.header_hash_of(bytes.fromhex(record.document_id), record.version)
+        confirmed = listed is not None
+        if listed is not None and listed != (hashed or header_hash(record.header)):
             # The owner signed another header for this very version: a swapped or injected one.
             raise IntegrityError(
                 f"document {record.document_id[:8]} version {record.version}: the header differs "
