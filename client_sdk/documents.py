@@ -279,12 +279,13 @@ class DocumentsMixin(DossiersMixin):
         dossier_id, versions = self.document_versions(document_id)
         dossier = self.load_dossier(dossier_id)
         latest = {document_id: versions[-1].version}
-        self._check_not_rolled_back(dossier, latest)
         granted = self._granted_versions(dossier)
         newer = 0
         if version is None:
             record, newer = self._readable_version(dossier, versions, granted)
+            self._check_not_rolled_back(dossier, latest, {document_id: record.version})
         else:
+            self._check_not_rolled_back(dossier, latest)
             found = next((v for v in versions if v.version == version), None)
             if found is None:
                 raise ClientError(f"document {document_id[:8]} has no version {version}")
@@ -313,7 +314,7 @@ class DocumentsMixin(DossiersMixin):
                 opened, payload_size=d.size, payload_hash=d.blake3, plaintext_size=d.plaintext_size
             ),
         )
-        self.profile.save_versions_seen(latest)
+        self.profile.save_versions_seen({document_id: wanted})  # verified, not just listed
         return info, target
 
     def _stream_into(

@@ -166,33 +166,50 @@ class DossiersMixin(ClientBase):
             listing[document_id] = versions
         return listing
 
-    def _check_listing(self, dossier: Dossier, latest: dict[str, int]) -> None:
-        """D13: nothing the owner signed for may be missing from a full listing."""
-        if dossier.role != "document":
-            listing = {bytes.fromhex(d): v for d, v in latest.items()}
-            withheld = compare_listing(dossier.index, listing).withheld
-            if withheld:
-                names = ", ".join(e.document_id.hex()[:8] for e in withheld)
-                raise WithheldDocumentError(
-                    f"the server withholds {len(withheld)} document(s) that the owner's signed "
-                    f"index lists ({names}) without a signed deletion"
-                )
-        self._check_not_rolled_back(dossier, latest)
+    def _check_listing(
+        self, dossier: Dossier, latest: dict[str, int], shown: dict[str, int]
+    ) -> None:
+        """D13: nothing the owner signed for may be missing from a full listing, and nothing
+        she signed as deleted may be in it; then D12 (`_check_not_rolled_back`)."""
+        found = compare_listing(dossier.index, {bytes.fromhex(d): v for d, v in latest.items()})
+        # A document shared on its own sees only that document: the others are not withheld.
+        if dossier.role != "document" and found.withheld:
+            names = ", ".join(e.document_id.hex()[:8] for e in found.withheld)
+            raise WithheldDocumentError(
+                f"the server withholds {len(found.withheld)} document(s) that the owner's "
+                f"signed index lists ({names}) without a signed deletion"
+            )
+        if found.deleted:
+            gone = found.deleted[0]
+            raise RollbackError(
+                f"document {gone.document_id.hex()[:8]}: the owner's signed index records it as "
+                f"deleted after version {gone.version}, but the server still lists it"
+            )
+        self._check_not_rolled_back(dossier, latest, shown)
 
-    def _check_not_rolled_back(self, dossier: Dossier, latest: dict[str, int]) -> None:
-        """D12: no document older than the owner's index or than this device has seen."""
+    def _check_not_rolled_back(
+        self, dossier: Dossier, latest: dict[str, int], shown: dict[str, int] | None = None
+    ) -> None:
+        """D12: no document older than the owner's signed index lists, and none older than
+        this device has verified. `latest`: the newest version the server offers of each
+        document; `shown`: the version that is opened by default, where that is an older one
+        (a document shared on its own, whose later versions were not shared).
+
+        A document-only grantee cannot read the dossier's title but does verify the index, so
+        the index protects it as it protects everyone else."""
         seen_before = self.profile.versions_seen()
         for document_id, version in latest.items():
             entry = dossier.index.entry(bytes.fromhex(document_id))
-            if dossier.role != "document" and entry is not None and version < entry.version:
+            if entry is not None and version < entry.version:
                 raise RollbackError(
                     f"document {document_id[:8]}: the server offers version {version}, the "
                     f"owner's signed index lists version {entry.version}"
                 )
+            offered = shown.get(document_id, version) if shown else version
             seen = seen_before.get(document_id, 0)
-            if version < seen:
+            if offered < seen:
                 raise RollbackError(
-                    f"document {document_id[:8]}: the server offers version {version}, but "
+                    f"document {document_id[:8]}: the server offers version {offered}, but "
                     f"this device has seen version {seen}"
                 )
 
@@ -318,13 +335,13 @@ class DossiersMixin(ClientBase):
         dossier = self.load_dossier(dossier_id)
         listing = self._listing(dossier_id)
         latest = {doc: versions[-1].version for doc, versions in listing.items()}
-        self._check_listing(dossier, latest)
         granted = self._granted_versions(dossier)
         chosen = [
             self._readable_version(dossier, versions, granted) for versions in listing.values()
         ]
         records = [record for record, _ in chosen]
         newer = {record.document_id: n for record, n in chosen if n}
+        self._check_listing(dossier, latest, {r.document_id: r.version for r in records})
         # Each author is pinned or checked once, before the workers: a listing of ten thousand
         # documents has a handful of authors.
         authors = {a: self.contact_by_id(a) for a in {r.author_id for r in records}}
@@ -341,6 +358,7 @@ class DossiersMixin(ClientBase):
             try:
                 if (
                     hit["header_hash"] == hashes[r.document_id].hex()
+                    and hit["author_id"] == r.author_id  # the key id alone names no person
                     and hit["author_key_id"] == key_ids[r.author_id]
                     and hit["version"] == r.version  # the server may relabel a version (D12)
                 ):
@@ -383,6 +401,7 @@ class DossiersMixin(ClientBase):
             i.document_id: {
                 "header_hash": hashes[i.document_id].hex(),
                 "version": i.version,
+                "author_id": i.author_id,
                 "author_key_id": key_ids[i.author_id],
                 "metadata": known[i.document_id].to_json(),
             }
@@ -390,7 +409,8 @@ class DossiersMixin(ClientBase):
         }
         if verified != cache:
             self.profile.save_verified_headers(dossier_id, verified)
-        self.profile.save_versions_seen(latest)
+        # Remembered as seen: the versions verified here, not the numbers the server listed.
+        self.profile.save_versions_seen({i.document_id: i.version for i in infos})
         if dossier.role == "owner":
             self._adopt_new_versions(dossier, infos)
         return sorted(infos, key=lambda i: (i.name.lower(), i.document_id))

@@ -295,7 +295,8 @@ def test_d12_an_older_version_served_as_latest_is_refused(world: World, tmp_path
 def test_d12_older_version_after_a_document_grantee_saw_the_newer_one(
     world: World, tmp_path: Path
 ) -> None:
-    """A document-only grantee cannot read the index: its device's memory is what catches it."""
+    """A document-only grantee verifies the owner's index too (it cannot read the dossier's
+    title); the index catches this first (test_listing_memory.py has the device's memory)."""
     _, [doc] = world.dossier_with(("rapport.pdf", b"version 1"))
     world.anna.client.update(doc, world.file("rapport.pdf", b"version 2"))
     world.anna.client.share(doc, "bob")
@@ -304,7 +305,7 @@ def test_d12_older_version_after_a_document_grantee_saw_the_newer_one(
     world.db.execute("DELETE FROM versions WHERE document_id = ? AND version = 2", doc)
     out = tmp_path / "r.pdf"
     result = world.bob.run_cli("get", doc, "-o", str(out))
-    assert_fail_closed(result, "RollbackError.*this device has seen version 2", output=out)
+    assert_fail_closed(result, "RollbackError.*signed index lists version 2", output=out)
 
 
 # -- D13 withholding ---------------------------------------------------------------------------
