@@ -46,8 +46,10 @@ def open_headers(
 ) -> list[DocumentMetadata]:
     """Open every header with the dossier's keys; return their metadata in the same order.
 
-    `index` is the dossier's verified index (see `vault.header.open_header`). Raises the
-    first security error met, as opening them one by one would."""
+    `index` is the dossier's verified index (see `vault.header.open_header`). Raises a
+    security error if any header fails, as opening them one by one would; with several
+    workers it is the first failure of the first share that has one, which need not be the
+    failure at the lowest position."""
     workers = _workers() if workers is None else workers
     if workers < 2 or len(headers) < PARALLEL_MIN:
         return _open_batch(headers, dossier_id, dict(dossier_keys), index)
