@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import BindParameter, ColumnElement
+from sqlalchemy import BindParameter, ColumnElement, text
 from sqlmodel import Session, col, or_, select
 
 from .models import (
@@ -22,8 +22,13 @@ from .models import (
     Organisation,
     OrgGrantIn,
     OrgMember,
+    User,
 )
 from .problems import conflict, invalid
+
+# pg_advisory_xact_lock(ID_LOCK, hashtext(id)): taken before a new user or organisation id is
+# checked and inserted ("klid"; the two-key form never meets the migrations' one-key lock).
+ID_LOCK = 0x6B6C6964
 
 
 def addressed_to(user_id: str | BindParameter[str]) -> ColumnElement[bool]:
@@ -31,6 +36,20 @@ def addressed_to(user_id: str | BindParameter[str]) -> ColumnElement[bool]:
     roster as a subquery, so that an authorisation check is one round trip, not two."""
     orgs = select(OrgMember.org_id).where(col(OrgMember.user_id) == user_id)
     return or_(col(Grant.recipient_id) == user_id, col(Grant.recipient_id).in_(orgs))
+
+
+def id_taken(session: Session, new_id: str) -> bool:
+    """Whether `new_id` is already a user's or an organisation's: the two share one namespace,
+    since a grant's `recipient_id` names either and `addressed_to` matches a user's own id.
+
+    Call it in the write transaction that inserts the new user or organisation. On PostgreSQL
+    it first takes a transaction lock on the id, so that a registration and an organisation
+    creation racing for one id take turns and the second sees the first's row (READ COMMITTED)
+    and answers 409; on SQLite the write transaction's lock orders them already."""
+    if session.get_bind().dialect.name == "postgresql":
+        lock = text("SELECT pg_advisory_xact_lock(:space, hashtext(:id))")
+        session.connection().execute(lock, {"space": ID_LOCK, "id": new_id})
+    return session.get(User, new_id) is not None or session.get(Organisation, new_id) is not None
 
 
 def organisation_ids(session: Session, ids: set[str]) -> set[str]:
@@ -41,12 +60,24 @@ def organisation_ids(session: Session, ids: set[str]) -> set[str]:
     return set(found)
 
 
+def _no_wider(rewrap: OrgGrantIn, original: Grant) -> bool:
+    """No more rights and no later expiry than `original` (expires_at 0 is never)."""
+    if rewrap.rights > original.rights:
+        return False
+    if original.expires_at == 0:
+        return True
+    return rewrap.expires_at != 0 and rewrap.expires_at <= original.expires_at
+
+
 def add_rewrapped_grants(
     session: Session, org: Organisation, uploader_id: str, grants: Sequence[OrgGrantIn], now: int
 ) -> None:
     """Store grants an admin re-wrapped for the organisation's new epoch. They extend nothing:
-    each must be addressed to the organisation, in a dossier already shared with it. Not
-    logged as shares (the resident's log records whom they shared with, not key rotations)."""
+    each copies a current grant to the organisation in the same dossier, with the same kind,
+    document_id and number, no more rights and no later expiry (format section 14.5, as
+    clients check with `check_rewrap`); anything else is refused (422) before anything is
+    stored. Not logged as shares (the resident's log records whom they shared with, not key
+    rotations)."""
     if not grants:
         return
     ids = [g.grant_id for g in grants]
@@ -58,15 +89,31 @@ def add_rewrapped_grants(
         if (g.kind == GRANT_KIND_DOSSIER) != (g.document_id is None):
             raise invalid("grants: document_id must be null for kind 1 and set for kind 2")
     dossiers = {g.dossier_id for g in grants}
-    shared = set(
-        session.exec(
-            select(Grant.dossier_id).where(
-                col(Grant.recipient_id) == org.org_id, col(Grant.dossier_id).in_(dossiers)
-            )
+    current = session.exec(
+        select(Grant).where(
+            col(Grant.recipient_id) == org.org_id,
+            col(Grant.dossier_id).in_(dossiers),
+            # as server.deps.current_grant (which imports this module): not expired
+            or_(col(Grant.expires_at) == 0, col(Grant.expires_at) > now),
         )
-    )
-    if dossiers - shared:
-        raise invalid("grants: a dossier is not shared with the organisation")
+    ).all()
+    originals: dict[tuple[str, int, str | None, int], list[Grant]] = {}
+    for o in current:
+        originals.setdefault((o.dossier_id, o.kind, o.document_id, o.number), []).append(o)
+    if dossiers - {o.dossier_id for o in current}:
+        raise invalid("grants: a dossier is not shared with the organisation by a current grant")
+    for g in grants:
+        copies = originals.get((g.dossier_id, g.kind, g.document_id, g.number), [])
+        if not copies:
+            raise invalid(
+                "grants: a re-wrapped grant copies no current grant to the organisation "
+                "(same dossier, kind, document_id and number)"
+            )
+        if not any(_no_wider(g, o) for o in copies):
+            raise invalid(
+                "grants: a re-wrapped grant gives more rights or expires later than the grant "
+                "it copies"
+            )
     documents = {(g.dossier_id, g.document_id) for g in grants if g.document_id is not None}
     if documents:
         present = set(

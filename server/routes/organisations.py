@@ -106,9 +106,7 @@ def create_organisation(
         created_by=user.user_id,
         created_at=now,
     )
-    if session.get(Organisation, body.org_id) is not None:
-        raise conflict("that organisation id is taken")
-    if session.get(User, body.org_id) is not None:  # ids of users and organisations never meet
+    if organisations.id_taken(session, body.org_id):  # ids of users and organisations never meet
         raise conflict("that organisation id is taken")
     if session.exec(select(Organisation).where(col(Organisation.name) == body.name)).first():
         raise conflict("that organisation name is taken")

@@ -10,7 +10,8 @@ from fastapi import Response, status
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from ..db import release
+from .. import organisations
+from ..db import release, write_transaction
 from ..deps import CurrentUser, NowDep, SessionDep
 from ..models import PassphraseChange, User, UserCreate, UserPublic
 from ..problems import conflict, not_found
@@ -18,6 +19,8 @@ from ..routing import resource_router
 from ..security import hash_key
 
 router = resource_router("users")
+
+TAKEN = "that username or user id is already taken"
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
@@ -39,12 +42,16 @@ def register(body: UserCreate, session: SessionDep, now: NowDep) -> UserPublic:
         kdf_salt=body.kdf.salt,
         created_at=now,
     )
-    session.add(user)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise conflict("that username or user id is already taken") from None
+    with write_transaction(session):  # after the slow hashes
+        # User and organisation ids share one namespace: a grant's recipient_id names either.
+        if organisations.id_taken(session, body.user_id):
+            raise conflict(TAKEN)
+        session.add(user)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            raise conflict(TAKEN) from None
     return UserPublic.of(user)
 
 

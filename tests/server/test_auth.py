@@ -22,6 +22,7 @@ from .harness import (
     new_id,
     registration,
 )
+from .test_organisations import org
 
 USER_FIELDS = {"user_id", "username", "display_name", "identity"}
 KDF_FIELDS = {"algorithm", "memory_kib", "iterations", "parallelism", "salt"}
@@ -53,6 +54,25 @@ def test_register_twice_with_the_same_name_conflicts(kluis: Kluis, alice: Accoun
 def test_register_twice_with_the_same_id_conflicts(kluis: Kluis, alice: Account) -> None:
     body = registration("alice2", user_id=alice.user_id)
     assert_problem(kluis.post("/users", json=body), 409, "conflict")
+
+
+def test_register_with_an_organisations_id_conflicts_like_a_taken_user_id(
+    kluis: Kluis, alice: Account, bob: Account
+) -> None:
+    # Organisation ids are public in the directory; a user with one would be addressed by
+    # every grant to the organisation.
+    org(kluis, alice)
+    [listed] = kluis.get("/organisations", bob).json()
+    org_id = listed["org_id"]
+    taken_user = assert_problem(
+        kluis.post("/users", json=registration("squatter", user_id=bob.user_id)), 409, "conflict"
+    )
+    body = registration("squatter", user_id=org_id)
+    taken_org = assert_problem(kluis.post("/users", json=body), 409, "conflict")
+    assert taken_org["detail"] == taken_user["detail"]
+    assert_problem(login(kluis, "squatter", base64.b64decode(body["auth_key"])), 401,
+                   "unauthorized")  # fmt: skip
+    assert_problem(kluis.get(f"/users/by-id/{org_id}", bob), 404, "not_found")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .harness import Account, Kluis, b64, grant_in, new_id
+from .harness import Account, Kluis, b64, grant_in, new_id, registration
 from .test_accesslog import assert_chain
 
 RACERS = 8
@@ -71,3 +71,27 @@ def test_concurrent_writes_to_one_dossier_keep_one_log_chain(
     log = kluis.get(f"/dossiers/{dossier_id}/log", alice).json()
     assert_chain(log)
     assert Counter(e["action"] for e in log) == {"upload": 7, "download": 6, "share": 1}
+
+
+def test_one_id_becomes_a_user_or_an_organisation_never_both(kluis: Kluis, alice: Account) -> None:
+    shared_id = new_id()
+
+    def register(n: int) -> Callable[[], Any]:
+        body = registration(f"racer{n}", user_id=shared_id)
+        return lambda: kluis.post("/users", json=body)
+
+    def create_org(n: int) -> Callable[[], Any]:
+        body = {
+            "org_id": shared_id,
+            "name": f"org{n}",
+            "kind": 2,
+            "record": b64(b"KLOK" + os.urandom(60)),
+            "membership": b64(b"KLOM" + os.urandom(60)),
+        }
+        return lambda: kluis.post("/organisations", alice, json=body)
+
+    calls = [make(n) for n in range(RACERS // 2) for make in (register, create_org)]
+    assert race(calls) == {201: 1, 409: RACERS - 1}
+    user = kluis.get(f"/users/by-id/{shared_id}", alice).status_code
+    organisation = kluis.get(f"/organisations/{shared_id}", alice).status_code
+    assert sorted([user, organisation]) == [200, 404]

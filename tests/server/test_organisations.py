@@ -17,7 +17,7 @@ import pytest
 
 from server import admin
 
-from .harness import Account, FakeClock, Kluis, assert_problem, b64, grant_in, new_id
+from .harness import START, Account, FakeClock, Kluis, assert_problem, b64, grant_in, new_id
 
 FINGERPRINT = " ".join(f"{i:05d}" for i in range(12))
 
@@ -290,6 +290,135 @@ def test_bad_rotations_are_refused_and_change_nothing(
     detail = kluis.get(f"/organisations/{org_id}", bob).json()
     assert detail["epoch"] == 1 and detail["my_role"] == 1
     assert kluis.get(f"/dossiers/{shared}", bob).status_code == 200
+
+
+# A re-wrap copies a current grant to the organisation: the same dossier, kind and target
+# (document_id, number), no more rights, no later expiry. Each case: (the owner's grant to the
+# organisation, the re-wrap); "doc" and "other-doc" stand for two documents of the dossier.
+LATER = START + 3600
+WIDER_REWRAPS = {
+    "read-to-write": ({"rights": 1}, {"rights": 2}),
+    "expiring-to-never": ({"expires_at": LATER}, {"expires_at": 0}),
+    "expiring-to-later": ({"expires_at": LATER}, {"expires_at": LATER + 1}),
+    "document-to-dossier": ({"kind": 2, "document_id": "doc"}, {"kind": 1}),
+    "dossier-to-document": ({"kind": 1}, {"kind": 2, "document_id": "doc"}),
+    "document-to-another-document": (
+        {"kind": 2, "document_id": "doc"},
+        {"kind": 2, "document_id": "other-doc"},
+    ),
+    "document-to-another-version": (
+        {"kind": 2, "document_id": "doc", "number": 1},
+        {"kind": 2, "document_id": "doc", "number": 2},
+    ),
+    "dossier-to-another-key-epoch": ({"number": 1}, {"number": 2}),
+}
+FAITHFUL_REWRAPS = {
+    "same": ({"rights": 2, "expires_at": LATER}, {"rights": 2, "expires_at": LATER}),
+    "narrower": ({"rights": 2}, {"rights": 1, "expires_at": LATER}),
+    "same-document": (
+        {"kind": 2, "document_id": "doc", "number": 2},
+        {"kind": 2, "document_id": "doc", "number": 2},
+    ),
+}
+
+
+def org_grant(org_id: str, fields: dict[str, Any], documents: dict[str, str]) -> dict[str, Any]:
+    named = fields.get("document_id")
+    return grant_in(org_id, **{**fields, "document_id": documents.get(named, named)})
+
+
+def rewrap_setup(kluis: Kluis, owner: Account, org_id: str) -> tuple[str, dict[str, str]]:
+    """A dossier of `owner` with two documents (two versions each)."""
+    dossier_id = kluis.create_dossier(owner)
+    documents = {name: kluis.add_document(owner, dossier_id, versions=2)
+                 for name in ("doc", "other-doc")}  # fmt: skip
+    return dossier_id, documents
+
+
+def grant_rows(kluis: Kluis, owner: Account, dossier_id: str) -> list[dict[str, Any]]:
+    return sorted(kluis.get(f"/dossiers/{dossier_id}/grants", owner).json(),
+                  key=lambda g: g["grant_id"])  # fmt: skip
+
+
+def assert_not_rotated(kluis: Kluis, bob: Account, org_id: str) -> None:
+    detail = kluis.get(f"/organisations/{org_id}", bob).json()
+    assert detail["epoch"] == 1 and detail["my_role"] == 1
+    assert len(detail["records"]) == 1
+
+
+@pytest.mark.parametrize("case", sorted(WIDER_REWRAPS))
+def test_a_rewrap_wider_than_the_grant_it_copies_is_refused_and_changes_nothing(
+    kluis: Kluis, alice: Account, bob: Account, carol: Account, ncg: dict[str, Any], case: str
+) -> None:
+    org_id = ncg["org_id"]
+    dossier_id, documents = rewrap_setup(kluis, carol, org_id)
+    shared, rewrapped = WIDER_REWRAPS[case]
+    kluis.share(carol, dossier_id, org_grant(org_id, shared, documents))
+    # Wider grants to someone else, or to the organisation in another dossier, do not count.
+    kluis.share(carol, dossier_id, grant_in(alice.user_id, rights=2))
+    kluis.create_dossier(carol, [grant_in(org_id, rights=2)])
+    before = grant_rows(kluis, carol, dossier_id)
+    rewrap = {**org_grant(org_id, rewrapped, documents), "dossier_id": dossier_id}
+    body = rotation(bob, [(alice, 2)], grants=[rewrap])
+    response = kluis.post(f"/organisations/{org_id}/rotate", alice, json=body)
+    assert_problem(response, 422, "validation_error")
+    assert_not_rotated(kluis, bob, org_id)
+    assert grant_rows(kluis, carol, dossier_id) == before
+
+
+@pytest.mark.parametrize("rewrapped_expiry", ["same", "never"])
+def test_a_rewrap_of_an_expired_grant_is_refused(
+    kluis: Kluis, clock: FakeClock, alice: Account, bob: Account, carol: Account,
+    ncg: dict[str, Any], rewrapped_expiry: str,
+) -> None:  # fmt: skip
+    org_id = ncg["org_id"]
+    expires_at = clock.now + 60
+    dossier_id = shared_dossier(kluis, carol, org_id, expires_at=expires_at)
+    clock.advance(61)
+    assert_problem(kluis.get(f"/dossiers/{dossier_id}", alice), 404, "not_found")
+    expiry = expires_at if rewrapped_expiry == "same" else 0
+    rewrap = {**grant_in(org_id, expires_at=expiry), "dossier_id": dossier_id}
+    body = rotation(bob, [(alice, 2)], grants=[rewrap])
+    response = kluis.post(f"/organisations/{org_id}/rotate", alice, json=body)
+    assert_problem(response, 422, "validation_error")
+    assert_not_rotated(kluis, bob, org_id)
+    assert_problem(kluis.get(f"/dossiers/{dossier_id}", alice), 404, "not_found")
+
+
+def test_one_wider_rewrap_refuses_the_whole_rotation(
+    kluis: Kluis, alice: Account, bob: Account, carol: Account, ncg: dict[str, Any]
+) -> None:
+    org_id = ncg["org_id"]
+    faithful_in = shared_dossier(kluis, carol, org_id)
+    read_only = shared_dossier(kluis, carol, org_id)  # rights 1
+    faithful = {**grant_in(org_id), "dossier_id": faithful_in}
+    wider = {**grant_in(org_id, rights=2), "dossier_id": read_only}
+    body = rotation(bob, [(alice, 2)], grants=[faithful, wider])
+    response = kluis.post(f"/organisations/{org_id}/rotate", alice, json=body)
+    assert_problem(response, 422, "validation_error")
+    assert_not_rotated(kluis, bob, org_id)
+    assert len(grant_rows(kluis, carol, faithful_in)) == 2  # the owner's and the original
+    assert kluis.commit(alice, read_only, new_id(), 1).status_code == 403
+    assert kluis.get(f"/dossiers/{faithful_in}", bob).status_code == 200
+
+
+@pytest.mark.parametrize("case", sorted(FAITHFUL_REWRAPS))
+def test_a_rewrap_that_copies_a_current_grant_is_stored(
+    kluis: Kluis, alice: Account, bob: Account, carol: Account, ncg: dict[str, Any], case: str
+) -> None:
+    org_id = ncg["org_id"]
+    dossier_id, documents = rewrap_setup(kluis, carol, org_id)
+    shared, rewrapped = FAITHFUL_REWRAPS[case]
+    kluis.share(carol, dossier_id, org_grant(org_id, shared, documents))
+    rewrap = {**org_grant(org_id, rewrapped, documents), "dossier_id": dossier_id}
+    body = rotation(bob, [(alice, 2)], grants=[rewrap])
+    response = kluis.post(f"/organisations/{org_id}/rotate", alice, json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["epoch"] == 2
+    [stored] = [g for g in grant_rows(kluis, carol, dossier_id)
+                if g["grant_id"] == rewrap["grant_id"]]  # fmt: skip
+    assert {k: stored[k] for k in rewrap} == rewrap
+    assert stored["granter_id"] == alice.user_id
 
 
 # -- receipts -----------------------------------------------------------------------------------
