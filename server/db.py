@@ -14,6 +14,11 @@ that must not interleave rely on row locks and constraints: the access log locks
 row (`SELECT ... FOR NO KEY UPDATE`, which does not conflict with the key-share locks that
 inserts referencing the dossier take, so it cannot deadlock with them), counters are changed
 by single conditional UPDATE statements, and a unique key decides any other race (409).
+
+Authorisation is decided by dependencies in a read step, before the write transaction begins,
+so a revoke can commit in between. `writes` therefore has every such decision it hands a route
+(an `Authorisation`, e.g. a dossier access) confirmed inside the write transaction first, before
+the route runs: there it is atomic with the write (see `server.deps.DossierAccess.confirmed`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
@@ -103,13 +109,25 @@ def open_session(engine: Engine, *, write: bool = False) -> Iterator[Session]:
             yield session
 
 
+class Authorisation(ABC):
+    """What a dependency decided the caller may do, in its read step, before the request's
+    write transaction began (and so before a revoke that commits in between)."""
+
+    @abstractmethod
+    def confirmed(self, session: Session) -> Authorisation:
+        """The decision as it stands now, read in the write transaction `session` is in and
+        atomic with it; raises the problem the dependency would now raise instead."""
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def writes(endpoint: F) -> F:
     """Mark a (sync) route whose request writes: the route function runs in one write
     transaction on the request's session (its `session` parameter). The dependencies before it
-    (caller, access) read in a transaction of their own, ended before the write one begins."""
+    (caller, access) read in a transaction of their own, ended before the write one begins; so
+    each `Authorisation` among the route's arguments is confirmed in the write transaction
+    first, and the route gets the confirmed one."""
     if inspect.iscoroutinefunction(endpoint):
         raise TypeError(f"{endpoint.__name__}: @writes is for sync routes (one thread call)")
     if "session" not in inspect.signature(endpoint).parameters:
@@ -117,7 +135,11 @@ def writes(endpoint: F) -> F:
 
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
-        with write_transaction(kwargs["session"]):
+        session: Session = kwargs["session"]
+        with write_transaction(session):
+            for name, value in list(kwargs.items()):
+                if isinstance(value, Authorisation):
+                    kwargs[name] = value.confirmed(session)
             return endpoint(*args, **kwargs)
 
     return run  # type: ignore[return-value]

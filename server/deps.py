@@ -13,12 +13,18 @@ call and one read step (with the dossier's owner, so that reading a dossier need
 more), a route that only reads can do its read in that same call (`dossier_read`), and the
 grant check reads the caller's organisations in a subquery. Statements are built once, with
 bound parameters: building one and its cache key costs more than running it.
+
+That decision is made before a write route's write transaction begins, so a revoke, downgrade
+or expiry can come in between. A `DossierAccess` is a `server.db.Authorisation`: `@writes`
+confirms it inside the write transaction (`DossierAccess.confirmed`) before the route runs, so
+the route's own checks (`require_write`, `require_owner`) judge the access as it is when the
+write happens. Reads are not confirmed and cost nothing more.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Literal, TypeVar
 
 from fastapi import Depends, Request
@@ -27,9 +33,10 @@ from sqlmodel import Session, col, or_, select
 
 from .blobstore import BlobStore
 from .config import Settings
-from .db import get_session, read_step
+from .db import Authorisation, get_session, read_step
 from .models import (
     GRANT_KIND_DOSSIER,
+    RIGHTS_READ,
     RIGHTS_WRITE,
     AuthSession,
     Dossier,
@@ -123,12 +130,15 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 # -- dossier authorisation ---------------------------------------------------------------------
 @dataclass(frozen=True)
-class DossierAccess:
+class DossierAccess(Authorisation):
     dossier: Dossier
     owner: User
     user: User
     role: Role
     documents: frozenset[str] = field(default_factory=frozenset)  # for role "document"
+    # The app's clock, to confirm the access at the time of the write (a grant may expire
+    # after the request's `now`); set by the dependency.
+    clock: Callable[[], int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_owner(self) -> bool:
@@ -149,6 +159,41 @@ class DossierAccess:
     def reads_everything(self) -> bool:
         return self.role != "document"
 
+    def confirmed(self, session: Session) -> DossierAccess:
+        """This access as it stands now, confirmed in the write transaction `session` is in
+        (by `server.db.writes`, before the route runs): 404 `not_found` if the caller has no
+        access left, as the dependency would answer now; otherwise the access that is left,
+        for the route to judge (a former writer who may still read gets its 403 for readers).
+        Write is confirmed only by a current write grant this transaction holds locked; a
+        write grant that came meanwhile counts as read for this request.
+
+        Atomic with the write on both databases. On SQLite the transaction holds the database
+        write lock from BEGIN IMMEDIATE, so no revoke commits until the write has. On
+        PostgreSQL (READ COMMITTED) the grant that confirms a writer or reader is locked
+        FOR SHARE: a revoke deletes it (DELETE locks the row FOR UPDATE, which conflicts), so
+        a revoke that has deleted it but not yet committed is waited for, and the row then
+        found gone; and one that comes later waits until the write has committed. Only one
+        grant row is locked (LIMIT 1: a row found deleted is skipped, not counted), first in
+        the transaction, while it holds no other lock, so this cannot deadlock with a revoke
+        deleting several (see `server.sharing.revoke_grants`). One statement; none for the
+        owner, since a dossier never changes owner and neither is ever deleted."""
+        if self.role == "owner":
+            return self
+        assert self.clock is not None, "a DossierAccess from DossierAccessDep has a clock"
+        now = self.clock()
+        params = {"dossier_id": self.dossier.dossier_id, "user_id": self.user.user_id}
+        if self.role in ("write", "read"):
+            rights = RIGHTS_WRITE if self.role == "write" else RIGHTS_READ
+            grant = session.exec(CONFIRMING_GRANT, params={**params, "now": now, "rights": rights})
+            if grant.first() is not None:
+                return self
+        access = resolve_access(session, self.dossier.dossier_id, self.user, now, self.clock)
+        if access is None:
+            raise not_found("no such dossier")
+        if access.role == "write":  # a write grant that came meanwhile: not locked here
+            return replace(access, role="read")
+        return access
+
 
 def current_grant(now: int | BindParameter[int]) -> ColumnElement[bool]:
     """Grants that have not expired (expires_at 0 means never)."""
@@ -162,13 +207,35 @@ CURRENT_GRANTS = select(Grant.kind, Grant.rights, Grant.document_id).where(
 )
 
 
-def resolve_access(session: Session, dossier_id: str, user: User, now: int) -> DossierAccess | None:
+# A current grant on the whole dossier with at least `rights`, locked against a revoke until the
+# transaction ends (FOR SHARE on PostgreSQL; nothing on SQLite, whose write lock does it).
+CONFIRMING_GRANT = (
+    select(Grant.grant_id)
+    .where(
+        col(Grant.dossier_id) == bindparam("dossier_id"),
+        col(Grant.kind) == GRANT_KIND_DOSSIER,
+        col(Grant.rights) >= bindparam("rights"),
+        addressed_to(bindparam("user_id")),
+        current_grant(bindparam("now")),
+    )
+    .limit(1)
+    .with_for_update(read=True, of=Grant)
+)
+
+
+def resolve_access(
+    session: Session,
+    dossier_id: str,
+    user: User,
+    now: int,
+    clock: Callable[[], int] | None = None,
+) -> DossierAccess | None:
     """The caller's access to a dossier; None if they have none or it does not exist."""
     dossier = session.get(Dossier, dossier_id)
     if dossier is None:
         return None
     if dossier.owner_id == user.user_id:
-        return DossierAccess(dossier, user, user, "owner")
+        return DossierAccess(dossier, user, user, "owner", clock=clock)
     grants = session.exec(
         CURRENT_GRANTS, params={"dossier_id": dossier_id, "user_id": user.user_id, "now": now}
     ).all()
@@ -187,8 +254,8 @@ def resolve_access(session: Session, dossier_id: str, user: User, now: int) -> D
     owner = session.get(User, dossier.owner_id)
     assert owner is not None  # a foreign key
     if role is not None:
-        return DossierAccess(dossier, owner, user, role)
-    return DossierAccess(dossier, owner, user, "document", frozenset(documents))
+        return DossierAccess(dossier, owner, user, role, clock=clock)
+    return DossierAccess(dossier, owner, user, "document", frozenset(documents), clock)
 
 
 def dossier_read(read: Callable[[Session, DossierAccess], T]) -> Callable[..., T]:
@@ -202,7 +269,8 @@ def dossier_read(read: Callable[[Session, DossierAccess], T]) -> Callable[..., T
     def dependency(dossier_id: str, request: Request, session: SessionDep, now: NowDep) -> T:
         with read_step(session):
             caller = authenticate(request, session, now)
-            access = resolve_access(session, dossier_id, caller.user, now)
+            clock: Callable[[], int] = request.app.state.clock
+            access = resolve_access(session, dossier_id, caller.user, now, clock)
             if access is None:
                 raise not_found("no such dossier")
             return read(session, access)

@@ -91,7 +91,13 @@ def revoke_grants(
     document_id: str | None,
     now: int,
 ) -> int:
-    """Delete the recipient's grants on the dossier (all of them), or on one document."""
+    """Delete the recipient's grants on the dossier (all of them), or on one document.
+
+    A write in flight on one of these grants holds it locked (`DossierAccess.confirmed`, FOR
+    SHARE on PostgreSQL), so the DELETE waits until that write has committed, and any write
+    confirmed after it sees the grant gone: once the revoke commits, no write on the grant
+    does. Nothing here may lock a row such a write goes on to lock (the dossier row, which the
+    access log locks) before the DELETE, or the two could deadlock."""
     if recipient_id == dossier.owner_id:
         raise invalid("the owner's own grants cannot be revoked")
     where = [col(Grant.dossier_id) == dossier.dossier_id, col(Grant.recipient_id) == recipient_id]
