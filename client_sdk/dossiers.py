@@ -284,13 +284,19 @@ class DossiersMixin(ClientBase):
         """The version to show and the newer version it stands in for (0 if none): the latest,
         except for a document shared on its own whose owner added versions after sharing it;
         then the latest one shared with me. The owner shares a document's versions of that
-        moment; later ones need a new share, so their absence is no attack."""
+        moment; later ones need a new share, so their absence is no attack. The newer version
+        named is the one the owner's verified index lists: a number the server only lists is
+        no fact."""
         latest = versions[-1]
         mine = granted.get(latest.document_id)
         if dossier.keys or not mine or latest.version in mine:
             return latest, 0  # (with no key at all, opening it says so)
         shared = [v for v in versions if v.version in mine]
-        return (shared[-1], latest.version) if shared else (latest, 0)
+        if not shared:
+            return latest, 0
+        entry = dossier.index.entry(bytes.fromhex(latest.document_id))
+        newer = entry.version if entry is not None and entry.version > shared[-1].version else 0
+        return shared[-1], newer
 
     def _info(
         self,

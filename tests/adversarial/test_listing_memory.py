@@ -111,6 +111,7 @@ def test_d12_a_claimed_newer_version_is_not_remembered_by_a_listing(world: World
     claim = fake_newer_version(f"/api/v1/dossiers/{dossier}/documents", 2**62)
     [shown] = world.bob.device(RewritingTransport(rewrite=claim)).documents(dossier)
     assert shown.version == 1  # the claim was never opened: it is not shared with bob
+    assert shown.newer_version == 0  # nor named: the owner's signed index lists no version 2
     assert world.bob.client.profile.versions_seen()[doc] == 1
     # The honest listing that follows is not refused because of an unverified claim.
     world.anna.client.update(doc, world.file("rapport.pdf", b"version 2"))
