@@ -27,7 +27,7 @@ from vault.grant import (
     open_grant,
     verify_grant,
 )
-from vault.header import OpenedHeader, header_hash, open_header
+from vault.header import DocumentHeader, OpenedHeader, header_hash, open_header
 from vault.index import IndexEntry, compare_listing, index_hash, seal_index
 from vault.metadata import DocumentMetadata, DossierMetadata
 
@@ -454,12 +454,18 @@ class DossiersMixin(ClientBase):
         new = [i for i in infos if not i.confirmed]
         if not new:
             return
-        writers = {self.my_id} | {
-            user_id
+        # Each writer under the key my own signed grant names (K5): a header by the same user
+        # id under other keys is someone the server put in their place.
+        writers = {self.my_id: self.me.public.key_id} | {
+            user_id: grant.recipient_key_id
             for user_id, grant in self.current_grantees(dossier).items()
             if grant.rights == Rights.WRITE
         }
-        adopted = [i for i in new if i.author_id in writers]
+        adopted = [
+            i
+            for i in new
+            if writers.get(i.author_id) == DocumentHeader.decode(i.header).author_key_id
+        ]
         if adopted:
             self.sign_index(dossier, adopted)
 

@@ -276,6 +276,26 @@ class OrganisationsMixin(SharingMixin):
     def _user_contact(self, user_id: str) -> Contact:
         return super().contact_by_id(user_id)
 
+    def _member_identity(self, org: Organisation, user_id: str) -> Identity:
+        """A remaining member's keys for the next epoch: the ones the verified membership of
+        this epoch names (an admin signed it), or keys I verified since; never whatever the
+        server now says the member's keys are."""
+        contact = self._user_contact(user_id)
+        member = bytes.fromhex(user_id)
+        signed = org.roster.current().get(member)
+        if signed is not None:
+            expected = signed.member_key_id
+        elif org.chain.current.author_id == member:
+            expected = org.chain.current.author_key_id
+        else:
+            raise ClientError(f"no verified membership of {org.name} names {user_id[:8]}")
+        if contact.verified or contact.identity.key_id == expected:
+            return contact.identity
+        raise KeyMismatchError(
+            f"{contact.identity.username}: the server shows other keys than the ones their "
+            f"membership of {org.name} names; compare fingerprints and run `kluis verify`"
+        )
+
     def verify_organisation(self, name: str, fingerprint: str) -> Organisation:
         """Mark an organisation verified on this device after comparing its fingerprint."""
         org = self.organisation(name)
@@ -322,8 +342,24 @@ class OrganisationsMixin(SharingMixin):
         try:
             return super().contact_by_id(user_id)
         except NotFound:
+            if self.profile.pin(user_id) is not None:  # a person this device knows is no org
+                raise KeyMismatchError(
+                    f"the server says there is no user {user_id[:8]}, whom this device has "
+                    "pinned, and offers an organisation with that id instead"
+                ) from None
             org = self.organisation(org_id=user_id)
             return Contact(org.identity, verified=org.verified, first_seen=org.first_seen)
+
+    def _keys_known_for(self, grant: Grant, contact: Contact) -> set[bytes]:
+        """An organisation may have moved on to later epochs since the grant: any epoch of
+        its verified chain, if that chain includes the grant's (else the grant was not to it).
+        Its "verified" mark counts for nothing here: the operator may have set it."""
+        org_id = grant.recipient_id.hex()
+        if self._org_pin(org_id) is None:
+            return super()._keys_known_for(grant, contact)
+        chain = self.organisation(org_id=org_id).chain
+        epochs = {r.identity.key_id for r in chain.records}
+        return epochs if grant.recipient_key_id in epochs else set()
 
     # -- sharing with an organisation -----------------------------------------------------------
     def share_with_organisation(
@@ -579,7 +615,7 @@ class OrganisationsMixin(SharingMixin):
             if user_id == leaving:
                 continue
             role_value = Role.ADMIN if (role == "admin" or user_id == self.my_id) else Role.MEMBER
-            identity = me.public if user_id == self.my_id else self._user_contact(user_id).identity
+            identity = me.public if user_id == self.my_id else self._member_identity(org, user_id)
             statement = make_membership(me, new, identity, role=role_value, issued_at=now())
             memberships.append(
                 {"member_id": user_id, "role": int(role_value), "membership": b64(statement)}

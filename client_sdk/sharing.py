@@ -29,6 +29,7 @@ from .base import Dossier, now
 from .documents import DocumentsMixin
 from .errors import ClientError
 from .transport import unb64
+from .trust import Contact
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,8 @@ class SharingMixin(DocumentsMixin):
         )
         counter = self._next_counter(dossier.dossier_id)
         grants = self._dossier_grants(rotated, self.me.public, Rights.WRITE, 0, counter)
-        for user_id, grant in remaining.items():
-            recipient = self.contact_by_id(user_id).identity
+        for grant in remaining.values():
+            recipient = self._recipient_of(grant)
             counter += 1
             grants += self._dossier_grants(
                 rotated, recipient, Rights(grant.rights), grant.expires_at, counter
@@ -202,6 +203,24 @@ class SharingMixin(DocumentsMixin):
         rotated.keys.update(dossier.keys)
         self.sign_index(rotated, [], epoch=epoch)
         return epoch
+
+    def _recipient_of(self, grant: Grant) -> Identity:
+        """The identity to seal a new epoch to for a grant I signed: the keys that grant names,
+        or keys I verified since (`kluis verify`), never whatever the server now says the
+        recipient's keys are (on a new device the first answer would be pinned unchecked)."""
+        contact = self.contact_by_id(grant.recipient_id.hex())
+        if contact.identity.key_id in self._keys_known_for(grant, contact):
+            return contact.identity
+        raise KeyMismatchError(
+            f"{contact.identity.username}: the server shows other keys than the ones your own "
+            "grant names; their key may have been replaced. Compare fingerprints and run "
+            "`kluis verify`, or share again"
+        )
+
+    def _keys_known_for(self, grant: Grant, contact: Contact) -> set[bytes]:
+        """Key ids under which `contact` may receive what `grant` gave: the grant's, or a user's
+        keys that I verified on this device since (their pin is mine, not the server's)."""
+        return {grant.recipient_key_id} | ({contact.identity.key_id} if contact.verified else set())
 
     def shared_with_me(self) -> list[SharedItem]:
         """Grants others made to me, each opened (signature, binding, key commitment)."""
