@@ -22,7 +22,7 @@ from starlette.requests import ClientDisconnect
 
 from ..blobstore import BlobTooLarge, StoredBlob
 from ..db import release, write_transaction
-from ..deps import BlobStoreDep, CurrentUser, NowDep, SessionDep, SettingsDep
+from ..deps import BlobStoreDep, CurrentUser, SessionDep, SettingsDep
 from ..models import Upload, UploadPublic, User
 from ..problems import ApiProblem, quota_exceeded, too_large
 from ..routing import resource_router
@@ -49,7 +49,6 @@ async def upload(
     session: SessionDep,
     settings: SettingsDep,
     blobs: BlobStoreDep,
-    now: NowDep,
 ) -> UploadPublic:
     quota = settings.storage_quota_bytes
     room = await run_in_threadpool(room_left, session, user.user_id, quota)
@@ -72,8 +71,11 @@ async def upload(
         raise ApiProblem(400, "bad_request", "the upload was interrupted") from None
 
     upload_id = secrets.token_hex(16)
+    # The grace period for committing it starts now that it is stored, not when the request
+    # began: a large body on a slow line can take longer than the grace period to arrive.
+    stored_at: int = request.app.state.clock()
     try:
-        await run_in_threadpool(_record, session, upload_id, user.user_id, stored, now, quota)
+        await run_in_threadpool(_record, session, upload_id, user.user_id, stored, stored_at, quota)
     except BaseException:
         with contextlib.suppress(Exception):
             await run_in_threadpool(blobs.delete, stored.key)

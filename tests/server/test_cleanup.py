@@ -6,7 +6,9 @@ import os
 import time
 from pathlib import Path
 
-from server.blobstore import FilesystemBlobStore
+import pytest
+
+from server.blobstore import FilesystemBlobStore, _PartWriter
 from server.cleanup import CleanupReport, run_cleanup
 from server.config import Settings
 from server.db import make_engine
@@ -47,6 +49,28 @@ def test_stale_uploads_are_removed_fresh_ones_kept(
     commit = f"/dossiers/{dossier_id}/documents/{new_id()}/versions"
     assert_problem(kluis.post(commit, alice, json=version_body(stale)), 404, "not_found")
     assert kluis.post(commit, alice, json=version_body(fresh)).status_code == 201
+
+
+def test_the_grace_period_of_a_slow_upload_starts_when_it_is_stored(
+    kluis: Kluis, alice: Account, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body that takes longer than the grace period to arrive (2 GiB at 4 Mbit/s is over an
+    hour) is not stale the moment it is stored: its owner still has the grace period to
+    commit it."""
+    dossier_id = kluis.create_dossier(alice)
+    finish = _PartWriter.finish
+
+    def slowly(writer: _PartWriter, final: Path) -> str:
+        kluis.clock.advance(GRACE + 60)  # the body took longer than the grace period
+        return finish(writer, final)
+
+    monkeypatch.setattr(_PartWriter, "finish", slowly)
+    upload = kluis.upload(alice, b"a large payload, slowly sent")
+    monkeypatch.setattr(_PartWriter, "finish", finish)
+    kluis.clock.advance(1)
+    assert cleanup(settings, kluis.clock.now).uploads == 0
+    commit = f"/dossiers/{dossier_id}/documents/{new_id()}/versions"
+    assert kluis.post(commit, alice, json=version_body(upload)).status_code == 201
 
 
 def test_committed_payloads_survive_cleanup(
