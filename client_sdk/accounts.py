@@ -191,25 +191,48 @@ class AccountsMixin(ClientBase):
                 self._session = None
                 self.api.token = None
 
+    def _end_session(self, token: str | None) -> None:
+        """Best effort: log out a session this device no longer holds."""
+        if not token or token == self.api.token:
+            return
+        held = self.api.token
+        self.api.token = token
+        try:
+            self.api.call("POST", "/auth/logout")
+        except ClientError:
+            pass  # unreachable, or already ended
+        finally:
+            self.api.token = held
+
     def change_passphrase(self, current: str, new: str) -> None:
-        """Re-encrypt only the passphrase bundle; the keys and everything shared stay."""
+        """Re-encrypt only the passphrase bundle; the keys and everything shared stay.
+
+        The server ends every session of the account but the one that makes the change: that
+        is the fresh session of the login here, so the token it replaces on this device ends
+        too, and this device is left with exactly one live session."""
         username = self.session.username
+        replaced = self.api.token
         keys = self._derive_login_keys(username, current)
         answer = self._authenticate(
             "/auth/login", {"username": username, "auth_key": b64(keys.auth_key)}
         )
         identity = self._open(answer, "passphrase_bundle", keys, username)
         self._start_session(answer, identity, keys)
-        new_keys = passphrase_keys(new, KdfParams.new(at_least=keys.params), keys.params)
-        self.api.call(
-            "PUT",
-            "/me/passphrase",
-            json={
-                "kdf": kdf_to_json(new_keys.params),
-                "passphrase_bundle": b64(seal_bundle(identity, new_keys)),
-                "auth_key": b64(new_keys.auth_key),
-            },
-        )
+        try:
+            new_keys = passphrase_keys(new, KdfParams.new(at_least=keys.params), keys.params)
+            self.api.call(
+                "PUT",
+                "/me/passphrase",
+                json={
+                    "current_auth_key": b64(keys.auth_key),
+                    "kdf": kdf_to_json(new_keys.params),
+                    "passphrase_bundle": b64(seal_bundle(identity, new_keys)),
+                    "auth_key": b64(new_keys.auth_key),
+                },
+            )
+        except BaseException:
+            self._end_session(replaced)  # no change, so nothing revoked it: not left behind
+            raise
         self.profile.raise_kdf_floor(
             username, new_keys.params.memory_kib, new_keys.params.iterations
         )

@@ -233,13 +233,18 @@ class RecoveryResponse(SQLModel):
     user: UserPublic
 
 
-class PassphraseChange(SQLModel):
+class NewPassphrase(SQLModel):
     kdf: KdfParams
     passphrase_bundle: BundleBytes
     auth_key: AuthKey
 
 
-class ResetPassphraseRequest(PassphraseChange):
+class PassphraseChange(NewPassphrase):
+    # Proof of the current passphrase: a session token alone must not replace the login key.
+    current_auth_key: AuthKey
+
+
+class ResetPassphraseRequest(NewPassphrase):
     username: Username
     recovery_auth_key: AuthKey
 

@@ -1,12 +1,12 @@
 """Login limits: fixed-window counters in the database, so any number of stateless server
 processes share them and nothing lives in process memory.
 
-Every attempt at a secret (login, recovery, passphrase reset) is counted on two counters, one
-per account name ("account:<name>", whether or not the account exists, so the answer reveals
-nothing) and one per client address ("address:<ip>"). The attempt is counted *before* the key
-is checked, in its own short transaction, so parallel requests cannot slip past the limit; a
-successful attempt is then taken back, so only failures count. Over the limit, the answer is
-429 `rate_limited` with Retry-After, and no key is checked at all.
+Every attempt at a secret (login, recovery, passphrase reset, passphrase change) is counted on
+two counters, one per account name ("account:<name>", whether or not the account exists, so the
+answer reveals nothing) and one per client address ("address:<ip>"). The attempt is counted
+*before* the key is checked, in its own short transaction, so parallel requests cannot slip past
+the limit; a successful attempt is then taken back, so only failures count. Over the limit,
+the answer is 429 `rate_limited` with Retry-After, and no key is checked at all.
 
 The per-account window is short on purpose: anyone can fail logins for a name, so the limit
 slows guessing down without letting a stranger lock the owner out for long.

@@ -7,16 +7,19 @@ must not reveal it either.
 from __future__ import annotations
 
 from fastapi import Response, status
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from .. import organisations
-from ..db import release, write_transaction
-from ..deps import CurrentUser, NowDep, SessionDep
-from ..models import PassphraseChange, User, UserCreate, UserPublic
-from ..problems import conflict, not_found
+from ..db import write_transaction
+from ..deps import AddressDep, CallerDep, CurrentUser, NowDep, SessionDep, SettingsDep
+from ..models import AuthSession, PassphraseChange, User, UserCreate, UserPublic
+from ..problems import conflict, not_found, unauthorized
+from ..ratelimit import LoginLimiter
 from ..routing import resource_router
 from ..security import hash_key
+from .auth import check_key
 
 router = resource_router("users")
 
@@ -61,13 +64,48 @@ async def me(user: CurrentUser) -> UserPublic:  # no database: no worker thread 
 
 
 @router.put("/me/passphrase", status_code=status.HTTP_204_NO_CONTENT)
-def change_passphrase(body: PassphraseChange, user: CurrentUser, session: SessionDep) -> Response:
-    release(session)  # no transaction stays open during the slow hash
-    user.auth_hash = hash_key(body.auth_key)
-    user.set_kdf(body.kdf)
-    user.passphrase_bundle = body.passphrase_bundle
-    session.add(user)
-    session.commit()
+def change_passphrase(
+    body: PassphraseChange,
+    caller: CallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    address: AddressDep,
+    now: NowDep,
+) -> Response:
+    """Replace the login key and passphrase bundle, and end every other session of the account.
+
+    The session alone is not enough (a stolen token must not lock the owner out): the current
+    auth key is checked as login checks it, counted and rate limited, with login's 401. The
+    caller's own session lives on; any other (another device, a thief) is revoked with the
+    change, in the same transaction."""
+    key = body.current_auth_key
+    user = check_key(session, settings, caller.user.username, address, now, key, recovery=False)
+    new_hash = hash_key(body.auth_key)  # no transaction stays open during the slow hash
+    with write_transaction(session):
+        user.auth_hash = new_hash
+        user.set_kdf(body.kdf)
+        user.passphrase_bundle = body.passphrase_bundle
+        session.add(user)
+        session.flush()  # the UPDATE first: it holds the account's row until the commit
+        # A passwd or reset that committed meanwhile revoked this session: it may not change
+        # the passphrase after the fact (the rollback undoes the UPDATE).
+        mine = session.exec(
+            select(AuthSession.token_hash).where(
+                col(AuthSession.token_hash) == caller.token_hash,
+                col(AuthSession.user_id) == user.user_id,
+                col(AuthSession.expires_at) > now,
+            )
+        ).first()
+        if mine is None:
+            raise unauthorized()
+        LoginLimiter(settings).succeeded(session, user.username, address, now)
+        session.exec(
+            delete(AuthSession).where(
+                col(AuthSession.user_id) == user.user_id,
+                col(AuthSession.token_hash) != caller.token_hash,
+            )
+        )
+        session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -20,9 +20,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mnemonic import Mnemonic
 
+from client_sdk.client import Client
+from client_sdk.errors import ServerUnreachable
 from client_sdk.localserver import LocalServer
 from vault.recovery import RecoveryCode
 
@@ -429,6 +432,64 @@ def test_recover_with_the_recovery_code_then_change_passphrase(
     # the recovery code still works after a passphrase change
     again = Person(server.url, tmp_path / "again", "fourth passphrase here")
     again.ok("recover", "anna-recover", env={"KLUIS_RECOVERY_CODE": code.upper()})
+
+
+def session_token(p: Person) -> str:
+    token: str = json.loads((p.profile / "session.json").read_text())["token"]
+    return token
+
+
+def token_works(server: LocalServer, token: str) -> bool:
+    answer = httpx.get(f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code in (200, 401), answer.text
+    return answer.status_code == 200
+
+
+def test_passwd_leaves_one_live_session_and_the_new_passphrase(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    anna, _ = registered(server, tmp_path, "anna-passwd")
+    laptop = Person(server.url, tmp_path / "laptop", anna.passphrase)
+    laptop.ok("login", "anna-passwd")
+    old, laptops = session_token(anna), session_token(laptop)
+    assert token_works(server, old) and token_works(server, laptops)
+
+    anna.ok("passwd", env={"KLUIS_NEW_PASSPHRASE": "the passphrase after passwd"})
+    # the token passwd replaced and every other device's session are revoked ...
+    assert not token_works(server, old)
+    assert not token_works(server, laptops)
+    # ... and the one passwd left behind goes on working
+    assert session_token(anna) != old and token_works(server, session_token(anna))
+    anna.ok("dossier", "create", "Na passwd")
+    user_error(
+        Person(server.url, tmp_path / "old-pass", anna.passphrase).run("login", "anna-passwd"),
+        "wrong username or passphrase",
+    )
+    Person(server.url, tmp_path / "new-pass", "the passphrase after passwd").ok(
+        "login", "anna-passwd"
+    )
+
+
+def test_a_failed_passwd_leaves_one_live_session_and_the_old_passphrase(
+    server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anna, _ = registered(server, tmp_path, "anna-passwd-cut")
+    old = session_token(anna)
+    with Client(server.url, str(anna.profile)) as device:
+        real = device.api.call
+
+        def cut_before_the_change(method: str, path: str, **kw: Any) -> Any:
+            if method == "PUT":
+                raise ServerUnreachable("the connection dropped")
+            return real(method, path, **kw)
+
+        monkeypatch.setattr(device.api, "call", cut_before_the_change)
+        with pytest.raises(ServerUnreachable):
+            device.change_passphrase(anna.passphrase, "a passphrase never set")
+    # the re-login's session is the one left; the one it replaced is not left behind
+    assert session_token(anna) != old and token_works(server, session_token(anna))
+    assert not token_works(server, old)
+    Person(server.url, tmp_path / "unchanged", anna.passphrase).ok("login", "anna-passwd-cut")
 
 
 def test_recovery_and_passphrase_refusals(server: LocalServer, tmp_path: Path) -> None:

@@ -334,9 +334,22 @@ def test_reset_passphrase_with_a_wrong_recovery_key_changes_nothing(
     assert login(kluis, "alice", alice.auth_key).status_code == 200
 
 
+def passphrase_change(current_key: bytes, new_key: bytes, bundle: bytes = b"changed") -> Any:
+    return {
+        "current_auth_key": b64(current_key),
+        "kdf": kdf_params(),
+        "passphrase_bundle": b64(bundle),
+        "auth_key": b64(new_key),
+    }
+
+
+def me_with(kluis: Kluis, token: str) -> Any:
+    return kluis.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+
 def test_change_passphrase_replaces_key_kdf_and_bundle(kluis: Kluis, alice: Account) -> None:
     new_key = os.urandom(32)
-    body = {"kdf": kdf_params(), "passphrase_bundle": b64(b"changed"), "auth_key": b64(new_key)}
+    body = passphrase_change(alice.auth_key, new_key)
     assert kluis.put("/me/passphrase", alice, json=body).status_code == 204
     assert prelogin(kluis, "alice").json()["kdf"] == body["kdf"]
     assert_problem(login(kluis, "alice", alice.auth_key), 401, "unauthorized")
@@ -346,8 +359,81 @@ def test_change_passphrase_replaces_key_kdf_and_bundle(kluis: Kluis, alice: Acco
 
 
 def test_change_passphrase_needs_a_session_and_valid_fields(kluis: Kluis, alice: Account) -> None:
-    body = {"kdf": kdf_params(), "passphrase_bundle": b64(b"x"), "auth_key": b64(os.urandom(32))}
+    body = passphrase_change(alice.auth_key, os.urandom(32))
     assert_problem(kluis.put("/me/passphrase", json=body), 401, "unauthorized")
     body["auth_key"] = b64(b"short")
     assert_problem(kluis.put("/me/passphrase", alice, json=body), 422, "validation_error")
+    body = passphrase_change(alice.auth_key, os.urandom(32))
+    body["current_auth_key"] = b64(b"short")
+    assert_problem(kluis.put("/me/passphrase", alice, json=body), 422, "validation_error")
+    del body["current_auth_key"]  # the proof of the current passphrase is not optional
+    assert_problem(kluis.put("/me/passphrase", alice, json=body), 422, "validation_error")
     assert login(kluis, "alice", alice.auth_key).status_code == 200
+
+
+def test_change_passphrase_with_a_wrong_current_key_changes_nothing(
+    kluis: Kluis, alice: Account, bob: Account
+) -> None:
+    """A session alone (a stolen token) cannot replace the login key: the current key is
+    proven, and a wrong one is answered exactly as a wrong login key is."""
+    other_device = login(kluis, "alice", alice.auth_key).json()["token"]
+    caller = Account(alice.user_id, "alice", b"", b"", token=other_device)  # the thief's copy
+    before = prelogin(kluis, "alice").json()
+    wrong_login = assert_problem(login(kluis, "alice", os.urandom(32)), 401, "unauthorized")
+    for wrong in (os.urandom(32), bob.auth_key, alice.recovery_key):
+        response = kluis.put("/me/passphrase", caller, json=passphrase_change(wrong, wrong))
+        assert assert_problem(response, 401, "unauthorized") == wrong_login
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert prelogin(kluis, "alice").json() == before
+    answer = login(kluis, "alice", alice.auth_key)
+    assert answer.status_code == 200
+    assert answer.json()["passphrase_bundle"] != b64(b"changed")
+    for token in (alice.token, other_device):  # no session was revoked
+        assert me_with(kluis, token).status_code == 200
+
+
+def test_change_passphrase_revokes_the_other_sessions(
+    kluis: Kluis, alice: Account, bob: Account
+) -> None:
+    other_device = login(kluis, "alice", alice.auth_key).json()["token"]
+    bobs_session = bob.token
+    new_key = os.urandom(32)
+    body = passphrase_change(alice.auth_key, new_key)
+    assert kluis.put("/me/passphrase", alice, json=body).status_code == 204
+    assert_problem(me_with(kluis, other_device), 401, "unauthorized")
+    assert me_with(kluis, bobs_session).status_code == 200  # only alice's sessions end
+    # the caller's own session goes on working, for reads and writes
+    assert kluis.get("/me", alice).json()["user_id"] == alice.user_id
+    dossier = kluis.create_dossier(alice)
+    assert kluis.get(f"/dossiers/{dossier}", alice).status_code == 200
+    again = passphrase_change(new_key, os.urandom(32), b"changed again")
+    assert kluis.put("/me/passphrase", alice, json=again).status_code == 204
+    assert kluis.post("/auth/logout", alice).status_code == 204
+    assert_problem(kluis.get("/me", alice), 401, "unauthorized")
+
+
+def test_a_wrong_current_key_counts_as_a_failed_login(
+    settings: Settings, clock: FakeClock, alice: Account
+) -> None:
+    strict = settings.model_copy(
+        update={"login_account_max_failures": 3, "login_account_window_seconds": 60}
+    )
+    with make_client(strict, clock) as client:
+        kluis = Kluis(client, clock)
+        kluis.login(alice)
+        for _ in range(2):
+            wrong = passphrase_change(os.urandom(32), os.urandom(32))
+            assert_problem(kluis.put("/me/passphrase", alice, json=wrong), 401, "unauthorized")
+        assert_problem(login(kluis, "alice", os.urandom(32)), 401, "unauthorized")
+        # three failures, by either route: the right key is refused on both, unchecked
+        right = passphrase_change(alice.auth_key, os.urandom(32))
+        blocked = kluis.put("/me/passphrase", alice, json=right)
+        assert_problem(blocked, 429, "rate_limited")
+        assert 1 <= int(blocked.headers["retry-after"]) <= 60
+        assert_problem(login(kluis, "alice", alice.auth_key), 429, "rate_limited")
+        clock.advance(60)
+        assert kluis.put("/me/passphrase", alice, json=right).status_code == 204
+        # a success takes its own attempt back: it leaves the window's budget as it was
+        for _ in range(3):
+            assert_problem(login(kluis, "alice", os.urandom(32)), 401, "unauthorized")
+        assert_problem(login(kluis, "alice", os.urandom(32)), 429, "rate_limited")
