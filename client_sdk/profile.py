@@ -165,10 +165,17 @@ class Profile:
         return dict(value) if isinstance(value, dict) else None
 
     def pin_for_username(self, username: str) -> tuple[str, dict[str, Any]] | None:
-        for user_id, value in self._section("pins").items():
-            if isinstance(value, dict) and value.get("username") == username:
-                return user_id, dict(value)
-        return None
+        found = self.pins_for_username(username)
+        return found[0] if found else None
+
+    def pins_for_username(self, username: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every pin held under `username`: at most one, except in a profile written before
+        `kluis verify` began taking a name away from the account that held it before."""
+        return [
+            (user_id, dict(value))
+            for user_id, value in self._section("pins").items()
+            if isinstance(value, dict) and value.get("username") == username
+        ]
 
     def save_pin(
         self, user_id: str, *, username: str, key_id: str, fingerprint: str, verified: bool

@@ -158,6 +158,81 @@ def test_k2_server_answers_with_another_users_record_on_first_contact(world: Wor
     assert grant_count(world, dossier, world.mallory.user_id) == 0
 
 
+def relabelled(person: Person, username: str) -> bytes:
+    """`person`'s own user id and keys, re-signed (by that accomplice) under another name."""
+    keys = person.keys
+    return PrivateIdentity.from_private_keys(
+        keys.user_id, username, keys.key_version, keys.private_keys()
+    ).public.encode()
+
+
+def test_k2_a_pinned_contact_answered_with_a_previously_seen_account_is_refused(
+    world: World,
+) -> None:
+    """anna pinned kim on first sight and once saw the operator's accomplice (say in a grantee
+    listing, never verified). The operator answers 'kim' with the accomplice's user id and
+    keys, re-signed under the name 'kim': that is a changed key for kim, not a known contact."""
+    kim = world.person("kim-k2s")
+    accomplice = world.person("mal-k2s")
+    dossier, _ = world.dossier_with(("brief.txt", b"hello"))
+    world.anna.client.fingerprint(kim.name)  # kim pinned on first sight
+    world.anna.client.fingerprint(accomplice.name)  # the accomplice seen once
+    set_identity(world, kim.name, relabelled(accomplice, kim.name))
+    result = world.anna.run_cli("share", dossier, kim.name)
+    assert_fail_closed(result, "UnverifiedKeyError.*'kim-k2s'.*different account")
+    with pytest.raises(UnverifiedKeyError):
+        world.anna.device().share(dossier, kim.name)
+    assert grant_count(world, dossier, accomplice.user_id) == 0  # nothing for the accomplice
+    assert grant_count(world, dossier, kim.user_id) == 0
+
+
+def test_k2_a_verified_accomplice_shown_under_another_name_is_neither_verified_nor_shared_with(
+    world: World,
+) -> None:
+    """anna verified the accomplice's fingerprint once (a contractor she met). hank is a real
+    user anna never looked up; the operator answers 'hank' with the accomplice's id and keys,
+    re-signed as 'hank'. `kluis fingerprint hank` must not say "verified", and a share with
+    hank must wrap nothing for the accomplice."""
+    hank = world.person("hank-k2s")
+    accomplice = world.person("mal-k2v")
+    dossier, _ = world.dossier_with(("brief.txt", b"hello"))
+    world.anna.client.verify_contact(accomplice.name, accomplice.keys.public.fingerprint)
+    set_identity(world, hank.name, relabelled(accomplice, hank.name))
+    shown = world.anna.run_cli("fingerprint", hank.name)
+    assert_fail_closed(shown, "UnverifiedKeyError.*'mal-k2v'.*'hank-k2s'")
+    assert "status: verified" not in shown.stdout
+    assert_fail_closed(world.anna.run_cli("share", dossier, hank.name), "UnverifiedKeyError")
+    assert grant_count(world, dossier, accomplice.user_id) == 0
+    assert grant_count(world, dossier, hank.user_id) == 0
+
+
+def test_k2_an_author_looked_up_by_id_is_not_shown_under_another_users_name(
+    world: World,
+) -> None:
+    """Authors and granters are looked up by user id. The operator answers the id of a
+    verified accomplice with its keys re-signed under another user's name ('ivan'): the
+    device must not show the accomplice as a verified 'ivan'."""
+    ivan = world.person("ivan-k2s")
+    accomplice = world.person("mal-k2i")
+    world.anna.client.verify_contact(accomplice.name, accomplice.keys.public.fingerprint)
+    record = base64.b64encode(relabelled(accomplice, ivan.name)).decode()
+
+    def as_ivan(body: dict[str, Any]) -> dict[str, Any]:
+        body["identity"] = record
+        return body
+
+    proxy = RewritingTransport(
+        rewrite_json("GET", rf".*/users/by-id/{accomplice.user_id}", as_ivan)
+    )
+    with pytest.raises(UnverifiedKeyError) as refused:
+        world.anna.device(proxy).contact_by_id(accomplice.user_id)
+    assert_fail_closed(refused, "'mal-k2i'.*'ivan-k2s'")
+    assert proxy.sent("GET", rf".*/users/by-id/{accomplice.user_id}")  # the lie was told
+    # Told the truth again, the device still knows the accomplice by its own name.
+    contact = world.anna.device().contact_by_id(accomplice.user_id)
+    assert (contact.identity.username, contact.verified) == (accomplice.name, True)
+
+
 def test_k6_server_adds_a_new_key_version_for_a_pinned_contact(world: World) -> None:
     """The server publishes 'key version 2' for a contact: self-signed, but not by the
     contact's pinned key. Nothing may be wrapped to it until the user verifies it."""

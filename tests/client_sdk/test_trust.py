@@ -87,6 +87,95 @@ def test_the_same_username_with_another_user_id_is_refused(prof: Profile, bob: I
     assert prof.pin(impostor.user_id.hex()) is None
 
 
+def relabelled(keys: PrivateIdentity, username: str) -> Identity:
+    """The same account (user id and keys), re-signed under another name."""
+    return PrivateIdentity.from_private_keys(
+        keys.user_id, username, keys.key_version, keys.private_keys()
+    ).public
+
+
+def test_a_pinned_account_shown_under_another_name_is_refused(prof: Profile) -> None:
+    """K2 by id: the record keeps a pinned user id and key but carries another username."""
+    bob_keys = PrivateIdentity.generate(secrets.token_bytes(16), "bob")
+    trust(prof, bob_keys.public)
+    verify(prof, bob_keys.public, bob_keys.public.fingerprint)
+    as_hank = relabelled(bob_keys, "hank")  # a name this profile never saw
+    with pytest.raises(UnverifiedKeyError, match="pinned on this device as 'bob'") as raised:
+        trust(prof, as_hank)
+    assert "'hank'" in str(raised.value) and "kluis verify" in str(raised.value)
+    assert prof.pin(bob_keys.user_id.hex())["username"] == "bob"  # type: ignore[index]
+    assert prof.pin_for_username("hank") is None
+    assert trust(prof, bob_keys.public).verified  # the true record is still believed
+
+
+def test_a_pinned_name_shown_with_another_pinned_account_is_refused(prof: Profile) -> None:
+    """K2 by name: 'bob' answered with carol's user id and keys (both seen before), re-signed
+    as 'bob'. Pinned ids with matching keys do not make the record acceptable."""
+    bob = identity("bob")
+    carol_keys = PrivateIdentity.generate(secrets.token_bytes(16), "carol")
+    trust(prof, bob)
+    trust(prof, carol_keys.public)
+    as_bob = relabelled(carol_keys, "bob")
+    with pytest.raises(UnverifiedKeyError, match="'bob' a different account") as raised:
+        trust(prof, as_bob)
+    assert bob.fingerprint in str(raised.value) and as_bob.fingerprint in str(raised.value)
+    assert prof.pin(bob.user_id.hex())["username"] == "bob"  # type: ignore[index]
+    assert prof.pin(carol_keys.user_id.hex())["username"] == "carol"  # type: ignore[index]
+    assert not trust(prof, bob).first_seen
+    assert not trust(prof, carol_keys.public).first_seen
+
+
+def test_verify_gives_a_name_to_a_new_account_and_the_old_one_loses_it(
+    prof: Profile, bob: Identity
+) -> None:
+    """bob really re-registered (a new account under his name): `kluis verify` resolves it."""
+    trust(prof, bob)
+    new_account = identity("bob")
+    with pytest.raises(UnverifiedKeyError, match="different account"):
+        trust(prof, new_account)
+    verify(prof, new_account, new_account.fingerprint)
+    contact = trust(prof, new_account)
+    assert (contact.verified, contact.first_seen) == (True, False)
+    with pytest.raises(UnverifiedKeyError, match="different account"):
+        trust(prof, bob)  # the old account no longer answers for 'bob'
+    old = prof.pin(bob.user_id.hex())
+    assert old is not None and old["key_id"] == bob.key_id.hex()  # its keys stay pinned
+    with pytest.raises(UnverifiedKeyError, match="name was given to another account"):
+        trust(prof, identity("robert", bob.user_id))  # nor under another name
+
+
+def test_verify_resolves_a_name_change_of_a_pinned_account(prof: Profile) -> None:
+    bob_keys = PrivateIdentity.generate(secrets.token_bytes(16), "bob")
+    trust(prof, bob_keys.public)
+    renamed = relabelled(bob_keys, "robert")
+    with pytest.raises(UnverifiedKeyError):
+        trust(prof, renamed)
+    verify(prof, renamed, renamed.fingerprint)  # compared in person: bob is robert now
+    assert trust(prof, renamed).verified
+    with pytest.raises(UnverifiedKeyError):
+        trust(prof, bob_keys.public)
+
+
+def test_two_pins_under_one_name_refuse_both_until_one_is_verified(prof: Profile) -> None:
+    """A profile written before names were released on verify may hold 'bob' twice."""
+    old, new = identity("bob"), identity("bob")
+    for who in (old, new):
+        prof.save_pin(
+            who.user_id.hex(),
+            username="bob",
+            key_id=who.key_id.hex(),
+            fingerprint=who.fingerprint,
+            verified=False,
+        )
+    for who in (old, new):
+        with pytest.raises(UnverifiedKeyError, match="different account"):
+            trust(prof, who)
+    verify(prof, new, new.fingerprint)
+    assert trust(prof, new).verified
+    with pytest.raises(UnverifiedKeyError):
+        trust(prof, old)
+
+
 def test_a_changed_key_is_a_security_failure() -> None:
     assert issubclass(UnverifiedKeyError, KeyMismatchError)
     assert issubclass(UnverifiedKeyError, SecurityError)  # the CLI exits 3
