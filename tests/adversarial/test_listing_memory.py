@@ -43,6 +43,16 @@ def hide_version(world: World, doc: str, version: int) -> None:
     world.db.execute("DELETE FROM versions WHERE document_id = ? AND version = ?", doc, version)
 
 
+def withhold_grant(world: World, doc: str, version: int) -> None:
+    """The server drops bob's grant row for one version of a document shared with him."""
+    world.db.execute(
+        "DELETE FROM grants WHERE document_id = ? AND recipient_id = ? AND number = ?",
+        doc,
+        world.bob.user_id,
+        version,
+    )
+
+
 # -- D12: the owner's index protects a document-only grantee ----------------------------------
 def test_d12_a_document_grantee_refuses_a_version_older_than_the_signed_index(
     world: World,
@@ -132,11 +142,7 @@ def test_d12_a_claimed_newer_version_is_not_remembered_by_get(world: World, tmp_
 def test_d12_a_withheld_grant_row_does_not_move_the_shown_version_back(world: World) -> None:
     dossier, doc = shared_twice(world)
     assert [i.version for i in world.bob.client.documents(dossier)] == [2]
-    world.db.execute(
-        "DELETE FROM grants WHERE document_id = ? AND recipient_id = ? AND number = 2",
-        doc,
-        world.bob.user_id,
-    )
+    withhold_grant(world, doc, 2)
     with pytest.raises(RollbackError) as refused:
         world.bob.client.documents(dossier)
     assert_fail_closed(refused, "offers version 1.*this device has seen version 2")
@@ -147,11 +153,7 @@ def test_d12_get_does_not_fall_back_to_an_older_shared_version_either(
 ) -> None:
     _, doc = shared_twice(world)
     world.bob.client.get(doc, tmp_path / "seen.pdf")
-    world.db.execute(
-        "DELETE FROM grants WHERE document_id = ? AND recipient_id = ? AND number = 2",
-        doc,
-        world.bob.user_id,
-    )
+    withhold_grant(world, doc, 2)
     out = tmp_path / "r.pdf"
     result = world.bob.run_cli("get", doc, "-o", str(out))
     assert_fail_closed(result, "RollbackError.*this device has seen version 2", output=out)
