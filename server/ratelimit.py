@@ -3,10 +3,11 @@ processes share them and nothing lives in process memory.
 
 Every attempt at a secret (login, recovery, passphrase reset, passphrase change) is counted on
 two counters, one per account name ("account:<name>", whether or not the account exists, so the
-answer reveals nothing) and one per client address ("address:<ip>"). The attempt is counted
-*before* the key is checked, in its own short transaction, so parallel requests cannot slip past
-the limit; a successful attempt is then taken back, so only failures count. Over the limit,
-the answer is 429 `rate_limited` with Retry-After, and no key is checked at all.
+answer reveals nothing) and one per client address ("address:<ip>"; for an IPv6 client, its
+/64). The attempt is counted *before* the key is checked, in its own short transaction, so
+parallel requests cannot slip past the limit; a successful attempt is then taken back, so only
+failures count. Over the limit, the answer is 429 `rate_limited` with Retry-After, and no key is
+checked at all.
 
 The per-account window is short on purpose: anyone can fail logins for a name, so the limit
 slows guessing down without letting a stranger lock the owner out for long.
@@ -14,6 +15,7 @@ slows guessing down without letting a stranger lock the owner out for long.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from sqlalchemy import delete, update
@@ -23,6 +25,24 @@ from sqlmodel import Session, col, select
 from .config import Settings
 from .models import RateCounter
 from .problems import rate_limited
+
+# An IPv6 household, office or server is handed a whole /64 (RFC 6177): counted one address at
+# a time, it would give a guesser 2**64 fresh budgets.
+IPV6_NETWORK_PREFIX = 64
+
+
+def address_key(address: str) -> str:
+    """What the per-address limit counts: an IPv4 address (also when written as IPv6), or the
+    /64 network an IPv6 address is in. Anything else ("unknown") counts as itself."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/{IPV6_NETWORK_PREFIX}", strict=False))
+    return str(ip)
 
 
 @dataclass(frozen=True)
@@ -45,7 +65,10 @@ class LoginLimiter:
         return max(self.account.window_seconds, self.address.window_seconds)
 
     def _counters(self, username: str, address: str) -> list[tuple[str, Limit]]:
-        return [(f"account:{username}", self.account), (f"address:{address}", self.address)]
+        return [
+            (f"account:{username}", self.account),
+            (f"address:{address_key(address)}", self.address),
+        ]
 
     def attempt(self, session: Session, username: str, address: str, now: int) -> None:
         """Count one attempt and commit; raise 429 if either counter is over its limit.

@@ -108,6 +108,37 @@ def test_the_address_limit_is_per_address(
     assert response.status_code == 200
 
 
+def wrong_login(client: TestClient, username: str) -> Any:
+    body = {"username": username, "auth_key": b64(os.urandom(32))}
+    return client.post("/api/v1/auth/login", json=body)
+
+
+def test_the_address_limit_counts_an_ipv6_network_as_one_address(
+    alice: Account, strict: Settings, clock: FakeClock
+) -> None:
+    """One household or server gets a /64: counted address by address, it would hand a
+    guesser 2**64 fresh budgets."""
+    for i, name in enumerate(("a1", "a2", "a3", "a4", "a5", "a6"), start=1):
+        with make_client(strict, clock, client=(f"2001:db8:1:2::{i:x}", 4000)) as client:
+            assert_problem(wrong_login(client, name), 401, "unauthorized")
+    right = {"username": "alice", "auth_key": b64(alice.auth_key)}
+    with make_client(strict, clock, client=("2001:db8:1:2:ffff::1", 4000)) as same_network:
+        assert_problem(same_network.post("/api/v1/auth/login", json=right), 429, "rate_limited")
+    with make_client(strict, clock, client=("2001:db8:1:3::1", 4000)) as next_network:
+        assert next_network.post("/api/v1/auth/login", json=right).status_code == 200
+
+
+def test_an_ipv4_address_written_as_ipv6_is_the_same_address(
+    alice: Account, strict: Settings, clock: FakeClock
+) -> None:
+    for name in ("a1", "a2", "a3", "a4", "a5", "a6"):
+        with make_client(strict, clock, client=("192.0.2.9", 4000)) as client:
+            assert_problem(wrong_login(client, name), 401, "unauthorized")
+    right = {"username": "alice", "auth_key": b64(alice.auth_key)}
+    with make_client(strict, clock, client=("::ffff:192.0.2.9", 4000)) as mapped:
+        assert_problem(mapped.post("/api/v1/auth/login", json=right), 429, "rate_limited")
+
+
 def test_the_address_window_expires(kluis: Kluis, alice: Account) -> None:
     for name in ("a1", "a2", "a3", "a4", "a5", "a6"):
         attempt(kluis, name)
