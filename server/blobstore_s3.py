@@ -225,7 +225,12 @@ class S3BlobStore:
             )
             for upload in result.uploads:
                 started = upload.initiated_time
-                if upload.upload_id and started and started.timestamp() < older_than:
+                if (
+                    upload.upload_id
+                    and started
+                    and started.timestamp() < older_than
+                    and self._last_part_at(upload.object_name, upload.upload_id) < older_than
+                ):
                     stale.append((upload.object_name, upload.upload_id))
             # Keys are random and written once, so one upload per key: the key marker is enough.
             if not result.is_truncated or not result.next_key_marker:
@@ -235,6 +240,26 @@ class S3BlobStore:
             with contextlib.suppress(S3Error):  # finished or aborted meanwhile
                 self.client._abort_multipart_upload(self.bucket, name, upload_id)
         return len(stale)
+
+    def _last_part_at(self, name: str, upload_id: str) -> float:
+        """When the newest part of a multipart upload arrived (0 if none): an upload that
+        started long ago may still be streaming, as the filesystem store's `.part` file shows
+        by its modification time."""
+        newest = 0.0
+        marker: str | None = None
+        while True:
+            try:
+                result = self.client._list_parts(
+                    self.bucket, name, upload_id, part_number_marker=marker
+                )
+            except S3Error:  # finished or aborted meanwhile: nothing left to keep alive
+                return newest
+            for part in result.parts:
+                if part.last_modified is not None:
+                    newest = max(newest, part.last_modified.timestamp())
+            if not result.is_truncated or not result.next_part_number_marker:
+                return newest
+            marker = result.next_part_number_marker
 
     def check(self) -> None:
         try:
