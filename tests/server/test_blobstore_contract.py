@@ -302,14 +302,17 @@ def test_cleanup_keeps_what_is_referenced_and_removes_the_rest(
         assert len(backend.leftovers()) == 4
 
         # The upload row is dated by the fake clock, long ago: stale. The orphan blob is young.
-        report = run_cleanup(app.state.engine, backend.store, settings, int(time.time()) + GRACE)
-        assert (report.uploads, report.partials, report.orphans) == (1, 1, 0)
+        # The partial is old on the filesystem (back-dated); on S3 its part arrived just now
+        # (moto cannot back-date one), so it goes in the second run there.
+        first = run_cleanup(app.state.engine, backend.store, settings, int(time.time()) + GRACE)
+        assert (first.uploads, first.orphans) == (1, 0)
         assert backend.store.exists(orphan.key)
 
         report = run_cleanup(
             app.state.engine, backend.store, settings, int(time.time()) + 10 * GRACE
         )
-        assert (report.uploads, report.partials, report.orphans) == (0, 0, 1)
+        assert (report.uploads, report.orphans) == (0, 1)
+        assert first.partials + report.partials == 1
         assert not backend.store.exists(orphan.key)
         assert len(backend.leftovers()) == 1
         kluis.login(alice)  # cleanup also removed her session, expired by then
