@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
 
-from server.blobstore import FilesystemBlobStore, _PartWriter
+from server.blobstore import BlobInfo, FilesystemBlobStore, _PartWriter
 from server.cleanup import CleanupReport, run_cleanup
 from server.config import Settings
 from server.db import make_engine
+from server.models import Upload
 
 from .harness import Account, FakeClock, Kluis, assert_problem, make_client, new_id, run_server
 from .test_documents import blob_files, version_body
@@ -117,6 +120,35 @@ def test_orphan_blobs_older_than_the_grace_period_are_removed(
     assert not store.exists(old_orphan)
     assert store.exists(new_orphan)
     assert len(blob_files(settings.data_dir)) == 2  # the committed payload and the new orphan
+
+
+def test_a_blob_recorded_while_cleanup_lists_the_store_is_no_orphan(
+    kluis: Kluis, alice: Account, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload that took longer than the grace period finishes while cleanup walks the store
+    (on S3 a large object can carry its upload's start as its time): recorded after cleanup
+    read the references, it must not be deleted as an orphan."""
+    key = "ef" + "4" * 30
+    (settings.blob_path / "ef").mkdir(parents=True)
+    (settings.blob_path / "ef" / key).write_bytes(b"a payload that took long to arrive")
+    age(settings.blob_path / "ef" / key, GRACE + 1)
+    listing = FilesystemBlobStore.list_blobs
+
+    def record_meanwhile(store: FilesystemBlobStore) -> Iterator[BlobInfo]:
+        engine = make_engine(settings.db_url)
+        with Session(engine) as session:
+            upload = Upload(
+                upload_id=new_id(), user_id=alice.user_id, blob_key=key, size=34,
+                blake3="0" * 64, created_at=kluis.clock.now,
+            )  # fmt: skip
+            session.add(upload)
+            session.commit()
+        engine.dispose()
+        yield from listing(store)
+
+    monkeypatch.setattr(FilesystemBlobStore, "list_blobs", record_meanwhile)
+    assert cleanup(settings, int(time.time())).orphans == 0
+    assert FilesystemBlobStore(settings.blob_path).exists(key)
 
 
 def test_expired_sessions_are_removed(kluis: Kluis, alice: Account, settings: Settings) -> None:
