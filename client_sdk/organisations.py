@@ -289,12 +289,8 @@ class OrganisationsMixin(SharingMixin):
             expected = org.chain.current.author_key_id
         else:
             raise ClientError(f"no verified membership of {org.name} names {user_id[:8]}")
-        if contact.verified or contact.identity.key_id == expected:
-            return contact.identity
-        raise KeyMismatchError(
-            f"{contact.identity.username}: the server shows other keys than the ones their "
-            f"membership of {org.name} names; compare fingerprints and run `kluis verify`"
-        )
+        allowed = {expected} | ({contact.identity.key_id} if contact.verified else set())
+        return self._named_keys(contact, allowed, f"their membership of {org.name}")
 
     def verify_organisation(self, name: str, fingerprint: str) -> Organisation:
         """Mark an organisation verified on this device after comparing its fingerprint."""

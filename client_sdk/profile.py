@@ -164,10 +164,6 @@ class Profile:
         value = self._get("pins", user_id)
         return dict(value) if isinstance(value, dict) else None
 
-    def pin_for_username(self, username: str) -> tuple[str, dict[str, Any]] | None:
-        found = self.pins_for_username(username)
-        return found[0] if found else None
-
     def pins_for_username(self, username: str) -> list[tuple[str, dict[str, Any]]]:
         """Every pin held under `username`: at most one, except in a profile written before
         `kluis verify` began taking a name away from the account that held it before."""

@@ -209,12 +209,17 @@ class SharingMixin(DocumentsMixin):
         or keys I verified since (`kluis verify`), never whatever the server now says the
         recipient's keys are (on a new device the first answer would be pinned unchecked)."""
         contact = self.contact_by_id(grant.recipient_id.hex())
-        if contact.identity.key_id in self._keys_known_for(grant, contact):
+        return self._named_keys(contact, self._keys_known_for(grant, contact), "your own grant")
+
+    @staticmethod
+    def _named_keys(contact: Contact, allowed: set[bytes], statement: str) -> Identity:
+        """`contact`'s identity if its keys are among those a signed `statement` names (or
+        allows); otherwise the server has put other keys in its place: KeyMismatchError."""
+        if contact.identity.key_id in allowed:
             return contact.identity
         raise KeyMismatchError(
-            f"{contact.identity.username}: the server shows other keys than the ones your own "
-            "grant names; their key may have been replaced. Compare fingerprints and run "
-            "`kluis verify`, or share again"
+            f"{contact.identity.username}: the server shows other keys than the ones {statement} "
+            "names; their key may have been replaced. Compare fingerprints and run `kluis verify`"
         )
 
     def _keys_known_for(self, grant: Grant, contact: Contact) -> set[bytes]:

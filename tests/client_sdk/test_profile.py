@@ -136,7 +136,7 @@ def test_writes_replace_the_file_in_one_rename_from_the_same_directory(
 def test_pins_by_user_id_and_by_username(prof: Profile) -> None:
     bob, carol = "b0" * 16, "c0" * 16
     assert prof.pin(bob) is None
-    assert prof.pin_for_username("bob") is None
+    assert prof.pins_for_username("bob") == []
     prof.save_pin(bob, username="bob", key_id="11" * 16, fingerprint="fp-bob", verified=False)
     prof.save_pin(carol, username="carol", key_id="22" * 16, fingerprint="fp-c", verified=True)
     assert prof.pin(bob) == {
@@ -145,8 +145,8 @@ def test_pins_by_user_id_and_by_username(prof: Profile) -> None:
         "fingerprint": "fp-bob",
         "verified": False,
     }
-    found = prof.pin_for_username("carol")
-    assert found is not None and found[0] == carol and found[1]["verified"] is True
+    [found] = prof.pins_for_username("carol")
+    assert found[0] == carol and found[1]["verified"] is True
     assert Profile(prof.dir).pin(bob) == prof.pin(bob)
 
 

@@ -104,7 +104,7 @@ def test_a_pinned_account_shown_under_another_name_is_refused(prof: Profile) -> 
         trust(prof, as_hank)
     assert "'hank'" in str(raised.value) and "kluis verify" in str(raised.value)
     assert prof.pin(bob_keys.user_id.hex())["username"] == "bob"  # type: ignore[index]
-    assert prof.pin_for_username("hank") is None
+    assert prof.pins_for_username("hank") == []
     assert trust(prof, bob_keys.public).verified  # the true record is still believed
 
 
