@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import blake3
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session
 
 from server.config import Settings
@@ -355,48 +355,71 @@ def test_a_lost_blob_is_an_internal_error_not_a_crash(
 
 
 # -- a big dossier -----------------------------------------------------------------------------
-def test_listing_ten_thousand_documents_is_fast(
+def test_listing_ten_thousand_documents_costs_what_one_document_costs(
     client: TestClient, kluis: Kluis, alice: Account, settings: Settings, clock: FakeClock
 ) -> None:
-    dossier_id = kluis.create_dossier(alice)
-    header = b"KLDH" + os.urandom(700)  # about the size of a real header
-    engine = make_engine(settings.db_url)
-    with Session(engine) as session:
-        for _ in range(10_000):
-            document_id = new_id()
-            session.add(
-                Document(
-                    document_id=document_id,
-                    dossier_id=dossier_id,
-                    created_by=alice.user_id,
-                    created_at=clock.now,
-                )
-            )
-            session.add(
-                Version(
-                    document_id=document_id,
-                    version=1,
-                    dossier_id=dossier_id,
-                    header=header,
-                    blob_key=new_id(),
-                    payload_size=1000,
-                    payload_blake3="0" * 64,
-                    author_id=alice.user_id,
-                    created_at=clock.now,
-                )
-            )
-        session.commit()
-    engine.dispose()
+    """A listing reads its documents in a fixed number of SQL statements, whatever their count.
 
-    kluis.get(f"/dossiers/{dossier_id}/documents", alice)  # warm up
-    started = time.perf_counter()
-    response = kluis.get(f"/dossiers/{dossier_id}/documents", alice)
-    elapsed = time.perf_counter() - started
-    assert response.status_code == 200
-    listing = response.json()
+    This guards the listing's complexity (no statement per document) by counting statements
+    rather than seconds, which depend on how busy the machine is; its speed is measured in
+    benchmarks/dossier_scale.py."""
+    engine = kluis.client.app.state.engine  # type: ignore[attr-defined]
+    statements: list[str] = []
+
+    def executed(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    def listing_cost(dossier_id: str) -> tuple[int, list[object]]:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", executed)
+        try:
+            response = kluis.get(f"/dossiers/{dossier_id}/documents", alice)
+        finally:
+            event.remove(engine, "before_cursor_execute", executed)
+        assert response.status_code == 200
+        return len(statements), response.json()
+
+    header = b"KLDH" + os.urandom(700)  # about the size of a real header
+
+    def fill(dossier_id: str, count: int) -> None:
+        seeding = make_engine(settings.db_url)
+        with Session(seeding) as session:
+            for _ in range(count):
+                document_id = new_id()
+                session.add(
+                    Document(
+                        document_id=document_id,
+                        dossier_id=dossier_id,
+                        created_by=alice.user_id,
+                        created_at=clock.now,
+                    )
+                )
+                session.add(
+                    Version(
+                        document_id=document_id,
+                        version=1,
+                        dossier_id=dossier_id,
+                        header=header,
+                        blob_key=new_id(),
+                        payload_size=1000,
+                        payload_blake3="0" * 64,
+                        author_id=alice.user_id,
+                        created_at=clock.now,
+                    )
+                )
+            session.commit()
+        seeding.dispose()
+
+    small, large = kluis.create_dossier(alice), kluis.create_dossier(alice)
+    fill(small, 1)
+    fill(large, 10_000)
+    small_cost, _ = listing_cost(small)
+    large_cost, listing = listing_cost(large)
     assert len(listing) == 10_000
-    assert listing[0]["versions"][0]["header"] == b64(header)
-    assert elapsed < 1.0, f"listing 10,000 documents took {elapsed:.2f} s"
+    assert listing[0]["versions"][0]["header"] == b64(header)  # type: ignore[index]
+    assert large_cost == small_cost, (
+        f"{large_cost} statements for 10,000 documents, {small_cost} for one"
+    )
 
 
 # -- one document (an addition to docs/api.md the client SDK relies on) ------------------------
