@@ -8,15 +8,13 @@ unchanged. Rewriting or dropping history therefore fails with `TamperedLogError`
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import TamperedLogError
+from vault.errors import IntegrityError
+from vault.logchain import verify_chain
 
-GENESIS_HASH = "0" * 64
-ENTRY_FIELDS = ("seq", "at", "actor_id", "action", "document_id", "version", "subject_id")
+from .errors import TamperedLogError
 
 
 @dataclass(frozen=True)
@@ -31,36 +29,29 @@ class LogEntry:
     hash: str
 
 
-def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
-    body = {name: entry.get(name) for name in ENTRY_FIELDS}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical.encode("utf-8")).hexdigest()
-
-
 def verify_log(entries: list[dict[str, Any]], remembered: tuple[int, str] | None) -> list[LogEntry]:
     """Check the chain and the remembered head; return the entries as `LogEntry` objects."""
+    try:
+        verify_chain(entries)
+    except IntegrityError as exc:
+        raise TamperedLogError(str(exc)) from exc
     checked: list[LogEntry] = []
-    prev = GENESIS_HASH
     for position, raw in enumerate(entries, start=1):
         try:
-            if raw["seq"] != position:
-                raise TamperedLogError(f"access log: entry {position} is missing or out of order")
-            if raw["prev_hash"] != prev or entry_hash(prev, raw) != raw["hash"]:
-                raise TamperedLogError(f"access log: entry {position} was altered")
-            entry = LogEntry(
-                seq=int(raw["seq"]),
-                at=int(raw["at"]),
-                actor_id=str(raw["actor_id"]),
-                action=str(raw["action"]),
-                document_id=raw.get("document_id"),
-                version=raw.get("version"),
-                subject_id=raw.get("subject_id"),
-                hash=str(raw["hash"]),
+            checked.append(
+                LogEntry(
+                    seq=int(raw["seq"]),
+                    at=int(raw["at"]),
+                    actor_id=str(raw["actor_id"]),
+                    action=str(raw["action"]),
+                    document_id=raw.get("document_id"),
+                    version=raw.get("version"),
+                    subject_id=raw.get("subject_id"),
+                    hash=str(raw["hash"]),
+                )
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise TamperedLogError(f"access log: entry {position} is malformed") from exc
-        checked.append(entry)
-        prev = entry.hash
     if remembered is not None:
         seq, seen_hash = remembered
         if seq > len(checked):

@@ -1,8 +1,7 @@
 """The per-dossier access log and its hash chain (docs/api.md, "Access log").
 
-    hash = SHA-256(bytes.fromhex(prev_hash) || canonical_json(entry without prev_hash and hash))
-
-with canonical JSON = sorted keys, "," and ":" separators, UTF-8. Entry 1 links to 64 zeros.
+The chain's rule (`vault.logchain`, docs/format.md section 16) is shared with the client,
+which checks it.
 
 Appends to one dossier are serialised by locking the dossier row (`SELECT ... FOR NO KEY
 UPDATE` on PostgreSQL; on SQLite the request already holds the database write lock), so two
@@ -12,31 +11,17 @@ duplicate fails the transaction.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
+from vault.logchain import GENESIS_HASH, entry_hash
+
 from .models import Dossier, LogEntry, LogEntryPublic
 
-GENESIS_HASH = "0" * 64
-ENTRY_FIELDS = ("seq", "at", "actor_id", "action", "document_id", "version", "subject_id")
-
 Action = Literal["upload", "download", "share", "revoke"]
-
-
-def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
-
-
-def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
-    body = {name: entry.get(name) for name in ENTRY_FIELDS}
-    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical_json(body)).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from client_sdk import TamperedLogError
-from client_sdk.accesslog import entry_hash
 from client_sdk.errors import RateLimited
 from vault.errors import (
     DowngradeError,
@@ -28,6 +27,7 @@ from vault.errors import (
 from vault.grant import Rights
 from vault.kdf import KdfParams, passphrase_keys
 from vault.keys import PrivateIdentity
+from vault.logchain import entry_hash
 
 from .harness import (
     PASSPHRASE,
