@@ -208,11 +208,7 @@ class OrganisationsMixin(SharingMixin):
             author_of=identity_of,
             org_id=bytes.fromhex(org_id) if org_id else None,
             name=name,
-            pin=(
-                ChainPin(str(pin["fingerprint"]), int(pin["epoch"]), bytes.fromhex(pin["key_id"]))
-                if pin
-                else None
-            ),
+            pin=self._chain_pin(pin) if pin else None,
         )
         if chain.org_id.hex() != claimed_id:
             raise IntegrityError("server answer: the organisation's records name another id")
@@ -243,6 +239,7 @@ class OrganisationsMixin(SharingMixin):
                 "fingerprint": chain.fingerprint,
                 "epoch": chain.epoch,
                 "key_id": chain.current.key_id.hex(),
+                "record_hashes": [h.hex() for h in chain.hashes],
                 "verified": bool(pin and pin.get("verified")),
             },
         )
@@ -254,6 +251,26 @@ class OrganisationsMixin(SharingMixin):
             first_seen=pin is None,
             keys=self._my_org_keys(chain, roster),
         )
+
+    def _chain_pin(self, pin: dict[str, Any]) -> ChainPin:
+        """The pin as kept in the profile. One written before record hashes were kept has
+        none: its epoch's key id is checked, and the hashes of the chain that passes are
+        remembered from then on."""
+        try:
+            hashes = pin.get("record_hashes", [])
+            if not isinstance(hashes, list):
+                raise TypeError("record_hashes is not a list")
+            return ChainPin(
+                str(pin["fingerprint"]),
+                int(pin["epoch"]),
+                bytes.fromhex(pin["key_id"]),
+                tuple(bytes.fromhex(h) for h in hashes),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{self.profile.dir} is damaged: its record of an organisation is unreadable "
+                f"({exc})"
+            ) from None
 
     def _my_org_keys(self, chain: OrgChain, roster: Roster) -> dict[int, PrivateIdentity]:
         if self._session is None:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+import blake3
 import nacl.exceptions
 import nacl.public
 
@@ -61,6 +62,7 @@ SEALED_KEYS_SIZE: Final = PRIVATE_KEYS_SIZE + 48  # crypto_box_seal: ephemeral k
 NO_KEY_ID: Final = bytes(KEY_ID_SIZE)
 EPOCH_MAX: Final = 2**32 - 1
 FINGERPRINT_ID_SIZE: Final = 32
+RECORD_HASH_SIZE: Final = 32
 
 
 class OrgKind(enum.IntEnum):
@@ -256,21 +258,40 @@ def next_epoch(
 
 
 # -- the chain -------------------------------------------------------------------------------------
+def record_hash(data: bytes) -> bytes:
+    """BLAKE3-256 of one epoch's OrgKeys record, exactly as received: what a device remembers
+    of every epoch it verified (section 14.2, check 7)."""
+    return bytes(blake3.blake3(bytes(data)).digest())
+
+
 @dataclass(frozen=True)
 class ChainPin:
     """What a device remembers of an organisation: the fingerprint it first trusted (or the
-    one an operator or the user verified) and the highest epoch it saw, with that epoch's key id."""
+    one an operator or the user verified), the highest epoch it saw with that epoch's key id,
+    and the hash of every epoch record it verified, epoch 1 first (empty in a pin kept before
+    the hashes were: then only the key id of `epoch` is checked)."""
 
     fingerprint: str
     epoch: int
     key_id: bytes
+    record_hashes: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.epoch <= EPOCH_MAX:
+            raise ValueError("organisation pin: epoch out of range")
+        if self.record_hashes and len(self.record_hashes) != self.epoch:
+            raise ValueError("organisation pin: one record hash per epoch seen")
+        if any(len(h) != RECORD_HASH_SIZE for h in self.record_hashes):
+            raise ValueError("organisation pin: a record hash has the wrong size")
 
 
 @dataclass(frozen=True)
 class OrgChain:
-    """Every epoch of one organisation, verified from epoch 1 to the current one."""
+    """Every epoch of one organisation, verified from epoch 1 to the current one, with the
+    `record_hash` of each record as received."""
 
     records: tuple[OrgKeys, ...]
+    hashes: tuple[bytes, ...]
 
     @property
     def genesis(self) -> OrgKeys:
@@ -318,7 +339,7 @@ class OrgChain:
         return self.fingerprint_digest[:FINGERPRINT_ID_SIZE]
 
     def pin(self) -> ChainPin:
-        return ChainPin(self.fingerprint, self.epoch, self.current.key_id)
+        return ChainPin(self.fingerprint, self.epoch, self.current.key_id, self.hashes)
 
 
 def verify_chain(
@@ -374,7 +395,7 @@ def verify_chain(
                 f"organisation keys: epoch {record.epoch} is not signed by its author"
             ) from exc
         chain.append(record)
-    verified = OrgChain(tuple(chain))
+    verified = OrgChain(tuple(chain), tuple(record_hash(data) for data in records))
     if org_id is not None and verified.org_id != org_id:  # 6
         raise IntegrityError("organisation keys: the server answered with another organisation")
     if name is not None and verified.name != name:
@@ -387,7 +408,11 @@ def verify_chain(
 
 
 def check_pin(chain: OrgChain, pin: ChainPin) -> None:
-    """K6/S22: the chain starts at the pinned keys, is not shorter than seen, and has not forked."""
+    """K6/S22: the chain starts at the pinned keys, is not shorter than seen, and has not forked:
+    every epoch this device verified is, byte for byte, the record it verified. Another record
+    for one of them is a second successor of the epoch before (`KeyMismatchError`), whoever
+    signed it: a removed admin on top of the epoch they still hold, or the real keys re-signed
+    under another author or date."""
     if chain.fingerprint != pin.fingerprint:
         raise KeyMismatchError(
             f"organisation {chain.name}: its keys changed without a signature from the keys this "
@@ -399,9 +424,18 @@ def check_pin(chain: OrgChain, pin: ChainPin) -> None:
             f"organisation {chain.name}: the server shows key epoch {chain.epoch}, this device "
             f"has seen epoch {pin.epoch}"
         )
+    for epoch, seen in enumerate(pin.record_hashes, start=1):
+        if not hmac.compare_digest(chain.hashes[epoch - 1], seen):
+            author = chain.epoch_keys(epoch).author_id.hex()[:8]
+            raise KeyMismatchError(
+                f"organisation {chain.name}: its key chain has forked at epoch {epoch}: the "
+                f"server shows another epoch {epoch} (signed by user {author}) than the one this "
+                "device verified; refusing it"
+            )
     if not hmac.compare_digest(chain.epoch_keys(pin.epoch).key_id, pin.key_id):
         raise KeyMismatchError(
-            f"organisation {chain.name}: epoch {pin.epoch} now has other keys than this device saw"
+            f"organisation {chain.name}: its key chain has forked at epoch {pin.epoch}: that "
+            "epoch now has other keys than this device saw"
         )
 
 

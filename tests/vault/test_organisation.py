@@ -31,6 +31,7 @@ from vault.organisation import (
     new_organisation,
     next_epoch,
     open_membership,
+    record_hash,
     verify_chain,
     verify_membership,
     verify_roster,
@@ -144,7 +145,7 @@ def test_the_pin_catches_swaps_rollbacks_and_forks() -> None:
     with pytest.raises(RollbackError):
         verify_chain([REC1], author_of=identity_of, pin=seen)
     _, fork = next_epoch(ALICE, ORG1, kind=OrgKind.MUNICIPALITY, created_at=NOW + 10)
-    with pytest.raises(KeyMismatchError, match="other keys"):
+    with pytest.raises(KeyMismatchError, match="forked at epoch 2"):
         verify_chain([REC1, fork], author_of=identity_of, pin=seen)
     _, swapped = new_organisation(
         ALICE, org_id=ORG_ID, name="gemeente-mg", kind=OrgKind.MUNICIPALITY, created_at=NOW
@@ -156,6 +157,77 @@ def test_the_pin_catches_swaps_rollbacks_and_forks() -> None:
 def test_a_longer_chain_than_pinned_is_accepted() -> None:
     pin = verify_chain([REC1], author_of=identity_of).pin()
     check_pin(verify_chain([REC1, REC2], author_of=identity_of), pin)
+
+
+def resigned(
+    identity: Identity, author: PrivateIdentity, previous: PrivateIdentity, created_at: int
+) -> bytes:
+    """A record for `identity` (someone else's keys, public only), every signature valid."""
+    unsigned = OrgKeys(
+        kind=OrgKind.MUNICIPALITY,
+        identity=identity,
+        previous_key_id=previous.public.key_id,
+        author_id=author.user_id,
+        author_key_id=author.public.key_id,
+        created_at=created_at,
+        author_signature=b"",
+        succession_signature=None,
+    )
+    signed = unsigned.body() + author.sign(labels.ORGANISATION_KEYS_SIGNATURE, unsigned.body())
+    return signed + previous.sign(labels.ORGANISATION_SUCCESSION_SIGNATURE, signed)
+
+
+def test_the_pin_remembers_every_epoch_record_it_verified() -> None:
+    pin = verify_chain([REC1, REC2], author_of=identity_of).pin()
+    assert pin.record_hashes == (record_hash(REC1), record_hash(REC2))
+    assert pin.epoch == 2 and pin.key_id == ORG2.public.key_id
+
+
+@pytest.mark.parametrize("author", ["removed-admin", "same-author-later-date"])
+def test_the_same_keys_re_signed_for_a_pinned_epoch_are_a_fork(author: str) -> None:
+    """Bob (an admin of epoch 1, removed in epoch 2) re-signs epoch 2's keys as his own epoch 2,
+    or epoch 2's record comes back with another date: the key id is the pinned one, the record
+    is not."""
+    seen = verify_chain([REC1, REC2], author_of=identity_of).pin()
+    signer, date = (BOB, NOW + 10) if author == "removed-admin" else (ALICE, 2**40)
+    twin = resigned(ORG2.public, signer, ORG1, date)
+    chain = verify_chain([REC1, twin], author_of=identity_of)  # every signature verifies
+    assert chain.current.key_id == seen.key_id
+    with pytest.raises(KeyMismatchError, match="gemeente-mg: its key chain has forked at epoch 2"):
+        check_pin(chain, seen)
+    # A pin kept before record hashes were (key id only) cannot tell: the limit the hashes lift.
+    check_pin(chain, dataclasses.replace(seen, record_hashes=()))
+
+
+def test_an_epoch_below_the_pinned_one_rewritten_is_a_fork() -> None:
+    org3, rec3 = next_epoch(ALICE, ORG2, kind=OrgKind.MUNICIPALITY, created_at=NOW + 20)
+    seen = verify_chain([REC1, REC2, rec3], author_of=identity_of).pin()
+    twin = resigned(ORG2.public, BOB, ORG1, 2**40)
+    chain = verify_chain([REC1, twin, rec3], author_of=identity_of)
+    assert chain.current.key_id == seen.key_id == org3.public.key_id
+    with pytest.raises(KeyMismatchError, match="forked at epoch 2"):
+        check_pin(chain, seen)
+    with pytest.raises(KeyMismatchError, match="forked at epoch 1"):
+        check_pin(verify_chain([resigned_genesis(), REC2, rec3], author_of=identity_of), seen)
+    check_pin(verify_chain([REC1, REC2, rec3], author_of=identity_of), seen)
+
+
+def resigned_genesis() -> bytes:
+    """Epoch 1's keys under another author: the fingerprint (over the keys) is unchanged."""
+    unsigned = dataclasses.replace(
+        OrgKeys.decode(REC1), author_id=BOB.user_id, author_key_id=BOB.public.key_id
+    )
+    return unsigned.body() + BOB.sign(labels.ORGANISATION_KEYS_SIGNATURE, unsigned.body())
+
+
+def test_a_pin_must_hold_one_record_hash_per_epoch() -> None:
+    seen = verify_chain([REC1, REC2], author_of=identity_of).pin()
+    with pytest.raises(ValueError, match="one record hash per epoch"):
+        dataclasses.replace(seen, record_hashes=seen.record_hashes[:1])
+    with pytest.raises(ValueError, match="wrong size"):
+        dataclasses.replace(seen, record_hashes=(b"x", b"y"))
+    with pytest.raises(ValueError, match="epoch"):
+        dataclasses.replace(seen, epoch=0, record_hashes=())
 
 
 def test_the_answer_must_be_the_organisation_asked_for() -> None:

@@ -54,7 +54,16 @@ def check_organisation(v: dict[str, Any]) -> None:
         author_of=author_of(v),
         org_id=h(v["org_id"]),
         name=v["org_name"],
-        pin=ChainPin(pin["fingerprint"], pin["epoch"], h(pin["key_id"])) if pin else None,
+        pin=(
+            ChainPin(
+                pin["fingerprint"],
+                pin["epoch"],
+                h(pin["key_id"]),
+                tuple(h(x) for x in pin.get("record_hashes", [])),
+            )
+            if pin
+            else None
+        ),
     )
     if v["memberships"] is not None:
         verify_roster(chain, [h(m) for m in v["memberships"]], identity_of=author_of(v))

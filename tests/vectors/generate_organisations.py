@@ -88,8 +88,18 @@ def identities_json(*people: PrivateIdentity) -> list[str]:
     return [p.public.encode().hex() for p in people]
 
 
-def pin_json(fingerprint: str, epoch: int, key_id: bytes) -> dict[str, Any]:
-    return {"fingerprint": fingerprint, "epoch": epoch, "key_id": key_id.hex()}
+def pin_json(records: list[bytes], *, hashes: bool = True) -> dict[str, Any]:
+    """The pin a device keeps after verifying `records` (without record hashes: as an earlier
+    client kept it)."""
+    pin = verify_chain(records, author_of=IDENTITIES.__getitem__).pin()
+    out: dict[str, Any] = {
+        "fingerprint": pin.fingerprint,
+        "epoch": pin.epoch,
+        "key_id": pin.key_id.hex(),
+    }
+    if hashes:
+        out["record_hashes"] = [h.hex() for h in pin.record_hashes]
+    return out
 
 
 # -- section 14.1-14.2 and 14.4: the key chain ----------------------------------------------------
@@ -149,7 +159,16 @@ def org_vectors() -> None:
             fields["key_id"] = chain.current.key_id.hex()
         write(f"organisation-{name}", "organisation", description, expect, **fields)
 
-    pinned = pin_json(CHAIN.fingerprint, 1, ORG1.public.key_id)
+    pinned = pin_json([RECORD1])
+    pinned2 = pin_json([RECORD1, RECORD2])
+    org3, record3 = next_epoch(
+        ALICE, ORG2, kind=OrgKind.INSTITUTION, created_at=ROTATED + 60,
+        private_keys=seed("org/ncg/3", 96),
+    )  # fmt: skip
+    # Bob, an admin of epoch 1 whom epoch 2 removed, re-signs epoch 2's keys as his own epoch 2
+    # (dated later), with the epoch-1 key he kept: every signature verifies, the key id is the
+    # real one, the record is not.
+    twin = record(BOB, ORG2, ORG1, created_at=2**40)
     # A server's own organisation under the same id and name: new keys, no succession.
     swapped, swapped_record = new_organisation(
         ALICE,
@@ -212,15 +231,25 @@ def org_vectors() -> None:
          {"expected_name": "img"}),
         ("pin-keys-swapped", "the server's own keys for a pinned organisation",
          "KeyMismatchError", [swapped_record], {"pin": pinned}),
+        ("success-pin-without-record-hashes", "epochs 1-2, pinned at epoch 1 by a client that "
+         "kept no record hashes", "success", [RECORD1, RECORD2],
+         {"pin": pin_json([RECORD1], hashes=False)}),
+        ("success-pin-epoch-three", "epochs 1-3, all of them seen before", "success",
+         [RECORD1, RECORD2, record3], {"pin": pin_json([RECORD1, RECORD2, record3])}),
         ("pin-rollback", "epoch 1 only, after this device saw epoch 2", "RollbackError",
-         [RECORD1], {"pin": pin_json(CHAIN.fingerprint, 2, ORG2.public.key_id)}),
+         [RECORD1], {"pin": pinned2}),
         ("pin-fork", "another epoch 2, also signed by epoch 1, after this device saw the first",
-         "KeyMismatchError", [RECORD1, fork_record],
-         {"pin": pin_json(CHAIN.fingerprint, 2, ORG2.public.key_id)}),
+         "KeyMismatchError", [RECORD1, fork_record], {"pin": pinned2}),
+        ("pin-fork-same-keys", "epoch 2's keys re-signed by Bob (removed) with epoch 1's key, "
+         "after this device saw Alice's epoch 2", "KeyMismatchError", [RECORD1, twin],
+         {"pin": pinned2}),
+        ("pin-fork-below-pin", "epoch 2 re-signed by Bob under the real epoch 3, after this "
+         "device saw epochs 1-3", "KeyMismatchError", [RECORD1, twin, record3],
+         {"pin": pin_json([RECORD1, RECORD2, record3])}),
         ("author-not-admin", "epoch 2 made by Bob, a plain member of epoch 1", "IntegrityError",
          [RECORD1, by_bob], {"memberships": [bob_member]}),
     ]  # fmt: skip
-    del swapped, fork
+    del swapped, fork, org3
     for name, description, expect, records, extra in cases:
         vector(name, description, expect, records, **extra)
 
