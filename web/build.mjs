@@ -1,7 +1,7 @@
 // Build the web client with esbuild (runs on Node 18 and later).
 //
-//   node build.mjs [--outdir DIR]   the static bundle: index.html, main.js, worker.js (default
-//                                    ../server/web/static, which the server serves at /)
+//   node build.mjs [--outdir DIR]   the static bundle: index.html and assets/ (main.js, worker.js,
+//                                    style.css; default ../server/web/static, served at /)
 //   node build.mjs --tests          the Node tests, compiled to build/test/*.test.mjs
 import { build } from "esbuild";
 import { copyFile, mkdir, readdir, rm } from "node:fs/promises";
@@ -37,8 +37,16 @@ if (args.includes("--tests")) {
     target: ["node18"],
     sourcemap: "inline",
     legalComments: "none",
-    // libsodium's Node branch calls require("crypto"); give the ESM bundle a require.
-    banner: { js: 'import { createRequire as __kluisRequire } from "node:module"; const require = __kluisRequire(import.meta.url);' },
+    // libsodium's Node branch calls require("crypto"): give the ESM bundle a require. Node 18
+    // (Debian 12's) has Web Crypto only as node:crypto's webcrypto, not yet as globalThis.crypto.
+    banner: {
+      js: [
+        'import { createRequire as __kluisRequire } from "node:module";',
+        'import { webcrypto as __kluisWebcrypto } from "node:crypto";',
+        "const require = __kluisRequire(import.meta.url);",
+        'if (globalThis.crypto === undefined) Object.defineProperty(globalThis, "crypto", { value: __kluisWebcrypto, configurable: true });',
+      ].join("\n"),
+    },
   });
 } else {
   const outdir = resolve(here, option("--outdir", "../server/web/static"));
@@ -47,7 +55,7 @@ if (args.includes("--tests")) {
   await build({
     ...common,
     entryPoints: { main: join(here, "src", "main.ts"), worker: join(here, "src", "worker", "worker.ts") },
-    outdir,
+    outdir: join(outdir, "assets"),
     platform: "browser",
     minify: true,
     sourcemap: false,
@@ -55,5 +63,5 @@ if (args.includes("--tests")) {
     external: ["crypto"],
   });
   await copyFile(join(here, "src", "index.html"), join(outdir, "index.html"));
-  await copyFile(join(here, "src", "style.css"), join(outdir, "style.css"));
+  await copyFile(join(here, "src", "style.css"), join(outdir, "assets", "style.css"));
 }
