@@ -63,5 +63,5 @@ if (args.includes("--tests")) {
     external: ["crypto"],
   });
   await copyFile(join(here, "src", "index.html"), join(outdir, "index.html"));
-  await copyFile(join(here, "src", "style.css"), join(outdir, "assets", "style.css"));
+  for (const name of ["style.css", "icon.svg"]) await copyFile(join(here, "src", name), join(outdir, "assets", name));
 }

@@ -5,7 +5,7 @@
 
 import { bundleKdfParams, openBundle, PURPOSE_PASSPHRASE } from "../vault/bundle.js";
 import { copy, toHex, type Bytes } from "../vault/bytes.js";
-import { randomBytes, ready, sodiumVersion } from "../vault/crypto.js";
+import { blake3, randomBytes, ready, sha256, sodiumVersion } from "../vault/crypto.js";
 import { ERRORS, VaultError, WrongPassphrase, type ErrorName } from "../vault/errors.js";
 import { checkKdfParams, decodeKdfParams, kdfParamsEqual, passphraseKeys, type KdfParams } from "../vault/kdf.js";
 import { decodeIdentity, type PrivateIdentity } from "../vault/keys.js";
@@ -71,6 +71,12 @@ export function createHandler(): (request: Request) => Promise<Handled> {
   const calls: { [K in CallType]: (r: Extract<Request, { type: K }>) => Promise<{ result: Calls[K]["result"]; transfer?: ArrayBuffer[] }> } = {
     async init() {
       await ready();
+      // Known answers: BLAKE3 of nothing, and SHA-256 (Web Crypto) of nothing.
+      const checks = [
+        [toHex(await blake3(new Uint8Array(0))), "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"],
+        [toHex(await sha256(new Uint8Array(0))), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],
+      ];
+      if (checks.some(([got, want]) => got !== want)) throw new Error("a hash function gave a wrong answer");
       return { result: { sodiumVersion: sodiumVersion() } };
     },
 

@@ -30,7 +30,10 @@ export interface DigestInfo {
 
 /** Each call: what the page sends and what the worker answers. */
 export interface Calls {
-  /** Load libsodium; answers which version runs. */
+  /**
+   * Load libsodium and BLAKE3 (both WebAssembly) and check each against a known answer; answers
+   * which libsodium runs.
+   */
   init: {
     request: Record<never, never>;
     result: { sodiumVersion: string };
