@@ -38,8 +38,13 @@ function subtle(): SubtleCrypto {
   return s;
 }
 
+/** Bytes from the platform's CSPRNG (Web Crypto; libsodium's own calls it a few bytes at a time). */
 export function randomBytes(size: number): Bytes {
-  return copy(na().randombytes_buf(size));
+  const out = new Uint8Array(size);
+  const random = globalThis.crypto;
+  if (random?.getRandomValues === undefined) throw new Error("vault: no secure random source (crypto.getRandomValues)");
+  for (let at = 0; at < size; at += 65536) random.getRandomValues(out.subarray(at, Math.min(size, at + 65536)));
+  return out;
 }
 
 // -- hashes --------------------------------------------------------------------------------
