@@ -2,7 +2,7 @@
  * Identity records, fingerprints and private keys (docs/format.md sections 3 and 4).
  */
 
-import { ascii, concat, copy, equal, Reader, toHex, u32, vbytes, atLeastOne, type Bytes } from "./bytes.js";
+import { ascii, atLeastOne, concat, copy, Reader, u32, vbytes, type Bytes } from "./bytes.js";
 import { ed25519Sign, ed25519Verify, sha512, signingKeyPair, x25519Base } from "./crypto.js";
 import { MalformedError, SignatureError } from "./errors.js";
 import { FINGERPRINT, IDENTITY_SIGNATURE } from "./labels.js";
@@ -173,13 +173,4 @@ export async function privateIdentityFromKeys(
     encoded,
   });
   return { boxSecret, signingSeed, ageSecret, signingSecretKey: pair.secretKey, public: record };
-}
-
-/** Whether two identities name the same user and keys. */
-export function sameIdentity(a: Identity, b: Identity): boolean {
-  return equal(a.userId, b.userId) && a.keyVersion === b.keyVersion && equal(a.keyId, b.keyId);
-}
-
-export function idHex(id: Uint8Array): string {
-  return toHex(id);
 }

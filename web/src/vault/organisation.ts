@@ -5,7 +5,7 @@
  */
 
 import { ascii, concat, equal, isZero, Reader, u32, u64, u8, vbytes, type Bytes } from "./bytes.js";
-import { boxSeal, boxSealOpen, randomBytes, sha512 } from "./crypto.js";
+import { boxSeal, boxSealOpen, sha512 } from "./crypto.js";
 import { IntegrityError, KeyMismatchError, MalformedError, RollbackError, SecurityError, SignatureError } from "./errors.js";
 import { decodeGrant, type Grant } from "./grant.js";
 import {
@@ -422,9 +422,4 @@ export function checkRewrapBytes(rewrap: Uint8Array, original: Uint8Array, orgId
   const o = decodeGrant(original);
   checkRewrap(r, o, orgId);
   return { rewrap: r, original: o };
-}
-
-/** Fresh keys for a new epoch (all 96 bytes random). */
-export function newOrgPrivateKeys(): Bytes {
-  return randomBytes(PRIVATE_KEYS_SIZE);
 }

@@ -105,8 +105,8 @@ export interface ReceiptFields {
   receiptId?: Uint8Array;
 }
 
-/** Sign a receipt with the organisation epoch's keys `org`, as member `member`. */
-export function sealReceipt(org: PrivateIdentity, chain: OrgChain, member: PrivateIdentity, f: ReceiptFields): Bytes {
+/** Sign a receipt with the organisation epoch's keys `org`, for the member whose client opened the documents. */
+export function sealReceipt(org: PrivateIdentity, chain: OrgChain, member: { userId: Uint8Array; keyId: Uint8Array }, f: ReceiptFields): Bytes {
   const entries = [...f.entries].sort(order);
   if (entries.length < 1 || entries.length > MAX_ENTRIES) throw new RangeError("a receipt has 1 to 100000 entries");
   const body = concat(
@@ -117,8 +117,8 @@ export function sealReceipt(org: PrivateIdentity, chain: OrgChain, member: Priva
     chain.fingerprintId,
     u32(org.public.keyVersion),
     org.public.keyId,
-    member.public.userId,
-    member.public.keyId,
+    member.userId,
+    member.keyId,
     f.dossierId,
     u64(f.openedAt),
     u32(entries.length),
