@@ -1,6 +1,16 @@
 # The Kluis server. Build: `docker build -t kluis-server .` (docker-compose.yml builds it too).
 # Configuration comes from KLUIS_* environment variables (docs/deployment.md). It listens on
 # port 8000 over plain HTTP: TLS terminates at the reverse proxy in front.
+
+# The web client's bundle (web/, TypeScript), built from the npm lock; it is served at / and
+# installed inside the server package, as `make web` does outside Docker.
+FROM node:20-bookworm-slim AS web
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json web/.npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN node build.mjs --outdir /bundle
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -13,6 +23,7 @@ COPY pyproject.toml README.md ./
 COPY vault ./vault
 COPY server ./server
 COPY client_sdk ./client_sdk
+COPY --from=web /bundle ./server/web/static
 RUN pip install . \
     && useradd --system --uid 10001 --no-create-home --home-dir /data kluis \
     && mkdir /data && chown kluis:kluis /data && chmod 0700 /data

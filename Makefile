@@ -1,11 +1,19 @@
-# Kluis: `make run` starts the server on 127.0.0.1:8000 (SQLite + files under ./data);
-# `make test` runs the whole test command. Both create .venv on first use.
+# Kluis: `make run` starts the server on 127.0.0.1:8000 (SQLite + files under ./data), with the
+# web client at http://127.0.0.1:8000/; `make test` runs the whole test command. Both create
+# .venv on first use, and install the web client's npm packages (web/node_modules) from the lock.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts audit pytest system-deps bench clean
+# The web client (web/, TypeScript): `make web` builds its bundle into server/web/static/, which
+# the server serves at / and which ships inside the wheel; `make web-test` type-checks it and runs
+# its tests (every vector of tests/vectors/) under Node's test runner.
+WEB_MODULES := web/node_modules/.installed
+WEB_BUNDLE := server/web/static/index.html
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/tsconfig.json
+
+.PHONY: run test lint typecheck contracts audit pytest system-deps node-deps web web-test bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -13,10 +21,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) $(WEB_BUNDLE)
 	$(BIN)/kluis server --host 127.0.0.1 --port 8000 --data-dir ./data
 
-test: $(STAMP) lint typecheck contracts audit pytest
+test: $(STAMP) lint typecheck contracts audit web-test pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -39,11 +47,33 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq age; \
 	  else echo "the tests need the age binary: sudo apt-get install age"; exit 1; fi; }
 
-pytest: $(STAMP) system-deps
+pytest: $(STAMP) system-deps $(WEB_BUNDLE)
 	$(BIN)/pytest -n auto -q
+
+# Node and npm (Debian packages `nodejs` and `npm`, Node 18 or later); install them when missing.
+node-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+	  else echo "the web client needs Node and npm: sudo apt-get install nodejs npm"; exit 1; fi; }
+
+# npm ci installs exactly web/package-lock.json (no install scripts: web/.npmrc); again when the
+# lock or package.json changed.
+$(WEB_MODULES): web/package-lock.json web/package.json | node-deps
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_MODULES)
+
+web: $(WEB_BUNDLE)
+
+$(WEB_BUNDLE): $(WEB_MODULES) $(WEB_SOURCES)
+	cd web && node build.mjs
+
+web-test: $(WEB_MODULES)
+	cd web && ./node_modules/.bin/tsc --noEmit
+	cd web && node build.mjs --tests
+	cd web && node --test --test-reporter=spec build/test/*.test.mjs
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/payload_throughput.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules web/build server/web/static

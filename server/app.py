@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -19,7 +20,7 @@ from .config import Settings
 from .db import make_engine
 from .metrics import Metrics, ObserveRequests, RouteTemplates
 from .middleware import BodyLimit, SecurityHeaders
-from .routes import api_routers, health
+from .routes import api_routers, health, web
 from .schema import prepare
 
 API_PREFIX = "/api/v1"
@@ -55,8 +56,10 @@ def create_app(
     *,
     clock: Callable[[], int] | None = None,
     blobstore: BlobStore | None = None,
+    web_dir: Path | None = None,
 ) -> FastAPI:
-    """Build the app. `clock` (Unix seconds) and `blobstore` can be replaced, e.g. in tests."""
+    """Build the app. `clock` (Unix seconds), `blobstore` and the web client's bundle directory
+    `web_dir` can be replaced, e.g. in tests."""
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     settings.secret_key  # noqa: B018  (load or create it now: a bad secret fails at start)
@@ -98,6 +101,7 @@ def create_app(
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(web.make_router(web_dir))
 
     app.add_middleware(
         BodyLimit,
