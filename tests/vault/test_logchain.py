@@ -100,3 +100,10 @@ def test_a_prev_hash_that_is_not_hex_is_refused() -> None:
 def test_a_log_that_starts_later_is_refused() -> None:
     with pytest.raises(errors.IntegrityError):
         verify_chain(good_chain()[1:])
+
+
+def test_text_with_no_utf8_form_is_malformed() -> None:
+    entries = good_chain()
+    entries[0]["actor_id"] = "\ud800"  # what json.loads makes of the escape "\ud800"
+    with pytest.raises(errors.MalformedError):
+        verify_chain(entries)

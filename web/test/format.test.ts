@@ -15,6 +15,7 @@ import { openIndex, sealIndex } from "../src/vault/dossier-index.js";
 import { privateIdentityFromKeys } from "../src/vault/keys.js";
 import { decodeDocumentMetadata, encodeDocumentMetadata, type DocumentMetadata } from "../src/vault/metadata.js";
 import { ageFileKey, decryptStream, encryptStream } from "../src/vault/payload.js";
+import { entryHash, GENESIS_HASH, verifyChain as verifyLogChain } from "../src/vault/logchain.js";
 
 await ready();
 
@@ -140,4 +141,38 @@ test("the payload streams through TransformStreams in any piece sizes, and a bad
   const bad = decryptStream(key);
   await assert.rejects(pipe([damaged], bad.stream), IntegrityError);
   await assert.rejects(bad.digest, IntegrityError);
+});
+
+// -- the access-log chain (section 16) ---------------------------------------------------------
+async function logOf(...events: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+  const entries: Record<string, unknown>[] = [];
+  let prev = GENESIS_HASH;
+  for (const [i, event] of events.entries()) {
+    const entry: Record<string, unknown> = { seq: i + 1, ...event, prev_hash: prev };
+    entry.hash = prev = await entryHash(prev, entry);
+    entries.push(entry);
+  }
+  return entries;
+}
+
+test("access log: a boolean seq is malformed, not entry 1", async () => {
+  const [entry] = await logOf({ at: 1, actor_id: "a", action: "upload" });
+  await assert.rejects(verifyLogChain([{ ...entry, seq: true }]), MalformedError);
+});
+
+test("access log: text with a lone surrogate has no UTF-8 form and is malformed", async () => {
+  await assert.rejects(entryHash(GENESIS_HASH, { seq: 1, action: "upload\uD800" }), MalformedError);
+});
+
+test("access log: non-ASCII text is hashed as UTF-8, as the server writes it", async () => {
+  const [entry] = await logOf({ at: 1, actor_id: "ë", action: "share", subject_id: "\u{1F3E0}" });
+  await verifyLogChain([entry]);
+  await assert.rejects(verifyLogChain([{ ...entry, actor_id: "e" }]), IntegrityError);
+});
+
+test("access log: an entry that is not an object, or a log starting later, is refused", async () => {
+  await assert.rejects(verifyLogChain(["entry"]), MalformedError);
+  await assert.rejects(verifyLogChain([null]), MalformedError);
+  const log = await logOf({ at: 1, action: "upload" }, { at: 2, action: "download" });
+  await assert.rejects(verifyLogChain(log.slice(1)), IntegrityError);
 });

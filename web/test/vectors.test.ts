@@ -49,6 +49,7 @@ import {
 } from "../src/vault/organisation.js";
 import { ageFileKey, decryptPayload, encryptPayload, PayloadDecryptor, PayloadEncryptor } from "../src/vault/payload.js";
 import { verifyReceipt } from "../src/vault/receipt.js";
+import { entryHash, GENESIS_HASH, verifyChain as verifyLogChain } from "../src/vault/logchain.js";
 import { parseRecoveryCode, recoveryKeys, recoveryWords } from "../src/vault/recovery.js";
 import { KeyMismatchError } from "../src/vault/errors.js";
 
@@ -385,7 +386,9 @@ async function checkOrganisation(v: Vector): Promise<void> {
     authorOf: authorLookup(v),
     orgId: h(v.org_id),
     name: v.org_name,
-    pin: pin ? { fingerprint: pin.fingerprint, epoch: pin.epoch, keyId: h(pin.key_id) } : null,
+    pin: pin
+      ? { fingerprint: pin.fingerprint, epoch: pin.epoch, keyId: h(pin.key_id), recordHashes: ((pin.record_hashes ?? []) as string[]).map(h) }
+      : null,
   });
   if (v.memberships !== null) await verifyRoster(chain, (v.memberships as string[]).map(h), authorLookup(v));
   assert.equal(chain.fingerprint, v.fingerprint);
@@ -436,6 +439,16 @@ async function checkReceipt(v: Vector): Promise<void> {
   );
 }
 
+async function checkAccessLog(v: Vector): Promise<void> {
+  const entries = v.entries as Record<string, unknown>[];
+  await verifyLogChain(entries);
+  let prev = GENESIS_HASH;
+  for (const entry of entries) {
+    assert.equal(entry.hash, await entryHash(prev, entry));
+    prev = entry.hash as string;
+  }
+}
+
 const CHECKS: Record<string, (v: Vector) => Promise<void>> = {
   kdf: checkKdf,
   fingerprint: checkFingerprint,
@@ -452,6 +465,7 @@ const CHECKS: Record<string, (v: Vector) => Promise<void>> = {
   membership: checkMembership,
   rewrap: checkRewrapVector,
   receipt: checkReceipt,
+  accesslog: checkAccessLog,
 };
 
 // -- one test per file -------------------------------------------------------------------------

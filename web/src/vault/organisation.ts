@@ -5,7 +5,7 @@
  */
 
 import { ascii, concat, equal, isZero, Reader, u32, u64, u8, vbytes, type Bytes } from "./bytes.js";
-import { boxSeal, boxSealOpen, sha512 } from "./crypto.js";
+import { blake3, boxSeal, boxSealOpen, sha512 } from "./crypto.js";
 import { IntegrityError, KeyMismatchError, MalformedError, RollbackError, SecurityError, SignatureError } from "./errors.js";
 import { decodeGrant, type Grant } from "./grant.js";
 import {
@@ -107,10 +107,17 @@ export interface ChainPin {
   /** The highest epoch seen, and that epoch's key_id. */
   epoch: number;
   keyId: Uint8Array;
+  /**
+   * BLAKE3-256 of every epoch record this device verified, epoch 1 first; empty in a pin kept
+   * before the hashes were (then only the key id of `epoch` is checked, and the pin completed).
+   */
+  recordHashes: readonly Uint8Array[];
 }
 
 export interface OrgChain {
   records: OrgKeys[];
+  /** BLAKE3-256 of each record exactly as received (section 14.2, check 7). */
+  hashes: Bytes[];
   orgId: Bytes;
   name: string;
   kind: number;
@@ -132,7 +139,7 @@ export function epochKeys(chain: OrgChain, epoch: number): OrgKeys {
 }
 
 export function chainPin(chain: OrgChain): ChainPin {
-  return { fingerprint: chain.fingerprint, epoch: chain.epoch, keyId: chain.current.identity.keyId };
+  return { fingerprint: chain.fingerprint, epoch: chain.epoch, keyId: chain.current.identity.keyId, recordHashes: chain.hashes };
 }
 
 export interface ChainExpectation {
@@ -181,6 +188,7 @@ export async function verifyChain(records: readonly Uint8Array[], expect: ChainE
   const digest = await organisationFingerprintDigest(genesis);
   const verified: OrgChain = {
     records: chain,
+    hashes: await Promise.all(records.map((data) => blake3(data))),
     orgId: genesis.identity.userId,
     name: genesis.identity.username,
     kind: genesis.kind,
@@ -200,13 +208,21 @@ export async function verifyChain(records: readonly Uint8Array[], expect: ChainE
   return verified;
 }
 
-/** Check 7: the pinned fingerprint, at least the pinned epochs, and no fork at the pinned epoch. */
+/** Check 7: the pinned fingerprint, at least the pinned epochs, and no fork at any epoch seen. */
 export function checkPin(chain: OrgChain, pin: ChainPin): void {
   if (chain.fingerprint !== pin.fingerprint) {
     throw new KeyMismatchError(`organisation ${chain.name}: its keys changed without a signature from the trusted keys`);
   }
   if (chain.epoch < pin.epoch) {
     throw new RollbackError(`organisation ${chain.name}: epoch ${chain.epoch} shown, epoch ${pin.epoch} seen before`);
+  }
+  if (pin.recordHashes.length !== 0 && pin.recordHashes.length !== pin.epoch) {
+    throw new IntegrityError(`organisation ${chain.name}: the pin needs one record hash per epoch seen`);
+  }
+  for (const [i, seen] of pin.recordHashes.entries()) {
+    if (!equal(chain.hashes[i] as Bytes, seen)) {
+      throw new KeyMismatchError(`organisation ${chain.name}: its key chain has forked at epoch ${i + 1}: another record than this device verified`);
+    }
   }
   if (!equal(epochKeys(chain, pin.epoch).identity.keyId, pin.keyId)) {
     throw new KeyMismatchError(`organisation ${chain.name}: epoch ${pin.epoch} now has other keys than this device saw`);
