@@ -496,6 +496,11 @@ def document_row(info: Any) -> dict[str, Any]:
         "confirmed_by_owner": info.confirmed,
         # a document shared on its own: a newer version exists that was not shared with you
         "newer_version_not_shared": info.newer_version or None,
+        # a newer version the owner has not confirmed (named, not opened), and its author
+        "newer_unconfirmed_version": info.unconfirmed_version or None,
+        "newer_unconfirmed_author": info.unconfirmed_author or None,
+        # as the owner: why that version (or this one, if unconfirmed) was not adopted
+        "not_adopted_because": info.not_adopted_because or None,
     }
 
 
@@ -503,6 +508,30 @@ def newer_version_note(info: Any) -> str:
     return (
         f"Note: {info.name} ({info.document_id[:12]}) has a newer version {info.newer_version} "
         f"that was not shared with you; you have version {info.version}."
+    )
+
+
+def unconfirmed_note(info: Any) -> str:
+    """A newer version exists that the owner has not confirmed (K4): say so, and why if known."""
+    n, doc = info.unconfirmed_version, info.document_id[:12]
+    if info.not_adopted_because:  # the owner: her client did not adopt it, and says why
+        status = f"you did not adopt into your index: {info.not_adopted_because}"
+    else:
+        status = "the dossier's owner has not confirmed"
+    return (
+        f"Note: {info.name} ({doc}) has a newer version {n} by {info.unconfirmed_author} that "
+        f"{status}; you have version {info.version}, the latest confirmed one. "
+        f"`kluis get {doc} --version {n} --unconfirmed` opens it anyway."
+    )
+
+
+def not_adopted_note(info: Any) -> str:
+    """As the owner: a version by someone else that her client did not sign into her index."""
+    n = info.unconfirmed_version or info.version
+    who = info.unconfirmed_author or info.author
+    return (
+        f"Note: version {n} by {who} of {info.name} ({info.document_id[:12]}) was not "
+        f"adopted into your index: {info.not_adopted_because}."
     )
 
 
@@ -523,10 +552,15 @@ def ls(
     table = Columns("id", "name", "version", "size", "date", "author", "signature")
     for r in rows:
         author = r["author"] + ("" if r["author_verified"] else " (unverified)")
-        if r["newer_version_not_shared"]:
+        if not r["confirmed_by_owner"]:
+            sig = "verified, UNCONFIRMED: not yet in owner's index"
+        elif r["newer_unconfirmed_version"]:
+            n = r["newer_unconfirmed_version"]
+            sig = f"verified; version {n} unconfirmed, not yet in owner's index"
+        elif r["newer_version_not_shared"]:
             sig = f"verified, version {r['newer_version_not_shared']} not shared with you"
         else:
-            sig = "verified" + ("" if r["confirmed_by_owner"] else ", not yet in owner's index")
+            sig = "verified"
         table.add_row(
             r["id"][:12],
             r["name"],
@@ -537,6 +571,9 @@ def ls(
             sig,
         )
     table.print()
+    for info in infos:
+        if info.not_adopted_because:
+            plain(not_adopted_note(info), console=err)
     return None
 
 
@@ -547,21 +584,44 @@ def get(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Where to write it.")
     ] = None,
-    version: Annotated[int | None, typer.Option(help="Which version (default: latest).")] = None,
+    version: Annotated[
+        int | None, typer.Option(help="Which version (default: the latest confirmed one).")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    unconfirmed: Annotated[
+        bool,
+        typer.Option(
+            "--unconfirmed",
+            help="Also open a version the dossier's owner has not confirmed (labelled so).",
+        ),
+    ] = False,
     server: ServerOpt = DEFAULT_SERVER,
     profile: ProfileOpt = None,
 ) -> None:
-    """Download, decrypt and verify a document."""
+    """Download, decrypt and verify a document (the latest version its owner confirmed)."""
     with client(server, profile) as c:
         document_id = c.resolve_document(document)
         with transfer_bars() as bar:
             info, path = c.get(
-                document_id, output, version=version, overwrite=force, progress=bar("download", 0)
+                document_id,
+                output,
+                version=version,
+                overwrite=force,
+                progress=bar("download", 0),
+                unconfirmed=unconfirmed,
             )
-    plain(f"{path}  (version {info.version}, by {info.author}, signature verified)")
+    if info.confirmed:
+        plain(f"{path}  (version {info.version}, by {info.author}, signature verified)")
+    else:
+        plain(
+            f"{path}  (version {info.version}, by {info.author}, signature verified; UNCONFIRMED: "
+            f"the dossier's owner has not confirmed this version, so nothing shows that "
+            f"{info.author} was allowed to write it)"
+        )
     if info.newer_version:
         plain(newer_version_note(info), console=err)
+    if info.unconfirmed_version:
+        plain(unconfirmed_note(info), console=err)
 
 
 # -- sharing -----------------------------------------------------------------------------------
@@ -589,6 +649,13 @@ def share(
         result = c.share(target, username, write=write, expires_at=parse_expiry(expires))
     who = result.recipient
     plain(f"Shared with {who.username} ({result.grants} key(s) wrapped for {who.fingerprint}).")
+    if result.unconfirmed:
+        because = f" ({result.not_adopted_because})" if result.not_adopted_because else ""
+        plain(
+            f"Note: version {', '.join(map(str, result.unconfirmed))} of this document was not "
+            f"shared: you have not confirmed it{because}.",
+            console=err,
+        )
     if not result.recipient_verified:
         plain(
             f"Note: {who.username}'s fingerprint is not verified. Compare it with them, then run "
@@ -720,6 +787,14 @@ def export(
     with client(server, profile) as c:
         result = c.export(c.resolve_dossier(dossier), output, passphrase)
     plain(f"Exported {len(result.files)} document(s) to {result.directory}")
+    if result.unconfirmed:
+        plain(
+            f"Left out {len(result.unconfirmed)} unconfirmed document(s): the dossier's owner "
+            "has confirmed no version of them (`kluis ls` marks them UNCONFIRMED).",
+            console=err,
+        )
+    for info in result.newer_unconfirmed:
+        plain(unconfirmed_note(info), console=err)
     plain(f"Open them with: age -d -i {result.identity_file} FILE.age  (see README.txt)")
 
 

@@ -26,10 +26,30 @@ from vault.payload import PayloadDigest, age_file_key, decrypt_payload, encrypt_
 
 from .base import ID_HEX_LENGTH, ID_PATTERN, Dossier, check_id, new_id, now, unique_prefix
 from .dossiers import DocumentInfo, DossiersMixin, VersionRecord
-from .errors import ClientError
+from .errors import ClientError, UnconfirmedVersionError
 from .transport import STREAM_CHUNK, b64
 
 Progress = Callable[[int], None]
+
+
+def unconfirmed_refusal(info: DocumentInfo, *, asked: bool) -> str:
+    """Why an unconfirmed version is not opened, and how to open it anyway."""
+    because = f" ({info.not_adopted_because})" if info.not_adopted_because else ""
+    doc, who, n = info.document_id, info.author, info.version
+    if asked:
+        what = f"document {doc[:8]}: version {n} by {who} is not confirmed by the dossier's owner"
+        option = f"--version {n} --unconfirmed"
+    else:
+        what = (
+            f"document {doc[:8]} has no version the dossier's owner confirmed: its newest, "
+            f"version {n} by {who}, is not"
+        )
+        option = "--unconfirmed"
+    return (
+        f"{what}{because}. Her signed index does not list it, so nothing shows that {who} was "
+        f"allowed to write it. To open it anyway, labelled as unconfirmed: "
+        f"`kluis get {doc[:12]} {option}` (SDK: unconfirmed=True)"
+    )
 
 
 def _require_writer(dossier: Dossier) -> None:
@@ -207,7 +227,9 @@ class DocumentsMixin(DossiersMixin):
     def _confirm(self, dossier: Dossier, infos: list[DocumentInfo]) -> None:
         """Remember the versions written and, as owner, put them into the signed index: once per
         batch, not per file."""
-        self.profile.save_versions_seen({i.document_id: i.version for i in infos})
+        # Only what the owner confirms is remembered as seen: a writer's version awaiting her
+        # adoption must not make the version opened by default look like a rollback.
+        self.profile.save_versions_seen({i.document_id: i.version for i in infos if i.confirmed})
         if dossier.role == "owner" and infos:
             self.sign_index(dossier, infos)
 
@@ -254,7 +276,14 @@ class DocumentsMixin(DossiersMixin):
         _require_writer(dossier)  # before opening the latest, which a reader may hold no key for
         # D12: a new version on top of one the server hides would overwrite it; check first.
         self._check_not_rolled_back(dossier, {document_id: versions[-1].version})
-        title = self.open_version(dossier, versions[-1]).metadata.title
+        if dossier.role == "owner":  # a writer's pending version first, so it is not buried
+            dossier, _, _ = self._adopt_pending(dossier, {document_id: versions})
+        # The title comes from the latest version the owner confirms, or else my own latest:
+        # never from one someone else wrote and nobody confirmed.
+        choice = self._choose(dossier, versions, {})
+        mine = [v for v in versions if v.author_id == self.my_id]
+        base = choice.record if choice.confirmed else (mine[-1] if mine else None)
+        title = self.open_version(dossier, base).metadata.title if base else ""
         next_version = versions[-1].version + 1
         info = self._write_version(dossier, document_id, next_version, path, title, progress)
         self._confirm(dossier, [info])
@@ -269,20 +298,37 @@ class DocumentsMixin(DossiersMixin):
         version: int | None = None,
         overwrite: bool = False,
         progress: Progress | None = None,
+        unconfirmed: bool = False,
     ) -> tuple[DocumentInfo, Path]:
         """Download, decrypt and verify a document; the file appears only if all checks pass.
 
-        Without `version`, the latest version, or for a document shared on its own the latest
-        one shared with me (`DocumentInfo.newer_version` then names the newer one)."""
+        Without `version`, the latest version the owner confirms (her signed index lists it,
+        or she wrote it), or for a document shared on its own the latest such one shared with
+        me (`DocumentInfo.newer_version` then names a newer one). A newer version nobody
+        confirmed is named (`DocumentInfo.unconfirmed_version`), not opened: a signature says
+        who wrote it, not that they were allowed to (K4, K5). Such a version, asked for by
+        number, or the newest version when none is confirmed, is opened only with
+        `unconfirmed=True`, and then comes back with `confirmed` False; otherwise
+        UnconfirmedVersionError, with nothing written."""
         if version is not None and version < 1:
             raise ClientError(f"there is no version {version}: versions are numbered from 1")
         dossier_id, versions = self.document_versions(document_id)
         dossier = self.load_dossier(dossier_id)
         latest = {document_id: versions[-1].version}
+        reasons: dict[str, str] = {}
+        if dossier.role == "owner":  # she sees every grant: adopt what her grants allow first
+            self._check_not_rolled_back(dossier, latest)
+            dossier, _, reasons = self._adopt_pending(dossier, {document_id: versions})
         granted = self._granted_versions(dossier)
         newer = 0
+        above: VersionRecord | None = None
         if version is None:
-            record, newer = self._readable_version(dossier, versions, granted)
+            choice = self._choose(dossier, versions, granted)
+            newer = choice.newer
+            if choice.confirmed and not unconfirmed:
+                record, above = choice.record, choice.unconfirmed
+            else:  # the newest, confirmed or not (refused below unless asked for)
+                record = choice.unconfirmed or choice.record
             self._check_not_rolled_back(dossier, latest, {document_id: record.version})
         else:
             self._check_not_rolled_back(dossier, latest)
@@ -298,7 +344,23 @@ class DocumentsMixin(DossiersMixin):
             record = found
         wanted = record.version
         opened = self.open_version(dossier, record)
-        info = self._info(dossier, record, opened.metadata, newer)
+        unconfirmed_above = (0, "")
+        if above is not None:  # verified before it is named, never opened
+            self.open_version(dossier, above)
+            unconfirmed_above = (
+                above.version,
+                self.contact_by_id(above.author_id).identity.username,
+            )
+        info = self._info(
+            dossier,
+            record,
+            opened.metadata,
+            newer,
+            unconfirmed=unconfirmed_above,
+            not_adopted_because=reasons.get(document_id, ""),
+        )
+        if not info.confirmed and not unconfirmed:
+            raise UnconfirmedVersionError(unconfirmed_refusal(info, asked=version is not None))
         target = Path(destination) if destination else Path(opened.metadata.name)
         if target.is_dir():
             target = target / opened.metadata.name
@@ -314,7 +376,8 @@ class DocumentsMixin(DossiersMixin):
                 opened, payload_size=d.size, payload_hash=d.blake3, plaintext_size=d.plaintext_size
             ),
         )
-        self.profile.save_versions_seen({document_id: wanted})  # verified, not just listed
+        if info.confirmed:  # verified and confirmed, not just listed or asked for
+            self.profile.save_versions_seen({document_id: wanted})
         return info, target
 
     def _stream_into(

@@ -3,11 +3,16 @@
 A dossier's contents are what its owner signed in the dossier index (docs/format.md section 9)
 plus versions written since by people the owner gave write rights. The server's listing is
 compared with the index: a document it leaves out (D13) or an older version it offers (D12)
-stops everything; a version the owner has not signed yet is shown as unconfirmed.
+stops everything. A valid signature says who wrote a version, not that they were allowed to
+(K4, K5): a client opens by default only the latest version the owner confirms (her index
+lists it, or she signed it herself); a newer one is named as unconfirmed and opened only on
+request. The owner, who sees every grant, adopts into her index only versions her own signed
+write grants allow, for the epoch the version names and the current one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,11 +59,19 @@ class DocumentInfo:
     author: str
     author_id: str
     author_verified: bool  # the author's fingerprint was compared out of band
-    confirmed: bool  # the dossier owner's signed index lists exactly this version
+    # The dossier owner confirms this version: her verified index lists exactly this header,
+    # or she signed the header herself. Only then is it opened by default (K4, K5).
+    confirmed: bool
     header: bytes = field(repr=False)
     # A document shared on its own: the number of a newer version that was not shared with me
     # (this is then the latest version I hold a key for); 0 when this is the latest version.
     newer_version: int = 0
+    # The newest version above this one that the owner has not confirmed, and its verified
+    # author: named, never opened by default. 0 and "" when there is none.
+    unconfirmed_version: int = 0
+    unconfirmed_author: str = ""
+    # As the dossier's owner: why that version (or this one, if unconfirmed) was not adopted.
+    not_adopted_because: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,21 @@ class VersionRecord:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise MalformedError("server answer: malformed document version") from exc
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Which version of one document a client opens by default (`DossiersMixin._choose`)."""
+
+    record: VersionRecord  # the latest confirmed version; if none is, the newest (unconfirmed)
+    confirmed: bool
+    hashed: bytes = field(repr=False)  # header_hash(record.header)
+    newer: int  # a document shared on its own: its newer version not shared with me, or 0
+    unconfirmed: VersionRecord | None  # the newest version above `record`, not confirmed
+
+
+# (user id, epoch) -> the key ids a write grant the owner signed names for that user and epoch
+WriteRights = dict[tuple[str, int], set[bytes]]
 
 
 def grant_json(grant: bytes, **fields: Any) -> dict[str, Any]:
@@ -278,25 +306,63 @@ class DossiersMixin(ClientBase):
                 granted.setdefault(str(item.get("document_id")), set()).add(number)
         return granted
 
-    def _readable_version(
+    def _owner_confirms(
+        self, dossier: Dossier, record: VersionRecord, hashed: bytes | None = None
+    ) -> bool:
+        """Whether the dossier owner confirms this version: her verified index lists exactly
+        its header, or its header is hers (she holds every right; her older versions, which the
+        index no longer lists). Anyone else's signature says who wrote a version, not that they
+        were allowed to (K4, K5). The owner's authorship is read from the header here and
+        proven when it is opened, under her pinned key. A header other than the one her index
+        lists for this very version is an attack: IntegrityError."""
+        doc = bytes.fromhex(record.document_id)
+        listed = dossier.index.header_hash_of(doc, record.version)
+        if listed is not None:
+            if listed != (hashed or header_hash(record.header)):
+                # The owner signed another header for this very version: swapped or injected.
+                raise IntegrityError(
+                    f"document {record.document_id[:8]} version {record.version}: the header "
+                    "differs from the one the owner's signed index lists"
+                )
+            return True
+        owner = dossier.owner
+        if record.author_id != owner.user_id.hex():
+            return False
+        header = DocumentHeader.decode(record.header)
+        return header.author_id == owner.user_id and header.author_key_id == owner.key_id
+
+    def _choose(
         self, dossier: Dossier, versions: list[VersionRecord], granted: dict[str, set[int]]
-    ) -> tuple[VersionRecord, int]:
-        """The version to show and the newer version it stands in for (0 if none): the latest,
-        except for a document shared on its own whose owner added versions after sharing it;
-        then the latest one shared with me. The owner shares a document's versions of that
-        moment; later ones need a new share, so their absence is no attack. The newer version
-        named is the one the owner's verified index lists: a number the server only lists is
-        no fact."""
+    ) -> Choice:
+        """The version of a document opened by default: the latest one the owner confirms
+        (`_owner_confirms`), for a document shared on its own the latest of those shared with
+        me. The owner shares a document's versions of that moment; later ones need a new
+        share, so their absence is no attack, and the newer version named is the one her
+        verified index lists (a number the server only lists is no fact). A newer unconfirmed
+        version is named, never opened; a document with no confirmed version is shown by its
+        newest, as unconfirmed, and opened only when asked for."""
         latest = versions[-1]
+        candidates = versions
+        newer = 0
         mine = granted.get(latest.document_id)
-        if dossier.keys or not mine or latest.version in mine:
-            return latest, 0  # (with no key at all, opening it says so)
-        shared = [v for v in versions if v.version in mine]
-        if not shared:
-            return latest, 0
-        entry = dossier.index.entry(bytes.fromhex(latest.document_id))
-        newer = entry.version if entry is not None and entry.version > shared[-1].version else 0
-        return shared[-1], newer
+        if not dossier.keys and mine and latest.version not in mine:
+            shared = [v for v in versions if v.version in mine]
+            if shared:  # (with no key at all, opening the latest says so)
+                candidates = shared
+                entry = dossier.index.entry(bytes.fromhex(latest.document_id))
+                if entry is not None and entry.version > shared[-1].version:
+                    newer = entry.version
+        top = candidates[-1]
+        doc = bytes.fromhex(latest.document_id)
+        for record in reversed(candidates):
+            hashed = header_hash(record.header)
+            # A version the index names is chosen even if its header differs: opening it, or
+            # else `_info`, then says what is wrong; an older one is never opened in its place.
+            if dossier.index.header_hash_of(doc, record.version) is not None or (
+                self._owner_confirms(dossier, record, hashed)
+            ):
+                return Choice(record, True, hashed, newer, None if record is top else top)
+        return Choice(top, False, header_hash(top.header), newer, None)
 
     def _info(
         self,
@@ -307,16 +373,12 @@ class DossiersMixin(ClientBase):
         *,
         contact: Contact | None = None,
         hashed: bytes | None = None,
+        unconfirmed: tuple[int, str] = (0, ""),
+        not_adopted_because: str = "",
     ) -> DocumentInfo:
-        """`contact` and `hashed` (the header's hash), when the caller has them already."""
-        listed = dossier.index.header_hash_of(bytes.fromhex(record.document_id), record.version)
-        confirmed = listed is not None
-        if listed is not None and listed != (hashed or header_hash(record.header)):
-            # The owner signed another header for this very version: a swapped or injected one.
-            raise IntegrityError(
-                f"document {record.document_id[:8]} version {record.version}: the header differs "
-                "from the one the owner's signed index lists"
-            )
+        """`contact` and `hashed` (the header's hash), when the caller has them already;
+        `unconfirmed`: the number and verified author of a newer unconfirmed version."""
+        confirmed = self._owner_confirms(dossier, record, hashed)
         contact = contact or self.contact_by_id(record.author_id)
         return DocumentInfo(
             dossier_id=dossier.dossier_id,
@@ -334,24 +396,31 @@ class DossiersMixin(ClientBase):
             confirmed=confirmed,
             header=record.header,
             newer_version=newer,
+            unconfirmed_version=unconfirmed[0],
+            unconfirmed_author=unconfirmed[1],
+            not_adopted_because=not_adopted_because,
         )
 
     def documents(self, dossier_id: str) -> list[DocumentInfo]:
-        """Every document's latest version, verified; raises if the server hides anything."""
+        """Every document at the version opened by default (`_choose`), verified, with a newer
+        unconfirmed version named; raises if the server hides anything. As the owner, versions
+        her own write grants allow are adopted into her index first (`_adopt_pending`)."""
         dossier = self.load_dossier(dossier_id)
         listing = self._listing(dossier_id)
         latest = {doc: versions[-1].version for doc, versions in listing.items()}
         granted = self._granted_versions(dossier)
-        chosen = [
-            self._readable_version(dossier, versions, granted) for versions in listing.values()
-        ]
-        records = [record for record, _ in chosen]
-        newer = {record.document_id: n for record, n in chosen if n}
-        self._check_listing(dossier, latest, {r.document_id: r.version for r in records})
+        choices = {doc: self._choose(dossier, vs, granted) for doc, vs in listing.items()}
+        self._check_listing(dossier, latest, {d: c.record.version for d, c in choices.items()})
+        reasons: dict[str, str] = {}
+        if dossier.role == "owner":
+            dossier, adopted, reasons = self._adopt_pending(dossier, listing)
+            choices.update({d: self._choose(dossier, listing[d], granted) for d in adopted})
+        records = [c.record for c in choices.values()]
+        above = [c.unconfirmed for c in choices.values() if c.unconfirmed is not None]
         # Each author is pinned or checked once, before the workers: a listing of ten thousand
         # documents has a handful of authors.
-        authors = {a: self.contact_by_id(a) for a in {r.author_id for r in records}}
-        hashes = {r.document_id: header_hash(r.header) for r in records}
+        authors = {a: self.contact_by_id(a) for a in {r.author_id for r in [*records, *above]}}
+        hashes = {doc: c.hashed for doc, c in choices.items()}
 
         # A header this device verified before, byte for byte and under the same author key,
         # verifies the same way again: only new or changed headers are opened, over every core
@@ -392,16 +461,22 @@ class DossiersMixin(ClientBase):
         else:  # a document shared on its own: each version's key comes from its own grant
             for r in fresh:
                 known[r.document_id] = self.open_version(dossier, r, authors[r.author_id]).metadata
+        # A newer unconfirmed version is verified before it is named (its author comes from its
+        # signature), but never opened by default, cached or remembered as seen.
+        for r in above:
+            self.open_version(dossier, r, authors[r.author_id])
         infos = [
             self._info(
                 dossier,
-                r,
-                known[r.document_id],
-                newer.get(r.document_id, 0),
-                contact=authors[r.author_id],
-                hashed=hashes[r.document_id],
+                c.record,
+                known[doc],
+                c.newer,
+                contact=authors[c.record.author_id],
+                hashed=c.hashed,
+                unconfirmed=self._named(c.unconfirmed, authors),
+                not_adopted_because=reasons.get(doc, ""),
             )
-            for r in records
+            for doc, c in choices.items()
         ]
         verified = {
             i.document_id: {
@@ -415,11 +490,16 @@ class DossiersMixin(ClientBase):
         }
         if verified != cache:
             self.profile.save_verified_headers(dossier_id, verified)
-        # Remembered as seen: the versions verified here, not the numbers the server listed.
-        self.profile.save_versions_seen({i.document_id: i.version for i in infos})
-        if dossier.role == "owner":
-            self._adopt_new_versions(dossier, infos)
+        # Remembered as seen: the confirmed versions verified here, not the numbers the server
+        # listed, nor a version nobody confirmed (which would hold later defaults hostage).
+        self.profile.save_versions_seen({i.document_id: i.version for i in infos if i.confirmed})
         return sorted(infos, key=lambda i: (i.name.lower(), i.document_id))
+
+    @staticmethod
+    def _named(record: VersionRecord | None, authors: dict[str, Contact]) -> tuple[int, str]:
+        if record is None:
+            return 0, ""
+        return record.version, authors[record.author_id].identity.username
 
     def current_grantees(self, dossier: Dossier) -> dict[str, Grant]:
         """As owner: who holds the current epoch's key by a grant this device proves I signed.
@@ -449,30 +529,93 @@ class DossiersMixin(ClientBase):
                 grantees[recipient] = grant
         return grantees
 
-    def _adopt_new_versions(self, dossier: Dossier, infos: list[DocumentInfo]) -> None:
-        """Sign versions written by people I let write into my index (they cannot sign it)."""
-        new = [i for i in infos if not i.confirmed]
-        if not new:
-            return
-        # Each writer under the key my own signed grant names (K5): a header by the same user
-        # id under other keys is someone the server put in their place.
-        writers = {self.my_id: self.me.public.key_id} | {
-            user_id: grant.recipient_key_id
-            for user_id, grant in self.current_grantees(dossier).items()
-            if grant.rights == Rights.WRITE
-        }
-        adopted = [
-            i
-            for i in new
-            if writers.get(i.author_id) == DocumentHeader.decode(i.header).author_key_id
-        ]
+    def _write_rights(self, dossier: Dossier) -> WriteRights:
+        """As owner: who may write in which epoch, under which keys, by a write grant this
+        device proves I signed, unexpired now by its signed expiry. The server's rights,
+        expiry and recipient columns are claims, and it may file rows in my name or give back
+        rows a revoke deleted (K5, S18); only my own verified signature counts."""
+        did = bytes.fromhex(dossier.dossier_id)
+        rights: WriteRights = {}
+        for item in self._grant_rows(dossier.dossier_id):
+            try:
+                grant = verify_grant(
+                    unb64(item.get("grant"), "grant"), granter=self.me.public, dossier_id=did
+                )
+            except SecurityError:
+                continue  # not a grant I made: it gives nobody anything
+            expired = grant.expires_at != 0 and grant.expires_at <= now()
+            if grant.kind == GrantKind.DOSSIER and grant.rights == Rights.WRITE and not expired:
+                key = (grant.recipient_id.hex(), grant.number)
+                rights.setdefault(key, set()).add(grant.recipient_key_id)
+        return rights
+
+    def _not_adoptable(
+        self, dossier: Dossier, record: VersionRecord, rights: WriteRights
+    ) -> str | None:
+        """As owner: None if I may sign `record` into my index, else why not. Mine, under my
+        own keys; or by a user my own signed grants let write both in the epoch the version
+        names (its file key is wrapped under that epoch's key) and in the current one (a
+        revoked writer keeps old grants, which the server can give back, but none for the
+        epoch the revoke started), each under the keys that signed the header."""
+        header = DocumentHeader.decode(record.header)
+        if record.author_id == self.my_id:
+            if header.author_key_id == self.me.public.key_id:
+                return None
+            return "it is signed with keys that are not yours"
+        name = self.contact_by_id(record.author_id).identity.username
+        for epoch in dict.fromkeys((header.epoch, dossier.epoch)):
+            keys = rights.get((record.author_id, epoch), set())
+            when = (
+                f"epoch {epoch}, which the version names"
+                if epoch == header.epoch
+                else f"the current epoch {epoch}"
+            )
+            if not keys:
+                return f"{name} holds no write right you granted for {when}"
+            if header.author_key_id not in keys:
+                return (
+                    f"the write right you granted {name} for {when} names other keys than the "
+                    "ones that signed it"
+                )
+        return None
+
+    def _adopt_pending(
+        self, dossier: Dossier, listing: dict[str, list[VersionRecord]]
+    ) -> tuple[Dossier, set[str], dict[str, str]]:
+        """As owner: sign into my index, once for the batch, the newest version of each
+        document above the one it lists that I may adopt (`_not_adoptable`), each verified
+        first. Returns the dossier with its new index, the documents adopted, and for each
+        document whose newest version stays unconfirmed, why. A document my index records as
+        deleted is never adopted back."""
+        deleted = {d.document_id.hex() for d in dossier.index.deletions}
+        pending: dict[str, list[VersionRecord]] = {}
+        for doc, versions in listing.items():
+            entry = dossier.index.entry(bytes.fromhex(doc))
+            listed = entry.version if entry is not None else 0
+            if versions[-1].version > listed and doc not in deleted:
+                pending[doc] = [v for v in versions if v.version > listed]
+        if not pending:
+            return dossier, set(), {}
+        rights = self._write_rights(dossier)
+        adopted: list[VersionRecord] = []
+        reasons: dict[str, str] = {}
+        for doc, above in pending.items():
+            for record in reversed(above):
+                reason = self._not_adoptable(dossier, record, rights)
+                if reason is None:
+                    self.open_version(dossier, record)  # signature, key, metadata: or raise
+                    adopted.append(record)
+                    break
+                if record is above[-1]:
+                    reasons[doc] = reason
         if adopted:
-            self.sign_index(dossier, adopted)
+            dossier = self.sign_index(dossier, adopted)
+        return dossier, {r.document_id for r in adopted}, reasons
 
     def sign_index(
         self,
         dossier: Dossier,
-        changed: list[DocumentInfo],
+        changed: Sequence[DocumentInfo | VersionRecord],
         *,
         epoch: int | None = None,
         metadata: DossierMetadata | None = None,

@@ -15,6 +15,8 @@ Two families, because the CLI treats them differently:
         ├── ServerUnreachable               no answer from the server
         ├── NotLoggedIn                     no session in this profile
         ├── AmbiguousId / UnknownId         an id prefix that matches several / nothing
+        ├── UnconfirmedVersionError         a version the owner has not confirmed, asked for
+        │                                   without `unconfirmed` (no proof of an attack)
         └── ApiError                        the server answered with a problem (RFC 9457)
             ├── Unauthorized (401), Forbidden (403), NotFound (404)
             ├── Conflict (409), PayloadTooLarge (413), RateLimited (429)
@@ -37,6 +39,7 @@ __all__ = [
     "ServerUnreachable",
     "TamperedLogError",
     "Unauthorized",
+    "UnconfirmedVersionError",
     "UnknownId",
     "UnverifiedKeyError",
     "WithheldDocumentError",
@@ -62,6 +65,12 @@ class AmbiguousId(ClientError):
 
 class UnknownId(ClientError):
     """An id or prefix that matches nothing the caller can see."""
+
+
+class UnconfirmedVersionError(ClientError):
+    """A version the dossier owner has not confirmed (her signed index does not list it and she
+    did not sign it), asked for without `unconfirmed=True`. Not a security failure: a writer's
+    version awaits the owner's adoption until her client lists the dossier."""
 
 
 class ApiError(ClientError):

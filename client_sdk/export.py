@@ -15,7 +15,7 @@ import io
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,7 +33,7 @@ from vault.payload import PayloadDigest, age_file_key
 
 from .base import Dossier
 from .documents import DocumentsMixin
-from .dossiers import DocumentInfo
+from .dossiers import DocumentInfo, VersionRecord
 from .errors import ClientError
 from .transport import STREAM_CHUNK
 
@@ -70,6 +70,10 @@ class ExportResult:
     directory: Path
     files: list[Path]
     identity_file: Path
+    # Left out: documents with no version the owner confirms (K4); and the documents exported
+    # at their latest confirmed version although a newer, unconfirmed one exists.
+    unconfirmed: list[DocumentInfo] = field(default_factory=list)
+    newer_unconfirmed: list[DocumentInfo] = field(default_factory=list)
 
 
 def _private_dir(path: Path) -> Path:
@@ -101,11 +105,14 @@ def _safe_name(name: str, taken: set[str], document_id: str) -> str:
 
 class ExportMixin(DocumentsMixin):
     def export(self, dossier_id: str, directory: Path | str, passphrase: str) -> ExportResult:
-        """Write the dossier's latest versions as age files plus the protected age identity,
-        all mode 0600 in a new (or empty) directory of mode 0700."""
+        """Write the dossier's latest confirmed versions as age files plus the protected age
+        identity, all mode 0600 in a new (or empty) directory of mode 0700. A version the
+        owner does not confirm is never exported (K4): a document with no confirmed version is
+        left out, and named in the result."""
         out = _private_dir(Path(directory))
         dossier = self.load_dossier(dossier_id)
-        infos = self.documents(dossier_id)
+        listed = self.documents(dossier_id)
+        infos = [i for i in listed if i.confirmed]
         identity = AgeIdentity(self.me.age_secret)
         recipient = recipient_to_string(identity.public_key)
         taken: set[str] = set()
@@ -131,14 +138,20 @@ class ExportMixin(DocumentsMixin):
             title=dossier.title, identity=IDENTITY_FILE, manifest=MANIFEST_FILE, recipient=recipient
         )
         _write_private(out / README_FILE, readme.encode())
-        return ExportResult(out, files, identity_path)
+        return ExportResult(
+            out,
+            files,
+            identity_path,
+            [i for i in listed if not i.confirmed],
+            [i for i in infos if i.unconfirmed_version],
+        )
 
     def _export_document(
         self, dossier: Dossier, info: DocumentInfo, target: Path, identity: AgeIdentity
     ) -> dict[str, object]:
-        """Re-wrap one verified version for `identity`; its BLAKE3 is checked while copying."""
-        _, versions = self.document_versions(info.document_id)
-        record = next(v for v in versions if v.version == info.version)
+        """Re-wrap one verified version for `identity`; its BLAKE3 is checked while copying.
+        The header is the one the listing verified and confirmed, not a second answer."""
+        record = VersionRecord(info.document_id, info.version, info.header, info.author_id)
         opened = self.open_version(dossier, record)
         key = age_file_key(opened.file_key)
 

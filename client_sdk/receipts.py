@@ -85,14 +85,17 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         self._checked_orgs: set[str] = set()
 
     # -- signing, as a member --------------------------------------------------------------------
+    # A receipt covers only versions the owner confirmed: one nobody confirmed (opened on
+    # request) is no document of the owner's dossier to acknowledge (K4).
     def documents(self, dossier_id: str) -> list[DocumentInfo]:
         infos = super().documents(dossier_id)
-        self._acknowledge(dossier_id, infos)
+        self._acknowledge(dossier_id, [i for i in infos if i.confirmed])
         return infos
 
     def get(self, document_id: str, *args: Any, **kwargs: Any) -> tuple[DocumentInfo, Path]:
         info, path = super().get(document_id, *args, **kwargs)
-        self._acknowledge(info.dossier_id, [info])
+        if info.confirmed:
+            self._acknowledge(info.dossier_id, [info])
         return info, path
 
     def _receipt_rows(self, dossier_id: str) -> list[dict[str, Any]]:

@@ -53,6 +53,10 @@ class ShareResult:
     recipient_verified: bool
     first_seen: bool
     grants: int
+    # A document shared on its own: its versions left out because the owner does not confirm
+    # them (not in her signed index, not hers), and why the newest of them was not adopted.
+    unconfirmed: tuple[int, ...] = ()
+    not_adopted_because: str = ""
 
 
 class SharingMixin(DocumentsMixin):
@@ -120,9 +124,23 @@ class SharingMixin(DocumentsMixin):
         else:
             dossier_id, versions = self.document_versions(target)
             dossier = self._owned(dossier_id)
+            # K4: only versions I confirm are passed on: a valid signature by someone my grants
+            # do not let write is no version of my document. Versions they allow are adopted
+            # first; the rest are left out, and named.
+            self._check_not_rolled_back(dossier, {target: versions[-1].version})
+            dossier, _, reasons = self._adopt_pending(dossier, {target: versions})
+            confirmed = [r for r in versions if self._owner_confirms(dossier, r)]
+            unconfirmed = tuple(r.version for r in versions if r not in confirmed)
+            reason = reasons.get(target, "")
+            if not confirmed:
+                raise ClientError(
+                    f"document {target[:8]} has no version you confirmed"
+                    + (f" ({reason})" if reason else "")
+                    + "; nothing was shared"
+                )
             counter = self._next_counter(dossier_id)
             grants = []
-            for record in versions:
+            for record in confirmed:
                 opened = self.open_version(dossier, record)
                 grant = make_document_grant(
                     self.me,
@@ -143,7 +161,11 @@ class SharingMixin(DocumentsMixin):
                 )
                 counter += 1
         self._post_grants(dossier.dossier_id, grants)
-        return ShareResult(recipient, contact.verified, contact.first_seen, len(grants))
+        if kind == "dossier":
+            return ShareResult(recipient, contact.verified, contact.first_seen, len(grants))
+        return ShareResult(
+            recipient, contact.verified, contact.first_seen, len(grants), unconfirmed, reason
+        )
 
     def revoke(self, target_id: str, username: str) -> int:
         """Remove a share; for a dossier, rotate to a new epoch. Returns the new epoch (or 0)."""
