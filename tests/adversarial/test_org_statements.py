@@ -25,12 +25,13 @@ from dataclasses import dataclass
 import pytest
 
 from vault.errors import SecurityError
+from vault.grant import Rights, make_dossier_grant
 from vault.header import DocumentHeader, header_hash
 from vault.keys import PrivateIdentity
 from vault.receipt import Receipt, ReceiptEntry, make_receipt
 
 from .harness import Person, World, assert_fail_closed
-from .test_organisations import Cast, Org, cast, fresh, world
+from .test_organisations import Cast, Org, cast, fresh, grant_row, world
 
 __all__ = ["cast", "world"]
 
@@ -245,3 +246,72 @@ def test_receipts_are_not_judged_without_the_owners_own_grant_of_an_epoch(cast: 
     with pytest.raises(SecurityError, match="epoch 1"):
         fresh(cast.anna).receipts(dossier)
     assert_fail_closed(cast.anna.run_cli("receipts", dossier), "withholds your own grant")
+
+
+# -- attack 5: an inbox entry that was never shared with the organisation -------------------------
+@pytest.mark.parametrize(
+    "how", ["a-persons-grant", "another-organisations-grant", "signed-by-a-claimed-owner"]
+)
+def test_an_inbox_entry_not_sealed_to_the_organisation_is_failed(cast: Cast, how: str) -> None:
+    """The operator re-files a grant with ncg as its recipient: anna's grant to bob, anna's
+    grant to another organisation, or a grant mallory signed while the server names her the
+    dossier's owner (bert's device knows it is anna's)."""
+    w = cast.w
+    org = cast.organisation(f"ncg-inbox-{how[:10]}-{os.urandom(2).hex()}", cast.bert)
+    shared, _ = cast.shared(org, ("echt.pdf", b"really shared"))
+    dossier, _ = w.dossier_with(("geheim.pdf", b"never shared with ncg"))
+    if how == "a-persons-grant":
+        cast.anna.client.share(dossier, "bob")
+        [row] = w.db.grants(dossier, w.bob.user_id)
+    elif how == "another-organisations-grant":
+        other = cast.organisation(f"other-{os.urandom(2).hex()}", cast.cees)
+        cast.anna.client.share_with_organisation(dossier, other.name)
+        [row] = w.db.grants(dossier, other.org_id)
+    else:
+        cast.anna.client.share(dossier, "bert")
+        cast.bert.client.documents(dossier)  # bert's device pins anna as the owner
+        identity = cast.anna.client.organisation(org.name).identity
+        forged = make_dossier_grant(
+            w.mallory.keys, identity, dossier_id=bytes.fromhex(dossier), epoch=1,
+            dossier_key=os.urandom(32), rights=Rights.WRITE, counter=1,
+            issued_at=int(time.time()),
+        )  # fmt: skip
+        row = grant_row(forged, dossier, org.org_id, w.mallory.user_id)
+        w.db.execute(
+            "UPDATE dossiers SET owner_id = ? WHERE dossier_id = ?", w.mallory.user_id, dossier
+        )
+    w.db.insert("grants", {**row, "grant_id": os.urandom(16).hex(), "recipient_id": org.org_id})
+    items = [i for i in fresh(cast.bert).inbox(org.name) if i.dossier_id == dossier]
+    assert [i.ok for i in items] == [False], items
+    assert re.search("addressed to|not .*organisation|owner|not sealed", items[0].status), items[
+        0
+    ].status
+    result = cast.bert.run_cli("inbox", "--org", org.name)
+    assert_fail_closed(result, "do not verify")
+    rows = [line for line in result.stdout.splitlines() if dossier[:12] in line]
+    assert rows and all("FAILED" in line for line in rows), result.stdout
+    genuine = [i for i in fresh(cast.bert).inbox(org.name) if i.dossier_id == shared]
+    assert [i.status for i in genuine] == ["verified"]
+
+
+def test_a_member_who_joined_after_a_rotation_sees_the_share_through_its_rewrap(
+    cast: Cast,
+) -> None:
+    """dave joins ncg after a removal: he holds only epoch 2's keys. anna's original grant
+    (sealed to epoch 1) is verified through its re-wrap for epoch 2; without the re-wrap (the
+    operator withholds it) it opens with nothing dave holds, and is listed as FAILED."""
+    w = cast.w
+    name = f"ncg-late-{os.urandom(2).hex()}"
+    org = cast.organisation(name, cast.bert, cast.cees)
+    dossier, _ = cast.shared(org, ("a.pdf", b"a"))
+    cast.ada.client.remove_member(name, "cees")
+    dave = w.person(f"dave-{os.urandom(2).hex()}")
+    cast.ada.client.add_member(name, dave.name)
+    [item] = [i for i in fresh(dave).inbox(name) if i.dossier_id == dossier]
+    assert item.status == "verified" and item.sender == "anna"
+    w.db.execute(
+        "DELETE FROM grants WHERE dossier_id = ? AND granter_id != ?", dossier, cast.anna.user_id
+    )
+    [item] = [i for i in fresh(dave).inbox(name) if i.dossier_id == dossier]
+    assert item.status.startswith("FAILED") and "epoch" in item.status, item.status
+    assert_fail_closed(dave.run_cli("inbox", "--org", name), "do not verify")
