@@ -120,6 +120,7 @@ class InboxMixin(OrganisationsMixin):
             if _expired(grant):
                 continue
             try:
+                self._check_granter_owns(grant)
                 granter = self._user_contact(grant.granter_id.hex())
                 sender, verified = granter.identity.username, granter.verified
                 open_grant(

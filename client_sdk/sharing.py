@@ -227,6 +227,16 @@ class SharingMixin(DocumentsMixin):
         keys that I verified on this device since (their pin is mine, not the server's)."""
         return {grant.recipient_key_id} | ({contact.identity.key_id} if contact.verified else set())
 
+    def _check_granter_owns(self, grant: Grant) -> None:
+        """Only a dossier's owner grants its keys: a grant signed by anyone else is no share,
+        whoever signed it, if this device knows the dossier's owner (pinned on first sight)."""
+        owner = self.profile.dossier_owner(grant.dossier_id.hex())
+        if owner is not None and owner != grant.granter_id.hex():
+            raise KeyMismatchError(
+                "grant: not signed by the dossier's owner (this device knows the dossier as "
+                "someone else's)"
+            )
+
     def shared_with_me(self) -> list[SharedItem]:
         """Grants others made to me, each opened (signature, binding, key commitment)."""
         answer = self.api.call("GET", "/shared")
@@ -237,6 +247,7 @@ class SharingMixin(DocumentsMixin):
             grant = Grant.decode(
                 unb64(raw.get("grant") if isinstance(raw, dict) else None, "grant")
             )
+            self._check_granter_owns(grant)
             granter = self.contact_by_id(grant.granter_id.hex())
             kind = GrantKind(grant.kind)
             try:

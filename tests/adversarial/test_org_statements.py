@@ -315,3 +315,24 @@ def test_a_member_who_joined_after_a_rotation_sees_the_share_through_its_rewrap(
     [item] = [i for i in fresh(dave).inbox(name) if i.dossier_id == dossier]
     assert item.status.startswith("FAILED") and "epoch" in item.status, item.status
     assert_fail_closed(dave.run_cli("inbox", "--org", name), "do not verify")
+
+
+def test_a_personal_share_signed_by_someone_but_the_owner_is_failed(cast: Cast) -> None:
+    """The same mistake in the personal inbox: mallory signs a grant of anna's dossier to bob
+    (a key of her choosing) and the operator files it. bob's device knows the dossier as
+    anna's: `kluis inbox` lists it as FAILED and `kluis shared` refuses, both exit 3."""
+    w = cast.w
+    dossier, _ = w.dossier_with(("a.pdf", b"a"))
+    cast.anna.client.share(dossier, "bob")
+    fresh(w.bob).documents(dossier)  # bob's device pins anna as the owner
+    forged = make_dossier_grant(
+        w.mallory.keys, w.bob.keys.public, dossier_id=bytes.fromhex(dossier), epoch=1,
+        dossier_key=os.urandom(32), rights=Rights.WRITE, counter=7, issued_at=int(time.time()),
+    )  # fmt: skip
+    w.db.insert("grants", grant_row(forged, dossier, w.bob.user_id, w.mallory.user_id))
+    items = [i for i in fresh(w.bob).inbox() if i.dossier_id == dossier]
+    assert sorted(i.status.split(":")[0] for i in items) == ["FAILED", "verified"], items
+    [failed] = [i for i in items if not i.ok]
+    assert "owner" in failed.status and failed.rights == "write"
+    assert_fail_closed(w.bob.run_cli("inbox"), "do not verify")
+    assert_fail_closed(w.bob.run_cli("shared"), "owner")
