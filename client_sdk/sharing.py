@@ -97,11 +97,20 @@ class SharingMixin(DocumentsMixin):
         return out
 
     def share(
-        self, target_id: str, username: str, *, write: bool = False, expires_at: int = 0
+        self,
+        target_id: str,
+        username: str,
+        *,
+        write: bool = False,
+        expires_at: int = 0,
+        allow_unverified: bool = False,
     ) -> ShareResult:
-        """Give `username` a dossier (every epoch key) or one document (every version's key)."""
+        """Give `username` a dossier (every epoch key) or one document (every version's key).
+
+        `allow_unverified`: share with an organisation (`@name`) that neither the server's
+        operator nor this device verified; without it such a share is refused."""
         kind, target = self.resolve_target(target_id)
-        contact = self.contact(username)
+        contact = self._share_recipient(username, allow_unverified=allow_unverified)
         recipient = contact.identity
         rights = Rights.WRITE if write else Rights.READ
         if recipient.user_id.hex() == self.my_id:
@@ -144,6 +153,11 @@ class SharingMixin(DocumentsMixin):
                 counter += 1
         self._post_grants(dossier.dossier_id, grants)
         return ShareResult(recipient, contact.verified, contact.first_seen, len(grants))
+
+    def _share_recipient(self, username: str, *, allow_unverified: bool) -> Contact:
+        """Whom `share` seals keys to: every check on the recipient is made here, whoever calls
+        `share` (an organisation's are in client_sdk/organisations.py)."""
+        return self.contact(username)
 
     def revoke(self, target_id: str, username: str) -> int:
         """Remove a share; for a dossier, rotate to a new epoch. Returns the new epoch (or 0)."""

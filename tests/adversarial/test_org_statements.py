@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from client_sdk.organisations import UnverifiedOrganisation
 from vault.errors import SecurityError
 from vault.grant import Rights, make_dossier_grant
 from vault.header import DocumentHeader, header_hash
@@ -336,3 +337,32 @@ def test_a_personal_share_signed_by_someone_but_the_owner_is_failed(cast: Cast) 
     assert "owner" in failed.status and failed.rights == "write"
     assert_fail_closed(w.bob.run_cli("inbox"), "do not verify")
     assert_fail_closed(w.bob.run_cli("shared"), "owner")
+
+
+# -- attack 6: `Client.share` with "@name" skips the organisation check ---------------------------
+@pytest.mark.parametrize("what", ["dossier", "dossier-with-write", "document"])
+def test_the_sdk_share_refuses_an_unverified_organisation(cast: Cast, what: str) -> None:
+    """A program using the SDK shares with "@name" directly: the same check as
+    `share_with_organisation`, and nothing is filed."""
+    w = cast.w
+    org = cast.organisation(f"unverified-{what[:8]}-{os.urandom(2).hex()}", verified=False)
+    dossier, [doc] = w.dossier_with(("a.pdf", b"a"))
+    target = doc if what == "document" else dossier
+    before = len(w.db.grants(dossier))
+    with pytest.raises(UnverifiedOrganisation, match="not verified"):
+        fresh(cast.anna).share(target, f"@{org.name}", write=what == "dossier-with-write")
+    with pytest.raises(UnverifiedOrganisation, match="not verified"):
+        fresh(cast.anna).share_with_organisation(target, org.name)
+    assert len(w.db.grants(dossier)) == before  # no grant was filed
+    result = fresh(cast.anna).share(target, f"@{org.name}", allow_unverified=True)
+    assert result.grants == 1 and not result.recipient_verified
+    assert [g.recipient_id.hex() for g in w.db.signed_grants(dossier, org.org_id)] == [org.org_id]
+
+
+def test_the_sdk_share_with_a_verified_organisation_works(cast: Cast) -> None:
+    w = cast.w
+    org = cast.organisation(f"verified-sdk-{os.urandom(2).hex()}", cast.bert)
+    dossier, _ = w.dossier_with(("a.pdf", b"a"))
+    result = fresh(cast.anna).share(dossier, f"@{org.name}")
+    assert result.recipient_verified and result.grants == 1
+    assert [d.name for d in fresh(cast.bert).documents(dossier)] == ["a.pdf"]
