@@ -2,26 +2,32 @@
 
 Each item is a grant whose signature this device checked: a grant to me is opened in full (the
 granter's pinned key, the binding to its target, the key commitment); a grant to one of my
-organisations is checked against the dossier owner's key, and opened when I hold the keys of
-the epoch it is sealed to. One that does not verify is listed as failed, so a forged share is
-seen, never used. Expired grants are left out: the expiry inside the signed grant counts.
-Re-wrapped copies an organisation made for its own new epoch (format 14.5) are not shares and
-are not listed.
+organisations must be signed by the dossier's owner (the one this device pinned, if it has seen
+the dossier), name the organisation and a key of its verified chain inside what she signed,
+and open with the organisation's keys of that epoch (or, for a member who joined later, through
+a re-wrap of it for an epoch the member holds). One that does not verify is listed as failed,
+so a forged share is seen, never used. Expired grants are left out: the expiry inside the
+signed grant counts. Re-wrapped copies an organisation made for its own new epoch (format 14.5)
+are not shares and are not listed.
 """
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from vault import labels
-from vault.errors import ExpiredError, MalformedError, SecurityError
+from vault.errors import ExpiredError, KeyMismatchError, MalformedError, SecurityError
 from vault.grant import NEVER_EXPIRES, Grant, GrantKind, Rights, open_grant
+from vault.keys import Identity
+from vault.organisation import check_rewrap
 
 from .base import now
 from .errors import ClientError
 from .organisations import Organisation, OrganisationsMixin
 from .transport import unb64
+from .trust import Contact
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,7 @@ class InboxMixin(OrganisationsMixin):
             if _expired(grant):
                 continue
             try:
+                self._check_granter_owns(grant)
                 granter = self._user_contact(grant.granter_id.hex())
                 sender, verified = granter.identity.username, granter.verified
                 open_grant(
@@ -148,17 +155,74 @@ class InboxMixin(OrganisationsMixin):
                     continue  # the organisation's own re-wrapped copy, or over
                 sender, verified = grant.granter_id.hex(), False
                 try:
-                    owner = self._user_contact(str(row.get("owner_id")))
+                    owner = self._owner_of(grant, str(row.get("owner_id")))
+                    self._check_organisation_share(data, grant, org, owner.identity, dossier_rows)
                     sender, verified = owner.identity.username, owner.verified
-                    if (grant.granter_id, grant.granter_key_id) != (
-                        owner.identity.user_id,
-                        owner.identity.key_id,
-                    ):
-                        raise SecurityError("not signed by the dossier's owner")
-                    owner.identity.verify(labels.GRANT_SIGNATURE, grant.body(), grant.signature)
-                    self.open_organisation_grant(data, org, owner.identity, dossier_rows)
                     status = "verified"
+                except ExpiredError:
+                    continue
                 except (SecurityError, ClientError) as exc:
                     status = f"FAILED: {exc}"
                 items.append(self._item(f"@{org.name}", grant, sender, verified, status))
         return items
+
+    def _owner_of(self, grant: Grant, claimed: str) -> Contact:
+        """The dossier's owner, the only one who may share it: the one the server names, unless
+        this device knows the dossier as someone else's (it pinned the owner on first sight)."""
+        pinned = self.profile.dossier_owner(grant.dossier_id.hex())
+        if pinned is not None and pinned != claimed:
+            raise KeyMismatchError(
+                "the server names another owner of this dossier than the one this device knows"
+            )
+        return self._user_contact(claimed)
+
+    def _check_organisation_share(
+        self,
+        data: bytes,
+        grant: Grant,
+        org: Organisation,
+        owner: Identity,
+        rows: list[dict[str, Any]],
+    ) -> None:
+        """A share with `org` is the owner's signed grant naming the organisation (its id and a
+        key of its verified chain, inside what she signed) whose key opens with the
+        organisation's keys of that epoch; a member who joined later, holding none of them,
+        opens it through a re-wrap for a later epoch that copies this very grant. Raises
+        otherwise (ExpiredError if it is over)."""
+        if grant.recipient_id != org.chain.org_id:
+            raise KeyMismatchError(f"grant: addressed to someone else, not to {org.name}")
+        epoch = next(
+            (r.epoch for r in org.chain.records if hmac.compare_digest(r.key_id,
+                                                                       grant.recipient_key_id)),
+            None,
+        )  # fmt: skip
+        if epoch is None:
+            raise KeyMismatchError(f"grant: not sealed to any key of {org.name}")
+        if (grant.granter_id, grant.granter_key_id) != (owner.user_id, owner.key_id):
+            raise KeyMismatchError("grant: not signed by the dossier's owner")
+        owner.verify(labels.GRANT_SIGNATURE, grant.body(), grant.signature)
+        if epoch in org.keys:
+            if self.open_organisation_grant(data, org, owner, rows) is None:
+                raise ExpiredError("grant: expired")
+            return
+        target = (grant.kind, grant.dossier_id, grant.document_id, grant.number)
+        for row in rows:
+            rewrap_data = unb64(row.get("grant"), "grant")
+            rewrap = Grant.decode(rewrap_data)
+            if rewrap.granter_id != org.chain.org_id or target != (
+                rewrap.kind,
+                rewrap.dossier_id,
+                rewrap.document_id,
+                rewrap.number,
+            ):
+                continue
+            try:
+                check_rewrap(rewrap, grant, org_id=org.chain.org_id)
+                if self.open_organisation_grant(rewrap_data, org, owner, rows) is not None:
+                    return
+            except SecurityError:
+                continue
+        raise KeyMismatchError(
+            f"grant: sealed to epoch {epoch} of {org.name}, whose keys you do not hold, and no "
+            "re-wrap of it for an epoch you hold opens"
+        )

@@ -384,7 +384,21 @@ class OrganisationsMixin(SharingMixin):
         expires_at: int = 0,
         allow_unverified: bool = False,
     ) -> tuple[ShareResult, Organisation]:
-        org = self.organisation(name)
+        result = self.share(
+            target_id,
+            f"@{name.removeprefix('@')}",
+            write=write,
+            expires_at=expires_at,
+            allow_unverified=allow_unverified,
+        )
+        return result, self.organisation(org_id=result.recipient.user_id.hex(), fresh=False)
+
+    def _share_recipient(self, username: str, *, allow_unverified: bool) -> Contact:
+        """`@name`: the organisation's current epoch, refused if nobody verified it unless
+        `allow_unverified`; `share` reaches every grant to an organisation through here."""
+        if not username.startswith("@"):
+            return super()._share_recipient(username, allow_unverified=allow_unverified)
+        org = self.organisation(username[1:])
         if not org.verified and not allow_unverified:
             raise UnverifiedOrganisation(
                 f"{org.name} is not verified: neither the server's operator nor you confirmed "
@@ -392,8 +406,7 @@ class OrganisationsMixin(SharingMixin):
                 f"{org.name} and run `kluis org verify {org.name} '<fingerprint>'`, or share "
                 "anyway with --allow-unverified"
             )
-        result = self.share(target_id, f"@{org.name}", write=write, expires_at=expires_at)
-        return result, org
+        return Contact(org.identity, verified=org.verified, first_seen=org.first_seen)
 
     # -- opening grants addressed to an organisation ----------------------------------------------
     def _grant_rows(self, dossier_id: str) -> list[dict[str, Any]]:

@@ -6,9 +6,12 @@ the dossier, each document version with the payload hash and header hash of the 
 header, the time and the organisation's fingerprint (docs/format.md section 15). Versions an
 earlier receipt of the organisation already covers (one that verifies) are not receipted twice.
 
-`receipts(dossier)` shows the resident every receipt, each verified against the organisation's
-key chain as this device pins it; one the server made up or changed is shown as failed, never
-dropped. `export` writes them, with the key records needed to check them, next to the files.
+`receipts(dossier)` shows the dossier's owner every receipt, each verified against the
+organisation's key chain as this device pins it, and against her own signed grants: a receipt
+counts only from an organisation she shared the versions it lists with, by a grant in force at
+the receipt's time (`_Shares`). One the server made up or changed, or one an organisation
+signed without having been given what it lists, is shown as failed, never dropped. `export`
+writes them, with the key records needed to check them, next to the files.
 """
 
 from __future__ import annotations
@@ -16,14 +19,16 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vault.errors import MalformedError, SecurityError
+from vault.errors import KeyMismatchError, MalformedError, SecurityError
+from vault.grant import NEVER_EXPIRES, Grant, GrantKind, verify_grant
 from vault.header import DocumentHeader, header_hash
 from vault.receipt import Receipt, ReceiptEntry, make_receipt, verify_receipt
 
-from .base import now
+from .base import Dossier, now
 from .dossiers import DocumentInfo
 from .errors import ApiError, ClientError
 from .export import README_FILE, ExportMixin, ExportResult
@@ -31,6 +36,10 @@ from .organisations import Organisation, OrganisationsMixin
 from .transport import b64, unb64
 
 RECEIPTS_FILE = "receipts.json"
+REVOKED = "revoked_shares"  # profile section: dossier id -> my grants to organisations I revoked
+# Seconds a member's clock (which dates a receipt) may differ from the owner's (which dates her
+# grants) before a receipt counts as made outside the share.
+CLOCK_SKEW = 300
 RECEIPTS_README = """
 Receipts (ontvangstbevestigingen)
 ---------------------------------
@@ -77,6 +86,78 @@ class ReceiptView:
             "documents": self.entries,
             "status": self.status,
         }
+
+
+def _utc(t: int) -> str:
+    try:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, ValueError, OSError):  # a u64 far beyond any calendar
+        return f"{t} (seconds since 1970)"
+
+
+def _in_force(grant: Grant, revoked_at: int | None, t: int) -> bool:
+    """Whether the grant was in force at time t, allowing CLOCK_SKEW either way."""
+    return (
+        grant.issued_at <= t + CLOCK_SKEW
+        and (grant.expires_at == NEVER_EXPIRES or t < grant.expires_at + CLOCK_SKEW)
+        and (revoked_at is None or t < revoked_at + CLOCK_SKEW)
+    )
+
+
+@dataclass(frozen=True)
+class _Shares:
+    """What the owner's own signed grants in a dossier say about who held what, and when.
+
+    `grants`: every grant this device verifies as signed by the owner, to someone else, with
+    when this device revoked it (None if it did not); `starts`: when each dossier epoch began
+    (the issue time of the owner's own grant of it)."""
+
+    grants: list[tuple[Grant, int | None]]
+    starts: dict[int, int]
+
+    def problem(self, receipt: Receipt, org: Organisation) -> str | None:
+        """Why the organisation had no right to sign this receipt, or None if it had.
+
+        Every version it lists must be given by a grant of the owner's to the organisation
+        (to a key of its verified chain) in force at the receipt's time: a document grant for
+        that version, or a dossier grant. A dossier grant counts only while its organisation
+        held the dossier's current epoch: a revoke starts a new epoch without it, which tells
+        when its share ended even if the server gives the old grant rows back."""
+        chain = org.chain
+        keys = {r.key_id for r in chain.records}
+        mine = [
+            (g, end)
+            for g, end in self.grants
+            if g.recipient_id == chain.org_id and g.recipient_key_id in keys
+        ]
+        if not mine:
+            return (
+                f"FAILED: the dossier was not shared with {org.name}: no grant you signed gives "
+                "it to them, so it had nothing to receive"
+            )
+        t = receipt.opened_at
+        live = [g for g, end in mine if _in_force(g, end, t)]
+        if not live:
+            return (
+                f"FAILED: dated {_utc(t)}, when no share of yours with {org.name} was in force "
+                "(it began later, or had expired or been revoked)"
+            )
+        current = max((e for e, start in self.starts.items() if start <= t - CLOCK_SKEW), default=1)
+        epochs = [g.number for g in live if g.kind == GrantKind.DOSSIER]
+        whole = bool(epochs) and max(epochs) >= current
+        versions = {(g.document_id, g.number) for g in live if g.kind == GrantKind.DOCUMENT}
+        for e in receipt.entries:
+            if not whole and (e.document_id, e.version) not in versions:
+                why = (
+                    f" (the dossier's epoch {current} had begun without a grant to it: revoked)"
+                    if epochs
+                    else ""
+                )
+                return (
+                    f"FAILED: document {e.document_id.hex()[:8]} version {e.version} was not "
+                    f"shared with {org.name} at the receipt's time{why}"
+                )
+        return None
 
 
 class ReceiptsMixin(OrganisationsMixin, ExportMixin):
@@ -160,17 +241,94 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
 
     # -- reading, as the resident ---------------------------------------------------------------
     def receipts(self, dossier_id: str) -> list[ReceiptView]:
-        """Every receipt filed for the dossier, each verified; failures are shown, not hidden."""
+        """Every receipt filed for the dossier, each verified; failures are shown, not hidden.
+        Only the owner can check them: only her device sees every grant she made."""
         dossier = self.load_dossier(dossier_id)
+        if dossier.role != "owner":
+            raise ClientError(
+                "only the dossier's owner can check its receipts: whether an organisation was "
+                "given what it acknowledges shows only in the owner's own grants"
+            )
+        shares = self._shares(dossier)
         signed = {(e.document_id, e.version): e.header_hash for e in dossier.index.entries}
         self._checked_orgs = set()  # each organisation fetched fresh once per call
         views = []
         for row in self._receipt_rows(dossier_id):
-            views.append(self._view(dossier_id, row, signed))
+            views.append(self._view(dossier_id, row, signed, shares))
         return sorted(views, key=lambda v: (v.opened_at, v.receipt_id))
 
+    def _shares(self, dossier: Dossier) -> _Shares:
+        """My own grants in the dossier as this device can verify them: those the server shows,
+        and those I revoked on this device (the server deletes them; the profile keeps them)."""
+        did = bytes.fromhex(dossier.dossier_id)
+        grants: dict[bytes, tuple[Grant, int | None]] = {}
+        starts: dict[int, int] = {}
+        shown = [unb64(row.get("grant"), "grant") for row in self._grant_rows(dossier.dossier_id)]
+        remembered = [(unb64(r.get("grant"), "grant"), r.get("revoked_at"))
+                      for r in self._revoked_shares(dossier.dossier_id)]  # fmt: skip
+        for data, revoked_at in [*((d, None) for d in shown), *remembered]:
+            try:
+                grant = verify_grant(data, granter=self.me.public, dossier_id=did)
+            except SecurityError:
+                continue  # not mine: it tells nothing about whom I gave what
+            if grant.recipient_id == self.me.user_id:
+                if grant.kind == GrantKind.DOSSIER:
+                    start = starts.get(grant.number, grant.issued_at)
+                    starts[grant.number] = min(start, grant.issued_at)
+                continue
+            grants[grant.grant_id] = (grant, revoked_at if isinstance(revoked_at, int) else None)
+        missing = [e for e in range(1, dossier.epoch + 1) if e not in starts]
+        if missing:
+            raise KeyMismatchError(
+                f"the server withholds your own grant of the dossier's epoch {missing[0]}, so "
+                "when that epoch began (and whose shares it ended) cannot be told"
+            )
+        return _Shares(list(grants.values()), starts)
+
+    def _revoked_shares(self, dossier_id: str) -> list[dict[str, Any]]:
+        value = self.profile._get(REVOKED, dossier_id)
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+    def revoke(self, target_id: str, username: str) -> int:
+        """As `SharingMixin.revoke`; revoking an organisation first remembers, on this device,
+        the grants that end (the server deletes them), so that receipts the organisation
+        signed while it held them still verify here, and later ones do not."""
+        if not username.startswith("@"):
+            return super().revoke(target_id, username)
+        kind, target = self.resolve_target(target_id)
+        dossier_id = target if kind == "dossier" else self.document_versions(target)[0]
+        org_id = self.organisation(username[1:]).chain.org_id
+        did = bytes.fromhex(dossier_id)
+        ending = []
+        for row in self._grant_rows(dossier_id):
+            data = unb64(row.get("grant"), "grant")
+            try:
+                grant = verify_grant(data, granter=self.me.public, dossier_id=did)
+            except SecurityError:
+                continue
+            if grant.recipient_id == org_id and (
+                kind == "dossier" or grant.document_id.hex() == target
+            ):
+                ending.append(data)
+        epoch = super().revoke(target_id, username)
+        if ending:
+            at = now()
+            self.profile._update(
+                REVOKED,
+                dossier_id,
+                [
+                    *self._revoked_shares(dossier_id),
+                    *({"grant": b64(data), "revoked_at": at} for data in ending),
+                ],
+            )
+        return epoch
+
     def _view(
-        self, dossier_id: str, row: dict[str, Any], signed: dict[tuple[bytes, int], bytes]
+        self,
+        dossier_id: str,
+        row: dict[str, Any],
+        signed: dict[tuple[bytes, int], bytes],
+        shares: _Shares,
     ) -> ReceiptView:
         data = unb64(row.get("receipt"), "receipt")
         try:
@@ -195,6 +353,8 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
                         f"FAILED: document {e.document_id.hex()[:8]} version {e.version} is not "
                         "the one in the dossier's signed index"
                     )
+            if status == "verified":
+                status = shares.problem(r, org) or status
         except (SecurityError, ClientError) as exc:
             status = f"FAILED: {exc}"
         member_id = r.member_id.hex()
@@ -228,6 +388,8 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
     # -- export ----------------------------------------------------------------------------------
     def export(self, dossier_id: str, directory: Path | str, passphrase: str) -> ExportResult:
         result = super().export(dossier_id, directory, passphrase)
+        if self.profile.dossier_owner(dossier_id) != self.my_id:
+            return result  # receipts are the owner's to check (`receipts`)
         views = self.receipts(dossier_id)
         if not views:
             return result

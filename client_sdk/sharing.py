@@ -101,11 +101,20 @@ class SharingMixin(DocumentsMixin):
         return out
 
     def share(
-        self, target_id: str, username: str, *, write: bool = False, expires_at: int = 0
+        self,
+        target_id: str,
+        username: str,
+        *,
+        write: bool = False,
+        expires_at: int = 0,
+        allow_unverified: bool = False,
     ) -> ShareResult:
-        """Give `username` a dossier (every epoch key) or one document (every version's key)."""
+        """Give `username` a dossier (every epoch key) or one document (every version's key).
+
+        `allow_unverified`: share with an organisation (`@name`) that neither the server's
+        operator nor this device verified; without it such a share is refused."""
         kind, target = self.resolve_target(target_id)
-        contact = self.contact(username)
+        contact = self._share_recipient(username, allow_unverified=allow_unverified)
         recipient = contact.identity
         rights = Rights.WRITE if write else Rights.READ
         if recipient.user_id.hex() == self.my_id:
@@ -166,6 +175,11 @@ class SharingMixin(DocumentsMixin):
         return ShareResult(
             recipient, contact.verified, contact.first_seen, len(grants), unconfirmed, reason
         )
+
+    def _share_recipient(self, username: str, *, allow_unverified: bool) -> Contact:
+        """Whom `share` seals keys to: every check on the recipient is made here, whoever calls
+        `share` (an organisation's are in client_sdk/organisations.py)."""
+        return self.contact(username)
 
     def revoke(self, target_id: str, username: str) -> int:
         """Remove a share; for a dossier, rotate to a new epoch. Returns the new epoch (or 0)."""
@@ -249,6 +263,16 @@ class SharingMixin(DocumentsMixin):
         keys that I verified on this device since (their pin is mine, not the server's)."""
         return {grant.recipient_key_id} | ({contact.identity.key_id} if contact.verified else set())
 
+    def _check_granter_owns(self, grant: Grant) -> None:
+        """Only a dossier's owner grants its keys: a grant signed by anyone else is no share,
+        whoever signed it, if this device knows the dossier's owner (pinned on first sight)."""
+        owner = self.profile.dossier_owner(grant.dossier_id.hex())
+        if owner is not None and owner != grant.granter_id.hex():
+            raise KeyMismatchError(
+                "grant: not signed by the dossier's owner (this device knows the dossier as "
+                "someone else's)"
+            )
+
     def shared_with_me(self) -> list[SharedItem]:
         """Grants others made to me, each opened (signature, binding, key commitment)."""
         answer = self.api.call("GET", "/shared")
@@ -259,6 +283,7 @@ class SharingMixin(DocumentsMixin):
             grant = Grant.decode(
                 unb64(raw.get("grant") if isinstance(raw, dict) else None, "grant")
             )
+            self._check_granter_owns(grant)
             granter = self.contact_by_id(grant.granter_id.hex())
             kind = GrantKind(grant.kind)
             try:
