@@ -493,6 +493,7 @@ class DossiersMixin(ClientBase):
             metadata=metadata or dossier.metadata or DossierMetadata(title="", created=0),
             entries=entries.values(),
             deletions=dossier.index.deletions,
+            previous_hash=index_hash(dossier.index_bytes),
         )
         self.api.call(
             "PUT",
