@@ -415,7 +415,11 @@ def check_descent(
         if previous_hash is not None and not hmac.compare_digest(
             index_hash(data), bytes(previous_hash)
         ):
-            raise RollbackError(f"{WHAT}: differs from the index seen with the same counter")
+            lost = _lost(last, index) if last is not None else []
+            raise RollbackError(
+                f"{WHAT}: differs from the index seen with the same counter"
+                + (f"; {_describe(lost)}" if lost else "")
+            )
         return
     if last is not None and last.previous_hash is not None and index.previous_hash is None:  # c
         raise DowngradeError(

@@ -445,6 +445,12 @@ def test_a_signed_deletion_covers_a_document(skip: int, covered: IndexDeletion) 
     assert open_(deleted, previous=LAST).index.deletion(DOC_3) == covered
 
 
+def test_another_index_with_the_same_counter_names_what_it_lost() -> None:
+    fork = make(counter=COUNTER - 1, previous_hash=seed("before-last", 32), entries=(E1, E4))
+    with pytest.raises(RollbackError, match=f"same counter; document {DOC_3.hex()[:8]} "):
+        open_(fork, previous=LAST)
+
+
 def test_the_next_counter_naming_another_predecessor_is_a_fork() -> None:
     fork = make(counter=COUNTER, previous_hash=seed("fork", 32))
     with pytest.raises(RollbackError, match=r"another predecessor: a fork$"):
