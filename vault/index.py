@@ -405,10 +405,11 @@ def check_descent(
 
     a. an older counter is a rollback; b. the same counter must be the same bytes;
     c. a format version 1 index after a version 2 one is a downgrade; d. the next counter
-    must name the last index as its predecessor; e. every document `last` listed is still
-    listed at no lower version, or recorded as deleted at no lower version, and every
-    deletion `last` recorded is still recorded. A fork that drops nothing passes e; one that
-    drops a document, a version or a deletion does not (D12, D13)."""
+    must name the last index as its predecessor; e. the epoch is no older than `last`'s,
+    every document `last` listed is still listed at no lower version, or recorded as deleted
+    at no lower version, and every deletion `last` recorded is still recorded. A fork that
+    drops nothing passes e; one that drops a document, a version, a deletion or a key
+    rotation does not (D12, D13, S18)."""
     if index.counter < highest_seen:  # a
         raise RollbackError(f"{WHAT}: counter {index.counter} is older than {highest_seen}")
     if index.counter == highest_seen:  # b
@@ -447,8 +448,14 @@ def check_descent(
 
 
 def _lost(last: DossierIndex, index: DossierIndex) -> list[str]:
-    """What `index` lost of `last`: each as a phrase naming the document (short id)."""
+    """What `index` lost of `last`: each as a phrase naming the document (short id), or the
+    key epoch (epochs only rise: an older one is from before a rotation, S18)."""
     lost: list[str] = []
+    if index.epoch < last.epoch:
+        lost.append(
+            f"its key epoch {index.epoch} is older than epoch {last.epoch} (from before a key "
+            "rotation, whose old key a revoked party may hold)"
+        )
     for e in last.entries:
         name = f"document {e.document_id.hex()[:8]}"
         live = index.entry(e.document_id)

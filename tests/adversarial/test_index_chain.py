@@ -247,6 +247,29 @@ def test_d13_a_deletion_undone_by_a_fork_is_refused(world: World) -> None:
     assert_fail_closed(laptop.run_cli("ls", dossier), f"{doc[:8]}, deleted at version 1, is listed")
 
 
+def test_s18_a_fork_from_before_a_revocation_is_refused(world: World) -> None:
+    """The laptop revokes bob: a new epoch, whose key bob never gets. The phone, shown the
+    index from before (epoch 1, whose key bob holds), adds documents under epoch 1 and signs
+    three indexes, which drop no document. The laptop refuses to go back to epoch 1: it would
+    list, and write its next documents, under a key the revoked party holds."""
+    laptop, phone = devices(world, "fork-revoke")
+    dossier = laptop.client.create_dossier("Schade Hoofdstraat 12")
+    laptop.client.add(dossier, world.file("melding.pdf", b"the first report"))
+    laptop.client.share(dossier, world.bob.name)
+    phone.client.documents(dossier)
+    stale = index_row(world, dossier)
+    assert laptop.client.revoke(dossier, world.bob.name) == 2
+    put_back(world, dossier, stale)
+    for n in range(3):
+        phone.client.add(dossier, world.file(f"foto-{n}.jpg", b"phone"))
+    assert DossierIndex.decode(world.db.index(dossier)).epoch == 1
+    assert_fail_closed(laptop.run_cli("ls", dossier), "RollbackError.*epoch 1.*epoch 2")
+    before = index_row(world, dossier)
+    result = laptop.run_cli("add", dossier, str(world.file("brief.pdf", b"after the revoke")))
+    assert_fail_closed(result, "epoch")
+    assert index_row(world, dossier) == before
+
+
 def test_d12_an_index_in_the_old_format_after_a_new_one_is_a_downgrade(world: World) -> None:
     """A format version 1 index, signed by the owner as a client from before version 2 would,
     on top of a version 2 index this device accepted: refused, whatever it lists."""

@@ -500,6 +500,18 @@ def test_an_index_that_loses_a_document_version_or_deletion_is_refused(
         open_(after(LAST, skip, **change), previous=LAST)
 
 
+@pytest.mark.parametrize("skip", [0, 3])
+def test_an_index_from_before_a_key_rotation_is_refused(skip: int) -> None:
+    """Epochs only rise: an index of epoch 1 after one of epoch 2 keeps a key that a revoked
+    party may hold, even when it drops no document (S18)."""
+    older = after(LAST, skip, epoch=1, dossier_key=OLD_DOSSIER_KEY)
+    with pytest.raises(RollbackError, match="key epoch 1 is older than epoch 2"):
+        open_(older, previous=LAST)
+    # A rotation after the last index (epoch 1 to 2) is accepted.
+    before_rotation = make(counter=COUNTER - 1, epoch=1, dossier_key=OLD_DOSSIER_KEY)
+    assert open_(after(before_rotation, skip), previous=before_rotation).index.epoch == 2
+
+
 def test_everything_lost_is_counted() -> None:
     nothing = after(LAST, 2, entries=(), deletions=())
     with pytest.raises(RollbackError, match=r"; and 1 more$"):

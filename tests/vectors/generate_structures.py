@@ -619,6 +619,11 @@ def index_vectors() -> None:
         previous_index=previous_v1.hex(),
     )
     zero = bytes(32)
+    # The reader's last index, after a key rotation: epoch 2 (a key this reader need not hold
+    # to compare epochs; only the index under test is opened).
+    previous_epoch_2 = seal_index(
+        **PREVIOUS_ARGS, epoch=2, dossier_key=seed("structures/dossier-key/2", 32)
+    )
     cases: list[tuple[str, str, str, bytes, dict[str, Any]]] = [
         ("rollback", "counter 7 when counter 8 was seen before", "RollbackError", data,
          {"highest_seen": 8, "previous_index": None}),
@@ -644,6 +649,9 @@ def index_vectors() -> None:
          "RollbackError",
          seal_index(counter=9, entries=[*ENTRIES, IndexEntry(DOCUMENT_B, 3, zero)], deletions=[]),
          {}),
+        ("epoch-goes-back",
+         "counter 9 (keeping every document) has epoch 1; the counter 6 seen had epoch 2",
+         "RollbackError", seal_index(counter=9), {"previous_index": previous_epoch_2.hex()}),
         ("format-1-after-format-2",
          "a version 1 index (keeping everything) after the version 2 index seen before",
          "DowngradeError", seal_index(counter=9, format_version=1), {}),
