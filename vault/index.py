@@ -384,7 +384,10 @@ def verify_index(
         try:
             last = DossierIndex.decode(previous)
         except MalformedError as exc:
-            raise ValueError("previous is not a dossier index") from exc
+            raise ValueError(
+                "previous (the last index this reader accepted) does not parse: its memory is "
+                "damaged"
+            ) from exc
         if highest_seen not in (0, last.counter):
             raise ValueError("highest_seen is not the counter of previous")
         highest_seen, previous_hash = last.counter, index_hash(previous)
