@@ -212,10 +212,12 @@ class ClientBase:
         if owner.user_id.hex() == self.my_id:
             role = "owner"
         index_bytes = unb64(answer.get("index"), "index")
-        seen = self.profile.index_seen(dossier_id)
         did = bytes.fromhex(dossier_id)
-        highest = seen[0] if seen else 0
-        previous = bytes.fromhex(seen[1]) if seen else None
+        # D12, D13: the index must descend from the last one this device verified (format
+        # section 9, step 4); a profile from before that memory knows only its counter and hash.
+        last = self.profile.last_index(dossier_id)
+        seen = self.profile.index_seen(dossier_id) if last is None else None
+        highest, last_hash = (seen[0], bytes.fromhex(seen[1])) if seen else (0, None)
         metadata: DossierMetadata | None = None
         if keys:
             opened = open_index(
@@ -224,7 +226,8 @@ class ClientBase:
                 owner=owner,
                 dossier_keys=keys,
                 highest_seen=highest,
-                previous_hash=previous,
+                previous=last,
+                previous_hash=last_hash,
             )
             index, metadata = opened.index, opened.metadata
         else:  # a document-only grantee can check the index but not read the title
@@ -233,9 +236,11 @@ class ClientBase:
                 dossier_id=did,
                 owner=owner,
                 highest_seen=highest,
-                previous_hash=previous,
+                previous=last,
+                previous_hash=last_hash,
             )
-        self.profile.save_index_seen(dossier_id, index.counter, index_hash(index_bytes).hex())
+        if index_bytes != last:
+            self.remember_index(dossier_id, index_bytes, index.counter)
         return Dossier(
             dossier_id=dossier_id,
             owner=owner,
@@ -246,6 +251,10 @@ class ClientBase:
             keys=keys,
             created_at=int(answer.get("created_at", 0)),
         )
+
+    def remember_index(self, dossier_id: str, data: bytes, counter: int) -> None:
+        """Remember an index this device verified or signed: the next must descend from it."""
+        self.profile.save_last_index(dossier_id, data, counter, index_hash(data).hex())
 
     def dossier_ids(self) -> list[str]:
         listing = self.api.call("GET", "/dossiers")

@@ -13,7 +13,7 @@ write grants allow, for the epoch the version names and the current one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vault.errors import (
@@ -33,7 +33,7 @@ from vault.grant import (
     verify_grant,
 )
 from vault.header import DocumentHeader, OpenedHeader, header_hash, open_header
-from vault.index import IndexEntry, compare_listing, index_hash, seal_index
+from vault.index import DossierIndex, IndexEntry, compare_listing, index_hash, seal_index
 from vault.metadata import DocumentMetadata, DossierMetadata
 
 from .base import ClientBase, Dossier, check_id, new_id, now
@@ -149,7 +149,7 @@ class DossiersMixin(ClientBase):
                 "grants": [self._grant_fields(grant, GrantKind.DOSSIER, None, 1, me.public, 2)],
             },
         )
-        self.profile.save_index_seen(dossier_id, 1, index_hash(index).hex())
+        self.remember_index(dossier_id, index, 1)
         return dossier_id
 
     @staticmethod
@@ -620,27 +620,49 @@ class DossiersMixin(ClientBase):
         epoch: int | None = None,
         metadata: DossierMetadata | None = None,
     ) -> Dossier:
-        """As owner, sign the next index: the current entries with `changed` versions put in."""
-        entries = {e.document_id: e for e in dossier.index.entries}
+        """As owner, sign the next index with `changed` versions put in.
+
+        It is signed on top of the newest index the server shows, read again now, which
+        `load_dossier` accepts only if it descends from the last index this device verified
+        (format section 9, step 4): never on top of a fork, nor of an older index than the one
+        another device signed since `dossier` was loaded (its documents are kept, and a version
+        it already lists is not lowered)."""
+        newest = self.load_dossier(dossier.dossier_id)
+        entries = {e.document_id: e for e in newest.index.entries}
         for info in changed:
-            doc = bytes.fromhex(info.document_id)
-            entries[doc] = IndexEntry(doc, info.version, header_hash(info.header))
-        epoch = epoch or dossier.epoch
-        counter = dossier.index.counter + 1
+            doc, hashed = bytes.fromhex(info.document_id), header_hash(info.header)
+            listed = entries.get(doc)
+            if listed is not None and listed.version == info.version:
+                if listed.header_hash != hashed:
+                    raise IntegrityError(
+                        f"document {info.document_id[:8]} version {info.version}: the owner's "
+                        "signed index lists another header for it"
+                    )
+                continue
+            later = listed is not None and listed.version > info.version
+            if later or newest.index.deletion(doc) is not None:
+                continue  # another device signed a later version, or the deletion, meanwhile
+            entries[doc] = IndexEntry(doc, info.version, hashed)
+        keys = {**newest.keys, **dossier.keys}
+        epoch = epoch or newest.epoch
+        metadata = metadata or newest.metadata or DossierMetadata(title="", created=0)
+        counter = newest.index.counter + 1
         index = seal_index(
             self.me,
             dossier_id=bytes.fromhex(dossier.dossier_id),
             counter=counter,
             epoch=epoch,
-            dossier_key=dossier.keys[epoch],
-            metadata=metadata or dossier.metadata or DossierMetadata(title="", created=0),
+            dossier_key=keys[epoch],
+            metadata=metadata,
             entries=entries.values(),
-            deletions=dossier.index.deletions,
+            deletions=newest.index.deletions,
+            previous_hash=index_hash(newest.index_bytes),
         )
         self.api.call(
             "PUT",
             f"/dossiers/{dossier.dossier_id}/index",
             json={"index": b64(index), "counter": counter},
         )
-        self.profile.save_index_seen(dossier.dossier_id, counter, index_hash(index).hex())
-        return self.load_dossier(dossier.dossier_id)
+        self.remember_index(dossier.dossier_id, index, counter)
+        signed = DossierIndex.decode(index)
+        return replace(newest, index=signed, index_bytes=index, metadata=metadata, keys=keys)

@@ -10,6 +10,9 @@ A profile is a directory (platformdirs' user data dir by default, `--profile DIR
   server could otherwise make it forget: the pinned fingerprint of every user seen (trust on
   first use, K2), the highest KDF parameters used per account (L14), the highest dossier index
   counter and document version seen (D12), and the last access-log entry seen per dossier.
+- ``indexes/<dossier id>.klix``: the last dossier index this device verified, byte for byte
+  (56 bytes a document), so that a newer one is accepted only if it descends from it (D12, D13;
+  docs/format.md section 9, step 4). Like ``trust.json``, it must not be lost.
 
 Every write goes to a temporary file in the same directory and is renamed into place, so a
 crash never leaves a half-written profile.
@@ -38,13 +41,17 @@ def default_profile_dir() -> Path:
 
 
 def _write_atomic(path: Path, data: dict[str, Any], mode: int) -> None:
+    # dumps, not dump: only dumps uses the C encoder (caches hold 10,000s of entries).
+    _write_bytes_atomic(path, json.dumps(data, separators=(",", ":")).encode(), mode)
+
+
+def _write_bytes_atomic(path: Path, data: bytes, mode: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            # dumps, not dump: only dumps uses the C encoder (caches hold 10,000s of entries).
-            fh.write(json.dumps(data, separators=(",", ":")))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -201,6 +208,22 @@ class Profile:
 
     def save_index_seen(self, dossier_id: str, counter: int, index_hash: str) -> None:
         self._update("indexes", dossier_id, [counter, index_hash])
+
+    def _index_file(self, dossier_id: str) -> Path:
+        return self.dir / "indexes" / f"{dossier_id}.klix"
+
+    def last_index(self, dossier_id: str) -> bytes | None:
+        """The last index of the dossier this device verified, or None. A profile written before
+        this memory existed has only `index_seen` (its counter and hash)."""
+        try:
+            return self._index_file(dossier_id).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def save_last_index(self, dossier_id: str, data: bytes, counter: int, index_hash: str) -> None:
+        """Remember a verified index: its bytes, then its counter and hash in ``trust.json``."""
+        _write_bytes_atomic(self._index_file(dossier_id), data, PRIVATE_MODE)
+        self.save_index_seen(dossier_id, counter, index_hash)
 
     def dossier_owner(self, dossier_id: str) -> str | None:
         value = self._get("owners", dossier_id)

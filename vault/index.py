@@ -1,8 +1,13 @@
 """The dossier index: the owner's signed list of a dossier's documents.
 
 Implements docs/format.md section 9. `verify_index` runs steps 1-4 of "Verifying" (parse with
-order, duplicates and overlap; dossier and owner; signature; counter against rollback, D12) and
+order, duplicates and overlap; dossier and owner; signature; descent from the last index this
+reader accepted, D12/D13: counter, predecessor, format version and every document it listed) and
 `open_index` adds step 5 (the metadata decrypts under the dossier key of the index's epoch).
+
+Format version 2 names the hash of its predecessor; version 1 (without it) is still read, but not
+after a version 2 index of the same dossier (`DowngradeError`), and never written except by the
+test-vector helper `_seal_index_from_parts`.
 `compare_listing` and `withheld` are pure functions that compare a verified index with what
 the server lists, so a client notices documents the server hides (D13).
 
@@ -25,7 +30,14 @@ import blake3
 from . import labels
 from .derive import derive
 from .encoding import ID_SIZE, Reader, Writer
-from .errors import IntegrityError, KeyMismatchError, MalformedError, RollbackError, SignatureError
+from .errors import (
+    DowngradeError,
+    IntegrityError,
+    KeyMismatchError,
+    MalformedError,
+    RollbackError,
+    SignatureError,
+)
 from .header import SigningIdentity, VerifyingIdentity, check_length, check_u64, u64
 from .metadata import (
     SEALED_OVERHEAD,
@@ -36,9 +48,11 @@ from .metadata import (
 )
 
 INDEX_MAGIC: Final = b"KLIX"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2  # written; names its predecessor
+OLD_FORMAT_VERSION: Final = 1  # read only: no predecessor field (section 9, "Version 1")
 KEY_ID_SIZE: Final = 32
 HASH_SIZE: Final = 32
+NO_PREDECESSOR: Final = bytes(HASH_SIZE)  # the predecessor of the first index (counter 1)
 DOSSIER_KEY_SIZE: Final = 32
 SIGNATURE_SIZE: Final = 64
 METADATA_MAX: Final = 8192
@@ -96,12 +110,16 @@ def _check_ordered(ids: list[bytes], what: str) -> None:
 
 @dataclass(frozen=True)
 class DossierIndex:
-    """The fields of a dossier index, in wire order. Holds no secret."""
+    """The fields of a dossier index, in wire order. Holds no secret.
+
+    `previous_hash` is the `index_hash` of the index this one was signed on top of (32 zero
+    bytes for the first); None only in a format version 1 index, which has no such field."""
 
     dossier_id: bytes
     owner_id: bytes
     owner_key_id: bytes
     counter: int
+    previous_hash: bytes | None
     epoch: int
     metadata: bytes = field(repr=False)  # sealed: nonce || ciphertext
     entries: tuple[IndexEntry, ...]
@@ -112,9 +130,21 @@ class DossierIndex:
     def _live(self) -> dict[bytes, IndexEntry]:
         return {e.document_id: e for e in self.entries}
 
+    @property
+    def format_version(self) -> int:
+        return OLD_FORMAT_VERSION if self.previous_hash is None else FORMAT_VERSION
+
+    @cached_property
+    def _deleted(self) -> dict[bytes, IndexDeletion]:
+        return {d.document_id: d for d in self.deletions}
+
     def entry(self, document_id: bytes) -> IndexEntry | None:
         """The entry of a live document, or None if the index does not list it as live."""
         return self._live.get(document_id)
+
+    def deletion(self, document_id: bytes) -> IndexDeletion | None:
+        """The deletion record of a document, or None if the index records no deletion of it."""
+        return self._deleted.get(document_id)
 
     def header_hash_of(self, document_id: bytes, version: int) -> bytes | None:
         """The header hash this index lists for exactly that document version, if any."""
@@ -126,15 +156,15 @@ class DossierIndex:
         w = (
             Writer()
             .raw(INDEX_MAGIC)
-            .u8(FORMAT_VERSION)
+            .u8(self.format_version)
             .fixed(self.dossier_id, ID_SIZE)
             .fixed(self.owner_id, ID_SIZE)
             .fixed(self.owner_key_id, KEY_ID_SIZE)
             .u64(self.counter)
-            .u64(self.epoch)
-            .vbytes(self.metadata)
-            .u32(len(self.entries))
         )
+        if self.previous_hash is not None:
+            w.fixed(self.previous_hash, HASH_SIZE)
+        w.u64(self.epoch).vbytes(self.metadata).u32(len(self.entries))
         for e in self.entries:
             w.fixed(e.document_id, ID_SIZE).u64(e.version).fixed(e.header_hash, HASH_SIZE)
         w.u32(len(self.deletions))
@@ -150,10 +180,13 @@ class DossierIndex:
         """Parse, with order, duplicates and overlap (step 1, `MalformedError`). Trusts nothing."""
         r = Reader(data, WHAT)
         r.magic(INDEX_MAGIC)
-        if r.u8() != FORMAT_VERSION:
+        version = r.u8()
+        if version not in (FORMAT_VERSION, OLD_FORMAT_VERSION):
             raise MalformedError(f"{WHAT}: unsupported format version")
         dossier_id, owner_id, owner_key_id = r.raw(ID_SIZE), r.raw(ID_SIZE), r.raw(KEY_ID_SIZE)
-        counter, epoch = r.u64(), r.u64()
+        counter = r.u64()
+        previous_hash = r.raw(HASH_SIZE) if version == FORMAT_VERSION else None
+        epoch = r.u64()
         metadata = r.vbytes(METADATA_MAX)
         try:
             entries = tuple(
@@ -173,6 +206,10 @@ class DossierIndex:
         # Counters and epochs start at 1 (sections 9 and 10).
         if counter < 1 or epoch < 1:
             raise MalformedError(f"{WHAT}: counter and epoch must be at least 1")
+        if previous_hash is not None and (counter == 1) != (previous_hash == NO_PREDECESSOR):
+            raise MalformedError(
+                f"{WHAT}: the first index (counter 1), and only the first, names no predecessor"
+            )
         if len(metadata) < SEALED_OVERHEAD:
             raise MalformedError(f"{WHAT}: metadata too short to be sealed")
         if {e.document_id for e in entries} & {d.document_id for d in deletions}:
@@ -182,6 +219,7 @@ class DossierIndex:
             owner_id=owner_id,
             owner_key_id=owner_key_id,
             counter=counter,
+            previous_hash=previous_hash,
             epoch=epoch,
             metadata=metadata,
             entries=entries,
@@ -218,8 +256,12 @@ def seal_index(
     metadata: DossierMetadata,
     entries: Iterable[IndexEntry],
     deletions: Iterable[IndexDeletion] = (),
+    previous_hash: bytes | None = None,
 ) -> bytes:
-    """Write and sign a dossier index. Entries and deletions are sorted here."""
+    """Write and sign a dossier index. Entries and deletions are sorted here.
+
+    `previous_hash`: the `index_hash` of the index this one is signed on top of, which must be
+    the newest the signer verified; required for every index but the first (counter 1)."""
     return _seal_index_from_parts(
         owner,
         dossier_id=dossier_id,
@@ -229,6 +271,7 @@ def seal_index(
         metadata=metadata,
         entries=entries,
         deletions=deletions,
+        previous_hash=previous_hash,
         metadata_nonce=new_nonce(),
     )
 
@@ -244,14 +287,36 @@ def _seal_index_from_parts(
     entries: Iterable[IndexEntry],
     deletions: Iterable[IndexDeletion],
     metadata_nonce: bytes,
+    previous_hash: bytes | None = None,
+    format_version: int = FORMAT_VERSION,
 ) -> bytes:
-    """`seal_index` with its nonce given, so that test vectors are reproducible."""
+    """`seal_index` with its nonce given, so that test vectors are reproducible; only the test
+    vectors and tests write `format_version` 1 (which has no predecessor field)."""
     check_length(dossier_id, ID_SIZE, "dossier_id")
     check_length(dossier_key, DOSSIER_KEY_SIZE, "dossier_key")
     check_u64(counter, "counter", 1)
     check_u64(epoch, "epoch", 1)
     if not isinstance(metadata, DossierMetadata):
         raise TypeError("metadata must be a DossierMetadata")
+    predecessor: bytes | None
+    if format_version == OLD_FORMAT_VERSION:
+        if previous_hash is not None:
+            raise ValueError("a format version 1 index names no predecessor")
+        predecessor = None
+    elif format_version == FORMAT_VERSION:
+        if counter == 1:
+            if previous_hash not in (None, NO_PREDECESSOR):
+                raise ValueError("the first index (counter 1) names no predecessor")
+            predecessor = NO_PREDECESSOR
+        else:
+            if previous_hash is None:
+                raise ValueError("an index after the first names the hash of its predecessor")
+            check_length(previous_hash, HASH_SIZE, "previous_hash")
+            if previous_hash == NO_PREDECESSOR:
+                raise ValueError("an index after the first names the hash of its predecessor")
+            predecessor = bytes(previous_hash)
+    else:
+        raise ValueError(f"unknown index format version {format_version}")
     live = tuple(sorted(entries, key=lambda e: e.document_id))
     gone = tuple(sorted(deletions, key=lambda d: d.document_id))
     _check_ordered([e.document_id for e in live], "entries")
@@ -269,7 +334,16 @@ def _seal_index_from_parts(
         raise ValueError("dossier metadata is too large to seal (title too long once encoded)")
     owner_key_id = owner.public.key_id
     unsigned = DossierIndex(
-        dossier_id, owner.user_id, owner_key_id, counter, epoch, sealed, live, gone, b""
+        dossier_id,
+        owner.user_id,
+        owner_key_id,
+        counter,
+        predecessor,
+        epoch,
+        sealed,
+        live,
+        gone,
+        b"",
     )
     body = unsigned.body()
     return body + owner.sign(labels.DOSSIER_INDEX_SIGNATURE, body)
@@ -286,9 +360,10 @@ def verify_index(
 ) -> DossierIndex:
     """Steps 1-4 of section 9: everything but the metadata, which needs the dossier key.
 
-    `highest_seen` is the highest counter this client accepted before (0 if none).
-    `previous` (the bytes) or `previous_hash` (their `index_hash`) is the index accepted at
-    that counter: an index with the same counter must be exactly it.
+    What the reader remembers of the last index it accepted for this dossier, if anything:
+    `previous`, its bytes (every check of step 4), or, from a memory written before format
+    version 2, only its counter `highest_seen` and `previous_hash` (its `index_hash`; checks
+    4a, 4b and 4d). With `previous`, `highest_seen` is its counter and may be left out.
     """
     check_length(dossier_id, ID_SIZE, "dossier_id")
     index = DossierIndex.decode(data)  # 1
@@ -302,16 +377,115 @@ def verify_index(
         owner.verify(labels.DOSSIER_INDEX_SIGNATURE, signed, index.signature)
     except SignatureError as exc:
         raise SignatureError(f"{WHAT}: signature does not verify") from exc
-    if index.counter < highest_seen:  # 4
+    last: DossierIndex | None = None  # 4
+    if previous is not None:
+        if bytes(previous) == bytes(data):
+            return index  # the index accepted before, again
+        try:
+            last = DossierIndex.decode(previous)
+        except MalformedError as exc:
+            raise ValueError(
+                "previous (the last index this reader accepted) does not parse: its memory is "
+                "damaged"
+            ) from exc
+        if highest_seen not in (0, last.counter):
+            raise ValueError("highest_seen is not the counter of previous")
+        highest_seen, previous_hash = last.counter, index_hash(previous)
+    check_descent(index, data, highest_seen=highest_seen, previous_hash=previous_hash, last=last)
+    return index
+
+
+def check_descent(
+    index: DossierIndex,
+    data: bytes,
+    *,
+    highest_seen: int,
+    previous_hash: bytes | None,
+    last: DossierIndex | None,
+) -> None:
+    """Step 4 of section 9: `index` (whose bytes are `data`) may follow the last index this
+    reader accepted: `last` itself when the reader kept it, else only its counter and hash.
+
+    a. an older counter is a rollback; b. the same counter must be the same bytes;
+    c. a format version 1 index after a version 2 one is a downgrade; d. the next counter
+    must name the last index as its predecessor; e. the epoch is no older than `last`'s,
+    every document `last` listed is still listed at no lower version, or recorded as deleted
+    at no lower version, and every deletion `last` recorded is still recorded. A fork that
+    drops nothing passes e; one that drops a document, a version, a deletion or a key
+    rotation does not (D12, D13, S18)."""
+    if index.counter < highest_seen:  # a
         raise RollbackError(f"{WHAT}: counter {index.counter} is older than {highest_seen}")
-    if index.counter == highest_seen:
-        if previous is not None and bytes(previous) != bytes(data):
-            raise RollbackError(f"{WHAT}: differs from the index seen with the same counter")
+    if index.counter == highest_seen:  # b
         if previous_hash is not None and not hmac.compare_digest(
             index_hash(data), bytes(previous_hash)
         ):
-            raise RollbackError(f"{WHAT}: differs from the index seen with the same counter")
-    return index
+            lost = _lost(last, index) if last is not None else []
+            raise RollbackError(
+                f"{WHAT}: differs from the index seen with the same counter"
+                + (f"; {_describe(lost)}" if lost else "")
+            )
+        return
+    if last is not None and last.previous_hash is not None and index.previous_hash is None:  # c
+        raise DowngradeError(
+            f"{WHAT}: counter {index.counter} is in format version 1, but this device accepted "
+            f"a version 2 index of this dossier (counter {last.counter}): a downgrade"
+        )
+    lost = _lost(last, index) if last is not None else []  # e
+    forked = (  # d
+        previous_hash is not None
+        and index.previous_hash is not None
+        and index.counter == highest_seen + 1
+        and not hmac.compare_digest(index.previous_hash, bytes(previous_hash))
+    )
+    if forked:
+        raise RollbackError(
+            f"{WHAT}: counter {index.counter} was not signed on top of the index this device "
+            f"accepted (counter {highest_seen}), it names another predecessor: a fork"
+            + (f"; {_describe(lost)}" if lost else "")
+        )
+    if lost:
+        raise RollbackError(
+            f"{WHAT}: counter {index.counter} does not keep what the index this device accepted "
+            f"(counter {highest_seen}) listed: {_describe(lost)}"
+        )
+
+
+def _lost(last: DossierIndex, index: DossierIndex) -> list[str]:
+    """What `index` lost of `last`: each as a phrase naming the document (short id), or the
+    key epoch (epochs only rise: an older one is from before a rotation, S18)."""
+    lost: list[str] = []
+    if index.epoch < last.epoch:
+        lost.append(
+            f"its key epoch {index.epoch} is older than epoch {last.epoch} (from before a key "
+            "rotation, whose old key a revoked party may hold)"
+        )
+    for e in last.entries:
+        name = f"document {e.document_id.hex()[:8]}"
+        live = index.entry(e.document_id)
+        gone = index.deletion(e.document_id)
+        if live is not None:
+            if live.version < e.version:
+                lost.append(f"{name} is back at version {live.version} from {e.version}")
+        elif gone is None:
+            lost.append(f"{name} (version {e.version}) is missing without a signed deletion")
+        elif gone.version < e.version:
+            lost.append(
+                f"{name} is recorded as deleted at version {gone.version}, this device saw "
+                f"version {e.version}"
+            )
+    for d in last.deletions:
+        name = f"document {d.document_id.hex()[:8]}"
+        gone = index.deletion(d.document_id)
+        if index.entry(d.document_id) is not None:
+            lost.append(f"{name}, deleted at version {d.version}, is listed as live again")
+        elif gone is None or gone.version < d.version:
+            lost.append(f"{name} was deleted at version {d.version}; that record is gone")
+    return lost
+
+
+def _describe(lost: list[str], shown: int = 3) -> str:
+    more = len(lost) - shown
+    return "; ".join(lost[:shown]) + (f"; and {more} more" if more > 0 else "")
 
 
 def open_index(

@@ -23,7 +23,7 @@ from vault.errors import (
 )
 from vault.grant import Grant, GrantKind, Rights, _grant_from_parts, make_dossier_grant
 from vault.header import DocumentHeader
-from vault.index import seal_index
+from vault.index import index_hash, seal_index
 from vault.keys import Identity, PrivateIdentity
 from vault.labels import DOCUMENT_HEADER_SIGNATURE, GRANT_SIGNATURE
 from vault.metadata import DossierMetadata
@@ -640,6 +640,7 @@ def test_k4_the_owner_of_a_dossier_cannot_be_swapped_after_it_was_seen(world: Wo
         dossier_key=key,
         metadata=DossierMetadata(title="Schade Hoofdstraat 12", created=now),
         entries=(),
+        previous_hash=index_hash(world.db.index(dossier)),
     )
     grant = make_dossier_grant(
         world.mallory.keys,

@@ -20,7 +20,7 @@ import pytest
 
 from client_sdk.transport import b64
 from vault.errors import KeyMismatchError, RollbackError
-from vault.index import IndexDeletion, seal_index
+from vault.index import IndexDeletion, index_hash, seal_index
 from vault.keys import PrivateIdentity
 
 from .harness import RewritingTransport, World, assert_fail_closed, json_answer, rewrite_json, world
@@ -173,6 +173,7 @@ def test_d13_a_document_the_owner_deleted_is_not_shown_again(world: World) -> No
         metadata=d.metadata,
         entries=[e for e in d.index.entries if e.document_id.hex() != gone],
         deletions=[IndexDeletion(bytes.fromhex(gone), 1, int(time.time()))],
+        previous_hash=index_hash(d.index_bytes),
     )
     counter = d.index.counter + 1
     world.anna.client.api.call(

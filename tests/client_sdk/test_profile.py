@@ -194,6 +194,19 @@ def test_index_seen_round_trips_per_dossier(prof: Profile) -> None:
     assert Profile(prof.dir).index_seen(d2) == (2, "cd" * 32)
 
 
+def test_the_last_index_is_kept_byte_for_byte_per_dossier(prof: Profile) -> None:
+    d1, d2 = "d1" * 16, "d2" * 16
+    assert prof.last_index(d1) is None
+    prof.save_last_index(d1, b"KLIX\x02 first", 1, "ab" * 32)
+    prof.save_last_index(d1, b"KLIX\x02 second", 2, "cd" * 32)
+    prof.save_last_index(d2, b"KLIX\x02 other", 1, "ef" * 32)
+    assert Profile(prof.dir).last_index(d1) == b"KLIX\x02 second"
+    assert prof.last_index(d2) == b"KLIX\x02 other"
+    assert prof.index_seen(d1) == (2, "cd" * 32)  # what an older client reads
+    path = prof.dir / "indexes" / f"{d1}.klix"
+    assert mode(path) == 0o600 and leftovers(path.parent) == []
+
+
 def test_versions_seen_only_rise(prof: Profile) -> None:
     doc, other = "e1" * 16, "e2" * 16
     assert prof.versions_seen().get(doc, 0) == 0

@@ -1,4 +1,5 @@
-"""The dossier index (format section 9): sealing, the five checks, rollback and withholding."""
+"""The dossier index (format section 9): sealing, the five checks, rollback, forks (descent from
+the last index accepted) and withholding."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from vault import labels
 from vault.encoding import Writer
 from vault.errors import (
+    DowngradeError,
     IntegrityError,
     KeyMismatchError,
     MalformedError,
@@ -26,6 +28,7 @@ from vault.index import (
     DELETION_SIZE,
     ENTRY_SIZE,
     METADATA_MAX,
+    NO_PREDECESSOR,
     DossierIndex,
     IndexDeletion,
     IndexEntry,
@@ -70,9 +73,11 @@ ENTRIES = (
     IndexEntry(DOC_4, 3, seed("h4", 32)),
 )
 DELETIONS = (IndexDeletion(DOC_2, 2, 1_700_000_500),)
+PREDECESSOR = seed("predecessor", 32)  # the hash of an index before INDEX
 
 
 def make(**change: Any) -> bytes:
+    """An index; its predecessor is PREDECESSOR unless it is the first or in format 1."""
     args: dict[str, Any] = {
         "dossier_id": DOSSIER,
         "counter": COUNTER,
@@ -85,6 +90,8 @@ def make(**change: Any) -> bytes:
     }
     owner = change.pop("owner", ALICE)
     args.update(change)
+    if args["counter"] != 1 and args.get("format_version", 2) == 2:
+        args.setdefault("previous_hash", PREDECESSOR)
     return _seal_index_from_parts(owner, **args)
 
 
@@ -127,9 +134,26 @@ def test_layout_and_round_trip() -> None:
     index = DossierIndex.decode(INDEX)
     assert DossierIndex.peek(INDEX) == index
     assert index.encode() == INDEX
-    assert INDEX[:5] == b"KLIX\x01"
-    size = 5 + 16 + 16 + 32 + 8 + 8 + 4 + len(index.metadata) + 4 + 3 * ENTRY_SIZE + 4
+    assert INDEX[:5] == b"KLIX\x02"
+    assert (index.format_version, index.previous_hash) == (2, PREDECESSOR)
+    assert INDEX[5 + 16 + 16 + 32 + 8 :][:32] == PREDECESSOR  # right after the counter
+    size = 5 + 16 + 16 + 32 + 8 + 32 + 8 + 4 + len(index.metadata) + 4 + 3 * ENTRY_SIZE + 4
     assert len(INDEX) == size + DELETION_SIZE + 64
+
+
+def test_format_version_1_is_read_and_has_no_predecessor() -> None:
+    old = make(format_version=1)
+    index = open_(old).index
+    assert old[:5] == b"KLIX\x01" and len(old) == len(INDEX) - 32
+    assert (index.format_version, index.previous_hash) == (1, None)
+    assert index.encode() == old
+    assert (index.entries, index.deletions) == (DossierIndex.decode(INDEX).entries, DELETIONS)
+
+
+def test_the_first_index_names_no_predecessor() -> None:
+    first = DossierIndex.decode(make(counter=1))
+    assert first.previous_hash == NO_PREDECESSOR == bytes(32)
+    assert make(counter=1, previous_hash=NO_PREDECESSOR) == make(counter=1)
 
 
 def test_empty_index() -> None:
@@ -155,9 +179,8 @@ def test_sealing_is_deterministic_given_the_nonce() -> None:
 def test_counters_moving_forward_and_the_same_index_again() -> None:
     open_(INDEX, highest_seen=COUNTER - 1)
     open_(INDEX, highest_seen=COUNTER, previous=INDEX)
+    open_(INDEX, previous=INDEX)  # with the bytes, the counter is theirs
     open_(INDEX, highest_seen=COUNTER, previous_hash=index_hash(INDEX))
-    # An older previous index does not matter once the counter moved on.
-    open_(INDEX, highest_seen=COUNTER - 1, previous=make(counter=COUNTER - 1))
 
 
 def test_verify_without_the_dossier_key() -> None:
@@ -182,7 +205,12 @@ def expected_errors(data: bytes) -> list[tuple[str, tuple[type[SecurityError], .
         ("dossier_id", 16, (IntegrityError,)),
         ("owner_id", 16, (KeyMismatchError,)),
         ("owner_key_id", 32, (KeyMismatchError,)),
-        ("counter", 8, sig),
+        # A counter that becomes 1 breaks the rule that only the first names no predecessor.
+        ("counter", 8, sig if index.previous_hash is None else (MalformedError, SignatureError)),
+    ]
+    if index.previous_hash is not None:
+        fields.append(("previous_hash", 32, sig))
+    fields += [
         ("epoch", 8, sig),
         ("metadata length", 4, (MalformedError,)),
         ("metadata", len(index.metadata), sig),
@@ -200,10 +228,12 @@ def expected_errors(data: bytes) -> list[tuple[str, tuple[type[SecurityError], .
 
 
 @pytest.mark.parametrize("mask", [0x01, 0x04, 0x80])
-def test_every_byte_flipped_fails_with_the_error_of_its_check(mask: int) -> None:
-    for offset, (name, errors) in enumerate(expected_errors(INDEX)):
+@pytest.mark.parametrize("version", [2, 1])
+def test_every_byte_flipped_fails_with_the_error_of_its_check(mask: int, version: int) -> None:
+    data = make(format_version=version)
+    for offset, (name, errors) in enumerate(expected_errors(data)):
         with pytest.raises(SecurityError) as caught:
-            open_(flip(INDEX, offset, mask))
+            open_(flip(data, offset, mask))
         assert type(caught.value) in errors, (offset, name, caught.value)
 
 
@@ -215,10 +245,18 @@ def test_every_truncation_and_trailing_byte_is_malformed() -> None:
         open_(INDEX + b"\x00")
 
 
-@pytest.mark.parametrize("prefix", [b"KLIY\x01", b"KLDH\x01", b"KLIX\x00", b"KLIX\x02"])
+@pytest.mark.parametrize("prefix", [b"KLIY\x02", b"KLDH\x02", b"KLIX\x00", b"KLIX\x03"])
 def test_wrong_magic_or_version(prefix: bytes) -> None:
     with pytest.raises(MalformedError):
         open_(prefix + INDEX[5:])
+
+
+def test_a_version_1_index_relabelled_as_version_2_does_not_verify() -> None:
+    old = make(format_version=1)
+    with pytest.raises(SecurityError):
+        open_(b"KLIX\x02" + old[5:])
+    with pytest.raises(SecurityError):
+        open_(b"KLIX\x01" + INDEX[5:])
 
 
 # -- step 1: parse rules, even when the owner signed ---------------------------------------------
@@ -242,6 +280,8 @@ E1, E3, E4 = INDEX_FIELDS.entries
         ),
         ({"deletions": (IndexDeletion(DOC_3, 1, 0),)}, "both"),
         ({"counter": 0}, "at least 1"),
+        ({"counter": 1}, "names no predecessor"),
+        ({"previous_hash": NO_PREDECESSOR}, "names no predecessor"),
         ({"epoch": 0}, "at least 1"),
         ({"metadata": bytes(39)}, "metadata"),
     ],
@@ -257,9 +297,10 @@ def raw_index(
     """Hand-written bytes, for values the dataclasses themselves refuse (version 0)."""
     w = (
         Writer()
-        .raw(b"KLIX\x01")
+        .raw(b"KLIX\x02")
         .raw(DOSSIER + ALICE.user_id + ALICE.public.key_id)
         .u64(COUNTER)
+        .raw(PREDECESSOR)
         .u64(EPOCH)
         .vbytes(INDEX_FIELDS.metadata)
         .u32(len(entries))
@@ -297,7 +338,7 @@ def test_counts_larger_than_the_data_are_refused_before_looping() -> None:
 
 
 def test_metadata_over_the_limit_is_refused_before_reading() -> None:
-    head = INDEX[: 5 + 16 + 16 + 32 + 16]
+    head = INDEX[: 5 + 16 + 16 + 32 + 8 + 32 + 8]
     with pytest.raises(MalformedError, match="exceeds"):
         DossierIndex.decode(head + (METADATA_MAX + 1).to_bytes(4, "big") + bytes(100))
 
@@ -362,6 +403,167 @@ def test_rollback_is_checked_after_the_signature() -> None:
         open_(broken, highest_seen=COUNTER + 1)
 
 
+# -- step 4: descent from the last index accepted (forks, D12 and D13) ---------------------------
+
+LAST = make(counter=COUNTER - 1, previous_hash=seed("before-last", 32))  # what the reader kept
+LAST_V1 = make(counter=COUNTER - 1, format_version=1)
+# LAST lists DOC_1 v6 (E1), DOC_3 v2 (E3), DOC_4 v3 (E4), and DOC_2 as deleted at version 2.
+
+
+def after(last: bytes, skip: int = 0, **change: Any) -> bytes:
+    """An index `skip` counters after the direct successor of `last`; the direct successor
+    names `last`, one further ahead an index this reader never saw."""
+    counter = DossierIndex.decode(last).counter + 1 + skip
+    named = index_hash(last) if skip == 0 else seed(f"unseen/{counter}", 32)
+    return make(**{"counter": counter, "previous_hash": named, **change})
+
+
+def test_a_direct_successor_is_accepted() -> None:
+    nxt = after(LAST, entries=(E1, dataclasses.replace(E3, version=3), E4))
+    assert open_(nxt, previous=LAST).index.counter == COUNTER
+    # A memory of counter and hash only (a profile from before format 2) judges it the same.
+    open_(nxt, highest_seen=COUNTER - 1, previous_hash=index_hash(LAST))
+
+
+def test_an_index_further_ahead_that_keeps_everything_is_accepted() -> None:
+    """Another device signed while this one was offline: more documents, later versions."""
+    new_doc = IndexEntry(seed("new", 16), 1, seed("hn", 32))
+    ahead = after(LAST, 3, entries=(dataclasses.replace(E1, version=9), E3, E4, new_doc))
+    assert open_(ahead, previous=LAST).index.counter == COUNTER + 3
+
+
+@pytest.mark.parametrize("skip", [0, 2])
+@pytest.mark.parametrize(
+    "covered",
+    [
+        IndexDeletion(DOC_3, 2, 1_700_000_900),  # the version this reader saw
+        IndexDeletion(DOC_3, 4, 1_700_000_900),  # a later one, written and deleted elsewhere
+    ],
+)
+def test_a_signed_deletion_covers_a_document(skip: int, covered: IndexDeletion) -> None:
+    deleted = after(LAST, skip, entries=(E1, E4), deletions=(*DELETIONS, covered))
+    assert open_(deleted, previous=LAST).index.deletion(DOC_3) == covered
+
+
+def test_another_index_with_the_same_counter_names_what_it_lost() -> None:
+    fork = make(counter=COUNTER - 1, previous_hash=seed("before-last", 32), entries=(E1, E4))
+    with pytest.raises(RollbackError, match=f"same counter; document {DOC_3.hex()[:8]} "):
+        open_(fork, previous=LAST)
+
+
+def test_the_next_counter_naming_another_predecessor_is_a_fork() -> None:
+    fork = make(counter=COUNTER, previous_hash=seed("fork", 32))
+    with pytest.raises(RollbackError, match=r"another predecessor: a fork$"):
+        open_(fork, previous=LAST)
+    with pytest.raises(RollbackError, match="another predecessor"):
+        open_(fork, highest_seen=COUNTER - 1, previous_hash=index_hash(LAST))
+    # What the fork dropped is named as well.
+    dropping = make(counter=COUNTER, previous_hash=seed("fork", 32), entries=(E1, E4))
+    with pytest.raises(RollbackError, match=f"a fork; document {DOC_3.hex()[:8]} .*deletion"):
+        open_(dropping, previous=LAST)
+
+
+LOSSES = [
+    (
+        {"entries": (E1, E4)},
+        f"document {DOC_3.hex()[:8]} \\(version 2\\) is missing without a signed deletion",
+    ),
+    (
+        {"entries": (dataclasses.replace(E1, version=5), E3, E4)},
+        f"document {DOC_1.hex()[:8]} is back at version 5 from 6",
+    ),
+    (
+        {"entries": (E1, E4), "deletions": (*DELETIONS, IndexDeletion(DOC_3, 1, 0))},
+        f"document {DOC_3.hex()[:8]} is recorded as deleted at version 1, this device saw "
+        "version 2",
+    ),
+    ({"deletions": ()}, f"document {DOC_2.hex()[:8]} was deleted at version 2; that record is"),
+    (
+        {"deletions": (IndexDeletion(DOC_2, 1, 1_700_000_500),)},
+        f"document {DOC_2.hex()[:8]} was deleted at version 2; that record is gone",
+    ),
+    (
+        {"entries": (*ENTRIES, IndexEntry(DOC_2, 3, seed("h2", 32))), "deletions": ()},
+        f"document {DOC_2.hex()[:8]}, deleted at version 2, is listed as live again",
+    ),
+]
+
+
+@pytest.mark.parametrize("skip", [0, 1, 5])
+@pytest.mark.parametrize(("change", "match"), LOSSES)
+def test_an_index_that_loses_a_document_version_or_deletion_is_refused(
+    change: dict[str, Any], match: str, skip: int
+) -> None:
+    """Further ahead this is how a fork is told apart; as the direct successor (skip 0) the
+    owner's own devices never sign it either."""
+    with pytest.raises(RollbackError, match=match):
+        open_(after(LAST, skip, **change), previous=LAST)
+
+
+@pytest.mark.parametrize("skip", [0, 3])
+def test_an_index_from_before_a_key_rotation_is_refused(skip: int) -> None:
+    """Epochs only rise: an index of epoch 1 after one of epoch 2 keeps a key that a revoked
+    party may hold, even when it drops no document (S18)."""
+    older = after(LAST, skip, epoch=1, dossier_key=OLD_DOSSIER_KEY)
+    with pytest.raises(RollbackError, match="key epoch 1 is older than epoch 2"):
+        open_(older, previous=LAST)
+    # A rotation after the last index (epoch 1 to 2) is accepted.
+    before_rotation = make(counter=COUNTER - 1, epoch=1, dossier_key=OLD_DOSSIER_KEY)
+    assert open_(after(before_rotation, skip), previous=before_rotation).index.epoch == 2
+
+
+def test_everything_lost_is_counted() -> None:
+    nothing = after(LAST, 2, entries=(), deletions=())
+    with pytest.raises(RollbackError, match=r"; and 1 more$"):
+        open_(nothing, previous=LAST)
+
+
+def test_format_1_after_format_2_is_a_downgrade() -> None:
+    for skip in (0, 3):
+        old = make(counter=COUNTER + skip, format_version=1)  # keeps everything LAST listed
+        with pytest.raises(DowngradeError, match="format version 1"):
+            open_(old, previous=LAST)
+    # At the same or an older counter it is refused as before.
+    with pytest.raises(RollbackError):
+        open_(make(counter=COUNTER - 1, format_version=1), previous=LAST)
+    with pytest.raises(RollbackError):
+        open_(make(counter=COUNTER - 2, format_version=1), previous=LAST)
+
+
+def test_format_1_is_read_where_no_format_2_index_was_accepted() -> None:
+    """An existing dossier: format 1 after format 1 (the document rule still holds), and the
+    first format 2 index on top of one names its hash."""
+    open_(make(counter=COUNTER + 2, format_version=1), previous=LAST_V1)
+    open_(make(format_version=1), highest_seen=COUNTER - 1, previous_hash=index_hash(LAST_V1))
+    with pytest.raises(RollbackError, match="missing without a signed deletion"):
+        open_(make(counter=COUNTER + 2, format_version=1, entries=(E1,)), previous=LAST_V1)
+    assert open_(after(LAST_V1), previous=LAST_V1).index.previous_hash == index_hash(LAST_V1)
+    with pytest.raises(RollbackError, match="another predecessor"):
+        open_(make(), previous=LAST_V1)
+
+
+def test_without_the_last_index_only_the_next_counter_is_judged() -> None:
+    """The limit of a memory of counter and hash only (a profile from before format 2): an
+    index further ahead is judged by its counter alone. A reader that kept the bytes refuses."""
+    dropping = after(LAST, 2, entries=(E1, E4))
+    open_(dropping, highest_seen=COUNTER - 1, previous_hash=index_hash(LAST))
+    with pytest.raises(RollbackError):
+        open_(dropping, previous=LAST)
+
+
+def test_descent_is_checked_after_the_signature() -> None:
+    fork = make(counter=COUNTER, previous_hash=seed("fork", 32), entries=())
+    with pytest.raises(SignatureError):
+        open_(flip(fork, len(fork) - 1), previous=LAST)
+
+
+def test_what_the_reader_kept_must_be_an_index() -> None:
+    with pytest.raises(ValueError, match="previous"):
+        open_(INDEX, previous=b"not an index")
+    with pytest.raises(ValueError, match="highest_seen"):
+        open_(INDEX, previous=LAST, highest_seen=COUNTER - 2)
+
+
 # -- step 5: metadata ---------------------------------------------------------------------------
 
 
@@ -409,6 +611,12 @@ def test_authentic_but_invalid_metadata_is_malformed() -> None:
         {"deletions": (IndexDeletion(DOC_1, 1, 0),)},
         {"counter": 0},
         {"epoch": 0},
+        {"previous_hash": None},  # an index after the first without its predecessor
+        {"previous_hash": NO_PREDECESSOR},
+        {"previous_hash": PREDECESSOR[:31]},
+        {"counter": 1, "previous_hash": PREDECESSOR},
+        {"format_version": 1, "previous_hash": PREDECESSOR},
+        {"format_version": 3},
         {"dossier_id": DOSSIER[:15]},
         {"dossier_key": DOSSIER_KEY[:16]},
         {"metadata": {"title": "x"}},

@@ -178,7 +178,13 @@ def check_index(v: dict[str, Any]) -> None:
     )
     out, index = v["output"], opened.index
     assert opened.metadata.to_json() == out["metadata"]
-    assert (index.counter, index.epoch) == (out["counter"], out["epoch"])
+    assert (index.format_version, index.counter, index.epoch) == (
+        out["format_version"],
+        out["counter"],
+        out["epoch"],
+    )
+    previous_hash = None if out["previous_hash"] is None else h(out["previous_hash"])
+    assert index.previous_hash == previous_hash
     entries = [
         {
             "document_id": e.document_id.hex(),
@@ -206,6 +212,8 @@ def check_index(v: dict[str, Any]) -> None:
             entries=reversed(index.entries),  # the writer sorts
             deletions=index.deletions,
             metadata_nonce=h(s["metadata_nonce"]),
+            previous_hash=index.previous_hash,
+            format_version=index.format_version,
         )
         assert rebuilt == data
 

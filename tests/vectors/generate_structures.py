@@ -492,10 +492,20 @@ INDEX_ARGS: dict[str, Any] = {
     "deletions": DELETIONS,
     "metadata_nonce": seed("structures/index-nonce/7", 24),
 }
+# The index the reader accepted before (counter 6): document A was at version 2 then.
+ENTRIES_6 = [ENTRIES[0], IndexEntry(DOCUMENT_A, 2, seed("structures/header-hash/a/2", 32))]
+PREVIOUS_ARGS: dict[str, Any] = {
+    "counter": 6,
+    "entries": ENTRIES_6,
+    "metadata_nonce": seed("structures/index-nonce/6", 24),
+}
 
 
 def seal_index(**change: Any) -> bytes:
-    return _seal_index_from_parts(ALICE, **{**INDEX_ARGS, **change})
+    args = {**INDEX_ARGS, **change}
+    if args["counter"] > 1 and args.get("format_version", 2) == 2:
+        args.setdefault("previous_hash", seed(f"structures/index-unseen/{args['counter'] - 1}", 32))
+    return _seal_index_from_parts(ALICE, **args)
 
 
 def resigned_index(data: bytes, signer: PrivateIdentity = ALICE, **change: Any) -> bytes:
@@ -503,19 +513,13 @@ def resigned_index(data: bytes, signer: PrivateIdentity = ALICE, **change: Any) 
     return changed.body() + signer.sign(labels.DOSSIER_INDEX_SIGNATURE, changed.body())
 
 
-def index_vectors() -> None:
-    data = seal_index()
+def index_output(data: bytes) -> dict[str, Any]:
     index = DossierIndex.decode(data)
-    base: dict[str, Any] = {
-        "owner_identity": ALICE.public.encode().hex(),
-        "dossier_id": DOSSIER_ID.hex(),
-        "dossier_keys": [{"epoch": EPOCH, "key": DOSSIER_KEY.hex()}],
-        "highest_seen": 6,
-        "previous_index": None,
-    }
-    output = {
-        "counter": 7,
-        "epoch": EPOCH,
+    return {
+        "format_version": index.format_version,
+        "counter": index.counter,
+        "previous_hash": None if index.previous_hash is None else index.previous_hash.hex(),
+        "epoch": index.epoch,
         "metadata": DOSSIER_META.to_json(),
         "entries": [
             {
@@ -531,23 +535,48 @@ def index_vectors() -> None:
         ],
         "index_hash": index_hash(data).hex(),
     }
+
+
+def index_vectors() -> None:
+    previous = seal_index(**PREVIOUS_ARGS)
+    previous_v1 = seal_index(**PREVIOUS_ARGS, format_version=1)
+    data = seal_index(previous_hash=index_hash(previous))
+    index = DossierIndex.decode(data)
+    base: dict[str, Any] = {
+        "owner_identity": ALICE.public.encode().hex(),
+        "dossier_id": DOSSIER_ID.hex(),
+        "dossier_keys": [{"epoch": EPOCH, "key": DOSSIER_KEY.hex()}],
+        "highest_seen": 6,
+        "previous_index": previous.hex(),
+    }
     sealing = {
         "owner": private_json(ALICE),
         "metadata_nonce": INDEX_ARGS["metadata_nonce"].hex(),
         "metadata_plaintext": DOSSIER_META.encode().hex(),
     }
+    nothing_seen = {"highest_seen": 0, "previous_index": None}
 
     def vector(name: str, description: str, expect: str, index_bytes: bytes, **change: Any) -> None:
+        if expect == "success":
+            change = {"output": index_output(index_bytes), **change}
         fields = {**base, **change, "index": index_bytes.hex()}
         write(f"index-{name}", "index", description, expect, **fields)
 
     vector(
         "success",
-        "an index with two entries (written unsorted, stored sorted) and one deletion",
+        "the successor of the index seen before (it names that one's hash): two entries "
+        "(written unsorted, stored sorted) and one deletion",
         "success",
         data,
-        output=output,
         sealing=sealing,
+    )
+    vector(
+        "success-first",
+        "the first index of a dossier (counter 1, no predecessor), nothing seen before",
+        "success",
+        seal_index(counter=1, metadata_nonce=seed("structures/index-nonce/1", 24)),
+        **nothing_seen,
+        sealing={**sealing, "metadata_nonce": seed("structures/index-nonce/1", 24).hex()},
     )
     vector(
         "same-counter-same-bytes",
@@ -556,16 +585,82 @@ def index_vectors() -> None:
         data,
         highest_seen=7,
         previous_index=data.hex(),
-        output=output,
     )
     e_c, e_a = index.entries[1], index.entries[0]
     assert e_a.document_id < e_c.document_id
+    vector(
+        "success-further-ahead",
+        "counter 9 (its predecessor unseen) keeps every document of counter 6, at a later "
+        "version or the same",
+        "success",
+        seal_index(counter=9, entries=[e_c, dataclasses.replace(e_a, version=4)]),
+    )
+    vector(
+        "success-signed-deletion",
+        "counter 9 records the deletion of document C, which counter 6 listed, at its version",
+        "success",
+        seal_index(
+            counter=9, entries=[e_a], deletions=[*DELETIONS, IndexDeletion(DOCUMENT_C, 1, NOW)]
+        ),
+    )
+    vector(
+        "success-format-1",
+        "format version 1 (no predecessor field), read where no version 2 index was seen",
+        "success",
+        seal_index(format_version=1),
+        **nothing_seen,
+        sealing=sealing,
+    )
+    vector(
+        "success-format-2-after-format-1",
+        "the first version 2 index, naming the version 1 index seen before as its predecessor",
+        "success",
+        seal_index(previous_hash=index_hash(previous_v1)),
+        previous_index=previous_v1.hex(),
+    )
+    zero = bytes(32)
+    # The reader's last index, after a key rotation: epoch 2 (a key this reader need not hold
+    # to compare epochs; only the index under test is opened).
+    previous_epoch_2 = seal_index(
+        **PREVIOUS_ARGS, epoch=2, dossier_key=seed("structures/dossier-key/2", 32)
+    )
     cases: list[tuple[str, str, str, bytes, dict[str, Any]]] = [
         ("rollback", "counter 7 when counter 8 was seen before", "RollbackError", data,
-         {"highest_seen": 8}),
+         {"highest_seen": 8, "previous_index": None}),
         ("same-counter-different", "another index with the counter of the one seen before",
-         "RollbackError", seal_index(entries=ENTRIES[:1]),
+         "RollbackError", seal_index(entries=ENTRIES[:1], previous_hash=index_hash(previous)),
          {"highest_seen": 7, "previous_index": data.hex()}),
+        ("wrong-predecessor", "counter 7 names another index than the counter 6 seen (a fork)",
+         "RollbackError", seal_index(previous_hash=seed("structures/index-fork/6", 32)), {}),
+        ("further-ahead-drops-document",
+         "counter 9 leaves out document C, which counter 6 listed, without a deletion",
+         "RollbackError", seal_index(counter=9, entries=[e_a]), {}),
+        ("further-ahead-lower-version", "counter 9 lists document A at version 1; counter 6 at 2",
+         "RollbackError", seal_index(counter=9, entries=[e_c, dataclasses.replace(e_a, version=1)]),
+         {}),
+        ("deletion-below-seen-version",
+         "counter 9 records document A as deleted at version 1; counter 6 listed version 2",
+         "RollbackError",
+         seal_index(counter=9, entries=[e_c], deletions=[IndexDeletion(DOCUMENT_A, 1, NOW),
+                                                        *DELETIONS]), {}),
+        ("deletion-dropped", "counter 9 no longer records the deletion of document B",
+         "RollbackError", seal_index(counter=9, deletions=[]), {}),
+        ("deleted-document-live-again", "counter 9 lists document B, deleted in counter 6, as live",
+         "RollbackError",
+         seal_index(counter=9, entries=[*ENTRIES, IndexEntry(DOCUMENT_B, 3, zero)], deletions=[]),
+         {}),
+        ("epoch-goes-back",
+         "counter 9 (keeping every document) has epoch 1; the counter 6 seen had epoch 2",
+         "RollbackError", seal_index(counter=9), {"previous_index": previous_epoch_2.hex()}),
+        ("format-1-after-format-2",
+         "a version 1 index (keeping everything) after the version 2 index seen before",
+         "DowngradeError", seal_index(counter=9, format_version=1), {}),
+        ("first-names-predecessor", "counter 1 naming a predecessor, signed", "MalformedError",
+         resigned_index(data, counter=1), nothing_seen),
+        ("later-names-no-predecessor", "counter 7 naming no predecessor (all zero), signed",
+         "MalformedError", resigned_index(data, previous_hash=zero), {}),
+        ("unsupported-version", "format version byte 3", "MalformedError",
+         data[:4] + b"\x03" + data[5:], {}),
         ("unsorted-entries", "entries in descending document_id order, signed",
          "MalformedError", resigned_index(data, entries=(e_c, e_a)), {}),
         ("duplicate-entries", "the same document_id twice, signed", "MalformedError",
