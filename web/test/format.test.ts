@@ -11,7 +11,7 @@ import { concat, type Bytes } from "../src/vault/bytes.js";
 import { randomBytes, ready } from "../src/vault/crypto.js";
 import { IntegrityError, MalformedError, RollbackError } from "../src/vault/errors.js";
 import { decodeHeader, openHeader, sealHeader } from "../src/vault/header.js";
-import { openIndex, sealIndex } from "../src/vault/dossier-index.js";
+import { indexHash, openIndex, sealIndex } from "../src/vault/dossier-index.js";
 import { privateIdentityFromKeys } from "../src/vault/keys.js";
 import { decodeDocumentMetadata, encodeDocumentMetadata, type DocumentMetadata } from "../src/vault/metadata.js";
 import { ageFileKey, decryptStream, encryptStream } from "../src/vault/payload.js";
@@ -92,18 +92,32 @@ test("a header version or time above 2^53 parses, opens and re-encodes exactly",
   await assert.rejects(openHeader(header, { dossierId, documentId, author: author.public }, { dossierKeys: new Map() }), IntegrityError);
 });
 
-test("an index seen before: a lower counter, or other bytes with the same counter, is a rollback", async () => {
+test("an index seen before: a lower counter, or other bytes with the same counter, is a rollback; the next must name it", async () => {
   const owner = await privateIdentityFromKeys(randomBytes(16), "alice", 1, randomBytes(96));
   const dossierId = randomBytes(16);
   const dossierKey = randomBytes(32);
-  const make = (counter: bigint, title: string) =>
-    sealIndex(owner, { dossierId, counter, epoch: 1n, dossierKey, metadata: { title, created: 0 }, entries: [], deletions: [] });
+  const make = (counter: bigint, title: string, previousHash: Uint8Array = randomBytes(32)) =>
+    sealIndex(owner, { dossierId, counter, previousHash, epoch: 1n, dossierKey, metadata: { title, created: 0 }, entries: [], deletions: [] });
   const seven = await make(7n, "Huis");
   const expect = { dossierId, owner: owner.public, dossierKeys: new Map([[1n, dossierKey]]) };
   assert.equal((await openIndex(seven, { ...expect, highestSeen: 7n, previous: seven })).metadata.title, "Huis");
   await assert.rejects(openIndex(await make(7n, "Ander huis"), { ...expect, highestSeen: 7n, previous: seven }), RollbackError);
   await assert.rejects(openIndex(await make(6n, "Huis"), { ...expect, highestSeen: 7n, previous: seven }), RollbackError);
-  assert.equal((await openIndex(await make(8n, "Huis"), { ...expect, highestSeen: 7n, previous: seven })).index.counter, 8n);
+  const eight = await make(8n, "Huis", await indexHash(seven));
+  assert.equal((await openIndex(eight, { ...expect, highestSeen: 7n, previous: seven })).index.counter, 8n);
+  await assert.rejects(openIndex(await make(8n, "Huis"), { ...expect, highestSeen: 7n, previous: seven }), RollbackError);
+  // A memory of only counter and hash (kept before format version 2) still catches the fork.
+  const memory = { ...expect, highestSeen: 7n, previousHash: await indexHash(seven) };
+  assert.equal((await openIndex(eight, memory)).index.counter, 8n);
+  await assert.rejects(openIndex(await make(8n, "Huis"), memory), RollbackError);
+});
+
+test("an index names a predecessor exactly when its counter is above 1", async () => {
+  const owner = await privateIdentityFromKeys(randomBytes(16), "alice", 1, randomBytes(96));
+  const fields = { dossierId: randomBytes(16), epoch: 1n, dossierKey: randomBytes(32), metadata: { title: "Huis", created: 0 }, entries: [], deletions: [] };
+  await sealIndex(owner, { ...fields, counter: 1n, previousHash: new Uint8Array(32) });
+  await assert.rejects(sealIndex(owner, { ...fields, counter: 1n, previousHash: randomBytes(32) }), MalformedError);
+  await assert.rejects(sealIndex(owner, { ...fields, counter: 2n, previousHash: new Uint8Array(32) }), MalformedError);
 });
 
 async function pipe(chunks: Uint8Array[], stream: TransformStream<Uint8Array, Uint8Array>): Promise<Bytes> {

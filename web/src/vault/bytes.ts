@@ -164,9 +164,16 @@ export class Reader {
 
   /** Magic and format version 1 (section 1). */
   header(magic: string): void {
+    this.headerVersion(magic, [1]);
+  }
+
+  /** The magic bytes, then a format version out of `versions`, which it returns. */
+  headerVersion(magic: string, versions: readonly number[]): number {
     const got = this.bytes(4);
     if (!equal(got, ascii(magic))) throw new MalformedError(`${this.what}: wrong magic bytes`);
-    if (this.u8() !== 1) throw new MalformedError(`${this.what}: unsupported format version`);
+    const version = this.u8();
+    if (!versions.includes(version)) throw new MalformedError(`${this.what}: unsupported format version`);
+    return version;
   }
 
   /** All bytes read so far. */
