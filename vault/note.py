@@ -105,9 +105,10 @@ def format_vkey(name: str, kid: bytes, sig_type: int, public_key: bytes) -> str:
 def split_vkey(vkey: str) -> tuple[str, bytes, int, bytes]:
     """(name, key ID, signature type, public key) of a verifier key; MalformedError if its key
     ID is not the one its name, type and key give."""
-    if not isinstance(vkey, str) or vkey.count("+") != 2:
+    parts = vkey.split("+", 2) if isinstance(vkey, str) else []  # base64 may contain '+'
+    if len(parts) != 3:
         raise MalformedError("a verifier key is <name>+<key ID>+<key>")
-    name, hex_id, encoded = vkey.split("+")
+    name, hex_id, encoded = parts
     check_key_name(name)
     if len(hex_id) != 2 * KEY_ID_SIZE or hex_id != hex_id.lower():
         raise MalformedError("verifier key: the key ID is 8 lowercase hex digits")

@@ -163,6 +163,18 @@ def test_malformed_verifier_keys_are_refused(vkey: str) -> None:
         parse_vkey(vkey)
 
 
+def test_a_verifier_key_whose_base64_contains_a_plus_round_trips() -> None:
+    seed = next(
+        hashlib.sha256(b"%d" % i).digest()
+        for i in range(1000)
+        if "+" in Ed25519Signer("a", hashlib.sha256(b"%d" % i).digest()).verifier.vkey[11:]
+    )
+    verifier = Ed25519Signer("a", seed).verifier
+    assert parse_vkey(verifier.vkey) == verifier
+    witness = Cosigner("w1.example/witness", hashlib.sha256(b"w1").digest()).verifier
+    assert "+" in witness.vkey.split("+", 2)[2] and parse_witness_vkey(witness.vkey) == witness
+
+
 def test_a_verifier_key_of_another_type_is_refused() -> None:
     witness = Cosigner("w.example/1", b"\x01" * 32).verifier
     with pytest.raises(MalformedError):
