@@ -323,6 +323,11 @@ class MemoryTree:
         self.size = 0
         self._nodes: dict[Node, bytes] = {}
 
+    @property
+    def node_count(self) -> int:
+        """How many nodes are stored (about twice the number of entries)."""
+        return len(self._nodes)
+
     def read(self, nodes: Sequence[Node]) -> list[bytes]:
         return [self._nodes[node] for node in nodes]
 
