@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 
 import blake3
 import nacl.signing
@@ -291,3 +293,16 @@ def test_a_statement_with_an_unknown_status_is_malformed() -> None:
 
 def test_the_entry_kinds_are_the_four_of_the_spec() -> None:
     assert [int(k) for k in EntryKind] == [1, 2, 3, 4]
+
+
+def test_what_the_server_needs_of_the_log_imports_no_secret_key_code() -> None:
+    # pyproject's import contract forbids the server these modules; the log's format modules,
+    # which the server will import to build entries, labels and checkpoints, must not pull them in
+    code = (
+        "import sys, vault.tlog, vault.note, vault.checkpoint, vault.cosignature, vault.witness, "
+        "vault.vrf, vault.logentry\n"
+        "bad = {'vault.keys', 'vault.bundle', 'vault.payload', 'vault.grant', 'vault.agefile', "
+        "'vault.kdf', 'vault.recovery', 'vault.organisation'} & set(sys.modules)\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
