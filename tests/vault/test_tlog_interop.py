@@ -10,6 +10,7 @@ not skip, when they are missing).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -76,10 +77,16 @@ def ask(oracle: Path, request: dict[str, Any]) -> dict[str, Any]:
 
 
 ENTRIES = [hashlib.sha256(b"%d" % i).digest()[: i % 97] + b"kluis %d" % i for i in range(SIZE)]
-TREE = MemoryTree()
-for _entry in ENTRIES:
-    TREE.append(_entry)
-RNG = random.Random(9162)
+
+
+@functools.cache
+def tree() -> MemoryTree:
+    """The log of ENTRIES, built once per process and only when a test runs (not at collection
+    time in every pytest-xdist worker)."""
+    log = MemoryTree()
+    for entry in ENTRIES:
+        log.append(entry)
+    return log
 
 
 def flip(h: bytes) -> bytes:
@@ -87,13 +94,14 @@ def flip(h: bytes) -> bytes:
 
 
 def test_go_computes_the_same_roots(oracle: Path) -> None:
+    rng = random.Random(1)
     sizes = [*range(1, 300), 511, 512, 513, 65535, 65536, 65537, SIZE]
-    sizes += RNG.sample(range(1, SIZE), 100)
+    sizes += rng.sample(range(1, SIZE), 100)
     answer = ask(
         oracle,
         {
             "entries": [e.hex() for e in ENTRIES],
-            "tree_hashes": [{"size": n, "hash": TREE.root(n).hex()} for n in sizes],
+            "tree_hashes": [{"size": n, "hash": tree().root(n).hex()} for n in sizes],
         },
     )
     assert all(answer["tree_hashes"]), [
@@ -103,15 +111,16 @@ def test_go_computes_the_same_roots(oracle: Path) -> None:
 
 def test_go_accepts_our_inclusion_proofs_and_proves_the_same(oracle: Path) -> None:
     pairs = [(i, n) for n in range(1, 40) for i in range(n)]
-    pairs += [(RNG.randrange(n), n) for n in RNG.sample(range(40, SIZE + 1), 300)]
+    rng = random.Random(2)
+    pairs += [(rng.randrange(n), n) for n in rng.sample(range(40, SIZE + 1), 300)]
     pairs += [(0, SIZE), (SIZE - 1, SIZE), (65535, 65536), (65536, 65537)]
     good = [
         {
             "index": i,
             "size": n,
             "leaf": ENTRIES[i].hex(),
-            "proof": [h.hex() for h in TREE.inclusion_proof(i, n)],
-            "root": TREE.root(n).hex(),
+            "proof": [h.hex() for h in tree().inclusion_proof(i, n)],
+            "root": tree().root(n).hex(),
         }
         for i, n in pairs
     ]
@@ -132,15 +141,16 @@ def test_go_accepts_our_inclusion_proofs_and_proves_the_same(oracle: Path) -> No
 
 def test_go_accepts_our_consistency_proofs_and_proves_the_same(oracle: Path) -> None:
     pairs = [(m, n) for n in range(1, 40) for m in range(1, n + 1)]
-    pairs += [tuple(sorted(RNG.sample(range(1, SIZE + 1), 2))) for _ in range(300)]
+    rng = random.Random(3)
+    pairs += [tuple(sorted(rng.sample(range(1, SIZE + 1), 2))) for _ in range(300)]
     pairs += [(1, SIZE), (SIZE - 1, SIZE), (65536, SIZE), (256, 257)]
     good = [
         {
             "old": m,
             "new": n,
-            "old_root": TREE.root(m).hex(),
-            "new_root": TREE.root(n).hex(),
-            "proof": [h.hex() for h in TREE.consistency_proof(m, n)],
+            "old_root": tree().root(m).hex(),
+            "new_root": tree().root(n).hex(),
+            "proof": [h.hex() for h in tree().consistency_proof(m, n)],
         }
         for m, n in pairs
     ]
@@ -176,11 +186,11 @@ def test_go_writes_the_same_tiles(oracle: Path) -> None:
     ):
         # Go's sumdb tiles name their height: tile/8/<L>/<N>; C2SP fixes it at 8 and omits it.
         assert go_path == tile.path.replace("tile/", "tile/8/", 1)
-        assert go_data == tile_data(tile, TREE.read).hex()
+        assert go_data == tile_data(tile, tree().read).hex()
 
 
 def checkpoint_note(size: int) -> bytes:
-    cp = Checkpoint(ORIGIN, size, TREE.root(size))
+    cp = Checkpoint(ORIGIN, size, tree().root(size))
     return sign_checkpoint(cp, LOG, *(w.at(NOW + i) for i, w in enumerate(WITNESSES)))
 
 
@@ -226,7 +236,7 @@ def test_go_opens_our_signed_checkpoints_and_cosignatures(oracle: Path) -> None:
 
 
 def test_go_signs_exactly_what_we_sign(oracle: Path) -> None:
-    text = Checkpoint(ORIGIN, SIZE, TREE.root(SIZE)).text()
+    text = Checkpoint(ORIGIN, SIZE, tree().root(SIZE)).text()
     seed = base64.b64encode(b"\x01" + LOG.seed).decode()
     skey = f"PRIVATE+KEY+{ORIGIN}+{LOG.key_id.hex()}+{seed}"
     answer = ask(oracle, {"entries": [], "sign": [{"skey": skey, "text": text}]})
