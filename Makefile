@@ -41,11 +41,19 @@ contracts: $(STAMP)
 audit: $(STAMP)
 	$(BIN)/pip-audit --progress-spinner off --local
 
-# The tests run the real `age` binary (Debian package `age`); install it when missing.
+# The tests run the real `age` binary (Debian package `age`) and check the transparency log
+# against Go's checksum-database code (golang-go, and golang-golang-x-mod-dev for
+# golang.org/x/mod/sumdb under /usr/share/gocode); install whichever is missing.
+GOCODE := /usr/share/gocode/src/golang.org/x/mod/sumdb/note/note.go
 system-deps:
-	@command -v age >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq age; \
-	  else echo "the tests need the age binary: sudo apt-get install age"; exit 1; fi; }
+	@missing=""; \
+	command -v age >/dev/null || missing="$$missing age"; \
+	command -v go >/dev/null || missing="$$missing golang-go"; \
+	[ -f $(GOCODE) ] || missing="$$missing golang-golang-x-mod-dev"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "the tests need:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
 
 pytest: $(STAMP) system-deps $(WEB_BUNDLE)
 	$(BIN)/pytest -n auto -q

@@ -16,6 +16,13 @@ file-like objects handed in: no network, no database, no paths. One module per c
     agefile    age headers: export to and import from standard age files (section 11)
     organisation  organisation key chains, memberships, roles, re-wrapped grants (section 14)
     receipt    an organisation's signed receipt of what it received (section 15)
+    logchain   the access log's hash chain (section 16)
+    tlog       the key transparency log's Merkle tree, proofs and tiles (section 17.3)
+    note, checkpoint, cosignature   signed notes, checkpoints, witness cosignatures (17.4, 17.5)
+    witness    the add-checkpoint request and response of C2SP tlog-witness (17.5)
+    vrf        ECVRF-EDWARDS25519-SHA512-TAI, which labels names in the log (17.1)
+    logentry   log entries, labels, the operator key and its statements (17.1, 17.2)
+    keylookup  what a client checks before it uses a looked-up key (17.6)
     errors     the exception tree; labels: every context string (section 12)
 """
 

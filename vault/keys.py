@@ -8,7 +8,6 @@ that the server publishes. Nothing here touches the network or the disk.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,6 +19,9 @@ import nacl.signing
 from . import labels
 from .encoding import ID_SIZE, Reader, Writer
 from .errors import MalformedError, SignatureError
+from .names import USERNAME_MAX as USERNAME_MAX  # re-exported: where they were defined before
+from .names import USERNAME_PATTERN as USERNAME_PATTERN
+from .names import check_username as check_username
 
 IDENTITY_MAGIC = b"KLID"
 FORMAT_VERSION = 1
@@ -27,22 +29,9 @@ KEY_SIZE = 32
 SIGNATURE_SIZE = 64
 KEY_ID_SIZE = 32
 PRIVATE_KEYS_SIZE = 3 * KEY_SIZE
-USERNAME_MAX = 64
 FINGERPRINT_GROUPS = 12
 FINGERPRINT_GROUP_BYTES = 5
 FINGERPRINT_GROUP_MODULUS = 100_000
-
-USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-
-
-def check_username(username: str) -> str:
-    """Return `username` if it is valid in an identity record, else raise MalformedError."""
-    if not isinstance(username, str) or not USERNAME_PATTERN.fullmatch(username):
-        raise MalformedError(
-            "a username is 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter "
-            "or digit"
-        )
-    return username
 
 
 def fingerprint_digest(signing_key: bytes, box_key: bytes) -> bytes:

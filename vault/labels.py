@@ -49,6 +49,11 @@ ORGANISATION_SUCCESSION_SIGNATURE: Final = b"kluis/v1/organisation-key-successio
 MEMBERSHIP_SIGNATURE: Final = b"kluis/v1/organisation-membership"
 RECEIPT_SIGNATURE: Final = b"kluis/v1/receipt"
 
+# The key transparency log (section 17).
+KT_LABEL: Final = b"kluis/v1/kt-label"
+OPERATOR_KEY_SIGNATURE: Final = b"kluis/v1/operator-key"
+OPERATOR_VERIFICATION_SIGNATURE: Final = b"kluis/v1/operator-verification"
+
 ALL: Final = (
     AUTH_KEY,
     BUNDLE_KEY,
@@ -74,4 +79,7 @@ ALL: Final = (
     ORGANISATION_SUCCESSION_SIGNATURE,
     MEMBERSHIP_SIGNATURE,
     RECEIPT_SIGNATURE,
+    KT_LABEL,
+    OPERATOR_KEY_SIGNATURE,
+    OPERATOR_VERIFICATION_SIGNATURE,
 )
