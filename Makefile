@@ -4,6 +4,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
 # The web client (web/, TypeScript): `make web` builds its bundle into server/web/static/, which
@@ -15,13 +16,19 @@ WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/tscon
 
 .PHONY: run test lint typecheck contracts audit pytest system-deps node-deps web web-test bench clean
 
-$(STAMP): pyproject.toml
+# `make run` needs only the package; the test tools (mypy, moto, schemathesis, ...) come on top
+# for `make test`.
+$(RUN_STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP) $(WEB_BUNDLE)
+run: $(RUN_STAMP) $(WEB_BUNDLE)
 	$(BIN)/kluis server --host 127.0.0.1 --port 8000 --data-dir ./data
 
 test: $(STAMP) lint typecheck contracts audit web-test pytest
