@@ -73,6 +73,9 @@ class AccountsMixin(ClientBase):
             self.profile.raise_kdf_floor(
                 identity.username, keys.params.memory_kib, keys.params.iterations
             )
+        device_token = answer.get("device_token")
+        if isinstance(device_token, str) and device_token:  # for this device's next login
+            self.profile.save_device_token(identity.username, device_token)
         session = Session(
             server=self.server,
             username=identity.username,
@@ -114,10 +117,14 @@ class AccountsMixin(ClientBase):
         except Unauthorized:
             raise WrongPassphrase() from None
 
+    def _with_device(self, username: str, body: dict[str, str]) -> dict[str, str]:
+        """`body` with this device's token for `username`, if it logged in before (S21)."""
+        token = self.profile.device_token(username)
+        return {**body, "device_token": token} if token else body
+
     def _login_with(self, username: str, keys: PassphraseKeys) -> Any:
-        return self._authenticate(
-            "/auth/login", {"username": username, "auth_key": b64(keys.auth_key)}
-        )
+        body = {"username": username, "auth_key": b64(keys.auth_key)}
+        return self._authenticate("/auth/login", self._with_device(username, body))
 
     def register(self, username: str, passphrase: str, display_name: str = "") -> RecoveryCode:
         """Create an account; returns the recovery code, to be shown to the user once."""
@@ -141,9 +148,7 @@ class AccountsMixin(ClientBase):
                 "recovery_auth_key": b64(recovery.auth_key),
             },
         )
-        answer = self._authenticate(
-            "/auth/login", {"username": username, "auth_key": b64(keys.auth_key)}
-        )
+        answer = self._login_with(username, keys)
         self._start_session(answer, identity, keys)
         return code
 
@@ -156,9 +161,7 @@ class AccountsMixin(ClientBase):
     def login(self, username: str, passphrase: str) -> Identity:
         typed_username(username)
         keys = self._derive_login_keys(username, passphrase)
-        answer = self._authenticate(
-            "/auth/login", {"username": username, "auth_key": b64(keys.auth_key)}
-        )
+        answer = self._login_with(username, keys)
         identity = self._open(answer, "passphrase_bundle", keys, username)
         self._start_session(answer, identity, keys)
         return identity.public
@@ -213,22 +216,20 @@ class AccountsMixin(ClientBase):
         username = self.session.username
         replaced = self.api.token
         keys = self._derive_login_keys(username, current)
-        answer = self._authenticate(
-            "/auth/login", {"username": username, "auth_key": b64(keys.auth_key)}
-        )
+        answer = self._login_with(username, keys)
         identity = self._open(answer, "passphrase_bundle", keys, username)
         self._start_session(answer, identity, keys)
         try:
             new_keys = passphrase_keys(new, KdfParams.new(at_least=keys.params), keys.params)
+            change = {
+                "current_auth_key": b64(keys.auth_key),
+                "passphrase_bundle": b64(seal_bundle(identity, new_keys)),
+                "auth_key": b64(new_keys.auth_key),
+            }
             self.api.call(
                 "PUT",
                 "/me/passphrase",
-                json={
-                    "current_auth_key": b64(keys.auth_key),
-                    "kdf": kdf_to_json(new_keys.params),
-                    "passphrase_bundle": b64(seal_bundle(identity, new_keys)),
-                    "auth_key": b64(new_keys.auth_key),
-                },
+                json={**self._with_device(username, change), "kdf": kdf_to_json(new_keys.params)},
             )
         except BaseException:
             self._end_session(replaced)  # no change, so nothing revoked it: not left behind
@@ -242,23 +243,22 @@ class AccountsMixin(ClientBase):
         typed_username(username)
         recovery = parse_recovery_code(recovery_code).keys()
         auth = b64(recovery.auth_key)
-        answer = self._authenticate(
-            "/auth/recovery", {"username": username, "recovery_auth_key": auth}
-        )
+        body = {"username": username, "recovery_auth_key": auth}
+        answer = self._authenticate("/auth/recovery", self._with_device(username, body))
         identity = self._open(answer, "recovery_bundle", recovery, username)
         self._check_published(identity, answer.get("user"))
         previous = self._previous_kdf(username, b"\x00" * 16)
         keys = passphrase_keys(new_passphrase, KdfParams.new(at_least=previous), previous)
+        reset = {
+            "username": username,
+            "recovery_auth_key": auth,
+            "passphrase_bundle": b64(seal_bundle(identity, keys)),
+            "auth_key": b64(keys.auth_key),
+        }
         login = self.api.call(
             "POST",
             "/auth/reset-passphrase",
-            json={
-                "username": username,
-                "recovery_auth_key": auth,
-                "kdf": kdf_to_json(keys.params),
-                "passphrase_bundle": b64(seal_bundle(identity, keys)),
-                "auth_key": b64(keys.auth_key),
-            },
+            json={**self._with_device(username, reset), "kdf": kdf_to_json(keys.params)},
         )
         self._start_session(login, identity, keys)
         return identity.public

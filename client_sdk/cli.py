@@ -35,12 +35,18 @@ from rich.progress import (
 )
 
 from vault.errors import SecurityError, VaultError
-from vault.recovery import format_recovery_code, parse_recovery_code
+from vault.recovery import (
+    RECOVERY_WORD_COUNT,
+    format_recovery_code,
+    parse_recovery_code,
+    recovery_words,
+)
 
 from .accounts import typed_username
 from .client import Client
 from .documents import readable_file
 from .errors import ClientError, Unauthorized
+from .terminal import read_hidden_lines
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 EXIT_USER_ERROR = 1
@@ -128,6 +134,20 @@ def read_secret(
         fail(f"error: no passphrase: set {env}, use --passphrase-file, or run in a terminal")
     value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
     return value
+
+
+def read_recovery_code() -> str:
+    """KLUIS_RECOVERY_CODE, or the code typed or pasted at a hidden prompt as printed: over as
+    many lines as it takes, up to the 24th word or an empty line."""
+    code = os.environ.get("KLUIS_RECOVERY_CODE")
+    if code:
+        return code
+    if not sys.stdin.isatty():
+        fail("error: no recovery code: set KLUIS_RECOVERY_CODE, or run in a terminal")
+    return read_hidden_lines(
+        "Recovery code (24 words, as printed): ",
+        lambda text: len(recovery_words(text)) >= RECOVERY_WORD_COUNT,
+    )
 
 
 def parse_expiry(text: str | None) -> int:
@@ -363,7 +383,7 @@ def recover(
 ) -> None:
     """Regain access with your recovery code and choose a new passphrase."""
     typed_username(username)
-    code = read_secret("Recovery code (24 words)", "KLUIS_RECOVERY_CODE", None)
+    code = read_recovery_code()
     parse_recovery_code(code)  # a typo is reported before the new passphrase is asked for
     # KLUIS_NEW_PASSPHRASE as for `passwd`; KLUIS_PASSPHRASE still works for older scripts.
     new = read_secret(

@@ -10,6 +10,9 @@ A profile is a directory (platformdirs' user data dir by default, `--profile DIR
   server could otherwise make it forget: the pinned fingerprint of every user seen (trust on
   first use, K2), the highest KDF parameters used per account (L14), the highest dossier index
   counter and document version seen (D12), and the last access-log entry seen per dossier.
+  It also keeps, per account, the device token the last login handed out: it marks this
+  device as one that logged in before, which the server's login limits do not hold back for
+  failures made elsewhere (S21). It outlives `kluis logout`; it is no key to anything.
 - ``indexes/<dossier id>.klix``: the last dossier index this device verified, byte for byte
   (56 bytes a document), so that a newer one is accepted only if it descends from it (D12, D13;
   docs/format.md section 9, step 4). Like ``trust.json``, it must not be lost.
@@ -201,6 +204,13 @@ class Profile:
     def raise_kdf_floor(self, username: str, memory_kib: int, iterations: int) -> None:
         old = self.kdf_floor(username) or (0, 0)
         self._update("kdf", username, [max(old[0], memory_kib), max(old[1], iterations)])
+
+    def device_token(self, username: str) -> str | None:
+        value = self._get("device_tokens", username)
+        return value if isinstance(value, str) and value else None
+
+    def save_device_token(self, username: str, token: str) -> None:
+        self._update("device_tokens", username, token)
 
     def index_seen(self, dossier_id: str) -> tuple[int, str] | None:
         value = self._get("indexes", dossier_id)

@@ -38,7 +38,7 @@ def check_record(identity: Identity, *, username: str | None, user_id: str | Non
 
 
 # The name a pin keeps once `kluis verify` gave its username to another account: no username
-# is empty (vault.keys.USERNAME_PATTERN), so a record under any name differs from it.
+# is empty (vault.identity.USERNAME_PATTERN), so a record under any name differs from it.
 RELEASED = ""
 
 

@@ -106,7 +106,7 @@ def cleanup(args: argparse.Namespace) -> int:
     print(
         f"removed {report.uploads} stale uploads, {report.partials} partial files, "
         f"{report.orphans} orphan blobs, {report.sessions} expired sessions, "
-        f"{report.counters} rate counters"
+        f"{report.counters} login counters and device tokens"
     )
     return 0
 

@@ -7,7 +7,11 @@
 `verify-org` records the organisation fingerprint the operator checked out of band (for example
 against an official letter). It is a claim, like everything the server says: a client shows an
 organisation as verified only if the recorded fingerprint equals the one it computes from the
-keys it received, and treats a mismatch as a security failure (docs/organisations.md).
+keys it received, and treats a mismatch as a security failure (docs/organisations.md). So a
+fingerprint that does not match the keys the organisation published is refused here, before it
+is recorded: the server computes the fingerprint from the epoch-1 record exactly as clients do
+(`vault.orgkeys`, which holds no secret-key code) and shows it, so that the operator can tell a
+typo (one group differs) from another organisation's fingerprint (all differ).
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
+from vault.errors import VaultError
+from vault.orgkeys import OrgKeys, organisation_fingerprint
+
 from .config import Settings
 from .db import make_engine
-from .models import ORG_KINDS, Organisation
+from .models import ORG_KINDS, Organisation, OrgKeyRecord
 
 FINGERPRINT_DIGITS = 60
 
@@ -59,6 +66,29 @@ def _organisation(session: Session, name: str) -> Organisation:
     return org
 
 
+def published_fingerprint(session: Session, org: Organisation) -> str:
+    """The organisation fingerprint of the keys `org` published (its epoch-1 record), as every
+    client computes it; ValueError if there is no such fingerprint to verify."""
+    stored = session.get(OrgKeyRecord, (org.org_id, 1))
+    if stored is None:
+        raise ValueError(f"{org.name} has published no keys (no epoch-1 record)")
+    try:
+        genesis = OrgKeys.decode(stored.record)
+    except VaultError as exc:
+        raise ValueError(
+            f"{org.name}'s published keys do not parse ({exc}); clients refuse them as well, "
+            "so there is nothing to verify"
+        ) from None
+    record = (genesis.epoch, genesis.org_id.hex(), genesis.name, int(genesis.kind))
+    if record != (1, org.org_id, org.name, org.kind):
+        raise ValueError(
+            f"the keys {org.name} published names another organisation (epoch {genesis.epoch}, "
+            f"{genesis.name!r}, kind {ORG_KINDS.get(genesis.kind, genesis.kind)}); clients "
+            "refuse them, so there is nothing to verify"
+        )
+    return organisation_fingerprint(genesis)
+
+
 def run(args: argparse.Namespace, now: int) -> str:
     settings = Settings() if args.data_dir is None else Settings(data_dir=args.data_dir)
     engine = make_engine(settings.db_url)
@@ -73,13 +103,20 @@ def run(args: argparse.Namespace, now: int) -> str:
                 )
             org = _organisation(session, args.name)
             if args.command == "verify-org":
-                org.verified_fingerprint = normalise_fingerprint(args.fingerprint)
+                typed = normalise_fingerprint(args.fingerprint)
+                published = published_fingerprint(session, org)
+                if typed != published:
+                    raise ValueError(
+                        f"the fingerprint does not match {org.name}'s published keys; nothing "
+                        f"was recorded.\n  typed:     {typed}\n  published: {published}\n"
+                        "If one group differs, check what you typed against the letter; if "
+                        "they all differ, these keys are not the organisation on the letter."
+                    )
+                org.verified_fingerprint = published
                 org.verified_at = now
                 message = (
-                    f"{org.name} is marked verified with fingerprint {org.verified_fingerprint}.\n"
-                    "Clients show it verified only if they compute the same fingerprint from the "
-                    "keys they receive; compare with `kluis org show "
-                    f"{org.name}` before relying on it."
+                    f"{org.name} is marked verified with fingerprint {published}: it matches "
+                    "its published keys."
                 )
             else:
                 org.verified_fingerprint = None

@@ -6,7 +6,8 @@
 - orphan blobs (referenced by no upload and no version) older than the grace period, which is
   what a crash between writing a blob and recording it leaves behind (the references are read
   again after walking the store, so a blob recorded meanwhile stays);
-- expired sessions and finished rate-limit windows.
+- expired sessions, finished rate-limit windows, forgotten login delays and expired device
+  tokens.
 
 Run it from cron or a timer: `python -m server cleanup --data-dir ...`.
 """
@@ -75,7 +76,7 @@ def run_cleanup(engine: Engine, blobs: BlobStore, settings: Settings, now: int) 
         sessions = session.connection().execute(
             delete(AuthSession).where(col(AuthSession.expires_at) <= now)
         )
-        counters = purge_expired(session, now, LoginLimiter(settings).longest_window)
+        counters = purge_expired(session, now, LoginLimiter(settings))
         session.commit()
     for _, blob_key in stale:
         blobs.delete(blob_key)

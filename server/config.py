@@ -57,12 +57,22 @@ class Settings(BaseSettings):
     session_ttl_seconds: int = Field(default=12 * 3600, ge=1)
     server_secret: SecretStr | None = None
 
-    # Failed logins (and recovery attempts) per fixed window. The per-account window is short
-    # so that a stranger hammering a name locks its owner out for minutes, not hours.
+    # Failed logins (and recovery attempts) without a device token, per fixed window. The
+    # per-account window is short so that a stranger hammering a name keeps new devices out for
+    # minutes, not hours; a device that logged in before is not held back by it (ratelimit.py).
     login_account_max_failures: int = Field(default=10, ge=1)
     login_account_window_seconds: int = Field(default=300, ge=1)
     login_address_max_failures: int = Field(default=100, ge=1)
     login_address_window_seconds: int = Field(default=300, ge=1)
+    # Consecutive failures for one account from one address, or with one device token: the
+    # first few are free, then each failure makes the next attempt wait, twice as long each
+    # time, up to the maximum; failures are forgotten after the reset time without one.
+    login_backoff_free_failures: int = Field(default=5, ge=0)
+    login_backoff_base_seconds: int = Field(default=1, ge=1)
+    login_backoff_max_seconds: int = Field(default=900, ge=1)
+    login_backoff_reset_seconds: int = Field(default=24 * 3600, ge=1)
+    # How long a device token (handed out at each login, replaced at the next) stays valid.
+    device_token_ttl_seconds: int = Field(default=180 * 24 * 3600, ge=1)
 
     upload_grace_seconds: int = Field(default=3600, ge=0)
     # How often each server process runs cleanup itself (0: never; then run

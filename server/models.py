@@ -84,6 +84,7 @@ Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
 HexHash = Annotated[str, StringConstraints(pattern=HEX_HASH_PATTERN)]
 DisplayName = Annotated[str, StringConstraints(max_length=256), AfterValidator(_no_control_chars)]
+DeviceTokenText = Annotated[str, StringConstraints(max_length=256)]
 Time = Annotated[StrictInt, PydanticField(ge=0, le=MAX_INT)]
 Counter = Annotated[StrictInt, PydanticField(ge=1, le=MAX_INT)]
 
@@ -203,6 +204,30 @@ class RateCounter(SQLModel, table=True):
     count: int
 
 
+class DeviceToken(SQLModel, table=True):
+    """A device that logged in to this account before (OWASP's "device cookie"), stored as the
+    SHA-256 of the token the device holds. Replaced at each login with it (server.ratelimit)."""
+
+    __tablename__ = "device_tokens"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="users.user_id", index=True)
+    expires_at: int = _big(index=True)
+    created_at: int = _big()
+
+
+class LoginBackoff(SQLModel, table=True):
+    """Consecutive failures of one account from one address ("pair:<name> <address>") or with
+    one device token ("device:<token hash>"), and when the next attempt may come."""
+
+    __tablename__ = "login_backoff"
+
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int
+    last_failure_at: int = _big(index=True)
+    next_attempt_at: int = _big()
+
+
 class PreloginRequest(SQLModel):
     username: Username
 
@@ -211,7 +236,13 @@ class PreloginResponse(SQLModel):
     kdf: KdfParams
 
 
-class LoginRequest(SQLModel):
+class WithDeviceToken(SQLModel):
+    # The device token an earlier login handed this device: an attempt with a valid one is held
+    # back only by failures made with it. Any other value counts as no token.
+    device_token: DeviceTokenText | None = None
+
+
+class LoginRequest(WithDeviceToken):
     username: Username
     auth_key: AuthKey
 
@@ -221,9 +252,10 @@ class LoginResponse(SQLModel):
     expires_at: int
     user: UserPublic
     passphrase_bundle: Blob
+    device_token: str  # for this device's next login; the one it presented is used up
 
 
-class RecoveryRequest(SQLModel):
+class RecoveryRequest(WithDeviceToken):
     username: Username
     recovery_auth_key: AuthKey
 
@@ -239,12 +271,12 @@ class NewPassphrase(SQLModel):
     auth_key: AuthKey
 
 
-class PassphraseChange(NewPassphrase):
+class PassphraseChange(NewPassphrase, WithDeviceToken):
     # Proof of the current passphrase: a session token alone must not replace the login key.
     current_auth_key: AuthKey
 
 
-class ResetPassphraseRequest(NewPassphrase):
+class ResetPassphraseRequest(NewPassphrase, WithDeviceToken):
     username: Username
     recovery_auth_key: AuthKey
 

@@ -5,7 +5,8 @@ payload (https://age-encryption.org/v1) for document contents. Everything works 
 file-like objects handed in: no network, no database, no paths. One module per concept:
 
     kdf        passphrase -> Argon2id master key -> login key and bundle key (section 2)
-    keys       identities, the signed identity record, fingerprints (section 3)
+    identity   the public identity record, fingerprints, signature checks (section 3)
+    keys       a user's private keys; re-exports `identity` (sections 3, 4)
     bundle     private keys sealed under the passphrase or recovery key (section 4)
     recovery   the 24-word recovery code (section 5)
     payload    streaming age STREAM encryption of document contents (section 6)
@@ -14,6 +15,7 @@ file-like objects handed in: no network, no database, no paths. One module per c
     grant      sharing by sealing keys to a recipient, signed (section 8)
     index      the signed dossier index (section 9)
     agefile    age headers: export to and import from standard age files (section 11)
+    orgkeys    an organisation's published key record and its fingerprint (section 14.1)
     organisation  organisation key chains, memberships, roles, re-wrapped grants (section 14)
     receipt    an organisation's signed receipt of what it received (section 15)
     logchain   the access log's hash chain (section 16)

@@ -2,133 +2,47 @@
 
 Implements sections 3 and 4 ("PrivateKeys") of docs/format.md. A `PrivateIdentity` holds the
 three secrets a user generates on their own device; its `public` half is the `Identity` record
-that the server publishes. Nothing here touches the network or the disk.
+that the server publishes. The public part (the record, fingerprints, signature checks) lives
+in `vault.identity`, which holds no secret key, and is re-exported here. Nothing here touches
+the network or the disk.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
-import nacl.exceptions
 import nacl.public
 import nacl.signing
 
 from . import labels
-from .encoding import ID_SIZE, Reader, Writer
-from .errors import MalformedError, SignatureError
-from .names import USERNAME_MAX as USERNAME_MAX  # re-exported: where they were defined before
-from .names import USERNAME_PATTERN as USERNAME_PATTERN
-from .names import check_username as check_username
+from .encoding import ID_SIZE
+from .errors import MalformedError
+from .identity import (
+    KEY_SIZE,
+    Identity,
+    check_username,
+    fingerprint_digest,
+    format_fingerprint,
+    identity_body,
+    normalise_fingerprint,
+    verify_signature,
+)
 
-IDENTITY_MAGIC = b"KLID"
-FORMAT_VERSION = 1
-KEY_SIZE = 32
-SIGNATURE_SIZE = 64
-KEY_ID_SIZE = 32
+# The public part is re-exported: `from vault.keys import Identity` keeps working.
+__all__ = [
+    "PRIVATE_KEYS_SIZE",
+    "Identity",
+    "PrivateIdentity",
+    "check_username",
+    "fingerprint_digest",
+    "format_fingerprint",
+    "normalise_fingerprint",
+    "verify_signature",
+]
+
 PRIVATE_KEYS_SIZE = 3 * KEY_SIZE
-FINGERPRINT_GROUPS = 12
-FINGERPRINT_GROUP_BYTES = 5
-FINGERPRINT_GROUP_MODULUS = 100_000
-
-
-def fingerprint_digest(signing_key: bytes, box_key: bytes) -> bytes:
-    """SHA-512 over the label and both public keys (format section 3)."""
-    return hashlib.sha512(labels.FINGERPRINT + b"\x00" + signing_key + box_key).digest()
-
-
-def format_fingerprint(digest: bytes) -> str:
-    """The 12 groups of 5 digits people compare aloud or against a letter."""
-    groups = []
-    for i in range(FINGERPRINT_GROUPS):
-        chunk = digest[i * FINGERPRINT_GROUP_BYTES : (i + 1) * FINGERPRINT_GROUP_BYTES]
-        groups.append(f"{int.from_bytes(chunk, 'big') % FINGERPRINT_GROUP_MODULUS:05d}")
-    return " ".join(groups)
-
-
-def normalise_fingerprint(text: str) -> str:
-    """Accept a fingerprint typed with any spacing; return the canonical display form."""
-    digits = "".join(ch for ch in text if not ch.isspace())
-    if len(digits) != FINGERPRINT_GROUPS * 5 or not (digits.isascii() and digits.isdigit()):
-        raise MalformedError("a fingerprint is 60 digits (12 groups of 5)")
-    return " ".join(digits[i : i + 5] for i in range(0, len(digits), 5))
-
-
-def verify_signature(signing_key: bytes, label: bytes, body: bytes, signature: bytes) -> None:
-    """Check an Ed25519 signature over `label || 0x00 || body`; raise SignatureError if bad."""
-    try:
-        nacl.signing.VerifyKey(signing_key).verify(label + b"\x00" + body, signature)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, TypeError) as exc:
-        raise SignatureError(f"signature ({label.decode()}) does not verify") from exc
-
-
-@dataclass(frozen=True)
-class Identity:
-    """A user's published identity record: who they are and their two public keys."""
-
-    user_id: bytes
-    key_version: int
-    username: str
-    signing_key: bytes
-    box_key: bytes
-    signature: bytes = field(repr=False)
-
-    @property
-    def key_id(self) -> bytes:
-        return fingerprint_digest(self.signing_key, self.box_key)[:KEY_ID_SIZE]
-
-    @property
-    def fingerprint(self) -> str:
-        return format_fingerprint(fingerprint_digest(self.signing_key, self.box_key))
-
-    def verify(self, label: bytes, body: bytes, signature: bytes) -> None:
-        verify_signature(self.signing_key, label, body, signature)
-
-    def encode(self) -> bytes:
-        return _identity_body(
-            self.user_id, self.key_version, self.username, self.signing_key, self.box_key
-        ) + bytes(self.signature)
-
-    @classmethod
-    def decode(cls, data: bytes) -> Identity:
-        """Parse an identity record and check its self-signature."""
-        r = Reader(data, "identity record")
-        r.magic(IDENTITY_MAGIC)
-        if r.u8() != FORMAT_VERSION:
-            raise MalformedError("identity record: unsupported format version")
-        user_id = r.raw(ID_SIZE)
-        key_version = r.u32()
-        try:
-            username = check_username(r.vbytes(USERNAME_MAX).decode("ascii"))
-        except UnicodeDecodeError as exc:
-            raise MalformedError("identity record: username is not ASCII") from exc
-        signing_key = r.raw(KEY_SIZE)
-        box_key = r.raw(KEY_SIZE)
-        body = r.consumed()
-        signature = r.raw(SIGNATURE_SIZE)
-        r.end()
-        if key_version < 1:
-            raise MalformedError("identity record: key version must be at least 1")
-        verify_signature(signing_key, labels.IDENTITY_SIGNATURE, body, signature)
-        return cls(user_id, key_version, username, signing_key, box_key, signature)
-
-
-def _identity_body(
-    user_id: bytes, key_version: int, username: str, signing_key: bytes, box_key: bytes
-) -> bytes:
-    return (
-        Writer()
-        .raw(IDENTITY_MAGIC)
-        .u8(FORMAT_VERSION)
-        .fixed(user_id, ID_SIZE)
-        .u32(key_version)
-        .vbytes(check_username(username).encode("ascii"))
-        .fixed(signing_key, KEY_SIZE)
-        .fixed(box_key, KEY_SIZE)
-        .getvalue()
-    )
 
 
 @dataclass(frozen=True, repr=False)
@@ -187,7 +101,7 @@ class PrivateIdentity:
         """The signed identity record, derived from the secrets (never trusted from a server)."""
         signing_key = bytes(self._signer.verify_key)
         box_key = bytes(self.box_private_key.public_key)
-        body = _identity_body(self.user_id, self.key_version, self.username, signing_key, box_key)
+        body = identity_body(self.user_id, self.key_version, self.username, signing_key, box_key)
         return Identity(
             self.user_id,
             self.key_version,

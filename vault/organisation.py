@@ -23,7 +23,6 @@ Nothing here touches the network or the disk.
 from __future__ import annotations
 
 import enum
-import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,32 +43,54 @@ from .errors import (
 )
 from .grant import NEVER_EXPIRES, Grant
 from .header import check_length, check_u64
-from .keys import (
-    PRIVATE_KEYS_SIZE,
-    Identity,
-    PrivateIdentity,
-    check_username,
-    format_fingerprint,
+from .keys import PRIVATE_KEYS_SIZE, Identity, PrivateIdentity
+from .orgkeys import (
+    FORMAT_VERSION,
+    KEY_ID_SIZE,
+    NO_KEY_ID,
+    ORG_KEYS_MAGIC,
+    SIGNATURE_SIZE,
+    OrgKeys,
+    OrgKind,
+    genesis_fingerprint_digest,
+    organisation_fingerprint,
+    organisation_fingerprint_digest,
 )
 
-ORG_KEYS_MAGIC: Final = b"KLOK"
+# The public part (`vault.orgkeys`) is re-exported: `from vault.organisation import OrgKeys`.
+__all__ = [
+    "EPOCH_MAX",
+    "FINGERPRINT_ID_SIZE",
+    "MEMBERSHIP_MAGIC",
+    "NO_KEY_ID",
+    "ORG_KEYS_MAGIC",
+    "SEALED_KEYS_SIZE",
+    "ChainPin",
+    "IdentityOf",
+    "Membership",
+    "OrgChain",
+    "OrgKeys",
+    "OrgKind",
+    "Role",
+    "Roster",
+    "check_pin",
+    "check_rewrap",
+    "make_membership",
+    "new_organisation",
+    "next_epoch",
+    "open_membership",
+    "organisation_fingerprint",
+    "organisation_fingerprint_digest",
+    "verify_chain",
+    "verify_membership",
+    "verify_roster",
+]
+
 MEMBERSHIP_MAGIC: Final = b"KLOM"
-FORMAT_VERSION: Final = 1
-KEY_ID_SIZE: Final = 32
-SIGNATURE_SIZE: Final = 64
-IDENTITY_MAX: Final = 1024
 SEALED_KEYS_SIZE: Final = PRIVATE_KEYS_SIZE + 48  # crypto_box_seal: ephemeral key 32 + tag 16
-NO_KEY_ID: Final = bytes(KEY_ID_SIZE)
 EPOCH_MAX: Final = 2**32 - 1
 FINGERPRINT_ID_SIZE: Final = 32
 RECORD_HASH_SIZE: Final = 32
-
-
-class OrgKind(enum.IntEnum):
-    MUNICIPALITY = 1
-    INSTITUTION = 2
-    CONTRACTOR = 3
-    ENGINEERING = 4
 
 
 class Role(enum.IntEnum):
@@ -77,117 +98,10 @@ class Role(enum.IntEnum):
     ADMIN = 2
 
 
-_KINDS: Final = frozenset(OrgKind)
 _ROLES: Final = frozenset(Role)
 
 IdentityOf = Callable[[bytes], Identity]
 """Looks up the trusted identity of a user id (the client's pinned contacts)."""
-
-
-# -- the fingerprint -------------------------------------------------------------------------------
-def organisation_fingerprint_digest(
-    org_id: bytes, kind: int, name: str, signing_key: bytes, box_key: bytes
-) -> bytes:
-    """SHA-512 over the label, the organisation's id, kind and name and its epoch-1 keys."""
-    body = (
-        Writer()
-        .fixed(org_id, ID_SIZE)
-        .u8(kind)
-        .vbytes(check_username(name).encode("ascii"))
-        .fixed(signing_key, 32)
-        .fixed(box_key, 32)
-        .getvalue()
-    )
-    return hashlib.sha512(labels.ORGANISATION_FINGERPRINT + b"\x00" + body).digest()
-
-
-# -- the key record of one epoch -------------------------------------------------------------------
-@dataclass(frozen=True)
-class OrgKeys:
-    """One epoch's public keys, as published (section 14.1). Parsing checks only the embedded
-    identity record's self-signature; `verify_chain` checks the rest."""
-
-    kind: OrgKind
-    identity: Identity  # user_id = org id, key_version = epoch, username = organisation name
-    previous_key_id: bytes
-    author_id: bytes
-    author_key_id: bytes
-    created_at: int
-    author_signature: bytes = field(repr=False)
-    succession_signature: bytes | None = field(repr=False)
-
-    @property
-    def org_id(self) -> bytes:
-        return self.identity.user_id
-
-    @property
-    def epoch(self) -> int:
-        return self.identity.key_version
-
-    @property
-    def name(self) -> str:
-        return self.identity.username
-
-    @property
-    def key_id(self) -> bytes:
-        return self.identity.key_id
-
-    def body(self) -> bytes:
-        """The bytes the author signs."""
-        return (
-            Writer()
-            .raw(ORG_KEYS_MAGIC)
-            .u8(FORMAT_VERSION)
-            .u8(self.kind)
-            .vbytes(self.identity.encode())
-            .fixed(self.previous_key_id, KEY_ID_SIZE)
-            .fixed(self.author_id, ID_SIZE)
-            .fixed(self.author_key_id, KEY_ID_SIZE)
-            .u64(self.created_at)
-            .getvalue()
-        )
-
-    def signed_by_author(self) -> bytes:
-        """The bytes the previous epoch's organisation key signs (body and author signature)."""
-        return self.body() + self.author_signature
-
-    def encode(self) -> bytes:
-        return self.signed_by_author() + (self.succession_signature or b"")
-
-    @classmethod
-    def decode(cls, data: bytes) -> OrgKeys:
-        r = Reader(data, "organisation keys")
-        r.magic(ORG_KEYS_MAGIC)
-        if r.u8() != FORMAT_VERSION:
-            raise MalformedError("organisation keys: unsupported format version")
-        kind = r.u8()
-        identity_bytes = r.vbytes(IDENTITY_MAX)
-        previous_key_id = r.raw(KEY_ID_SIZE)
-        author_id, author_key_id = r.raw(ID_SIZE), r.raw(KEY_ID_SIZE)
-        created_at = r.u64()
-        author_signature = r.raw(SIGNATURE_SIZE)
-        if kind not in _KINDS:
-            raise MalformedError(f"organisation keys: unknown kind {kind}")
-        identity = Identity.decode(identity_bytes)  # MalformedError, SignatureError
-        succession: bytes | None = None
-        if identity.key_version == 1:
-            if previous_key_id != NO_KEY_ID:
-                raise MalformedError("organisation keys: epoch 1 has no previous key")
-        else:
-            if previous_key_id == NO_KEY_ID:
-                raise MalformedError("organisation keys: a later epoch names its previous key")
-            succession = r.raw(SIGNATURE_SIZE)
-        r.end()
-        return cls(
-            OrgKind(kind),
-            identity,
-            previous_key_id,
-            author_id,
-            author_key_id,
-            created_at,
-            author_signature,
-            succession,
-        )
 
 
 def _org_keys(
@@ -324,14 +238,11 @@ class OrgChain:
 
     @property
     def fingerprint_digest(self) -> bytes:
-        g = self.genesis.identity
-        return organisation_fingerprint_digest(
-            g.user_id, self.kind, g.username, g.signing_key, g.box_key
-        )
+        return genesis_fingerprint_digest(self.genesis)
 
     @property
     def fingerprint(self) -> str:
-        return format_fingerprint(self.fingerprint_digest)
+        return organisation_fingerprint(self.genesis)
 
     @property
     def fingerprint_id(self) -> bytes:

@@ -5,13 +5,16 @@ written as a 24-word BIP-39 mnemonic (English word list, 8-bit SHA-256 checksum 
 word). Because E is uniformly random no slow KDF is needed: `recovery_auth_key` (sent to the
 server) and `recovery_bundle_key` (opens the purpose-2 key bundle) are plain HKDF subkeys.
 
-Typed input is compared in ASCII lower case and may be split by ASCII white space. A code with an
-unknown word, the wrong number of words or a bad checksum raises `InvalidRecoveryCode` before
-anything is derived; the message names the position of a bad word, never the words themselves.
+Typed input is normalised by one rule every client shares (`recovery_words`): A-Z become a-z,
+and every run of characters that are not a-z is a separator, so the numbers the code is
+printed with, punctuation, case and line breaks do not matter. A code with an unknown word, the
+wrong number of words or a bad checksum raises `InvalidRecoveryCode` before anything is
+derived; the message names the position of a bad word, never the words themselves.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -105,18 +108,27 @@ def _positions(numbers: Sequence[int]) -> str:
     return f"words {listed} are"
 
 
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ\t\r\n", "abcdefghijklmnopqrstuvwxyz   ")
-_SEPARATOR = " "
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_NOT_A_LETTER = re.compile("[^a-z]+")  # no IGNORECASE: a-z are exactly U+0061 to U+007A
+
+
+def recovery_words(text: str) -> list[str]:
+    """The words of a typed recovery code (format section 5): ASCII A-Z folded to a-z, every run
+    of other characters a separator.
+
+    Digits, punctuation, white space, line breaks and every non-ASCII character separate words,
+    so the code pastes as printed ("1 topic   2 lunch ..."). Nothing else is folded or
+    normalised (no Unicode case folding, no NFKC): every implementation gets the same words,
+    and an accented letter splits its word into pieces that are not in the list.
+    """
+    return [word for word in _NOT_A_LETTER.split(text.translate(_ASCII_LOWER)) if word]
 
 
 def parse_recovery_code(text: str) -> RecoveryCode:
     """Parse a typed recovery code; raise InvalidRecoveryCode naming what is wrong."""
     if not isinstance(text, str):
         raise InvalidRecoveryCode("a recovery code is text: 24 words")
-    # ASCII white space and ASCII lower-casing only, so every implementation splits and folds
-    # the same way (Unicode white space and case rules differ between languages).
-    words = text.translate(_ASCII_LOWER).split(_SEPARATOR)
-    words = [word for word in words if word]
+    words = recovery_words(text)
     if not words:
         raise InvalidRecoveryCode("the recovery code is empty: it has 24 words")
     known = _word_set()

@@ -2,8 +2,10 @@
 
 Unknown names and wrong keys get the same answer in the same time: prelogin shows a fake but
 stable salt, and every key check runs one Argon2id verification (against a dummy hash when
-there is no account). Every attempt at a key is rate limited (`ratelimit`). Slow hashing runs
-outside any database transaction, so it never holds SQLite's write lock.
+there is no account). Every attempt at a key is rate limited (`ratelimit`), and a device that
+logged in before is held back only by its own failures: each login hands it a device token for
+the next. Slow hashing runs outside any database transaction, so it never holds SQLite's write
+lock.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..db import writes
 from ..deps import AddressDep, CallerDep, NowDep, SessionDep, SettingsDep
 from ..models import (
     AuthSession,
+    DeviceToken,
     KdfParams,
     LoginRequest,
     LoginResponse,
@@ -44,7 +47,9 @@ def find_user(session: Session, username: str) -> User | None:
     return session.exec(select(User).where(col(User.username) == username)).first()
 
 
-def start_session(session: Session, user: User, now: int, settings: Settings) -> LoginResponse:
+def start_session(
+    session: Session, user: User, now: int, settings: Settings, device_token: str
+) -> LoginResponse:
     """Create a session token (stored hashed) in the caller's transaction."""
     token = new_token()
     expires_at = now + settings.session_ttl_seconds
@@ -61,6 +66,7 @@ def start_session(session: Session, user: User, now: int, settings: Settings) ->
         expires_at=expires_at,
         user=UserPublic.of(user),
         passphrase_bundle=user.passphrase_bundle,
+        device_token=device_token,
     )
 
 
@@ -73,16 +79,21 @@ def check_key(
     key: bytes,
     *,
     recovery: bool,
-) -> User:
-    """Count the attempt, then check the key; return the user or raise 401 / 429."""
-    LoginLimiter(settings).attempt(session, username, address, now)
+    device_token: str | None,
+) -> tuple[User, str | None]:
+    """Count the attempt, then check the key; return the user and the hash of the valid device
+    token presented (None: none), or raise 401 / 429."""
+    limiter = LoginLimiter(settings)
+    device = limiter.trusted_device(session, username, device_token, now)
+    session.commit()  # `attempt` begins with a write
+    limiter.attempt(session, username, address, now, device)
     user = find_user(session, username)
     stored = None if user is None else (user.recovery_auth_hash if recovery else user.auth_hash)
     session.commit()  # no transaction stays open during the slow hash
     valid = verify_key(stored, key)  # runs (against a dummy hash) even for unknown names
     if user is None or not valid:
         raise unauthorized("unknown user or wrong key")
-    return user
+    return user, device
 
 
 @router.post("/auth/prelogin")
@@ -109,9 +120,20 @@ def login(
     address: AddressDep,
     now: NowDep,
 ) -> LoginResponse:
-    user = check_key(session, settings, body.username, address, now, body.auth_key, recovery=False)
-    LoginLimiter(settings).succeeded(session, body.username, address, now)
-    answer = start_session(session, user, now, settings)
+    user, device = check_key(
+        session,
+        settings,
+        body.username,
+        address,
+        now,
+        body.auth_key,
+        recovery=False,
+        device_token=body.device_token,
+    )
+    limiter = LoginLimiter(settings)
+    limiter.succeeded(session, body.username, address, now, device)
+    token = limiter.new_device_token(session, user, now, replacing=device)
+    answer = start_session(session, user, now, settings, token)
     session.commit()
     return answer
 
@@ -132,10 +154,17 @@ def recovery(
     address: AddressDep,
     now: NowDep,
 ) -> RecoveryResponse:
-    user = check_key(
-        session, settings, body.username, address, now, body.recovery_auth_key, recovery=True
+    user, device = check_key(
+        session,
+        settings,
+        body.username,
+        address,
+        now,
+        body.recovery_auth_key,
+        recovery=True,
+        device_token=body.device_token,
     )
-    LoginLimiter(settings).succeeded(session, body.username, address, now)
+    LoginLimiter(settings).succeeded(session, body.username, address, now, device)
     session.commit()
     return RecoveryResponse(recovery_bundle=user.recovery_bundle, user=UserPublic.of(user))
 
@@ -148,8 +177,15 @@ def reset_passphrase(
     address: AddressDep,
     now: NowDep,
 ) -> LoginResponse:
-    user = check_key(
-        session, settings, body.username, address, now, body.recovery_auth_key, recovery=True
+    user, device = check_key(
+        session,
+        settings,
+        body.username,
+        address,
+        now,
+        body.recovery_auth_key,
+        recovery=True,
+        device_token=body.device_token,
     )
     new_hash = hash_key(body.auth_key)
     user.set_kdf(body.kdf)
@@ -157,8 +193,13 @@ def reset_passphrase(
     user.auth_hash = new_hash
     session.add(user)
     session.flush()  # the UPDATE is this transaction's first statement
-    LoginLimiter(settings).succeeded(session, body.username, address, now)
+    limiter = LoginLimiter(settings)
+    limiter.succeeded(session, body.username, address, now, device)
+    # As every session ends, so does every device's trust: whoever had the passphrase may have
+    # logged in somewhere. Only the device that recovered keeps (a new) one.
     session.exec(delete(AuthSession).where(col(AuthSession.user_id) == user.user_id))
-    answer = start_session(session, user, now, settings)
+    session.exec(delete(DeviceToken).where(col(DeviceToken.user_id) == user.user_id))
+    token = limiter.new_device_token(session, user, now, replacing=None)
+    answer = start_session(session, user, now, settings, token)
     session.commit()
     return answer

@@ -79,7 +79,16 @@ def change_passphrase(
     caller's own session lives on; any other (another device, a thief) is revoked with the
     change, in the same transaction."""
     key = body.current_auth_key
-    user = check_key(session, settings, caller.user.username, address, now, key, recovery=False)
+    user, device = check_key(
+        session,
+        settings,
+        caller.user.username,
+        address,
+        now,
+        key,
+        recovery=False,
+        device_token=body.device_token,
+    )
     new_hash = hash_key(body.auth_key)  # no transaction stays open during the slow hash
     with write_transaction(session):
         user.auth_hash = new_hash
@@ -98,7 +107,7 @@ def change_passphrase(
         ).first()
         if mine is None:
             raise unauthorized()
-        LoginLimiter(settings).succeeded(session, user.username, address, now)
+        LoginLimiter(settings).succeeded(session, user.username, address, now, device)
         session.exec(
             delete(AuthSession).where(
                 col(AuthSession.user_id) == user.user_id,

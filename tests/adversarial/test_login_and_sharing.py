@@ -438,6 +438,53 @@ def test_s21_login_attempts_are_throttled_per_account(world: World) -> None:
         )
 
 
+def test_s21_a_stranger_cannot_lock_a_user_out_of_a_device_that_logged_in_before(
+    world: World,
+) -> None:
+    """Ten wrong passphrases from anyone used to lock the account for everyone. Now the device
+    that logged in before presents its device token and is held back only by its own failures:
+    the stranger, hammering away, keeps out only devices that never logged in."""
+    owner = world.person("lex-s21-owner")  # registered (and so logged in) on this device
+    owner.client.logout()
+    wrong = base64.b64encode(bytes(32)).decode()
+    with httpx.Client(base_url=world.server.url) as http:
+        statuses = [
+            http.post(
+                "/api/v1/auth/login", json={"username": owner.name, "auth_key": wrong}
+            ).status_code
+            for _ in range(15)
+        ]
+    assert statuses[0] == 401 and statuses[-1] == 429, statuses
+    result = owner.run_cli("login", owner.name)
+    assert result.returncode == 0, result.stderr
+    assert "Logged in as lex-s21-owner" in result.stdout
+    with pytest.raises(RateLimited):  # a device that never logged in waits with the stranger
+        world.person(owner.name, register=False, profile="lex-s21-owner-new").client.login(
+            owner.name, PASSPHRASE
+        )
+    # the token rotates at each login, and the device goes on getting in
+    owner.client.login(owner.name, PASSPHRASE)
+    assert owner.run_cli("login", owner.name).returncode == 0
+
+
+def test_s21_a_device_token_copied_to_another_account_gives_nothing(world: World) -> None:
+    """The server binds a device token to one account: anna's device's token, presented for
+    a locked-out account it was not made for, is no token at all."""
+    target = world.person("lex-s21-target")
+    target.client.logout()
+    with httpx.Client(base_url=world.server.url) as http:
+        for _ in range(15):
+            http.post(
+                "/api/v1/auth/login",
+                json={"username": target.name, "auth_key": base64.b64encode(bytes(32)).decode()},
+            )
+    annas = world.anna.client.profile.device_token("anna")
+    assert annas
+    target.client.profile.save_device_token(target.name, annas)
+    with pytest.raises(RateLimited):
+        target.client.login(target.name, PASSPHRASE)
+
+
 # -- the access log --------------------------------------------------------------------------
 def test_an_edited_access_log_entry_is_detected(world: World) -> None:
     dossier, _ = world.dossier_with(("a.txt", b"a"))

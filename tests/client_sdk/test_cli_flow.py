@@ -3,7 +3,8 @@
 Every command runs as a subprocess of `.venv/bin/kluis`, without a terminal, with its
 passphrases in KLUIS_* environment variables, the way a script (or CI) would use it. The
 exported files are opened with the real `age` binary, driven through a pseudo-terminal because
-age reads the passphrase of an identity file from a terminal only.
+age reads the passphrase of an identity file from a terminal only; `kluis recover` is driven the
+same way where what is tested is its prompt.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import json
 import os
 import pty
 import re
+import select
 import shutil
 import stat
 import subprocess
+import termios
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -29,7 +32,7 @@ from client_sdk.errors import ServerUnreachable
 from client_sdk.localserver import LocalServer
 from vault.recovery import RecoveryCode
 
-from .cli_runner import Person
+from .cli_runner import KLUIS, Person
 
 RECOVERY_ROW = re.compile(r"(\d+) ([a-z]+)")
 FINGERPRINT = re.compile(r"\d{5}(?: \d{5}){11}")
@@ -492,6 +495,127 @@ def test_a_failed_passwd_leaves_one_live_session_and_the_old_passphrase(
     Person(server.url, tmp_path / "unchanged", anna.passphrase).ok("login", "anna-passwd-cut")
 
 
+def printed_code(register_output: str) -> str:
+    """The recovery code exactly as `kluis register` printed it: six numbered rows of four."""
+    block = register_output.rstrip("\n").split("\n\n")[-1]
+    assert len(block.splitlines()) == 6 and block.lstrip().startswith("1 "), block
+    return block
+
+
+def test_recover_with_the_code_pasted_as_printed(server: LocalServer, tmp_path: Path) -> None:
+    anna = person(server, tmp_path, "anna-printed")
+    printed = printed_code(anna.ok("register", "anna-printed"))
+    device = Person(server.url, tmp_path / "pasted", "a passphrase after pasting")
+    out = device.ok("recover", "anna-printed", env={"KLUIS_RECOVERY_CODE": printed + "\n"})
+    assert "Access restored for anna-printed" in out
+    assert fingerprint_of(device) == fingerprint_of(anna)
+    # numbered one per line, with full stops and commas, in capitals
+    words = [w for _, w in RECOVERY_ROW.findall(printed)]
+    listed = "\n".join(f"{i}. {w.upper()}," for i, w in enumerate(words, 1))
+    again = Person(server.url, tmp_path / "listed", "another passphrase after pasting")
+    again.ok("recover", "anna-printed", env={"KLUIS_RECOVERY_CODE": listed})
+
+
+def test_recover_refuses_a_printed_code_with_a_mistake(server: LocalServer, tmp_path: Path) -> None:
+    anna = person(server, tmp_path, "anna-printed-typo")
+    printed = printed_code(anna.ok("register", "anna-printed-typo"))
+    device = Person(server.url, tmp_path / "typo", "")
+    rows = printed.splitlines()
+    one_row_short = "\n".join(rows[:5])
+    user_error(
+        device.run("recover", "anna-printed-typo", env={"KLUIS_RECOVERY_CODE": one_row_short}),
+        "24 words, this one has 20",
+    )
+    word_7 = RECOVERY_ROW.findall(rows[1])[2][1]
+    typo = printed.replace(f" 7 {word_7} ", f" 7 {word_7}x ")
+    result = device.run("recover", "anna-printed-typo", env={"KLUIS_RECOVERY_CODE": typo})
+    user_error(result, "word 7 is not in the recovery word list")  # the number as printed
+    assert word_7 not in result.stderr
+
+
+def in_terminal(
+    args: list[str], env: dict[str, str], answers: list[tuple[bytes, bytes]], timeout: float = 120
+) -> tuple[int, str]:
+    """Run `kluis` on a pseudo-terminal; once the output shows the next answer's prompt and
+    the terminal no longer echoes (the input is hidden), type that answer."""
+    pid, fd = pty.fork()
+    if pid == 0:  # child: kluis, with the pty as its terminal; never back into pytest
+        try:
+            os.execve(KLUIS, [KLUIS, *args], env)  # noqa: S606 (fixed binary, no shell)
+        finally:
+            os._exit(127)
+    seen, position, pending = b"", 0, list(answers)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            if pending and pending[0][0] in seen[position:]:
+                if termios.tcgetattr(fd)[3] & termios.ECHO:
+                    continue  # not hidden (yet): do not type a secret
+                prompt, text = pending.pop(0)
+                position = seen.index(prompt, position) + len(prompt)
+                os.write(fd, text)
+        else:
+            os.kill(pid, 9)
+            raise TimeoutError(seen.decode(errors="replace"))
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert not pending, (pending, seen)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", seen.decode(errors="replace"))  # a terminal: styles
+    return os.waitstatus_to_exitcode(status), shown
+
+
+def terminal_env(server: LocalServer, profile: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLUIS_")}
+    return {**env, "KLUIS_SERVER": server.url, "KLUIS_PROFILE": str(profile), "COLUMNS": "200"}
+
+
+def test_recover_at_the_prompt_with_the_code_pasted_as_printed(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    """Pasted into the prompt, the six printed rows arrive as six lines: all are read, with
+    the input hidden, and nothing of them is taken for the new passphrase."""
+    anna = person(server, tmp_path, "anna-prompt")
+    printed = printed_code(anna.ok("register", "anna-prompt"))
+    new = b"the passphrase typed at the prompt\n"
+    code, output = in_terminal(
+        ["recover", "anna-prompt"],
+        terminal_env(server, tmp_path / "prompt-device"),
+        [(b"Recovery code", printed.encode() + b"\n"), (b"New passphrase", new),
+         (b"Repeat for confirmation", new)],
+    )  # fmt: skip
+    assert code == 0, output
+    assert "Access restored for anna-prompt" in output
+    for row in printed.splitlines():
+        assert row.strip() not in output  # hidden: the pasted rows were not echoed
+    Person(server.url, tmp_path / "check", new.decode().strip()).ok("login", "anna-prompt")
+
+
+def test_recover_at_the_prompt_stops_at_an_empty_line(server: LocalServer, tmp_path: Path) -> None:
+    """A code with a row missing, then Enter on an empty line: the count is reported, and no
+    new passphrase is asked for."""
+    anna = person(server, tmp_path, "anna-prompt-short")
+    printed = printed_code(anna.ok("register", "anna-prompt-short"))
+    short = "\n".join(printed.splitlines()[:5]).encode() + b"\n\n"
+    code, output = in_terminal(
+        ["recover", "anna-prompt-short"],
+        terminal_env(server, tmp_path / "short-device"),
+        [(b"Recovery code", short)],
+    )
+    assert code == 1, output
+    assert "a recovery code has 24 words, this one has 20" in output
+    assert "New passphrase" not in output
+
+
 def test_recovery_and_passphrase_refusals(server: LocalServer, tmp_path: Path) -> None:
     anna, code = registered(server, tmp_path, "anna-typo")
     words = code.split()
@@ -506,7 +630,7 @@ def test_recovery_and_passphrase_refusals(server: LocalServer, tmp_path: Path) -
     wrong = device.run("recover", "anna-typo", env={"KLUIS_RECOVERY_CODE": someone_elses})
     user_error(wrong, "wrong username or passphrase")
     missing = device.run("recover", "anna-typo", env={"KLUIS_PASSPHRASE": ""})
-    user_error(missing, "no passphrase")
+    user_error(missing, "no recovery code", "KLUIS_RECOVERY_CODE")
     nobody = device.run("recover", "nobody-at-all", env={"KLUIS_RECOVERY_CODE": code})
     user_error(nobody, "wrong username or passphrase")
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,13 +201,36 @@ def test_sharing_with_an_unverified_organisation_needs_allow_unverified(world: W
     assert world.dirk.ok("ls", dossier)
 
 
-def test_a_mistyped_operator_record_is_a_security_failure(world: World) -> None:
-    world.organisation("typo-org", "dirk", verified=False)
+def test_the_operator_cannot_record_a_mistyped_fingerprint(world: World) -> None:
+    fingerprint = world.organisation("typo-org", "dirk", verified=False)
     wrong = " ".join(["12345"] * 12)
-    assert world.operator("verify-org", "typo-org", "--fingerprint", wrong).returncode == 0
-    security_failure(world.anna.run("org", "show", "typo-org"), "marked verified", wrong)
+    refused = world.operator("verify-org", "typo-org", "--fingerprint", wrong)
+    assert refused.returncode == 1, (refused.stdout, refused.stderr)
+    assert "does not match" in refused.stderr and fingerprint in refused.stderr
+    assert "Traceback" not in refused.stderr
+    # nothing was recorded: residents see an unverified organisation, not a security failure
+    assert "NOT verified" in world.anna.ok("org", "show", "typo-org")
     dossier = world.dossier("Schade")
-    security_failure(world.anna.run("share", dossier, "@typo-org"), "marked verified")
+    user_error(world.anna.run("share", dossier, "@typo-org"), "not verified")
+    done = world.operator("verify-org", "typo-org", "--fingerprint", fingerprint)
+    assert done.returncode == 0 and "matches its published keys" in done.stdout, done.stderr
+    assert "verified (the operator's record matches these keys)" in world.anna.ok(
+        "org", "show", "typo-org"
+    )
+
+
+def test_a_wrong_fingerprint_the_server_records_is_a_security_failure(world: World) -> None:
+    """What the operator's command now refuses, a lying server can still write into its
+    database: the client computes the fingerprint itself and fails closed."""
+    world.organisation("lying-org", "dirk", verified=False)
+    wrong = " ".join(["12345"] * 12)
+    with closing(sqlite3.connect(world.server.db_path, timeout=30)) as db, db:
+        db.execute(
+            "UPDATE organisations SET verified_fingerprint = ? WHERE name = ?", (wrong, "lying-org")
+        )
+    security_failure(world.anna.run("org", "show", "lying-org"), "marked verified", wrong)
+    dossier = world.dossier("Schade")
+    security_failure(world.anna.run("share", dossier, "@lying-org"), "marked verified")
 
 
 # -- user errors -----------------------------------------------------------------------------------

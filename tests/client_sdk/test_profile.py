@@ -185,6 +185,22 @@ def test_the_kdf_floor_only_rises(prof: Profile) -> None:
 
 
 # -- index counters, versions, log head ---------------------------------------------------------
+def test_a_device_token_is_kept_per_username_and_outlives_the_session(prof: Profile) -> None:
+    assert prof.device_token("anna") is None
+    prof.save_device_token("anna", "token-1")
+    prof.save_device_token("bert", "token-b")
+    prof.save_device_token("anna", "token-2")  # the next login's replaces it
+    prof.clear_session()  # logging out keeps it: this device has logged in before
+    assert prof.device_token("anna") == "token-2" and prof.device_token("bert") == "token-b"
+    assert stat.S_IMODE((prof.dir / TRUST_FILE).stat().st_mode) == 0o600
+
+
+def test_a_damaged_device_token_counts_as_none(prof: Profile) -> None:
+    (prof.dir).mkdir(parents=True, exist_ok=True)
+    (prof.dir / TRUST_FILE).write_text(json.dumps({"device_tokens": {"anna": 5, "bert": ""}}))
+    assert prof.device_token("anna") is None and prof.device_token("bert") is None
+
+
 def test_index_seen_round_trips_per_dossier(prof: Profile) -> None:
     d1, d2 = "d1" * 16, "d2" * 16
     assert prof.index_seen(d1) is None

@@ -170,7 +170,7 @@ def test_login_answers_token_expiry_user_and_bundle(kluis: Kluis, settings: Sett
     response = login(kluis, "alice", base64.b64decode(body["auth_key"]))
     assert response.status_code == 200
     answer = response.json()
-    assert set(answer) == {"token", "expires_at", "user", "passphrase_bundle"}
+    assert set(answer) == {"token", "expires_at", "user", "passphrase_bundle", "device_token"}
     assert len(base64.urlsafe_b64decode(answer["token"] + "=")) == 32
     assert answer["expires_at"] == kluis.clock.now + settings.session_ttl_seconds
     assert answer["passphrase_bundle"] == body["passphrase_bundle"]
@@ -301,7 +301,7 @@ def test_reset_passphrase_replaces_the_key_and_revokes_sessions(
     response = kluis.post("/auth/reset-passphrase", json=body)
     assert response.status_code == 200
     answer = response.json()
-    assert set(answer) == {"token", "expires_at", "user", "passphrase_bundle"}
+    assert set(answer) == {"token", "expires_at", "user", "passphrase_bundle", "device_token"}
     assert answer["passphrase_bundle"] == body["passphrase_bundle"]
 
     assert_problem(

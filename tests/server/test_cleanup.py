@@ -16,7 +16,16 @@ from server.config import Settings
 from server.db import make_engine
 from server.models import Upload
 
-from .harness import Account, FakeClock, Kluis, assert_problem, make_client, new_id, run_server
+from .harness import (
+    Account,
+    FakeClock,
+    Kluis,
+    assert_problem,
+    b64,
+    make_client,
+    new_id,
+    run_server,
+)
 from .test_documents import blob_files, version_body
 
 GRACE = 3600
@@ -156,6 +165,34 @@ def test_expired_sessions_are_removed(kluis: Kluis, alice: Account, settings: Se
     report = cleanup(settings, kluis.clock.now)
     assert report.sessions == 1
     assert_problem(kluis.get("/me", alice), 401, "unauthorized")
+
+
+def table_rows(settings: Settings, table: str) -> int:
+    engine = make_engine(settings.db_url)
+    try:
+        with engine.connect() as db:
+            return int(db.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one())  # noqa: S608
+    finally:
+        engine.dispose()
+
+
+def test_expired_device_tokens_and_forgotten_login_delays_are_removed(
+    kluis: Kluis, alice: Account, settings: Settings
+) -> None:
+    for _ in range(3):  # a delay row for alice at this address
+        kluis.post("/auth/login", json={"username": "alice", "auth_key": b64(os.urandom(32))})
+    assert table_rows(settings, "device_tokens") == 1  # alice's login handed out one
+    assert table_rows(settings, "login_backoff") == 1
+    kluis.clock.advance(settings.login_backoff_reset_seconds - 1)
+    cleanup(settings, kluis.clock.now)
+    assert table_rows(settings, "login_backoff") == 1  # not yet forgotten
+    kluis.clock.advance(1)
+    cleanup(settings, kluis.clock.now)
+    assert table_rows(settings, "login_backoff") == 0
+    assert table_rows(settings, "device_tokens") == 1
+    kluis.clock.advance(settings.device_token_ttl_seconds)
+    report = cleanup(settings, kluis.clock.now)
+    assert table_rows(settings, "device_tokens") == 0 and report.counters >= 1
 
 
 def test_cleanup_from_the_command_line(kluis: Kluis, alice: Account, settings: Settings) -> None:

@@ -1,8 +1,10 @@
 """Organisations on the server: the directory, roles in the roster, access through grants to an
 organisation, rotation, receipts, expiry, and the operator's `admin verify-org`.
 
-The server never opens the signed records; the bytes here are placeholders. What is tested is
-access control (defence in depth: clients decide on signatures) and bookkeeping.
+The server never opens the signed records in the API; the bytes there are placeholders. What is
+tested is access control (defence in depth: clients decide on signatures) and bookkeeping. Only
+the operator's `verify-org` reads the organisation's epoch-1 record, to compute its fingerprint:
+those tests publish real records.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 import pytest
 
 from server import admin
+from vault.keys import PrivateIdentity
+from vault.organisation import OrgKind, new_organisation, verify_chain
 
 from .harness import START, Account, FakeClock, Kluis, assert_problem, b64, grant_in, new_id
 
@@ -475,6 +479,23 @@ def test_no_receipts_after_the_share_expired(
 
 
 # -- the operator's verification ------------------------------------------------------------------
+def published_org(
+    kluis: Kluis, who: Account, name: str = "ncg", *, record_name: str | None = None,
+    record_kind: OrgKind = OrgKind.INSTITUTION, kind: int = 2,
+) -> str:  # fmt: skip
+    """An organisation whose epoch-1 record is real (made as a client makes it, for the name
+    `record_name`, default `name`); returns the fingerprint a client computes from it."""
+    author = PrivateIdentity.generate(bytes.fromhex(who.user_id), who.username)
+    org_id = new_id()
+    _, record = new_organisation(
+        author, org_id=bytes.fromhex(org_id), name=record_name or name, kind=record_kind,
+        created_at=START,
+    )  # fmt: skip
+    response = create_org(kluis, who, name, org_id=org_id, kind=kind, record=b64(record))
+    assert response.status_code == 201, response.text
+    return verify_chain([record], author_of=lambda _: author.public).fingerprint
+
+
 def run_admin(
     data_dir: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch, *args: str
 ) -> int:
@@ -487,16 +508,100 @@ def test_the_operator_records_a_checked_fingerprint(
     kluis: Kluis, alice: Account, data_dir: Path, database_url: str | None,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    org(kluis, alice)
-    typed = FINGERPRINT.replace(" ", "")  # spacing does not matter
+    fingerprint = published_org(kluis, alice)
+    typed = fingerprint.replace(" ", "")  # spacing does not matter
     assert run_admin(data_dir, database_url, monkeypatch, "verify-org", "ncg", "--fingerprint",
                      typed) == 0  # fmt: skip
-    assert "only if they compute the same fingerprint" in capsys.readouterr().out
+    assert "matches its published keys" in capsys.readouterr().out
     [listed] = kluis.get("/organisations", alice).json()
-    assert listed["verified_fingerprint"] == FINGERPRINT and listed["verified_at"]
+    assert listed["verified_fingerprint"] == fingerprint and listed["verified_at"]
     assert run_admin(data_dir, database_url, monkeypatch, "list-orgs") == 0
-    assert f"verified {FINGERPRINT}" in capsys.readouterr().out
+    assert f"verified {fingerprint}" in capsys.readouterr().out
     assert run_admin(data_dir, database_url, monkeypatch, "unverify-org", "ncg") == 0
+    assert kluis.get("/organisations", alice).json()[0]["verified_fingerprint"] is None
+
+
+def one_digit_off(fingerprint: str, position: int) -> str:
+    digits = list(fingerprint)
+    while not digits[position].isdigit():
+        position += 1
+    digits[position] = str((int(digits[position]) + 1) % 10)
+    return "".join(digits)
+
+
+@pytest.mark.parametrize("position", [0, 33, 70])
+def test_a_mistyped_fingerprint_is_refused_and_the_right_one_shown(
+    kluis: Kluis, alice: Account, data_dir: Path, database_url: str | None,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], position: int,
+) -> None:  # fmt: skip
+    fingerprint = published_org(kluis, alice)
+    typo = one_digit_off(fingerprint, position)
+    assert run_admin(data_dir, database_url, monkeypatch, "verify-org", "ncg", "--fingerprint",
+                     typo) == 1  # fmt: skip
+    captured = capsys.readouterr()
+    assert "does not match" in captured.err and fingerprint in captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert kluis.get("/organisations", alice).json()[0]["verified_fingerprint"] is None
+
+
+def test_another_organisations_fingerprint_is_refused(
+    kluis: Kluis, alice: Account, bob: Account, data_dir: Path, database_url: str | None,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    ncg = published_org(kluis, alice, "ncg")
+    img = published_org(kluis, bob, "img")
+    assert run_admin(data_dir, database_url, monkeypatch, "verify-org", "ncg", "--fingerprint",
+                     img) == 1  # fmt: skip
+    assert ncg in capsys.readouterr().err
+    listed = kluis.get("/organisations", alice).json()
+    assert {o["name"]: o["verified_fingerprint"] for o in listed} == {"ncg": None, "img": None}
+
+
+def test_a_verification_that_no_longer_matches_is_not_kept(
+    kluis: Kluis, alice: Account, data_dir: Path, database_url: str | None,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    fingerprint = published_org(kluis, alice)
+    assert run_admin(data_dir, database_url, monkeypatch, "verify-org", "ncg", "--fingerprint",
+                     fingerprint) == 0  # fmt: skip
+    assert run_admin(data_dir, database_url, monkeypatch, "verify-org", "ncg", "--fingerprint",
+                     one_digit_off(fingerprint, 5)) == 1  # fmt: skip
+    assert fingerprint in capsys.readouterr().err
+    # the refused attempt changed nothing: the earlier, matching record stays
+    assert kluis.get("/organisations", alice).json()[0]["verified_fingerprint"] == fingerprint
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"record_name": "img"}, "names another organisation"),
+        ({"record_kind": OrgKind.CONTRACTOR}, "names another organisation"),
+    ],
+    ids=["other-name", "other-kind"],
+)
+def test_keys_published_for_another_organisation_are_refused(
+    kluis: Kluis, alice: Account, data_dir: Path, database_url: str | None,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    change: dict[str, Any], message: str,
+) -> None:  # fmt: skip
+    """The directory says "ncg, institution", the signed record something else: every client
+    would refuse these keys, so there is nothing to verify."""
+    fingerprint = published_org(kluis, alice, "ncg", **change)
+    assert run_admin(data_dir, database_url, monkeypatch, "verify-org", "ncg", "--fingerprint",
+                     fingerprint) == 1  # fmt: skip
+    assert message in capsys.readouterr().err
+    assert kluis.get("/organisations", alice).json()[0]["verified_fingerprint"] is None
+
+
+def test_keys_that_do_not_parse_cannot_be_verified(
+    kluis: Kluis, alice: Account, data_dir: Path, database_url: str | None,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    org(kluis, alice)  # a placeholder record: "KLOK" and random bytes
+    assert run_admin(data_dir, database_url, monkeypatch, "verify-org", "ncg", "--fingerprint",
+                     FINGERPRINT) == 1  # fmt: skip
+    err = capsys.readouterr().err
+    assert "published keys do not parse" in err and "Traceback" not in err
     assert kluis.get("/organisations", alice).json()[0]["verified_fingerprint"] is None
 
 
@@ -514,7 +619,7 @@ def test_the_operator_command_refuses_mistakes(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     args: tuple[str, ...], message: str,
 ) -> None:  # fmt: skip
-    org(kluis, alice)
+    published_org(kluis, alice)
     assert run_admin(data_dir, database_url, monkeypatch, *args) == 1
     assert message in capsys.readouterr().err
     assert kluis.get("/organisations", alice).json()[0]["verified_fingerprint"] is None
@@ -523,14 +628,36 @@ def test_the_operator_command_refuses_mistakes(
 def test_python_m_server_admin_runs_the_operator_commands(
     kluis: Kluis, alice: Account, data_dir: Path, database_url: str | None
 ) -> None:
-    org(kluis, alice)
+    fingerprint = published_org(kluis, alice)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KLUIS_")}
     if database_url:
         env["KLUIS_DATABASE_URL"] = database_url
-    done = subprocess.run(
-        [sys.executable, "-m", "server", "admin", "verify-org", "ncg", "--fingerprint",
-         FINGERPRINT, "--data-dir", str(data_dir)],
-        capture_output=True, text=True, env=env, check=False, timeout=60,
-    )  # fmt: skip
+
+    def verify_org(typed: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "server", "admin", "verify-org", "ncg", "--fingerprint",
+             typed, "--data-dir", str(data_dir)],
+            capture_output=True, text=True, env=env, check=False, timeout=60,
+        )  # fmt: skip
+
+    refused = verify_org(one_digit_off(fingerprint, 12))
+    assert refused.returncode == 1 and fingerprint in refused.stderr, refused.stderr
+    assert kluis.get("/organisations", alice).json()[0]["verified_fingerprint"] is None
+    done = verify_org(fingerprint)
     assert done.returncode == 0, done.stderr
-    assert kluis.get("/organisations", alice).json()[0]["verified_fingerprint"] == FINGERPRINT
+    assert kluis.get("/organisations", alice).json()[0]["verified_fingerprint"] == fingerprint
+
+
+def test_the_server_loads_no_secret_key_code() -> None:
+    """The import contract (pyproject.toml) at run time: the server, its operator commands
+    included, computes fingerprints with vault's public modules only."""
+    secret = ("vault.keys", "vault.organisation", "vault.bundle", "vault.kdf", "vault.recovery",
+              "vault.grant", "vault.payload", "vault.agefile", "client_sdk")  # fmt: skip
+    script = (
+        "import sys, server.app, server.admin, server.__main__\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({secret!r})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vault import labels
+from vault import labels, orgkeys
 from vault.errors import (
     IntegrityError,
     KeyMismatchError,
@@ -87,6 +87,15 @@ def test_the_fingerprint_survives_rotation_and_names_the_organisation() -> None:
         private_keys=ORG1.private_keys(),
     )  # fmt: skip
     assert verify_chain([rec], author_of=identity_of).fingerprint != one.fingerprint
+
+
+def test_the_public_module_computes_the_same_fingerprint_from_the_first_record() -> None:
+    """`vault.orgkeys` (what the server may import) parses a record and computes the fingerprint
+    exactly as the verified chain does; only an epoch-1 record has one."""
+    chain = verify_chain([REC1, REC2], author_of=identity_of)
+    assert orgkeys.organisation_fingerprint(orgkeys.OrgKeys.decode(REC1)) == chain.fingerprint
+    with pytest.raises(ValueError, match="epoch-1"):
+        orgkeys.organisation_fingerprint(orgkeys.OrgKeys.decode(REC2))
 
 
 def test_bad_names_and_ids_are_refused_when_making() -> None:

@@ -18,6 +18,7 @@ from vault.recovery import (
     RecoveryKeys,
     format_recovery_code,
     parse_recovery_code,
+    recovery_words,
 )
 
 WORDLIST = Mnemonic("english").wordlist
@@ -110,12 +111,71 @@ def test_several_unknown_words_are_all_named() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["aban", "abandonn", "1.", "abandon,", "ábandon", "abandon\u200b", "\u0430bandon"],
-    ids=["prefix", "extra-letter", "number", "comma", "accent", "zero-width", "cyrillic-a"],
+    ["aban", "abandonn", "ábandon", "\u0430bandon", "aban1don", "aban-don", "aban\u200bdon"],
+    ids=["prefix", "extra-letter", "accent", "cyrillic-a", "digit", "hyphen", "zero-width"],
 )
 def test_near_words_are_unknown(bad: str) -> None:
+    # A character that is not an ASCII letter separates words: inside a word, it splits it into
+    # pieces that are not words (an accented or other non-ASCII letter is never folded to a-z).
     message = _refused(phrase([bad, *WORDS[1:]]))
-    assert "word 1 " in message
+    assert re.match(r"words? 1\b", message), message
+
+
+def test_recovery_words_is_the_normalisation() -> None:
+    typed = "\ufeff 1. Topic,\r\n2) LUNCH;\t3 eye-brow \u00a0damp\u2014seek\u2026 tópic"
+    assert recovery_words(typed) == [
+        "topic", "lunch", "eye", "brow", "damp", "seek", "t", "pic",
+    ]  # fmt: skip
+    assert recovery_words("") == [] and recovery_words("1 2 3 . , \n") == []
+
+
+def numbered(words: list[str], separator: str = " ", row_end: str = "\n") -> str:
+    """The words with their numbers, four to a row, as a person copies them from the screen."""
+    cells = [f"{i}{separator}{w}" for i, w in enumerate(words, 1)]
+    return row_end.join("   ".join(cells[i : i + 4]) for i in range(0, len(cells), 4))
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        format_recovery_code(WORDS),
+        format_recovery_code(WORDS) + "\n",
+        numbered(WORDS),
+        numbered(WORDS, ". ", "\r\n"),
+        numbered([w.upper() for w in WORDS], ") ", "\n\n"),
+        ", ".join(WORDS),
+        "\n".join(f"{i}.\t{w.capitalize()}," for i, w in enumerate(WORDS, 1)),
+        " - ".join(WORDS) + ".",
+        "\u00a0".join(WORDS),
+        "\ufeff" + "\u2022 ".join(WORDS),
+        " ".join(f"{i:02d}{w}" for i, w in enumerate(WORDS, 1)),
+    ],
+    ids=[
+        "as-printed", "as-printed-newline", "numbered", "numbered-dots-crlf",
+        "numbered-upper-blank-lines", "commas", "one-per-line", "dashes-full-stop",
+        "no-break-spaces", "bullets-after-bom", "numbers-glued-on",
+    ],
+)  # fmt: skip
+def test_numbers_punctuation_case_and_line_breaks_are_ignored(typed: str) -> None:
+    assert parse_recovery_code(typed).entropy == ENTROPY
+
+
+def test_the_code_as_printed_names_the_printed_number_of_a_bad_word() -> None:
+    words = list(WORDS)
+    words[15] = "kluisje"
+    message = _refused(format_recovery_code(words))
+    assert "word 16 " in message and "kluisje" not in message
+
+
+def test_the_code_as_printed_with_a_word_missing_is_refused() -> None:
+    printed = format_recovery_code(WORDS).splitlines()
+    printed[2] = printed[2].rsplit(" ", 1)[0]  # copied row 3 without its last word
+    assert "has 23" in _refused("\n".join(printed))
+
+
+def test_the_code_as_printed_with_two_words_swapped_fails_the_checksum() -> None:
+    words = [WORDS[1], WORDS[0], *WORDS[2:]]
+    assert "checksum" in _refused(format_recovery_code(words))
 
 
 def test_unknown_word_is_reported_before_a_wrong_count() -> None:

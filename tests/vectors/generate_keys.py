@@ -20,6 +20,7 @@ from vault import labels
 from vault.bundle import BundlePurpose, _seal_bundle_from_parts
 from vault.encoding import Writer
 from vault.errors import InvalidRecoveryCode
+from vault.identity import FORMAT_VERSION, IDENTITY_MAGIC, fingerprint_digest
 from vault.kdf import (
     DEFAULT_ITERATIONS,
     DEFAULT_MEMORY_KIB,
@@ -27,8 +28,8 @@ from vault.kdf import (
     PassphraseKeys,
     derive_master_key,
 )
-from vault.keys import FORMAT_VERSION, IDENTITY_MAGIC, PrivateIdentity, fingerprint_digest
-from vault.recovery import RecoveryCode, RecoveryKeys
+from vault.keys import PrivateIdentity
+from vault.recovery import RecoveryCode, RecoveryKeys, format_recovery_code
 
 OUT = Path(__file__).resolve().parent
 PASSPHRASE = "correct horse battery staple ✓"
@@ -355,6 +356,24 @@ def recovery_vectors() -> None:
     success("messy-input", "mixed case, tabs, newline and extra spaces", entropy,
             messy.replace("\t", "\n  ", 5) + " \n")  # fmt: skip
     success("all-zero", "32 zero bytes: the BIP-39 reference phrase", bytes(32))
+    printed = format_recovery_code(words)
+    success("as-printed", "pasted as registration prints it: numbered rows of four", entropy,
+            printed + "\n")  # fmt: skip
+    punctuated = "\r\n".join(
+        f"{i}. {w.upper() if i % 3 == 0 else w.capitalize() if i % 3 == 1 else w},\t"
+        for i, w in enumerate(words, 1)
+    )
+    success("numbers-and-punctuation",
+            "numbered one per line with full stops, commas, tabs, CRLF and mixed case", entropy,
+            punctuated + ";")  # fmt: skip
+    non_ascii = "\ufeff" + "".join(
+        w + ("\u00a0", "\u2014", "\u3000", " \u2022 ", "\u2026\n")[i % 5]
+        for i, w in enumerate(words)
+    )
+    success("non-ascii-separators",
+            "a byte-order mark, no-break spaces, em dashes, ideographic spaces, bullets and "
+            "ellipses between the words: every non-ASCII character is a separator", entropy,
+            non_ascii)  # fmt: skip
 
     def invalid(name: str, description: str, typed: str) -> None:
         # A replaced or swapped word passes the 8-bit checksum once in 256: make sure it fails.
@@ -376,6 +395,20 @@ def recovery_vectors() -> None:
     invalid("23-words", "the last word missing", " ".join(words[:-1]))
     invalid("25-words", "one word too many", " ".join([*words, words[0]]))
     invalid("empty", "nothing typed", "   ")
+    rows = printed.splitlines()
+    invalid("as-printed-23-words", "as printed, the last word of row 3 not copied",
+            "\n".join([*rows[:2], rows[2].rsplit(" ", 1)[0], *rows[3:]]))  # fmt: skip
+    invalid("as-printed-unknown-word", "as printed, word 7 misspelt",
+            format_recovery_code([*words[:6], words[6] + "x", *words[7:]]))  # fmt: skip
+    invalid("as-printed-bad-checksum", "as printed, the last word replaced: checksum fails",
+            format_recovery_code([*words[:-1], bad_last]))  # fmt: skip
+    invalid(
+        "accented-letter",
+        "word 1 with an accented o: a non-ASCII letter is a separator, not folded to o",
+        " ".join([words[0].replace("o", "\u00f3", 1), *words[1:]]),
+    )
+    invalid("digit-inside-word", "a digit inside word 2: a digit separates, it is not dropped",
+            " ".join([words[0], words[1][:2] + "1" + words[1][2:], *words[2:]]))  # fmt: skip
 
 
 def main() -> None:
