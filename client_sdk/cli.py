@@ -374,6 +374,14 @@ def login(
     with client(server, profile) as c:
         identity = c.login(username, passphrase)
     out.print(f"Logged in as [bold]{escape(username)}[/bold] ({identity.fingerprint})")
+    verdict = judge_passphrase(passphrase, [username])
+    if not verdict.accepted:  # set before the rule existed (threat L17): say so, lock no one out
+        err.print(
+            f"note: this passphrase would be refused today ({verdict.message()}); "
+            "whoever runs the server could guess it: change it with `kluis passwd`",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command()

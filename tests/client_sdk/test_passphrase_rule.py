@@ -22,10 +22,16 @@ import httpx
 import pytest
 from mnemonic import Mnemonic
 
+from client_sdk.accounts import kdf_to_json
 from client_sdk.client import Client
 from client_sdk.localserver import LocalServer
+from client_sdk.transport import b64
+from vault.bundle import seal_bundle
 from vault.errors import WeakPassphrase
+from vault.kdf import KdfParams, passphrase_keys
+from vault.keys import PrivateIdentity
 from vault.passphrase import GENERATED_WORDS, judge_passphrase
+from vault.recovery import RecoveryCode
 
 from .cli_runner import KLUIS, Person
 
@@ -178,6 +184,40 @@ def test_recover_with_a_generated_passphrase(server: LocalServer, tmp_path: Path
     out = device.ok("recover", "anna-rec-gen", "--generate-passphrase", env=env)
     assert "Access restored" in out
     Person(server.url, tmp_path / "new", generated_in(out)).ok("login", "anna-rec-gen")
+
+
+# -- login: an account from before the rule ----------------------------------------------------
+def test_login_with_a_passphrase_from_before_the_rule_works_and_advises_a_change(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    # Registered by hand with the bytes the SDK wrote before the rule existed.
+    name, weak = "oud-account", "wachtwoord2024!"
+    identity = PrivateIdentity.generate(os.urandom(16), name)
+    keys = passphrase_keys(weak, KdfParams.new())
+    recovery = RecoveryCode.generate().keys()
+    body = {
+        "user_id": identity.user_id.hex(),
+        "username": name,
+        "display_name": name,
+        "identity": b64(identity.public.encode()),
+        "kdf": kdf_to_json(keys.params),
+        "passphrase_bundle": b64(seal_bundle(identity, keys)),
+        "recovery_bundle": b64(seal_bundle(identity, recovery)),
+        "auth_key": b64(keys.auth_key),
+        "recovery_auth_key": b64(recovery.auth_key),
+    }
+    httpx.post(f"{server.url}/api/v1/users", json=body).raise_for_status()
+    result = Person(server.url, tmp_path / "old", weak).run("login", name)
+    assert result.returncode == 0 and "Logged in as oud-account" in result.stdout, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("note: this passphrase would be refused today (too predictable")
+    assert "kluis passwd" in line and weak not in line
+    # after a change to a passphrase the rule accepts, no more note
+    Person(server.url, tmp_path / "old", weak).ok("passwd", env={"KLUIS_NEW_PASSPHRASE": STRONG})
+    result = Person(server.url, tmp_path / "new", STRONG).run("login", name)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    wrong = Person(server.url, tmp_path / "wrong", "1234").run("login", name)
+    assert wrong.returncode == 1 and "note:" not in wrong.stderr  # no advice without a login
 
 
 # -- at a terminal ----------------------------------------------------------------------------
