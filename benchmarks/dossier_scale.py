@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from client_sdk import Client  # noqa: E402
 from client_sdk.localserver import LocalServer  # noqa: E402
 
-PASSPHRASE = "benchmark passphrase"  # noqa: S105
+PASSPHRASE = "benchmark passphrase, 2026 kaasschaaf"  # noqa: S105
 SHARE_TARGET_S = 0.5
 LS_TARGET_S = 2.0
 

@@ -39,7 +39,7 @@ from client_sdk import Client  # noqa: E402
 from client_sdk.localserver import LocalServer  # noqa: E402
 from vault.grant import Rights  # noqa: E402
 
-PASSPHRASE = "benchmark passphrase"  # noqa: S105
+PASSPHRASE = "benchmark passphrase, 2026 kaasschaaf"  # noqa: S105
 TARGET_S = 5.0
 
 

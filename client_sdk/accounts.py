@@ -1,7 +1,9 @@
 """Accounts: register, log in and out, change the passphrase, recover with the recovery code.
 
 The passphrase never leaves this module: Argon2id turns it into an authentication key for the
-server and a separate key that opens the key bundle (docs/format.md sections 2, 4 and 5). The
+server and a separate key that opens the key bundle (docs/format.md sections 2, 4 and 5). A
+passphrase being set (register, change, recover) must first pass the passphrase rule
+(section 18, threat L17), before anything is derived or sent: `WeakPassphrase` otherwise. The
 private keys are unlocked here and checked against the account's published identity record
 before anything else uses them (threat K1).
 """
@@ -14,6 +16,7 @@ from vault.bundle import bundle_kdf_params, open_bundle, seal_bundle
 from vault.errors import KeyMismatchError, MalformedError, WrongPassphrase
 from vault.kdf import KdfParams, PassphraseKeys, passphrase_keys
 from vault.keys import Identity, PrivateIdentity, check_username
+from vault.passphrase import require_strong_passphrase
 from vault.recovery import RecoveryCode, RecoveryKeys, parse_recovery_code
 
 from .base import ClientBase, new_id
@@ -129,6 +132,7 @@ class AccountsMixin(ClientBase):
     def register(self, username: str, passphrase: str, display_name: str = "") -> RecoveryCode:
         """Create an account; returns the recovery code, to be shown to the user once."""
         typed_username(username)
+        require_strong_passphrase(passphrase, [username])
         identity = PrivateIdentity.generate(bytes.fromhex(new_id()), username)
         keys = passphrase_keys(passphrase, KdfParams.new())
         code = RecoveryCode.generate()
@@ -214,6 +218,7 @@ class AccountsMixin(ClientBase):
         is the fresh session of the login here, so the token it replaces on this device ends
         too, and this device is left with exactly one live session."""
         username = self.session.username
+        require_strong_passphrase(new, [username])
         replaced = self.api.token
         keys = self._derive_login_keys(username, current)
         answer = self._login_with(username, keys)
@@ -242,6 +247,7 @@ class AccountsMixin(ClientBase):
         """Open the recovery bundle with the recovery code and set a new passphrase."""
         typed_username(username)
         recovery = parse_recovery_code(recovery_code).keys()
+        require_strong_passphrase(new_passphrase, [username])
         auth = b64(recovery.auth_key)
         body = {"username": username, "recovery_auth_key": auth}
         answer = self._authenticate("/auth/recovery", self._with_device(username, body))

@@ -5,7 +5,9 @@ unreachable) with a one-line message; 3 a security failure (integrity, signature
 rollback, downgrade) with a message naming what failed — and then no output file is written.
 
 Every command takes `--server URL` (env KLUIS_SERVER) and `--profile DIR` (env KLUIS_PROFILE).
-Passphrases come from a prompt, or from env KLUIS_PASSPHRASE or `--passphrase-file`.
+Passphrases come from a prompt, or from env KLUIS_PASSPHRASE or `--passphrase-file`. A new one
+(register, passwd, recover) must pass the passphrase rule (docs/format.md section 18), or can be
+generated: `--generate-passphrase`, or an empty answer at the prompt.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from rich.progress import (
 )
 
 from vault.errors import SecurityError, VaultError
+from vault.passphrase import generate_passphrase, judge_passphrase
 from vault.recovery import (
     RECOVERY_WORD_COUNT,
     format_recovery_code,
@@ -80,6 +83,12 @@ PassFileOpt = Annotated[
     Path | None, typer.Option("--passphrase-file", help="Read the passphrase from this file.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+GenerateOpt = Annotated[
+    bool,
+    typer.Option(
+        "--generate-passphrase", help="Let Kluis make a strong passphrase (shown once) and use it."
+    ),
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -148,6 +157,54 @@ def read_recovery_code() -> str:
         "Recovery code (24 words, as printed): ",
         lambda text: len(recovery_words(text)) >= RECOVERY_WORD_COUNT,
     )
+
+
+def new_passphrase(
+    prompt: str,
+    env: str,
+    path: Path | None,
+    username: str,
+    *,
+    generate: bool,
+    fallback_env: str | None = None,
+) -> tuple[str, bool]:
+    """The passphrase to set, and whether Kluis generated it (then show it once, after success).
+
+    From a file or the environment it is taken as given: the SDK refuses a weak one (exit 1).
+    At a terminal an empty answer generates one, and one the rule refuses is explained and
+    asked for again before anything is sent."""
+    if generate:
+        if path is not None:
+            fail("error: use either --generate-passphrase or a new passphrase file, not both")
+        return generate_passphrase(context=[username]), True
+    if path is not None or any(os.environ.get(name) for name in (env, fallback_env) if name):
+        return read_secret(prompt, env, path, fallback_env=fallback_env), False
+    if not sys.stdin.isatty():
+        fail(f"error: no passphrase: set {env}, use --passphrase-file, or run in a terminal")
+    while True:
+        value: str = typer.prompt(
+            f"{prompt} (empty: Kluis makes one)", default="", show_default=False, hide_input=True
+        )
+        if not value:
+            return generate_passphrase(context=[username]), True
+        verdict = judge_passphrase(value, [username])
+        if not verdict.accepted:
+            err.print(f"passphrase refused: {verdict.message()}", markup=False, highlight=False)
+            continue
+        again: str = typer.prompt(
+            "Repeat for confirmation", default="", show_default=False, hide_input=True
+        )
+        if again == value:
+            return value, False
+        err.print("the two entries do not match", markup=False, highlight=False)
+
+
+def show_generated(passphrase: str) -> None:
+    out.print(
+        "\nYour new PASSPHRASE, made by Kluis and shown only once. Write it down, or keep it in a"
+        "\npassword manager:"
+    )
+    out.print(f"  {passphrase}", markup=False, highlight=False)
 
 
 def parse_expiry(text: str | None) -> int:
@@ -303,15 +360,19 @@ def register(
     server: ServerOpt = DEFAULT_SERVER,
     profile: ProfileOpt = None,
     passphrase_file: PassFileOpt = None,
+    generate: GenerateOpt = False,
 ) -> None:
     """Create an account. Prints your recovery code once: write it down."""
-    passphrase = read_secret(
-        "Choose a passphrase", "KLUIS_PASSPHRASE", passphrase_file, confirm=True
+    typed_username(username)
+    passphrase, generated = new_passphrase(
+        "Choose a passphrase", "KLUIS_PASSPHRASE", passphrase_file, username, generate=generate
     )
     with client(server, profile) as c:
         code = c.register(username, passphrase, display_name)
         out.print(f"Account [bold]{escape(username)}[/bold] created. Your fingerprint:")
         out.print(f"  {c.whoami().fingerprint}")
+    if generated:
+        show_generated(passphrase)
     out.print(
         "\nYour RECOVERY CODE. Write it on paper now and keep it somewhere safe. It is shown only"
         "\nthis once. Without it and without your passphrase, nobody can open your dossiers,"
@@ -333,6 +394,14 @@ def login(
     with client(server, profile) as c:
         identity = c.login(username, passphrase)
     out.print(f"Logged in as [bold]{escape(username)}[/bold] ({identity.fingerprint})")
+    verdict = judge_passphrase(passphrase, [username])
+    if not verdict.accepted:  # set before the rule existed (threat L17): say so, lock no one out
+        err.print(
+            f"note: this passphrase would be refused today ({verdict.message()}); "
+            "whoever runs the server could guess it: change it with `kluis passwd`",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command()
@@ -362,13 +431,20 @@ def passwd(
     new_passphrase_file: Annotated[
         Path | None, typer.Option("--new-passphrase-file", help="Read the new passphrase here.")
     ] = None,
+    generate: GenerateOpt = False,
 ) -> None:
     """Change your passphrase (your keys and shares stay the same)."""
-    current = read_secret("Current passphrase", "KLUIS_PASSPHRASE", passphrase_file)
-    new = read_secret("New passphrase", "KLUIS_NEW_PASSPHRASE", new_passphrase_file, confirm=True)
     with client(server, profile) as c:
+        username = c.session.username
+        current = read_secret("Current passphrase", "KLUIS_PASSPHRASE", passphrase_file)
+        new, generated = new_passphrase(
+            "New passphrase", "KLUIS_NEW_PASSPHRASE", new_passphrase_file, username,
+            generate=generate,
+        )  # fmt: skip
         c.change_passphrase(current, new)
     out.print("Passphrase changed.")
+    if generated:
+        show_generated(new)
 
 
 @app.command()
@@ -380,22 +456,26 @@ def recover(
     new_passphrase_file: Annotated[
         Path | None, typer.Option("--new-passphrase-file", help="Read the new passphrase here.")
     ] = None,
+    generate: GenerateOpt = False,
 ) -> None:
     """Regain access with your recovery code and choose a new passphrase."""
     typed_username(username)
     code = read_recovery_code()
     parse_recovery_code(code)  # a typo is reported before the new passphrase is asked for
     # KLUIS_NEW_PASSPHRASE as for `passwd`; KLUIS_PASSPHRASE still works for older scripts.
-    new = read_secret(
+    new, generated = new_passphrase(
         "New passphrase",
         "KLUIS_NEW_PASSPHRASE",
         new_passphrase_file,
-        confirm=True,
+        username,
+        generate=generate,
         fallback_env="KLUIS_PASSPHRASE",
     )
     with client(server, profile) as c:
         identity = c.recover(username, code, new)
     out.print(f"Access restored for [bold]{escape(username)}[/bold] ({identity.fingerprint}).")
+    if generated:
+        show_generated(new)
 
 
 @app.command()

@@ -11,6 +11,7 @@ Two families, because the CLI treats them differently:
     │   ├── SignatureError, KeyMismatchError, RollbackError, DowngradeError
     │   └── UnverifiedKeyError (KeyMismatchError)  a pinned contact's keys changed
     ├── WrongPassphrase, InvalidRecoveryCode, ExpiredError ............ exit status 1
+    ├── WeakPassphrase (a new passphrase the rule refuses) ............ exit status 1
     └── ClientError ............................................... exit status 1
         ├── ServerUnreachable               no answer from the server
         ├── NotLoggedIn                     no session in this profile

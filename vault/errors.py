@@ -14,6 +14,7 @@ bare library exception. Messages tell a person what happened without echoing sec
     ├── WrongPassphrase             a passphrase or recovery code does not open the key bundle
     │                               (also raised for a tampered bundle: indistinguishable, L15)
     ├── InvalidRecoveryCode         a recovery code that is not well formed (typo, word count)
+    ├── WeakPassphrase              a new passphrase the passphrase rule refuses (section 18)
     └── ExpiredError                a grant whose expiry has passed
 
 SecurityError and its subclasses are *security failures*: the caller must stop,
@@ -33,6 +34,7 @@ __all__ = [
     "SecurityError",
     "SignatureError",
     "VaultError",
+    "WeakPassphrase",
     "WrongPassphrase",
 ]
 
@@ -88,3 +90,15 @@ class WrongPassphrase(VaultError):
 
 class InvalidRecoveryCode(VaultError):
     """A recovery code that is not well formed: an unknown word, a wrong count or a bad checksum."""
+
+
+class WeakPassphrase(VaultError):
+    """A passphrase the passphrase rule refuses to set (section 18, threat L17).
+
+    `reason` is the rule's reason code ("too_short", "common", ...); the message says it in
+    plain words and never contains the passphrase.
+    """
+
+    def __init__(self, reason: str, explanation: str) -> None:
+        super().__init__(f"passphrase refused: {explanation}")
+        self.reason = reason

@@ -326,8 +326,8 @@ def people(
     root = tmp_path_factory.mktemp("log-people")
     anna = Client(server.url, str(root / "anna"))
     bob = Client(server.url, str(root / "bob"))
-    anna.register("anna-log", "passphrase of anna-log")
-    bob.register("bob-log", "passphrase of bob-log")
+    anna.register("anna-log", "passphrase of anna-log 2026 kaasschaaf")
+    bob.register("bob-log", "passphrase of bob-log 2026 kaasschaaf")
     yield anna, bob
     anna.close()
     bob.close()
@@ -432,7 +432,7 @@ def test_history_rewritten_in_the_servers_database_is_caught(
     with pytest.raises(TamperedLogError, match="entry 5, seen before, was rewritten"):
         anna.access_log(dossier)
     with Client(server.url, str(tmp_path / "fresh-device")) as fresh:
-        fresh.login("anna-log", "passphrase of anna-log")
+        fresh.login("anna-log", "passphrase of anna-log 2026 kaasschaaf")
         assert len(fresh.access_log(dossier)) == 5  # a device that saw nothing cannot tell
 
 

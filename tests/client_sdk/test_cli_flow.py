@@ -41,7 +41,7 @@ AGE = shutil.which("age")
 
 
 def person(server: LocalServer, tmp: Path, name: str) -> Person:
-    return Person(server.url, tmp / f"profile-{name}", f"passphrase of {name} 2026")
+    return Person(server.url, tmp / f"profile-{name}", f"passphrase of {name} 2026 kaasschaaf")
 
 
 def recovery_words(output: str) -> str:
@@ -426,14 +426,14 @@ def test_recover_with_the_recovery_code_then_change_passphrase(
     user_error(old.run("login", "anna-recover"), "wrong username or passphrase")
     Person(server.url, tmp_path / "new-pass", "a brand new passphrase").ok("login", "anna-recover")
 
-    device.ok("passwd", env={"KLUIS_NEW_PASSPHRASE": "third passphrase here"})
-    third = Person(server.url, tmp_path / "third", "third passphrase here")
+    device.ok("passwd", env={"KLUIS_NEW_PASSPHRASE": "third passphrase, kaasschaaf"})
+    third = Person(server.url, tmp_path / "third", "third passphrase, kaasschaaf")
     third.ok("login", "anna-recover")
     assert json.loads(third.ok("ls", dossier, "--json"))[0]["name"] == "a.txt"
     before = Person(server.url, tmp_path / "second-pass", "a brand new passphrase")
     user_error(before.run("login", "anna-recover"), "wrong username or passphrase")
     # the recovery code still works after a passphrase change
-    again = Person(server.url, tmp_path / "again", "fourth passphrase here")
+    again = Person(server.url, tmp_path / "again", "fourth passphrase, tuinhek 7")
     again.ok("recover", "anna-recover", env={"KLUIS_RECOVERY_CODE": code.upper()})
 
 
@@ -619,7 +619,7 @@ def test_recover_at_the_prompt_stops_at_an_empty_line(server: LocalServer, tmp_p
 def test_recovery_and_passphrase_refusals(server: LocalServer, tmp_path: Path) -> None:
     anna, code = registered(server, tmp_path, "anna-typo")
     words = code.split()
-    device = Person(server.url, tmp_path / "typo", "another passphrase")
+    device = Person(server.url, tmp_path / "typo", "another passphrase, tuinhek 7")
     typo = [*words[:3], "notaword", *words[4:]]
     result = device.run("recover", "anna-typo", env={"KLUIS_RECOVERY_CODE": " ".join(typo)})
     user_error(result, "word 4")
@@ -634,8 +634,9 @@ def test_recovery_and_passphrase_refusals(server: LocalServer, tmp_path: Path) -
     nobody = device.run("recover", "nobody-at-all", env={"KLUIS_RECOVERY_CODE": code})
     user_error(nobody, "wrong username or passphrase")
 
+    strong = "a strong new passphrase xq7"
     bad_current = anna.run(
-        "passwd", env={"KLUIS_PASSPHRASE": "not my passphrase", "KLUIS_NEW_PASSPHRASE": "x" * 20}
+        "passwd", env={"KLUIS_PASSPHRASE": "not my passphrase", "KLUIS_NEW_PASSPHRASE": strong}
     )
     user_error(bad_current, "wrong username or passphrase")
     no_new = anna.run("passwd", env={"KLUIS_NEW_PASSPHRASE": ""})
@@ -694,7 +695,7 @@ def test_user_errors_exit_1_with_one_line(
     (tmp_path / "exists.txt").write_text("do not overwrite me")
     (tmp_path / "a-file").write_text("")
     nobody_id = next(i for i in ("0" * 32, "1" * 32) if i not in (dossier, doc["id"]))
-    stranger = Person(server.url, tmp_path / "wrong", "not the passphrase")
+    stranger = Person(server.url, tmp_path / "wrong", "not the passphrase, tuinhek 7")
     pool = ThreadPoolExecutor(max_workers=3)  # independent calls: none changes anything
 
     def call(p: Person, *args: str, env: dict[str, str] | None = None) -> Future[Any]:

@@ -149,7 +149,7 @@ def test_adding_several_files_writes_the_trust_memory_as_often_as_adding_one(
         files.append(tmp_path / f"foto-{n}.jpg")
         files[-1].write_bytes(bytes([n]) * 100)
     with Client(server.url, str(tmp_path / "anna")) as anna:
-        anna.register("anna-batch", "passphrase of anna-batch")
+        anna.register("anna-batch", "passphrase of anna-batch 2026 kaasschaaf")
         dossier = anna.create_dossier("Batch")
         anna.add_many(dossier, files[:1])  # the first add also remembers the dossier's owner
         monkeypatch.setattr(Profile, "_write_trust", counting)

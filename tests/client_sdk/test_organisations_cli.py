@@ -76,7 +76,8 @@ def world(server: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> Iter
     root = tmp_path_factory.mktemp("organisations")
     people = {}
     for name in NAMES:
-        person = Person(server.url, root / f"profile-{name}", f"passphrase of {name} 2026")
+        passphrase = f"passphrase of {name} 2026 kaasschaaf"
+        person = Person(server.url, root / f"profile-{name}", passphrase)
         with Client(server.url, str(person.profile)) as c:
             c.register(name, person.passphrase)
         people[name] = person

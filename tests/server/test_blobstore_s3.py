@@ -204,7 +204,7 @@ def test_a_server_process_on_s3_serves_the_real_client(
     photo = tmp_path / "foto.jpg"
     photo.write_bytes(os.urandom(2 * PART_SIZE + MIB))  # a multipart upload through HTTP
     with Client(server.url, str(tmp_path / "anna")) as anna:
-        anna.register("anna", "anna's passphrase")
+        anna.register("anna", "anna's passphrase, 2026 kaasschaaf")
         dossier_id = anna.create_dossier("Schade Hoofdstraat 12")
         added = [anna.add(dossier_id, report), anna.add(dossier_id, photo)]
         for info, original in zip(added, (report, photo), strict=True):
