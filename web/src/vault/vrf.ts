@@ -154,7 +154,8 @@ export async function verify(publicKey: Uint8Array, alpha: Uint8Array, pi: Uint8
   return proofToHash(pi);
 }
 
-// -- the prover (the server's side; the client never holds a VRF secret key) ---------------------
+// -- the prover: the server's side, here only to check the vectors' proofs. The client never holds
+// a VRF secret key, and this arithmetic on the secret (bigint) is not constant-time. ----------
 
 /** (x, SHA-512(SK)): the secret scalar of an Ed25519 secret key (seed), RFC 8032 5.1.5. */
 async function secretScalar(secretKey: Uint8Array): Promise<{ x: bigint; digest: Bytes }> {
