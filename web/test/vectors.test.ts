@@ -51,7 +51,29 @@ import { ageFileKey, decryptPayload, encryptPayload, PayloadDecryptor, PayloadEn
 import { verifyReceipt } from "../src/vault/receipt.js";
 import { entryHash, GENESIS_HASH, verifyChain as verifyLogChain } from "../src/vault/logchain.js";
 import { parseRecoveryCode, recoveryKeys, recoveryWords } from "../src/vault/recovery.js";
-import { KeyMismatchError } from "../src/vault/errors.js";
+import { KeyMismatchError, MalformedError } from "../src/vault/errors.js";
+import { checkExtension, checkpointText, openCheckpoint, parseCheckpoint, trustedLog, type Checkpoint, type TrustedLog } from "../src/vault/checkpoint.js";
+import { parseWitnessVkey, WitnessPolicy, type Freshness } from "../src/vault/cosignature.js";
+import { verifyLookup } from "../src/vault/keylookup.js";
+import {
+  decodeLogEntry,
+  encodeLogEntry,
+  identityEntry,
+  KIND_IDENTITY,
+  KIND_OPERATOR_KEY,
+  KIND_VERIFICATION,
+  labelInput,
+  operatorKeyEntry,
+  organisationEntry,
+  recordDigest,
+  verificationEntry,
+  type Namespace,
+} from "../src/vault/logentry.js";
+import { openNote, parseVkey, type Verifier } from "../src/vault/note.js";
+import { decodeOperatorKey, verifyStatement } from "../src/vault/operator.js";
+import { decodeEntryBundle, parseTilePath, tile, tileData, TileHashReader, tilePath, tilesForSize, type Tile } from "../src/vault/tiles.js";
+import { EMPTY_ROOT, leafHash, MemoryTree, treeHash, verifyConsistency, verifyInclusion } from "../src/vault/tlog.js";
+import { proofToHash, prove, publicKeyOf, verify as vrfVerify } from "../src/vault/vrf.js";
 
 import { expectError, h, hex, loadVector, vectorFiles, type Vector } from "./helpers.js";
 
@@ -452,6 +474,192 @@ async function checkAccessLog(v: Vector): Promise<void> {
   }
 }
 
+// -- the key transparency log (section 17) ---------------------------------------------------------
+
+const hashes = (list: string[]): Bytes[] => list.map(h);
+
+async function anyVkey(vkey: string): Promise<Verifier> {
+  try {
+    return await parseVkey(vkey);
+  } catch (error) {
+    if (!(error instanceof MalformedError)) throw error;
+    return parseWitnessVkey(vkey);
+  }
+}
+
+async function logOf(v: Vector): Promise<TrustedLog> {
+  const witnesses = await Promise.all((v.witness_vkeys as string[]).map(parseWitnessVkey));
+  return trustedLog(v.origin, await parseVkey(v.log_vkey), new WitnessPolicy(witnesses, v.quorum));
+}
+
+function previousOf(v: Vector): Checkpoint | null {
+  const p = v.previous;
+  return p === null ? null : { origin: v.origin, size: BigInt(p.size), root: h(p.root), extensions: [] };
+}
+
+function freshOf(v: Vector): Freshness | null {
+  assert.equal(v.now === null, v.max_age === null, "now and max_age are both set or both null");
+  return v.now === null ? null : { now: BigInt(v.now), maxAge: BigInt(v.max_age) };
+}
+
+async function checkTiles(v: Vector): Promise<void> {
+  const entries = hashes(v.entries);
+  const tree = new MemoryTree();
+  for (const entry of entries) await tree.append(entry);
+  assert.equal(tree.size, BigInt(v.size));
+  assert.equal(hex(await tree.root()), v.root);
+  const served = new Map<string, Bytes>();
+  for (const t of v.tiles) {
+    const expected = tile(t.level, BigInt(t.index), t.width);
+    assert.equal(tilePath(expected), t.path);
+    assert.deepEqual(parseTilePath(t.path), expected);
+    assert.equal(hex(await tileData(expected, tree.read)), t.data);
+    served.set(t.path, h(t.data));
+  }
+  assert.deepEqual([...served.keys()].sort(), tilesForSize(BigInt(v.size)).map(tilePath).sort());
+  const fetched: string[] = [];
+  const reader = new TileHashReader(BigInt(v.size), (t: Tile) => {
+    fetched.push(tilePath(t));
+    const data = served.get(tilePath(t));
+    assert.ok(data !== undefined, `no tile ${tilePath(t)}`);
+    return data;
+  });
+  assert.equal(hex(await treeHash(BigInt(v.size), reader.read)), v.root);
+  assert.equal(new Set(fetched).size, fetched.length, "each tile fetched once");
+  const bundle = parseTilePath(v.bundle.path);
+  assert.equal(bundle.level, null);
+  const first = Number(bundle.index) * 256;
+  assert.deepEqual(decodeEntryBundle(h(v.bundle.data), bundle.width).map(hex), entries.slice(first, first + bundle.width).map(hex));
+  for (const [size, paths] of Object.entries(v.tiles_of_sizes as Record<string, string[]>)) {
+    assert.deepEqual(tilesForSize(BigInt(size)).map(tilePath), paths);
+  }
+  for (const p of v.paths) {
+    const expected = tile(p.level, BigInt(p.index), p.width);
+    assert.equal(tilePath(expected), p.path);
+    assert.deepEqual(parseTilePath(p.path), expected);
+  }
+}
+
+async function checkTlog(v: Vector): Promise<void> {
+  switch (v.kind) {
+    case "roots": {
+      const tree = new MemoryTree();
+      assert.equal(hex(await tree.root()), v.roots[0]);
+      assert.equal(hex(EMPTY_ROOT), v.roots[0]);
+      for (const [i, entry] of (v.entries as string[]).entries()) {
+        assert.equal(hex(await leafHash(h(entry))), v.leaf_hashes[i]);
+        await tree.append(h(entry));
+        assert.equal(hex(await tree.root()), v.roots[i + 1]);
+      }
+      return;
+    }
+    case "inclusion": {
+      const leaf = await leafHash(h(v.entry));
+      assert.equal(hex(leaf), v.leaf_hash);
+      return verifyInclusion(leaf, BigInt(v.index), BigInt(v.size), hashes(v.proof), h(v.root));
+    }
+    case "consistency":
+      return verifyConsistency(BigInt(v.old_size), BigInt(v.new_size), h(v.old_root), h(v.new_root), hashes(v.proof));
+    case "tiles":
+      return checkTiles(v);
+    case "tile-path":
+      parseTilePath(v.path);
+      return;
+    default:
+      assert.fail(`unknown tlog vector kind ${v.kind}`);
+  }
+}
+
+async function checkNote(v: Vector): Promise<void> {
+  const verifiers = await Promise.all((v.vkeys as string[]).map(anyVkey));
+  const opened = openNote(h(v.note), verifiers);
+  assert.equal(opened.text, v.text);
+  assert.deepEqual(opened.verified.map((x) => x.verifier.vkey).sort(), [...(v.verified as string[])].sort());
+}
+
+async function checkCheckpoint(v: Vector): Promise<void> {
+  const verified = openCheckpoint(h(v.note), await logOf(v), freshOf(v));
+  await checkExtension(previousOf(v), verified.checkpoint, hashes(v.consistency));
+  const cp = verified.checkpoint;
+  assert.equal(cp.size, BigInt(v.size));
+  assert.equal(hex(cp.root), v.root);
+  assert.deepEqual(Object.fromEntries([...verified.cosigned].map(([k, t]) => [k, Number(t)])), v.cosigned);
+  assert.deepEqual(parseCheckpoint(checkpointText(cp)), cp);
+}
+
+async function checkVrf(v: Vector): Promise<void> {
+  const publicKey = h(v.public_key);
+  const alpha = h(v.alpha);
+  const pi = h(v.pi);
+  const beta = await vrfVerify(publicKey, alpha, pi);
+  assert.equal(hex(beta), v.beta);
+  assert.equal(hex(await proofToHash(pi)), v.beta);
+  if (v.secret_key !== null) {
+    assert.equal(hex(publicKeyOf(h(v.secret_key))), v.public_key);
+    assert.equal(hex(await prove(h(v.secret_key), alpha)), v.pi);
+  }
+  if ("label" in v) {
+    assert.equal(hex(labelInput(v.namespace as Namespace, v.name)), v.alpha);
+    assert.equal(hex(beta.slice(0, 32)), v.label);
+  }
+}
+
+async function checkLogEntry(v: Vector): Promise<void> {
+  const data = h(v.entry);
+  const entry = decodeLogEntry(data);
+  assert.equal(hex(encodeLogEntry(entry)), v.entry);
+  assert.equal(entry.kind, v.kind);
+  const record = h(v.record);
+  if (entry.kind === KIND_OPERATOR_KEY) {
+    const key = decodeOperatorKey(record);
+    assert.equal(hex(entry.record as Bytes), v.record);
+    assert.deepEqual([key.origin, key.keyVersion, hex(key.signingKey), key.createdAt], [v.origin, v.key_version, v.signing_key, BigInt(v.created_at)]);
+    assert.equal(hex(encodeLogEntry(operatorKeyEntry(record))), v.entry);
+    return;
+  }
+  const label = entry.label as Bytes;
+  assert.equal(hex(label), v.label);
+  assert.equal(hex(entry.digest as Bytes), v.record_hash);
+  assert.equal(hex(await recordDigest(record)), v.record_hash);
+  let rebuilt;
+  if (entry.kind === KIND_VERIFICATION) {
+    rebuilt = await verificationEntry(label, record);
+  } else {
+    assert.equal(entry.version, v.version);
+    rebuilt = await (entry.kind === KIND_IDENTITY ? identityEntry : organisationEntry)(label, entry.version, record);
+  }
+  assert.equal(hex(encodeLogEntry(rebuilt)), v.entry);
+}
+
+async function checkOperator(v: Vector): Promise<void> {
+  const statement = verifyStatement(h(v.statement), {
+    operator: decodeOperatorKey(h(v.operator_key)),
+    orgId: h(v.org_id),
+    orgFingerprint: h(v.org_fingerprint),
+  });
+  assert.equal(statement.status, v.status);
+  assert.equal(statement.statedAt, BigInt(v.stated_at));
+}
+
+async function checkKtLookup(v: Vector): Promise<void> {
+  const found = await verifyLookup(
+    { log: await logOf(v), vrfKey: h(v.vrf_key) },
+    { namespace: v.namespace as Namespace, name: v.name, previous: previousOf(v), fresh: freshOf(v) },
+    {
+      checkpoint: h(v.checkpoint),
+      consistency: hashes(v.consistency),
+      labelProof: h(v.label_proof),
+      record: h(v.record),
+      index: BigInt(v.index),
+      inclusion: hashes(v.inclusion),
+    },
+  );
+  assert.equal(hex(found.label), v.label);
+  assert.equal(hex(encodeLogEntry(found.entry)), v.entry);
+  assert.equal(found.checkpoint.checkpoint.size, BigInt(v.size));
+  assert.equal(hex(found.checkpoint.checkpoint.root), v.root);
+}
+
 const CHECKS: Record<string, (v: Vector) => Promise<void>> = {
   kdf: checkKdf,
   fingerprint: checkFingerprint,
@@ -469,6 +677,13 @@ const CHECKS: Record<string, (v: Vector) => Promise<void>> = {
   rewrap: checkRewrapVector,
   receipt: checkReceipt,
   accesslog: checkAccessLog,
+  tlog: checkTlog,
+  note: checkNote,
+  checkpoint: checkCheckpoint,
+  vrf: checkVrf,
+  logentry: checkLogEntry,
+  operator: checkOperator,
+  ktlookup: checkKtLookup,
 };
 
 // -- one test per file -------------------------------------------------------------------------

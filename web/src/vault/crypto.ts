@@ -219,3 +219,39 @@ export function boxSealOpen(sealed: Uint8Array, publicKey: Uint8Array, secretKey
     return null;
   }
 }
+
+// -- the edwards25519 group (the VRF of the transparency log) ----------------------------------
+
+/** libsodium's point operations on 32-byte encodings; null where libsodium refuses an input. */
+export interface Ed25519Group {
+  /** p + q for any points on the curve (null if one does not decode). */
+  add(p: Uint8Array, q: Uint8Array): Bytes | null;
+  sub(p: Uint8Array, q: Uint8Array): Bytes | null;
+  /** Canonical, of the prime-order subgroup and not of small order. */
+  isValidPoint(p: Uint8Array): boolean;
+  /** n * p (n not clamped) for p of the prime-order subgroup and n not a multiple of the order. */
+  scalarmult(n: Uint8Array, p: Uint8Array): Bytes;
+  /** n * B (n not clamped, not a multiple of the order). */
+  scalarmultBase(n: Uint8Array): Bytes;
+}
+
+function orNull(f: () => Uint8Array): Bytes | null {
+  try {
+    return copy(f());
+  } catch {
+    return null;
+  }
+}
+
+const group: Ed25519Group = {
+  add: (p, q) => orNull(() => na().crypto_core_ed25519_add(p, q)),
+  sub: (p, q) => orNull(() => na().crypto_core_ed25519_sub(p, q)),
+  isValidPoint: (p) => p.length === 32 && na().crypto_core_ed25519_is_valid_point(p),
+  scalarmult: (n, p) => copy(na().crypto_scalarmult_ed25519_noclamp(n, p)),
+  scalarmultBase: (n) => copy(na().crypto_scalarmult_ed25519_base_noclamp(n)),
+};
+
+export function ed25519Group(): Ed25519Group {
+  na();
+  return group;
+}

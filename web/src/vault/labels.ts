@@ -24,3 +24,6 @@ export const ORGANISATION_KEYS_SIGNATURE = "kluis/v1/organisation-keys";
 export const ORGANISATION_SUCCESSION_SIGNATURE = "kluis/v1/organisation-key-succession";
 export const ORGANISATION_MEMBERSHIP_SIGNATURE = "kluis/v1/organisation-membership";
 export const RECEIPT_SIGNATURE = "kluis/v1/receipt";
+export const KT_LABEL = "kluis/v1/kt-label";
+export const OPERATOR_KEY_SIGNATURE = "kluis/v1/operator-key";
+export const OPERATOR_VERIFICATION_SIGNATURE = "kluis/v1/operator-verification";
