@@ -36,9 +36,13 @@ export async function recoveryWords(entropy: Uint8Array): Promise<string> {
 }
 
 /** ASCII lower-casing only (A-Z to a-z) and ASCII white space (space, tab, CR, LF) only. */
+/**
+ * Section 5: A-Z to a-z (nothing else folded, no normalisation), and every run of code points
+ * other than a-z is a separator, so a code pasted as printed (numbers, rows) reads as its words.
+ */
 function typedWords(text: string): string[] {
   const folded = text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
-  return folded.split(/[ \t\r\n]+/).filter((word) => word.length > 0);
+  return folded.split(/[^a-z]+/).filter((word) => word.length > 0);
 }
 
 /** Parse a typed recovery code into E (`InvalidRecoveryCode` before anything is derived). */
