@@ -12,9 +12,11 @@ import { CommonPasswords } from "../src/vault/passphrase.js";
 /** tests/vectors/ of the repository. The compiled tests run from web/build/test/. */
 export const VECTORS_DIR = process.env["KLUIS_VECTORS"] ?? resolve(dirname(fileURLToPath(import.meta.url)), "../../../tests/vectors");
 
+/** The repository's root. The compiled tests run from web/build/test/. */
+export const REPO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+
 /** The bundled list of the passphrase rule, read from the repository (the browser fetches its copy). */
-export const COMMON_PASSWORDS_FILE =
-  process.env["KLUIS_COMMON_PASSWORDS"] ?? resolve(dirname(fileURLToPath(import.meta.url)), "../../../vault/data/common-passwords.txt");
+export const COMMON_PASSWORDS_FILE = join(REPO_DIR, "vault", "data", "common-passwords.txt");
 
 let commonPasswordsLoaded: Promise<CommonPasswords> | undefined;
 
