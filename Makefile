@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # its tests (every vector of tests/vectors/) under Node's test runner.
 WEB_MODULES := web/node_modules/.installed
 WEB_BUNDLE := server/web/static/index.html
-WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/tsconfig.json
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/tsconfig.json vault/data/common-passwords.txt
 
 .PHONY: run test lint typecheck contracts audit pytest system-deps node-deps web web-test bench clean
 

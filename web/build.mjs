@@ -1,10 +1,13 @@
 // Build the web client with esbuild (runs on Node 18 and later).
 //
 //   node build.mjs [--outdir DIR]   the static bundle: index.html and assets/ (main.js, worker.js,
-//                                    style.css; default ../server/web/static, served at /)
+//                                    style.css, and common-passwords.txt: the passphrase rule's
+//                                    list, fetched when needed, never in a script; default
+//                                    ../server/web/static, served at /)
 //   node build.mjs --tests          the Node tests, compiled to build/test/*.test.mjs
 import { build } from "esbuild";
-import { copyFile, mkdir, readdir, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { copyFile, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -64,4 +67,12 @@ if (args.includes("--tests")) {
   });
   await copyFile(join(here, "src", "index.html"), join(outdir, "index.html"));
   for (const name of ["style.css", "icon.svg"]) await copyFile(join(here, "src", name), join(outdir, "assets", name));
+  // The passphrase rule's list (format section 18), the same bytes as the Python client's; the
+  // browser checks its SHA-256 before use, and so does the build, so a bundle that would refuse
+  // to judge every passphrase is never built.
+  const list = join(here, "..", "vault", "data", "common-passwords.txt");
+  const digest = createHash("sha256").update(await readFile(list)).digest("hex");
+  const expected = /COMMON_PASSWORDS_SHA256 = "([0-9a-f]{64})"/.exec(await readFile(join(here, "src", "vault", "passphrase.ts"), "utf8"))?.[1];
+  if (digest !== expected) throw new Error(`${list}: SHA-256 ${digest}, but src/vault/passphrase.ts expects ${expected}`);
+  await copyFile(list, join(outdir, "assets", "common-passwords.txt"));
 }

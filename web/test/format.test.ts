@@ -1,17 +1,23 @@
 /**
  * What the vectors do not pin down but docs/format.md does, and where JavaScript differs from
  * Python by default: u64 values beyond 2^53, code points versus UTF-16 units, the JSON number
- * grammar, byte order marks, surrogates; and the payload as a stream.
+ * grammar, byte order marks, surrogates; the payload as a stream; and the passphrase rule beyond
+ * its vectors (code points, NFC, ASCII-only lower case, the checked list, the generator).
  */
 
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
+
+import { wordlist } from "@scure/bip39/wordlists/english.js";
 
 import { concat, fromHex, toHex, u32, u64, type Bytes } from "../src/vault/bytes.js";
 import { checkExtension, checkpointText, openCheckpoint, parseCheckpoint, trustedLog } from "../src/vault/checkpoint.js";
 import { cosignatureMessage, cosignatureVerifier, parseWitnessVkey, WitnessPolicy } from "../src/vault/cosignature.js";
 import { ed25519Group, ed25519Sign, randomBytes, ready, signingKeyPair } from "../src/vault/crypto.js";
-import { IntegrityError, MalformedError, RollbackError, SignatureError } from "../src/vault/errors.js";
+import { IntegrityError, MalformedError, RollbackError, SignatureError, WeakPassphrase } from "../src/vault/errors.js";
 import { decodeLogEntry, labelInput, NAMESPACE_USER } from "../src/vault/logentry.js";
 import { b64encode, checkKeyName, ed25519Verifier, keyId, MAX_NOTE_SIZE, openNote, parseVkey, type Verifier } from "../src/vault/note.js";
 import { decodeOperatorKey } from "../src/vault/operator.js";
@@ -24,6 +30,24 @@ import { privateIdentityFromKeys, signWithLabel } from "../src/vault/keys.js";
 import { decodeDocumentMetadata, encodeDocumentMetadata, type DocumentMetadata } from "../src/vault/metadata.js";
 import { ageFileKey, decryptStream, encryptStream } from "../src/vault/payload.js";
 import { entryHash, GENESIS_HASH, verifyChain as verifyLogChain } from "../src/vault/logchain.js";
+import {
+  COMMON_PASSWORDS_SHA256,
+  CommonPasswords,
+  commonPasswordsUrl,
+  estimateBits,
+  GENERATED_WORDS,
+  GENERATOR_ATTEMPTS,
+  generatePassphrase,
+  judgePassphrase,
+  loadCommonPasswords,
+  MIN_ESTIMATE,
+  REASONS,
+  requireStrongPassphrase,
+  secureRandomBelow,
+  type Verdict,
+} from "../src/vault/passphrase.js";
+
+import { COMMON_PASSWORDS_FILE, commonPasswords, REPO_DIR } from "./helpers.js";
 
 await ready();
 
@@ -443,4 +467,269 @@ test("log entries and operator records: origins, names and lengths the vectors l
   }
   const big = concat(utf8("KLKT"), Uint8Array.of(1, 3), u32(513), new Uint8Array(513));
   assert.throws(() => decodeLogEntry(big), MalformedError);
+});
+
+// -- the passphrase rule (section 18) ----------------------------------------------------------
+
+const list = await commonPasswords();
+
+function judged(passphrase: string, context: readonly string[] = []): Verdict {
+  return judgePassphrase(passphrase, context, list);
+}
+
+/** E(T) read straight from the text of section 18: every piece of every split, no shortcuts. */
+function specEstimate(passphrase: string, context: readonly string[]): number {
+  const lowerAscii = (cps: number[]) => cps.map((c) => (c >= 0x41 && c <= 0x5a ? c + 32 : c));
+  const cps = (text: string) => Array.from(text, (c) => c.codePointAt(0) as number);
+  const leet: Record<string, string> = { "4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", $: "s", "5": "s", "7": "t" };
+  const T = cps(passphrase.normalize("NFC"));
+  const U = lowerAscii(T);
+  const S = U.map((c) => leet[String.fromCodePoint(c)]?.codePointAt(0) ?? c);
+  const C = new Set(
+    ["kluis", ...context].map((w) => lowerAscii(cps(w.normalize("NFC")))).filter((w) => w.length >= 2).map((w) => String.fromCodePoint(...w)),
+  );
+  const text = (a: number[]) => String.fromCodePoint(...a);
+  const rank = (x: string) => (C.has(x) ? 1 : list.rank(x));
+  const bitlen = (n: number) => n.toString(2).length;
+  const piece = (i: number, j: number): number => {
+    const costs: number[] = [];
+    const t = T[i] as number;
+    if (j === i + 1) {
+      costs.push(t >= 0x30 && t <= 0x39 ? 332 : /[A-Za-z]/.test(String.fromCodePoint(t)) ? 470 : t === 0x20 ? 100 : t >= 0x21 && t <= 0x7e ? 504 : 600);
+    }
+    const upper = T.slice(i, j).some((c) => c >= 0x41 && c <= 0x5a) ? 100 : 0;
+    const u = text(U.slice(i, j));
+    const s = text(S.slice(i, j));
+    if (j - i >= 2 && rank(u) !== undefined) costs.push(100 * bitlen(rank(u) as number) + upper);
+    if (j - i >= 2 && s !== u && rank(s) !== undefined) costs.push(100 * bitlen(rank(s) as number) + 100 + upper);
+    for (let p = 1; p <= i && p <= j - i; p++) {
+      let repeats = true;
+      for (let k = i; k < j; k++) repeats &&= U[k] === U[k - p];
+      if (repeats) costs.push(100);
+    }
+    if (j - i >= 3) {
+      for (const step of [1, -1]) {
+        let run = true;
+        for (let k = i + 1; k < j; k++) run &&= (U[k] as number) - (U[k - 1] as number) === step;
+        if (run) costs.push(500 + 100 * bitlen(j - i));
+      }
+    }
+    return Math.min(...costs);
+  };
+  const best = [0];
+  for (let j = 1; j <= T.length; j++) {
+    let least = Infinity;
+    for (let i = 0; i < j; i++) least = Math.min(least, (best[i] as number) + piece(i, j));
+    best.push(least);
+  }
+  return best[T.length] as number;
+}
+
+/** A seeded source of integers (xorshift32): the same draws on every run. */
+function seeded(seed: number): (n: number) => number {
+  let x = seed >>> 0 || 1;
+  return (n) => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x % n;
+  };
+}
+
+test("passphrase: the bundled list is the one of section 18 (its SHA-256, as the spec gives it, and 33,468 entries)", () => {
+  const spec = readFileSync(join(REPO_DIR, "docs", "format.md"), "utf8");
+  const section = spec.slice(spec.indexOf("## 18. Passphrase rule"));
+  assert.ok(section.includes("`" + COMMON_PASSWORDS_SHA256 + "`"), "the SHA-256 constant is the one in docs/format.md section 18");
+  assert.equal(list.size, 33468);
+  assert.equal(list.longest <= 32, true);
+});
+
+test("passphrase: a list whose SHA-256 differs is refused, so nothing is judged against it", async () => {
+  const good = readFileSync(COMMON_PASSWORDS_FILE);
+  const flipped = new Uint8Array(good);
+  flipped[0] = (flipped[0] as number) ^ 0x20;
+  const crlf = new TextEncoder().encode(good.toString("ascii").replaceAll("\n", "\r\n"));
+  for (const data of [flipped, good.subarray(0, good.length - 1), concat(good, utf8("hunter2\n")), crlf, new Uint8Array(0)]) {
+    await assert.rejects(CommonPasswords.fromBytes(data), IntegrityError);
+  }
+  // Only fromBytes makes a list: anything else is refused, not judged.
+  const fake = { rank: () => undefined, longest: 0, size: 0 } as unknown as CommonPasswords;
+  assert.throws(() => judgePassphrase("correct horse battery staple", [], fake), TypeError);
+});
+
+test("passphrase: the browser's list comes from this origin only, is checked, and a failed load is tried again", async () => {
+  const url = commonPasswordsUrl();
+  assert.ok(url.href.endsWith("/build/test/common-passwords.txt"), "next to the script, under the name the build gives it");
+  const good = readFileSync(COMMON_PASSWORDS_FILE);
+  const altered = new Uint8Array(good);
+  altered[100] = 0x41;
+  const fetched: string[] = [];
+  let answer: Uint8Array = altered;
+  const saved = { fetch: globalThis.fetch, location: Object.getOwnPropertyDescriptor(globalThis, "location") };
+  const origin = (value: string) => Object.defineProperty(globalThis, "location", { value: { origin: value }, configurable: true });
+  globalThis.fetch = (async (input: RequestInfo | URL) => {
+    fetched.push(String(input));
+    return new Response(new Uint8Array(answer));
+  }) as typeof fetch;
+  try {
+    origin("https://elders.example");
+    await assert.rejects(loadCommonPasswords(), /from this site only/);
+    assert.deepEqual(fetched, [], "another origin is refused before anything is fetched");
+    origin(url.origin); // the tests run from a file: URL; in the browser this is the page's origin
+    await assert.rejects(loadCommonPasswords(), IntegrityError);
+    answer = good;
+    const loaded = await loadCommonPasswords();
+    assert.equal(loaded.size, 33468);
+    assert.equal(await loadCommonPasswords(), loaded, "kept once loaded");
+    assert.deepEqual(fetched, [url.href, url.href]);
+  } finally {
+    globalThis.fetch = saved.fetch;
+    if (saved.location === undefined) delete (globalThis as { location?: unknown }).location;
+    else Object.defineProperty(globalThis, "location", saved.location);
+  }
+});
+
+test("passphrase: length counts code points, not UTF-16 units", () => {
+  const astral = (count: number) => Array.from({ length: count }, (_, i) => String.fromCodePoint(0x1f300 + 2 * i)).join("");
+  const eleven = judged(astral(11));
+  assert.deepEqual([eleven.reason, eleven.length, astral(11).length], ["too_short", 11, 22]);
+  assert.deepEqual(judged(astral(12)), { accepted: true, reason: null, length: 12, estimate: 12 * 600 });
+  assert.deepEqual(judged(astral(256)), { accepted: true, reason: null, length: 256, estimate: 256 * 600 });
+  assert.deepEqual(judged(astral(257)), { accepted: false, reason: "too_long", length: 257, estimate: null });
+  // 256 UTF-16 units but 128 code points is not too long; 129 astral code points (258 units) neither.
+  assert.equal(judged(astral(129)).reason, null);
+});
+
+test("passphrase: NFC comes first (length, estimate, context words), and lower() folds A-Z only", () => {
+  const nfc = "\u00c9\u00e9n caf\u00e9, twee thee";
+  const nfd = nfc.normalize("NFD");
+  assert.notEqual(nfd.length, nfc.length);
+  assert.deepEqual(judged(nfd), judged(nfc));
+  assert.equal(judged("e\u0301").estimate, 600, "e + U+0301 is one code point, not ASCII");
+  assert.deepEqual([judged("e\u0301".repeat(12)).reason, judged("e\u0301".repeat(11)).reason], ["predictable", "too_short"]);
+  // A context word typed in NFD matches the passphrase in NFC, and the reverse.
+  assert.equal(judged("zo\u00eb", ["zoe\u0308"]).estimate, 100);
+  assert.equal(judged("zoe\u0308", ["zo\u00eb"]).estimate, 100);
+  // ASCII lower case only: "ZOË" is not the context word "zoë" ("Ë" stays), "ZOë" is (in upper case).
+  assert.equal(judged("ZO\u00eb", ["Zo\u00eb"]).estimate, 200);
+  assert.equal(judged("ZO\u00cb", ["zo\u00eb"]).estimate, judged("ZO\u00cb").estimate);
+  // The Kelvin sign is K after NFC, so it is the built-in word kluis; fullwidth letters are not.
+  assert.equal(judged("\u212aluis").estimate, judged("Kluis").estimate);
+  assert.equal(judged("\u212aluis").estimate, 200);
+  assert.equal(judged("\uff2b\uff2c\uff35\uff29\uff33").estimate, 5 * 600);
+  // "İ" (U+0130) is not folded to "i" (as Unicode's toLowerCase would): it is one more code point.
+  assert.equal(judged("\u0130stanbul").estimate, 600 + (judged("stanbul").estimate as number));
+  assert.notEqual(judged("\u0130stanbul").estimate, judged("Istanbul").estimate);
+  // The common-password lookup is after NFC and ASCII lower case: "1QAZ2WSX3EDC" is common.
+  assert.equal(judged("1QAZ2WSX3EDC").reason, "common");
+});
+
+test("passphrase: a lone surrogate anywhere is not text; a surrogate pair is one code point", () => {
+  for (const p of ["\ud800Ik woon in Loppersum", "Ik woon in Loppersum\udfff", "Ik woon in \udc00\ud800 Loppersum", "\ud800"]) {
+    const v = judged(p);
+    assert.deepEqual([v.reason, v.estimate], ["not_text", null]);
+  }
+  assert.equal(judged("\ud800".repeat(300)).reason, "not_text", "not_text is checked before too_long");
+  assert.equal(judged("Ik woon in Loppersum sinds 1985 \ud83c\udfe0").reason, null);
+  assert.equal(judged("Ik woon in Loppersum sinds 1985 \ud83c\udfe0", ["\ud800x"]).reason, null, "a context word need not be valid text");
+});
+
+test("passphrase: a context word counts from two code points (an astral one is one); kluis is always there", () => {
+  assert.equal(judged("x\u{1F3E0}y", ["\u{1F3E0}"]).estimate, judged("x\u{1F3E0}y").estimate);
+  assert.equal(judged("\u{1F3E0}\u{1F3E1}", ["\u{1F3E0}\u{1F3E1}"]).estimate, 100);
+  assert.equal(judged("\u{1F3E0}\u{1F3E1}").estimate, 1200);
+  assert.equal(judged("q", ["q"]).estimate, 470);
+  assert.equal(judged("kluis").estimate, 100);
+  assert.equal(judged("kluis", ["kluis", "KLUIS"]).estimate, 100);
+});
+
+test("passphrase: sequences and repeats are read in lower case, their cost does not grow with upper case", () => {
+  assert.deepEqual(judged("aBcDeFgHiJkL"), { accepted: false, reason: "predictable", length: 12, estimate: 900 });
+  assert.deepEqual(judged("abABabABabAB").estimate, 470 + 470 + 100);
+  assert.equal(judged("ab").estimate, 940, "a sequence is at least 3 long");
+  assert.equal(judged("abc").estimate, 700);
+  assert.equal(judged("a").estimate, 470);
+  assert.equal(judged("").estimate, 0);
+});
+
+test("passphrase: the estimate is the spec's least-cost split, for random text of every kind of piece", () => {
+  const next = seeded(18);
+  const bits = ["a", "b", "c", "d", "A", "B", "1", "2", "3", "0", "@", "4", "!", "$", " ", "-", "\u00e9", "e\u0301", "\u{1F3E0}", "\u{1F3E1}", "z", "y", "x"];
+  const words = ["wachtwoord", "huis", "kluis", "kees", "abc", "w@chtw00rd", "Huis", "groningen", "zoë", "passw0rd", "qwerty"];
+  for (let n = 0; n < 400; n++) {
+    let text = "";
+    const parts = next(9);
+    for (let k = 0; k < parts; k++) {
+      const last = text;
+      const r = next(10);
+      if (r < 3) text += words[next(words.length)];
+      else if (r < 5 && last.length > 0) text += last.slice(last.length - 1 - next(Math.min(last.length, 4)));
+      else text += bits[next(bits.length)];
+    }
+    const context = next(2) === 0 ? [] : ["Kees", "zoe\u0308"];
+    const verdict = judged(text, context);
+    if (verdict.estimate === null) continue;
+    assert.equal(verdict.estimate, specEstimate(text, context), JSON.stringify({ text, context }));
+  }
+});
+
+test("passphrase: requireStrongPassphrase throws WeakPassphrase with the reason, never the passphrase", () => {
+  const secret = "wachtwoord2024!";
+  assert.throws(
+    () => requireStrongPassphrase(secret, [], list),
+    (error: unknown) => error instanceof WeakPassphrase && error.reason === "predictable" && !error.message.includes(secret) && /22 bits/.test(error.message),
+  );
+  requireStrongPassphrase("Ik woon in Loppersum sinds 1985", [], list);
+  assert.deepEqual([...REASONS], ["not_text", "too_short", "too_long", "common", "predictable"]);
+  assert.equal(estimateBits(4999), 49);
+  assert.equal(estimateBits(MIN_ESTIMATE), 50);
+});
+
+test("passphrase: the generator gives the vector's passphrase from its SHAKE-256 source", () => {
+  const stream = createHash("shake256", { outputLength: 64 }).update("kluis/test-vectors/passphrase/generated").digest();
+  let at = 0;
+  const source = (n: number) => {
+    const value = stream.readUInt16BE(at) % n;
+    at += 2;
+    return value;
+  };
+  assert.equal(generatePassphrase([], list, source), "extra iron volume autumn talent opera");
+});
+
+test("passphrase: whatever the injected source gives, a generated passphrase passes the rule", () => {
+  const positions = new Map(wordlist.map((w, i) => [w, i]));
+  for (let seed = 1; seed <= 300; seed++) {
+    const context = seed % 3 === 0 ? ["abandon", "zoo", "Kees"] : [];
+    const p = generatePassphrase(context, list, seeded(seed));
+    const words = p.split(" ");
+    assert.equal(words.length, GENERATED_WORDS);
+    assert.ok(words.every((w) => positions.has(w)), p);
+    assert.equal(judged(p, context).accepted, true, p);
+  }
+  // One word six times is refused, so the generator draws again.
+  const twice = [...Array(6).fill(0), 1, 2, 3, 4, 5, 6];
+  const sameWord = Array(6).fill(wordlist[0]).join(" ");
+  assert.equal(judged(sameWord).reason, "predictable");
+  assert.equal(generatePassphrase([], list, () => twice.shift() as number), wordlist.slice(1, 7).join(" "));
+  // Six context words are refused with that context (and accepted without it).
+  const contextWords = wordlist.slice(100, 106);
+  const draws = [100, 101, 102, 103, 104, 105, 7, 8, 9, 10, 11, 12];
+  assert.equal(judged(contextWords.join(" "), contextWords).reason, "predictable");
+  assert.equal(judged(contextWords.join(" ")).accepted, true);
+  assert.equal(generatePassphrase(contextWords, list, () => draws.shift() as number), wordlist.slice(7, 13).join(" "));
+  // A source that only ever gives refused draws is not random: give up, never return one.
+  let calls = 0;
+  assert.throws(() => generatePassphrase([], list, () => (calls++, 0)), /not random/);
+  assert.equal(calls, GENERATOR_ATTEMPTS * GENERATED_WORDS);
+  for (const bad of [-1, 2048, 1.5, Number.NaN]) assert.throws(() => generatePassphrase([], list, () => bad), RangeError);
+  // The default source is the platform's CSPRNG.
+  const p = generatePassphrase(["kees"], list);
+  assert.equal(p.split(" ").length, 6);
+  assert.equal(judged(p, ["kees"]).accepted, true);
+  for (let i = 0; i < 1000; i++) {
+    const x = secureRandomBelow(3);
+    assert.ok(x === 0 || x === 1 || x === 2);
+  }
 });

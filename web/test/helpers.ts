@@ -7,9 +7,24 @@ import { dirname, join, resolve } from "node:path";
 
 import { fromHex, type Bytes } from "../src/vault/bytes.js";
 import { ERRORS, VaultError, type ErrorName } from "../src/vault/errors.js";
+import { CommonPasswords } from "../src/vault/passphrase.js";
 
 /** tests/vectors/ of the repository. The compiled tests run from web/build/test/. */
 export const VECTORS_DIR = process.env["KLUIS_VECTORS"] ?? resolve(dirname(fileURLToPath(import.meta.url)), "../../../tests/vectors");
+
+/** The repository's root. The compiled tests run from web/build/test/. */
+export const REPO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+/** The bundled list of the passphrase rule, read from the repository (the browser fetches its copy). */
+export const COMMON_PASSWORDS_FILE = join(REPO_DIR, "vault", "data", "common-passwords.txt");
+
+let commonPasswordsLoaded: Promise<CommonPasswords> | undefined;
+
+/** The list of COMMON_PASSWORDS_FILE, checked against its SHA-256 like the browser's copy. */
+export function commonPasswords(): Promise<CommonPasswords> {
+  commonPasswordsLoaded ??= CommonPasswords.fromBytes(readFileSync(COMMON_PASSWORDS_FILE));
+  return commonPasswordsLoaded;
+}
 
 export type Vector = Record<string, any> & { structure: string; description: string; expect: string };
 

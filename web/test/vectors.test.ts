@@ -75,7 +75,10 @@ import { decodeEntryBundle, parseTilePath, tile, tileData, TileHashReader, tileP
 import { EMPTY_ROOT, leafHash, MemoryTree, treeHash, verifyConsistency, verifyInclusion } from "../src/vault/tlog.js";
 import { proofToHash, prove, publicKeyOf, verify as vrfVerify } from "../src/vault/vrf.js";
 
-import { expectError, h, hex, loadVector, vectorFiles, type Vector } from "./helpers.js";
+import { judgePassphrase, requireStrongPassphrase } from "../src/vault/passphrase.js";
+import { WeakPassphrase } from "../src/vault/errors.js";
+
+import { commonPasswords, expectError, h, hex, loadVector, vectorFiles, type Vector } from "./helpers.js";
 
 await ready();
 
@@ -660,6 +663,23 @@ async function checkKtLookup(v: Vector): Promise<void> {
   assert.equal(hex(found.checkpoint.checkpoint.root), v.root);
 }
 
+// -- the passphrase rule (section 18) --------------------------------------------------------------
+
+async function checkPassphrase(v: Vector): Promise<void> {
+  const list = await commonPasswords();
+  const verdict = judgePassphrase(v.passphrase, v.context, list);
+  assert.equal(verdict.length, v.length, "length: code points after NFC");
+  assert.equal(verdict.estimate, v.estimate, "estimate");
+  assert.equal(verdict.reason, v.reason, "reason");
+  assert.equal(verdict.accepted, v.expect === "success");
+  try {
+    requireStrongPassphrase(v.passphrase, v.context, list);
+  } catch (error) {
+    if (error instanceof WeakPassphrase) assert.equal(error.reason, v.reason, "the error's reason");
+    throw error;
+  }
+}
+
 const CHECKS: Record<string, (v: Vector) => Promise<void>> = {
   kdf: checkKdf,
   fingerprint: checkFingerprint,
@@ -684,6 +704,7 @@ const CHECKS: Record<string, (v: Vector) => Promise<void>> = {
   logentry: checkLogEntry,
   operator: checkOperator,
   ktlookup: checkKtLookup,
+  passphrase: checkPassphrase,
 };
 
 // -- one test per file -------------------------------------------------------------------------

@@ -6,6 +6,8 @@
  * SecurityError and its subclasses mean someone tampered with data or keys: stop and show it.
  */
 
+import type { PassphraseReason } from "./passphrase.js";
+
 export class VaultError extends Error {
   constructor(message: string) {
     super(message);
@@ -43,6 +45,20 @@ export class WrongPassphrase extends VaultError {}
 /** A recovery code with an unknown word, a wrong number of words or a bad checksum. */
 export class InvalidRecoveryCode extends VaultError {}
 
+/**
+ * A passphrase the rule of section 18 refuses to set (`passphrase.ts`). `reason` is the rule's
+ * reason code ("too_short", "common", ...; null when the error crossed from the worker); the
+ * message says it in plain words and never contains the passphrase.
+ */
+export class WeakPassphrase extends VaultError {
+  readonly reason: PassphraseReason | null;
+
+  constructor(message: string, reason: PassphraseReason | null = null) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
 /** The error classes by the names the vectors and docs/format.md section 13 use. */
 export const ERRORS = {
   VaultError,
@@ -56,6 +72,7 @@ export const ERRORS = {
   ExpiredError,
   WrongPassphrase,
   InvalidRecoveryCode,
+  WeakPassphrase,
 } as const;
 
 export type ErrorName = keyof typeof ERRORS;
