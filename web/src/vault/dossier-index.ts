@@ -128,8 +128,11 @@ export interface OpenedIndex {
   metadata: DossierMetadata;
 }
 
-/** Verify an index, steps 1-5 of section 9. */
-export async function openIndex(data: Uint8Array, expect: IndexExpectation): Promise<OpenedIndex> {
+/**
+ * Steps 1-4 of section 9, for a reader who holds no dossier key (a document shared on its own):
+ * the index is the owner's, signed, and not older than what this client saw.
+ */
+export async function verifyIndex(data: Uint8Array, expect: Omit<IndexExpectation, "dossierKeys">): Promise<DossierIndex> {
   const index = decodeIndex(data); // 1
   if (!equal(index.dossierId, expect.dossierId)) throw new IntegrityError(`${WHAT}: belongs to another dossier`); // 2
   if (!equal(index.ownerId, expect.owner.userId) || !equal(index.ownerKeyId, expect.owner.keyId)) {
@@ -143,6 +146,12 @@ export async function openIndex(data: Uint8Array, expect: IndexExpectation): Pro
   if (index.counter === expect.highestSeen && expect.previous != null && !equal(index.encoded, expect.previous)) {
     throw new RollbackError(`${WHAT}: another index with counter ${index.counter}, seen before`);
   }
+  return index;
+}
+
+/** Verify an index, steps 1-5 of section 9. */
+export async function openIndex(data: Uint8Array, expect: IndexExpectation): Promise<OpenedIndex> {
+  const index = await verifyIndex(data, expect); // 1-4
   const dossierKey = expect.dossierKeys.get(index.epoch); // 5
   if (dossierKey === undefined) throw new IntegrityError(`${WHAT}: no dossier key for epoch ${index.epoch}`);
   const key = await metadataKey(dossierKey, index.dossierId, index.epoch);
