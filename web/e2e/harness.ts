@@ -224,3 +224,55 @@ export function pngBytes(width = 160, height = 90): Uint8Array {
     chunk("IEND", Buffer.alloc(0)),
   ]);
 }
+
+// -- the resident's steps, by mouse ---------------------------------------------------------------
+/** Create an account in the page, write nothing down, answer the two recovery words. */
+export async function registerInUi(page: Page, username: string): Promise<string[]> {
+  await page.goto("/#/account-aanmaken");
+  await page.getByRole("heading", { level: 1, name: "Account aanmaken" }).waitFor();
+  await page.getByLabel("Gebruikersnaam").fill(username);
+  await page.getByLabel("Wachtwoordzin", { exact: true }).fill(PASSPHRASE);
+  await page.getByLabel("Wachtwoordzin nog een keer").fill(PASSPHRASE);
+  await page.getByRole("button", { name: "Account aanmaken" }).click();
+  await page.getByRole("heading", { level: 1, name: "Uw herstelcode" }).waitFor();
+  const words = (await page.getByTestId("recovery-words").locator(".kluis-words__w").allTextContents()).map((w) => w.trim());
+  await page.getByRole("button", { name: "Ik heb de code opgeschreven" }).click();
+  for (const label of await page.locator("label").allTextContents()) {
+    const n = Number(label.replace("Woord ", ""));
+    await page.getByLabel(label).fill(words[n - 1] as string);
+  }
+  await page.getByRole("button", { name: "Controleren" }).click();
+  await page.getByRole("heading", { level: 1, name: "Mijn dossiers" }).waitFor();
+  return words;
+}
+
+export async function loginInUi(page: Page, username: string): Promise<void> {
+  await page.goto("/#/inloggen");
+  await page.getByRole("heading", { level: 1, name: "Inloggen" }).waitFor();
+  await page.getByLabel("Gebruikersnaam").fill(username);
+  await page.getByLabel("Wachtwoordzin").fill(PASSPHRASE);
+  await page.getByRole("button", { name: "Inloggen" }).click();
+  await page.getByRole("heading", { level: 1, name: "Mijn dossiers" }).waitFor();
+}
+
+export async function createDossierInUi(page: Page, title: string): Promise<void> {
+  await page.getByLabel("Naam van het dossier").fill(title);
+  await page.getByRole("button", { name: "Dossier maken" }).click();
+  await page.getByRole("heading", { level: 1, name: title }).waitFor();
+}
+
+export async function addFileInUi(page: Page, name: string, content: Uint8Array | string, mimeType = "application/pdf"): Promise<void> {
+  await page.getByTestId("add-files").setInputFiles({ name, mimeType, buffer: Buffer.from(content) });
+  await page.getByText("1 document toegevoegd.").waitFor();
+  await page.locator(`tr[data-document="${name}"]`).waitFor();
+}
+
+/** The security page is shown, for the check named, and nothing was downloaded. */
+export async function expectSecurityPage(d: Device, check: string, what: RegExp): Promise<void> {
+  const failure = d.page.getByTestId("security-failure");
+  await failure.waitFor();
+  assert.equal(await failure.getAttribute("data-check"), check);
+  await d.page.getByRole("heading", { level: 1, name: "Veiligheidscontrole mislukt" }).waitFor();
+  assert.match(await d.page.getByTestId("security-what").innerText(), what);
+  await d.page.getByText("Neem geen risico: open dit niet en meld het aan de beheerder van uw dorp.").waitFor();
+}
