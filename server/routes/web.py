@@ -5,8 +5,8 @@
 Every answer carries a strict Content-Security-Policy: code only from this origin, WebAssembly
 compilation allowed (libsodium and BLAKE3 run as WebAssembly), no eval, no inline script or
 style, nothing from other origins, no framing; images also from blob: URLs, which is how the
-page previews a photo it decrypted (an <img> runs no code). The worker script gets the same policy, which is
-the one a module worker runs under.
+page previews a photo it decrypted (an <img> runs no code). The worker script gets the same
+policy, which is the one a module worker runs under.
 """
 
 from __future__ import annotations
