@@ -127,6 +127,19 @@ test("a resident registers, keeps a dossier and reads its log, in Dutch, by mous
   await dialog.getByRole("button", { name: "Voorbeeld sluiten" }).click();
   await dialog.waitFor({ state: "detached" });
 
+  // Drag and drop onto the box adds too; the photo button asks a phone for its camera.
+  const photo = page.getByTestId("add-photo");
+  assert.equal(await photo.getAttribute("accept"), "image/*");
+  assert.equal(await photo.getAttribute("capture"), "environment");
+  const dropped = await page.evaluateHandle(() => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(["Offerte herstel gevel: 4.250 euro"], "offerte.txt", { type: "text/plain" }));
+    return transfer;
+  });
+  await page.getByTestId("dropzone").dispatchEvent("drop", { dataTransfer: dropped });
+  await page.getByText("1 document toegevoegd.").waitFor();
+  await page.locator('tr[data-document="offerte.txt"]').getByText("Gecontroleerd").waitFor();
+
   // A new version through the row's button and the file chooser.
   const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.getByRole("button", { name: "Nieuwe versie van schaderapport.pdf toevoegen" }).click()]);
   await chooser.setFiles({ name: "schaderapport.pdf", mimeType: "application/pdf", buffer: Buffer.from(REPORT_V2) });
@@ -177,7 +190,7 @@ test("a resident registers, keeps a dossier and reads its log, in Dutch, by mous
   await page.getByRole("status").filter({ hasText: /Stap \d van 3/ }).first().waitFor();
   await page.getByRole("heading", { level: 1, name: "Mijn dossiers" }).waitFor();
   await page.getByRole("link", { name: "Schade Hoofdstraat 12, Loppersum" }).waitFor();
-  assert.match(await page.getByTestId("dossier-list").innerText(), /2 documenten/);
+  assert.match(await page.getByTestId("dossier-list").innerText(), /3 documenten/);
   await look(page, "13-mijn-dossiers");
 
   await page.getByRole("button", { name: "Uitloggen" }).click();
