@@ -37,7 +37,7 @@ function cli(args: string[]): string {
   return run.stdout;
 }
 
-test("a document added in the browser opens with kluis get, and one added with kluis add opens in the browser", async () => {
+test("a document added in the browser opens with kluis get, one added with kluis add opens in the browser, and a dossier shared with the CLI opens read-only in another browser", async () => {
   const { page } = bram;
   await registerInUi(page, "bram");
   await createDossierInUi(page, "Schade Molenweg 7");
@@ -60,7 +60,7 @@ test("a document added in the browser opens with kluis get, and one added with k
   await loginInUi(page, "bram");
   await page.getByRole("link", { name: "Schade Molenweg 7" }).click();
   const row = page.locator('tr[data-document="bouwtekening.dwg"]');
-  await row.getByText("Gecontroleerd").waitFor();
+  await row.getByText("Ondertekend en ongewijzigd").waitFor();
   await screenshot(page, "30-dossier-met-document-uit-kluis-add");
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "bouwtekening.dwg downloaden" }).click()]);
   assert.deepEqual(readFileSync((await download.path()) as string), DRAWING);
@@ -72,4 +72,27 @@ test("a document added in the browser opens with kluis get, and one added with k
     ["upload", "download", "upload", "download"],
   );
   assert.deepEqual(bram.problems, []);
+
+  // A contractor registered with the CLI, given the dossier to read with `kluis share`, opens
+  // it in a browser of its own: shared by bram, read only, the documents verified.
+  const wierda = (args: string[]): string => {
+    const run = server.cli("profile-wierda", args);
+    assert.equal(run.status, 0, `kluis ${args.join(" ")} failed:\n${run.stdout}\n${run.stderr}`);
+    return run.stdout;
+  };
+  wierda(["register", "bouwbedrijf-wierda"]);
+  cli(["share", dossier.id, "bouwbedrijf-wierda"]);
+  const contractor = await device(browser, server);
+  await loginInUi(contractor.page, "bouwbedrijf-wierda");
+  await contractor.page.getByText("Gedeeld door bram").waitFor();
+  await contractor.page.getByRole("link", { name: "Schade Molenweg 7" }).click();
+  await contractor.page.getByText("U kunt dit dossier lezen, maar er niets aan toevoegen.").waitFor();
+  const shared = contractor.page.locator('tr[data-document="inspectierapport.pdf"]');
+  await shared.getByText("Ondertekend en ongewijzigd").waitFor();
+  assert.match(await shared.innerText(), /bram/);
+  assert.equal(await contractor.page.getByTestId("add-files").count(), 0, "a reader is offered no upload");
+  await screenshot(contractor.page, "31-aannemer-alleen-lezen");
+  const [opened] = await Promise.all([contractor.page.waitForEvent("download"), contractor.page.getByRole("button", { name: "inspectierapport.pdf downloaden" }).click()]);
+  assert.equal(readFileSync((await opened.path()) as string, "utf8"), INSPECTION);
+  assert.deepEqual(contractor.problems, []);
 });

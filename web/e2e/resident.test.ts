@@ -106,8 +106,8 @@ test("a resident registers, keeps a dossier and reads its log, in Dutch, by mous
   await rows.nth(1).waitFor();
   assert.equal(await rows.count(), 2);
   const report = page.locator('tr[data-document="schaderapport.pdf"]');
-  await report.getByText("Gecontroleerd").waitFor();
-  assert.match(await report.innerText(), /schaderapport\.pdf[\s\S]*1[\s\S]*u[\s\S]*2,9 kB[\s\S]*Gecontroleerd/);
+  await report.getByText("Ondertekend en ongewijzigd").waitFor();
+  assert.match(await report.innerText(), /schaderapport\.pdf[\s\S]*1[\s\S]*u[\s\S]*2,9 kB[\s\S]*Ondertekend en ongewijzigd/);
   await look(page, "07-dossier-met-documenten");
 
   // Download: the bytes the browser saves are the bytes that went in.
@@ -138,7 +138,7 @@ test("a resident registers, keeps a dossier and reads its log, in Dutch, by mous
   });
   await page.getByTestId("dropzone").dispatchEvent("drop", { dataTransfer: dropped });
   await page.getByText("1 document toegevoegd.").waitFor();
-  await page.locator('tr[data-document="offerte.txt"]').getByText("Gecontroleerd").waitFor();
+  await page.locator('tr[data-document="offerte.txt"]').getByText("Ondertekend en ongewijzigd").waitFor();
 
   // A new version through the row's button and the file chooser.
   const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.getByRole("button", { name: "Nieuwe versie van schaderapport.pdf toevoegen" }).click()]);

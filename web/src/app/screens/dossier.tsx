@@ -178,7 +178,7 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
                 <td class="utrecht-table__cell" data-label={m.t("dossier.col.check")}>
                   {d.confirmed ? (
                     <span class="utrecht-status-badge utrecht-status-badge--safe" title={m.t("dossier.checkedHint")}>
-                      ✓ {m.t("dossier.checked")}
+                      ✓&nbsp;{m.t("dossier.checked")}
                     </span>
                   ) : (
                     <span class="utrecht-status-badge utrecht-status-badge--warning" title={m.t("dossier.unconfirmedHint")}>

@@ -149,7 +149,7 @@ export function VersionsScreen({ dossierId, documentId }: { dossierId: string; d
                 </td>
                 <td class="utrecht-table__cell" data-label={m.t("dossier.col.check")}>
                   {v.confirmed ? (
-                    <span class="utrecht-status-badge utrecht-status-badge--safe">✓ {m.t("dossier.checked")}</span>
+                    <span class="utrecht-status-badge utrecht-status-badge--safe">✓&nbsp;{m.t("dossier.checked")}</span>
                   ) : (
                     <span class="utrecht-status-badge utrecht-status-badge--warning">{m.t("dossier.unconfirmed")}</span>
                   )}
