@@ -2,9 +2,9 @@
  * The server operator tampers with what it stores, between the resident's steps (its SQLite
  * rows and blob files edited directly, as tests/adversarial/harness.py does), and the browser
  * fails closed, visibly: the full-page "Veiligheidscontrole mislukt", the check that failed in
- * plain Dutch, and nothing saved (no download happens). Three classes of threats.md:
- * D9 (a flipped payload byte), D7/K4 (a header swapped in from another document), D12 (an
- * older signed index put back).
+ * plain Dutch, and nothing saved (no download happens). Four classes of threats.md:
+ * D9 (a flipped payload byte), D7/K4 (a header swapped in from another document), D13 (a
+ * document withheld), D12 (an older signed index put back).
  */
 
 import assert from "node:assert/strict";
@@ -49,6 +49,10 @@ before(async () => {
   docs["report"] = newestDocument();
   await addFileInUi(anna.page, "offerte-aannemer.pdf", "%PDF-1.4 offerte ".repeat(100));
   docs["quote"] = newestDocument();
+  await anna.page.goto("/#/dossiers");
+  await createDossierInUi(anna.page, "Schade schuur");
+  await addFileInUi(anna.page, "foto-schuur.jpg", "JPEG stand-in ".repeat(100), "image/jpeg");
+  docs["barn"] = newestDocument();
 });
 
 after(async () => {
@@ -99,17 +103,34 @@ open(data / 'report-header', 'wb').write(report)`);
   }
 });
 
+test("D13: a document the owner's signed index lists is withheld: the dossier does not open, the security page says so", async () => {
+  const barn = JSON.stringify(docs["barn"]);
+  server.operator(`
+db.execute('DELETE FROM versions WHERE document_id = ?', (${barn},))
+db.execute('DELETE FROM documents WHERE document_id = ?', (${barn},))`);
+  const back = anna.page.getByRole("button", { name: "Terug naar mijn dossiers" });
+  if (await back.isVisible()) await back.click();
+  await anna.page.goto("/#/dossiers");
+  await anna.page.getByRole("link", { name: "Schade schuur" }).click();
+  await expectSecurityPage(anna, "withheld", /houdt een document achter/);
+  await screenshot(anna.page, "23-veiligheidscontrole-achtergehouden");
+  assert.equal(downloads, 0);
+});
+
 test("D12: an older signed index put back: the dossier does not open, the security page names the rollback", async () => {
   // The operator keeps the index as it is now; the resident adds a document (a newer index).
+  const report = JSON.stringify(docs["report"]);
   server.operator(`
-row = db.execute('SELECT "index", index_counter FROM dossiers').fetchone()
+dossier = db.execute('SELECT dossier_id FROM versions WHERE document_id = ?', (${report},)).fetchone()[0]
+row = db.execute('SELECT "index", index_counter FROM dossiers WHERE dossier_id = ?', (dossier,)).fetchone()
 open(data / 'old-index', 'wb').write(row[0])
 open(data / 'old-counter', 'w').write(str(row[1]))`);
   await openDossier();
   await addFileInUi(anna.page, "foto-scheur.jpg", "JPEG stand-in ".repeat(300), "image/jpeg");
   // ... then puts the older one back, counter and all.
   server.operator(`
-db.execute('UPDATE dossiers SET "index" = ?, index_counter = ?', (open(data / 'old-index', 'rb').read(), int(open(data / 'old-counter').read())))`);
+dossier = db.execute('SELECT dossier_id FROM versions WHERE document_id = ?', (${report},)).fetchone()[0]
+db.execute('UPDATE dossiers SET "index" = ?, index_counter = ? WHERE dossier_id = ?', (open(data / 'old-index', 'rb').read(), int(open(data / 'old-counter').read()), dossier))`);
   // Every dossier is verified before it is listed: the list itself stops.
   await anna.page.getByRole("link", { name: "Terug naar mijn dossiers" }).click();
   await expectSecurityPage(anna, "rollback", /oudere versie/);
