@@ -239,7 +239,7 @@ export async function registerInUi(page: Page, username: string): Promise<string
   await page.getByRole("button", { name: "Ik heb de code opgeschreven" }).click();
   for (const label of await page.locator("label").allTextContents()) {
     const n = Number(label.replace("Woord ", ""));
-    await page.getByLabel(label).fill(words[n - 1] as string);
+    await page.getByLabel(label, { exact: true }).fill(words[n - 1] as string);
   }
   await page.getByRole("button", { name: "Controleren" }).click();
   await page.getByRole("heading", { level: 1, name: "Mijn dossiers" }).waitFor();

@@ -75,12 +75,12 @@ test("a resident registers, keeps a dossier and reads its log, in Dutch, by mous
   const positions = labels.map((l) => Number(l.replace("Woord ", "")));
   assert.equal(positions.length, 2);
   // A wrong word is refused, with the reason next to the field.
-  await page.getByLabel(`Woord ${positions[0]}`).fill("fout");
-  await page.getByLabel(`Woord ${positions[1]}`).fill(words[(positions[1] as number) - 1] as string);
+  await page.getByLabel(`Woord ${positions[0]}`, { exact: true }).fill("fout");
+  await page.getByLabel(`Woord ${positions[1]}`, { exact: true }).fill(words[(positions[1] as number) - 1] as string);
   await page.getByRole("button", { name: "Controleren" }).click();
   await page.getByText("Dit woord klopt niet").waitFor();
   await look(page, "04-herstelcode-controleren");
-  await page.getByLabel(`Woord ${positions[0]}`).fill((words[(positions[0] as number) - 1] as string).toUpperCase());
+  await page.getByLabel(`Woord ${positions[0]}`, { exact: true }).fill((words[(positions[0] as number) - 1] as string).toUpperCase());
   await page.getByRole("button", { name: "Controleren" }).click();
 
   await page.getByRole("heading", { level: 1, name: "Mijn dossiers" }).waitFor();

@@ -93,12 +93,15 @@ export function RegisterScreen({ onRegistered }: { onRegistered: (words: string)
     event.preventDefault();
     const name = username.trim();
     const verdict = judgeNewPassphrase(passphrase, name);
+    // A refused field gets the focus, so its message (tied to it) is read out at once.
     if (!verdict.accepted) {
       setProblem({ field: "passphrase", text: m.t(verdict.reason) });
+      document.getElementById("register-passphrase")?.focus();
       return;
     }
     if (passphrase !== again) {
       setProblem({ field: "again", text: m.t("register.mismatch") });
+      document.getElementById("register-again")?.focus();
       return;
     }
     setProblem(null);
@@ -232,6 +235,7 @@ export function RecoveryScreen({ words, onDone }: { words: string; onDone: () =>
     const bad: [boolean, boolean] = [0, 1].map((i) => answers[i]?.trim().toLowerCase() !== list[(positions[i] as number) - 1]) as [boolean, boolean];
     setWrong(bad);
     if (!bad[0] && !bad[1]) onDone();
+    else document.getElementById(`recovery-word-${bad[0] ? 0 : 1}`)?.focus();
   };
 
   return (

@@ -24,6 +24,7 @@ export function DossiersScreen() {
     event.preventDefault();
     if (title.trim().length === 0) {
       setTitleError(m.t("dossiers.newEmpty"));
+      document.getElementById("dossier-title")?.focus();
       return;
     }
     setTitleError(null);
