@@ -14,7 +14,7 @@ WEB_MODULES := web/node_modules/.installed
 WEB_BUNDLE := server/web/static/index.html
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/tsconfig.json vault/data/common-passwords.txt
 
-.PHONY: run test lint typecheck contracts audit pytest system-deps node-deps web web-test bench clean
+.PHONY: run test lint typecheck contracts audit pytest system-deps node-deps browser-deps web web-test web-e2e bench clean
 
 # `make run` needs only the package; the test tools (mypy, moto, schemathesis, ...) come on top
 # for `make test`.
@@ -31,7 +31,7 @@ $(STAMP): $(RUN_STAMP)
 run: $(RUN_STAMP) $(WEB_BUNDLE)
 	$(BIN)/kluis server --host 127.0.0.1 --port 8000 --data-dir ./data
 
-test: $(STAMP) lint typecheck contracts audit web-test pytest
+test: $(STAMP) lint typecheck contracts audit web-test pytest web-e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -86,6 +86,21 @@ web-test: $(WEB_MODULES)
 	cd web && ./node_modules/.bin/tsc --noEmit
 	cd web && node build.mjs --tests
 	cd web && node --test --test-reporter=spec build/test/*.test.mjs
+
+# The browser tests drive Debian's Chromium (package `chromium`) with playwright-core; install it
+# when missing (Playwright's own browser download is not used).
+browser-deps:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "the browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi; }
+
+# The web app end to end (web/e2e/): each test file starts its own `kluis server` on a free
+# loopback port with a temporary data directory and drives the built page in headless
+# Chromium (axe-core checks, screenshots in web/build/screenshots/, the `kluis` CLI and the
+# operator's tampering against the same server). One file at a time: the machine has 2 cores.
+web-e2e: $(STAMP) $(WEB_BUNDLE) browser-deps
+	cd web && node build.mjs --e2e
+	cd web && node --test --test-concurrency=1 --test-reporter=spec build/e2e/*.test.mjs
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/payload_throughput.py

@@ -4,8 +4,9 @@
 
 Every answer carries a strict Content-Security-Policy: code only from this origin, WebAssembly
 compilation allowed (libsodium and BLAKE3 run as WebAssembly), no eval, no inline script or
-style, nothing from other origins, no framing. The worker script gets the same policy, which is
-the one a module worker runs under.
+style, nothing from other origins, no framing; images also from blob: URLs, which is how the
+page previews a photo it decrypted (an <img> runs no code). The worker script gets the same
+policy, which is the one a module worker runs under.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "script-src 'self' 'wasm-unsafe-eval'",
         "worker-src 'self'",
         "style-src 'self'",
-        "img-src 'self'",
+        # A decrypted photo is previewed as a blob: URL in an <img> (never as a page or object).
+        "img-src 'self' blob:",
         "font-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",

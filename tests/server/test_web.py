@@ -60,6 +60,8 @@ def test_the_page_is_served_at_the_root_with_a_strict_csp(web_client: TestClient
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["cross-origin-opener-policy"] == "same-origin"
+    # Decrypted photos are previewed as blob: URLs in <img>; nothing else beyond this origin.
+    assert "img-src 'self' blob:" in csp_of(response)
 
 
 def test_assets_are_served_with_their_types_and_the_same_csp(web_client: TestClient) -> None:

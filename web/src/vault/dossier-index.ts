@@ -143,8 +143,11 @@ export interface OpenedIndex {
   metadata: DossierMetadata;
 }
 
-/** Verify an index, steps 1-5 of section 9. */
-export async function openIndex(data: Uint8Array, expect: IndexExpectation): Promise<OpenedIndex> {
+/**
+ * Steps 1-4 of section 9, for a reader who holds no dossier key (a document shared on its own):
+ * the index is the owner's, signed, and not older than what this client saw.
+ */
+export async function verifyIndex(data: Uint8Array, expect: Omit<IndexExpectation, "dossierKeys">): Promise<DossierIndex> {
   const index = decodeIndex(data); // 1
   if (!equal(index.dossierId, expect.dossierId)) throw new IntegrityError(`${WHAT}: belongs to another dossier`); // 2
   if (!equal(index.ownerId, expect.owner.userId) || !equal(index.ownerKeyId, expect.owner.keyId)) {
@@ -153,6 +156,12 @@ export async function openIndex(data: Uint8Array, expect: IndexExpectation): Pro
   const { body, signature } = splitSigned(index.encoded);
   verifyBy(expect.owner, DOSSIER_INDEX_SIGNATURE, body, signature, WHAT); // 3
   await checkDescent(index, expect); // 4
+  return index;
+}
+
+/** Verify an index, steps 1-5 of section 9. */
+export async function openIndex(data: Uint8Array, expect: IndexExpectation): Promise<OpenedIndex> {
+  const index = await verifyIndex(data, expect); // 1-4
   const dossierKey = expect.dossierKeys.get(index.epoch); // 5
   if (dossierKey === undefined) throw new IntegrityError(`${WHAT}: no dossier key for epoch ${index.epoch}`);
   const key = await metadataKey(dossierKey, index.dossierId, index.epoch);
@@ -162,7 +171,7 @@ export async function openIndex(data: Uint8Array, expect: IndexExpectation): Pro
 }
 
 /** Step 4: the index descends from the last one this reader accepted (L), checks a-e. */
-async function checkDescent(index: DossierIndex, expect: IndexExpectation): Promise<void> {
+async function checkDescent(index: DossierIndex, expect: Omit<IndexExpectation, "dossierKeys">): Promise<void> {
   const last = expect.previous != null ? decodeIndex(expect.previous) : null;
   const lastCounter = last?.counter ?? expect.highestSeen;
   if (lastCounter === 0n) return; // nothing remembered

@@ -4,7 +4,8 @@
  */
 
 import { ERRORS } from "../vault/errors.js";
-import type { CallType, Envelope, Request, RequestOf, Response, ResultOf, WireError } from "./protocol.js";
+import { ApiError, CLIENT_ERRORS } from "./errors.js";
+import type { CallType, Envelope, ProgressEnvelope, Request, RequestOf, Response, ResultOf, SecurityCheck, TransferProgress, WireError } from "./protocol.js";
 
 /** A failure the worker reported that is not a vault error. */
 export class WorkerError extends Error {
@@ -14,31 +15,50 @@ export class WorkerError extends Error {
   }
 }
 
+/** The check a SecurityError failed, as the worker named it (for the security page). */
+const CHECKS = new WeakMap<Error, SecurityCheck>();
+
+export function securityCheckOf(error: Error): SecurityCheck | undefined {
+  return CHECKS.get(error);
+}
+
 export function fromWireError(wire: WireError): Error {
-  if (Object.hasOwn(ERRORS, wire.name)) {
-    const cls = ERRORS[wire.name as keyof typeof ERRORS];
-    return new cls(wire.message);
-  }
-  return new WorkerError(wire);
+  let error: Error;
+  if (wire.name === "ApiError") error = new ApiError(wire.status ?? 0, wire.code ?? "error", wire.message);
+  else if (Object.hasOwn(ERRORS, wire.name)) error = new ERRORS[wire.name as keyof typeof ERRORS](wire.message);
+  else if (Object.hasOwn(CLIENT_ERRORS, wire.name)) error = new CLIENT_ERRORS[wire.name as Exclude<keyof typeof CLIENT_ERRORS, "ApiError">](wire.message);
+  else error = new WorkerError(wire);
+  if (wire.check !== undefined) CHECKS.set(error, wire.check);
+  return error;
 }
 
 interface Port {
   postMessage(message: Envelope<Request>, transfer: Transferable[]): void;
-  addEventListener(type: "message", listener: (event: MessageEvent<Envelope<Response>>) => void): void;
+  addEventListener(type: "message", listener: (event: MessageEvent<Envelope<Response> | ProgressEnvelope>) => void): void;
+}
+
+interface Waiting {
+  resolve: (r: unknown) => void;
+  reject: (e: Error) => void;
+  progress?: ((p: TransferProgress) => void) | undefined;
 }
 
 export class VaultClient {
   private next = 1;
-  private readonly waiting = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, Waiting>();
 
   constructor(private readonly port: Port) {
     port.addEventListener("message", (event) => {
-      const { id, body } = event.data;
-      const entry = this.waiting.get(id);
+      const data = event.data;
+      const entry = this.waiting.get(data.id);
       if (entry === undefined) return;
-      this.waiting.delete(id);
-      if (body.ok) entry.resolve(body.result);
-      else entry.reject(fromWireError(body.error));
+      if ("progress" in data) {
+        entry.progress?.(data.progress);
+        return;
+      }
+      this.waiting.delete(data.id);
+      if (data.body.ok) entry.resolve(data.body.result);
+      else entry.reject(fromWireError(data.body.error));
     });
   }
 
@@ -47,10 +67,10 @@ export class VaultClient {
     return new VaultClient(new Worker(url, { type: "module", name: "kluis-vault" }) as unknown as Port);
   }
 
-  call<K extends CallType>(request: RequestOf<K>, transfer: Transferable[] = []): Promise<ResultOf<K>> {
+  call<K extends CallType>(request: RequestOf<K>, transfer: Transferable[] = [], progress?: (p: TransferProgress) => void): Promise<ResultOf<K>> {
     const id = this.next++;
     return new Promise<ResultOf<K>>((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (r: unknown) => void, reject });
+      this.waiting.set(id, { resolve: resolve as (r: unknown) => void, reject, progress });
       this.port.postMessage({ id, body: request }, transfer);
     });
   }

@@ -6,12 +6,27 @@
 import { bundleKdfParams, openBundle, PURPOSE_PASSPHRASE } from "../vault/bundle.js";
 import { copy, toHex, type Bytes } from "../vault/bytes.js";
 import { blake3, randomBytes, ready, sha256, sodiumVersion } from "../vault/crypto.js";
-import { ERRORS, VaultError, WrongPassphrase, type ErrorName } from "../vault/errors.js";
+import {
+  DowngradeError,
+  ERRORS,
+  KeyMismatchError,
+  MalformedError,
+  RollbackError,
+  SecurityError,
+  SignatureError,
+  VaultError,
+  WrongPassphrase,
+  type ErrorName,
+} from "../vault/errors.js";
 import { checkKdfParams, decodeKdfParams, kdfParamsEqual, passphraseKeys, type KdfParams } from "../vault/kdf.js";
 import { decodeIdentity, type PrivateIdentity } from "../vault/keys.js";
 import { ageFileKey, decryptPayload, encryptPayload, type PayloadDigest } from "../vault/payload.js";
-import type { CallType, Calls, DigestInfo, Request, Response, WireError } from "./protocol.js";
+import type { Transport } from "./api.js";
+import { ApiError, CLIENT_ERRORS, TamperedLogError, WithheldDocumentError, type ClientErrorName } from "./errors.js";
+import { Kluis, type ProgressFn } from "./kluis.js";
+import type { CallType, Calls, DigestInfo, Request, Response, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
+import { defaultStore, type TrustStore } from "./store.js";
 
 /** A failure the handler reports by name (not a vault error). */
 export class ProtocolError extends Error {
@@ -52,16 +67,62 @@ function digestInfo(d: PayloadDigest): DigestInfo {
   return { size: d.size, blake3: d.blake3, plaintextSize: d.plaintextSize };
 }
 
-function toWireError(error: unknown): WireError {
+/** The check a security failure belongs to, by its class and by what the call was doing. */
+function checkOf(error: SecurityError, context: SecurityCheck): SecurityCheck {
+  if (error instanceof RollbackError) return "rollback";
+  if (error instanceof WithheldDocumentError) return "withheld";
+  if (error instanceof TamperedLogError) return "log";
+  if (error instanceof DowngradeError) return "kdf";
+  if (error instanceof KeyMismatchError) return context === "header" || context === "index" ? context : "keys";
+  if (error instanceof SignatureError) return context === "answer" ? "keys" : context;
+  if (error instanceof MalformedError && context !== "content" && context !== "header") return "answer";
+  return context;
+}
+
+/** What a call does, for the security page when a check in it fails without a class of its own. */
+const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
+  login: "keys",
+  register: "keys",
+  dossiers: "index",
+  createDossier: "index",
+  documents: "header",
+  versions: "header",
+  addDocuments: "header",
+  addVersion: "header",
+  openDocument: "header",
+  accessLog: "log",
+};
+
+function toWireError(error: unknown, type?: CallType): WireError {
+  if (error instanceof SecurityError && Object.hasOwn(ERRORS, error.name) || error instanceof SecurityError && Object.hasOwn(CLIENT_ERRORS, error.name)) {
+    // A payload that does not decrypt, or differs from its signed digest, is the content's check.
+    const context = error instanceof VaultError && /^payload|payload (size|hash)|plaintext size/.test(error.message) ? "content" : (CONTEXT[type as CallType] ?? "answer");
+    return { name: error.name as ErrorName | ClientErrorName, message: error.message, check: checkOf(error, context) };
+  }
+  if (error instanceof ApiError) return { name: "ApiError", message: error.message, status: error.status, code: error.code };
+  if (error instanceof VaultError && Object.hasOwn(CLIENT_ERRORS, error.name)) return { name: error.name as ClientErrorName, message: error.message };
   if (error instanceof VaultError && Object.hasOwn(ERRORS, error.name)) return { name: error.name as ErrorName, message: error.message };
   if (error instanceof ProtocolError) return { name: error.wireName, message: error.message };
   // Anything else is a bug or a library failure: name it generically, never echo secrets.
   return { name: "Error", message: error instanceof Error ? error.message : "unexpected failure" };
 }
 
+export interface HandlerOptions {
+  /** Where the trust memory lives (IndexedDB in the browser). */
+  store?: TrustStore;
+  /** The server's origin (the page's own in the browser). */
+  base?: string;
+  transport?: Transport;
+}
+
+export type Handle = (request: Request, progress?: ProgressFn) => Promise<Handled>;
+
 /** A handler with its own session state (one per worker). */
-export function createHandler(): (request: Request) => Promise<Handled> {
+export function createHandler(options: HandlerOptions = {}): Handle {
   const session: Session = { pending: null, me: null, fileKeys: new Map() };
+  const base = options.base ?? (typeof location === "undefined" ? "" : location.origin);
+  const kluis = new Kluis(options.store ?? defaultStore(), base, options.transport);
+  let report: ProgressFn = () => undefined;
 
   const requireMe = (): PrivateIdentity => {
     if (session.me === null) throw new ProtocolError("NotLoggedIn", "log in first");
@@ -135,7 +196,53 @@ export function createHandler(): (request: Request) => Promise<Handled> {
       return { result: { plaintext, digest: digestInfo(digest) }, transfer: [plaintext.buffer] };
     },
 
+    async register(r) {
+      return { result: await kluis.register(stringField(r.username, "username"), stringField(r.passphrase, "passphrase"), report) };
+    },
+
+    async login(r) {
+      return { result: { identity: await kluis.login(stringField(r.username, "username"), stringField(r.passphrase, "passphrase"), report) } };
+    },
+
+    async dossiers() {
+      return { result: { dossiers: await kluis.dossiers() } };
+    },
+
+    async createDossier(r) {
+      return { result: { dossierId: await kluis.createDossier(stringField(r.title, "title")) } };
+    },
+
+    async documents(r) {
+      return { result: await kluis.documents(stringField(r.dossierId, "dossierId")) };
+    },
+
+    async versions(r) {
+      return { result: { versions: await kluis.versions(stringField(r.documentId, "documentId")) } };
+    },
+
+    async addDocuments(r) {
+      if (!Array.isArray(r.files) || r.files.some((f) => !(f instanceof Blob) || typeof (f as File).name !== "string")) throw new ProtocolError("ProtocolError", "files must be File objects");
+      return { result: { documents: await kluis.addDocuments(stringField(r.dossierId, "dossierId"), r.files, report) } };
+    },
+
+    async addVersion(r) {
+      if (!(r.file instanceof Blob) || typeof r.file.name !== "string") throw new ProtocolError("ProtocolError", "file must be a File");
+      return { result: { document: await kluis.addVersion(stringField(r.documentId, "documentId"), r.file, report) } };
+    },
+
+    async openDocument(r) {
+      const version = r.version === null ? null : Number(r.version);
+      if (version !== null && (!Number.isSafeInteger(version) || version < 1)) throw new ProtocolError("ProtocolError", "version must be a whole number from 1");
+      const opened = await kluis.open(stringField(r.documentId, "documentId"), version, false, report);
+      return { result: { document: opened.info, content: opened.content } };
+    },
+
+    async accessLog(r) {
+      return { result: await kluis.accessLog(stringField(r.dossierId, "dossierId")) };
+    },
+
     async logout() {
+      await kluis.logout();
       for (const key of session.fileKeys.values()) key.fill(0);
       session.fileKeys.clear();
       if (session.pending) session.pending.bundleKey.fill(0);
@@ -146,19 +253,22 @@ export function createHandler(): (request: Request) => Promise<Handled> {
     },
   };
 
-  return async (request: Request): Promise<Handled> => {
+  return async (request: Request, progress?: ProgressFn): Promise<Handled> => {
     const type = (request as { type?: unknown } | null)?.type;
     if (typeof type !== "string" || !(CALL_TYPES as readonly string[]).includes(type)) {
       return { response: { type: "unknown", ok: false, error: { name: "ProtocolError", message: "unknown request type" } }, transfer: [] };
     }
     const known = type as CallType;
+    report = progress ?? (() => undefined);
     try {
       await ready();
       const call = calls[known] as (r: Request) => Promise<{ result: unknown; transfer?: ArrayBuffer[] }>;
       const { result, transfer } = await call(request);
       return { response: { type: known, ok: true, result } as Response, transfer: transfer ?? [] };
     } catch (error) {
-      return { response: { type: known, ok: false, error: toWireError(error) }, transfer: [] };
+      return { response: { type: known, ok: false, error: toWireError(error, known) }, transfer: [] };
+    } finally {
+      report = () => undefined;
     }
   };
 }

@@ -11,6 +11,7 @@
  */
 
 import type { ErrorName } from "../vault/errors.js";
+import type { ClientErrorName } from "./errors.js";
 
 export interface PublicIdentityInfo {
   userId: string;
@@ -26,6 +27,89 @@ export interface DigestInfo {
   size: bigint;
   blake3: Uint8Array;
   plaintextSize: bigint;
+}
+
+/**
+ * The largest file this browser uploads or opens, until the resumable part-upload API lands:
+ * the plaintext and its ciphertext are both held in memory (docs/api.md `POST /uploads`).
+ */
+export const MAX_FILE_BYTES = 100 * 1000 * 1000;
+
+export type Role = "owner" | "write" | "read" | "document";
+
+/** A dossier as the worker verified it (its owner, its signed index, the keys granted). */
+export interface DossierSummary {
+  dossierId: string;
+  /** null for a dossier whose key this account does not hold (documents shared on their own). */
+  title: string | null;
+  role: Role;
+  owner: string;
+  ownerId: string;
+  ownerVerified: boolean;
+  /** Unix seconds. */
+  created: number;
+  documentCount: number;
+}
+
+/** One document at the version opened by default; every field comes from a verified header. */
+export interface DocumentSummary {
+  dossierId: string;
+  documentId: string;
+  version: number;
+  name: string;
+  mediaType: string;
+  title: string;
+  /** Plaintext bytes. */
+  size: number;
+  modified: number;
+  created: number;
+  /** The author's username, from a verified signature. */
+  author: string;
+  authorId: string;
+  /** The author's controlecode was compared out of band (or it is this account). */
+  authorVerified: boolean;
+  /** The dossier owner confirms this version (her signed index lists it, or she wrote it). */
+  confirmed: boolean;
+  newerVersion: number;
+  unconfirmedVersion: number;
+  unconfirmedAuthor: string;
+  notAdoptedBecause: string;
+}
+
+export interface VersionSummary {
+  version: number;
+  name: string;
+  size: number;
+  created: number;
+  author: string;
+  authorVerified: boolean;
+  confirmed: boolean;
+}
+
+/** One access-log entry, its chain verified, with names instead of ids. */
+export interface LogLine {
+  seq: number;
+  at: number;
+  actor: string;
+  actorIsMe: boolean;
+  /** upload, download, share, revoke (docs/api.md). */
+  action: string;
+  documentId: string | null;
+  /** From the verified header of the document's current version, when this account can read it. */
+  documentName: string | null;
+  version: number | null;
+  subject: string | null;
+}
+
+/** What a long call reports while it runs. */
+export interface TransferProgress {
+  phase: "prelogin" | "kdf" | "login" | "encrypt" | "upload" | "download" | "decrypt";
+  done: number;
+  total: number;
+  file?: string;
+  /** Which of `count` files (adding several at once). */
+  index?: number;
+  count?: number;
 }
 
 /** Each call: what the page sends and what the worker answers. */
@@ -62,6 +146,55 @@ export interface Calls {
     request: { payload: Uint8Array; fileKeyRef: string };
     result: { plaintext: Uint8Array; digest: DigestInfo };
   };
+  /** Create an account (keys, bundles and the recovery code made in the worker) and log in. */
+  register: {
+    request: { username: string; passphrase: string };
+    result: { identity: PublicIdentityInfo; recoveryWords: string };
+  };
+  /** Log in with the checks of client_sdk/accounts.py (KDF floor, bundle, published keys, pin). */
+  login: {
+    request: { username: string; passphrase: string };
+    result: { identity: PublicIdentityInfo };
+  };
+  /** Every dossier this account can see, each verified. */
+  dossiers: {
+    request: Record<never, never>;
+    result: { dossiers: DossierSummary[] };
+  };
+  createDossier: {
+    request: { title: string };
+    result: { dossierId: string };
+  };
+  /** A dossier's documents, verified against its signed index (rollback, withholding). */
+  documents: {
+    request: { dossierId: string };
+    result: { dossier: DossierSummary; documents: DocumentSummary[] };
+  };
+  /** Every version of one document, each header verified, newest first. */
+  versions: {
+    request: { documentId: string };
+    result: { versions: VersionSummary[] };
+  };
+  /** Encrypt and upload files as new documents; the owner's index is signed once at the end. */
+  addDocuments: {
+    request: { dossierId: string; files: File[] };
+    result: { documents: DocumentSummary[] };
+  };
+  /** A new version of a document. */
+  addVersion: {
+    request: { documentId: string; file: File };
+    result: { document: DocumentSummary };
+  };
+  /** Download, decrypt and verify; the content comes back only after every check passed. */
+  openDocument: {
+    request: { documentId: string; version: number | null };
+    result: { document: DocumentSummary; content: Blob };
+  };
+  /** The dossier's access log, its chain checked against what this browser saw before. */
+  accessLog: {
+    request: { dossierId: string };
+    result: { dossier: DossierSummary; lines: LogLine[] };
+  };
   /** Forget every key. */
   logout: {
     request: Record<never, never>;
@@ -76,11 +209,23 @@ export type Request = { [K in CallType]: { type: K } & Calls[K]["request"] }[Cal
 export type RequestOf<K extends CallType> = Extract<Request, { type: K }>;
 
 /** The names an error can carry across the boundary: the vault's, and the protocol's own. */
-export type WireErrorName = ErrorName | "ProtocolError" | "NotLoggedIn" | "Error";
+export type WireErrorName = ErrorName | ClientErrorName | "ProtocolError" | "NotLoggedIn" | "Error";
+
+/**
+ * Which check failed, in words the security page can say (set by the worker for every
+ * SecurityError): the key-derivation settings, an account's keys, the dossier's signed index,
+ * a document's signed header, a document's content, an older version or index than seen
+ * before, a document held back, the access log, or an answer that does not parse.
+ */
+export type SecurityCheck = "kdf" | "keys" | "index" | "header" | "content" | "rollback" | "withheld" | "log" | "answer";
 
 export interface WireError {
   name: WireErrorName;
   message: string;
+  check?: SecurityCheck;
+  /** For an ApiError: the HTTP status and the problem's stable code. */
+  status?: number;
+  code?: string;
 }
 
 export type Response =
@@ -95,4 +240,27 @@ export interface Envelope<T> {
   body: T;
 }
 
-export const CALL_TYPES: readonly CallType[] = ["init", "deriveLoginKey", "unlockBundle", "sealPayload", "openPayload", "logout"];
+/** Sent by the worker while the call with `id` runs (any number of times, before its response). */
+export interface ProgressEnvelope {
+  id: number;
+  progress: TransferProgress;
+}
+
+export const CALL_TYPES: readonly CallType[] = [
+  "init",
+  "deriveLoginKey",
+  "unlockBundle",
+  "sealPayload",
+  "openPayload",
+  "register",
+  "login",
+  "dossiers",
+  "createDossier",
+  "documents",
+  "versions",
+  "addDocuments",
+  "addVersion",
+  "openDocument",
+  "accessLog",
+  "logout",
+];

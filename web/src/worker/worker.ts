@@ -3,12 +3,12 @@
  * through the protocol of protocol.ts.
  */
 
-import type { Envelope, Request, Response } from "./protocol.js";
+import type { Envelope, ProgressEnvelope, Request, Response } from "./protocol.js";
 import { createHandler } from "./handler.js";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<Envelope<Request>>) => void) | null;
-  postMessage(message: Envelope<Response>, transfer: Transferable[]): void;
+  postMessage(message: Envelope<Response> | ProgressEnvelope, transfer: Transferable[]): void;
 }
 
 const scope = globalThis as unknown as WorkerScope;
@@ -20,7 +20,14 @@ let queue: Promise<void> = Promise.resolve();
 scope.onmessage = (event) => {
   const { id, body } = event.data;
   queue = queue.then(async () => {
-    const { response, transfer } = await handle(body);
+    // Progress at most every 100 ms (a large upload reports thousands of times).
+    let last = 0;
+    const { response, transfer } = await handle(body, (progress) => {
+      const t = Date.now();
+      if (t - last < 100 && progress.done !== 0 && progress.done !== progress.total) return;
+      last = t;
+      scope.postMessage({ id, progress }, []);
+    });
     scope.postMessage({ id, body: response }, transfer);
   });
 };

@@ -1,0 +1,128 @@
+/**
+ * The same flow by keyboard alone: only Tab, Enter and Space move and act (and typing fills a
+ * field). Every control is reached with Tab in a sensible order, shows where the focus is, and
+ * works with Enter or Space: the skip link, account creation with the recovery check, a
+ * dossier, adding a file through the file picker, downloading, the log, logging out.
+ */
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, test } from "node:test";
+
+import type { Browser, Page } from "playwright-core";
+
+import { device, expectAccessible, KluisServer, launch, PASSPHRASE, screenshot } from "./harness.js";
+
+let server: KluisServer;
+let browser: Browser;
+
+before(async () => {
+  server = await KluisServer.start();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+interface Focused {
+  tag: string;
+  name: string;
+  visible: boolean;
+}
+
+/** What has the focus: its tag, its accessible-ish name, and whether a focus ring shows. */
+async function focused(page: Page): Promise<Focused> {
+  return page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null;
+    if (el === null) return { tag: "", name: "", visible: false };
+    const labelled = el.getAttribute("aria-label") ?? (el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null) ?? el.closest("label")?.textContent ?? el.textContent ?? "";
+    // The ring is on the element, or (a file input inside its label) on the label.
+    const ring = (e: Element | null): boolean => {
+      if (e === null) return false;
+      const s = getComputedStyle(e);
+      return (s.outlineStyle !== "none" && s.outlineWidth !== "0px") || s.boxShadow !== "none";
+    };
+    return { tag: el.tagName.toLowerCase(), name: labelled.trim(), visible: ring(el) || ring(el.closest("label")) };
+  });
+}
+
+/** Press Tab until the control named `name` has the focus (at most 60 presses). */
+async function tabTo(page: Page, name: string | RegExp): Promise<void> {
+  const seen: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press("Tab");
+    const f = await focused(page);
+    seen.push(f.name);
+    if (typeof name === "string" ? f.name === name : name.test(f.name)) {
+      assert.ok(f.visible, `the focus on "${f.name}" is not visible`);
+      return;
+    }
+  }
+  assert.fail(`Tab never reached "${name}"; it went through: ${seen.join(" | ")}`);
+}
+
+test("the resident's flow by keyboard alone", async () => {
+  const d = await device(browser, server);
+  const { page } = d;
+  await page.getByRole("heading", { level: 1, name: "Inloggen" }).waitFor();
+
+  // The skip link comes first and moves the focus to the content.
+  await page.locator("body").focus();
+  await tabTo(page, "Direct naar de inhoud");
+  await screenshot(page, "40-toetsenbord-direct-naar-inhoud");
+  await page.keyboard.press("Enter");
+  assert.equal((await focused(page)).tag, "main");
+
+  await tabTo(page, "Account aanmaken");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "Account aanmaken" }).waitFor();
+  await tabTo(page, "Gebruikersnaam");
+  await page.keyboard.type("carla");
+  await tabTo(page, "Wachtwoordzin");
+  await page.keyboard.type(PASSPHRASE);
+  await tabTo(page, "Wachtwoordzin nog een keer");
+  await page.keyboard.type(PASSPHRASE);
+  await page.keyboard.press("Enter");
+
+  await page.getByRole("heading", { level: 1, name: "Uw herstelcode" }).waitFor();
+  const words = (await page.getByTestId("recovery-words").locator(".kluis-words__w").allTextContents()).map((w) => w.trim());
+  await tabTo(page, "Ik heb de code opgeschreven");
+  await page.keyboard.press("Space");
+  await page.getByRole("heading", { level: 1, name: "Controleer uw herstelcode" }).waitFor();
+  for (const label of await page.locator("label").allTextContents()) {
+    await tabTo(page, label);
+    await page.keyboard.type(words[Number(label.replace("Woord ", "")) - 1] as string);
+  }
+  await page.keyboard.press("Enter");
+
+  await page.getByRole("heading", { level: 1, name: "Mijn dossiers" }).waitFor();
+  await tabTo(page, "Naam van het dossier");
+  await page.keyboard.type("Schade Dorpsweg 1, Krewerd");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "Schade Dorpsweg 1, Krewerd" }).waitFor();
+
+  // The file picker opens with Space on its (visually a button) label's input.
+  await tabTo(page, "Bestanden kiezen");
+  await screenshot(page, "41-toetsenbord-bestanden-kiezen");
+  const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Space")]);
+  await chooser.setFiles({ name: "brief-img.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4 besluit IMG") });
+  await page.getByText("1 document toegevoegd.").waitFor();
+
+  await tabTo(page, "brief-img.pdf downloaden");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.keyboard.press("Enter")]);
+  assert.equal(readFileSync((await download.path()) as string, "utf8"), "%PDF-1.4 besluit IMG");
+
+  await tabTo(page, "Logboek: wie heeft wat geopend");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "Wie heeft wat geopend" }).waitFor();
+  assert.match(await page.getByTestId("log").innerText(), /U opende brief-img\.pdf op/);
+  await expectAccessible(page, "logboek (toetsenbord)");
+
+  await page.locator("body").focus();
+  await tabTo(page, "Uitloggen");
+  await page.keyboard.press("Enter");
+  await page.getByText("U bent uitgelogd.").waitFor();
+  assert.deepEqual(d.problems, []);
+});

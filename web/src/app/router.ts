@@ -1,0 +1,61 @@
+/**
+ * A small hash router: the server serves only `/` and `/assets/*`, so every screen lives in the
+ * URL's fragment (which never reaches the server). Paths are Dutch, like the interface.
+ */
+
+import { useEffect, useState } from "preact/hooks";
+
+export type Route =
+  | { name: "login" }
+  | { name: "register" }
+  | { name: "dossiers" }
+  | { name: "dossier"; dossierId: string }
+  | { name: "log"; dossierId: string }
+  | { name: "versions"; documentId: string; dossierId: string };
+
+const ID = "([0-9a-f]{32})";
+
+export function parseRoute(hash: string): Route {
+  const path = hash.replace(/^#/, "");
+  let m: RegExpMatchArray | null;
+  if (path === "/inloggen") return { name: "login" };
+  if (path === "/account-aanmaken") return { name: "register" };
+  if ((m = path.match(new RegExp(`^/dossiers/${ID}/logboek$`)))) return { name: "log", dossierId: m[1] as string };
+  if ((m = path.match(new RegExp(`^/dossiers/${ID}/documenten/${ID}/versies$`)))) {
+    return { name: "versions", dossierId: m[1] as string, documentId: m[2] as string };
+  }
+  if ((m = path.match(new RegExp(`^/dossiers/${ID}$`)))) return { name: "dossier", dossierId: m[1] as string };
+  return { name: "dossiers" };
+}
+
+export function hrefOf(route: Route): string {
+  switch (route.name) {
+    case "login":
+      return "#/inloggen";
+    case "register":
+      return "#/account-aanmaken";
+    case "dossiers":
+      return "#/dossiers";
+    case "dossier":
+      return `#/dossiers/${route.dossierId}`;
+    case "log":
+      return `#/dossiers/${route.dossierId}/logboek`;
+    case "versions":
+      return `#/dossiers/${route.dossierId}/documenten/${route.documentId}/versies`;
+  }
+}
+
+export function navigate(route: Route): void {
+  const href = hrefOf(route);
+  if (location.hash !== href) location.hash = href;
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState<Route>(() => parseRoute(location.hash));
+  useEffect(() => {
+    const changed = (): void => setRoute(parseRoute(location.hash));
+    addEventListener("hashchange", changed);
+    return () => removeEventListener("hashchange", changed);
+  }, []);
+  return route;
+}

@@ -1,0 +1,317 @@
+/**
+ * One dossier: its documents (every one verified in the worker against the owner's signed index
+ * and its signed header), adding documents (file picker, several at once, drag and drop, a
+ * phone's camera), new versions, downloads and image previews.
+ *
+ * A download is handed to the browser only after the worker checked everything; the page gets
+ * the content as a Blob and saves it with a download link. A preview shows a decrypted image
+ * only as a blob: URL in an <img> (never as a page, an SVG or an object: no active content).
+ */
+
+import { useEffect, useRef, useState } from "preact/hooks";
+
+import { MAX_FILE_BYTES, type DocumentSummary, type DossierSummary } from "../../worker/protocol.js";
+import { useApp, useTask } from "../context.js";
+import { hrefOf } from "../router.js";
+import { Alert, Button, Heading1, ProgressNote } from "../ui.js";
+
+/** Raster images a browser shows in <img> without running anything (no SVG). */
+const PREVIEWABLE = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp"]);
+
+export function saveBlob(content: Blob, name: string): void {
+  const url = URL.createObjectURL(content);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.rel = "noopener";
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+interface Preview {
+  name: string;
+  url: string;
+}
+
+export function DossierScreen({ dossierId }: { dossierId: string }) {
+  const app = useApp();
+  const { m, me } = app;
+  const load = useTask();
+  const add = useTask();
+  const action = useTask();
+  const [dossier, setDossier] = useState<DossierSummary | null>(null);
+  const [documents, setDocuments] = useState<DocumentSummary[] | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [preview, setPreview] = useState<Preview | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const versionInput = useRef<HTMLInputElement>(null);
+  const versionFor = useRef<DocumentSummary | null>(null);
+  const dialog = useRef<HTMLDialogElement>(null);
+  const opener = useRef<HTMLElement | null>(null);
+
+  const refresh = async (): Promise<void> => {
+    const r = await load.run(() => app.vault.call({ type: "documents", dossierId }));
+    if (r !== undefined) {
+      setDossier(r.dossier);
+      setDocuments(r.documents);
+    }
+  };
+
+  useEffect(() => {
+    void refresh();
+  }, [dossierId]);
+
+  useEffect(() => {
+    if (preview !== null && dialog.current && !dialog.current.open) dialog.current.showModal();
+  }, [preview]);
+
+  const addFiles = async (files: File[]): Promise<void> => {
+    if (files.length === 0) return;
+    setNotice(null);
+    const tooLarge = files.find((f) => f.size > MAX_FILE_BYTES);
+    const r = await add.run((progress) => app.vault.call({ type: "addDocuments", dossierId, files }, [], progress), tooLarge?.name ?? files[0]?.name ?? "");
+    if (r !== undefined) {
+      setNotice(m.plural_("dossier.added", r.documents.length));
+      await refresh();
+    }
+  };
+
+  const addVersion = async (doc: DocumentSummary, file: File): Promise<void> => {
+    setNotice(null);
+    const r = await action.run((progress) => app.vault.call({ type: "addVersion", documentId: doc.documentId, file }, [], progress), file.name);
+    if (r !== undefined) {
+      setNotice(m.t("dossier.versionAdded", { version: r.document.version, name: r.document.name }));
+      await refresh();
+    }
+  };
+
+  const download = async (doc: DocumentSummary): Promise<void> => {
+    setNotice(null);
+    const r = await action.run((progress) => app.vault.call({ type: "openDocument", documentId: doc.documentId, version: null }, [], progress), doc.name);
+    if (r !== undefined) {
+      saveBlob(r.content, r.document.name);
+      setNotice(m.t("dossier.downloaded", { name: r.document.name }));
+    }
+  };
+
+  const view = async (doc: DocumentSummary, button: HTMLElement): Promise<void> => {
+    setNotice(null);
+    opener.current = button;
+    const r = await action.run((progress) => app.vault.call({ type: "openDocument", documentId: doc.documentId, version: null }, [], progress), doc.name);
+    if (r !== undefined && PREVIEWABLE.has(r.document.mediaType)) {
+      setPreview({ name: r.document.name, url: URL.createObjectURL(new Blob([r.content], { type: r.document.mediaType })) });
+    }
+  };
+
+  const closePreview = (): void => {
+    if (preview) URL.revokeObjectURL(preview.url);
+    setPreview(null);
+    opener.current?.focus();
+  };
+
+  const writable = dossier?.role === "owner" || dossier?.role === "write";
+  const busy = add.busy || action.busy;
+
+  return (
+    <section aria-labelledby="dossier-title">
+      <p class="utrecht-paragraph kluis-back">
+        <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "dossiers" })}>
+          {m.t("dossier.back")}
+        </a>
+      </p>
+      <Heading1>
+        <span id="dossier-title">{dossier ? (dossier.title ?? m.t("dossiers.sharedDocuments", { name: dossier.owner })) : m.t("dossier.documents")}</span>
+      </Heading1>
+      {dossier ? (
+        <p class="utrecht-paragraph kluis-meta">
+          {dossier.role === "owner" ? m.t("dossiers.mine") : m.t("dossiers.sharedBy", { name: dossier.owner })} ·{" "}
+          <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "log", dossierId })}>
+            {m.t("dossier.log")}
+          </a>
+        </p>
+      ) : null}
+      {load.error ? <Alert type="error">{load.error}</Alert> : null}
+      {load.busy && documents === null ? <ProgressNote progress={null} fallback={m.t("dossier.loading")} /> : null}
+      <div aria-live="polite" class="kluis-live">
+        {notice ? <Alert type="ok">{notice}</Alert> : null}
+      </div>
+      {action.error ? <Alert type="error">{action.error}</Alert> : null}
+      {action.busy ? <ProgressNote progress={action.progress} fallback={m.t("dossier.loading")} /> : null}
+
+      <h2 class="utrecht-heading-2">{m.t("dossier.documents")}</h2>
+      {documents !== null && documents.length === 0 ? <p class="utrecht-paragraph">{m.t("dossier.none")}</p> : null}
+      {documents !== null && documents.length > 0 ? (
+        <table class="utrecht-table utrecht-table--html-table kluis-documents" data-testid="documents">
+          <thead class="utrecht-table__header">
+            <tr class="utrecht-table__row">
+              <th class="utrecht-table__header-cell" scope="col">{m.t("dossier.col.name")}</th>
+              <th class="utrecht-table__header-cell" scope="col">{m.t("dossier.col.version")}</th>
+              <th class="utrecht-table__header-cell" scope="col">{m.t("dossier.col.author")}</th>
+              <th class="utrecht-table__header-cell" scope="col">{m.t("dossier.col.date")}</th>
+              <th class="utrecht-table__header-cell utrecht-table__header-cell--numeric-column" scope="col">{m.t("dossier.col.size")}</th>
+              <th class="utrecht-table__header-cell" scope="col">{m.t("dossier.col.check")}</th>
+              <th class="utrecht-table__header-cell" scope="col">{m.t("dossier.col.actions")}</th>
+            </tr>
+          </thead>
+          <tbody class="utrecht-table__body">
+            {documents.map((d) => (
+              <tr class="utrecht-table__row" key={d.documentId} data-document={d.name}>
+                <th class="utrecht-table__cell kluis-doc-name" scope="row" data-label={m.t("dossier.col.name")}>
+                  {d.name}
+                  {d.title ? <span class="kluis-doc-title">{d.title}</span> : null}
+                </th>
+                <td class="utrecht-table__cell" data-label={m.t("dossier.col.version")}>
+                  {d.version}
+                </td>
+                <td class="utrecht-table__cell" data-label={m.t("dossier.col.author")}>
+                  {d.authorId === me?.userId ? m.t("dossier.you") : d.author}
+                  {!d.authorVerified ? <span class="kluis-doc-title">{m.t("dossier.authorNotVerified")}</span> : null}
+                </td>
+                <td class="utrecht-table__cell" data-label={m.t("dossier.col.date")}>
+                  {m.fullDate(d.created)}
+                </td>
+                <td class="utrecht-table__cell utrecht-table__cell--numeric-data" data-label={m.t("dossier.col.size")}>
+                  {m.size(d.size)}
+                </td>
+                <td class="utrecht-table__cell" data-label={m.t("dossier.col.check")}>
+                  {d.confirmed ? (
+                    <span class="utrecht-status-badge utrecht-status-badge--safe" title={m.t("dossier.checkedHint")}>
+                      ✓&nbsp;{m.t("dossier.checked")}
+                    </span>
+                  ) : (
+                    <span class="utrecht-status-badge utrecht-status-badge--warning" title={m.t("dossier.unconfirmedHint")}>
+                      {m.t("dossier.unconfirmed")}
+                    </span>
+                  )}
+                  {d.unconfirmedVersion > 0 ? (
+                    <span class="kluis-doc-title">{m.t("dossier.newerUnconfirmed", { version: d.unconfirmedVersion, name: d.unconfirmedAuthor, shown: d.version })}</span>
+                  ) : null}
+                </td>
+                <td class="utrecht-table__cell kluis-actions-cell" data-label={m.t("dossier.col.actions")}>
+                  <div class="kluis-actions">
+                  <Button kind="secondary" aria-label={m.t("dossier.downloadLabel", { name: d.name })} disabled={busy} onClick={() => void download(d)}>
+                    {m.t("dossier.download")}
+                  </Button>
+                  {PREVIEWABLE.has(d.mediaType) ? (
+                    <Button kind="secondary" aria-label={m.t("dossier.viewLabel", { name: d.name })} disabled={busy} onClick={(e) => void view(d, e.currentTarget)}>
+                      {m.t("dossier.view")}
+                    </Button>
+                  ) : null}
+                  {writable ? (
+                    <Button
+                      kind="secondary"
+                      aria-label={m.t("dossier.newVersionLabel", { name: d.name })}
+                      disabled={busy}
+                      onClick={() => {
+                        versionFor.current = d;
+                        versionInput.current?.click();
+                      }}
+                    >
+                      {m.t("dossier.newVersion")}
+                    </Button>
+                  ) : null}
+                  <a
+                    class="utrecht-link utrecht-link--html-a kluis-action-link"
+                    href={hrefOf({ name: "versions", dossierId, documentId: d.documentId })}
+                    aria-label={m.t("dossier.versionsLabel", { name: d.name })}
+                  >
+                    {m.t("dossier.versions")}
+                  </a>
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <input
+        type="file"
+        hidden
+        ref={versionInput}
+        data-testid="version-input"
+        onChange={(e) => {
+          const file = e.currentTarget.files?.[0];
+          const doc = versionFor.current;
+          e.currentTarget.value = "";
+          if (file && doc) void addVersion(doc, file);
+        }}
+      />
+
+      {dossier !== null && !writable ? <p class="utrecht-paragraph">{m.t("dossier.readOnly")}</p> : null}
+      {writable ? (
+        <section
+          aria-labelledby="add-title"
+          class={`kluis-dropzone${dragging ? " kluis-dropzone--active" : ""}`}
+          onDragOver={(e) => {
+            e.preventDefault();
+            setDragging(true);
+          }}
+          onDragLeave={() => setDragging(false)}
+          onDrop={(e) => {
+            e.preventDefault();
+            setDragging(false);
+            void addFiles([...(e.dataTransfer?.files ?? [])]);
+          }}
+          data-testid="dropzone"
+        >
+          <h2 class="utrecht-heading-2" id="add-title">
+            {m.t("dossier.add")}
+          </h2>
+          <p class="utrecht-paragraph">{m.t("dossier.addIntro")}</p>
+          <div class="utrecht-button-group">
+            <label class="utrecht-button utrecht-button--primary-action kluis-file-button">
+              <input
+                type="file"
+                multiple
+                class="kluis-visually-hidden"
+                disabled={busy}
+                data-testid="add-files"
+                onChange={(e) => {
+                  const files = [...(e.currentTarget.files ?? [])];
+                  e.currentTarget.value = "";
+                  void addFiles(files);
+                }}
+              />
+              {m.t("dossier.addFiles")}
+            </label>
+            <label class="utrecht-button utrecht-button--secondary-action kluis-file-button">
+              <input
+                type="file"
+                accept="image/*"
+                capture="environment"
+                class="kluis-visually-hidden"
+                disabled={busy}
+                data-testid="add-photo"
+                onChange={(e) => {
+                  const files = [...(e.currentTarget.files ?? [])];
+                  e.currentTarget.value = "";
+                  void addFiles(files);
+                }}
+              />
+              {m.t("dossier.addPhoto")}
+            </label>
+          </div>
+          <p class="utrecht-paragraph kluis-meta">
+            {m.t("dossier.drop")} {m.t("dossier.maxSize", { size: m.size(MAX_FILE_BYTES) })}
+          </p>
+          {add.error ? <Alert type="error">{add.error}</Alert> : null}
+          {add.busy ? <ProgressNote progress={add.progress} fallback={m.t("dossier.loading")} /> : null}
+        </section>
+      ) : null}
+
+      {preview !== null ? (
+        <dialog ref={dialog} class="kluis-preview" aria-labelledby="preview-title" onClose={closePreview}>
+          <h2 class="utrecht-heading-2" id="preview-title">
+            {m.t("dossier.previewTitle", { name: preview.name })}
+          </h2>
+          <img src={preview.url} alt={m.t("dossier.previewAlt", { name: preview.name })} data-testid="preview-image" />
+          <div class="utrecht-button-group">
+            <Button onClick={() => dialog.current?.close()}>{m.t("dossier.previewClose")}</Button>
+          </div>
+        </dialog>
+      ) : null}
+    </section>
+  );
+}

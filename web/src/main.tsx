@@ -1,0 +1,179 @@
+/**
+ * The page: the app shell (header with the language switch and logout, the screen, a footer),
+ * the router, and the security page that every SecurityError ends on. The page never holds a
+ * key: it talks to the vault worker (worker/worker.ts) through worker/client.ts.
+ */
+
+import { render } from "preact";
+import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
+
+import { failureOf, AppContext, type App, type Failure } from "./app/context.js";
+import { Messages, storeLang, storedLang, type Lang } from "./app/i18n.js";
+import { navigate, useRoute } from "./app/router.js";
+import { LoginScreen, RecoveryScreen, RegisterScreen } from "./app/screens/account.js";
+import { DossierScreen } from "./app/screens/dossier.js";
+import { DossiersScreen } from "./app/screens/dossiers.js";
+import { LogScreen, VersionsScreen } from "./app/screens/log.js";
+import { SecurityScreen } from "./app/screens/security.js";
+import { Alert } from "./app/ui.js";
+import { VaultClient } from "./worker/client.js";
+import type { PublicIdentityInfo } from "./worker/protocol.js";
+
+function Shell({ vault }: { vault: VaultClient }) {
+  const [lang, setLangState] = useState<Lang>(storedLang);
+  const m = useMemo(() => new Messages(lang), [lang]);
+  const [ready, setReady] = useState<"loading" | "ok" | "error">("loading");
+  const [me, setMe] = useState<PublicIdentityInfo | null>(null);
+  const [failure, setFailure] = useState<Failure | null>(null);
+  const [recovery, setRecovery] = useState<string | null>(null);
+  const [loggedOut, setLoggedOut] = useState(false);
+  const [generation, setGeneration] = useState(0);
+  const route = useRoute();
+
+  useEffect(() => {
+    vault.call({ type: "init" }).then(
+      () => setReady("ok"),
+      () => setReady("error"),
+    );
+  }, [vault]);
+
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    document.title = m.t("app.name");
+  }, [lang, m]);
+
+  const logout = useCallback(async () => {
+    try {
+      await vault.call({ type: "logout" });
+    } finally {
+      setMe(null);
+      setRecovery(null);
+      setFailure(null);
+      setLoggedOut(true);
+      setGeneration((g) => g + 1);
+      navigate({ name: "login" });
+    }
+  }, [vault]);
+
+  const app: App = useMemo(
+    () => ({
+      vault,
+      m,
+      setLang: (l: Lang) => {
+        storeLang(l);
+        setLangState(l);
+      },
+      me,
+      setMe: (who) => {
+        setMe(who);
+        if (who !== null) setLoggedOut(false);
+      },
+      fail: (error: unknown) => {
+        const f = failureOf(error);
+        if (f !== null) setFailure(f);
+        return f !== null;
+      },
+      logout,
+    }),
+    [vault, m, me, logout],
+  );
+
+  let screen;
+  if (ready === "loading") screen = <p class="utrecht-paragraph" role="status">{m.t("app.loading")}</p>;
+  else if (ready === "error") screen = <Alert type="error">{m.t("app.noWorker")}</Alert>;
+  else if (failure !== null) {
+    screen = (
+      <SecurityScreen
+        failure={failure}
+        onBack={() => {
+          setFailure(null);
+          setGeneration((g) => g + 1);
+          navigate({ name: "dossiers" });
+        }}
+      />
+    );
+  } else if (recovery !== null) {
+    screen = (
+      <RecoveryScreen
+        words={recovery}
+        onDone={() => {
+          setRecovery(null);
+          navigate({ name: "dossiers" });
+        }}
+      />
+    );
+  } else if (me === null) {
+    screen = route.name === "register" ? <RegisterScreen onRegistered={setRecovery} /> : <LoginScreen loggedOut={loggedOut} />;
+  } else {
+    switch (route.name) {
+      case "dossier":
+        screen = <DossierScreen dossierId={route.dossierId} />;
+        break;
+      case "log":
+        screen = <LogScreen dossierId={route.dossierId} />;
+        break;
+      case "versions":
+        screen = <VersionsScreen dossierId={route.dossierId} documentId={route.documentId} />;
+        break;
+      default:
+        screen = <DossiersScreen />;
+    }
+  }
+  const key = `${failure ? "failure" : recovery ? "recovery" : me ? "in" : "out"}:${location.hash}:${generation}`;
+  const other: Lang = lang === "nl" ? "en" : "nl";
+
+  return (
+    <AppContext.Provider value={app}>
+      <a class="utrecht-skip-link utrecht-skip-link--visible-on-focus" href="#inhoud" onClick={(e) => {
+        e.preventDefault();
+        document.getElementById("inhoud")?.focus();
+      }}>
+        {m.t("skip.toContent")}
+      </a>
+      <header class="utrecht-page-header kluis-header">
+        <div class="utrecht-page-header__content kluis-header__content">
+          <p class="kluis-brand">
+            <a class="kluis-brand__link" href={me ? "#/dossiers" : "#/inloggen"}>
+              <img src="assets/icon.svg" alt="" width={32} height={32} />
+              <span>{m.t("app.name")}</span>
+            </a>
+          </p>
+          <nav class="kluis-nav" aria-label="Kluis">
+            {me !== null && failure === null ? (
+              <a class="utrecht-link utrecht-link--html-a" href="#/dossiers">
+                {m.t("nav.dossiers")}
+              </a>
+            ) : null}
+            <button type="button" class="utrecht-button utrecht-button--subtle kluis-lang" lang={other} aria-label={m.t("nav.languageLabel")} onClick={() => app.setLang(other)}>
+              {m.t("nav.language")}
+            </button>
+            {me !== null ? (
+              <>
+                <span class="kluis-who">{m.t("nav.loggedInAs", { name: me.username })}</span>
+                <button type="button" class="utrecht-button utrecht-button--secondary-action" onClick={() => void logout()}>
+                  {m.t("nav.logout")}
+                </button>
+              </>
+            ) : null}
+          </nav>
+        </div>
+      </header>
+      <main id="inhoud" tabIndex={-1} class="utrecht-page-content kluis-main">
+        <div key={key}>{screen}</div>
+      </main>
+      <footer class="utrecht-page-footer kluis-footer">
+        <div class="utrecht-page-footer__content">
+          <p class="utrecht-paragraph">{m.t("footer.text")}</p>
+          <p class="utrecht-paragraph">{m.t("footer.help")}</p>
+        </div>
+      </footer>
+    </AppContext.Provider>
+  );
+}
+
+const vault = VaultClient.start(new URL("./worker.js", import.meta.url));
+const root = document.getElementById("app");
+if (root !== null) {
+  root.replaceChildren();
+  render(<Shell vault={vault} />, root);
+}

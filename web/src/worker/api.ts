@@ -1,0 +1,163 @@
+/**
+ * The HTTP layer of the worker (client_sdk/transport.py): JSON calls, payloads up and down, and
+ * RFC 9457 problems turned into `ApiError`s. It knows nothing about keys; what it returns is a
+ * claim until the caller checked it.
+ */
+
+import { MalformedError } from "../vault/errors.js";
+import { ApiError, ServerUnreachable } from "./errors.js";
+
+export const API_PREFIX = "/api/v1";
+
+/** Standard base64 with padding (docs/api.md), decoded strictly: anything else is malformed. */
+export function unb64(value: unknown, what: string): Uint8Array<ArrayBuffer> {
+  if (typeof value !== "string" || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(value)) {
+    throw new MalformedError(`server answer: ${what} is not valid base64`);
+  }
+  const text = atob(value);
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+export function b64(data: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < data.length; i += 0x8000) text += String.fromCharCode(...data.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+export type Progress = (done: number, total: number) => void;
+
+/** How the worker reaches the network; the tests give a fake one. */
+export interface Transport {
+  fetch(url: string, init: RequestInit): Promise<Response>;
+  /** POST a body with upload progress (XMLHttpRequest in the browser); answers status and text. */
+  upload(url: string, body: Blob, headers: Record<string, string>, progress: Progress): Promise<{ status: number; text: string }>;
+}
+
+export const browserTransport: Transport = {
+  fetch: (url, init) => fetch(url, init),
+  upload(url, body, headers, progress) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", url);
+      for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+      xhr.upload.onprogress = (event) => progress(event.loaded, event.lengthComputable ? event.total : body.size);
+      xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText });
+      xhr.onerror = () => reject(new TypeError("network error"));
+      xhr.onabort = () => reject(new TypeError("aborted"));
+      xhr.send(body);
+    });
+  },
+};
+
+function problem(status: number, text: string): ApiError {
+  let code = "error";
+  let detail = `HTTP ${status}`;
+  try {
+    const body: unknown = JSON.parse(text);
+    if (typeof body === "object" && body !== null) {
+      const b = body as Record<string, unknown>;
+      if (typeof b["code"] === "string") code = b["code"];
+      if (typeof b["detail"] === "string" && b["detail"]) detail = b["detail"];
+      else if (typeof b["title"] === "string" && b["title"]) detail = b["title"];
+    }
+  } catch {
+    // not JSON: keep the status
+  }
+  return new ApiError(status, code, `server: ${detail}`);
+}
+
+export class Api {
+  token: string | null = null;
+
+  constructor(
+    private readonly base: string,
+    private readonly transport: Transport = browserTransport,
+  ) {}
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.token ? { ...extra, authorization: `Bearer ${this.token}` } : extra;
+  }
+
+  private async send(method: string, path: string, init: RequestInit): Promise<Response> {
+    try {
+      return await this.transport.fetch(this.base + API_PREFIX + path, { ...init, method, cache: "no-store", credentials: "omit" });
+    } catch {
+      throw new ServerUnreachable("the Kluis server did not answer");
+    }
+  }
+
+  /** A JSON call; answers the parsed body (null for 204). */
+  async call(method: string, path: string, json?: unknown): Promise<unknown> {
+    const init: RequestInit = { headers: this.headers(json === undefined ? {} : { "content-type": "application/json" }) };
+    if (json !== undefined) init.body = JSON.stringify(json);
+    const response = await this.send(method, path, init);
+    const text = await response.text();
+    if (!response.ok) throw problem(response.status, text);
+    if (response.status === 204 || text.length === 0) return null;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new MalformedError(`server answer to ${method} ${path} is not JSON`);
+    }
+  }
+
+  /** POST /uploads; answers the server's {upload_id, size, blake3} (unchecked). */
+  async upload(payload: Blob, progress: Progress): Promise<Record<string, unknown>> {
+    let answer: { status: number; text: string };
+    try {
+      answer = await this.transport.upload(
+        this.base + API_PREFIX + "/uploads",
+        payload,
+        this.headers({ "content-type": "application/octet-stream" }),
+        progress,
+      );
+    } catch {
+      throw new ServerUnreachable("the upload did not reach the Kluis server");
+    }
+    if (answer.status < 200 || answer.status >= 300) throw problem(answer.status, answer.text);
+    let body: unknown;
+    try {
+      body = JSON.parse(answer.text);
+    } catch {
+      throw new MalformedError("server answer to the upload is not JSON");
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new MalformedError("server answer to the upload is not an object");
+    return body as Record<string, unknown>;
+  }
+
+  /** GET a payload into memory, reporting progress; `limit` bytes at most. */
+  async download(path: string, limit: number, progress: Progress): Promise<Uint8Array<ArrayBuffer>> {
+    const response = await this.send("GET", path, { headers: this.headers() });
+    if (!response.ok) throw problem(response.status, await response.text());
+    const total = Number(response.headers.get("content-length") ?? 0);
+    if (response.body === null) return new Uint8Array(await response.arrayBuffer());
+    const reader = response.body.getReader();
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch {
+        throw new ServerUnreachable("the download broke off");
+      }
+      if (next.done) break;
+      size += next.value.length;
+      if (size > limit) {
+        await reader.cancel();
+        throw new MalformedError("server answer: the payload is larger than its signed size");
+      }
+      parts.push(next.value);
+      progress(size, total);
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * What this browser remembers between visits, as the Python client's trust.json
+ * (client_sdk/profile.py): everything it has *learned* and must not forget, because a lying
+ * server could otherwise make it forget. Kept in IndexedDB, one record per fact:
+ *
+ * - `kdf/<username>`: the strongest KDF parameters this browser used for the account (L14),
+ *   read before the account is unlocked, so it is keyed by username;
+ * - per account (`<user id>/...`): the pinned identity of every user seen (K1, K2), the owner
+ *   of every dossier seen, the highest dossier index counter and its hash (D12), the highest
+ *   version of every document seen (D12), and the last access-log entry seen (the log chain).
+ *
+ * No secret is kept here: no key, no token, no passphrase, no document. Private keys live only
+ * in the worker's memory and are gone when the tab closes or the user logs out (W25). The page
+ * cannot reach this database's handle: it is opened in the worker.
+ */
+
+export interface TrustStore {
+  get(key: string): Promise<unknown>;
+  /** Several facts at once, written in one transaction. */
+  put(entries: Record<string, unknown>): Promise<void>;
+}
+
+/** For the Node tests, and as the fallback where IndexedDB is missing (then nothing lasts). */
+export class MemoryStore implements TrustStore {
+  readonly data = new Map<string, unknown>();
+
+  async get(key: string): Promise<unknown> {
+    return structuredClone(this.data.get(key));
+  }
+
+  async put(entries: Record<string, unknown>): Promise<void> {
+    for (const [key, value] of Object.entries(entries)) this.data.set(key, structuredClone(value));
+  }
+}
+
+const DB_NAME = "kluis-trust";
+const STORE = "facts";
+
+function request<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error ?? new Error("IndexedDB request failed"));
+  });
+}
+
+export class IndexedDbStore implements TrustStore {
+  private db: Promise<IDBDatabase> | null = null;
+
+  private open(): Promise<IDBDatabase> {
+    if (this.db === null) {
+      this.db = new Promise((resolve, reject) => {
+        const req = indexedDB.open(DB_NAME, 1);
+        req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error ?? new Error("IndexedDB does not open"));
+        req.onblocked = () => reject(new Error("IndexedDB is blocked by another tab"));
+      });
+    }
+    return this.db;
+  }
+
+  async get(key: string): Promise<unknown> {
+    const db = await this.open();
+    return request(db.transaction(STORE, "readonly").objectStore(STORE).get(key));
+  }
+
+  async put(entries: Record<string, unknown>): Promise<void> {
+    const db = await this.open();
+    const tx = db.transaction(STORE, "readwrite", { durability: "strict" });
+    const store = tx.objectStore(STORE);
+    for (const [key, value] of Object.entries(entries)) store.put(value, key);
+    await new Promise<void>((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error ?? new Error("IndexedDB write failed"));
+      tx.onabort = () => reject(tx.error ?? new Error("IndexedDB write aborted"));
+    });
+  }
+}
+
+export function defaultStore(): TrustStore {
+  return typeof indexedDB === "undefined" ? new MemoryStore() : new IndexedDbStore();
+}
+
+export interface Pin {
+  username: string;
+  keyId: string;
+  fingerprint: string;
+  verified: boolean;
+}
+
+/** The facts of one account on this browser, with the typed accessors the client uses. */
+export class AccountMemory {
+  constructor(
+    private readonly store: TrustStore,
+    private readonly userId: string,
+  ) {}
+
+  private key(section: string, id: string): string {
+    return `${this.userId}/${section}/${id}`;
+  }
+
+  private async read(section: string, id: string): Promise<unknown> {
+    return this.store.get(this.key(section, id));
+  }
+
+  async pin(userId: string): Promise<Pin | null> {
+    const v = await this.read("pins", userId);
+    return isPin(v) ? v : null;
+  }
+
+  /** The pins held under a username (an index kept next to the pins). */
+  async pinnedUnder(username: string): Promise<string[]> {
+    const v = await this.read("names", username);
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  }
+
+  async savePin(userId: string, pin: Pin): Promise<void> {
+    const ids = await this.pinnedUnder(pin.username);
+    const entries: Record<string, unknown> = { [this.key("pins", userId)]: pin };
+    if (!ids.includes(userId)) entries[this.key("names", pin.username)] = [...ids, userId];
+    await this.store.put(entries);
+  }
+
+  async dossierOwner(dossierId: string): Promise<string | null> {
+    const v = await this.read("owners", dossierId);
+    return typeof v === "string" ? v : null;
+  }
+
+  async saveDossierOwner(dossierId: string, ownerId: string): Promise<void> {
+    await this.store.put({ [this.key("owners", dossierId)]: ownerId });
+  }
+
+  /**
+   * The last index of a dossier this browser accepted: its counter and hash, and its bytes (a
+   * memory from before format version 2 has no bytes; format section 9, step 4).
+   */
+  async indexSeen(dossierId: string): Promise<{ counter: bigint; hash: string; bytes: Uint8Array | null } | null> {
+    const v = await this.read("indexes", dossierId);
+    if (!Array.isArray(v) || typeof v[0] !== "string" || typeof v[1] !== "string") return null;
+    const bytes = v[2] instanceof Uint8Array ? v[2] : null;
+    return { counter: BigInt(v[0]), hash: v[1], bytes };
+  }
+
+  async saveIndexSeen(dossierId: string, counter: bigint, hash: string, bytes: Uint8Array): Promise<void> {
+    await this.store.put({ [this.key("indexes", dossierId)]: [counter.toString(), hash, bytes] });
+  }
+
+  async versionSeen(documentId: string): Promise<bigint> {
+    const v = await this.read("versions", documentId);
+    return typeof v === "string" ? BigInt(v) : 0n;
+  }
+
+  /** Remember versions as seen; only ever raises a number. */
+  async saveVersionsSeen(versions: ReadonlyMap<string, bigint>): Promise<void> {
+    const entries: Record<string, unknown> = {};
+    for (const [doc, version] of versions) {
+      if (version > (await this.versionSeen(doc))) entries[this.key("versions", doc)] = version.toString();
+    }
+    if (Object.keys(entries).length > 0) await this.store.put(entries);
+  }
+
+  async logHead(dossierId: string): Promise<{ seq: number; hash: string } | null> {
+    const v = await this.read("logs", dossierId);
+    if (!Array.isArray(v) || typeof v[0] !== "number" || typeof v[1] !== "string") return null;
+    return { seq: v[0], hash: v[1] };
+  }
+
+  async saveLogHead(dossierId: string, seq: number, hash: string): Promise<void> {
+    await this.store.put({ [this.key("logs", dossierId)]: [seq, hash] });
+  }
+}
+
+function isPin(v: unknown): v is Pin {
+  if (typeof v !== "object" || v === null) return false;
+  const p = v as Record<string, unknown>;
+  return typeof p["username"] === "string" && typeof p["keyId"] === "string" && typeof p["fingerprint"] === "string" && typeof p["verified"] === "boolean";
+}
+
+/** The KDF floor of an account on this browser (L14), by username. */
+export async function kdfFloor(store: TrustStore, username: string): Promise<{ memoryKib: number; iterations: number } | null> {
+  const v = await store.get(`kdf/${username}`);
+  if (!Array.isArray(v) || typeof v[0] !== "number" || typeof v[1] !== "number") return null;
+  return { memoryKib: v[0], iterations: v[1] };
+}
+
+export async function raiseKdfFloor(store: TrustStore, username: string, memoryKib: number, iterations: number): Promise<void> {
+  const old = (await kdfFloor(store, username)) ?? { memoryKib: 0, iterations: 0 };
+  await store.put({ [`kdf/${username}`]: [Math.max(old.memoryKib, memoryKib), Math.max(old.iterations, iterations)] });
+}
