@@ -57,6 +57,12 @@ test("a resident registers, keeps a dossier and reads its log, in Dutch, by mous
   await page.getByRole("heading", { level: 1, name: "Account aanmaken" }).waitFor();
   await look(page, "02-account-aanmaken");
   await page.getByLabel("Gebruikersnaam").fill("anna");
+  // The passphrase rule (format section 18): a common password is refused, and says why.
+  await page.getByLabel("Wachtwoordzin", { exact: true }).fill("password1234");
+  await page.getByLabel("Wachtwoordzin nog een keer").fill("password1234");
+  await page.getByRole("button", { name: "Account aanmaken" }).click();
+  await page.getByText("Deze wachtwoordzin wordt heel veel gebruikt").waitFor();
+  await look(page, "02c-account-aanmaken-zwakke-wachtwoordzin");
   await page.getByLabel("Wachtwoordzin", { exact: true }).fill(PASSPHRASE);
   await page.getByLabel("Wachtwoordzin nog een keer").fill(PASSPHRASE + " ");
   await page.getByRole("button", { name: "Account aanmaken" }).click();

@@ -8,9 +8,10 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { commonPasswords } from "./helpers.js";
 
 import { ready, randomBytes } from "../src/vault/crypto.js";
-import { DowngradeError, KeyMismatchError, WrongPassphrase } from "../src/vault/errors.js";
+import { DowngradeError, KeyMismatchError, WeakPassphrase, WrongPassphrase } from "../src/vault/errors.js";
 import { privateIdentityFromKeys } from "../src/vault/keys.js";
 import { b64 } from "../src/worker/api.js";
 import { TooLarge } from "../src/worker/errors.js";
@@ -53,7 +54,7 @@ async function registered(store: MemoryStore): Promise<{ users: any; login: () =
     if (path === "/auth/login") return { status: 200, body: login() };
     return { status: 404, body: { code: "not_found" } };
   });
-  const words = (await new Kluis(store, "http://server", transport).register("anna", PASSPHRASE, () => undefined)).recoveryWords;
+  const words = (await new Kluis(store, "http://server", transport, commonPasswords).register("anna", PASSPHRASE, () => undefined)).recoveryWords;
   assert.equal(words.split(" ").length, 24);
   return { users, login };
 }
@@ -116,4 +117,13 @@ test("a file above the browser's cap is refused before anything is read or sent"
   const big = new File([new Uint8Array(MAX_FILE_BYTES + 1)], "video-opname.mp4");
   await assert.rejects(kluis.addDocuments("0".repeat(32), [new File(["klein"], "brief.pdf"), big], () => undefined), TooLarge);
   assert.deepEqual(seen, []);
+});
+
+test("a weak passphrase is refused by the worker before anything is derived or sent (format section 18)", async () => {
+  for (const weak of ["1234", "wachtwoord123", "anna anna anna anna"]) {
+    const { transport, seen } = scripted(() => ({ status: 500, body: null }));
+    const kluis = new Kluis(new MemoryStore(), "http://server", transport, commonPasswords);
+    await assert.rejects(kluis.register("anna", weak, () => undefined), WeakPassphrase);
+    assert.deepEqual(seen, [], weak);
+  }
 });

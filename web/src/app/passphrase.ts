@@ -1,19 +1,25 @@
 /**
- * The hook for the passphrase rule when a passphrase is chosen (register; later also a new
- * passphrase and recovery).
- *
- * The rule itself is being written elsewhere (vault/passphrase.py, docs/format.md "Passphrase
- * rule", vectors tests/vectors/passphrase-*.json): when it lands, implement it in
- * web/src/vault/passphrase.ts against those vectors, call it here, and map each of its reason
- * codes to a sentence in ../i18n/*.json ("register.weak.<reason>"). Until then only an empty
- * passphrase is refused here; the worker refuses it too.
+ * The passphrase rule (docs/format.md section 18) where a passphrase is chosen (register; later
+ * also a new passphrase and recovery), so the page can say why one is refused. The worker
+ * applies the same rule again before anything is derived or sent.
  */
 
+import { judgePassphrase, loadCommonPasswords, type PassphraseReason } from "../vault/passphrase.js";
 import type { MessageKey } from "./i18n.js";
 
 export type PassphraseVerdict = { accepted: true } | { accepted: false; reason: MessageKey };
 
-export function judgeNewPassphrase(passphrase: string, _username: string): PassphraseVerdict {
+const MESSAGES: Record<PassphraseReason, MessageKey> = {
+  not_text: "register.weak.not_text",
+  too_short: "register.weak.too_short",
+  too_long: "register.weak.too_long",
+  common: "register.weak.common",
+  predictable: "register.weak.predictable",
+};
+
+/** The rule's verdict; the common-password list is loaded from this site on first use. */
+export async function judgeNewPassphrase(passphrase: string, username: string): Promise<PassphraseVerdict> {
   if (passphrase.length === 0) return { accepted: false, reason: "register.empty" };
-  return { accepted: true };
+  const verdict = judgePassphrase(passphrase, [username], await loadCommonPasswords());
+  return verdict.accepted || verdict.reason === null ? { accepted: true } : { accepted: false, reason: MESSAGES[verdict.reason] };
 }

@@ -24,6 +24,7 @@ import type { DocumentMetadata, DossierMetadata } from "../vault/metadata.js";
 import { ageFileKey, decryptPayload, encryptPayload } from "../vault/payload.js";
 import { recoveryKeys, recoveryWords } from "../vault/recovery.js";
 import { Api, b64, unb64, type Transport } from "./api.js";
+import { loadCommonPasswords, requireStrongPassphrase, type CommonPasswords } from "../vault/passphrase.js";
 import { ClientError, TamperedLogError, TooLarge, UnconfirmedVersionError, UnverifiedKeyError, WithheldDocumentError } from "./errors.js";
 import { MAX_FILE_BYTES, type DocumentSummary, type DossierSummary, type LogLine, type PublicIdentityInfo, type Role, type TransferProgress, type VersionSummary } from "./protocol.js";
 import { AccountMemory, kdfFloor, raiseKdfFloor, type TrustStore } from "./store.js";
@@ -167,6 +168,8 @@ export class Kluis {
     private readonly store: TrustStore,
     base: string,
     transport?: Transport,
+    /** The passphrase rule's list: fetched from this site by default (tests pass the file's). */
+    private readonly commonPasswords: () => Promise<CommonPasswords> = loadCommonPasswords,
   ) {
     this.api = new Api(base, transport);
   }
@@ -261,11 +264,13 @@ export class Kluis {
   /**
    * accounts.py `register`: keys made here, the passphrase bundle and the recovery bundle sealed
    * here, then a login with the same keys. Answers the recovery code's 24 words, to be shown
-   * once. `judge` is the passphrase rule's hook (the page applies it before calling).
+   * once. The passphrase rule (format section 18) is applied here as in the SDK, before anything
+   * is derived or sent; the page applies it first, to say why.
    */
   async register(username: string, passphrase: string, progress: ProgressFn): Promise<{ identity: PublicIdentityInfo; recoveryWords: string }> {
     typedUsername(username);
     if (passphrase.length === 0) throw new ClientError("the passphrase must not be empty");
+    requireStrongPassphrase(passphrase, [username], await this.commonPasswords());
     this.wipe();
     const userId = randomBytes(16);
     const me = await privateIdentityFromKeys(userId, username, 1, randomBytes(96));

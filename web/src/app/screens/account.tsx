@@ -92,7 +92,7 @@ export function RegisterScreen({ onRegistered }: { onRegistered: (words: string)
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
     const name = username.trim();
-    const verdict = judgeNewPassphrase(passphrase, name);
+    const verdict = await judgeNewPassphrase(passphrase, name);
     // A refused field gets the focus, so its message (tied to it) is read out at once.
     if (!verdict.accepted) {
       setProblem({ field: "passphrase", text: m.t(verdict.reason) });
