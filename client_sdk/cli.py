@@ -771,7 +771,10 @@ def revoke(
 ) -> None:
     """Revoke a share. New documents and versions get a new key the user never receives."""
     with client(server, profile) as c:
-        epoch = c.revoke(target, username)
+        revocation = c.revocation(target, username)  # refused if they hold no share of their own
+        for line in revocation.lines():  # names from others print as text, never as controls
+            plain(line.translate(_CONTROLS))
+        epoch = c.revoke(target, username, revocation)
     plain(
         f"Access of {username} revoked."
         + (f" Dossier key rotated (epoch {epoch})." if epoch else "")
@@ -900,11 +903,25 @@ def export(
 
 @app.command()
 @command
-def demo() -> None:
+def demo(
+    web: Annotated[
+        bool,
+        typer.Option(
+            "--web",
+            help="Instead: start a server with the web app and a resident, a contractor and a "
+            "municipality account, print the address and passphrase, run until Ctrl+C.",
+        ),
+    ] = False,
+) -> None:
     """Walk through Kluis with a temporary server: upload, share, open, log, revoke."""
+    if web:
+        from .demo_web import run_web_demo
+
+        return run_web_demo(out)
     from .demo import run_demo
 
     run_demo(out)
+    return None
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from .dossiers import DocumentInfo
 from .errors import ApiError, ClientError
 from .export import README_FILE, ExportMixin, ExportResult
 from .organisations import Organisation, OrganisationsMixin
+from .sharing import Revocation
 from .transport import b64, unb64
 
 RECEIPTS_FILE = "receipts.json"
@@ -289,12 +290,13 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         value = self.profile._get(REVOKED, dossier_id)
         return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
-    def revoke(self, target_id: str, username: str) -> int:
+    def revoke(self, target_id: str, username: str, revocation: Revocation | None = None) -> int:
         """As `SharingMixin.revoke`; revoking an organisation first remembers, on this device,
         the grants that end (the server deletes them), so that receipts the organisation
         signed while it held them still verify here, and later ones do not."""
         if not username.startswith("@"):
-            return super().revoke(target_id, username)
+            return super().revoke(target_id, username, revocation)
+        revocation = revocation or self.revocation(target_id, username)
         kind, target = self.resolve_target(target_id)
         dossier_id = target if kind == "dossier" else self.document_versions(target)[0]
         org_id = self.organisation(username[1:]).chain.org_id
@@ -310,7 +312,7 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
                 kind == "dossier" or grant.document_id.hex() == target
             ):
                 ending.append(data)
-        epoch = super().revoke(target_id, username)
+        epoch = super().revoke(target_id, username, revocation)
         if ending:
             at = now()
             self.profile._update(

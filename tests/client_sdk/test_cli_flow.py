@@ -1029,3 +1029,84 @@ def test_recover_asks_for_the_new_passphrase_only_after_a_valid_code(
     }
     assert "Access restored for anna-env" in device.ok("recover", "anna-env", env=env)
     Person(server.url, tmp_path / "check", "the new passphrase 2026").ok("login", "anna-env")
+
+
+# -- revoke: who loses what, and only what the owner really gave (issue 15, point 1) -------------
+@pytest.fixture(scope="module")
+def neighbour(server: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> Person:
+    """A third person for the revoke tests: one who keeps a share while another loses theirs."""
+    return registered(server, tmp_path_factory.mktemp("neighbour"), "neighbour")[0]
+
+
+def epoch_of(p: Person, dossier: str) -> int:
+    """The dossier's key epoch as the owner's own device verifies it (read only)."""
+    with Client(p.server, str(p.profile)) as c:
+        return c.load_dossier(dossier).epoch
+
+
+def log_facts(p: Person, dossier: str) -> list[tuple[str, str, str | None]]:
+    return [
+        (e["who"], e["action"], e["subject"]) for e in json.loads(p.ok("log", dossier, "--json"))
+    ]
+
+
+def test_revoke_names_who_loses_what_and_the_log_holds_only_what_the_owner_did(
+    pair: tuple[Person, Person], neighbour: Person, tmp_path: Path
+) -> None:
+    # It was: each rotation re-posted every remaining grant, which the server logged as new
+    # shares ("share neighbour" lines the owner never made) and which the remaining grantee saw
+    # as another share (a second row in `kluis shared`); a share of a dossier with two key
+    # epochs was two identical "share" lines; and revoke said nothing of what it took away.
+    resident, _ = pair
+    dossier, _ = new_dossier(resident, tmp_path, ("rapport.pdf", b"rapport"))
+    resident.ok("share", dossier, "contractor", "--write", "--expires", "30d")
+    resident.ok("share", dossier, "neighbour")
+    before = log_facts(resident, dossier)
+
+    revoked = resident.ok("revoke", dossier, "contractor").splitlines()
+    assert "contractor" in revoked[0] and "write access" in revoked[0], revoked
+    assert dossier[:12] in revoked[0] and "whole dossier" in revoked[0], revoked
+    assert revoked[1] == "Access of contractor revoked. Dossier key rotated (epoch 2).", revoked
+    assert log_facts(resident, dossier) == [*before, ("resident", "revoke", "contractor")]
+    assert [r["dossier"] for r in json.loads(neighbour.ok("shared", "--json"))].count(
+        dossier
+    ) == 1, "the re-wrap of the new epoch for neighbour shows as a second share"
+
+    # sharing again after the rotation is one share, though it wraps two epoch keys
+    resident.ok("share", dossier, "contractor")
+    assert log_facts(resident, dossier)[-1:] == [("resident", "share", "contractor")]
+    assert log_facts(resident, dossier)[-2] == ("resident", "revoke", "contractor")
+
+
+def test_revoke_refuses_someone_without_a_share_of_their_own(
+    pair: tuple[Person, Person], neighbour: Person, tmp_path: Path
+) -> None:
+    # It was: revoking someone who had no share (never, or no longer) said "Access of ...
+    # revoked. Dossier key rotated (epoch N)", exit 0, and rotated the key every time.
+    resident, _ = pair
+    dossier, ids = new_dossier(resident, tmp_path, ("rapport.pdf", b"rapport"))
+    resident.ok("share", dossier, "contractor")
+    resident.ok("revoke", dossier, "contractor")
+    log = log_facts(resident, dossier)
+    assert epoch_of(resident, dossier) == 2
+
+    again = resident.run("revoke", dossier, "contractor")
+    user_error(again, "contractor holds no share of their own", "nothing was revoked")
+    never = resident.run("revoke", dossier, "neighbour")
+    user_error(never, "neighbour holds no share of their own", "nothing was revoked")
+    assert epoch_of(resident, dossier) == 2, "a refused revoke rotated the dossier key"
+    assert log_facts(resident, dossier) == log
+
+    # a document of a dossier someone reads as a whole: say how they have access
+    resident.ok("share", dossier, "neighbour")
+    whole = resident.run("revoke", ids["rapport.pdf"], "neighbour")
+    user_error(whole, "no share of this document of their own", "whole dossier")
+    assert epoch_of(resident, dossier) == 2
+
+    # a document shared on its own: revoked without a rotation, its versions named first
+    resident.ok("share", ids["rapport.pdf"], "contractor")
+    taken = resident.ok("revoke", ids["rapport.pdf"], "contractor").splitlines()
+    assert "rapport.pdf" in taken[0] and "version 1" in taken[0], taken
+    assert taken[1] == "Access of contractor revoked.", taken
+    assert epoch_of(resident, dossier) == 2
+    assert log_facts(resident, dossier)[-1] == ("resident", "revoke", "contractor")
