@@ -889,7 +889,10 @@ def export(
     )
     with client(server, profile) as c:
         result = c.export(c.resolve_dossier(dossier), output, passphrase)
-    plain(f"Exported {len(result.files)} document(s) to {result.directory}")
+    plain(
+        f"Exported {len(result.files)} version(s) of {result.documents} document(s) to "
+        f"{result.directory}"
+    )
     if result.unconfirmed:
         plain(
             f"Left out {len(result.unconfirmed)} unconfirmed document(s): the dossier's owner "
@@ -898,30 +901,22 @@ def export(
         )
     for info in result.newer_unconfirmed:
         plain(unconfirmed_note(info), console=err)
-    plain(f"Open them with: age -d -i {result.identity_file} FILE.age  (see README.txt)")
+    for info, number, author in result.older_unconfirmed:
+        plain(
+            f"Left out version {number} of {info.name} (by {author}): the dossier's owner has "
+            "not confirmed it (her signed index lists only the latest version of a document).",
+            console=err,
+        )
+    plain(f"Open them all with one passphrase: sh {result.directory / 'open.sh'}  (see README.txt)")
 
 
 @app.command()
 @command
-def demo(
-    web: Annotated[
-        bool,
-        typer.Option(
-            "--web",
-            help="Instead: start a server with the web app and a resident, a contractor and a "
-            "municipality account, print the address and passphrase, run until Ctrl+C.",
-        ),
-    ] = False,
-) -> None:
+def demo() -> None:
     """Walk through Kluis with a temporary server: upload, share, open, log, revoke."""
-    if web:
-        from .demo_web import run_web_demo
-
-        return run_web_demo(out)
     from .demo import run_demo
 
     run_demo(out)
-    return None
 
 
 def main() -> None:
