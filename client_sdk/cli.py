@@ -854,7 +854,9 @@ def log(
     ]
     if as_json:
         return print_json(rows)
-    table = Columns("#", "when", "who", "action", "document", "user")
+    # The version tells apart lines that would look the same: a document shared with its
+    # versions 1 and 2 is two lines, as are the downloads of two versions.
+    table = Columns("#", "when", "who", "action", "document", "version", "user")
     for r in rows:
         table.add_row(
             r["seq"],
@@ -862,6 +864,7 @@ def log(
             r["who"],
             r["action"],
             (r["document"] or "")[:12],
+            r["version"] or "",
             r["subject"] or "",
         )
     table.print()

@@ -340,7 +340,14 @@ class SharingMixin(DocumentsMixin):
             )
         where = "this document" if target != dossier.dossier_id else "this dossier"
         message = f"{username} holds no share of their own in {where}, so nothing was revoked"
-        through = self._organisations_with(recipient_id, {g.recipient_id.hex() for g in mine})
+        reaching = [  # the grants that give what was to be revoked: the dossier, or the document
+            g
+            for g in mine
+            if target == dossier.dossier_id
+            or g.kind == GrantKind.DOSSIER
+            or g.document_id.hex() == target
+        ]
+        through = self._organisations_with(recipient_id, {g.recipient_id.hex() for g in reaching})
         if through:
             orgs = ", ".join(f"@{name}" for name in through)
             message += (
