@@ -771,7 +771,10 @@ def revoke(
 ) -> None:
     """Revoke a share. New documents and versions get a new key the user never receives."""
     with client(server, profile) as c:
-        epoch = c.revoke(target, username)
+        revocation = c.revocation(target, username)  # refused if they hold no share of their own
+        for line in revocation.lines():  # names from others print as text, never as controls
+            plain(line.translate(_CONTROLS))
+        epoch = c.revoke(target, username, revocation)
     plain(
         f"Access of {username} revoked."
         + (f" Dossier key rotated (epoch {epoch})." if epoch else "")
@@ -851,7 +854,9 @@ def log(
     ]
     if as_json:
         return print_json(rows)
-    table = Columns("#", "when", "who", "action", "document", "user")
+    # The version tells apart lines that would look the same: a document shared with its
+    # versions 1 and 2 is two lines, as are the downloads of two versions.
+    table = Columns("#", "when", "who", "action", "document", "version", "user")
     for r in rows:
         table.add_row(
             r["seq"],
@@ -859,6 +864,7 @@ def log(
             r["who"],
             r["action"],
             (r["document"] or "")[:12],
+            r["version"] or "",
             r["subject"] or "",
         )
     table.print()
@@ -886,7 +892,10 @@ def export(
     )
     with client(server, profile) as c:
         result = c.export(c.resolve_dossier(dossier), output, passphrase)
-    plain(f"Exported {len(result.files)} document(s) to {result.directory}")
+    plain(
+        f"Exported {len(result.files)} version(s) of {result.documents} document(s) to "
+        f"{result.directory}"
+    )
     if result.unconfirmed:
         plain(
             f"Left out {len(result.unconfirmed)} unconfirmed document(s): the dossier's owner "
@@ -895,7 +904,13 @@ def export(
         )
     for info in result.newer_unconfirmed:
         plain(unconfirmed_note(info), console=err)
-    plain(f"Open them with: age -d -i {result.identity_file} FILE.age  (see README.txt)")
+    for info, number, author in result.older_unconfirmed:
+        plain(
+            f"Left out version {number} of {info.name} (by {author}): the dossier's owner has "
+            "not confirmed it (her signed index lists only the latest version of a document).",
+            console=err,
+        )
+    plain(f"Open them all with one passphrase: sh {result.directory / 'open.sh'}  (see README.txt)")
 
 
 @app.command()

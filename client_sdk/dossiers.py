@@ -401,12 +401,16 @@ class DossiersMixin(ClientBase):
             not_adopted_because=not_adopted_because,
         )
 
-    def documents(self, dossier_id: str) -> list[DocumentInfo]:
+    def documents(
+        self, dossier_id: str, *, listing: dict[str, list[VersionRecord]] | None = None
+    ) -> list[DocumentInfo]:
         """Every document at the version opened by default (`_choose`), verified, with a newer
         unconfirmed version named; raises if the server hides anything. As the owner, versions
-        her own write grants allow are adopted into her index first (`_adopt_pending`)."""
+        her own write grants allow are adopted into her index first (`_adopt_pending`).
+        `listing`: the server's listing, when the caller fetched it already (and goes on to
+        use it, as export does for older versions)."""
         dossier = self.load_dossier(dossier_id)
-        listing = self._listing(dossier_id)
+        listing = self._listing(dossier_id) if listing is None else listing
         latest = {doc: versions[-1].version for doc, versions in listing.items()}
         granted = self._granted_versions(dossier)
         choices = {doc: self._choose(dossier, vs, granted) for doc, vs in listing.items()}

@@ -1,20 +1,33 @@
-"""Taking a dossier away: every document as a standard age file that opens without Kluis.
+"""Taking a dossier away: every version of every document as a standard age file that opens
+without Kluis.
 
 Each document's stored payload already is an age payload (docs/format.md section 6); export
 writes a fresh age header for the user's own age identity in front of it, without decrypting or
 re-encrypting, and checks the payload's BLAKE3 against the author's signed header on the way.
 The age identity is written next to the files, itself encrypted with a passphrase the user
-chooses (age reads passphrase-protected identity files directly), with a README that says how
-to open everything with the `age` tool.
+chooses (age reads passphrase-protected identity files directly), with a README and a small
+script (`open.sh`) that opens everything with one passphrase prompt.
+
+Only versions the dossier's owner confirms are exported (K4): her signed index lists them, or
+she wrote them herself. Her index lists the latest version of each document, so an older
+version by someone else is left out, and named.
+
+An export is written into a hidden folder beside the target and renamed into place only when
+everything is in it: a failure (a full disk, a file that does not verify) or an interruption
+leaves no target folder, never half an export.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import io
 import json
 import os
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -29,6 +42,7 @@ from vault.agefile import (
     write_age_header,
 )
 from vault.errors import IntegrityError
+from vault.header import OpenedHeader
 from vault.payload import PayloadDigest, age_file_key
 
 from .base import Dossier
@@ -40,120 +54,288 @@ from .transport import STREAM_CHUNK
 IDENTITY_FILE = "kluis-identity.age"
 MANIFEST_FILE = "manifest.json"
 README_FILE = "README.txt"
+OPEN_SCRIPT = "open.sh"
+OPENED_DIR = "opened"
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
+# A file name of at most this many UTF-8 bytes, ".age" included: well under the 255 of most
+# file systems and the 143 of an encrypted home folder (eCryptfs), and short enough for
+# Windows' 260-character paths once the folder is copied somewhere.
+MAX_NAME_BYTES = 120
+MAX_SUFFIX_BYTES = 16
 
 README_TEXT = """\
 Kluis export of the dossier "{title}"
 ======================================
 
-Every document of this dossier is in this folder as a standard age file (.age). You can open
-them without Kluis, with the free `age` tool (https://age-encryption.org, or `apt install age`).
+Every version of every document of this dossier is in this folder as a standard age file
+(.age): NAME.vN.EXT.age is version N of the document NAME.EXT. A name that is too long for
+other computers, or holds characters they do not allow, is shortened or changed here; {manifest}
+gives each file's full name, its version (and whether it is the latest), its author and the
+author's fingerprint.
 
-Your key is in {identity}, protected with the passphrase you chose during the export.
+The files open without Kluis, with the free `age` tool (https://age-encryption.org, or
+`apt install age`, or `brew install age`). Your key is in {identity}, protected with the
+passphrase you chose during the export.
+
+To open everything at once (Linux, macOS), in this folder:
+
+    sh {script}
+
+It asks for the passphrase once, keeps the unlocked key in memory only (never on disk), and
+writes every document into the folder "{opened}" here.
+
 To open one document:
 
-    age -d -i {identity} -o "damage-report.pdf" "damage-report.pdf.age"
+    age -d -i {identity} -o "schaderapport.v2.pdf" "schaderapport.v2.pdf.age"
 
-age asks for the passphrase of the key file. To open all of them (Linux, macOS):
+(age then asks for the passphrase every time.)
 
-    for f in *.age; do [ "$f" = {identity} ] || age -d -i {identity} -o "${{f%.age}}" "$f"; done
+On Windows, open one document at a time as above, or open them all with one passphrase
+prompt in PowerShell, in this folder (age 1.1 or later):
 
-{manifest} lists every document with its title, version, author and the author's fingerprint.
+    $key = age -d {identity}
+    mkdir {opened}
+    Get-ChildItem *.age | Where-Object Name -ne "{identity}" | ForEach-Object {{
+        $key | age -d -i - -o ("{opened}\\" + $_.BaseName) $_.FullName
+    }}
+    Remove-Variable key
+
 Keep this folder and the passphrase safe: anyone with both can read the documents.
 Your age recipient (public key) is {recipient}
+"""
+
+OPEN_SCRIPT_TEXT = """\
+#!/bin/sh
+# Opens every document of this Kluis export into the folder "{opened}", asking for the
+# passphrase of {identity} once. The unlocked key stays in this script's memory, never on disk.
+# Needs the age tool (https://age-encryption.org). See README.txt.
+cd "$(dirname "$0")" || exit 1
+if ! command -v age >/dev/null 2>&1; then
+    echo "open.sh: the age tool is not installed (https://age-encryption.org)" >&2
+    exit 1
+fi
+if [ -e {opened} ] && [ -n "$(ls -A {opened})" ]; then
+    echo "open.sh: the folder {opened} is not empty; move it away first" >&2
+    exit 1
+fi
+umask 077
+if ! key=$(age -d {identity}); then
+    echo "open.sh: could not unlock {identity} (a wrong passphrase?)" >&2
+    exit 1
+fi
+mkdir -p {opened} || exit 1
+failed=0
+for f in *.age; do
+    [ "$f" = {identity} ] && continue
+    out="{opened}/${{f%.age}}"
+    if printf '%s\\n' "$key" | age -d -i /dev/stdin -o "$out" "./$f"; then
+        [ -e "$out" ] || : > "$out"  # age writes nothing for an empty document
+        echo "$out"
+    else
+        echo "open.sh: could not open $f" >&2
+        failed=1
+    fi
+done
+key=
+exit $failed
 """
 
 
 @dataclass(frozen=True)
 class ExportResult:
     directory: Path
-    files: list[Path]
+    files: list[Path]  # one per exported version
     identity_file: Path
+    documents: int = 0  # how many documents the exported versions belong to
     # Left out: documents with no version the owner confirms (K4); and the documents exported
     # at their latest confirmed version although a newer, unconfirmed one exists.
     unconfirmed: list[DocumentInfo] = field(default_factory=list)
     newer_unconfirmed: list[DocumentInfo] = field(default_factory=list)
+    # Older versions left out because the owner does not confirm them (not hers, and her
+    # index lists only the latest): (the document, the version, its author).
+    older_unconfirmed: list[tuple[DocumentInfo, int, str]] = field(default_factory=list)
 
 
-def _private_dir(path: Path) -> Path:
-    """A new or empty directory, readable by this user only: an export never overwrites."""
+def write_private(path: Path, data: bytes) -> None:
+    """Create `path` with mode 0600 (never through a more open umask), write `data`, sync."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _check_target(path: Path) -> None:
+    """An export goes into a new or empty folder: it never writes over anything."""
     if path.exists() and not path.is_dir():
         raise ClientError(f"{path} is a file: export into a new or empty folder")
     if path.is_dir() and any(path.iterdir()):
         raise ClientError(f"{path} is not empty: export into a new or empty folder")
-    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    path.chmod(PRIVATE_DIR)
-    return path
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Create `path` with mode 0600 (never through a more open umask) and write `data`."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+@contextlib.contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """A hidden folder (mode 0700) beside `target` to write the export into, renamed to
+    `target` when the block ends without error; on any error or interruption it is removed,
+    with the parent folders made for it, and a write error is a ClientError."""
+    target = Path(os.path.abspath(target))
+    _check_target(target)
+    made: list[Path] = []
+    staging: Path | None = None
+    try:
+        for parent in reversed(target.parents):
+            if not parent.exists():
+                parent.mkdir(mode=PRIVATE_DIR)
+                made.append(parent)
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{target.name[:40]}.kluis-export-", dir=target.parent)
+        )
+        os.chmod(staging, PRIVATE_DIR)
+        yield staging
+        _check_target(target)  # (something may have appeared there meanwhile)
+        os.rename(staging, target)  # atomic; replaces an empty folder on Linux and macOS
+        staging = None
+        with contextlib.suppress(OSError):  # the rename itself, on disk
+            fd = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise ClientError(
+            f"cannot write the export to {target}: {why}; nothing was exported"
+        ) from None
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        for parent in reversed(made):
+            with contextlib.suppress(OSError):
+                parent.rmdir()  # only if nothing else was put there since
 
 
-def _safe_name(name: str, taken: set[str], document_id: str) -> str:
-    base = re.sub(r"[\x00-\x1f/\\]", "_", name).lstrip(".") or document_id
-    candidate = f"{base}.age"
-    if candidate in taken or candidate in (IDENTITY_FILE, MANIFEST_FILE, README_FILE):
-        candidate = f"{base}-{document_id[:8]}.age"
-    taken.add(candidate)
+# Characters other systems do not allow in a file name (Windows' set, which holds the others),
+# control characters, and the separators.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
+
+
+def _cut(text: str, limit: int) -> str:
+    """The longest beginning of `text` of at most `limit` UTF-8 bytes (whole characters)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+def export_name(name: str, version: int, document_id: str, taken: set[str]) -> str:
+    """The file name of one exported version: NAME.vN.EXT.age, made safe for other systems,
+    at most MAX_NAME_BYTES UTF-8 bytes, and not `taken` (compared as a case-insensitive file
+    system would). A shortened name ends in "~" and the document id's beginning."""
+    clean = _UNSAFE.sub("_", name).strip(" .").lstrip("-") or document_id[:12]
+    stem, dot, suffix = clean.rpartition(".")
+    if not dot or not stem or len(suffix.encode()) > MAX_SUFFIX_BYTES or " " in suffix:
+        stem, suffix = clean, ""
+    if _RESERVED.fullmatch(stem):
+        stem = f"_{stem}"
+    ending = f".v{version}" + (f".{suffix}" if suffix else "") + ".age"
+    room = MAX_NAME_BYTES - len(ending.encode())
+    candidate = stem + ending
+    if len(stem.encode()) > room or candidate.casefold() in taken:
+        for width in (8, 16, 32):
+            tag = f"~{document_id[:width]}"
+            candidate = _cut(stem, room - len(tag)).rstrip(" .") + tag + ending
+            if candidate.casefold() not in taken:
+                break
+    taken.add(candidate.casefold())
     return candidate
 
 
 class ExportMixin(DocumentsMixin):
     def export(self, dossier_id: str, directory: Path | str, passphrase: str) -> ExportResult:
-        """Write the dossier's latest confirmed versions as age files plus the protected age
-        identity, all mode 0600 in a new (or empty) directory of mode 0700. A version the
-        owner does not confirm is never exported (K4): a document with no confirmed version is
-        left out, and named in the result."""
-        out = _private_dir(Path(directory))
-        dossier = self.load_dossier(dossier_id)
-        listed = self.documents(dossier_id)
-        infos = [i for i in listed if i.confirmed]
+        """Write every version of the dossier's documents that the owner confirms as age
+        files, with the protected age identity, a manifest, a README and `open.sh`, all mode
+        0600, into a new (or empty) folder of mode 0700 that appears only once complete. A
+        version the owner does not confirm is never exported (K4); those left out are named
+        in the result."""
+        target = Path(directory)
+        _check_target(target)  # before the server is asked for anything
+        listing = self._listing(dossier_id)
+        listed = self.documents(dossier_id, listing=listing)
+        dossier = self.load_dossier(dossier_id)  # her index, with what `documents` adopted
+        granted = self._granted_versions(dossier)
         identity = AgeIdentity(self.me.age_secret)
-        recipient = recipient_to_string(identity.public_key)
-        taken: set[str] = set()
-        files: list[Path] = []
-        manifest: list[dict[str, object]] = []
-        for info in infos:
-            target = out / _safe_name(info.name, taken, info.document_id)
-            manifest.append(self._export_document(dossier, info, target, identity))
-            files.append(target)
-        identity_path = out / IDENTITY_FILE
-        sealed = io.BytesIO()
-        encrypt_age(
-            io.BytesIO(identity_file_text(identity).encode()), sealed, passphrase=passphrase
-        )
-        _write_private(identity_path, sealed.getvalue())
-        _write_private(
-            out / MANIFEST_FILE,
-            (
-                json.dumps({"dossier": dossier.title, "documents": manifest}, indent=2) + "\n"
-            ).encode(),
-        )
-        readme = README_TEXT.format(
-            title=dossier.title, identity=IDENTITY_FILE, manifest=MANIFEST_FILE, recipient=recipient
-        )
-        _write_private(out / README_FILE, readme.encode())
+        older: list[tuple[DocumentInfo, int, str]] = []
+        with staged_folder(target) as out:
+            taken = {n.casefold() for n in (IDENTITY_FILE, MANIFEST_FILE, README_FILE,
+                                            OPEN_SCRIPT, OPENED_DIR)}  # fmt: skip
+            files: list[Path] = []
+            manifest: list[dict[str, object]] = []
+            for info in sorted(listed, key=lambda i: (i.name.lower(), i.document_id)):
+                if not info.confirmed:
+                    continue
+                mine = granted.get(info.document_id)  # shared on its own: those shared with me
+                for record in listing[info.document_id]:
+                    if record.version > info.version or (mine and record.version not in mine):
+                        continue  # newer and unconfirmed (named), or not shared with me
+                    if not self._owner_confirms(dossier, record):
+                        author = self.contact_by_id(record.author_id).identity.username
+                        older.append((info, record.version, author))
+                        continue
+                    opened = self.open_version(dossier, record)
+                    name = export_name(
+                        opened.metadata.name, record.version, info.document_id, taken
+                    )
+                    entry = self._export_version(dossier, record, opened, out / name, identity)
+                    manifest.append({**entry, "latest": record.version == info.version})
+                    files.append(target / name)
+            sealed = io.BytesIO()
+            encrypt_age(
+                io.BytesIO(identity_file_text(identity).encode()), sealed, passphrase=passphrase
+            )
+            write_private(out / IDENTITY_FILE, sealed.getvalue())
+            document = {"dossier": dossier.title, "documents": manifest}
+            write_private(out / MANIFEST_FILE, (json.dumps(document, indent=2) + "\n").encode())
+            write_private(out / OPEN_SCRIPT, self._open_script().encode())
+            readme = README_TEXT.format(
+                title=dossier.title,
+                identity=IDENTITY_FILE,
+                manifest=MANIFEST_FILE,
+                script=OPEN_SCRIPT,
+                opened=OPENED_DIR,
+                recipient=recipient_to_string(identity.public_key),
+            )
+            readme += self._export_extras(dossier, out)
+            write_private(out / README_FILE, readme.encode())
+        confirmed = [i for i in listed if i.confirmed]
         return ExportResult(
-            out,
+            target,
             files,
-            identity_path,
+            target / IDENTITY_FILE,
+            len({entry["document_id"] for entry in manifest}),
             [i for i in listed if not i.confirmed],
-            [i for i in infos if i.unconfirmed_version],
+            [i for i in confirmed if i.unconfirmed_version],
+            older,
         )
 
-    def _export_document(
-        self, dossier: Dossier, info: DocumentInfo, target: Path, identity: AgeIdentity
+    @staticmethod
+    def _open_script() -> str:
+        return OPEN_SCRIPT_TEXT.format(identity=IDENTITY_FILE, opened=OPENED_DIR)
+
+    def _export_extras(self, dossier: Dossier, directory: Path) -> str:
+        """More files for the export folder (written with `write_private`), before it is put
+        in place; returns text for the end of the README. Receipts: client_sdk/receipts.py."""
+        return ""
+
+    def _export_version(
+        self,
+        dossier: Dossier,
+        record: VersionRecord,
+        opened: OpenedHeader,
+        target: Path,
+        identity: AgeIdentity,
     ) -> dict[str, object]:
-        """Re-wrap one verified version for `identity`; its BLAKE3 is checked while copying.
-        The header is the one the listing verified and confirmed, not a second answer."""
-        record = VersionRecord(info.document_id, info.version, info.header, info.author_id)
-        opened = self.open_version(dossier, record)
+        """Re-wrap one verified version for `identity`; its BLAKE3 is checked while copying."""
         key = age_file_key(opened.file_key)
+        meta = opened.metadata
 
         def rewrap(src: BinaryIO, dst: BinaryIO) -> PayloadDigest:
             write_age_header(dst, key, recipients=[identity.public_key])
@@ -170,21 +352,23 @@ class ExportMixin(DocumentsMixin):
                 digest.blake3, signed.payload_hash
             ):
                 raise IntegrityError(
-                    f"{info.name}: the stored payload differs from the author's signed header"
+                    f"{meta.name}: the stored payload differs from the author's signed header"
                 )
 
-        path = f"/documents/{info.document_id}/versions/{info.version}/payload"
+        path = f"/documents/{record.document_id}/versions/{record.version}/payload"
         self._stream_into(path, target, rewrap, check)
+        os.chmod(target, PRIVATE_FILE)
+        author = self.contact_by_id(record.author_id).identity
         return {
             "file": target.name,
-            "document_id": info.document_id,
-            "version": info.version,
-            "name": info.name,
-            "title": info.title,
-            "media_type": info.media_type,
-            "size": info.size,
-            "created": info.created,
-            "author": info.author,
-            "author_fingerprint": self.contact_by_id(info.author_id).identity.fingerprint,
+            "document_id": record.document_id,
+            "version": record.version,
+            "name": meta.name,
+            "title": meta.title,
+            "media_type": meta.media_type,
+            "size": meta.size,
+            "created": meta.created,
+            "author": author.username,
+            "author_fingerprint": author.fingerprint,
             "payload_blake3": opened.header.payload_hash.hex(),
         }

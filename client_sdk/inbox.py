@@ -8,7 +8,8 @@ and open with the organisation's keys of that epoch (or, for a member who joined
 a re-wrap of it for an epoch the member holds). One that does not verify is listed as failed,
 so a forged share is seen, never used. Expired grants are left out: the expiry inside the
 signed grant counts. Re-wrapped copies an organisation made for its own new epoch (format 14.5)
-are not shares and are not listed.
+are not shares and are not listed; the grants of one share (a dossier's epoch keys, those a
+key rotation re-wraps, a document's versions) are one row.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from vault.organisation import check_rewrap
 from .base import now
 from .errors import ClientError
 from .organisations import Organisation, OrganisationsMixin
+from .sharing import one_row_per_share
 from .transport import unb64
 from .trust import Contact
 
@@ -46,6 +48,14 @@ class InboxItem:
     @property
     def ok(self) -> bool:
         return self.status == "verified"
+
+    def share_key(self) -> tuple[object, ...]:
+        """What makes two grants one share (`one_row_per_share`); a grant that does not
+        verify is a row of its own."""
+        if not self.ok:
+            return (id(self),)
+        return (self.via, self.kind, self.dossier_id, self.document_id, self.sender,
+                self.rights, self.expires_at)  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,7 +94,10 @@ class InboxMixin(OrganisationsMixin):
             orgs = [org]
         for org in orgs:
             items += self._organisation_items(org)
-        return sorted(items, key=lambda i: (-i.issued_at, i.dossier_id, i.document_id or ""))
+        return sorted(
+            one_row_per_share(items),
+            key=lambda i: (-i.issued_at, i.dossier_id, i.document_id or ""),
+        )
 
     def _directory(self) -> list[dict[str, Any]]:
         listing = self.api.call("GET", "/organisations")

@@ -374,6 +374,17 @@ class OrganisationsMixin(SharingMixin):
         epochs = {r.identity.key_id for r in chain.records}
         return epochs if grant.recipient_key_id in epochs else set()
 
+    def _organisations_with(self, user_id: str, recipient_ids: set[str]) -> list[str]:
+        """The organisations among `recipient_ids` (those this device pinned) whose verified
+        current memberships include `user_id`."""
+        return sorted(
+            org.name
+            for org in (
+                self.organisation(org_id=r) for r in recipient_ids if self._org_pin(r) is not None
+            )
+            if user_id in org.members()
+        )
+
     # -- sharing with an organisation -----------------------------------------------------------
     def share_with_organisation(
         self,

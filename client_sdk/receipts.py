@@ -29,10 +29,11 @@ from vault.header import DocumentHeader, header_hash
 from vault.receipt import Receipt, ReceiptEntry, make_receipt, verify_receipt
 
 from .base import Dossier, now
-from .dossiers import DocumentInfo
+from .dossiers import DocumentInfo, VersionRecord
 from .errors import ApiError, ClientError
-from .export import README_FILE, ExportMixin, ExportResult
+from .export import ExportMixin, write_private
 from .organisations import Organisation, OrganisationsMixin
+from .sharing import Revocation
 from .transport import b64, unb64
 
 RECEIPTS_FILE = "receipts.json"
@@ -168,8 +169,10 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
     # -- signing, as a member --------------------------------------------------------------------
     # A receipt covers only versions the owner confirmed: one nobody confirmed (opened on
     # request) is no document of the owner's dossier to acknowledge (K4).
-    def documents(self, dossier_id: str) -> list[DocumentInfo]:
-        infos = super().documents(dossier_id)
+    def documents(
+        self, dossier_id: str, *, listing: dict[str, list[VersionRecord]] | None = None
+    ) -> list[DocumentInfo]:
+        infos = super().documents(dossier_id, listing=listing)
         self._acknowledge(dossier_id, [i for i in infos if i.confirmed])
         return infos
 
@@ -289,12 +292,13 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         value = self.profile._get(REVOKED, dossier_id)
         return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
-    def revoke(self, target_id: str, username: str) -> int:
+    def revoke(self, target_id: str, username: str, revocation: Revocation | None = None) -> int:
         """As `SharingMixin.revoke`; revoking an organisation first remembers, on this device,
         the grants that end (the server deletes them), so that receipts the organisation
         signed while it held them still verify here, and later ones do not."""
         if not username.startswith("@"):
-            return super().revoke(target_id, username)
+            return super().revoke(target_id, username, revocation)
+        revocation = revocation or self.revocation(target_id, username)
         kind, target = self.resolve_target(target_id)
         dossier_id = target if kind == "dossier" else self.document_versions(target)[0]
         org_id = self.organisation(username[1:]).chain.org_id
@@ -310,7 +314,7 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
                 kind == "dossier" or grant.document_id.hex() == target
             ):
                 ending.append(data)
-        epoch = super().revoke(target_id, username)
+        epoch = super().revoke(target_id, username, revocation)
         if ending:
             at = now()
             self.profile._update(
@@ -386,13 +390,15 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         )
 
     # -- export ----------------------------------------------------------------------------------
-    def export(self, dossier_id: str, directory: Path | str, passphrase: str) -> ExportResult:
-        result = super().export(dossier_id, directory, passphrase)
-        if self.profile.dossier_owner(dossier_id) != self.my_id:
-            return result  # receipts are the owner's to check (`receipts`)
-        views = self.receipts(dossier_id)
+    def _export_extras(self, dossier: Dossier, directory: Path) -> str:
+        """The dossier's receipts, for its owner (the one who can check them), in
+        `receipts.json`; the README's text about them."""
+        extra = super()._export_extras(dossier, directory)
+        if self.profile.dossier_owner(dossier.dossier_id) != self.my_id:
+            return extra  # receipts are the owner's to check (`receipts`)
+        views = self.receipts(dossier.dossier_id)
         if not views:
-            return result
+            return extra
         chains = {}
         for v in views:
             if v.org_fingerprint and v.org_id not in chains:
@@ -403,19 +409,10 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
                     "verified": org.verified,
                     "records": [b64(r.encode()) for r in org.chain.records],
                 }
-        (result.directory / RECEIPTS_FILE).write_text(
-            json.dumps(
-                {
-                    "dossier_id": dossier_id,
-                    "receipts": [{**v.to_json(), "receipt": b64(v.data)} for v in views],
-                    "organisations": chains,
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
-        readme = result.directory / README_FILE
-        with readme.open("a", encoding="utf-8") as fh:
-            fh.write(RECEIPTS_README.format(receipts=RECEIPTS_FILE))
-        return result
+        document = {
+            "dossier_id": dossier.dossier_id,
+            "receipts": [{**v.to_json(), "receipt": b64(v.data)} for v in views],
+            "organisations": chains,
+        }
+        write_private(directory / RECEIPTS_FILE, (json.dumps(document, indent=2) + "\n").encode())
+        return extra + RECEIPTS_README.format(receipts=RECEIPTS_FILE)

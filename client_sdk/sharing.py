@@ -5,15 +5,22 @@ grant (docs/format.md section 8); documents added later are readable without a n
 Sharing one document seals only the file keys of its versions. Revoking a dossier share starts
 a new epoch (section 10): the revoked party never receives the new key, so whatever is written
 afterwards stays closed to it even if the server gives its old grants back (threat S18).
+
+A revoke first finds, in the grants this device proves the owner signed, what the person (or
+organisation) holds of their own (`revocation`), and refuses when that is nothing: someone who
+reads through an organisation, or whose share already ended, loses nothing by it, and a key
+rotation for them would only look like one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
-from vault.errors import ExpiredError, KeyMismatchError, MalformedError
+from vault.errors import ExpiredError, KeyMismatchError, MalformedError, SecurityError
 from vault.grant import (
+    NEVER_EXPIRES,
     Grant,
     GrantKind,
     Rights,
@@ -21,6 +28,7 @@ from vault.grant import (
     make_dossier_grant,
     new_dossier_key,
     open_grant,
+    verify_grant,
 )
 from vault.keys import Identity
 
@@ -46,6 +54,11 @@ class SharedItem:
     expires_at: int
     issued_at: int
 
+    def share_key(self) -> tuple[object, ...]:
+        """What makes two grants one share (`one_row_per_share`)."""
+        return (self.kind, self.dossier_id, self.document_id, self.granter, self.rights,
+                self.expires_at)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class ShareResult:
@@ -59,6 +72,83 @@ class ShareResult:
     not_adopted_because: str = ""
 
 
+class _Share(Protocol):
+    @property
+    def issued_at(self) -> int: ...
+
+    def share_key(self) -> tuple[object, ...]: ...
+
+
+ShareItem = TypeVar("ShareItem", bound=_Share)
+
+
+def one_row_per_share(items: list[ShareItem]) -> list[ShareItem]:
+    """One row per share: the grants of one share (each epoch key of a dossier, the new epoch's
+    key a rotation re-wraps, each version of a document) differ only in what they seal, so
+    they are one row, dated when the share began (its first grant). Grants with other rights
+    or another expiry are another share, and stay a row of their own."""
+    first: dict[tuple[object, ...], ShareItem] = {}
+    for item in items:
+        key = item.share_key()
+        if key not in first or item.issued_at < first[key].issued_at:
+            first[key] = item
+    return list(first.values())
+
+
+def _until(grant: Grant) -> str:
+    if grant.expires_at == NEVER_EXPIRES:
+        return ""
+    try:
+        date = datetime.fromtimestamp(grant.expires_at, UTC).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        date = "a date past 9999"
+    ended = grant.expires_at <= now()
+    return f", {'expired on' if ended else 'shared until'} {date}"
+
+
+def _rights(grant: Grant) -> str:
+    return "write" if grant.rights == Rights.WRITE else "read"
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """What revoking `username` takes away, from the grants this device proves I signed,
+    found before anything is changed (`SharingMixin.revocation`)."""
+
+    username: str  # as given: a user, or @organisation
+    recipient_id: str
+    dossier_id: str
+    title: str
+    document_id: str | None  # the target, when it is one document
+    # Their share of the whole dossier: my newest grant to them (None if they hold none), and
+    # whether they hold the current epoch's key (then a new epoch starts without them).
+    dossier_grant: Grant | None
+    holds_current_key: bool
+    # Documents shared with them on their own: id -> (name, the versions, my newest grant).
+    documents: dict[str, tuple[str, list[int], Grant]] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """Who loses what, one line per share, to say before acting."""
+        who = self.username
+        members = (
+            f"; every member of {who.removeprefix('@')} loses it" if who.startswith("@") else ""
+        )
+        out = []
+        if self.dossier_grant is not None and self.document_id is None:
+            g = self.dossier_grant
+            out.append(
+                f"Revoking {who}'s {_rights(g)} access to the whole dossier "
+                f'"{self.title}" ({self.dossier_id[:12]}){_until(g)}{members}.'
+            )
+        for doc, (name, versions, g) in self.documents.items():
+            numbers = ", ".join(map(str, versions))
+            out.append(
+                f"Revoking {who}'s read access to {name} ({doc[:12]}), "
+                f"version{'s' if len(versions) > 1 else ''} {numbers}{_until(g)}{members}."
+            )
+        return out
+
+
 class SharingMixin(DocumentsMixin):
     def _next_counter(self, dossier_id: str) -> int:
         counters = [
@@ -67,8 +157,13 @@ class SharingMixin(DocumentsMixin):
         ]
         return max(counters, default=0) + 1
 
-    def _post_grants(self, dossier_id: str, grants: list[dict[str, Any]]) -> None:
-        self.api.call("POST", f"/dossiers/{dossier_id}/grants", json={"grants": grants})
+    def _post_grants(
+        self, dossier_id: str, grants: list[dict[str, Any]], *, rotation: bool = False
+    ) -> None:
+        body: dict[str, Any] = {"grants": grants}
+        if rotation:  # a new epoch's key for those who hold the dossier: no new share
+            body["rotation"] = True
+        self.api.call("POST", f"/dossiers/{dossier_id}/grants", json=body)
 
     def _owned(self, dossier_id: str) -> Dossier:
         dossier = self.load_dossier(dossier_id)
@@ -181,28 +276,127 @@ class SharingMixin(DocumentsMixin):
         `share` (an organisation's are in client_sdk/organisations.py)."""
         return self.contact(username)
 
-    def revoke(self, target_id: str, username: str) -> int:
-        """Remove a share; for a dossier, rotate to a new epoch. Returns the new epoch (or 0)."""
+    def revocation(self, target_id: str, username: str) -> Revocation:
+        """What revoking `username` from a dossier or document would take away, from my own
+        signed grants (never the server's columns); changes nothing but signing pending
+        versions into my index. A ClientError, naming how they have access if they do, when
+        they hold no share of their own there."""
         kind, target = self.resolve_target(target_id)
         recipient = self.contact(username).identity
-        if kind == "document":
-            dossier_id, _ = self.document_versions(target)
-            self._owned(dossier_id)
+        recipient_id = recipient.user_id.hex()
+        if recipient_id == self.my_id:
+            raise ClientError("you cannot revoke your own access: you own this dossier")
+        dossier_id = target if kind == "dossier" else self.document_versions(target)[0]
+        self._owned(dossier_id)
+        # Versions written while the leaving party could still write are signed in first.
+        names = {i.document_id: i.name for i in self.documents(dossier_id)}
+        dossier = self._owned(dossier_id)
+        mine = self._signed_by_me(dossier)
+        theirs = [g for g in mine if g.recipient_id.hex() == recipient_id]
+        whole = [g for g in theirs if g.kind == GrantKind.DOSSIER]
+        by_document: dict[str, list[Grant]] = {}
+        for g in theirs:
+            if g.kind == GrantKind.DOCUMENT and (
+                kind == "dossier" or g.document_id.hex() == target
+            ):
+                by_document.setdefault(g.document_id.hex(), []).append(g)
+        if not by_document and (kind == "document" or not whole):
+            raise ClientError(
+                self._no_share_of_their_own(username, recipient_id, dossier, mine, target, whole)
+            )
+        return Revocation(
+            username=username,
+            recipient_id=recipient_id,
+            dossier_id=dossier_id,
+            title=dossier.title,
+            document_id=target if kind == "document" else None,
+            dossier_grant=max(whole, key=lambda g: (g.number, g.issued_at)) if whole else None,
+            holds_current_key=any(g.number == dossier.epoch for g in whole),
+            documents={
+                doc: (
+                    names.get(doc, doc[:8]),
+                    sorted({g.number for g in grants}),
+                    max(grants, key=lambda g: g.issued_at),
+                )
+                for doc, grants in by_document.items()
+            },
+        )
+
+    def _no_share_of_their_own(
+        self,
+        username: str,
+        recipient_id: str,
+        dossier: Dossier,
+        mine: list[Grant],
+        target: str,
+        whole: list[Grant],
+    ) -> str:
+        """Why nothing can be revoked, and how they have access if they do."""
+        if target != dossier.dossier_id and whole:
+            return (
+                f"{username} holds no share of this document of their own, so nothing was "
+                "revoked: they read it through their share of the whole dossier. To take that, "
+                f"`kluis revoke {dossier.dossier_id[:12]} {username}`"
+            )
+        where = "this document" if target != dossier.dossier_id else "this dossier"
+        message = f"{username} holds no share of their own in {where}, so nothing was revoked"
+        reaching = [  # the grants that give what was to be revoked: the dossier, or the document
+            g
+            for g in mine
+            if target == dossier.dossier_id
+            or g.kind == GrantKind.DOSSIER
+            or g.document_id.hex() == target
+        ]
+        through = self._organisations_with(recipient_id, {g.recipient_id.hex() for g in reaching})
+        if through:
+            orgs = ", ".join(f"@{name}" for name in through)
+            message += (
+                f". They read it through {orgs}: to take it from them, ask its administrator to "
+                f"remove them, or revoke {orgs} (every member loses it)"
+            )
+        return message
+
+    def _organisations_with(self, user_id: str, recipient_ids: set[str]) -> list[str]:
+        """The names of the organisations among `recipient_ids` that `user_id` is a member of
+        (organisations: client_sdk/organisations.py)."""
+        return []
+
+    def _signed_by_me(self, dossier: Dossier) -> list[Grant]:
+        """The dossier's grants that this device proves I signed (rows the server files in my
+        name, or forges, tell nothing about whom I gave what)."""
+        did = bytes.fromhex(dossier.dossier_id)
+        grants = []
+        for row in self._grant_rows(dossier.dossier_id):
+            try:
+                grants.append(
+                    verify_grant(unb64(row.get("grant"), "grant"), granter=self.me.public,
+                                 dossier_id=did)
+                )  # fmt: skip
+            except SecurityError:
+                continue
+        return grants
+
+    def revoke(self, target_id: str, username: str, revocation: Revocation | None = None) -> int:
+        """Remove a share; for a dossier whose current key they hold, rotate to a new epoch.
+        Returns the new epoch (or 0). `revocation`: what `revocation()` found (else found now);
+        a ClientError, with nothing changed, when they hold no share of their own."""
+        plan = revocation or self.revocation(target_id, username)
+        params = {"recipient_id": plan.recipient_id}
+        if plan.document_id is not None:
             self.api.call(
                 "DELETE",
-                f"/dossiers/{dossier_id}/grants",
-                params={"recipient_id": recipient.user_id.hex(), "document_id": target},
+                f"/dossiers/{plan.dossier_id}/grants",
+                params={**params, "document_id": plan.document_id},
             )
             return 0
-        self._owned(target)
-        # Versions written while the leaving party could still write are signed in first; the
-        # new epoch then goes out before the old rows are deleted, so a server that keeps them
-        # (or fails half-way) leaves the revoked party with old keys only (S18).
-        self.documents(target)
-        epoch = self.rotate(self._owned(target), leaving=recipient.user_id.hex())
-        self.api.call(
-            "DELETE", f"/dossiers/{target}/grants", params={"recipient_id": recipient.user_id.hex()}
-        )
+        # The new epoch goes out before the old rows are deleted, so a server that keeps them
+        # (or fails half-way) leaves the revoked party with old keys only (S18). One who holds
+        # no key of the current epoch (a revoke that failed half-way, or document shares only)
+        # is past a rotation already.
+        epoch = 0
+        if plan.holds_current_key:
+            epoch = self.rotate(self._owned(plan.dossier_id), leaving=plan.recipient_id)
+        self.api.call("DELETE", f"/dossiers/{plan.dossier_id}/grants", params=params)
         return epoch
 
     def rotate(self, dossier: Dossier, *, leaving: str | None = None) -> int:
@@ -235,7 +429,7 @@ class SharingMixin(DocumentsMixin):
             grants += self._dossier_grants(
                 rotated, recipient, Rights(grant.rights), grant.expires_at, counter
             )
-        self._post_grants(dossier.dossier_id, grants)
+        self._post_grants(dossier.dossier_id, grants, rotation=True)
         rotated.keys.update(dossier.keys)
         self.sign_index(rotated, [], epoch=epoch)
         return epoch
@@ -274,7 +468,8 @@ class SharingMixin(DocumentsMixin):
             )
 
     def shared_with_me(self) -> list[SharedItem]:
-        """Grants others made to me, each opened (signature, binding, key commitment)."""
+        """Grants others made to me, each opened (signature, binding, key commitment), one
+        item per share (`one_row_per_share`)."""
         answer = self.api.call("GET", "/shared")
         if not isinstance(answer, list):
             raise MalformedError("server answer: shared is not a list")
@@ -312,7 +507,7 @@ class SharingMixin(DocumentsMixin):
                     issued_at=grant.issued_at,
                 )
             )
-        return sorted(items, key=lambda i: -i.issued_at)
+        return sorted(one_row_per_share(items), key=lambda i: -i.issued_at)
 
     def access_log(self, dossier_id: str) -> list[LogEntry]:
         """The dossier's access log, its hash chain checked against what this device saw."""

@@ -379,6 +379,9 @@ Grants = Annotated[list[GrantCreate], PydanticField(max_length=MAX_GRANTS_PER_RE
 
 class GrantsCreate(SQLModel):
     grants: Grants
+    # The grants re-wrap a new epoch's key for the owner and those who hold the dossier already
+    # (a key rotation): checked, and not logged as shares (server/sharing.py).
+    rotation: bool = False
 
 
 class DossierCreate(SQLModel):

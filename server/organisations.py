@@ -19,6 +19,7 @@ from .models import (
     Document,
     Dossier,
     Grant,
+    GrantCreate,
     Organisation,
     OrgGrantIn,
     OrgMember,
@@ -60,7 +61,7 @@ def organisation_ids(session: Session, ids: set[str]) -> set[str]:
     return set(found)
 
 
-def _no_wider(rewrap: OrgGrantIn, original: Grant) -> bool:
+def no_wider(rewrap: GrantCreate, original: Grant) -> bool:
     """No more rights and no later expiry than `original` (expires_at 0 is never)."""
     if rewrap.rights > original.rights:
         return False
@@ -109,7 +110,7 @@ def add_rewrapped_grants(
                 "grants: a re-wrapped grant copies no current grant to the organisation "
                 "(same dossier, kind, document_id and number)"
             )
-        if not any(_no_wider(g, o) for o in copies):
+        if not any(no_wider(g, o) for o in copies):
             raise invalid(
                 "grants: a re-wrapped grant gives more rights or expires later than the grant "
                 "it copies"

@@ -128,7 +128,9 @@ def add_grants(
     body: GrantsCreate, access: DossierAccessDep, session: SessionDep, now: NowDep
 ) -> list[GrantPublic]:
     access.require_owner()
-    rows = sharing.add_grants(session, access.dossier, access.user.user_id, body.grants, now)
+    rows = sharing.add_grants(
+        session, access.dossier, access.user.user_id, body.grants, now, rotation=body.rotation
+    )
     session.commit()
     return [GrantPublic.of(g) for g in rows]
 

@@ -399,6 +399,7 @@ def test_d9_export_refuses_a_tampered_payload_and_leaves_no_file(
     with pytest.raises(IntegrityError) as refused:
         world.anna.client.export(dossier, out, "export passphrase")
     assert_fail_closed(
-        refused, "differs from the author's signed header", output=out / "rapport.pdf.age"
+        refused, "differs from the author's signed header", output=out / "rapport.v1.pdf.age"
     )
-    assert sorted(p.name for p in out.iterdir()) == []
+    assert not out.exists()  # an export appears only once complete
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nor its hidden folder

@@ -217,13 +217,14 @@ def test_k4_an_export_holds_only_confirmed_versions(
     assert [(m["document_id"], m["version"], m["author"]) for m in manifest] == [
         (doc, 1, "anna")
     ], "the export holds a version anna never confirmed"
-    exported = (out / "rapport.pdf.age").read_bytes()
+    exported = (out / "rapport.v1.pdf.age").read_bytes()
     assert exported.endswith(version_blob(world.server, world.db, doc, 1).read_bytes())
     assert sorted(p.name for p in out.iterdir()) == [
         "README.txt",
         "kluis-identity.age",
         "manifest.json",
-        "rapport.pdf.age",
+        "open.sh",
+        "rapport.v1.pdf.age",
     ]
     assert "Left out 1 unconfirmed document" in result.stderr
 

@@ -13,6 +13,7 @@ import json
 import os
 import pty
 import re
+import resource
 import select
 import shutil
 import stat
@@ -265,16 +266,18 @@ def test_the_whole_flow(server: LocalServer, tmp_path: Path) -> None:
     export = tmp_path / "export"
     env = {"KLUIS_EXPORT_PASSPHRASE": "export passphrase"}
     out = anna.ok("export", dossier, "-o", str(export), env=env)
-    assert "Exported 5 document(s)" in out
+    assert "Exported 6 version(s) of 5 document(s)" in out
     assert sorted(p.name for p in export.iterdir()) == [
         "README.txt",
-        "brief.txt.age",
+        "brief.v1.txt.age",
         "kluis-identity.age",
-        "later.txt.age",
-        "leeg.txt.age",
+        "later.v1.txt.age",
+        "leeg.v1.txt.age",
         "manifest.json",
-        "offerte.pdf.age",
-        "rapport-v2.pdf.age",
+        "offerte.v1.pdf.age",
+        "open.sh",
+        "rapport-v2.v2.pdf.age",
+        "rapport.v1.pdf.age",
     ]
     # the key file, even protected, and the names in the manifest are for the owner's eyes only
     assert stat.S_IMODE(export.stat().st_mode) == 0o700
@@ -289,10 +292,11 @@ def test_the_whole_flow(server: LocalServer, tmp_path: Path) -> None:
     identity = export / "kluis-identity.age"
     assert b"AGE-SECRET-KEY" not in identity.read_bytes()  # protected by the passphrase
     for name, expected in (
-        ("brief.txt", b"Geachte heer, mevrouw,\n"),
-        ("rapport-v2.pdf", b"version two"),
-        ("leeg.txt", b""),
-        ("offerte.pdf", b"offerte van de aannemer"),  # written by the contractor
+        ("brief.v1.txt", b"Geachte heer, mevrouw,\n"),
+        ("rapport-v2.v2.pdf", b"version two"),
+        ("rapport.v1.pdf", (files / "rapport.pdf").read_bytes()),  # every version is there
+        ("leeg.v1.txt", b""),
+        ("offerte.v1.pdf", b"offerte van de aannemer"),  # written by the contractor
     ):
         code, output = age_decrypt(
             identity, export / f"{name}.age", tmp_path / f"age-{name}", "export passphrase"
@@ -301,7 +305,7 @@ def test_the_whole_flow(server: LocalServer, tmp_path: Path) -> None:
         opened = tmp_path / f"age-{name}"  # age creates its output on the first write only
         assert (opened.read_bytes() if opened.exists() else b"") == expected
     code, _ = age_decrypt(
-        identity, export / "later.txt.age", tmp_path / "age-wrong.txt", "not the passphrase"
+        identity, export / "later.v1.txt.age", tmp_path / "age-wrong.txt", "not the passphrase"
     )
     assert code != 0
     assert (
@@ -1029,3 +1033,275 @@ def test_recover_asks_for_the_new_passphrase_only_after_a_valid_code(
     }
     assert "Access restored for anna-env" in device.ok("recover", "anna-env", env=env)
     Person(server.url, tmp_path / "check", "the new passphrase 2026").ok("login", "anna-env")
+
+
+# -- revoke: who loses what, and only what the owner really gave (issue 15, point 1) -------------
+@pytest.fixture(scope="module")
+def neighbour(server: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> Person:
+    """A third person for the revoke tests: one who keeps a share while another loses theirs."""
+    return registered(server, tmp_path_factory.mktemp("neighbour"), "neighbour")[0]
+
+
+def epoch_of(p: Person, dossier: str) -> int:
+    """The dossier's key epoch as the owner's own device verifies it (read only)."""
+    with Client(p.server, str(p.profile)) as c:
+        return c.load_dossier(dossier).epoch
+
+
+def log_facts(p: Person, dossier: str) -> list[tuple[str, str, str | None]]:
+    return [
+        (e["who"], e["action"], e["subject"]) for e in json.loads(p.ok("log", dossier, "--json"))
+    ]
+
+
+def test_revoke_names_who_loses_what_and_the_log_holds_only_what_the_owner_did(
+    pair: tuple[Person, Person], neighbour: Person, tmp_path: Path
+) -> None:
+    # It was: each rotation re-posted every remaining grant, which the server logged as new
+    # shares ("share neighbour" lines the owner never made) and which the remaining grantee saw
+    # as another share (a second row in `kluis shared`); a share of a dossier with two key
+    # epochs was two identical "share" lines; and revoke said nothing of what it took away.
+    resident, _ = pair
+    dossier, _ = new_dossier(resident, tmp_path, ("rapport.pdf", b"rapport"))
+    resident.ok("share", dossier, "contractor", "--write", "--expires", "30d")
+    resident.ok("share", dossier, "neighbour")
+    before = log_facts(resident, dossier)
+
+    revoked = resident.ok("revoke", dossier, "contractor").splitlines()
+    assert "contractor" in revoked[0] and "write access" in revoked[0], revoked
+    assert dossier[:12] in revoked[0] and "whole dossier" in revoked[0], revoked
+    assert revoked[1] == "Access of contractor revoked. Dossier key rotated (epoch 2).", revoked
+    assert log_facts(resident, dossier) == [*before, ("resident", "revoke", "contractor")]
+    assert [r["dossier"] for r in json.loads(neighbour.ok("shared", "--json"))].count(
+        dossier
+    ) == 1, "the re-wrap of the new epoch for neighbour shows as a second share"
+
+    # sharing again after the rotation is one share, though it wraps two epoch keys
+    resident.ok("share", dossier, "contractor")
+    assert log_facts(resident, dossier)[-1:] == [("resident", "share", "contractor")]
+    assert log_facts(resident, dossier)[-2] == ("resident", "revoke", "contractor")
+
+
+def test_revoke_refuses_someone_without_a_share_of_their_own(
+    pair: tuple[Person, Person], neighbour: Person, tmp_path: Path
+) -> None:
+    # It was: revoking someone who had no share (never, or no longer) said "Access of ...
+    # revoked. Dossier key rotated (epoch N)", exit 0, and rotated the key every time.
+    resident, _ = pair
+    dossier, ids = new_dossier(resident, tmp_path, ("rapport.pdf", b"rapport"))
+    resident.ok("share", dossier, "contractor")
+    resident.ok("revoke", dossier, "contractor")
+    log = log_facts(resident, dossier)
+    assert epoch_of(resident, dossier) == 2
+
+    again = resident.run("revoke", dossier, "contractor")
+    user_error(again, "contractor holds no share of their own", "nothing was revoked")
+    never = resident.run("revoke", dossier, "neighbour")
+    user_error(never, "neighbour holds no share of their own", "nothing was revoked")
+    assert epoch_of(resident, dossier) == 2, "a refused revoke rotated the dossier key"
+    assert log_facts(resident, dossier) == log
+
+    # a document of a dossier someone reads as a whole: say how they have access
+    resident.ok("share", dossier, "neighbour")
+    whole = resident.run("revoke", ids["rapport.pdf"], "neighbour")
+    user_error(whole, "no share of this document of their own", "whole dossier")
+    assert epoch_of(resident, dossier) == 2
+
+    # a document shared on its own: revoked without a rotation, its versions named first
+    resident.ok("share", ids["rapport.pdf"], "contractor")
+    taken = resident.ok("revoke", ids["rapport.pdf"], "contractor").splitlines()
+    assert "rapport.pdf" in taken[0] and "version 1" in taken[0], taken
+    assert taken[1] == "Access of contractor revoked.", taken
+    assert epoch_of(resident, dossier) == 2
+    assert log_facts(resident, dossier)[-1] == ("resident", "revoke", "contractor")
+    # the table names the version a document share gave (two versions are two lines)
+    lines = [line.split() for line in resident.ok("log", dossier).splitlines()]
+    assert lines[0][4:7] == ["document", "version", "user"]
+    assert ["share", ids["rapport.pdf"][:12], "1", "contractor"] in [ln[4:8] for ln in lines]
+
+
+# -- export: every version, atomic, names that fit, one passphrase (issue 15, point 2) ----------
+EXPORT_ENV = {"KLUIS_EXPORT_PASSPHRASE": "export passphrase 2026"}
+LONG_ASCII = "a" * 251 + ".pdf"  # 255 bytes, the most a file name may have here
+LONG_UTF8 = "é" * 125 + ".txt"  # 129 characters, 254 bytes
+
+
+def in_pty(argv: list[str], cwd: Path, answer: str) -> tuple[int, bytes]:
+    """Run `argv` on a pseudo-terminal, answering every passphrase prompt with `answer`."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.chdir(cwd)
+            os.execvp(argv[0], argv)  # noqa: S606
+        finally:
+            os._exit(127)
+    output = b""
+    answered = 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+        if output.lower().count(b"passphrase") > answered:
+            time.sleep(0.1)
+            os.write(fd, answer.encode() + b"\n")
+            answered = output.lower().count(b"passphrase")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), output
+
+
+def test_an_export_holds_every_version_with_names_that_fit_and_opens_with_one_passphrase(
+    pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    # It was: only the latest version of each document was exported; a file name of 252-255
+    # bytes (which `add` accepts) failed with "[Errno 36] File name too long" and left a
+    # half-written folder that a retry refused as not empty; and opening the files as the
+    # README said asked for the passphrase once per file.
+    resident, contractor = pair
+    files = tmp_path / "files"
+    files.mkdir()
+    originals = {
+        "schaderapport.pdf": b"%PDF rapport, versie een",
+        LONG_ASCII: b"a long name",
+        LONG_UTF8: "een lange naam met é".encode(),
+        "leeg.txt": b"",
+    }
+    for name, content in originals.items():
+        (files / name).write_bytes(content)
+    dossier = resident.ok("dossier", "create", "Export").strip()
+    resident.ok("add", dossier, *(str(files / name) for name in originals))
+    ids = ids_by_name(resident, dossier)
+    (files / "v2" / "schaderapport.pdf").parent.mkdir()
+    (files / "v2" / "schaderapport.pdf").write_bytes(b"%PDF rapport, versie twee")
+    resident.ok("update", ids["schaderapport.pdf"], str(files / "v2" / "schaderapport.pdf"))
+    # the contractor's offerte, two versions; the owner's index lists only the latest, so her
+    # device confirms version 2 and not version 1 (K4): version 1 stays out of the export
+    resident.ok("share", dossier, "contractor", "--write")
+    (files / "offerte.pdf").write_bytes(b"offerte een")
+    quote = contractor.ok("add", dossier, str(files / "offerte.pdf")).split()[0]
+    resident.ok("ls", dossier)
+    (files / "v2" / "offerte.pdf").write_bytes(b"offerte twee")
+    contractor.ok("update", quote, str(files / "v2" / "offerte.pdf"))
+    resident.ok("ls", dossier)
+
+    export = tmp_path / "out" / "mijn-dossier"
+    done = resident.run("export", dossier, "-o", str(export), env=EXPORT_ENV)
+    assert done.returncode == 0, done.stderr
+    assert "6 version(s) of 5 document(s)" in done.stdout, done.stdout
+    assert "open.sh" in done.stdout
+    assert "version 1 of offerte.pdf" in done.stderr, done.stderr
+    assert sorted(p.name for p in export.parent.iterdir()) == ["mijn-dossier"]  # no leftovers
+    manifest = json.loads((export / "manifest.json").read_text())
+    entries = {(m["name"], m["version"]): m for m in manifest["documents"]}
+    contents = {
+        ("schaderapport.pdf", 1): b"%PDF rapport, versie een",
+        ("schaderapport.pdf", 2): b"%PDF rapport, versie twee",
+        (LONG_ASCII, 1): b"a long name",
+        (LONG_UTF8, 1): "een lange naam met é".encode(),
+        ("leeg.txt", 1): b"",
+        ("offerte.pdf", 2): b"offerte twee",
+    }
+    assert set(entries) == set(contents)
+    assert entries[("schaderapport.pdf", 1)]["file"] == "schaderapport.v1.pdf.age"
+    assert entries[("schaderapport.pdf", 2)]["file"] == "schaderapport.v2.pdf.age"
+    assert [m["latest"] for m in manifest["documents"] if m["name"] == "schaderapport.pdf"] == [
+        False,
+        True,
+    ]
+    assert entries[("offerte.pdf", 2)]["author"] == "contractor"
+    names = [m["file"] for m in manifest["documents"]]
+    assert len(set(names)) == len(names)
+    assert all(len(n.encode()) <= 120 and n.endswith(".age") for n in names), names
+    assert entries[(LONG_ASCII, 1)]["file"].endswith(".v1.pdf.age")
+    assert entries[(LONG_UTF8, 1)]["file"].endswith(".v1.txt.age")
+    assert sorted(p.name for p in export.iterdir()) == sorted(
+        [*names, "README.txt", "kluis-identity.age", "manifest.json", "open.sh"]
+    )
+    assert stat.S_IMODE(export.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in export.iterdir()} == {0o600}
+
+    # the whole export opens with the real age, the passphrase asked for once
+    readme = (export / "README.txt").read_text()
+    assert "sh open.sh" in readme and "Windows" in readme
+    code, output = in_pty(["sh", "open.sh"], export, "export passphrase 2026")
+    assert code == 0, output
+    assert output.lower().count(b"passphrase") == 1, output
+    opened = export / "opened"
+    for key, m in entries.items():
+        assert (opened / m["file"].removesuffix(".age")).read_bytes() == contents[key], m
+    # one file as the README shows it, with age alone
+    code, _ = age_decrypt(
+        export / "kluis-identity.age",
+        export / "schaderapport.v2.pdf.age",
+        tmp_path / "one.pdf",
+        "export passphrase 2026",
+    )
+    assert code == 0 and (tmp_path / "one.pdf").read_bytes() == b"%PDF rapport, versie twee"
+
+
+def test_an_export_that_cannot_be_written_leaves_nothing_and_can_be_retried(
+    pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    # A disk that fills up half-way (here: a file size limit, which makes the second document's
+    # write fail as a full disk would) is a clear exit-1 message, and leaves nothing behind.
+    resident, _ = pair
+    dossier, _ = new_dossier(
+        resident, tmp_path, ("brief.txt", b"brief"), ("foto.jpg", os.urandom(300_000))
+    )
+    export = tmp_path / "out" / "export"
+    limited = subprocess.run(
+        [KLUIS, "export", dossier, "-o", str(export)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+        env={
+            **os.environ,
+            "KLUIS_SERVER": resident.server,
+            "KLUIS_PROFILE": str(resident.profile),
+            "KLUIS_PASSPHRASE": resident.passphrase,
+            **EXPORT_ENV,
+        },
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000)),
+    )
+    user_error(limited, "nothing was exported")
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+    out = resident.ok("export", dossier, "-o", str(export), env=EXPORT_ENV)
+    assert "2 version(s) of 2 document(s)" in out
+    # a folder that is there and not empty is still refused, and left as it was
+    user_error(resident.run("export", dossier, "-o", str(export), env=EXPORT_ENV), "not empty")
+    assert len(list(export.iterdir())) == 6
+
+
+def test_an_export_of_a_document_shared_on_its_own_holds_the_versions_shared(
+    pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    resident, contractor = pair
+    dossier, ids = new_dossier(resident, tmp_path, ("bestek.txt", b"een"), ("prive.txt", b"x"))
+    (tmp_path / "v2").mkdir()
+    (tmp_path / "v2" / "bestek.txt").write_bytes(b"twee")
+    resident.ok("update", ids["bestek.txt"], str(tmp_path / "v2" / "bestek.txt"))
+    resident.ok("share", ids["bestek.txt"], "contractor")
+    (tmp_path / "v3").mkdir()
+    (tmp_path / "v3" / "bestek.txt").write_bytes(b"drie")
+    resident.ok("update", ids["bestek.txt"], str(tmp_path / "v3" / "bestek.txt"))  # not shared
+    export = tmp_path / "export"
+    out = contractor.ok("export", dossier, "-o", str(export), env=EXPORT_ENV)
+    assert "2 version(s) of 1 document(s)" in out
+    manifest = json.loads((export / "manifest.json").read_text())["documents"]
+    assert [(m["file"], m["version"], m["latest"]) for m in manifest] == [
+        ("bestek.v1.txt.age", 1, False),
+        ("bestek.v2.txt.age", 2, True),
+    ]
+    code, output = in_pty(["sh", "open.sh"], export, "export passphrase 2026")
+    assert code == 0 and output.lower().count(b"passphrase") == 1, output
+    assert (export / "opened" / "bestek.v2.txt").read_bytes() == b"twee"

@@ -287,3 +287,49 @@ def test_revoking_an_organisation_closes_later_documents_to_all_its_members(
     user_error(world.bert.run("ls", dossier), "no dossier")
     user_error(world.ada.run("ls", dossier), "no dossier")
     assert json.loads(world.bert.ok("inbox", "--org", "ncg-revoke", "--json")) == []
+
+
+def log_facts(p: Person, dossier: str) -> list[tuple[str, str, str | None]]:
+    return [
+        (e["who"], e["action"], e["subject"]) for e in json.loads(p.ok("log", dossier, "--json"))
+    ]
+
+
+def grant_count(world: World, dossier: str) -> int:
+    with closing(sqlite3.connect(world.server.db_path, timeout=30)) as db:
+        [(count,)] = db.execute("SELECT count(*) FROM grants WHERE dossier_id = ?", (dossier,))
+    return int(count)
+
+
+def test_revoking_a_member_who_reads_through_the_organisation_is_refused_and_says_so(
+    world: World,
+) -> None:
+    # It was: `kluis revoke DOSSIER cees`, where cees reads through @gemeente-rv, said "Access of
+    # cees revoked. Dossier key rotated", exit 0, and cees still read everything; each call
+    # rotated the key, logged "share gemeente-rv" lines anna never made, and added another row
+    # for the dossier to the organisation's inbox.
+    world.organisation("gemeente-rv", "cees")
+    dossier = world.dossier("Schade", ("rapport.pdf", b"rapport"))
+    world.anna.ok("share", dossier, "@gemeente-rv")
+    log = log_facts(world.anna, dossier)
+    count = grant_count(world, dossier)
+    for _ in range(2):
+        refused = world.anna.run("revoke", dossier, "cees")
+        user_error(refused, "cees holds no share of their own", "nothing was revoked")
+        assert "through @gemeente-rv" in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1 and refused.stdout == ""
+    assert grant_count(world, dossier) == count, "a refused revoke rotated the dossier key"
+    assert log_facts(world.anna, dossier) == log
+    assert list(ids_by_name(world.cees, dossier)) == ["rapport.pdf"]
+
+    # revoking someone else rotates the key: the organisation keeps one inbox row, and the log
+    # gains the revoke only
+    world.anna.ok("share", dossier, "bert")
+    log = log_facts(world.anna, dossier)
+    world.anna.ok("revoke", dossier, "bert")
+    assert log_facts(world.anna, dossier) == [*log, ("anna", "revoke", "bert")]
+    rows = json.loads(world.cees.ok("inbox", "--org", "gemeente-rv", "--json"))
+    assert [r["dossier"] for r in rows] == [dossier]
+    revoked = world.anna.ok("revoke", dossier, "@gemeente-rv").splitlines()
+    assert "@gemeente-rv" in revoked[0] and "every member" in revoked[0], revoked
+    assert log_facts(world.anna, dossier)[-1] == ("anna", "revoke", "gemeente-rv")

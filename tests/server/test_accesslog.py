@@ -143,3 +143,78 @@ def test_grantees_read_the_log_strangers_do_not(
     assert_problem(kluis.get(f"/dossiers/{dossier_id}/log", mallory), 404, "not_found")
     assert_problem(kluis.get(f"/dossiers/{new_id()}/log", alice), 404, "not_found")
     assert_problem(kluis.get(f"/dossiers/{dossier_id}/log"), 401, "unauthorized")
+
+
+def test_one_share_of_several_epoch_keys_is_one_entry(
+    kluis: Kluis, alice: Account, bob: Account
+) -> None:
+    """A dossier share wraps every epoch's key, one grant each: still one share. (It was one
+    identical `share` line per epoch.) A document share names each version it gives."""
+    dossier_id = kluis.create_dossier(alice)
+    document_id = kluis.add_document(alice, dossier_id)
+    kluis.share(alice, dossier_id, *(grant_in(bob.user_id, number=n) for n in (1, 2, 3)))
+    kluis.share(
+        alice,
+        dossier_id,
+        *(grant_in(bob.user_id, kind=2, document_id=document_id, number=n) for n in (1, 2)),
+    )
+    log = kluis.log(alice, dossier_id)
+    assert_chain(log)
+    assert [(e["action"], e["document_id"], e["version"], e["subject_id"]) for e in log[1:]] == [
+        ("share", None, None, bob.user_id),
+        ("share", document_id, 1, bob.user_id),
+        ("share", document_id, 2, bob.user_id),
+    ]
+
+
+def rotation(kluis: Kluis, owner: Account, dossier_id: str, *grants: dict[str, Any]) -> Any:
+    return kluis.post(
+        f"/dossiers/{dossier_id}/grants", owner, json={"grants": grants, "rotation": True}
+    )
+
+
+def test_a_rotations_re_wraps_are_not_shares(kluis: Kluis, alice: Account, bob: Account) -> None:
+    """A key rotation re-wraps the new epoch's key for those who hold the dossier already: no
+    new share, so no log entry (it was one `share` line per remaining grantee, each time)."""
+    later = kluis.clock.now + 3600
+    dossier_id = kluis.create_dossier(alice, [grant_in(bob.user_id, rights=2, expires_at=later)])
+    before = kluis.log(alice, dossier_id)
+    response = rotation(
+        kluis,
+        alice,
+        dossier_id,
+        grant_in(alice.user_id, number=2, rights=2),
+        grant_in(bob.user_id, number=2, rights=2, expires_at=later),
+    )
+    assert response.status_code == 201, response.text
+    assert kluis.log(alice, dossier_id) == before
+    grants = kluis.get(f"/dossiers/{dossier_id}/grants", alice).json()
+    assert sorted(g["number"] for g in grants if g["recipient_id"] == bob.user_id) == [1, 2]
+
+
+def test_a_rotation_cannot_hide_a_share(
+    kluis: Kluis, alice: Account, bob: Account, mallory: Account
+) -> None:
+    """Only a copy of a current dossier share, for one new epoch, no wider, passes as a
+    re-wrap; anything else is refused (422) and nothing is stored or logged."""
+    later = kluis.clock.now + 3600
+    dossier_id = kluis.create_dossier(alice, [grant_in(bob.user_id, expires_at=later)])
+    document_id = kluis.add_document(alice, dossier_id)
+    before = kluis.log(alice, dossier_id)
+    own = grant_in(alice.user_id, number=2, rights=2)
+    for wrong in (
+        [own, grant_in(mallory.user_id, number=2)],  # nobody shared with mallory
+        [own, grant_in(bob.user_id, number=2, rights=2, expires_at=later)],  # write
+        [own, grant_in(bob.user_id, number=2)],  # never expires
+        [own, grant_in(bob.user_id, number=2, expires_at=later + 1)],  # later
+        [own, grant_in(bob.user_id, number=3, expires_at=later)],  # another epoch
+        [grant_in(alice.user_id, number=1, rights=2), grant_in(bob.user_id, expires_at=later)],
+        [grant_in(bob.user_id, number=2, expires_at=later)],  # no new epoch of the owner's
+        [own, grant_in(bob.user_id, kind=2, document_id=document_id, expires_at=later)],
+    ):
+        assert_problem(rotation(kluis, alice, dossier_id, *wrong), 422, "validation_error")
+    assert kluis.log(alice, dossier_id) == before
+    grants = kluis.get(f"/dossiers/{dossier_id}/grants", alice).json()
+    assert sorted((g["recipient_id"], g["number"]) for g in grants) == sorted(
+        [(alice.user_id, 1), (bob.user_id, 1)]
+    )
