@@ -12,13 +12,21 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import blake3
 import httpx
 import pytest
 from minio.error import S3Error
 from pydantic import ValidationError
 
 from client_sdk import Client
-from server.blobstore import BlobStoreUnavailable, BlobTooLarge, FilesystemBlobStore, make_blobstore
+from server.blobstore import (
+    BlobStoreUnavailable,
+    BlobTooLarge,
+    FilesystemBlobStore,
+    LayoutRefused,
+    PartLayout,
+    make_blobstore,
+)
 from server.blobstore_s3 import S3BlobStore
 from server.config import ConfigurationError, Settings
 
@@ -155,6 +163,47 @@ def test_too_large_after_a_part_aborts_the_multipart_upload(
     assert re.search(r"DELETE /\S+\?uploadId=", calls)  # ... and it was aborted
     assert s3_service.objects(s3_bucket) == []
     assert s3_service.multipart_uploads(s3_bucket) == []
+
+
+# -- uploads in parts --------------------------------------------------------------------------
+def test_a_clients_part_goes_up_as_s3_parts_of_the_stores_size(
+    s3_service: S3Service, s3_bucket: str
+) -> None:
+    """A client's part of 16 MiB, with the store's parts of 5 MiB: three S3 parts of 5.33 MiB,
+    so the store holds about two of them at a time, not the client's whole part; the last
+    client part (1 MiB) is one S3 part, numbered after the range of the part before it."""
+    store = s3_service.store(s3_bucket)
+    layout = PartLayout(17 * MIB, 16 * MIB)
+    data = os.urandom(layout.size)
+    upload = store.begin_parts(layout)
+    parts = []
+    for number in (2, 1):
+        content = data[(number - 1) * 16 * MIB :][: layout.length(number)]
+        digest = blake3.blake3(content).hexdigest()
+        parts.append(asyncio.run(store.write_part(upload, layout, number, pieces(content), digest)))
+    listed = s3_service.admin()._list_parts(s3_bucket, f"blobs/{upload.key}", upload.handle)
+    assert [(p.part_number, p.size) for p in listed.parts] == [
+        (1, 5592406),
+        (2, 5592405),
+        (3, 5592405),
+        (4, MIB),
+    ]
+    assert [len(p.ref.split()) for p in parts] == [1, 3]
+    stored = store.complete_parts(upload, layout, parts, blake3.blake3(data).hexdigest())
+    assert stored.size == layout.size
+    assert b"".join(store.open_reader(upload.key)) == data
+
+
+def test_an_upload_in_more_parts_than_s3_takes_is_refused_before_it_begins(
+    s3_service: S3Service, s3_bucket: str
+) -> None:
+    store = s3_service.store(s3_bucket)
+    store.begin_parts(PartLayout(10_000 * PART_SIZE, PART_SIZE))  # 10,000 parts: S3's limit
+    with pytest.raises(LayoutRefused):
+        store.begin_parts(PartLayout(10_000 * PART_SIZE + 1, PART_SIZE))
+    with pytest.raises(LayoutRefused):  # 2,500 client parts of 4 S3 parts each
+        store.begin_parts(PartLayout(2501 * 4 * PART_SIZE, 4 * PART_SIZE))
+    assert len(s3_service.multipart_uploads(s3_bucket)) == 1
 
 
 @pytest.mark.parametrize("size", [100, 2 * PART_SIZE])
