@@ -568,3 +568,49 @@ def test_abandoned_uploads_in_parts_are_removed_by_their_last_activity(backend: 
     assert blob.endswith(in_use.key)
     with pytest.raises(BlobMissing):
         send(backend.store, abandoned, layout, 2, part_of(data, layout, 2))
+
+
+def test_cleanup_removes_abandoned_uploads_in_parts_and_leaves_those_in_use(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """One upload in parts is abandoned (untouched for longer than the grace period), one was
+    just created and has no part yet (on moto its multipart upload is dated 2010 and has no
+    part: only being recorded keeps it); cleanup removes the first and everything of it."""
+    settings = Settings(data_dir=tmp_path / "data", upload_grace_seconds=GRACE)
+    clock = FakeClock(int(time.time()) - 2 * GRACE)
+    app = create_app(settings, clock=clock, blobstore=backend.store)
+    data = os.urandom(PART_SIZE + 10)
+    layout = {"size": len(data), "part_size": PART_SIZE}
+    headers = {"Kluis-Part-BLAKE3": b3(data[:PART_SIZE])}
+    with TestClient(app) as client:
+        kluis = Kluis(client, clock)
+        alice = kluis.register("alice")
+        abandoned = kluis.post("/uploads/parts", alice, json=layout).json()["upload_id"]
+        put = client.put(
+            f"/api/v1/uploads/{abandoned}/parts/1",
+            content=data[:PART_SIZE],
+            headers={**alice.headers, **headers},
+        )
+        assert put.status_code == 200, put.text
+        clock.now = int(time.time())
+        kluis.login(alice)
+        in_use = kluis.post("/uploads/parts", alice, json=layout).json()["upload_id"]
+
+        report = run_cleanup(app.state.engine, backend.store, settings, clock.now)
+        assert report.part_uploads == 1
+        assert kluis.get(f"/uploads/{abandoned}", alice).status_code == 404
+        # Nothing of the abandoned one; of the one in use, its (empty) multipart upload on S3.
+        assert len(backend.leftovers()) == (1 if backend.name == "s3" else 0)
+        for number, content in ((1, data[:PART_SIZE]), (2, data[PART_SIZE:])):
+            put = client.put(
+                f"/api/v1/uploads/{in_use}/parts/{number}",
+                content=content,
+                headers={**alice.headers, "Kluis-Part-BLAKE3": b3(content)},
+            )
+            assert put.status_code == 200, put.text
+        done = kluis.post(
+            f"/uploads/{in_use}/complete", alice, json={"size": len(data), "blake3": b3(data)}
+        )
+        assert done.status_code == 200, done.text
+        [blob] = backend.leftovers()
+        assert read(backend.store, blob.rsplit("/", 1)[-1]) == data
