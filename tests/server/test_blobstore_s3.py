@@ -252,17 +252,21 @@ def test_a_server_process_on_s3_serves_the_real_client(
     report.write_bytes(os.urandom(300_000))
     photo = tmp_path / "foto.jpg"
     photo.write_bytes(os.urandom(2 * PART_SIZE + MIB))  # a multipart upload through HTTP
+    plan = tmp_path / "bouwtekening.pdf"
+    plan.write_bytes(os.urandom(17 * MIB))  # an upload in parts (16 MiB, then the rest)
     with Client(server.url, str(tmp_path / "anna")) as anna:
         anna.register("anna", "anna's passphrase")
         dossier_id = anna.create_dossier("Schade Hoofdstraat 12")
-        added = [anna.add(dossier_id, report), anna.add(dossier_id, photo)]
-        for info, original in zip(added, (report, photo), strict=True):
+        added = [anna.add(dossier_id, path) for path in (report, photo, plan)]
+        for info, original in zip(added, (report, photo, plan), strict=True):
             _, target = anna.get(info.document_id, tmp_path / f"back-{original.name}")
             assert target.read_bytes() == original.read_bytes()
-        assert len(anna.documents(dossier_id)) == 2
+        assert len(anna.documents(dossier_id)) == 3
+    assert '"route":"/api/v1/uploads/{upload_id}/complete","status":200' in server.log()
 
     # The payloads are objects in the bucket; nothing went to the data directory.
-    assert len(s3_service.objects(s3_bucket)) == 2
+    assert len(s3_service.objects(s3_bucket)) == 3
+    assert s3_service.multipart_uploads(s3_bucket) == []
     assert not server.blob_dir.exists() or not any(server.blob_dir.rglob("*"))
 
     # The cleanup job works on the same store and keeps what is referenced.
@@ -271,5 +275,5 @@ def test_a_server_process_on_s3_serves_the_real_client(
     )
     assert result.returncode == 0, result.stderr
     assert "0 orphan blobs" in result.stdout
-    assert len(s3_service.objects(s3_bucket)) == 2
+    assert len(s3_service.objects(s3_bucket)) == 3
     assert SECRET_KEY not in server.log() + result.stdout + result.stderr
