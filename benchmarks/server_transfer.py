@@ -1,20 +1,28 @@
-"""Upload and download through `kluis server` against a bare FastAPI streaming endpoint.
+"""Upload and download through `kluis server` against a bare FastAPI streaming endpoint, and
+Kluis's upload in parts next to its streaming upload.
 
 Run from the repository root:
 
     .venv/bin/python benchmarks/server_transfer.py [--size-mib 1024] [--repeat 5]
 
-One run starts both servers, then alternates the two contenders --repeat times over the same
+One run starts both servers, then alternates the three contenders --repeat times over the same
 random file, on loopback:
 
 * Kluis: a real `python -m server` (SQLite and files) and the real client in its own process:
   `Client.add` (encrypt, BLAKE3, sign, stream; the server hashes, fsyncs and commits) then
-  `Client.get` (stream, decrypt, check the signed header, digest and sizes, fsync, rename);
+  `Client.get` (stream, decrypt, check the signed header, digest and sizes, fsync, rename),
+  with the payload streamed in one request (`POST /uploads`);
+* Kluis in parts: the same, with the payload sent in parts of 16 MiB (docs/api.md, "Uploads
+  in parts"; what the client does by default above 16 MiB): each part hashed by the client
+  and checked and fsynced by the server, then the completion, in which the server joins the
+  parts into the blob while hashing it and checks size and BLAKE3. Its time on the server is
+  read from the server's request log and shown on its own;
 * bare: a minimal FastAPI app under uvicorn in its own process (POST writes request.stream()
   to a file; GET returns it as a FileResponse), driven by a bare httpx client in its own
   process streaming the same file up and back down. No encryption, hashing or fsync.
 
-So the ratio is the price of everything Kluis does on top of moving the bytes. The page cache
+So the ratio Kluis/bare is the price of everything Kluis does on top of moving the bytes, and
+parts/streaming the price of resumable uploads. The page cache
 is flushed (sync) before each upload and each download, outside the timed part; the input file
 stays in the page cache for both contenders. Transfer times are measured inside the client
 processes (interpreter start-up is not counted: it is noise next to a GiB).
@@ -123,12 +131,15 @@ def kluis_setup(url: str, profile: str) -> None:
         print(client.create_dossier("transfer benchmark"))
 
 
-def kluis_client(url: str, profile: str, src: str, dst: str, dossier: str) -> None:
-    """As `kluis add` and `kluis get` run: the stored session, no Argon2id."""
+def kluis_client(url: str, profile: str, src: str, dst: str, dossier: str, mode: str) -> None:
+    """As `kluis add` and `kluis get` run: the stored session, no Argon2id. `mode` "stream"
+    sends the payload in one request whatever its size, "parts" in parts of 16 MiB."""
     sys.path.insert(0, str(ROOT))
     from client_sdk import Client
+    from client_sdk.parts import PartPolicy
 
-    with Client(url, profile) as client:
+    policy = PartPolicy(threshold=1 << 62) if mode == "stream" else PartPolicy(threshold=0)
+    with Client(url, profile, parts=policy) as client:
         os.sync()
         start = time.perf_counter()
         info = client.add(dossier, src)
@@ -184,6 +195,16 @@ def vmhwm_mib(pid: int) -> float:
     if match is None:
         raise RuntimeError(f"no VmHWM for process {pid}")
     return int(match.group(1)) / 1024
+
+
+COMPLETION = re.compile(
+    r'"route":"/api/v1/uploads/\{upload_id\}/complete","status":200,"duration_ms":([0-9.]+)'
+)
+
+
+def completion_seconds(log: str) -> list[float]:
+    """The durations of the completions of uploads in parts in a Kluis server's log."""
+    return [float(ms) / 1000 for ms in COMPLETION.findall(log)]
 
 
 def file_hash(path: Path) -> bytes:
@@ -261,7 +282,7 @@ def main() -> None:
             profile = str(work / "profile")
             _, register_peak, _, stdout = run_measured(me("kluis-setup", kluis.url, profile))
             dossier = stdout.strip()
-            runs: dict[str, list[dict[str, float]]] = {"bare": [], "kluis": []}
+            runs: dict[str, list[dict[str, float]]] = {"bare": [], "kluis": [], "parts": []}
             assert kluis.process is not None
             kluis_pid, bare_pid = kluis.process.pid, bare.process.pid
             for attempt in range(args.repeat):
@@ -269,17 +290,36 @@ def main() -> None:
                     ("bare", me("bare-client", bare.url + "/blob", str(src), str(out)), bare_pid),
                     (
                         "kluis",
-                        me("kluis-client", kluis.url, profile, str(src), str(out), dossier),
+                        me(
+                            "kluis-client",
+                            kluis.url,
+                            profile,
+                            str(src),
+                            str(out),
+                            dossier,
+                            "stream",
+                        ),
+                        kluis_pid,
+                    ),
+                    (
+                        "parts",
+                        me(
+                            "kluis-client", kluis.url, profile, str(src), str(out), dossier, "parts"
+                        ),
                         kluis_pid,
                     ),
                 ):
                     server_cpu = cpu_seconds(pid)
+                    completions = len(completion_seconds(kluis.log()))
                     _, peak, cpu, stdout = run_measured(argv)
                     server_cpu = cpu_seconds(pid) - server_cpu
                     if file_hash(out) != original:
                         sys.exit(f"{name}: the downloaded file differs from the input")
                     out.unlink()
                     measured = {"peak": peak, "cpu": cpu, "server_cpu": server_cpu}
+                    if name == "parts":
+                        [complete] = completion_seconds(kluis.log())[completions:]
+                        measured["complete"] = complete
                     runs[name].append({**json.loads(stdout), **measured})
                     print(
                         f"run {attempt + 1}/{args.repeat} {name:<5}: "
@@ -309,19 +349,32 @@ def main() -> None:
         f"median of {args.repeat}, contenders alternating; {os.cpu_count()} CPUs; "
         f"load average at start {load:.2f}; output checked byte for byte (BLAKE3)\n"
     )
-    print(f"{'':<36} {'Kluis':>10} {'bare':>10} {'Kluis/bare':>11}")
+    print(
+        f"{'':<36} {'Kluis':>10} {'in parts':>10} {'bare':>10} {'Kluis/bare':>11} "
+        f"{'parts/Kluis':>12}"
+    )
     for direction, label in (("up", "upload, MiB/s"), ("down", "download, MiB/s")):
-        k, b = mibs("kluis", direction), mibs("bare", direction)
-        print(f"{label:<36} {k:10.0f} {b:10.0f} {k / b:11.0%}")
+        k, p, b = mibs("kluis", direction), mibs("parts", direction), mibs("bare", direction)
+        print(f"{label:<36} {k:10.0f} {p:10.0f} {b:10.0f} {k / b:11.0%} {p / k:12.0%}")
     for key, label in (
         ("cpu", "client CPU s, upload + download"),
         ("server_cpu", "server CPU s, upload + download"),
     ):
-        print(f"{label:<36} {cpu('kluis', key):10.2f} {cpu('bare', key):10.2f}")
-    print(f"{'client process peak RSS, MiB':<36} {peak('kluis'):10.1f} {peak('bare'):10.1f}")
-    server_peaks = f"{kluis_server_peak:10.1f} {bare_server_peak:10.1f}"
+        print(
+            f"{label:<36} {cpu('kluis', key):10.2f} {cpu('parts', key):10.2f} "
+            f"{cpu('bare', key):10.2f}"
+        )
+    complete = cpu("parts", "complete")
+    up = statistics.median(r["up"] for r in runs["parts"])
+    print(
+        f"{'completion (join, BLAKE3, check), s':<36} {'-':>10} {complete:10.2f} {'-':>10}"
+        f"   ({complete / up:.0%} of the upload in parts)"
+    )
+    peaks = f"{peak('kluis'):10.1f} {peak('parts'):10.1f} {peak('bare'):10.1f}"
+    print(f"{'client process peak RSS, MiB':<36} {peaks}")
+    server_peaks = f"{kluis_server_peak:10.1f} {'(same)':>10} {bare_server_peak:10.1f}"
     print(f"{'server process peak RSS, MiB':<36} {server_peaks}")
-    print(f"{'register process peak RSS, MiB':<36} {register_peak:10.1f} {'-':>10}")
+    print(f"{'register process peak RSS, MiB':<36} {register_peak:10.1f} {'-':>10} {'-':>10}")
 
     print()
     for direction, label in (("up", "upload"), ("down", "download")):
@@ -330,9 +383,12 @@ def main() -> None:
             f"{label} Kluis/bare: {share:.0%} (target >= {RATIO_TARGET:.0%}) "
             f"{verdict(share >= RATIO_TARGET)}"
         )
+    share = mibs("parts", "up") / mibs("kluis", "up")
+    print(f"upload in parts / streaming upload: {share:.0%}")
+    client_peak = max(peak("kluis"), peak("parts"))
     print(
-        f"peak RSS Kluis client: {peak('kluis'):.1f} MiB (target < {RSS_TARGET_MIB} MiB) "
-        f"{verdict(peak('kluis') < RSS_TARGET_MIB)}"
+        f"peak RSS Kluis client: {client_peak:.1f} MiB (target < {RSS_TARGET_MIB} MiB) "
+        f"{verdict(client_peak < RSS_TARGET_MIB)}"
     )
     print(
         f"peak RSS Kluis server: {kluis_server_peak:.1f} MiB (target < {RSS_TARGET_MIB} MiB) "

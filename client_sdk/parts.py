@@ -1,19 +1,21 @@
 """Uploading a payload in parts (docs/api.md, "Uploads in parts") and resuming it after a
 dropped connection.
 
-The payload is encrypted in a producer thread straight into part-sized buffers; the calling
-thread sends each full part with its BLAKE3 and waits for the server's answer (the part stored
-and checked) before it takes the next. There are two buffers, one being sent and one being
-filled, so memory is two parts (32 MiB with the default 16 MiB parts) whatever the file's size.
+The payload is encrypted in a producer thread straight into part-sized buffers; as each fills
+up, it is sent with its BLAKE3, two parts at a time on two connections (so that one part's
+transfer overlaps the server's storing, fsync and bookkeeping of the other), and its buffer is
+reused only once the server answered that it stored and checked the part. There are two
+buffers, so memory is two parts (32 MiB with the default 16 MiB parts) whatever the file's size;
+with both in flight, the encryption waits.
 
-What a dropped connection costs: only the part in flight, which is still in its buffer. A part
-the server acknowledged is stored durably, so the client never needs the bytes of an earlier
-part again: it neither spools the ciphertext to a temporary file (a second copy of the whole
-payload on the user's disk) nor re-derives a lost part by encrypting again (possible, since the
-payload is a deterministic function of the file, the file key and the nonce, but only while the
-file stays unchanged, and not needed). A client process that dies loses its upload: the file key
-exists only in memory and is never written down to resume with; the server removes the upload
-after its grace period.
+What a dropped connection costs: only the parts in flight, which are still in their buffers. A
+part the server acknowledged is stored durably, so the client never needs its bytes again: it
+neither spools the ciphertext to a temporary file (a second copy of the whole payload on the
+user's disk) nor re-derives a lost part by encrypting again (possible, since the payload is a
+deterministic function of the file, the file key and the nonce, but only while the file stays
+unchanged, and not needed). A client process that dies loses its upload: the file key exists
+only in memory and is never written down to resume with; the server removes the upload after
+its grace period.
 
 After a network error, an answer 5xx or 429, or a part damaged on the way (422
 `digest_mismatch`), the client waits (0.5 s, doubling up to 30 s), asks the server which parts
@@ -36,6 +38,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
 
@@ -58,12 +61,13 @@ FILE_CHANGED = "the file changed while it was being uploaded; nothing was stored
 @dataclass(frozen=True)
 class PartPolicy:
     """When and how payloads go up in parts. A payload larger than `threshold` bytes goes in
-    parts of `part_size` (5 to 256 MiB); a request that fails on the way is tried again up to
-    `retries` times in a row, waiting `backoff` seconds first and twice as long each time, at
-    most `max_backoff`."""
+    parts of `part_size` (5 to 256 MiB), `parallel` at a time (each in a buffer of its own); a
+    request that fails on the way is tried again up to `retries` times in a row, waiting
+    `backoff` seconds first and twice as long each time, at most `max_backoff`."""
 
     threshold: int = 16 * MIB
     part_size: int = 16 * MIB
+    parallel: int = 2
     retries: int = 8
     backoff: float = 0.5
     max_backoff: float = 30.0
@@ -77,11 +81,11 @@ class _PartSink:
     """The file object the payload is encrypted into: it cuts the stream into parts of
     `part_size` bytes and hands each full one to the sender, through two reused buffers."""
 
-    def __init__(self, part_size: int, size: int) -> None:
+    def __init__(self, part_size: int, size: int, buffers: int) -> None:
         self._part_size = part_size
         self._size = size
         self._free: queue.Queue[bytearray] = queue.Queue()
-        for _ in range(min(2, -(-size // part_size))):
+        for _ in range(min(buffers, -(-size // part_size))):
             self._free.put(bytearray(min(part_size, size)))
         self._ready: queue.Queue[tuple[int, bytearray, int] | None] = queue.Queue()
         self._stopped = threading.Event()
@@ -162,7 +166,7 @@ def upload_in_parts(
     upload_id = str(created.get("upload_id"))
     if not UPLOAD_ID.fullmatch(upload_id):
         raise MalformedError("server answer: the upload id is not 32 hex digits")
-    sink = _PartSink(policy.part_size, size)
+    sink = _PartSink(policy.part_size, size, max(1, policy.parallel))
     outcome: dict[str, Any] = {}
 
     def produce() -> None:
@@ -174,14 +178,33 @@ def upload_in_parts(
             outcome["error"] = exc
             sink.fail()
 
+    sender = _Sender(api, upload_id, -(-size // policy.part_size), policy, sleep)
+
+    def send(number: int, data: memoryview, buffer: bytearray) -> None:
+        try:
+            sender.send(number, data)
+        except BaseException:
+            sink.stop()  # the producer stops at its next part; the loop below ends
+            raise
+        data.release()
+        sink.release(buffer)
+
     worker = threading.Thread(target=produce, name="kluis-encrypt-parts", daemon=True)
     worker.start()
-    sender = _Sender(api, upload_id, -(-size // policy.part_size), policy, sleep)
+    pool = ThreadPoolExecutor(max(1, policy.parallel), thread_name_prefix="kluis-parts")
+    sending: set[Future[None]] = set()
     try:
         for number, data, buffer in sink.parts():
-            sender.send(number, data)
-            data.release()
-            sink.release(buffer)
+            for future in [f for f in sending if f.done()]:
+                sending.discard(future)
+                future.result()  # a part that failed raises here
+            sending.add(pool.submit(send, number, data, buffer))
+        # Every part was handed over, or a part that failed stopped the producer: its failure
+        # is the one to raise, not the producer's stop.
+        for future in wait(sending, return_when=FIRST_EXCEPTION).done:
+            future.result()
+        for future in wait(sending).done:
+            future.result()
         worker.join()
         if "error" in outcome:
             raise outcome["error"]
@@ -192,9 +215,12 @@ def upload_in_parts(
     except BaseException:
         sink.stop()
         worker.join()
+        wait(sending)
         with contextlib.suppress(Exception):  # else the server removes it after its grace period
             api.abort_upload(upload_id)
         raise
+    finally:
+        pool.shutdown(wait=True)
     return upload_id, digest
 
 
@@ -215,6 +241,7 @@ class _Sender:
         self.policy = policy
         self.sleep = sleep
         self.stored: dict[int, str] = {}  # parts the server said it stored, with their BLAKE3
+        self.lock = threading.Lock()  # parts are sent from several threads
 
     def send(self, number: int, data: memoryview) -> None:
         digest = str(blake3.blake3(data).hexdigest())
@@ -233,7 +260,8 @@ class _Sender:
             return True if parts.get(number) == digest else None
 
         self._retrying(attempt, arrived, f"part {number} of {self.count}", part=True)
-        self.stored[number] = digest
+        with self.lock:
+            self.stored[number] = digest
 
     def complete(self, digest: PayloadDigest) -> None:
         wanted = digest.blake3.hex()
@@ -264,7 +292,9 @@ class _Sender:
         if state.get("upload_id") != self.upload_id or not isinstance(parts, list):
             raise MalformedError("server answer: not the upload that was asked for")
         arrived = {p.get("number"): p.get("blake3") for p in parts if isinstance(p, dict)}
-        for number, digest in self.stored.items():
+        with self.lock:
+            stored = dict(self.stored)
+        for number, digest in stored.items():
             if arrived.get(number) != digest:
                 raise ClientError(
                     f"the server no longer has part {number} of this upload, which it had "

@@ -7,12 +7,16 @@ crash leaves only a `.part` file for cleanup. `S3BlobStore` (server/blobstore_s3
 them in an S3-compatible object store instead; `make_blobstore` picks one from the settings.
 
 A blob can also arrive in parts (docs/api.md, "Uploads in parts"): `begin_parts` reserves a
-key, `write_part` stores one part (any order, again to replace it), `complete_parts` joins them
-into the blob under that key, checking its size and BLAKE3, and `abort_parts` removes it all.
-The filesystem store keeps the parts as files `<root>/parts/<key>/<n>` (each written to a
-temporary name, fsynced and renamed, like a blob) and joins them into `<key>.<token>.part`
-while hashing, renaming that into place only if size and hash are the ones announced. The S3
-store maps them onto one S3 multipart upload (server/blobstore_s3.py).
+key, `write_part` stores one part (any order, again to replace it), `complete_parts` makes the
+parts the blob under that key and checks its size and BLAKE3, and `abort_parts` removes it all.
+The filesystem store keeps the parts as files `<root>/parts/<key>/<n>`, each written to a
+temporary name, fsynced and renamed like a blob, so a part file, once there, never changes.
+Completing renames that directory to `<root>/<key[:2]>/<key>`: a blob that arrived in parts
+stays a directory of its parts, read one after the other, rather than being copied into one
+file (which would write every byte to disk a second time: measured in docs/performance.md).
+The rename also seals it: a request still writing a part (a connection the server has not yet
+seen drop) can no longer rename its file into it. The store then reads the parts once to check
+the size and BLAKE3. The S3 store maps them onto one S3 multipart upload.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ if TYPE_CHECKING:
     from .config import Settings
 
 CHUNK_SIZE = 1 << 20  # reads and buffered writes move 1 MiB at a time
-ASSEMBLY_CHUNK_SIZE = 4 << 20  # joining parts and checking a blob read 4 MiB at a time
+ASSEMBLY_CHUNK_SIZE = 4 << 20  # checking a blob that arrived in parts reads 4 MiB at a time
 WRITEBACK_SIZE = 8 << 20  # start disk writeback of an upload every 8 MiB
 PART_SUFFIX = ".part"
 KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
@@ -196,9 +200,9 @@ class BlobStore(Protocol):
         blob `upload.key`, and return it if its size is `layout.size` and its BLAKE3
         `blake3_hex`, else raise `BlobMismatch`. The parts are gone once this returns.
 
-        After `BlobMismatch` the blob may exist all the same (S3 publishes an object before it
-        can be read back; the filesystem store publishes only what matches): it is nobody's
-        until the caller records it, and the caller's `abort_parts` removes it.
+        After `BlobMismatch` the blob exists all the same (a store publishes it before it can
+        read it back to check it): it is nobody's until the caller records it, and the caller's
+        `abort_parts` removes it.
 
         Safe to call again, also after a crash or at the same time: once the blob is published,
         it is checked again and returned (or `BlobMismatch`). `BlobMissing` if the parts are
@@ -252,23 +256,27 @@ class FilesystemBlobStore:
         return StoredBlob(key=key, size=size, blake3=digest)
 
     def open_reader(self, key: str, chunk_size: int = CHUNK_SIZE) -> BlobReader:
+        path = self._path(key)
         try:
-            fh = self._path(key).open("rb")
-        except FileNotFoundError:
+            files = _part_files(path) if path.is_dir() else [path]  # arrived in parts: a dir
+            first = _open_sequential(files[0])
+        except (FileNotFoundError, IndexError):
             raise BlobMissing(key) from None
-        if hasattr(os, "posix_fadvise"):  # read ahead generously: it is read front to back
-            os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-        return _FileReader(fh, chunk_size)
+        return _FileReader(first, files[1:], chunk_size)
 
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        return self._path(key).exists()
 
     def delete(self, key: str) -> None:
+        path = self._path(key)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            return
         with contextlib.suppress(FileNotFoundError):
-            self._path(key).unlink()
+            path.unlink()
 
     def list_blobs(self) -> Iterator[BlobInfo]:
-        for path in self._files():
+        for path in self._files():  # files, and directories of blobs that arrived in parts
             if KEY_PATTERN.match(path.name):
                 with contextlib.suppress(FileNotFoundError):
                     yield BlobInfo(path.name, path.stat().st_mtime)
@@ -347,19 +355,24 @@ class FilesystemBlobStore:
         final = self._path(upload.key)
         directory = self._parts_dir(upload.key)
         if not final.exists():
+            final.parent.mkdir(exist_ok=True, mode=0o700)
             try:
-                _join_parts(directory, layout, final, blake3_hex)
-            except FileNotFoundError:  # the parts went away: published meanwhile, or aborted
+                os.rename(directory, final)  # published and sealed: no part can change now
+            except FileNotFoundError:  # gone: published meanwhile, or aborted
                 if not final.exists():
                     raise BlobMissing(upload.key) from None
             else:
-                shutil.rmtree(directory, ignore_errors=True)
-                return StoredBlob(key=upload.key, size=layout.size, blake3=blake3_hex)
-        # Published before, by a completion that crashed after it or runs at the same time.
-        size, digest = _hash_file(final)
+                _fsync_dir(final.parent)
+                _fsync_dir(directory.parent)
+                os.utime(final)  # an orphan's age counts from here
+        # Temporary files of requests cut off while they wrote a part: never part of the blob.
+        for entry in final.iterdir():
+            if not entry.name.isdigit():
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
+        size, digest = _hash_files([final / str(n) for n in range(1, layout.count + 1)])
         if size != layout.size or digest != blake3_hex:
             raise BlobMismatch("size" if size != layout.size else "blake3")
-        shutil.rmtree(directory, ignore_errors=True)
         return StoredBlob(key=upload.key, size=size, blake3=digest)
 
     def abort_parts(self, upload: PartsUpload) -> None:
@@ -368,14 +381,27 @@ class FilesystemBlobStore:
 
 
 class _FileReader:
-    def __init__(self, fh: BufferedReader, chunk_size: int) -> None:
-        self.fh = fh
+    """A blob's file, or the files of its parts one after the other (the first open already,
+    the others opened as they are reached)."""
+
+    def __init__(self, first: BufferedReader, more: list[Path], chunk_size: int) -> None:
+        self.fh = first
+        self.more = more
         self.chunk_size = chunk_size
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            while chunk := self.fh.read(self.chunk_size):
-                yield chunk
+            while True:
+                while chunk := self.fh.read(self.chunk_size):
+                    yield chunk
+                if not self.more:
+                    return
+                self.fh.close()
+                path = self.more.pop(0)
+                try:
+                    self.fh = _open_sequential(path)
+                except FileNotFoundError:
+                    raise BlobMissing(path.parent.name) from None
         finally:
             self.close()
 
@@ -413,45 +439,40 @@ async def _write_all_chunks(
     return size
 
 
-def _join_parts(directory: Path, layout: PartLayout, final: Path, blake3_hex: str) -> None:
-    """Join the part files of `directory` into `<key>.<token>.part` while hashing it, and rename
-    that to `final` only if its size and BLAKE3 are the ones announced."""
-    writer = _PartWriter(final.with_name(f"{final.name}.{secrets.token_hex(8)}{PART_SUFFIX}"))
-    try:
-        buffer = bytearray(ASSEMBLY_CHUNK_SIZE)
-        view = memoryview(buffer)
-        try:
-            for number in range(1, layout.count + 1):
-                with (directory / str(number)).open("rb", buffering=0) as part:
-                    while got := part.readinto(buffer):
-                        writer.write(view[:got])
-        finally:
-            view.release()
-        if writer.written != layout.size:
-            raise BlobMismatch("size")
-        if writer.hexdigest() != blake3_hex:
-            raise BlobMismatch("blake3")
-        writer.finish(final)
-    except BaseException:
-        writer.abort()
-        raise
-
-
 def _check_all_parts(layout: PartLayout, parts: Sequence[StoredPart]) -> None:
     if sorted(part.number for part in parts) != list(range(1, layout.count + 1)):
         raise ValueError("a completion needs every part, each once")
 
 
-def _hash_file(path: Path) -> tuple[int, str]:
-    """Size and BLAKE3 of a file, read front to back."""
+def _hash_files(paths: Sequence[Path]) -> tuple[int, str]:
+    """Size and BLAKE3 of files read one after the other; `BlobMissing` if one is gone."""
     hasher = blake3.blake3()
     size = 0
     buffer = bytearray(ASSEMBLY_CHUNK_SIZE)
-    with path.open("rb", buffering=0) as fh:
-        while got := fh.readinto(buffer):
-            hasher.update(memoryview(buffer)[:got])
-            size += got
+    with memoryview(buffer) as view:
+        for path in paths:
+            try:
+                fh = _open_sequential(path)
+            except FileNotFoundError:
+                raise BlobMissing(path.parent.name) from None
+            with fh:
+                while got := fh.readinto(buffer):
+                    hasher.update(view[:got])
+                    size += got
     return size, str(hasher.hexdigest())
+
+
+def _part_files(directory: Path) -> list[Path]:
+    """The parts of a blob that arrived in parts, in order (1, 2, ...)."""
+    numbers = sorted(int(e.name) for e in directory.iterdir() if e.name.isdigit())
+    return [directory / str(n) for n in numbers]
+
+
+def _open_sequential(path: Path) -> BufferedReader:
+    fh = path.open("rb")
+    if hasattr(os, "posix_fadvise"):  # read ahead generously: it is read front to back
+        os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+    return fh
 
 
 def _last_activity(directory: Path) -> float:

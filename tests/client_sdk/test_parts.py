@@ -29,21 +29,25 @@ from client_sdk.parts import PartPolicy
 MIB = 1 << 20
 PART = 5 * MIB  # the smallest part the server takes
 POLICY = PartPolicy(threshold=PART, part_size=PART, retries=4, backoff=0.05, max_backoff=0.5)
+ONE_AT_A_TIME = PartPolicy(
+    threshold=PART, part_size=PART, parallel=1, retries=4, backoff=0.05, max_backoff=0.5
+)
 PASSPHRASE = "parts test passphrase"
 
 
 @dataclass
 class Line:
-    """An httpx transport to the real server that can drop the connection of the n-th request
-    for a part: `cut` (mid-way through sending the part), `lost` (after the server answered),
-    `damaged` (one byte of the body changed on the way, its BLAKE3 header unchanged); or run
-    `before` the n-th part request goes out (to stop the server, say)."""
+    """An httpx transport to the real server that can drop the connection of a part's request:
+    `cut` (mid-way through sending the part), `lost` (after the server answered), `damaged`
+    (one byte of the body changed on the way, its BLAKE3 header unchanged), one fault per
+    attempt at that part; or run `before` a part's first attempt goes out (to stop the server,
+    say). It writes down every request about uploads, in the order they went out."""
 
-    faults: dict[int, str] = field(default_factory=dict)
+    faults: dict[int, list[str]] = field(default_factory=dict)
     before: dict[int, Callable[[], None]] = field(default_factory=dict)
     inner: httpx.HTTPTransport = field(default_factory=httpx.HTTPTransport)
     requests: list[str] = field(default_factory=list)  # "PUT 2", "GET", "POST complete", ...
-    parts: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.transport = _Transport(self)
@@ -57,11 +61,14 @@ class _Transport(httpx.BaseTransport):
         line = self.line
         path = request.url.path
         if request.method == "PUT" and "/parts/" in path:
-            line.parts += 1
-            line.requests.append(f"PUT {path.rsplit('/', 1)[1]}")
-            if hook := line.before.get(line.parts):
+            number = int(path.rsplit("/", 1)[1])
+            with line.lock:
+                first = f"PUT {number}" not in line.requests
+                line.requests.append(f"PUT {number}")
+                faults = line.faults.get(number, [])
+                fault = faults.pop(0) if faults else None
+            if first and (hook := line.before.get(number)):
                 hook()
-            fault = line.faults.get(line.parts)
             if fault == "cut":
                 request.stream = _Cut(request.stream, after=PART // 2)
             elif fault == "damaged":
@@ -75,11 +82,13 @@ class _Transport(httpx.BaseTransport):
         if "/uploads" in path:  # POST whole, POST parts, GET, POST complete, DELETE <id>
             pieces = [p for p in path.split("/uploads", 1)[1].split("/") if p]
             if request.method == "DELETE":
-                line.requests.append(f"DELETE {pieces[0]}")
+                name = f"DELETE {pieces[0]}"
             elif request.method == "GET":
-                line.requests.append("GET")
+                name = "GET"
             else:
-                line.requests.append(f"POST {pieces[-1] if pieces else 'whole'}")
+                name = f"POST {pieces[-1] if pieces else 'whole'}"
+            with line.lock:
+                line.requests.append(name)
         return line.inner.handle_request(request)
 
     def close(self) -> None:
@@ -120,10 +129,15 @@ def account(server: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 def add_through(
-    server: LocalServer, profile: Path, line: Line, content: bytes, tmp_path: Path
+    server: LocalServer,
+    profile: Path,
+    line: Line,
+    content: bytes,
+    tmp_path: Path,
+    policy: PartPolicy = POLICY,
 ) -> tuple[Client, str, str]:
     """Add `content` as a document through `line`; return the client, dossier and document."""
-    client = Client(server.url, str(profile), transport=line.transport, parts=POLICY)
+    client = Client(server.url, str(profile), transport=line.transport, parts=policy)
     dossier_id = client.create_dossier("Verbouwing")
     source = tmp_path / "tekening.pdf"
     source.write_bytes(content)
@@ -142,7 +156,9 @@ def test_a_large_document_goes_up_in_parts_and_a_small_one_whole(
     line = Line()
     content = os.urandom(2 * PART + 12345)  # three parts of the payload
     client, dossier_id, document_id = add_through(server, account, line, content, tmp_path)
-    assert line.requests == ["POST parts", "PUT 1", "PUT 2", "PUT 3", "POST complete"]
+    assert line.requests[0] == "POST parts"
+    assert sorted(line.requests[1:-1]) == ["PUT 1", "PUT 2", "PUT 3"]  # two at a time
+    assert line.requests[-1] == "POST complete"
     opens_as(client, document_id, content, tmp_path)
 
     line.requests.clear()
@@ -167,10 +183,29 @@ def test_a_large_document_goes_up_in_parts_and_a_small_one_whole(
 def test_after_a_fault_only_what_is_missing_is_sent_again(
     server: LocalServer, account: Path, tmp_path: Path, fault: str, expected: list[str]
 ) -> None:
-    line = Line(faults={2: fault})
+    """One part at a time, so that the requests come in a fixed order."""
+    line = Line(faults={2: [fault]})
     content = os.urandom(2 * PART + 999)
-    client, _, document_id = add_through(server, account, line, content, tmp_path)
+    client, _, document_id = add_through(
+        server, account, line, content, tmp_path, policy=ONE_AT_A_TIME
+    )
     assert line.requests == ["POST parts", *expected, "POST complete"]
+    opens_as(client, document_id, content, tmp_path)
+    client.close()
+
+
+@pytest.mark.parametrize("fault", ["cut", "lost", "damaged"])
+def test_with_two_parts_in_flight_only_what_is_missing_is_sent_again(
+    server: LocalServer, account: Path, tmp_path: Path, fault: str
+) -> None:
+    line = Line(faults={2: [fault], 4: [fault]})
+    content = os.urandom(5 * PART + 999)
+    client, _, document_id = add_through(server, account, line, content, tmp_path)
+    sent = {n: line.requests.count(f"PUT {n}") for n in range(1, 7)}
+    again = 1 if fault == "lost" else 2
+    assert sent == {1: 1, 2: again, 3: 1, 4: again, 5: 1, 6: 1}
+    assert line.requests.count("GET") >= 2
+    assert line.requests[-1] == "POST complete"
     opens_as(client, document_id, content, tmp_path)
     client.close()
 
@@ -195,7 +230,7 @@ def test_a_server_that_restarts_mid_upload_is_waited_for(
         source = tmp_path / "scan.tiff"
         source.write_bytes(content)
         info = client.add(dossier_id, source)
-        assert line.requests.count("PUT 1") == 1  # part 1 was kept across the restart
+        assert line.requests.count("PUT 4") == 1  # sent once, after the restart
         assert line.requests[-1] == "POST complete"
         opens_as(client, info.document_id, content, tmp_path)
 
@@ -204,7 +239,7 @@ def test_after_so_many_failures_in_a_row_the_upload_is_given_up_and_aborted(
     server: LocalServer, account: Path, tmp_path: Path
 ) -> None:
     attempts = POLICY.retries + 1
-    line = Line(faults={n: "cut" for n in range(2, 2 + attempts)})
+    line = Line(faults={2: ["cut"] * attempts})
     client = Client(server.url, str(account), transport=line.transport, parts=POLICY)
     dossier_id = client.create_dossier("Verbouwing")
     source = tmp_path / "tekening.pdf"

@@ -1,9 +1,9 @@
 """Crash safety: the server process is killed (SIGKILL) while several clients add documents and
 slow uploads are half-way; after a restart every document is complete and verifies through the
 real client, or is absent; cleanup (grace period 0) then leaves exactly the blobs that
-committed versions refer to. And killed while it joins the parts of an upload in parts: the
-client finishes the upload once the server is back, and no version refers to a blob that was
-not checked. On PostgreSQL, the production database."""
+committed versions refer to. And killed while it completes an upload in parts: the client
+finishes the upload once the server is back, and no version refers to a blob that was not
+checked. On PostgreSQL, the production database."""
 
 from __future__ import annotations
 
@@ -78,8 +78,9 @@ def slow_upload(server: LiveServer, sent: list[int]) -> None:
 
 
 def blob_keys(blob_dir: Path) -> set[str]:
-    """The complete blobs: files `<key[:2]>/<key>` (not partial files, not parts)."""
-    return {p.name for p in blob_dir.glob("??/*") if p.is_file() and not p.name.endswith(".part")}
+    """The complete blobs: `<key[:2]>/<key>`, a file or (arrived in parts) a directory of its
+    parts; not partial files, not the parts of uploads not completed."""
+    return {p.name for p in blob_dir.glob("??/*") if not p.name.endswith(".part")}
 
 
 def partial_files(blob_dir: Path) -> list[Path]:
@@ -161,14 +162,16 @@ def test_a_server_killed_during_uploads_loses_nothing_and_leaves_nothing_half_vi
 def test_a_server_killed_while_it_completes_an_upload_in_parts_commits_only_a_checked_blob(
     server: LiveServer, server_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """SIGKILL while the server joins the parts of an upload (its temporary `.part` file is
-    being written): the client, which was waiting for the completion, asks again once the server
-    is back; the upload was left "completing" and is finished then, and the document opens byte
-    for byte. Meanwhile another upload in parts was abandoned half-way. Afterwards every
-    version's blob has the size and BLAKE3 its version records, and cleanup (grace period 0)
-    leaves exactly those blobs: no parts, no half-joined file, no upload row."""
+    """SIGKILL while the server completes an upload in parts: its parts were just made the
+    blob, which the server was reading back to check its size and BLAKE3, and the upload was
+    not yet committable. The client, which was waiting for the completion, asks again once the
+    server is back; the upload was left "completing" and is finished then (the blob checked
+    again), and the document opens byte for byte. Meanwhile another upload in parts was
+    abandoned half-way. Afterwards every version's blob has the size and BLAKE3 its version
+    records, and cleanup (grace period 0) leaves exactly those blobs: no parts, no upload
+    row."""
     blob_dir = Path(server_env["KLUIS_BLOB_DIR"])
-    content = os.urandom(160 << 20)  # ten parts of 16 MiB: long enough to join to be caught at
+    content = os.urandom(160 << 20)  # ten parts of 16 MiB: long enough to check to be caught at
     source = tmp_path / "bouwtekening.pdf"
     source.write_bytes(content)
     patient = PartPolicy(retries=12, backoff=0.2, max_backoff=2.0)
@@ -177,25 +180,25 @@ def test_a_server_killed_while_it_completes_an_upload_in_parts_commits_only_a_ch
     dossier_id = client.create_dossier("Verbouwing")
     abandoned = abandoned_upload(server)
 
-    seen: list[list[Path]] = []
+    seen: list[set[str]] = []
 
-    def kill_while_joining() -> None:
+    def kill_while_checking() -> None:
         deadline = time.monotonic() + 300
-        while not (joining := partial_files(blob_dir)):
+        while not (published := blob_keys(blob_dir)):  # the parts became the blob
             if time.monotonic() > deadline:
                 return
             time.sleep(0.001)
         server.kill()
-        seen.append(joining)
+        seen.append(published)
         server.start()
 
-    killer = threading.Thread(target=kill_while_joining)
+    killer = threading.Thread(target=kill_while_checking)
     killer.start()
     try:
         info = client.add(dossier_id, source)
     finally:
         killer.join()
-    assert seen, "the server was not caught joining the parts"
+    assert seen, "the server was not caught completing the upload"
     log = server.log()
     assert log.count('"route":"/api/v1/uploads/{upload_id}/complete","status":200') == 1
     assert '"method":"GET","route":"/api/v1/uploads/{upload_id}"' in log  # asked, once back
@@ -206,7 +209,9 @@ def test_a_server_killed_while_it_completes_an_upload_in_parts_commits_only_a_ch
     with psycopg.connect(database) as conn:
         versions = conn.execute("SELECT blob_key, payload_size, payload_blake3 FROM versions")
         for key, size, digest in versions.fetchall():
-            blob = (blob_dir / key[:2] / key).read_bytes()
+            path = blob_dir / key[:2] / key
+            files = sorted(path.iterdir(), key=lambda p: int(p.name)) if path.is_dir() else [path]
+            blob = b"".join(f.read_bytes() for f in files)
             assert (len(blob), blake3.blake3(blob).hexdigest()) == (size, digest)
         assert conn.execute("SELECT upload_id FROM part_uploads").fetchall() == [(abandoned,)]
 
@@ -215,7 +220,7 @@ def test_a_server_killed_while_it_completes_an_upload_in_parts_commits_only_a_ch
     assert cleanup.returncode == 0, cleanup.stderr
     assert "1 stale uploads in parts" in cleanup.stdout
     assert partial_files(blob_dir) == []
-    assert [p for p in (blob_dir / "parts").rglob("*")] == []
+    assert list((blob_dir / "parts").iterdir()) == []
     with psycopg.connect(database) as conn:
         committed = {row[0] for row in conn.execute("SELECT blob_key FROM versions")}
         assert conn.execute("SELECT count(*) FROM part_uploads").fetchone() == (0,)
