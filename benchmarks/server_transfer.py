@@ -22,7 +22,12 @@ random file, on loopback:
   process streaming the same file up and back down. No encryption, hashing or fsync.
 
 So the ratio Kluis/bare is the price of everything Kluis does on top of moving the bytes, and
-parts/streaming the price of resumable uploads. The page cache
+parts/streaming the price of resumable uploads.
+
+With --s3 the Kluis server keeps its payloads in S3 instead of files: moto's S3 server (in
+memory, pure Python, in its own process on loopback; a stand-in, far slower than MinIO or AWS),
+so that the completion's read-back of the object shows next to the upload. Use a smaller file
+(moto keeps every payload in memory): `--s3 --size-mib 256 --repeat 3`. The page cache
 is flushed (sync) before each upload and each download, outside the timed part; the input file
 stays in the page cache for both contenders. Transfer times are measured inside the client
 processes (interpreter start-up is not counted: it is noise next to a GiB).
@@ -151,7 +156,22 @@ def kluis_client(url: str, profile: str, src: str, dst: str, dossier: str, mode:
     print(json.dumps({"up": up, "down": down}))
 
 
+def moto_server() -> None:
+    """moto's S3 server on a free loopback port (printed), until it is terminated."""
+    import logging
+    import threading
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    print(server.get_host_and_port()[1], flush=True)
+    threading.Event().wait()
+
+
 CHILDREN = {
+    "moto-server": moto_server,
     "bare-server": bare_server,
     "bare-client": bare_client,
     "kluis-setup": kluis_setup,
@@ -221,6 +241,30 @@ def make_input(path: Path, size_mib: int) -> None:
             out.write(os.urandom(MIB))
 
 
+S3_ACCESS_KEY = "benchmark-access-key"
+S3_SECRET_KEY = "benchmark-secret-key"  # noqa: S105  (moto's, on loopback)
+
+
+def start_moto() -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """moto's S3 server with a bucket, and the settings that point a Kluis server at it."""
+    from minio import Minio
+
+    process = subprocess.Popen(me("moto-server"), stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert process.stdout is not None
+    endpoint = f"127.0.0.1:{int(process.stdout.readline())}"
+    admin = Minio(endpoint, S3_ACCESS_KEY, S3_SECRET_KEY, secure=False, region="us-east-1")
+    admin.make_bucket("kluis-benchmark")
+    return process, {
+        "KLUIS_BLOB_BACKEND": "s3",
+        "KLUIS_S3_ENDPOINT": endpoint,
+        "KLUIS_S3_BUCKET": "kluis-benchmark",
+        "KLUIS_S3_ACCESS_KEY": S3_ACCESS_KEY,
+        "KLUIS_S3_SECRET_KEY": S3_SECRET_KEY,
+        "KLUIS_S3_SECURE": "false",
+        "KLUIS_S3_REGION": "us-east-1",
+    }
+
+
 class BareServer:
     def __init__(self, store: Path) -> None:
         self.process = subprocess.Popen(
@@ -257,6 +301,7 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024, help="file size (default 1024)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per contender (median)")
     parser.add_argument("--dir", type=Path, default=Path("/var/tmp"), help="for the files")
+    parser.add_argument("--s3", action="store_true", help="Kluis's payloads in moto's S3")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -276,8 +321,9 @@ def main() -> None:
         original = file_hash(src)
         out = work / "output.bin"
 
+        moto, env = start_moto() if args.s3 else (None, {})
         bare = BareServer(work / "bare-store.bin")
-        kluis = LocalServer(work / "data").start()
+        kluis = LocalServer(work / "data", env).start()
         try:
             profile = str(work / "profile")
             _, register_peak, _, stdout = run_measured(me("kluis-setup", kluis.url, profile))
@@ -331,6 +377,9 @@ def main() -> None:
         finally:
             kluis.stop()
             bare.stop()
+            if moto is not None:
+                moto.terminate()
+                moto.wait(10)
 
     def mibs(name: str, direction: str) -> float:
         return args.size_mib / statistics.median(r[direction] for r in runs[name])
@@ -344,7 +393,8 @@ def main() -> None:
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
-    print(f"\nKluis server transfer: {args.size_mib} MiB random file, loopback, SQLite and files")
+    store = "S3 (moto, in memory)" if args.s3 else "files"
+    print(f"\nKluis server transfer: {args.size_mib} MiB random file, loopback, SQLite and {store}")
     print(
         f"median of {args.repeat}, contenders alternating; {os.cpu_count()} CPUs; "
         f"load average at start {load:.2f}; output checked byte for byte (BLAKE3)\n"

@@ -41,7 +41,7 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import blake3
@@ -320,27 +320,27 @@ class S3BlobStore:
         hasher: Any = blake3.blake3()
         etags: list[str] = []
         sending: asyncio.Future[str] | None = None  # at most one S3 part on its way
-        buffer = bytearray()
+        piece = bytearray()  # the S3 part being filled; handed on whole, never copied
         received = 0
         try:
             async for chunk in chunks:
                 received += len(chunk)
                 if received > length:
                     raise BlobTooLarge()
-                buffer += chunk
-                while len(etags) + (sending is not None) < len(sizes):
-                    size = sizes[len(etags) + (sending is not None)]
-                    if len(buffer) < size:
-                        break
-                    with memoryview(buffer) as view:
-                        piece = bytes(view[:size])
-                    del buffer[:size]
+                rest = memoryview(chunk)
+                while rest:
+                    index = len(etags) + (sending is not None)  # of the piece being filled
+                    take = min(len(rest), sizes[index] - len(piece))
+                    piece += rest[:take]
+                    rest = rest[take:]
+                    if len(piece) < sizes[index]:
+                        continue
                     if sending is not None:
                         etags.append(await sending)
-                    number_in_s3 = first + len(etags)
                     sending = loop.run_in_executor(
-                        self._threads, self._send_piece, upload, number_in_s3, piece, hasher
+                        self._threads, self._send_piece, upload, first + index, piece, hasher
                     )
+                    piece = bytearray()
             if sending is not None:
                 etags.append(await sending)
                 sending = None
@@ -355,11 +355,13 @@ class S3BlobStore:
             raise BlobMismatch("blake3")
         return StoredPart(number=number, size=length, blake3=blake3_hex, ref=" ".join(etags))
 
-    def _send_piece(self, upload: PartsUpload, number: int, piece: bytes, hasher: Any) -> str:
+    def _send_piece(self, upload: PartsUpload, number: int, piece: bytearray, hasher: Any) -> str:
         hasher.update(piece)  # in order: the next piece is sent only after this one
         try:
+            # The SDK hashes and sends any bytes-like body; a copy to `bytes` would double the
+            # memory a part holds.
             return self.client._upload_part(
-                self.bucket, self._name(upload.key), piece, None, upload.handle, number
+                self.bucket, self._name(upload.key), cast(bytes, piece), None, upload.handle, number
             )
         except Exception:
             if not self._upload_exists(upload):  # S3 says NoSuchUpload; others answer worse
