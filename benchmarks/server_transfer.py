@@ -417,7 +417,7 @@ def main() -> None:
     complete = cpu("parts", "complete")
     up = statistics.median(r["up"] for r in runs["parts"])
     print(
-        f"{'completion (join, BLAKE3, check), s':<36} {'-':>10} {complete:10.2f} {'-':>10}"
+        f"{'completion on the server, s':<36} {'-':>10} {complete:10.2f} {'-':>10}"
         f"   ({complete / up:.0%} of the upload in parts)"
     )
     peaks = f"{peak('kluis'):10.1f} {peak('parts'):10.1f} {peak('bare'):10.1f}"
