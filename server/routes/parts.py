@@ -335,8 +335,13 @@ async def put_part(
     except ClientDisconnect:
         raise ApiProblem(400, "bad_request", "the part was interrupted") from None
     except BlobMissing:
-        await run_in_threadpool(_forget, session, blobs, upload_id, user.user_id)
-        raise not_found("no such upload") from None
+        # Completed meanwhile (the store sealed the parts), aborted, or lost by the store. Only
+        # the last is to be forgotten: a part arriving late must not undo a completion.
+        if await run_in_threadpool(
+            _forget, session, blobs, upload_id, user.user_id, only_receiving=True
+        ):
+            raise not_found("no such upload") from None
+        raise upload_completing() from None
     await run_in_threadpool(_record_part, session, upload_id, user.user_id, stored, _now(request))
     return PartPublic(number=number, size=stored.size, blake3=stored.blake3)
 
@@ -424,9 +429,18 @@ def _record_part(
         session.commit()
 
 
-def _forget(session: Session, blobs: BlobStore, upload_id: str, user_id: str) -> None:
-    """The store lost the upload (aborted, or an object store's own expiry): drop its row,
-    which frees its quota, and whatever the store still holds of it."""
+def _forget(
+    session: Session,
+    blobs: BlobStore,
+    upload_id: str,
+    user_id: str,
+    *,
+    only_receiving: bool = False,
+) -> bool:
+    """Drop the upload's row, which frees its quota, and whatever the store still holds of it:
+    the store lost it (an object store's own expiry), or it is not what the client meant to
+    send. With `only_receiving`, an upload whose completion began is left alone. Return
+    whether there is no such upload (any more)."""
     with write_transaction(session):
         row = session.exec(
             select(PartUpload).where(
@@ -434,7 +448,9 @@ def _forget(session: Session, blobs: BlobStore, upload_id: str, user_id: str) ->
             )
         ).first()
         if row is None:
-            return
+            return _pending_upload(session, upload_id, user_id) is None
+        if only_receiving and row.completing:
+            return False
         gone = session.connection().execute(
             delete(PartUpload).where(col(PartUpload.upload_id) == upload_id)
         )
@@ -442,6 +458,7 @@ def _forget(session: Session, blobs: BlobStore, upload_id: str, user_id: str) ->
     if gone.rowcount:
         with contextlib.suppress(Exception):
             blobs.abort_parts(_store_upload(row))
+    return True
 
 
 # -- complete ----------------------------------------------------------------------------------

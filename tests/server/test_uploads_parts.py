@@ -23,7 +23,7 @@ from server.cleanup import run_cleanup
 from server.config import Settings
 from server.db import open_session
 from server.models import PartUpload
-from server.routes.parts import MAX_OPEN_PART_UPLOADS, _finish_completion
+from server.routes.parts import MAX_OPEN_PART_UPLOADS, _finish_completion, _forget
 from server.routes.uploads import storage_used
 
 from .harness import API, Account, FakeClock, Kluis, assert_problem, make_client, new_id
@@ -361,6 +361,25 @@ def test_a_completion_aborted_meanwhile_keeps_nothing(
     with open_session(kluis.client.app.state.engine) as session:  # type: ignore[attr-defined]
         assert _finish_completion(session, upload.upload_id, alice.user_id, joined, 1) is None
     assert_problem(upload.status(), 404, "not_found")
+
+
+def test_a_part_that_finds_its_upload_sealed_does_not_undo_the_completion(
+    kluis: Kluis, alice: Account
+) -> None:
+    """A part that began before the completion and ends after the store sealed the parts gets
+    `BlobMissing` from the store, as for an upload the store lost. Only a lost upload still
+    receiving parts is forgotten; one being completed is left to its completion."""
+    upload = Parts(kluis, alice, os.urandom(PART + 10))
+    upload.put_all()
+    mark_completing(kluis, upload.upload_id)
+    state = kluis.client.app.state  # type: ignore[attr-defined]
+    with open_session(state.engine) as session:
+        forget = (session, state.blobs, upload.upload_id, alice.user_id)
+        assert _forget(*forget, only_receiving=True) is False
+        assert upload.status().json()["state"] == "completing"
+        assert upload.complete().status_code == 200
+        assert _forget(*forget, only_receiving=True) is False  # complete, not gone
+    assert upload.status().json()["state"] == "complete"
 
 
 # -- who may -----------------------------------------------------------------------------------
