@@ -1,20 +1,33 @@
-"""Upload and download through `kluis server` against a bare FastAPI streaming endpoint.
+"""Upload and download through `kluis server` against a bare FastAPI streaming endpoint, and
+Kluis's upload in parts next to its streaming upload.
 
 Run from the repository root:
 
     .venv/bin/python benchmarks/server_transfer.py [--size-mib 1024] [--repeat 5]
 
-One run starts both servers, then alternates the two contenders --repeat times over the same
+One run starts both servers, then alternates the three contenders --repeat times over the same
 random file, on loopback:
 
 * Kluis: a real `python -m server` (SQLite and files) and the real client in its own process:
   `Client.add` (encrypt, BLAKE3, sign, stream; the server hashes, fsyncs and commits) then
-  `Client.get` (stream, decrypt, check the signed header, digest and sizes, fsync, rename);
+  `Client.get` (stream, decrypt, check the signed header, digest and sizes, fsync, rename),
+  with the payload streamed in one request (`POST /uploads`);
+* Kluis in parts: the same, with the payload sent in parts of 16 MiB (docs/api.md, "Uploads
+  in parts"; what the client does by default above 16 MiB): each part hashed by the client
+  and checked and fsynced by the server, then the completion, in which the server joins the
+  parts into the blob while hashing it and checks size and BLAKE3. Its time on the server is
+  read from the server's request log and shown on its own;
 * bare: a minimal FastAPI app under uvicorn in its own process (POST writes request.stream()
   to a file; GET returns it as a FileResponse), driven by a bare httpx client in its own
   process streaming the same file up and back down. No encryption, hashing or fsync.
 
-So the ratio is the price of everything Kluis does on top of moving the bytes. The page cache
+So the ratio Kluis/bare is the price of everything Kluis does on top of moving the bytes, and
+parts/streaming the price of resumable uploads.
+
+With --s3 the Kluis server keeps its payloads in S3 instead of files: moto's S3 server (in
+memory, pure Python, in its own process on loopback; a stand-in, far slower than MinIO or AWS),
+so that the completion's read-back of the object shows next to the upload. Use a smaller file
+(moto keeps every payload in memory): `--s3 --size-mib 256 --repeat 3`. The page cache
 is flushed (sync) before each upload and each download, outside the timed part; the input file
 stays in the page cache for both contenders. Transfer times are measured inside the client
 processes (interpreter start-up is not counted: it is noise next to a GiB).
@@ -123,12 +136,15 @@ def kluis_setup(url: str, profile: str) -> None:
         print(client.create_dossier("transfer benchmark"))
 
 
-def kluis_client(url: str, profile: str, src: str, dst: str, dossier: str) -> None:
-    """As `kluis add` and `kluis get` run: the stored session, no Argon2id."""
+def kluis_client(url: str, profile: str, src: str, dst: str, dossier: str, mode: str) -> None:
+    """As `kluis add` and `kluis get` run: the stored session, no Argon2id. `mode` "stream"
+    sends the payload in one request whatever its size, "parts" in parts of 16 MiB."""
     sys.path.insert(0, str(ROOT))
     from client_sdk import Client
+    from client_sdk.parts import PartPolicy
 
-    with Client(url, profile) as client:
+    policy = PartPolicy(threshold=1 << 62) if mode == "stream" else PartPolicy(threshold=0)
+    with Client(url, profile, parts=policy) as client:
         os.sync()
         start = time.perf_counter()
         info = client.add(dossier, src)
@@ -140,7 +156,22 @@ def kluis_client(url: str, profile: str, src: str, dst: str, dossier: str) -> No
     print(json.dumps({"up": up, "down": down}))
 
 
+def moto_server() -> None:
+    """moto's S3 server on a free loopback port (printed), until it is terminated."""
+    import logging
+    import threading
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    print(server.get_host_and_port()[1], flush=True)
+    threading.Event().wait()
+
+
 CHILDREN = {
+    "moto-server": moto_server,
     "bare-server": bare_server,
     "bare-client": bare_client,
     "kluis-setup": kluis_setup,
@@ -186,6 +217,16 @@ def vmhwm_mib(pid: int) -> float:
     return int(match.group(1)) / 1024
 
 
+COMPLETION = re.compile(
+    r'"route":"/api/v1/uploads/\{upload_id\}/complete","status":200,"duration_ms":([0-9.]+)'
+)
+
+
+def completion_seconds(log: str) -> list[float]:
+    """The durations of the completions of uploads in parts in a Kluis server's log."""
+    return [float(ms) / 1000 for ms in COMPLETION.findall(log)]
+
+
 def file_hash(path: Path) -> bytes:
     import blake3
 
@@ -198,6 +239,30 @@ def make_input(path: Path, size_mib: int) -> None:
     with path.open("wb") as out:
         for _ in range(size_mib):
             out.write(os.urandom(MIB))
+
+
+S3_ACCESS_KEY = "benchmark-access-key"
+S3_SECRET_KEY = "benchmark-secret-key"  # noqa: S105  (moto's, on loopback)
+
+
+def start_moto() -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """moto's S3 server with a bucket, and the settings that point a Kluis server at it."""
+    from minio import Minio
+
+    process = subprocess.Popen(me("moto-server"), stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert process.stdout is not None
+    endpoint = f"127.0.0.1:{int(process.stdout.readline())}"
+    admin = Minio(endpoint, S3_ACCESS_KEY, S3_SECRET_KEY, secure=False, region="us-east-1")
+    admin.make_bucket("kluis-benchmark")
+    return process, {
+        "KLUIS_BLOB_BACKEND": "s3",
+        "KLUIS_S3_ENDPOINT": endpoint,
+        "KLUIS_S3_BUCKET": "kluis-benchmark",
+        "KLUIS_S3_ACCESS_KEY": S3_ACCESS_KEY,
+        "KLUIS_S3_SECRET_KEY": S3_SECRET_KEY,
+        "KLUIS_S3_SECURE": "false",
+        "KLUIS_S3_REGION": "us-east-1",
+    }
 
 
 class BareServer:
@@ -236,6 +301,7 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024, help="file size (default 1024)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per contender (median)")
     parser.add_argument("--dir", type=Path, default=Path("/var/tmp"), help="for the files")
+    parser.add_argument("--s3", action="store_true", help="Kluis's payloads in moto's S3")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -255,13 +321,14 @@ def main() -> None:
         original = file_hash(src)
         out = work / "output.bin"
 
+        moto, env = start_moto() if args.s3 else (None, {})
         bare = BareServer(work / "bare-store.bin")
-        kluis = LocalServer(work / "data").start()
+        kluis = LocalServer(work / "data", env).start()
         try:
             profile = str(work / "profile")
             _, register_peak, _, stdout = run_measured(me("kluis-setup", kluis.url, profile))
             dossier = stdout.strip()
-            runs: dict[str, list[dict[str, float]]] = {"bare": [], "kluis": []}
+            runs: dict[str, list[dict[str, float]]] = {"bare": [], "kluis": [], "parts": []}
             assert kluis.process is not None
             kluis_pid, bare_pid = kluis.process.pid, bare.process.pid
             for attempt in range(args.repeat):
@@ -269,17 +336,36 @@ def main() -> None:
                     ("bare", me("bare-client", bare.url + "/blob", str(src), str(out)), bare_pid),
                     (
                         "kluis",
-                        me("kluis-client", kluis.url, profile, str(src), str(out), dossier),
+                        me(
+                            "kluis-client",
+                            kluis.url,
+                            profile,
+                            str(src),
+                            str(out),
+                            dossier,
+                            "stream",
+                        ),
+                        kluis_pid,
+                    ),
+                    (
+                        "parts",
+                        me(
+                            "kluis-client", kluis.url, profile, str(src), str(out), dossier, "parts"
+                        ),
                         kluis_pid,
                     ),
                 ):
                     server_cpu = cpu_seconds(pid)
+                    completions = len(completion_seconds(kluis.log()))
                     _, peak, cpu, stdout = run_measured(argv)
                     server_cpu = cpu_seconds(pid) - server_cpu
                     if file_hash(out) != original:
                         sys.exit(f"{name}: the downloaded file differs from the input")
                     out.unlink()
                     measured = {"peak": peak, "cpu": cpu, "server_cpu": server_cpu}
+                    if name == "parts":
+                        [complete] = completion_seconds(kluis.log())[completions:]
+                        measured["complete"] = complete
                     runs[name].append({**json.loads(stdout), **measured})
                     print(
                         f"run {attempt + 1}/{args.repeat} {name:<5}: "
@@ -291,6 +377,9 @@ def main() -> None:
         finally:
             kluis.stop()
             bare.stop()
+            if moto is not None:
+                moto.terminate()
+                moto.wait(10)
 
     def mibs(name: str, direction: str) -> float:
         return args.size_mib / statistics.median(r[direction] for r in runs[name])
@@ -304,24 +393,38 @@ def main() -> None:
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
-    print(f"\nKluis server transfer: {args.size_mib} MiB random file, loopback, SQLite and files")
+    store = "S3 (moto, in memory)" if args.s3 else "files"
+    print(f"\nKluis server transfer: {args.size_mib} MiB random file, loopback, SQLite and {store}")
     print(
         f"median of {args.repeat}, contenders alternating; {os.cpu_count()} CPUs; "
         f"load average at start {load:.2f}; output checked byte for byte (BLAKE3)\n"
     )
-    print(f"{'':<36} {'Kluis':>10} {'bare':>10} {'Kluis/bare':>11}")
+    print(
+        f"{'':<36} {'Kluis':>10} {'in parts':>10} {'bare':>10} {'Kluis/bare':>11} "
+        f"{'parts/Kluis':>12}"
+    )
     for direction, label in (("up", "upload, MiB/s"), ("down", "download, MiB/s")):
-        k, b = mibs("kluis", direction), mibs("bare", direction)
-        print(f"{label:<36} {k:10.0f} {b:10.0f} {k / b:11.0%}")
+        k, p, b = mibs("kluis", direction), mibs("parts", direction), mibs("bare", direction)
+        print(f"{label:<36} {k:10.0f} {p:10.0f} {b:10.0f} {k / b:11.0%} {p / k:12.0%}")
     for key, label in (
         ("cpu", "client CPU s, upload + download"),
         ("server_cpu", "server CPU s, upload + download"),
     ):
-        print(f"{label:<36} {cpu('kluis', key):10.2f} {cpu('bare', key):10.2f}")
-    print(f"{'client process peak RSS, MiB':<36} {peak('kluis'):10.1f} {peak('bare'):10.1f}")
-    server_peaks = f"{kluis_server_peak:10.1f} {bare_server_peak:10.1f}"
+        print(
+            f"{label:<36} {cpu('kluis', key):10.2f} {cpu('parts', key):10.2f} "
+            f"{cpu('bare', key):10.2f}"
+        )
+    complete = cpu("parts", "complete")
+    up = statistics.median(r["up"] for r in runs["parts"])
+    print(
+        f"{'completion on the server, s':<36} {'-':>10} {complete:10.2f} {'-':>10}"
+        f"   ({complete / up:.0%} of the upload in parts)"
+    )
+    peaks = f"{peak('kluis'):10.1f} {peak('parts'):10.1f} {peak('bare'):10.1f}"
+    print(f"{'client process peak RSS, MiB':<36} {peaks}")
+    server_peaks = f"{kluis_server_peak:10.1f} {'(same)':>10} {bare_server_peak:10.1f}"
     print(f"{'server process peak RSS, MiB':<36} {server_peaks}")
-    print(f"{'register process peak RSS, MiB':<36} {register_peak:10.1f} {'-':>10}")
+    print(f"{'register process peak RSS, MiB':<36} {register_peak:10.1f} {'-':>10} {'-':>10}")
 
     print()
     for direction, label in (("up", "upload"), ("down", "download")):
@@ -330,9 +433,12 @@ def main() -> None:
             f"{label} Kluis/bare: {share:.0%} (target >= {RATIO_TARGET:.0%}) "
             f"{verdict(share >= RATIO_TARGET)}"
         )
+    share = mibs("parts", "up") / mibs("kluis", "up")
+    print(f"upload in parts / streaming upload: {share:.0%}")
+    client_peak = max(peak("kluis"), peak("parts"))
     print(
-        f"peak RSS Kluis client: {peak('kluis'):.1f} MiB (target < {RSS_TARGET_MIB} MiB) "
-        f"{verdict(peak('kluis') < RSS_TARGET_MIB)}"
+        f"peak RSS Kluis client: {client_peak:.1f} MiB (target < {RSS_TARGET_MIB} MiB) "
+        f"{verdict(client_peak < RSS_TARGET_MIB)}"
     )
     print(
         f"peak RSS Kluis server: {kluis_server_peak:.1f} MiB (target < {RSS_TARGET_MIB} MiB) "

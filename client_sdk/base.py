@@ -22,6 +22,7 @@ from vault.keys import Identity, PrivateIdentity
 from vault.metadata import DossierMetadata
 
 from .errors import AmbiguousId, NotLoggedIn, UnknownId
+from .parts import PartPolicy
 from .profile import Profile, Session
 from .transport import Api, unb64
 from .trust import Contact, check_record, trust
@@ -83,10 +84,12 @@ class ClientBase:
         profile: Profile | str | None = None,
         *,
         transport: httpx.BaseTransport | None = None,
+        parts: PartPolicy | None = None,
     ) -> None:
         self.profile = profile if isinstance(profile, Profile) else Profile(profile)
         self.server = server
         self._transport = transport
+        self.parts = parts or PartPolicy()  # when and how payloads go up in parts
         session = self.profile.load_session()
         token = session.token if session and session.server == server else None
         self.api = Api(server, token, transport)

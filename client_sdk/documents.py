@@ -1,9 +1,11 @@
 """Putting documents in and getting them out, streaming, and never trusting what comes back.
 
 Upload encrypts in one thread while the HTTP request streams the ciphertext from a pipe, so
-neither side holds the file in memory. Download decrypts into a temporary file next to the
-destination and moves it into place only after every check of docs/format.md section 7 passed;
-on any failure the temporary file is removed and no plaintext is left behind.
+neither side holds the file in memory. A payload larger than `Client.parts.threshold` (16 MiB)
+goes up in parts instead (client_sdk/parts.py), so that a dropped connection costs one part.
+Download decrypts into a temporary file next to the destination and moves it into place only
+after every check of docs/format.md section 7 passed; on any failure the temporary file is
+removed and no plaintext is left behind.
 """
 
 from __future__ import annotations
@@ -22,11 +24,18 @@ from typing import Any, BinaryIO
 from vault.errors import IntegrityError, MalformedError
 from vault.header import check_payload_digest, new_file_key, seal_header
 from vault.metadata import DocumentMetadata
-from vault.payload import PayloadDigest, age_file_key, decrypt_payload, encrypt_payload
+from vault.payload import (
+    PayloadDigest,
+    age_file_key,
+    decrypt_payload,
+    encrypt_payload,
+    payload_size,
+)
 
 from .base import ID_HEX_LENGTH, ID_PATTERN, Dossier, check_id, new_id, now, unique_prefix
 from .dossiers import DocumentInfo, DossiersMixin, VersionRecord
 from .errors import ClientError, UnconfirmedVersionError
+from .parts import upload_in_parts
 from .transport import STREAM_CHUNK, b64
 
 Progress = Callable[[int], None]
@@ -140,6 +149,13 @@ class DocumentsMixin(DossiersMixin):
     ) -> tuple[str, PayloadDigest]:
         key = age_file_key(file_key)
         source = path.open("rb")  # fails here, before the upload starts, if it cannot be read
+        try:
+            size = payload_size(os.fstat(source.fileno()).st_size)
+        except BaseException:
+            source.close()
+            raise
+        if size > self.parts.threshold:
+            return upload_in_parts(self.api, source, key, size, self.parts, progress)
         try:
             read_fd, write_fd = os.pipe()
         except BaseException:

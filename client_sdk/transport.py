@@ -22,6 +22,10 @@ from .errors import API_ERRORS_BY_STATUS, ApiError, ServerUnreachable
 API_PREFIX = "/api/v1"
 STREAM_CHUNK = 1 << 20
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# Completing an upload in parts answers once the server has read the whole payload to check
+# it: seconds for a GiB on local disk, longer from an object store.
+COMPLETE_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
+PART_HASH_HEADER = "Kluis-Part-BLAKE3"
 
 
 def b64(data: bytes) -> str:
@@ -109,6 +113,67 @@ class Api:
             raise MalformedError("server answer to the upload is not JSON") from exc
         if not isinstance(answer, dict):
             raise MalformedError("server answer to the upload is not an object")
+        return answer
+
+    # -- uploads in parts (docs/api.md) ----------------------------------------------------------
+    def create_part_upload(self, size: int, part_size: int) -> dict[str, Any]:
+        return self._object(
+            self.call("POST", "/uploads/parts", json={"size": size, "part_size": part_size}),
+            "the creation of an upload in parts",
+        )
+
+    def put_part(
+        self, upload_id: str, number: int, data: memoryview, blake3_hex: str
+    ) -> dict[str, Any]:
+        """Send part `number`: `data`, whose BLAKE3 is `blake3_hex`, streamed from the buffer
+        in 1 MiB pieces (with its length declared, so not chunked)."""
+
+        def pieces() -> Iterator[bytes]:
+            for start in range(0, len(data), STREAM_CHUNK):
+                yield bytes(data[start : start + STREAM_CHUNK])
+
+        headers = {
+            **self._headers(),
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(len(data)),
+            PART_HASH_HEADER: blake3_hex,
+        }
+        path = f"/uploads/{upload_id}/parts/{number}"
+        with self._network():
+            response = self._http.put(path, content=pieces(), headers=headers)
+        _raise_for_problem(response)
+        try:
+            answer = response.json()
+        except ValueError as exc:
+            raise MalformedError("server answer to a part is not JSON") from exc
+        return self._object(answer, "a part")
+
+    def part_upload(self, upload_id: str) -> dict[str, Any]:
+        return self._object(self.call("GET", f"/uploads/{upload_id}"), "an upload's state")
+
+    def complete_part_upload(self, upload_id: str, size: int, blake3_hex: str) -> dict[str, Any]:
+        path = f"/uploads/{upload_id}/complete"
+        with self._network():
+            response = self._http.post(
+                path,
+                json={"size": size, "blake3": blake3_hex},
+                headers=self._headers(),
+                timeout=COMPLETE_TIMEOUT,
+            )
+        _raise_for_problem(response)
+        try:
+            answer = response.json()
+        except ValueError as exc:
+            raise MalformedError("server answer to a completion is not JSON") from exc
+        return self._object(answer, "a completion")
+
+    def abort_upload(self, upload_id: str) -> None:
+        self.call("DELETE", f"/uploads/{upload_id}")
+
+    @staticmethod
+    def _object(answer: Any, what: str) -> dict[str, Any]:
+        if not isinstance(answer, dict):
+            raise MalformedError(f"server answer to {what} is not an object")
         return answer
 
     @contextmanager

@@ -104,7 +104,8 @@ def cleanup(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(
-        f"removed {report.uploads} stale uploads, {report.partials} partial files, "
+        f"removed {report.uploads} stale uploads, {report.part_uploads} stale uploads in "
+        f"parts, {report.partials} partial files, "
         f"{report.orphans} orphan blobs, {report.sessions} expired sessions, "
         f"{report.counters} login counters and device tokens"
     )

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -106,7 +107,8 @@ def create_app(
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_json_bytes,
-        streaming_paths=[f"{API_PREFIX}/uploads"],
+        # POST /uploads and PUT /uploads/{id}/parts/{n} bound what they stream themselves.
+        streaming_paths=re.escape(f"{API_PREFIX}/uploads") + r"(/[0-9a-f]{32}/parts/[0-9]+)?",
     )
     app.add_middleware(
         SecurityHeaders, api_prefixes=[API_PREFIX, "/healthz", "/readyz", "/metrics"]
@@ -116,7 +118,10 @@ def create_app(
         ObserveRequests,
         metrics=app.state.metrics,
         routes=routes,
-        upload_route=f"{API_PREFIX}/uploads",
+        upload_routes={
+            ("POST", f"{API_PREFIX}/uploads"),
+            ("PUT", f"{API_PREFIX}/uploads/{{upload_id}}/parts/{{number}}"),
+        },
         download_route=f"{API_PREFIX}/documents/{{document_id}}/versions/{{version}}/payload",
         access_log=settings.access_log,
     )

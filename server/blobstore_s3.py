@@ -20,6 +20,16 @@ never creates or configures buckets).
   uses its typed private ones (`_list_multipart_uploads`, `_abort_multipart_upload`); a
   bucket lifecycle rule "AbortIncompleteMultipartUpload" does the same job from the store's
   side (docs/deployment.md).
+- An upload in parts (`begin_parts` ... `complete_parts`) is one S3 multipart upload of
+  `blobs/<key>`, created at `begin_parts`. A client's part is sent on as it arrives, as S3 parts
+  of `part_size` to twice that (a client's part of 16 MiB is two S3 parts of 8 MiB), numbered
+  so that every client part has its own range of S3 part numbers; holding at most two of them
+  at a time keeps a part's memory bounded whatever size the client chose. `complete_parts`
+  completes the multipart upload with the ETags `write_part` recorded and then reads the object
+  once, streaming, to check its size and BLAKE3 before anyone may use it (an object that is not
+  the one announced is left to the caller's `abort_parts`: a repeated completion cannot tell
+  whether it or an earlier one published it). `remove_partials` leaves the multipart uploads
+  of the keys it is told to keep (the uploads in parts still recorded) alone.
 """
 
 from __future__ import annotations
@@ -29,27 +39,34 @@ import contextlib
 import math
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import blake3
 import certifi
 import urllib3
 from minio import Minio
+from minio.datatypes import Part
 from minio.error import S3Error
 from urllib3.util import Retry, Timeout
 
 from .blobstore import (
+    ASSEMBLY_CHUNK_SIZE,
     CHUNK_SIZE,
     KEY_PATTERN,
     BlobInfo,
+    BlobMismatch,
     BlobMissing,
     BlobReader,
     BlobStoreUnavailable,
     BlobTooLarge,
+    LayoutRefused,
+    PartLayout,
+    PartsUpload,
     StoredBlob,
+    StoredPart,
     new_key,
 )
 from .config import ConfigurationError, Settings
@@ -60,6 +77,8 @@ MAX_PARTS = 10_000  # S3's maximum number of parts in one upload
 UPLOAD_THREADS = 64  # uploads beyond this many at once wait for a thread
 PIPE_CAPACITY = 4 << 20  # bytes received ahead of the thread that sends them on
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject"})
+NO_UPLOAD = "NoSuchUpload"
+PARTS_CHANGED = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall"})
 
 
 class S3BlobStore:
@@ -216,7 +235,8 @@ class S3BlobStore:
             if name.startswith(PREFIX) and KEY_PATTERN.match(key) and obj.last_modified:
                 yield BlobInfo(key, obj.last_modified.timestamp())
 
-    def remove_partials(self, older_than: float) -> int:
+    def remove_partials(self, older_than: float, keep: Collection[str] = ()) -> int:
+        kept = {self._name(key) for key in keep}
         stale: list[tuple[str, str]] = []
         marker: str | None = None
         while True:
@@ -227,6 +247,7 @@ class S3BlobStore:
                 started = upload.initiated_time
                 if (
                     upload.upload_id
+                    and upload.object_name not in kept
                     and started
                     and started.timestamp() < older_than
                     and self._last_part_at(upload.object_name, upload.upload_id) < older_than
@@ -260,6 +281,154 @@ class S3BlobStore:
             if not result.is_truncated or not result.next_part_number_marker:
                 return newest
             marker = result.next_part_number_marker
+
+    # -- uploads in parts ---------------------------------------------------------------------
+    def _stride(self, layout: PartLayout) -> int:
+        """S3 part numbers per client part: a full client part is cut into this many."""
+        return max(1, layout.part_size // self.part_size)
+
+    def _pieces(self, layout: PartLayout, number: int) -> tuple[int, list[int]]:
+        """The first S3 part number of client part `number` and the sizes of its S3 parts:
+        as many as fit `part_size` whole, of equal size (so each is `part_size` to twice
+        that, never under S3's minimum unless it is the upload's last)."""
+        length = layout.length(number)
+        count = max(1, length // self.part_size)
+        sizes = [length // count + (1 if i < length % count else 0) for i in range(count)]
+        return (number - 1) * self._stride(layout) + 1, sizes
+
+    def begin_parts(self, layout: PartLayout) -> PartsUpload:
+        if layout.count * self._stride(layout) > MAX_PARTS:
+            raise LayoutRefused(
+                f"the object store takes at most {MAX_PARTS} parts of {self.part_size} bytes "
+                "or more: use larger parts"
+            )
+        key = new_key()
+        upload_id = self.client._create_multipart_upload(self.bucket, self._name(key), {})
+        return PartsUpload(key=key, handle=upload_id)
+
+    async def write_part(
+        self,
+        upload: PartsUpload,
+        layout: PartLayout,
+        number: int,
+        chunks: AsyncIterator[bytes],
+        blake3_hex: str,
+    ) -> StoredPart:
+        first, sizes = self._pieces(layout, number)
+        length = sum(sizes)
+        loop = asyncio.get_running_loop()
+        hasher: Any = blake3.blake3()
+        etags: list[str] = []
+        sending: asyncio.Future[str] | None = None  # at most one S3 part on its way
+        piece = bytearray()  # the S3 part being filled; handed on whole, never copied
+        received = 0
+        try:
+            async for chunk in chunks:
+                received += len(chunk)
+                if received > length:
+                    raise BlobTooLarge()
+                rest = memoryview(chunk)
+                while rest:
+                    index = len(etags) + (sending is not None)  # of the piece being filled
+                    take = min(len(rest), sizes[index] - len(piece))
+                    piece += rest[:take]
+                    rest = rest[take:]
+                    if len(piece) < sizes[index]:
+                        continue
+                    if sending is not None:
+                        etags.append(await sending)
+                    sending = loop.run_in_executor(
+                        self._threads, self._send_piece, upload, first + index, piece, hasher
+                    )
+                    piece = bytearray()
+            if sending is not None:
+                etags.append(await sending)
+                sending = None
+        except BaseException:
+            if sending is not None:
+                with anyio.CancelScope(shield=True), contextlib.suppress(BaseException):
+                    await sending
+            raise
+        if received < length:
+            raise BlobMismatch("size")
+        if hasher.hexdigest() != blake3_hex:
+            raise BlobMismatch("blake3")
+        return StoredPart(number=number, size=length, blake3=blake3_hex, ref=" ".join(etags))
+
+    def _send_piece(self, upload: PartsUpload, number: int, piece: bytearray, hasher: Any) -> str:
+        hasher.update(piece)  # in order: the next piece is sent only after this one
+        try:
+            # The SDK hashes and sends any bytes-like body; a copy to `bytes` would double the
+            # memory a part holds.
+            return self.client._upload_part(
+                self.bucket, self._name(upload.key), cast(bytes, piece), None, upload.handle, number
+            )
+        except Exception:
+            if not self._upload_exists(upload):  # S3 says NoSuchUpload; others answer worse
+                raise BlobMissing(upload.key) from None
+            raise
+
+    def _upload_exists(self, upload: PartsUpload) -> bool:
+        """Whether the multipart upload is still in progress (not completed or aborted)."""
+        try:
+            self.client._list_parts(self.bucket, self._name(upload.key), upload.handle, max_parts=1)
+        except S3Error as exc:
+            if exc.code == NO_UPLOAD:
+                return False
+            raise
+        return True
+
+    def complete_parts(
+        self, upload: PartsUpload, layout: PartLayout, parts: Sequence[StoredPart], blake3_hex: str
+    ) -> StoredBlob:
+        if sorted(part.number for part in parts) != list(range(1, layout.count + 1)):
+            raise ValueError("a completion needs every part, each once")
+        # Published before, by a completion that crashed after it or runs alongside: the
+        # multipart upload is gone, only the check below is left to do.
+        if not self.exists(upload.key):
+            s3_parts: list[Part] = []
+            for part in sorted(parts, key=lambda p: p.number):
+                first, _ = self._pieces(layout, part.number)
+                s3_parts.extend(Part(first + i, etag) for i, etag in enumerate(part.ref.split()))
+            name = self._name(upload.key)
+            try:
+                self.client._complete_multipart_upload(self.bucket, name, upload.handle, s3_parts)
+            except Exception as exc:
+                if isinstance(exc, S3Error) and exc.code in PARTS_CHANGED:
+                    raise BlobMismatch("parts") from None
+                # Still there to complete: a real failure. Gone: aborted, unless another
+                # completion published the object meanwhile (then check that one).
+                if self._upload_exists(upload):
+                    raise
+                if not self.exists(upload.key):
+                    raise BlobMissing(upload.key) from None
+        # S3 publishes the object before anyone could check it; it stays unrecorded (no upload
+        # refers to it) unless it is the one announced, and the caller aborts it otherwise.
+        size, digest = self._hash_object(upload.key)
+        if size != layout.size or digest != blake3_hex:
+            raise BlobMismatch("size" if size != layout.size else "blake3")
+        return StoredBlob(key=upload.key, size=size, blake3=digest)
+
+    def _hash_object(self, key: str) -> tuple[int, str]:
+        hasher: Any = blake3.blake3()
+        size = 0
+        reader = self.open_reader(key, ASSEMBLY_CHUNK_SIZE)
+        try:
+            for chunk in reader:
+                hasher.update(chunk)
+                size += len(chunk)
+        finally:
+            reader.close()
+        return size, str(hasher.hexdigest())
+
+    def abort_parts(self, upload: PartsUpload) -> None:
+        name = self._name(upload.key)
+        try:
+            self.client._abort_multipart_upload(self.bucket, name, upload.handle)
+        except S3Error as exc:
+            if exc.code != NO_UPLOAD:
+                raise
+        self.delete(upload.key)
 
     def check(self) -> None:
         try:

@@ -2,7 +2,12 @@
 
 - uploads never committed, older than the grace period (row first, then its blob: a commit
   racing with cleanup either wins and keeps the upload, or finds it gone and gets 404);
-- partial files of interrupted uploads older than the grace period;
+- uploads in parts nobody has touched for the grace period (no part, question, completion or
+  part still arriving): row first, only if still untouched, then everything the blob store
+  holds of it; a completion racing with cleanup either moves the row first and keeps it, or
+  finds it gone and gets 404;
+- partial files of interrupted uploads older than the grace period (but nothing of an upload
+  in parts still recorded);
 - orphan blobs (referenced by no upload and no version) older than the grace period, which is
   what a crash between writing a blob and recording it leaves behind (the references are read
   again after walking the store, so a blob recorded meanwhile stays);
@@ -19,19 +24,21 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
-from .blobstore import BlobStore
+from .blobstore import BlobStore, PartsUpload
 from .config import Settings
 from .db import open_session
-from .models import AuthSession, Upload, Version
+from .models import AuthSession, PartUpload, Upload, Version
 from .ratelimit import LoginLimiter, purge_expired
 
 IN_BATCH = 1000  # keys per IN (...) list: well under SQLite's limit on bound parameters
 
 
 def _referenced(session: Session, among: list[str] | None = None) -> set[str]:
-    """Blob keys an upload or a version refers to (only those `among`, if given)."""
+    """Blob keys an upload, an upload in parts or a version refers to (only those `among`, if
+    given). An upload in parts refers to its key from the start: a completion publishes the
+    blob before it moves the upload's row."""
     found: set[str] = set()
-    for column in (col(Upload.blob_key), col(Version.blob_key)):
+    for column in (col(Upload.blob_key), col(PartUpload.blob_key), col(Version.blob_key)):
         if among is None:
             found.update(session.exec(select(column)))
             continue
@@ -44,6 +51,7 @@ def _referenced(session: Session, among: list[str] | None = None) -> set[str]:
 @dataclass(frozen=True)
 class CleanupReport:
     uploads: int
+    part_uploads: int
     partials: int
     orphans: int
     sessions: int
@@ -73,6 +81,21 @@ def run_cleanup(engine: Engine, blobs: BlobStore, settings: Settings, now: int) 
                 session.exec(select(Upload.upload_id).where(col(Upload.upload_id).in_(stale_ids)))
             )
             stale = [(upload_id, key) for upload_id, key in stale if upload_id not in kept]
+        abandoned: list[PartsUpload] = []
+        for upload_id, key, handle in session.exec(
+            select(PartUpload.upload_id, PartUpload.blob_key, PartUpload.store_handle).where(
+                col(PartUpload.updated_at) < cutoff
+            )
+        ).all():
+            # Only if still untouched: a part may have begun to arrive since the select. The
+            # parts' rows go with it (ON DELETE CASCADE).
+            gone = session.connection().execute(
+                delete(PartUpload).where(
+                    col(PartUpload.upload_id) == upload_id, col(PartUpload.updated_at) < cutoff
+                )
+            )
+            if gone.rowcount:
+                abandoned.append(PartsUpload(key=key, handle=handle))
         sessions = session.connection().execute(
             delete(AuthSession).where(col(AuthSession.expires_at) <= now)
         )
@@ -80,8 +103,12 @@ def run_cleanup(engine: Engine, blobs: BlobStore, settings: Settings, now: int) 
         session.commit()
     for _, blob_key in stale:
         blobs.delete(blob_key)
+    for upload in abandoned:
+        blobs.abort_parts(upload)
 
-    partials = blobs.remove_partials(older_than=cutoff)
+    with open_session(engine) as session:
+        in_use = set(session.exec(select(PartUpload.blob_key)))
+    partials = blobs.remove_partials(older_than=cutoff, keep=in_use)
 
     with open_session(engine) as session:
         referenced = _referenced(session)
@@ -104,6 +131,7 @@ def run_cleanup(engine: Engine, blobs: BlobStore, settings: Settings, now: int) 
 
     return CleanupReport(
         uploads=len(stale),
+        part_uploads=len(abandoned),
         partials=partials,
         orphans=orphans,
         sessions=int(sessions.rowcount or 0),

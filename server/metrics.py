@@ -9,7 +9,8 @@
 - `kluis_http_errors_total{method, route, status}` with the exact status of every 4xx/5xx
   answer, and `kluis_http_exceptions_total{route, exception}` for exceptions that escaped;
 - `kluis_payload_uploaded_bytes_total` / `kluis_payload_downloaded_bytes_total`: payload
-  bytes received by `POST /uploads` and sent by the payload download route;
+  bytes received by `POST /uploads` and the parts of uploads in parts, and sent by the payload
+  download route;
 - `kluis_http_requests_in_flight`, and the process's CPU, memory and file descriptors;
 
 and writes one JSON line (logger `kluis.access`, server.logging_setup) with the method, route
@@ -27,7 +28,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -91,7 +92,7 @@ class Metrics:
         )
         self.uploaded = Counter(
             "kluis_payload_uploaded_bytes",
-            "Payload bytes received by POST /uploads",
+            "Payload bytes received by POST /uploads and PUT /uploads/{id}/parts/{n}",
             registry=self.registry,
         )
         self.downloaded = Counter(
@@ -148,14 +149,14 @@ class ObserveRequests:
         app: ASGIApp,
         metrics: Metrics,
         routes: RouteTemplates,
-        upload_route: str,
+        upload_routes: Collection[tuple[str, str]],
         download_route: str,
         access_log: bool = True,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.routes = routes
-        self.upload_route = upload_route
+        self.upload_routes = frozenset(upload_routes)  # (method, route template)
         self.download_route = download_route
         self.access_log = access_log
 
@@ -167,7 +168,7 @@ class ObserveRequests:
         request_id = _request_id(scope)
         method = scope["method"] if scope["method"] in METHODS else "OTHER"
         route = self.routes(scope["path"])
-        counts_upload = route == self.upload_route and method == "POST"
+        counts_upload = (method, route) in self.upload_routes
         counts_download = route == self.download_route
         status = 0
         received = 0

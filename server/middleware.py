@@ -4,6 +4,7 @@ that are read whole (everything but the streamed upload endpoint, which enforces
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from starlette.exceptions import HTTPException
@@ -57,15 +58,17 @@ class _BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    """Refuse (413) request bodies over `max_bytes`, except on paths that stream their own."""
+    """Refuse (413) request bodies over `max_bytes`, except on paths that stream their own
+    (those that match `streaming_paths`, a regular expression matched against the whole
+    path)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, streaming_paths: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, streaming_paths: str) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.streaming_paths = frozenset(streaming_paths)
+        self.streaming_paths = re.compile(streaming_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in self.streaming_paths:
+        if scope["type"] != "http" or self.streaming_paths.fullmatch(str(scope.get("path"))):
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):

@@ -488,6 +488,76 @@ class UploadPublic(SQLModel):
     blake3: str
 
 
+# -- uploads in parts (docs/api.md "Uploads in parts") ------------------------------------------
+MIN_PART_SIZE = 5 * MIB  # S3's minimum for every part but the last
+MAX_PART_SIZE = 256 * MIB
+MAX_PARTS = 10_000  # S3's maximum
+
+
+class PartUpload(SQLModel, table=True):
+    """An upload in parts still receiving (or being completed). Completion moves it to
+    `uploads` under the same id in one transaction; its declared size counts against the
+    quota from creation. `updated_at` is its last activity, which cleanup goes by."""
+
+    __tablename__ = "part_uploads"
+
+    upload_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="users.user_id", index=True, max_length=32)
+    blob_key: str = Field(unique=True, max_length=64)
+    store_handle: str = Field(max_length=1024)  # the blob store's (an S3 multipart upload id)
+    size: int = _big()
+    part_size: int = _big()
+    completing: bool = False  # a completion began: no more parts
+    created_at: int = _big()
+    updated_at: int = _big(index=True)
+
+
+class UploadPart(SQLModel, table=True):
+    """A part that arrived whole and checked (size and BLAKE3) and is stored."""
+
+    __tablename__ = "upload_parts"
+
+    upload_id: str = Field(
+        primary_key=True, foreign_key="part_uploads.upload_id", ondelete="CASCADE", max_length=32
+    )
+    number: int = Field(primary_key=True)
+    size: int = _big()
+    blake3: str = Field(max_length=64)
+    store_ref: str  # the blob store's name for this copy (S3: its parts' ETags)
+    received_at: int = _big()
+
+
+PartSize = Annotated[StrictInt, PydanticField(ge=MIN_PART_SIZE, le=MAX_PART_SIZE)]
+
+
+class PartUploadCreate(SQLModel):
+    size: Annotated[StrictInt, PydanticField(ge=1, le=MAX_INT)]
+    part_size: PartSize
+
+
+class PartUploadComplete(SQLModel):
+    size: Annotated[StrictInt, PydanticField(ge=1, le=MAX_INT)]
+    blake3: HexHash
+
+
+class PartPublic(SQLModel):
+    number: int
+    size: int
+    blake3: str
+
+
+class PartUploadPublic(SQLModel):
+    """`part_upload`: an upload in parts, or (`state` "complete") an upload ready to commit."""
+
+    upload_id: str
+    state: Literal["receiving", "completing", "complete"]
+    size: int
+    part_size: int | None  # null for an upload sent in one request
+    parts: list[PartPublic]  # the parts that arrived, by number; empty once complete
+    blake3: str | None  # once complete
+    expires_at: int  # cleanup may remove it after this unless it is used (or committed)
+
+
 # -- access log --------------------------------------------------------------------------------
 class LogEntryBase(SQLModel):
     seq: int = Field(primary_key=True, sa_type=BigInteger)

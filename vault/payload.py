@@ -49,6 +49,7 @@ __all__ = [
     "decrypt_payload_bytes",
     "encrypt_payload",
     "encrypt_payload_bytes",
+    "payload_size",
 ]
 
 FILE_KEY_SIZE: Final = 32  # a Kluis document's file key
@@ -85,6 +86,15 @@ class PayloadDigest:
     size: int
     blake3: bytes
     plaintext_size: int
+
+
+def payload_size(plaintext_size: int) -> int:
+    """The size of the payload that `plaintext_size` bytes of plaintext encrypt to: the nonce,
+    and every chunk with its tag (an empty plaintext is one empty final chunk)."""
+    if plaintext_size < 0:
+        raise ValueError("a plaintext has a size of at least 0 bytes")
+    chunks = max(1, -(-plaintext_size // CHUNK_SIZE))
+    return NONCE_SIZE + plaintext_size + chunks * TAG_SIZE
 
 
 def age_file_key(file_key: bytes) -> bytes:

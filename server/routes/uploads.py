@@ -6,7 +6,8 @@ until a version commits it; cleanup deletes it after the grace period otherwise.
 
 Every stored upload counts against its uploader's storage quota (`KLUIS_STORAGE_QUOTA_BYTES`):
 what they may still store bounds the stream, and the total is checked again, with the user's
-row locked, when the upload is recorded, so parallel uploads cannot overshoot it together.
+row locked, when the upload is recorded, so parallel uploads cannot overshoot it together. The
+declared size of an upload in parts (server/routes/parts.py) counts from its creation.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from starlette.requests import ClientDisconnect
 from ..blobstore import BlobTooLarge, StoredBlob
 from ..db import release, write_transaction
 from ..deps import BlobStoreDep, CurrentUser, SessionDep, SettingsDep
-from ..models import Upload, UploadPublic, User
+from ..models import PartUpload, Upload, UploadPublic, User
 from ..problems import ApiProblem, quota_exceeded, too_large
 from ..routing import resource_router
 
@@ -84,11 +85,17 @@ async def upload(
 
 
 def storage_used(session: Session, user_id: str) -> int:
-    """Bytes the user has stored: every upload of theirs, committed or still pending."""
-    total = session.exec(
+    """Bytes the user has stored or reserved: every upload of theirs, committed or still
+    pending, and the declared size of every upload in parts still open."""
+    stored = session.exec(
         select(func.coalesce(func.sum(Upload.size), 0)).where(col(Upload.user_id) == user_id)
     ).one()
-    return int(total)
+    reserved = session.exec(
+        select(func.coalesce(func.sum(PartUpload.size), 0)).where(
+            col(PartUpload.user_id) == user_id
+        )
+    ).one()
+    return int(stored) + int(reserved)
 
 
 def room_left(session: Session, user_id: str, quota: int) -> int:

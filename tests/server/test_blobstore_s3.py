@@ -12,13 +12,21 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import blake3
 import httpx
 import pytest
 from minio.error import S3Error
 from pydantic import ValidationError
 
 from client_sdk import Client
-from server.blobstore import BlobStoreUnavailable, BlobTooLarge, FilesystemBlobStore, make_blobstore
+from server.blobstore import (
+    BlobStoreUnavailable,
+    BlobTooLarge,
+    FilesystemBlobStore,
+    LayoutRefused,
+    PartLayout,
+    make_blobstore,
+)
 from server.blobstore_s3 import S3BlobStore
 from server.config import ConfigurationError, Settings
 
@@ -157,6 +165,47 @@ def test_too_large_after_a_part_aborts_the_multipart_upload(
     assert s3_service.multipart_uploads(s3_bucket) == []
 
 
+# -- uploads in parts --------------------------------------------------------------------------
+def test_a_clients_part_goes_up_as_s3_parts_of_the_stores_size(
+    s3_service: S3Service, s3_bucket: str
+) -> None:
+    """A client's part of 16 MiB, with the store's parts of 5 MiB: three S3 parts of 5.33 MiB,
+    so the store holds about two of them at a time, not the client's whole part; the last
+    client part (1 MiB) is one S3 part, numbered after the range of the part before it."""
+    store = s3_service.store(s3_bucket)
+    layout = PartLayout(17 * MIB, 16 * MIB)
+    data = os.urandom(layout.size)
+    upload = store.begin_parts(layout)
+    parts = []
+    for number in (2, 1):
+        content = data[(number - 1) * 16 * MIB :][: layout.length(number)]
+        digest = blake3.blake3(content).hexdigest()
+        parts.append(asyncio.run(store.write_part(upload, layout, number, pieces(content), digest)))
+    listed = s3_service.admin()._list_parts(s3_bucket, f"blobs/{upload.key}", upload.handle)
+    assert [(p.part_number, p.size) for p in listed.parts] == [
+        (1, 5592406),
+        (2, 5592405),
+        (3, 5592405),
+        (4, MIB),
+    ]
+    assert [len(p.ref.split()) for p in parts] == [1, 3]
+    stored = store.complete_parts(upload, layout, parts, blake3.blake3(data).hexdigest())
+    assert stored.size == layout.size
+    assert b"".join(store.open_reader(upload.key)) == data
+
+
+def test_an_upload_in_more_parts_than_s3_takes_is_refused_before_it_begins(
+    s3_service: S3Service, s3_bucket: str
+) -> None:
+    store = s3_service.store(s3_bucket)
+    store.begin_parts(PartLayout(10_000 * PART_SIZE, PART_SIZE))  # 10,000 parts: S3's limit
+    with pytest.raises(LayoutRefused):
+        store.begin_parts(PartLayout(10_000 * PART_SIZE + 1, PART_SIZE))
+    with pytest.raises(LayoutRefused):  # 2,500 client parts of 4 S3 parts each
+        store.begin_parts(PartLayout(2501 * 4 * PART_SIZE, 4 * PART_SIZE))
+    assert len(s3_service.multipart_uploads(s3_bucket)) == 1
+
+
 @pytest.mark.parametrize("size", [100, 2 * PART_SIZE])
 def test_an_object_store_failure_fails_the_write_without_hanging(
     s3_service: S3Service, size: int
@@ -203,17 +252,21 @@ def test_a_server_process_on_s3_serves_the_real_client(
     report.write_bytes(os.urandom(300_000))
     photo = tmp_path / "foto.jpg"
     photo.write_bytes(os.urandom(2 * PART_SIZE + MIB))  # a multipart upload through HTTP
+    plan = tmp_path / "bouwtekening.pdf"
+    plan.write_bytes(os.urandom(17 * MIB))  # an upload in parts (16 MiB, then the rest)
     with Client(server.url, str(tmp_path / "anna")) as anna:
         anna.register("anna", "anna's passphrase, 2026 kaasschaaf")
         dossier_id = anna.create_dossier("Schade Hoofdstraat 12")
-        added = [anna.add(dossier_id, report), anna.add(dossier_id, photo)]
-        for info, original in zip(added, (report, photo), strict=True):
+        added = [anna.add(dossier_id, path) for path in (report, photo, plan)]
+        for info, original in zip(added, (report, photo, plan), strict=True):
             _, target = anna.get(info.document_id, tmp_path / f"back-{original.name}")
             assert target.read_bytes() == original.read_bytes()
-        assert len(anna.documents(dossier_id)) == 2
+        assert len(anna.documents(dossier_id)) == 3
+    assert '"route":"/api/v1/uploads/{upload_id}/complete","status":200' in server.log()
 
     # The payloads are objects in the bucket; nothing went to the data directory.
-    assert len(s3_service.objects(s3_bucket)) == 2
+    assert len(s3_service.objects(s3_bucket)) == 3
+    assert s3_service.multipart_uploads(s3_bucket) == []
     assert not server.blob_dir.exists() or not any(server.blob_dir.rglob("*"))
 
     # The cleanup job works on the same store and keeps what is referenced.
@@ -222,5 +275,5 @@ def test_a_server_process_on_s3_serves_the_real_client(
     )
     assert result.returncode == 0, result.stderr
     assert "0 orphan blobs" in result.stdout
-    assert len(s3_service.objects(s3_bucket)) == 2
+    assert len(s3_service.objects(s3_bucket)) == 3
     assert SECRET_KEY not in server.log() + result.stdout + result.stderr

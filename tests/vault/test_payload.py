@@ -35,6 +35,7 @@ from vault.payload import (
     decrypt_payload_bytes,
     encrypt_payload,
     encrypt_payload_bytes,
+    payload_size,
 )
 
 KEY = bytes(range(16))
@@ -129,6 +130,12 @@ def test_streaming_digest_covers_the_payload_bytes(size: int) -> None:
     out = io.BytesIO()
     assert decrypt_payload(io.BytesIO(payload), out, KEY) == expected
     assert out.getvalue() == plaintext
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, BATCH + 7])
+def test_the_payload_size_is_known_from_the_plaintext_size(size: int) -> None:
+    """A client declares an upload's size before it encrypts (uploads in parts)."""
+    assert payload_size(size) == len(encrypt_payload_bytes(os.urandom(size), KEY))
 
 
 def test_fresh_nonce_each_time() -> None:
