@@ -21,10 +21,11 @@ from vault.index import DossierIndex, index_hash, open_index, verify_index
 from vault.keys import Identity, PrivateIdentity
 from vault.metadata import DossierMetadata
 
-from .errors import AmbiguousId, NotLoggedIn, UnknownId
+from .errors import AmbiguousId, NotFound, NotLoggedIn, UnknownId
 from .profile import Profile, Session
 from .transport import Api, unb64
 from .trust import Contact, check_record, trust
+from .typed import typed_username
 
 ID_HEX_LENGTH = 32
 
@@ -141,10 +142,20 @@ class ClientBase:
         return contact
 
     def contact(self, username: str) -> Contact:
-        """The trusted identity of `username` (pinned on first sight)."""
+        """The trusted identity of `username` (pinned on first sight); a typed name is folded
+        and checked first (`typed_username`)."""
+        username = typed_username(username)
         return self._contact_from_user(
             self.api.call("GET", f"/users/{username}"), username=username
         )
+
+    def user_exists(self, username: str) -> bool:
+        """Whether the server says it has this user (a claim: for hints only, never trust)."""
+        try:
+            self.api.call("GET", f"/users/{typed_username(username)}")
+        except NotFound:
+            return False
+        return True
 
     def contact_by_id(self, user_id: str) -> Contact:
         cached = self._contacts.get(user_id)

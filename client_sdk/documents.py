@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 from vault.errors import IntegrityError, MalformedError
 from vault.header import check_payload_digest, new_file_key, seal_header
-from vault.metadata import DocumentMetadata
+from vault.metadata import FORBIDDEN_NAME_CHARACTERS, NAME_MAX, DocumentMetadata
 from vault.payload import PayloadDigest, age_file_key, decrypt_payload, encrypt_payload
 
 from .base import ID_HEX_LENGTH, ID_PATTERN, Dossier, check_id, new_id, now, unique_prefix
@@ -74,6 +74,30 @@ def readable_file(path: Path) -> Path:
             pass
     except OSError as exc:
         raise ClientError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def storable_file(path: Path, title: str = "") -> Path:
+    """`readable_file`, whose name (and the title given) a document's metadata can hold
+    (format section 7): checked before anything is encrypted or sent, as a user error."""
+    readable_file(path)
+    name = path.name
+    try:
+        name.encode("utf-8")
+        reason = ""
+    except UnicodeEncodeError:  # bytes the file system holds that are no UTF-8 text
+        reason = "is not valid UTF-8 text"
+    if not reason and FORBIDDEN_NAME_CHARACTERS.intersection(name.replace("\\", "")):
+        reason = "holds a control character (such as a line break)"
+    elif not reason and len(name) > NAME_MAX:
+        reason = f"is longer than {NAME_MAX} characters"
+    if reason:
+        raise ClientError(f"{name!r} cannot be added: its name {reason}; rename it first")
+    try:
+        DocumentMetadata(name=name, media_type="", title=title, size=0, modified=0, created=0)
+    except ValueError as exc:
+        what = "title" if str(exc).startswith("title") else f"name {name!r}"
+        raise ClientError(f"cannot use this {what}: {exc}") from None
     return path
 
 
@@ -205,7 +229,7 @@ class DocumentsMixin(DossiersMixin):
                 media_type=media_type,
                 title=title,
                 size=digest.plaintext_size,
-                modified=int(path.stat().st_mtime),
+                modified=max(0, int(path.stat().st_mtime)),  # a file dated before 1970: 0
                 created=now(),
             ),
             created_at=now(),
@@ -256,7 +280,7 @@ class DocumentsMixin(DossiersMixin):
 
         Every file is checked first: one that is missing or unreadable stops the batch before
         anything is uploaded."""
-        paths = [readable_file(Path(p)) for p in paths]
+        paths = [storable_file(Path(p), title) for p in paths]
         dossier = self.load_dossier(dossier_id)
         infos: list[DocumentInfo] = []
         try:
@@ -270,7 +294,7 @@ class DocumentsMixin(DossiersMixin):
         self, document_id: str, path: Path | str, *, progress: Progress | None = None
     ) -> DocumentInfo:
         """Add a new version (with a fresh file key) to an existing document."""
-        path = readable_file(Path(path))
+        path = storable_file(Path(path))
         dossier_id, versions = self.document_versions(document_id)
         dossier = self.load_dossier(dossier_id)
         _require_writer(dossier)  # before opening the latest, which a reader may hold no key for
@@ -388,8 +412,11 @@ class DocumentsMixin(DossiersMixin):
         check: Callable[[PayloadDigest], None],
     ) -> None:
         """Stream a payload through `transform` into a temp file; keep it only if `check` passes."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".kluis-", suffix=".part", dir=target.parent)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=".kluis-", suffix=".part", dir=target.parent)
+        except OSError as exc:  # before anything is downloaded: name the file asked for
+            raise ClientError(f"cannot write {target}: {exc.strerror or exc}") from None
         try:
             with os.fdopen(fd, "wb") as tmp:
                 with self.api.download(path) as chunks:

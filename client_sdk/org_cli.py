@@ -26,6 +26,7 @@ from .cli import (
     when,
 )
 from .organisations import KINDS, Organisation
+from .typed import typed_org_name, typed_username
 
 org_app = typer.Typer(
     help="Organisations: create them, manage members, check their fingerprints.",
@@ -66,7 +67,7 @@ def member_names(c: Any, org: Organisation) -> dict[str, str]:
 @command
 def org_create(
     name: str,
-    kind: Annotated[str, typer.Option(help=f"One of: {', '.join(KINDS)}.")],
+    kind: Annotated[str, typer.Option(metavar="KIND", help=f"One of: {', '.join(KINDS)}.")],
     server: ServerOpt = DEFAULT_SERVER,
     profile: ProfileOpt = None,
 ) -> None:
@@ -93,6 +94,7 @@ def org_add_member(
     profile: ProfileOpt = None,
 ) -> None:
     """Give a user the organisation's keys (as member, or --admin)."""
+    name, username = typed_org_name(name), typed_username(username)
     with client(server, profile) as c:
         org = c.add_member(name, username, admin=admin)
     role = "administrator" if admin else "member"
@@ -105,6 +107,7 @@ def org_remove_member(
     name: str, username: str, server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None
 ) -> None:
     """Remove a member: new organisation keys for everyone else, every share re-wrapped."""
+    name, username = typed_org_name(name), typed_username(username)
     with client(server, profile) as c:
         result = c.remove_member(name, username)
     out.print(
@@ -146,7 +149,7 @@ def org_list(
             )
     if as_json:
         return print_json(rows)
-    table = Columns("name", "kind", "status", "your role")
+    table = Columns("name", "kind", "status", "your role", names=("name",))
     for r in rows:
         table.add_row(r["name"], r["kind"], r["status"], r["my_role"] or "-")
     table.print()
@@ -198,7 +201,9 @@ def org_verify(
 
 def inbox(
     server: ServerOpt = DEFAULT_SERVER,
-    org: Annotated[str | None, typer.Option("--org", help="Only this organisation's.")] = None,
+    org: Annotated[
+        str | None, typer.Option("--org", metavar="NAME", help="Only this organisation's.")
+    ] = None,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

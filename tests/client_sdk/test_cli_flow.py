@@ -417,10 +417,11 @@ def test_recover_with_the_recovery_code_then_change_passphrase(
     dossier = anna.ok("dossier", "create", "Herstel").strip()
     (tmp_path / "a.txt").write_text("kept")
     anna.ok("add", dossier, str(tmp_path / "a.txt"))
+    fingerprint = fingerprint_of(anna)  # before the recovery logs this device out
     device = Person(server.url, tmp_path / "after-loss", "a brand new passphrase")
     out = device.ok("recover", "anna-recover", env={"KLUIS_RECOVERY_CODE": code})
     assert "Access restored for anna-recover" in out
-    assert fingerprint_of(device) == fingerprint_of(anna)  # the same keys, not a new account
+    assert fingerprint_of(device) == fingerprint  # the same keys, not a new account
     assert json.loads(device.ok("ls", dossier, "--json"))[0]["name"] == "a.txt"
     old = Person(server.url, tmp_path / "old-pass", anna.passphrase)
     user_error(old.run("login", "anna-recover"), "wrong username or passphrase")
@@ -505,10 +506,11 @@ def printed_code(register_output: str) -> str:
 def test_recover_with_the_code_pasted_as_printed(server: LocalServer, tmp_path: Path) -> None:
     anna = person(server, tmp_path, "anna-printed")
     printed = printed_code(anna.ok("register", "anna-printed"))
+    fingerprint = fingerprint_of(anna)  # before the recovery logs this device out
     device = Person(server.url, tmp_path / "pasted", "a passphrase after pasting")
     out = device.ok("recover", "anna-printed", env={"KLUIS_RECOVERY_CODE": printed + "\n"})
     assert "Access restored for anna-printed" in out
-    assert fingerprint_of(device) == fingerprint_of(anna)
+    assert fingerprint_of(device) == fingerprint
     # numbered one per line, with full stops and commas, in capitals
     words = [w for _, w in RECOVERY_ROW.findall(printed)]
     listed = "\n".join(f"{i}. {w.upper()}," for i, w in enumerate(words, 1))

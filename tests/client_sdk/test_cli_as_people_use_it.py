@@ -1,0 +1,225 @@
+"""The CLI as people use it (issue 15): the real `kluis` command against a real server.
+
+Honest exit statuses (3 only for what a lying server could cause, 1 for what the user typed,
+70 for a bug), names that are case-insensitive, titles and file names where ids were, a second
+copy of a file refused, and the small things: `whoami` when logged out, `passwd` telling about
+the other devices, a hint for `ncg` that should be `@ncg`, `--server` without `http://`, a
+readable `--help` and `--version`, tables that one long name does not stretch, and no stray
+lines on stderr.
+
+People are registered once per module through the SDK (an Argon2id derivation each); each test
+works in dossiers of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from client_sdk import Client
+from client_sdk.localserver import LocalServer
+
+from .cli_runner import Person
+from .test_cli_flow import in_terminal, terminal_env
+
+NAMES = ("anna", "bert")
+
+
+@dataclass
+class World:
+    server: LocalServer
+    root: Path
+    anna: Person
+    bert: Person
+
+    def file(self, name: str, content: bytes, folder: str = "") -> Path:
+        path = self.root / "files" / (folder or name) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        return path
+
+    def dossier(self, title: str, *files: Path) -> str:
+        dossier_id = self.anna.ok("dossier", "create", title).strip()
+        if files:
+            self.anna.ok("add", dossier_id, *map(str, files))
+        return dossier_id
+
+
+@pytest.fixture(scope="module")
+def world(server: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("people")
+    people = {}
+    for name in NAMES:
+        person = Person(server.url, root / f"profile-{name}", f"passphrase of {name} 2026 sluis")
+        with Client(server.url, str(person.profile)) as c:
+            c.register(name, person.passphrase)
+        people[name] = person
+    yield World(server, root, **people)
+
+
+def user_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    """Exit status 1, one line on stderr naming the problem, nothing on stdout."""
+    assert result.returncode == 1, (result.args, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "SECURITY" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+    assert result.stdout == "", result.stdout
+    return result.stderr
+
+
+def ids_by_name(p: Person, dossier: str) -> dict[str, str]:
+    return {d["name"]: d["id"] for d in json.loads(p.ok("ls", dossier, "--json"))}
+
+
+# -- point 4: exit statuses, and names typed in any case ------------------------------------------
+def test_names_are_case_insensitive_wherever_they_are_typed(world: World, tmp_path: Path) -> None:
+    # Issue 15, point 4: `kluis login Anna` was refused by the username rule, and
+    # `kluis org create NCG` failed with "SECURITY CHECK FAILED (MalformedError)", exit 3.
+    carla = Person(world.server.url, tmp_path / "carla", "passphrase of carla 2026 sluis")
+    assert "Account carla created" in carla.ok("register", "Carla")
+    assert carla.ok("whoami").startswith("carla\n")
+    laptop = Person(world.server.url, tmp_path / "carla-laptop", carla.passphrase)
+    assert "Logged in as carla " in laptop.ok("login", "CARLA")
+
+    assert "Organisation ncg-case (institution) created" in world.anna.ok(
+        "org", "create", "NCG-Case", "--kind", "institution"
+    )
+    assert world.anna.ok("org", "show", "Ncg-CASE").startswith("ncg-case (institution)\n")
+    assert world.anna.ok("fingerprint", "BERT").startswith("bert\n")
+    dossier = world.dossier("Hoofdletters")
+    assert "Shared with bert " in world.anna.ok("share", dossier, "Bert")
+    shared = world.anna.ok("share", dossier, "@NCG-case", "--allow-unverified")
+    assert "Shared with organisation ncg-case " in shared
+    assert "Access of bert revoked" in world.anna.ok("revoke", dossier, "BERT")
+
+
+def test_a_mistyped_name_is_a_user_error_that_quotes_it(world: World) -> None:
+    dossier = world.dossier("Tikfouten")
+    cases = [
+        (("org", "create", "NC G", "--kind", "institution"), "'NC G' is not a valid organisation"),
+        (("org", "show", "../users"), "'../users' is not a valid organisation name"),
+        (("share", dossier, "bert smit"), "'bert smit' is not a valid username"),
+        (("share", dossier, "@n c g"), "'n c g' is not a valid organisation name"),
+        (("fingerprint", "anna/.."), "'anna/..' is not a valid username"),
+        (("inbox", "--org", "Gemeente!"), "'Gemeente!' is not a valid organisation name"),
+        (("login", "_anna"), "'_anna' is not a valid username"),
+    ]
+    for args, fragment in cases:
+        user_error(world.anna.run(*args), fragment)
+
+
+def test_mistakes_in_local_input_are_user_errors(world: World, tmp_path: Path) -> None:
+    dossier = world.dossier("Lokale fouten")
+    user_error(world.anna.run("dossier", "create", "x" * 1025), "title", "1024")
+    newline = world.file("brief\nhoofdstraat.txt", b"brief")
+    user_error(world.anna.run("add", dossier, str(newline)), "control character", "rename it")
+    user_error(
+        world.anna.run("add", dossier, str(world.file("a.txt", b"a")), "--title", "t" * 1025)
+    )
+    assert json.loads(world.anna.ok("ls", dossier, "--json")) == []  # nothing went up
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("wachtwoord met é\n".encode("latin-1"))
+    user_error(world.anna.run("login", "anna", "--passphrase-file", str(latin1)), "UTF-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    user_error(world.anna.run("login", "anna", "--passphrase-file", str(empty)), "is empty")
+    user_error(world.anna.run("login", "anna", "--passphrase-file", str(tmp_path / "absent")),
+               f"{tmp_path / 'absent'}: No such file or directory")  # fmt: skip
+
+
+def test_a_file_that_cannot_be_written_is_named(world: World, tmp_path: Path) -> None:
+    # Issue 15, point 9: `get -o /proc/x.pdf` showed "[Errno 2] No such file or directory:
+    # '/proc/.kluis-65kpidi1.part'": a raw errno, and a file the user never asked for.
+    dossier = world.dossier("Schrijven", world.file("rapport.pdf", b"%PDF rapport"))
+    document = ids_by_name(world.anna, dossier)["rapport.pdf"]
+    (tmp_path / "a-file").write_text("")
+    for target in ("/proc/x.pdf", str(tmp_path / "a-file" / "x.pdf")):
+        message = user_error(
+            world.anna.run("get", document, "-o", target), f"cannot write {target}"
+        )
+        assert "Errno" not in message and ".part" not in message
+
+
+# -- point 9: the smaller things -----------------------------------------------------------------
+def test_whoami_on_a_logged_out_device_says_so(world: World, tmp_path: Path) -> None:
+    device = Person(world.server.url, tmp_path / "device", world.bert.passphrase)
+    shutil.copytree(world.bert.profile, device.profile)
+    session = json.loads((device.profile / "session.json").read_text())
+    # The session this device holds was ended elsewhere (expired, a recovery, a passwd).
+    ended = {**session, "token": "ended-" + "0" * 40}
+    (device.profile / "session.json").write_text(json.dumps(ended))
+    user_error(device.run("whoami"), "not logged in (or session expired)", "kluis login")
+    device.ok("logout")
+    user_error(device.run("whoami"), "not logged in")
+
+
+def test_passwd_says_the_other_devices_were_logged_out(world: World, tmp_path: Path) -> None:
+    carla = Person(world.server.url, tmp_path / "dora", "passphrase of dora 2026 sluis")
+    carla.ok("register", "dora")
+    phone = Person(world.server.url, tmp_path / "dora-phone", carla.passphrase)
+    phone.ok("login", "dora")
+    new = "the new passphrase of dora, 2026 kade"
+    out = carla.ok("passwd", env={"KLUIS_NEW_PASSPHRASE": new})
+    assert "Passphrase changed." in out and "other devices are logged out" in out
+    user_error(phone.run("whoami"), "not logged in (or session expired)")
+
+
+def test_a_user_name_that_is_an_organisation_gets_a_hint(world: World) -> None:
+    world.anna.ok("org", "create", "ncg-hint", "--kind", "institution")
+    dossier = world.dossier("Hint")
+    for args in (("share", dossier, "ncg-hint"), ("fingerprint", "NCG-hint")):
+        user_error(world.anna.run(*args), "no user 'ncg-hint'", "@ncg-hint")
+    user_error(world.anna.run("share", dossier, "nobody-at-all"), "no such user")
+
+
+def test_a_server_address_without_http_gets_a_suggestion(world: World) -> None:
+    address = world.server.url.removeprefix("http://")
+    for args in (("ls", "ab"), ("whoami",), ("login", "anna")):
+        user_error(world.anna.run(*args, "--server", address), f"did you mean http://{address}?")
+
+
+def test_an_empty_passphrase_at_the_prompt_is_explained(world: World, tmp_path: Path) -> None:
+    env = terminal_env(world.server, tmp_path / "empty-prompt")
+    answer = world.anna.passphrase.encode() + b"\n"
+    code, output = in_terminal(
+        ["login", "anna"], env, [(b"Passphrase:", b"\n"), (b"Passphrase:", answer)]
+    )
+    assert code == 0, output
+    assert "nothing was typed" in output and "Logged in as anna" in output
+
+
+def test_help_names_parameters_as_people_read_them_and_there_is_a_version(world: World) -> None:
+    for args in (("--help",), ("get", "--help"), ("share", "--help"), ("org", "show", "--help")):
+        shown = world.anna.ok(*args)
+        for noise in ("<bool>", "<str>", "<int>", "<path>", "{"):
+            assert noise not in shown, (args, noise, shown)
+    assert "Usage: kluis get [OPTIONS] DOCUMENT" in world.anna.ok("get", "--help")
+    assert re.search(r"--output +-o +PATH +Where to write it", world.anna.ok("get", "--help"))
+    version = world.anna.run("--version")
+    assert version.returncode == 0 and version.stdout.startswith("kluis ")
+
+
+def test_one_long_name_does_not_stretch_the_table(world: World) -> None:
+    long_name = "schaderapport-" + "hoofdstraat-" * 19 + "12.pdf"
+    assert len(long_name) <= 255
+    dossier = world.dossier("Lange namen", world.file(long_name, b"%PDF"))
+    table = world.anna.ok("ls", dossier)
+    assert max(len(line) for line in table.splitlines()) < 120, table
+    assert "\u2026" in table and "12.pdf" in table
+    assert [d["name"] for d in json.loads(world.anna.ok("ls", dossier, "--json"))] == [long_name]
+
+
+def test_add_and_get_print_nothing_on_stderr_off_a_terminal(world: World, tmp_path: Path) -> None:
+    dossier = world.dossier("Stil")
+    added = world.anna.run("add", dossier, str(world.file("stil.txt", b"stil")))
+    assert (added.returncode, added.stderr) == (0, "")
+    got = world.anna.run("get", ids_by_name(world.anna, dossier)["stil.txt"], "-o", str(tmp_path))
+    assert (got.returncode, got.stderr) == (0, "")
