@@ -18,9 +18,11 @@ generated: `--generate-passphrase`, or an empty answer at the prompt.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.metadata
 import json
+import locale
 import os
 import re
 import sys
@@ -43,7 +45,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from vault.errors import SecurityError, VaultError
+from vault.errors import ExpiredError, SecurityError, VaultError
 from vault.kdf import check_passphrase
 from vault.passphrase import generate_passphrase, judge_passphrase
 from vault.recovery import (
@@ -55,7 +57,7 @@ from vault.recovery import (
 
 from .client import Client
 from .documents import storable_file
-from .errors import NotFound, Unauthorized
+from .errors import AmbiguousId, ClientError, NotFound, Unauthorized
 from .terminal import read_hidden_lines
 from .typed import typed_recipient, typed_username
 
@@ -199,6 +201,11 @@ def exit_status(exc: BaseException) -> tuple[int, str]:
         # Login and recovery turn their own refusals into WrongPassphrase; any other 401
         # means the session this device holds is missing, expired or ended elsewhere.
         return EXIT_USER_ERROR, f"error: {SESSION_EXPIRED}"
+    if isinstance(exc, AmbiguousId) and exc.candidates:  # one line for each to choose from
+        rows = [
+            f"  {i[:12]}  {shorten(label.translate(_CONTROLS), 60)}" for i, label in exc.candidates
+        ]
+        return EXIT_USER_ERROR, "\n".join([f"error: {exc}", *rows])
     if isinstance(exc, VaultError):  # ClientError, WrongPassphrase, ExpiredError, ...
         return EXIT_USER_ERROR, f"error: {exc}"
     if isinstance(exc, OSError):  # this computer's files and folders
@@ -381,8 +388,9 @@ def show_generated(passphrase: str) -> None:
 
 
 def parse_expiry(text: str | None) -> int:
-    """`30d`, `12h`, `2w` from now, or a date `2027-01-31` (end of that day, UTC); at most
-    MAX_EXPIRY_DAYS ahead, and in the future."""
+    """`30d`, `12h`, `2w` from now, or a date `2027-01-31` (the end of that day on this
+    computer's clock, as `when` shows times); at most MAX_EXPIRY_DAYS ahead, and in the
+    future."""
     if not text:
         return 0
     current = int(time.time())
@@ -396,10 +404,10 @@ def parse_expiry(text: str | None) -> int:
             too_far(text)
         return current + count * hours * 3600
     try:
-        day = datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
+        day = datetime.strptime(text.strip(), "%Y-%m-%d")
+        end = int(day.replace(hour=23, minute=59, second=59).astimezone().timestamp())
+    except (ValueError, OverflowError, OSError):
         fail(f"error: cannot read the expiry {text!r}: use for example 30d, 12h, 2w or 2027-01-31")
-    end = int(day.timestamp()) + 24 * 3600 - 1
     if end <= current:
         fail(f"error: the expiry date {text!r} has passed: a share must expire in the future")
     if end > current + MAX_EXPIRY_DAYS * 24 * 3600:
@@ -414,12 +422,24 @@ def too_far(text: str) -> NoReturn:
     )
 
 
+def date_format(lc_time: str) -> str:
+    """The date as the locale `lc_time` writes it (`%x`), or 2026-11-28 where no locale is
+    chosen (C, POSIX: `%x` would be the American 11/28/26)."""
+    plain = lc_time.split(".")[0].split("@")[0] in ("", "C", "POSIX")
+    return "%Y-%m-%d" if plain else "%x"
+
+
+DATE_FORMAT = "%Y-%m-%d"  # `main` sets the user's: date_format(LC_TIME)
+
+
 def when(ts: int) -> str:
-    """A time in UTC; any value the server or a signed grant carries prints without error."""
+    """A time on this computer's clock (its time zone), the date as the user's locale writes
+    it; any value the server or a signed grant carries prints without error."""
     if not ts:
         return "-"
     try:
-        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+        local = datetime.fromtimestamp(ts, UTC).astimezone()
+        return local.strftime(f"{DATE_FORMAT} %H:%M")
     except (OverflowError, OSError, ValueError):
         return "after 9999-12-31" if ts > 0 else "before 0001-01-01"
 
@@ -1006,14 +1026,19 @@ def revoke(
 def shared(
     server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """What others shared with you."""
+    """What others shared with you: one line for each share, with its title or file name."""
     with client(server, profile) as c:
         items = c.shared_with_me()
+        names = readable_names(c, [(i.dossier_id, i.document_id) for i in items])
     rows: list[dict[str, Any]] = [
         {
             "kind": i.kind,
             "dossier": i.dossier_id,
             "document": i.document_id,
+            "title": names.get(i.dossier_id),
+            "name": names.get(i.document_id) if i.document_id else None,
+            # a document: the version whose key this grant holds; a dossier: the key epoch
+            "number": i.number,
             "from": i.granter,
             "from_verified": i.granter_verified,
             "rights": i.rights,
@@ -1025,18 +1050,65 @@ def shared(
     ]
     if as_json:
         return print_json(rows)
-    table = Columns("kind", "id", "from", "rights", "expires", "signature")
+    # One line for each share: the grants of one share (a key for each version of a document,
+    # or for each key epoch of a dossier) differ only in their number.
+    shares: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for r in rows:
+        key = (r["kind"], r["dossier"], r["document"], r["from"], r["rights"], r["expires"])
+        shares.setdefault(key, []).append(r)
+    table = Columns(
+        "kind", "id", "name", "from", "rights", "versions", "expires", "signature",
+        names=("name",),
+    )  # fmt: skip
+    for (kind, dossier_id, document_id, granter, rights, expires), grants in shares.items():
+        numbers = sorted({g["number"] for g in grants})
+        versions = ", ".join(map(str, numbers)) if document_id else "all"
+        name = names.get(document_id or dossier_id, "")
+        sender = granter + ("" if grants[0]["from_verified"] else " (unverified)")
         table.add_row(
-            r["kind"],
-            (r["document"] or r["dossier"])[:12],
-            r["from"],
-            r["rights"],
-            when(r["expires"]),
-            r["signature"],
+            kind,
+            (document_id or dossier_id)[:12],
+            name,
+            sender,
+            rights,
+            versions,
+            when(expires),
+            grants[0]["signature"],
         )
     table.print()
     return None
+
+
+def document_labels(names: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """{document id: (file name, how a table shows it)}: by its name, and where two documents
+    share one, with the start of its id too."""
+    count: dict[str, int] = {}
+    for name, _ in names.values():
+        count[name] = count.get(name, 0) + 1
+    return {
+        d: (name, name if count[name] == 1 else f"{name} ({d[:8]})")
+        for d, (name, _) in names.items()
+    }
+
+
+def readable_names(c: Client, pairs: list[tuple[str, str | None]]) -> dict[str, str]:
+    """{id: title or file name} of the dossiers and documents in `pairs` (dossier id, document
+    id or None) whose names this device can decrypt, each verified; others are left out, and
+    show by id. A dossier that fails a check stops everything, as listing it would."""
+    wanted: dict[str, set[str]] = {}
+    for dossier_id, document_id in pairs:
+        wanted.setdefault(dossier_id, set()).update([document_id] if document_id else [])
+    names: dict[str, str] = {}
+    for dossier_id, documents in wanted.items():
+        try:
+            dossier = c.load_dossier(dossier_id)
+            listed = c.document_names([dossier_id]) if documents else {}
+        except (ClientError, ExpiredError):
+            continue  # no longer mine to read (revoked, expired): shown by id
+        if dossier.metadata is not None:
+            names[dossier_id] = dossier.metadata.title
+        names.update({d: name for d, (name, _) in listed.items()})
+    return names
 
 
 @app.command()
@@ -1047,10 +1119,11 @@ def log(
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The dossier's access log, its hash chain verified."""
+    """The dossier's access log, its hash chain verified; documents by their file names."""
     with client(server, profile) as c:
         dossier_id = c.resolve_dossier(dossier)
         entries = c.access_log(dossier_id)
+        documents = document_labels(c.document_names([dossier_id]))
         names = {e.actor_id: c.contact_by_id(e.actor_id).identity.username for e in entries}
         names.update(
             {
@@ -1066,6 +1139,7 @@ def log(
             "who": names[e.actor_id],
             "action": e.action,
             "document": e.document_id,
+            "name": documents[e.document_id][0] if e.document_id in documents else None,
             "version": e.version,
             "subject": names.get(e.subject_id) if e.subject_id else None,
         }
@@ -1073,14 +1147,18 @@ def log(
     ]
     if as_json:
         return print_json(rows)
-    table = Columns("#", "when", "who", "action", "document", "user")
+    table = Columns(
+        "#", "when", "who", "action", "document", "version", "user", names=("document",)
+    )
     for r in rows:
+        document = r["document"] or ""
         table.add_row(
             r["seq"],
             when(r["at"]),
             r["who"],
             r["action"],
-            (r["document"] or "")[:12],
+            documents[document][1] if document in documents else document[:12],
+            r["version"] or "",
             r["subject"] or "",
         )
     table.print()
@@ -1135,6 +1213,10 @@ def demo() -> None:
 
 
 def main() -> None:
+    global DATE_FORMAT
+    # The user's way of writing dates (LC_ALL, LC_TIME, LANG); C if theirs is not installed.
+    with contextlib.suppress(locale.Error):
+        DATE_FORMAT = date_format(locale.setlocale(locale.LC_TIME, ""))
     app()
 
 

@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from vault.errors import IntegrityError, MalformedError
+from vault.errors import ExpiredError, IntegrityError, MalformedError
 from vault.header import check_payload_digest, new_file_key, seal_header
 from vault.metadata import FORBIDDEN_NAME_CHARACTERS, NAME_MAX, DocumentMetadata
 from vault.payload import PayloadDigest, age_file_key, decrypt_payload, encrypt_payload
 
-from .base import ID_HEX_LENGTH, ID_PATTERN, Dossier, check_id, new_id, now, unique_prefix
+from .base import ID_PATTERN, Dossier, by_id_or_name, check_id, new_id, now
 from .dossiers import DocumentInfo, DossiersMixin, VersionRecord
 from .errors import ClientError, UnconfirmedVersionError
 from .transport import STREAM_CHUNK, b64
@@ -136,27 +136,63 @@ class DocumentsMixin(DossiersMixin):
             raise MalformedError("server answer: a document's versions do not match it")
         return dossier_id, versions
 
-    def resolve_target(self, prefix: str) -> tuple[str, str]:
-        """Resolve an id prefix to ("dossier", id) or ("document", id)."""
+    def _kinds(self, dossiers: list[str]) -> dict[str, str]:
+        """{id: "dossier" or "document"} of everything the server lists for me (unverified:
+        ids only, to find what a prefix names)."""
+        kinds = dict.fromkeys(dossiers, "dossier")
+        for dossier_id in dossiers:
+            kinds.update(dict.fromkeys(self._listing(dossier_id), "document"))
+        return kinds
+
+    def document_names(self, dossiers: list[str]) -> dict[str, tuple[str, str]]:
+        """{id: (file name, label)} of every document I can open in `dossiers`, verified (the
+        server never sees a name); the label names its dossier. A dossier whose grants to me
+        expired has no names to offer; a failed check of one stops everything (fail closed).
+
+        The listing of `DossiersMixin.documents`, not of an override that acts on a listing
+        (`ReceiptsMixin` signs receipts): looking a name up is no opening."""
+        names: dict[str, tuple[str, str]] = {}
+        for dossier_id in dossiers:
+            try:
+                dossier = self.load_dossier(dossier_id)
+                infos = DossiersMixin.documents(self, dossier_id)
+            except (ClientError, ExpiredError):
+                continue
+            where = f"in {dossier.title!r}" if dossier.metadata else "shared with you"
+            names.update({i.document_id: (i.name, f"{i.name}  ({where})") for i in infos})
+        return names
+
+    def resolve_target(self, text: str) -> tuple[str, str]:
+        """("dossier", id) or ("document", id): what `text` names, by id or its beginning, by a
+        dossier's title or by a document's file name (`by_id_or_name`)."""
         dossiers = self.dossier_ids()
-        full = prefix.lower()
+        full = text.lower()
         if ID_PATTERN.fullmatch(full):
             # A whole id needs no scan of every listing (an owner's dossier may hold 10,000
             # documents): a dossier I can see, or else a document, which the next call fetches.
             return ("dossier" if full in dossiers else "document"), full
-        kinds = dict.fromkeys(dossiers, "dossier")
-        for dossier_id in dossiers:
-            kinds.update(dict.fromkeys(self._listing(dossier_id), "document"))
-        found = unique_prefix(prefix, list(kinds), "dossier or document")
-        return kinds[found], found
+        kinds = self._kinds(dossiers)
 
-    def resolve_document(self, prefix: str) -> str:
-        if len(prefix) == ID_HEX_LENGTH:
-            return prefix.lower()
-        kind, found = self.resolve_target(prefix)
-        if kind != "document":
-            raise ClientError(f"{prefix!r} is a dossier, not a document")
-        return found
+        def names() -> dict[str, tuple[str, str]]:
+            return {**self.dossier_titles(dossiers), **self.document_names(dossiers)}
+
+        found = by_id_or_name(text, kinds, names, "dossier or document", "title or name")
+        return kinds.get(found, "document"), found
+
+    def resolve_document(self, text: str) -> str:
+        """The document `text` names: by id or its beginning, or by its file name."""
+        full = text.lower()
+        if ID_PATTERN.fullmatch(full):
+            return full
+        dossiers = self.dossier_ids()
+        kinds = self._kinds(dossiers)
+        by_id = [i for i in kinds if i.startswith(full)]
+        if len(by_id) == 1 and kinds[by_id[0]] == "dossier":
+            raise ClientError(f"{text!r} is a dossier, not a document")
+        documents = [i for i, kind in kinds.items() if kind == "document"]
+        return by_id_or_name(
+            text, documents, lambda: self.document_names(dossiers), "document", "name"
+        )
 
     # -- writing ------------------------------------------------------------------------------
     def _encrypt_and_upload(

@@ -20,9 +20,12 @@ from .cli import (
     ServerOpt,
     client,
     command,
+    document_labels,
     err,
     out,
     print_json,
+    readable_names,
+    shorten,
     when,
 )
 from .organisations import KINDS, Organisation
@@ -210,11 +213,22 @@ def inbox(
     """Dossiers and documents shared with you and your organisations, newest first."""
     with client(server, profile) as c:
         items = c.inbox(org)
-    rows = [i.to_json() for i in items]
+        names = readable_names(c, [(i.dossier_id, i.document_id) for i in items if i.ok])
+    rows = [
+        {
+            **i.to_json(),
+            "title": names.get(i.dossier_id),
+            "name": names.get(i.document_id) if i.document_id else None,
+        }
+        for i in items
+    ]
     if as_json:
         print_json(rows)
     else:
-        table = Columns("shared", "to", "kind", "id", "from", "rights", "expires", "signature")
+        table = Columns(
+            "shared", "to", "kind", "id", "name", "from", "rights", "expires", "signature",
+            names=("name",),
+        )  # fmt: skip
         for i in items:
             sender = i.sender + ("" if i.sender_verified else " (unverified)")
             table.add_row(
@@ -222,6 +236,7 @@ def inbox(
                 i.via,
                 i.kind,
                 (i.document_id or i.dossier_id)[:12],
+                names.get(i.document_id or i.dossier_id, ""),
                 sender,
                 i.rights,
                 when(i.expires_at),
@@ -246,15 +261,27 @@ def receipts(
 ) -> None:
     """Receipts organisations signed for a dossier, each signature verified."""
     with client(server, profile) as c:
-        views = c.receipts(c.resolve_dossier(dossier))
+        dossier_id = c.resolve_dossier(dossier)
+        views = c.receipts(dossier_id)
+        labels = document_labels(c.document_names([dossier_id]))
     if as_json:
-        print_json([v.to_json() for v in views])
+        print_json(
+            [
+                {
+                    **v.to_json(),
+                    "names": [labels.get(e["document_id"], (None,))[0] for e in v.entries],
+                }
+                for v in views
+            ]
+        )
     else:
         table = Columns("opened", "organisation", "member", "documents", "signature")
         for v in views:
             org = v.organisation + ("" if v.org_verified else " (unverified)")
             documents = ", ".join(
-                f"{e['document_id'][:8]} v{e['version']}" for e in v.entries[:3]
+                f"{shorten(labels.get(e['document_id'], ('', e['document_id'][:8]))[1], 30)} "
+                f"v{e['version']}"
+                for e in v.entries[:3]
             ) + (f" +{len(v.entries) - 3}" if len(v.entries) > 3 else "")
             table.add_row(when(v.opened_at), org, v.member, documents, v.status)
         table.print()

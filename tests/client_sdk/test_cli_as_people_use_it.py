@@ -223,3 +223,80 @@ def test_add_and_get_print_nothing_on_stderr_off_a_terminal(world: World, tmp_pa
     assert (added.returncode, added.stderr) == (0, "")
     got = world.anna.run("get", ids_by_name(world.anna, dossier)["stil.txt"], "-o", str(tmp_path))
     assert (got.returncode, got.stderr) == (0, "")
+
+
+# -- point 7: names where there were ids ---------------------------------------------------------
+def test_ls_get_and_share_take_a_title_or_a_file_name(world: World, tmp_path: Path) -> None:
+    # Issue 15, point 7: `ls 'Schade Hoofdstraat 12'` and `get schaderapport.pdf` did not work.
+    report = world.file("schaderapport-namen.pdf", b"%PDF rapport", folder="namen")
+    dossier = world.dossier("Schade Namenstraat 12", report)
+    document = ids_by_name(world.anna, dossier)["schaderapport-namen.pdf"]
+    listed = json.loads(world.anna.ok("ls", "schade namenstraat 12", "--json"))
+    assert [d["id"] for d in listed] == [document]
+    assert [d["id"] for d in json.loads(world.anna.ok("ls", "Schade Namen", "--json"))] == [
+        document
+    ]  # the beginning of a title, if only one title begins so
+    out = world.anna.ok("get", "schaderapport-namen.pdf", "-o", str(tmp_path / "r.pdf"))
+    assert out.startswith(f"{tmp_path / 'r.pdf'}  (version 1")
+    assert (tmp_path / "r.pdf").read_bytes() == b"%PDF rapport"
+    assert "Shared with bert " in world.anna.ok("share", "SCHADERAPPORT-namen.pdf", "bert")
+    assert "Shared with bert " in world.anna.ok("share", "Schade Namenstraat 12", "bert")
+    shared = {(i["kind"], i["dossier"], i["document"]) for i in json.loads(
+        world.bert.ok("shared", "--json"))}  # fmt: skip
+    assert {("document", dossier, document), ("dossier", dossier, None)} <= shared
+    user_error(world.anna.run("ls", "Schade Nergensstraat"), "no dossier with the id or title")
+    user_error(world.anna.run("get", "nergens.pdf"), "no document with the id or name")
+
+
+def test_an_ambiguous_title_or_name_lists_the_candidates(world: World) -> None:
+    first = world.dossier("Schade Dubbelstraat 1", world.file("dubbel.txt", b"een", "d1"))
+    second = world.dossier("Schade Dubbelstraat 1", world.file("dubbel.txt", b"twee", "d2"))
+    for args, what in ((("ls", "schade dubbelstraat 1"), "2 dossiers"),
+                       (("ls", "Schade Dubbel"), "2 dossiers"),
+                       (("get", "dubbel.txt"), "2 documents")):  # fmt: skip
+        result = world.anna.run(*args)
+        assert (result.returncode, result.stdout) == (1, ""), result
+        first_line, *candidates = result.stderr.splitlines()
+        assert first_line.startswith(f"error: '{args[1]}' matches {what}; type more of the id")
+        assert len(candidates) == 2, result.stderr
+        ids = {c.split()[0] for c in candidates}
+        if args[0] == "ls":
+            assert ids == {first[:12], second[:12]}
+            assert all(c.endswith("  Schade Dubbelstraat 1") for c in candidates)
+        else:
+            docs = {
+                *ids_by_name(world.anna, first).values(),
+                *ids_by_name(world.anna, second).values(),
+            }
+            assert ids == {d[:12] for d in docs}
+            assert all("dubbel.txt  (in 'Schade Dubbelstraat 1')" in c for c in candidates)
+    assert json.loads(world.anna.ok("ls", first[:8], "--json"))[0]["name"] == "dubbel.txt"
+
+
+def test_log_and_shared_show_titles_and_file_names(world: World, tmp_path: Path) -> None:
+    # Issue 15, point 7: `log` showed document ids only; `shared` no title or file name, and
+    # one row per version without saying which.
+    report = world.file("rapport-log.pdf", b"versie 1", folder="log")
+    dossier = world.dossier("Schade Logstraat 4", report)
+    report.write_bytes(b"versie 2")
+    world.anna.ok("update", "rapport-log.pdf", str(report))
+    world.anna.ok("share", "rapport-log.pdf", "bert")
+    world.bert.ok("get", "rapport-log.pdf", "-o", str(tmp_path / "b.pdf"))
+    table = world.anna.ok("log", "Schade Logstraat 4").splitlines()
+    assert table[0].split() == ["#", "when", "who", "action", "document", "version", "user"]
+    assert [line.split()[4:] for line in table[1:-1]] == [
+        ["upload", "rapport-log.pdf", "1"],
+        ["upload", "rapport-log.pdf", "2"],
+        ["share", "rapport-log.pdf", "1", "bert"],
+        ["share", "rapport-log.pdf", "2", "bert"],
+        ["download", "rapport-log.pdf", "2"],
+    ]
+    logged = json.loads(world.anna.ok("log", dossier, "--json"))
+    assert {e["name"] for e in logged} == {"rapport-log.pdf"}
+    rows = [line for line in world.bert.ok("shared").splitlines() if "rapport-log.pdf" in line]
+    assert len(rows) == 1, rows  # one share, not one line for each version's key
+    assert rows[0].split()[:2] == [
+        "document",
+        ids_by_name(world.anna, dossier)["rapport-log.pdf"][:12],
+    ]
+    assert "  1, 2  " in rows[0]

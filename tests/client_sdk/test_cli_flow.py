@@ -706,12 +706,14 @@ def test_user_errors_exit_1_with_one_line(
     cases = {
         "unknown user for share": (call(anna, "share", dossier, "nobody-here"), "no such user"),
         "unknown user for revoke": (call(anna, "revoke", dossier, "nobody-here"), "no such user"),
-        "no such dossier": (call(anna, "ls", "ffffffff"), "no dossier with id 'ffffffff'"),
+        "no such dossier": (
+            call(anna, "ls", "ffffffff"),
+            "no dossier with the id or title 'ffffffff'",
+        ),
         "no such dossier for add": (
             call(anna, "add", "ffffffff", str(tmp_path / "x.txt")),
             "no dossier",
         ),
-        "ambiguous prefix": (call(anna, "ls", ""), "matches 2 dossiers"),
         "unknown id prefix": (call(anna, "get", "zz", "-o", str(tmp_path / "z")), "'zz'"),
         "unknown full id": (call(anna, "get", nobody_id, "-o", str(tmp_path / "z")), "no such"),
         "a dossier is not a document": (call(anna, "get", dossier[:10]), "is a dossier"),

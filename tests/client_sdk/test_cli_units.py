@@ -8,6 +8,7 @@ import importlib
 import json
 import pkgutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -81,14 +82,14 @@ def test_a_duration_counts_from_now(text: str, seconds: int) -> None:
     assert before + seconds <= value <= after + seconds
 
 
-def test_a_date_means_the_end_of_that_day_in_utc() -> None:
-    end_of_day = calendar.timegm((2027, 1, 31, 23, 59, 59, 0, 0, 0))
+def test_a_date_means_the_end_of_that_day_on_this_computers_clock() -> None:
+    end_of_day = int(time.mktime((2027, 1, 31, 23, 59, 59, 0, 0, -1)))
     assert cli.parse_expiry("2027-01-31") == end_of_day
     assert cli.parse_expiry(" 2027-01-31 ") == end_of_day
 
 
 def test_a_leap_day_is_a_date() -> None:
-    assert cli.parse_expiry("2028-02-29") == calendar.timegm((2028, 2, 29, 23, 59, 59, 0, 0, 0))
+    assert cli.parse_expiry("2028-02-29") == int(time.mktime((2028, 2, 29, 23, 59, 59, 0, 0, -1)))
 
 
 @pytest.mark.parametrize("text", [None, ""])
@@ -145,7 +146,7 @@ def test_an_expiry_more_than_ten_years_away_is_refused(
 def test_ten_years_is_the_limit() -> None:
     before, value, after = _from_now("3660d")
     assert before + 3660 * DAY <= value <= after + 3660 * DAY
-    far = time.gmtime(time.time() + 11 * 366 * DAY)
+    far = time.localtime(time.time() + 11 * 366 * DAY)
     with pytest.raises(typer.Exit):
         cli.parse_expiry(time.strftime("%Y-%m-%d", far))
 
@@ -162,7 +163,7 @@ def test_an_expiry_now_or_in_the_past_is_refused(
 
 
 def test_today_is_a_valid_expiry_date() -> None:
-    today = time.strftime("%Y-%m-%d", time.gmtime())
+    today = time.strftime("%Y-%m-%d", time.localtime())
     assert cli.parse_expiry(today) > time.time()
 
 
@@ -381,9 +382,35 @@ def test_size_text(n: int, text: str) -> None:
     assert cli.size_text(n) == text
 
 
-def test_when() -> None:
+@pytest.fixture
+def amsterdam(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This computer's clock in Amsterdam (CET, CEST in summer), by a POSIX TZ rule."""
+    monkeypatch.setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_when(amsterdam: None) -> None:
     assert cli.when(0) == "-"
-    assert cli.when(86400 + 3600 + 60) == "1970-01-02 01:01"
+    assert cli.when(86400 + 3600 + 60) == "1970-01-02 02:01"  # 01:01 UTC, in winter
+    assert cli.when(calendar.timegm((2026, 7, 1, 12, 0, 0))) == "2026-07-01 14:00"  # summer
+
+
+def test_an_expiry_date_ends_at_midnight_on_this_computers_clock(amsterdam: None) -> None:
+    end = cli.parse_expiry("2027-01-31")
+    assert end == calendar.timegm((2027, 1, 31, 22, 59, 59))  # 23:59:59 in Amsterdam
+    assert cli.when(end) == "2027-01-31 23:59"
+
+
+@pytest.mark.parametrize(
+    ("lc_time", "shown"),
+    [("C", "%Y-%m-%d"), ("C.UTF-8", "%Y-%m-%d"), ("POSIX", "%Y-%m-%d"), ("", "%Y-%m-%d"),
+     ("nl_NL.UTF-8", "%x"), ("de_DE@euro", "%x")],
+)  # fmt: skip
+def test_dates_are_written_the_way_the_locale_writes_them(lc_time: str, shown: str) -> None:
+    assert cli.date_format(lc_time) == shown
 
 
 # -- the command line in process (no server) ------------------------------------------------------
