@@ -786,21 +786,54 @@ def add(
     dossier: str,
     files: list[Path],
     title: Annotated[str, typer.Option(metavar="TEXT", help="A title for the document(s).")] = "",
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="Add a file as a new document even if the dossier holds it already.",
+        ),
+    ] = False,
     server: ServerOpt = DEFAULT_SERVER,
     profile: ProfileOpt = None,
 ) -> None:
-    """Encrypt files into a dossier."""
+    """Encrypt files into a dossier (a file it holds already: see `kluis update`)."""
+    seen: dict[Path, Path] = {}
     for file in files:
         storable_file(file, title)  # all of them, before anything goes to the server
-    with client(server, profile) as c, transfer_bars() as bar:
-        infos = c.add_many(
-            c.resolve_dossier(dossier),
-            files,
-            title=title,
-            progress=lambda path: bar(path.name, path.stat().st_size),
-        )
+        if file.resolve() in seen and not again:
+            fail(f"error: {file} is given twice: it would become two documents")
+        seen[file.resolve()] = file
+    with client(server, profile) as c:
+        dossier_id = c.resolve_dossier(dossier)
+        if not again:
+            refuse_copies(c.copies_in(dossier_id, files))
+        with transfer_bars() as bar:
+            infos = c.add_many(
+                dossier_id,
+                files,
+                title=title,
+                progress=lambda path: bar(path.name, path.stat().st_size),
+            )
     for info in infos:
         plain(f"{info.document_id}  {info.name}  ({size_text(info.size)})")
+
+
+def refuse_copies(copies: list[tuple[Path, Any]]) -> None:
+    """Issue 15, point 8: a file the dossier holds already is not silently added again."""
+    if not copies:
+        return
+    if len(copies) == 1:
+        [(path, info)] = copies
+        fail(
+            f"error: {path.name} is already in this dossier as document {info.document_id[:12]} "
+            f"(version {info.version}: the same name, size and date). A new version of it: "
+            f"`kluis update {info.document_id[:12]} {path}`; another document anyway: --again"
+        )
+    held = ", ".join(f"{path.name} ({info.document_id[:12]})" for path, info in copies)
+    fail(
+        f"error: {len(copies)} files are already in this dossier (the same name, size and date): "
+        f"{held}. A new version of one: `kluis update ID FILE`; new documents anyway: --again"
+    )
 
 
 @app.command()

@@ -194,6 +194,23 @@ class DocumentsMixin(DossiersMixin):
             text, documents, lambda: self.document_names(dossiers), "document", "name"
         )
 
+    def copies_in(self, dossier_id: str, paths: list[Path]) -> list[tuple[Path, DocumentInfo]]:
+        """The files of `paths` that the dossier already holds, each with the document that
+        holds it: one whose version opened by default has the same name, size and
+        modification time (the quick check of rsync; the listing has no hash of the plaintext
+        to compare, and downloading to compare would be an opening, logged). Read from the
+        verified listing (`DossiersMixin.documents`, not an override that signs receipts)."""
+        listed: dict[tuple[str, int, int], DocumentInfo] = {}
+        for info in DossiersMixin.documents(self, dossier_id):
+            listed.setdefault((info.name, info.size, info.modified), info)
+        copies = []
+        for path in paths:
+            stat = path.stat()
+            key = (path.name, stat.st_size, max(0, int(stat.st_mtime)))
+            if key in listed:
+                copies.append((path, listed[key]))
+        return copies
+
     # -- writing ------------------------------------------------------------------------------
     def _encrypt_and_upload(
         self, path: Path, file_key: bytes, progress: Progress | None

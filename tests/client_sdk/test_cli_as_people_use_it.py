@@ -300,3 +300,26 @@ def test_log_and_shared_show_titles_and_file_names(world: World, tmp_path: Path)
         ids_by_name(world.anna, dossier)["rapport-log.pdf"][:12],
     ]
     assert "  1, 2  " in rows[0]
+
+
+# -- point 8: the same file twice ----------------------------------------------------------------
+def test_adding_a_file_the_dossier_holds_is_refused_with_a_pointer_to_update(
+    world: World,
+) -> None:
+    # Issue 15, point 8: adding the same file twice silently made a second document.
+    report = world.file("rapport-dubbel.pdf", b"%PDF het rapport", folder="twice")
+    dossier = world.dossier("Twee keer", report)
+    [document] = ids_by_name(world.anna, dossier).values()
+    message = user_error(world.anna.run("add", dossier, str(report)), "rapport-dubbel.pdf")
+    assert f"already in this dossier as document {document[:12]}" in message
+    assert f"`kluis update {document[:12]} {report}`" in message and "--again" in message
+    other = world.file("brief.txt", b"brief", folder="twice")
+    user_error(world.anna.run("add", dossier, str(other), str(report)), "--again")
+    user_error(world.anna.run("add", dossier, str(other), str(other)), "given twice")
+    assert list(ids_by_name(world.anna, dossier)) == ["rapport-dubbel.pdf"]  # nothing added
+
+    world.anna.ok("add", dossier, str(report), "--again")
+    assert len(json.loads(world.anna.ok("ls", dossier, "--json"))) == 2
+    report.write_bytes(b"%PDF het herziene rapport")  # another file by that name: welcome
+    world.anna.ok("add", dossier, str(report))
+    assert len(json.loads(world.anna.ok("ls", dossier, "--json"))) == 3
