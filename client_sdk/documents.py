@@ -199,7 +199,9 @@ class DocumentsMixin(DossiersMixin):
         holds it: one whose version opened by default has the same name, size and
         modification time (the quick check of rsync; the listing has no hash of the plaintext
         to compare, and downloading to compare would be an opening, logged). Read from the
-        verified listing (`DossiersMixin.documents`, not an override that signs receipts)."""
+        verified listing (`DossiersMixin.documents`, not an override that signs receipts);
+        ClientError first if I may not add to the dossier at all."""
+        _require_writer(self.load_dossier(dossier_id))  # first: may I add at all?
         listed: dict[tuple[str, int, int], DocumentInfo] = {}
         for info in DossiersMixin.documents(self, dossier_id):
             listed.setdefault((info.name, info.size, info.modified), info)
