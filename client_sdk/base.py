@@ -277,7 +277,7 @@ class ClientBase:
     def resolve_dossier(self, text: str) -> str:
         """The dossier `text` names: an id or its beginning, or a title (`by_id_or_name`)."""
         ids = self.dossier_ids()
-        return by_id_or_name(text, ids, lambda: self.dossier_titles(ids), "dossier", "title")
+        return by_id_or_name(text, ids, lambda: self.dossier_titles(ids), "dossier", "id or title")
 
     def dossier_titles(self, ids: list[str]) -> dict[str, tuple[str, str]]:
         """{id: (title, title)} of the dossiers whose title I can read (decrypted and verified
@@ -299,7 +299,7 @@ def by_id_or_name(
     ids: Iterable[str],
     names: Callable[[], dict[str, tuple[str, str]]],
     what: str,
-    called: str,
+    by: str,
 ) -> str:
     """The one id of `ids` that `text` names, else UnknownId or AmbiguousId (with candidates).
 
@@ -307,7 +307,8 @@ def by_id_or_name(
     Otherwise `names()` gives {id: (name, label)}, read only now because reading them means
     decrypting and verifying (a title, a file name): a whole name, in any case, names its
     object if only one has it; else every id and name that begins with `text` is a candidate.
-    `what` ("dossier") and `called` ("title") word the messages; `label` shows a candidate."""
+    `what` ("dossier") and `by` ("id or title") word the messages; `label` shows a
+    candidate."""
     prefix = text.lower()
     id_hits = sorted({i for i in ids if i.startswith(prefix)}) if HEX.fullmatch(prefix) else []
     if len(id_hits) == 1:
@@ -322,8 +323,8 @@ def by_id_or_name(
     if len(hits) == 1:
         return hits[0]
     if not hits:
-        raise UnknownId(f"no {what} with the id or {called} {text!r} that you can see")
+        raise UnknownId(f"no {what} with the {by} {text!r} that you can see")
     raise AmbiguousId(
-        f"{text!r} matches {len(hits)} {what}s; type more of the id or the {called}:",
+        f"{text!r} matches {len(hits)} {what}s; type more of the {by}:",
         [(i, known[i][1] if i in known else "") for i in hits[:MAX_CANDIDATES]],
     )

@@ -950,7 +950,10 @@ def ls(
 def get(
     document: str,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", metavar="PATH", help="Where to write it.")
+        str | None,
+        typer.Option(
+            "-o", "--output", metavar="PATH", help="Where to write it (ending in /: a folder)."
+        ),
     ] = None,
     version: Annotated[
         int | None,
@@ -968,12 +971,15 @@ def get(
     profile: ProfileOpt = None,
 ) -> None:
     """Download, decrypt and verify a document (the latest version its owner confirmed)."""
+    target = Path(output) if output else None
     with client(server, profile) as c:
         document_id = c.resolve_document(document)
         with transfer_bars() as bar:
+            if output and output.endswith(("/", os.sep)):  # a folder, made if need be
+                Path(output).mkdir(parents=True, exist_ok=True)
             info, path = c.get(
                 document_id,
-                output,
+                target,
                 version=version,
                 overwrite=force,
                 progress=bar("download", 0),

@@ -176,7 +176,7 @@ class DocumentsMixin(DossiersMixin):
         def names() -> dict[str, tuple[str, str]]:
             return {**self.dossier_titles(dossiers), **self.document_names(dossiers)}
 
-        found = by_id_or_name(text, kinds, names, "dossier or document", "title or name")
+        found = by_id_or_name(text, kinds, names, "dossier or document", "id, title or name")
         return kinds.get(found, "document"), found
 
     def resolve_document(self, text: str) -> str:
@@ -191,7 +191,7 @@ class DocumentsMixin(DossiersMixin):
             raise ClientError(f"{text!r} is a dossier, not a document")
         documents = [i for i, kind in kinds.items() if kind == "document"]
         return by_id_or_name(
-            text, documents, lambda: self.document_names(dossiers), "document", "name"
+            text, documents, lambda: self.document_names(dossiers), "document", "id or name"
         )
 
     def copies_in(self, dossier_id: str, paths: list[Path]) -> list[tuple[Path, DocumentInfo]]:

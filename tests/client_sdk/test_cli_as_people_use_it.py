@@ -221,8 +221,10 @@ def test_add_and_get_print_nothing_on_stderr_off_a_terminal(world: World, tmp_pa
     dossier = world.dossier("Stil")
     added = world.anna.run("add", dossier, str(world.file("stil.txt", b"stil")))
     assert (added.returncode, added.stderr) == (0, "")
-    got = world.anna.run("get", ids_by_name(world.anna, dossier)["stil.txt"], "-o", str(tmp_path))
+    folder = f"{tmp_path / 'nieuw'}/"  # ending in /: a folder, made if need be
+    got = world.anna.run("get", ids_by_name(world.anna, dossier)["stil.txt"], "-o", folder)
     assert (got.returncode, got.stderr) == (0, "")
+    assert (tmp_path / "nieuw" / "stil.txt").read_bytes() == b"stil"
 
 
 # -- point 7: names where there were ids ---------------------------------------------------------
