@@ -325,3 +325,20 @@ def test_adding_a_file_the_dossier_holds_is_refused_with_a_pointer_to_update(
     report.write_bytes(b"%PDF het herziene rapport")  # another file by that name: welcome
     world.anna.ok("add", dossier, str(report))
     assert len(json.loads(world.anna.ok("ls", dossier, "--json"))) == 3
+
+
+def test_inbox_and_receipts_show_titles_and_file_names(world: World, tmp_path: Path) -> None:
+    # Issue 15, point 7: `receipts` showed document ids only; `inbox` no title or file name.
+    world.anna.ok("org", "create", "Loket-Namen", "--kind", "institution")
+    world.anna.ok("org", "add-member", "loket-namen", "BERT")
+    dossier = world.dossier("Schade Inboxstraat 5", world.file("inbox-rapport.pdf", b"%PDF", "ib"))
+    world.anna.ok("share", "Schade Inboxstraat 5", "@loket-namen", "--allow-unverified")
+    rows = [r for r in json.loads(world.bert.ok("inbox", "--json")) if r["dossier"] == dossier]
+    assert [(r["via"], r["title"]) for r in rows] == [("@loket-namen", "Schade Inboxstraat 5")]
+    [line] = [line for line in world.bert.ok("inbox").splitlines() if dossier[:12] in line]
+    assert "Schade Inboxstraat 5" in line
+    world.bert.ok("get", "inbox-rapport.pdf", "-o", str(tmp_path / "r.pdf"))  # signs a receipt
+    [receipt] = json.loads(world.anna.ok("receipts", "Schade Inboxstraat 5", "--json"))
+    assert receipt["names"] == ["inbox-rapport.pdf"]
+    table = world.anna.ok("receipts", "Schade Inboxstraat 5")
+    assert "inbox-rapport.pdf v1" in table, table
