@@ -15,7 +15,7 @@ from typing import Any
 from vault.bundle import bundle_kdf_params, open_bundle, seal_bundle
 from vault.errors import KeyMismatchError, MalformedError, WrongPassphrase
 from vault.kdf import KdfParams, PassphraseKeys, passphrase_keys
-from vault.keys import Identity, PrivateIdentity, check_username
+from vault.keys import Identity, PrivateIdentity
 from vault.passphrase import require_strong_passphrase
 from vault.recovery import RecoveryCode, RecoveryKeys, parse_recovery_code
 
@@ -23,6 +23,7 @@ from .base import ClientBase, new_id
 from .errors import ClientError, Unauthorized
 from .profile import Session
 from .transport import b64, unb64
+from .typed import typed_username
 
 KDF_ALGORITHM = "argon2id"
 
@@ -50,14 +51,6 @@ def kdf_from_json(value: Any) -> KdfParams:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedError("server answer: malformed key-derivation parameters") from exc
-
-
-def typed_username(username: str) -> str:
-    """A username a person typed: a mistake in it is a user error, not a security failure."""
-    try:
-        return check_username(username)
-    except MalformedError as exc:
-        raise ClientError(str(exc)) from None
 
 
 class AccountsMixin(ClientBase):
@@ -131,7 +124,7 @@ class AccountsMixin(ClientBase):
 
     def register(self, username: str, passphrase: str, display_name: str = "") -> RecoveryCode:
         """Create an account; returns the recovery code, to be shown to the user once."""
-        typed_username(username)
+        username = typed_username(username)
         require_strong_passphrase(passphrase, [username])
         identity = PrivateIdentity.generate(bytes.fromhex(new_id()), username)
         keys = passphrase_keys(passphrase, KdfParams.new())
@@ -163,7 +156,7 @@ class AccountsMixin(ClientBase):
         return passphrase_keys(passphrase, params, self._previous_kdf(username, params.salt))
 
     def login(self, username: str, passphrase: str) -> Identity:
-        typed_username(username)
+        username = typed_username(username)
         keys = self._derive_login_keys(username, passphrase)
         answer = self._login_with(username, keys)
         identity = self._open(answer, "passphrase_bundle", keys, username)
@@ -193,6 +186,8 @@ class AccountsMixin(ClientBase):
         if self._session is not None:
             try:
                 self.api.call("POST", "/auth/logout")
+            except Unauthorized:
+                pass  # the server ended this session already (expired, or ended elsewhere)
             finally:
                 self.profile.clear_session()
                 self._session = None
@@ -245,7 +240,7 @@ class AccountsMixin(ClientBase):
 
     def recover(self, username: str, recovery_code: str, new_passphrase: str) -> Identity:
         """Open the recovery bundle with the recovery code and set a new passphrase."""
-        typed_username(username)
+        username = typed_username(username)
         recovery = parse_recovery_code(recovery_code).keys()
         require_strong_passphrase(new_passphrase, [username])
         auth = b64(recovery.auth_key)
@@ -269,5 +264,11 @@ class AccountsMixin(ClientBase):
         self._start_session(login, identity, keys)
         return identity.public
 
-    def whoami(self) -> Identity:
-        return self.me.public
+    def whoami(self, *, check: bool = False) -> Identity:
+        """My identity, from this device's session. `check`: first ask the server whether that
+        session still holds (Unauthorized if it expired or a recovery or a passphrase change on
+        another device ended it; NotLoggedIn if this device holds none)."""
+        identity = self.me.public
+        if check:
+            self.api.call("GET", "/me")
+        return identity

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -21,11 +22,12 @@ from vault.index import DossierIndex, index_hash, open_index, verify_index
 from vault.keys import Identity, PrivateIdentity
 from vault.metadata import DossierMetadata
 
-from .errors import AmbiguousId, NotLoggedIn, UnknownId
+from .errors import AmbiguousId, NotFound, NotLoggedIn, UnknownId
 from .parts import PartPolicy
 from .profile import Profile, Session
 from .transport import Api, unb64
 from .trust import Contact, check_record, trust
+from .typed import typed_username
 
 ID_HEX_LENGTH = 32
 
@@ -144,10 +146,20 @@ class ClientBase:
         return contact
 
     def contact(self, username: str) -> Contact:
-        """The trusted identity of `username` (pinned on first sight)."""
+        """The trusted identity of `username` (pinned on first sight); a typed name is folded
+        and checked first (`typed_username`)."""
+        username = typed_username(username)
         return self._contact_from_user(
             self.api.call("GET", f"/users/{username}"), username=username
         )
+
+    def user_exists(self, username: str) -> bool:
+        """Whether the server says it has this user (a claim: for hints only, never trust)."""
+        try:
+            self.api.call("GET", f"/users/{typed_username(username)}")
+        except NotFound:
+            return False
+        return True
 
     def contact_by_id(self, user_id: str) -> Contact:
         cached = self._contacts.get(user_id)
@@ -265,15 +277,57 @@ class ClientBase:
             raise MalformedError("server answer: dossiers is not a list")
         return [check_id(str(d.get("dossier_id")), "dossier id") for d in listing]
 
-    def resolve_dossier(self, prefix: str) -> str:
-        return unique_prefix(prefix, self.dossier_ids(), "dossier")
+    def resolve_dossier(self, text: str) -> str:
+        """The dossier `text` names: an id or its beginning, or a title (`by_id_or_name`)."""
+        ids = self.dossier_ids()
+        return by_id_or_name(text, ids, lambda: self.dossier_titles(ids), "dossier", "id or title")
+
+    def dossier_titles(self, ids: list[str]) -> dict[str, tuple[str, str]]:
+        """{id: (title, title)} of the dossiers whose title I can read (decrypted and verified
+        here: the server never sees one)."""
+        titles = {}
+        for dossier_id in ids:
+            metadata = self.load_dossier(dossier_id).metadata
+            if metadata is not None:
+                titles[dossier_id] = (metadata.title, metadata.title)
+        return titles
 
 
-def unique_prefix(prefix: str, candidates: list[str], what: str) -> str:
-    prefix = prefix.lower()
-    matches = sorted({c for c in candidates if c.startswith(prefix)})
-    if not matches:
-        raise UnknownId(f"no {what} with id {prefix!r} that you can see")
-    if len(matches) > 1:
-        raise AmbiguousId(f"{prefix!r} matches {len(matches)} {what}s; type more of the id")
-    return matches[0]
+HEX = re.compile(r"[0-9a-f]*")
+MAX_CANDIDATES = 20
+
+
+def by_id_or_name(
+    text: str,
+    ids: Iterable[str],
+    names: Callable[[], dict[str, tuple[str, str]]],
+    what: str,
+    by: str,
+) -> str:
+    """The one id of `ids` that `text` names, else UnknownId or AmbiguousId (with candidates).
+
+    An id, or the beginning of exactly one id, names that one: the names are then not read.
+    Otherwise `names()` gives {id: (name, label)}, read only now because reading them means
+    decrypting and verifying (a title, a file name): a whole name, in any case, names its
+    object if only one has it; else every id and name that begins with `text` is a candidate.
+    `what` ("dossier") and `by` ("id or title") word the messages; `label` shows a
+    candidate."""
+    prefix = text.lower()
+    id_hits = sorted({i for i in ids if i.startswith(prefix)}) if HEX.fullmatch(prefix) else []
+    if len(id_hits) == 1:
+        return id_hits[0]
+    known = names()
+    folded = text.casefold()
+    exact = sorted(i for i, (name, _) in known.items() if name.casefold() == folded)
+    if len(exact) == 1:
+        return exact[0]
+    begins = {i for i, (name, _) in known.items() if name.casefold().startswith(folded)}
+    hits = exact or sorted(set(id_hits) | begins)
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        raise UnknownId(f"no {what} with the {by} {text!r} that you can see")
+    raise AmbiguousId(
+        f"{text!r} matches {len(hits)} {what}s; type more of the {by}:",
+        [(i, known[i][1] if i in known else "") for i in hits[:MAX_CANDIDATES]],
+    )

@@ -1,8 +1,14 @@
 """The `kluis` command line.
 
-Exit status: 0 success; 1 a user error (unknown user, no such dossier, wrong passphrase, server
-unreachable) with a one-line message; 3 a security failure (integrity, signature, key mismatch,
-rollback, downgrade) with a message naming what failed — and then no output file is written.
+Exit status (`exit_status`): 0 success; 1 what the user can fix: a mistake in what they typed
+(naming what they typed), an unknown user or dossier, a wrong passphrase, a server that cannot be
+reached, a local file or folder that cannot be read or written; 3 only what a lying or broken
+server could cause: a security check failed (integrity, signature, key mismatch, rollback,
+downgrade), named in the message, and then no output file is written; 70 (EX_SOFTWARE) a bug in
+Kluis, with a request to report it; 130 interrupted.
+
+Names people type (usernames, organisation names, `@name`) are case-insensitive: A-Z are folded
+to a-z before use (client_sdk.typed).
 
 Every command takes `--server URL` (env KLUIS_SERVER) and `--profile DIR` (env KLUIS_PROFILE).
 Passphrases come from a prompt, or from env KLUIS_PASSPHRASE or `--passphrase-file`. A new one
@@ -12,8 +18,11 @@ generated: `--generate-passphrase`, or an empty answer at the prompt.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib.metadata
 import json
+import locale
 import os
 import re
 import sys
@@ -36,7 +45,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from vault.errors import SecurityError, VaultError
+from vault.errors import ExpiredError, SecurityError, VaultError
+from vault.kdf import check_passphrase
 from vault.passphrase import generate_passphrase, judge_passphrase
 from vault.recovery import (
     RECOVERY_WORD_COUNT,
@@ -45,15 +55,17 @@ from vault.recovery import (
     recovery_words,
 )
 
-from .accounts import typed_username
 from .client import Client
-from .documents import readable_file
-from .errors import ClientError, Unauthorized
+from .documents import storable_file
+from .errors import AmbiguousId, ClientError, NotFound, Unauthorized
 from .terminal import read_hidden_lines
+from .typed import typed_recipient, typed_username
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 EXIT_USER_ERROR = 1
 EXIT_SECURITY = 3
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug in Kluis
+EXIT_INTERRUPTED = 130
 MAX_EXPIRY_DAYS = 10 * 366  # a share ends within ten years, or never (no --expires)
 SESSION_EXPIRED = "not logged in (or session expired): run `kluis login USERNAME`"
 
@@ -67,20 +79,91 @@ app = typer.Typer(
 dossier_app = typer.Typer(help="Create and list dossiers.", no_args_is_help=True)
 app.add_typer(dossier_app, name="dossier")
 
+
+def _show_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"kluis {kluis_version()}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            expose_value=True,
+            help="Show Kluis's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Kluis: an end-to-end encrypted vault for your damage dossier."""
+
+
+def _plain_parameter_help() -> None:
+    """Help as people read it: `--force`, `DOCUMENT`, `--output PATH`.
+
+    typer 0.29 shows the Python type of every parameter (`--force <bool>`, `document <str>`)
+    and a required argument as `{document}`. For this program only, and only where typer has
+    these methods, a flag shows no type, an option its metavar, and an argument its name in
+    capitals (in brackets if it may be left out)."""
+    core = importlib.import_module("typer.core")
+    argument, option = getattr(core, "TyperArgument", None), getattr(core, "TyperOption", None)
+
+    def arg_name(self: Any) -> str:
+        return str(self.metavar or self.name or "").upper()
+
+    def arg_usage(self: Any) -> str:
+        name = arg_name(self) if self.required else f"[{arg_name(self)}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    def arg_display(self: Any) -> str:
+        return arg_name(self) + ("..." if self.nargs != 1 else "")
+
+    if argument is not None and hasattr(argument, "_usage_display_name"):
+        argument._usage_display_name = arg_usage
+        argument._rich_display_name = arg_display
+        argument.display_name_raw = property(arg_name)
+        argument.display_type_rich = lambda self, ctx: None
+    if option is not None and hasattr(option, "display_type_rich"):
+        typed = option.display_type_rich
+
+        def option_display(self: Any, ctx: Any) -> str | None:
+            if self.is_flag:
+                return None
+            if self.metavar is not None:
+                return str(self.metavar)
+            shown = typed(self, ctx)
+            return shown.strip("<>").upper() if isinstance(shown, str) else shown
+
+        option.display_type_rich = option_display
+
+
+_plain_parameter_help()
+
 # Names, titles and usernames come from other people and from the server: they are printed as
 # Text or escaped, never read as rich markup, and `:name:` in them is no emoji code.
 out = Console(soft_wrap=True, emoji=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 ServerOpt = Annotated[
-    str, typer.Option("--server", envvar="KLUIS_SERVER", help="Kluis server address.")
+    str,
+    typer.Option("--server", envvar="KLUIS_SERVER", metavar="URL", help="Kluis server address."),
 ]
 ProfileOpt = Annotated[
     Path | None,
-    typer.Option("--profile", envvar="KLUIS_PROFILE", help="Profile directory of this device."),
+    typer.Option(
+        "--profile",
+        envvar="KLUIS_PROFILE",
+        metavar="DIR",
+        help="Profile directory of this device.",
+    ),
 ]
 PassFileOpt = Annotated[
-    Path | None, typer.Option("--passphrase-file", help="Read the passphrase from this file.")
+    Path | None,
+    typer.Option("--passphrase-file", metavar="FILE", help="Read the passphrase from this file."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 GenerateOpt = Annotated[
@@ -98,31 +181,94 @@ def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
+def os_error_text(exc: OSError) -> str:
+    """`path: No such file or directory`, not `[Errno 2] No such file or directory: 'path'`."""
+    if exc.strerror and exc.filename is not None:
+        names = [str(exc.filename)] + ([str(exc.filename2)] if exc.filename2 else [])
+        return f"{' -> '.join(names)}: {exc.strerror}"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def exit_status(exc: BaseException) -> tuple[int, str]:
+    """The exit status and the message for an exception that ends a command.
+
+    3 only for a security failure, which only a lying or broken server causes: what the user
+    types is checked before it reaches code that raises those (client_sdk.typed). Everything
+    else the user can do something about is 1. Anything unforeseen is a bug in Kluis: 70."""
+    if isinstance(exc, SecurityError):
+        return EXIT_SECURITY, f"SECURITY CHECK FAILED ({type(exc).__name__}): {exc}"
+    if isinstance(exc, Unauthorized):
+        # Login and recovery turn their own refusals into WrongPassphrase; any other 401
+        # means the session this device holds is missing, expired or ended elsewhere.
+        return EXIT_USER_ERROR, f"error: {SESSION_EXPIRED}"
+    if isinstance(exc, AmbiguousId) and exc.candidates:  # one line for each to choose from
+        rows = [
+            f"  {i[:12]}  {shorten(label.translate(_CONTROLS), 60)}" for i, label in exc.candidates
+        ]
+        return EXIT_USER_ERROR, "\n".join([f"error: {exc}", *rows])
+    if isinstance(exc, VaultError):  # ClientError, WrongPassphrase, ExpiredError, ...
+        return EXIT_USER_ERROR, f"error: {exc}"
+    if isinstance(exc, OSError):  # this computer's files and folders
+        return EXIT_USER_ERROR, f"error: {os_error_text(exc)}"
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, "interrupted"
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return EXIT_INTERNAL, (
+        f"internal error ({detail}): this is a bug in Kluis, not a mistake of yours and not a "
+        f"failed security check. Please report it, with the command you ran and this message "
+        f"(kluis {kluis_version()}); KLUIS_DEBUG=1 shows the details."
+    )
+
+
+# typer's own exceptions carry an exit status or a usage error of their own: passed through.
+_TYPER_OWN: tuple[type[BaseException], ...] = (
+    typer.Exit,
+    typer.Abort,
+    next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
+)
+
+
 def command(func: F) -> F:
-    """Map errors to exit statuses: security failures 3, everything a user can fix 1."""
+    """Run a command; an exception that ends it is reported as `exit_status` says."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except SecurityError as exc:
-            fail(f"SECURITY CHECK FAILED ({type(exc).__name__}): {exc}", EXIT_SECURITY)
-        except Unauthorized:
-            # Login and recovery turn their own refusals into WrongPassphrase; any other 401
-            # means the session this device holds is missing, expired or ended elsewhere.
-            fail(f"error: {SESSION_EXPIRED}")
-        except (ClientError, VaultError) as exc:
-            fail(f"error: {exc}")
-        except (OSError, ValueError) as exc:
-            fail(f"error: {exc}")
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
+        except _TYPER_OWN:
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            code, message = exit_status(exc)
+            if code == EXIT_INTERNAL and os.environ.get("KLUIS_DEBUG"):
+                err.print_exception()
+            fail(message, code)
 
     return wrapper  # type: ignore[return-value]
 
 
+def kluis_version() -> str:
+    try:
+        return importlib.metadata.version("kluis")
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown)"
+
+
 def client(server: str, profile: Path | None) -> Client:
     return Client(server, str(profile) if profile else None)
+
+
+@contextmanager
+def no_such_user_hint(c: Client, username: str) -> Iterator[None]:
+    """A user the server does not know, whose name an organisation has: say to write `@name`."""
+    try:
+        yield
+    except NotFound:
+        if not c.user_exists(username) and c.organisation_exists(username):
+            fail(
+                f"error: there is no user {username!r}; {username} is an organisation: write "
+                f"@{username} to share with it (`kluis org show {username}` shows its fingerprint)"
+            )
+        raise
 
 
 def read_secret(
@@ -134,14 +280,48 @@ def read_secret(
     allow_env: bool = True,
     fallback_env: str | None = None,
 ) -> str:
+    """A passphrase from `path`, else the environment, else a hidden prompt (asked again, with
+    the reason, while it is empty or the confirmation differs)."""
     if path is not None:
-        return path.read_text(encoding="utf-8").rstrip("\r\n")
+        try:
+            text = path.read_text(encoding="utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            fail(f"error: {path} is not UTF-8 text: write the passphrase in it as plain text")
+        if not text:
+            fail(f"error: {path} is empty: write the passphrase in it, on its first line")
+        return usable_passphrase(text, str(path))
     for name in (env, fallback_env):
         if allow_env and name and os.environ.get(name):
-            return os.environ[name]
+            return usable_passphrase(os.environ[name], name)
     if not sys.stdin.isatty():
         fail(f"error: no passphrase: set {env}, use --passphrase-file, or run in a terminal")
-    value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    while True:
+        value: str = typer.prompt(prompt, default="", show_default=False, hide_input=True)
+        if not value:
+            err.print(
+                "nothing was typed (what you type is not shown): type the passphrase, or press "
+                "Ctrl-C to stop",
+                markup=False,
+                highlight=False,
+            )
+            continue
+        value = usable_passphrase(value, "the prompt")
+        if not confirm:
+            return value
+        again: str = typer.prompt(
+            "Repeat for confirmation", default="", show_default=False, hide_input=True
+        )
+        if again == value:
+            return value
+        err.print("the two entries do not match", markup=False, highlight=False)
+
+
+def usable_passphrase(value: str, source: str) -> str:
+    """`value`, if it is text a key can be derived from (vault.kdf): a user error otherwise."""
+    try:
+        check_passphrase(value)
+    except ValueError as exc:
+        fail(f"error: the passphrase from {source}: {exc}")
     return value
 
 
@@ -208,8 +388,9 @@ def show_generated(passphrase: str) -> None:
 
 
 def parse_expiry(text: str | None) -> int:
-    """`30d`, `12h`, `2w` from now, or a date `2027-01-31` (end of that day, UTC); at most
-    MAX_EXPIRY_DAYS ahead, and in the future."""
+    """`30d`, `12h`, `2w` from now, or a date `2027-01-31` (the end of that day on this
+    computer's clock, as `when` shows times); at most MAX_EXPIRY_DAYS ahead, and in the
+    future."""
     if not text:
         return 0
     current = int(time.time())
@@ -223,10 +404,10 @@ def parse_expiry(text: str | None) -> int:
             too_far(text)
         return current + count * hours * 3600
     try:
-        day = datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
+        day = datetime.strptime(text.strip(), "%Y-%m-%d")
+        end = int(day.replace(hour=23, minute=59, second=59).astimezone().timestamp())
+    except (ValueError, OverflowError, OSError):
         fail(f"error: cannot read the expiry {text!r}: use for example 30d, 12h, 2w or 2027-01-31")
-    end = int(day.timestamp()) + 24 * 3600 - 1
     if end <= current:
         fail(f"error: the expiry date {text!r} has passed: a share must expire in the future")
     if end > current + MAX_EXPIRY_DAYS * 24 * 3600:
@@ -241,12 +422,24 @@ def too_far(text: str) -> NoReturn:
     )
 
 
+def date_format(lc_time: str) -> str:
+    """The date as the locale `lc_time` writes it (`%x`), or 2026-11-28 where no locale is
+    chosen (C, POSIX: `%x` would be the American 11/28/26)."""
+    plain = lc_time.split(".")[0].split("@")[0] in ("", "C", "POSIX")
+    return "%Y-%m-%d" if plain else "%x"
+
+
+DATE_FORMAT = "%Y-%m-%d"  # `main` sets the user's: date_format(LC_TIME)
+
+
 def when(ts: int) -> str:
-    """A time in UTC; any value the server or a signed grant carries prints without error."""
+    """A time on this computer's clock (its time zone), the date as the user's locale writes
+    it; any value the server or a signed grant carries prints without error."""
     if not ts:
         return "-"
     try:
-        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+        local = datetime.fromtimestamp(ts, UTC).astimezone()
+        return local.strftime(f"{DATE_FORMAT} %H:%M")
     except (OverflowError, OSError, ValueError):
         return "after 9999-12-31" if ts > 0 else "before 0001-01-01"
 
@@ -268,18 +461,45 @@ def plain(text: str, console: Console = out) -> None:
 _CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], "\ufffd")
 
 
+NAME_CELLS = 40  # the widest a name or title is shown in a table; --json has it whole
+
+
+def shorten(text: str, cells: int = NAME_CELLS) -> str:
+    """`text` in at most `cells` cells on screen: its start, an ellipsis, and its last few
+    characters (a file name keeps its extension)."""
+    if (len(text) if text.isascii() else cell_len(text)) <= cells:
+        return text
+    tail = ""
+    for char in reversed(text[-10:]):
+        if cell_len(char + tail) > cells // 4:
+            break
+        tail = char + tail
+    room = cells - 1 - cell_len(tail)
+    head = ""
+    for char in text:
+        if cell_len(head + char) > room:
+            break
+        head += char
+    return f"{head}\u2026{tail}"
+
+
 class Columns:
-    """A plain table: each column padded to its widest cell, nothing wrapped, cut or styled.
+    """A plain table: each column padded to its widest cell, nothing wrapped or styled.
 
     Every cell prints literally (names come from other people: no markup, and control
     characters shown as U+FFFD). Plain because a listing may have ten thousand rows, which
-    rich's Table lays out in 15 seconds and squeezes into the terminal's width."""
+    rich's Table lays out in 15 seconds and squeezes into the terminal's width. The columns
+    named in `names` hold names and titles, which may be long (a file name up to 255
+    characters, a title 1024): they are shortened to NAME_CELLS with an ellipsis, so that one
+    long name does not widen the whole table."""
 
-    def __init__(self, *header: str) -> None:
+    def __init__(self, *header: str, names: tuple[str, ...] = ()) -> None:
         self.rows: list[list[str]] = [list(header)]
+        self.short = [column in names for column in header]
 
     def add_row(self, *values: object) -> None:
-        self.rows.append([str(v).translate(_CONTROLS) for v in values])
+        cells = (str(v).translate(_CONTROLS) for v in values)
+        self.rows.append([shorten(c) if s else c for c, s in zip(cells, self.short, strict=True)])
 
     def print(self) -> None:
         # Width on screen: wide characters (地震.jpg) take two cells; ASCII is the fast path.
@@ -306,7 +526,11 @@ def print_json(data: Any) -> None:
 
 @contextmanager
 def transfer_bars() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
-    """Progress bars on stderr: `bar(label, total)` returns the callback for one transfer."""
+    """Progress bars on stderr: `bar(label, total)` returns the callback for one transfer.
+    Only on a terminal: elsewhere (a script, a log file) they would leave an empty line."""
+    if not err.is_terminal:
+        yield lambda label, total: lambda done: None
+        return
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -334,11 +558,13 @@ def server(
             "admin verify-org NAME --fingerprint FP, unverify-org NAME, list-orgs)."
         ),
     ] = "serve",
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    data_dir: Annotated[Path, typer.Option(help="Where the database and blobs live.")] = Path(
-        "./data"
-    ),
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port to listen on.")] = 8000,
+    data_dir: Annotated[
+        Path, typer.Option(metavar="DIR", help="Where the database and blobs live.")
+    ] = Path("./data"),
 ) -> None:
     """Run the Kluis server (settings: KLUIS_* variables, docs/deployment.md)."""
     # A separate program: the client never imports the server's code.
@@ -356,14 +582,16 @@ def server(
 @command
 def register(
     username: str,
-    display_name: Annotated[str, typer.Option(help="Name shown to people you share with.")] = "",
+    display_name: Annotated[
+        str, typer.Option(metavar="NAME", help="Name shown to people you share with.")
+    ] = "",
     server: ServerOpt = DEFAULT_SERVER,
     profile: ProfileOpt = None,
     passphrase_file: PassFileOpt = None,
     generate: GenerateOpt = False,
 ) -> None:
     """Create an account. Prints your recovery code once: write it down."""
-    typed_username(username)
+    username = typed_username(username)
     passphrase, generated = new_passphrase(
         "Choose a passphrase", "KLUIS_PASSPHRASE", passphrase_file, username, generate=generate
     )
@@ -390,6 +618,7 @@ def login(
     passphrase_file: PassFileOpt = None,
 ) -> None:
     """Log in on this device."""
+    username = typed_username(username)
     passphrase = read_secret("Passphrase", "KLUIS_PASSPHRASE", passphrase_file)
     with client(server, profile) as c:
         identity = c.login(username, passphrase)
@@ -418,7 +647,7 @@ def logout(server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None) -> No
 def whoami(server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None) -> None:
     """Show who you are logged in as, and your fingerprint."""
     with client(server, profile) as c:
-        me = c.whoami()
+        me = c.whoami(check=True)  # a session ended elsewhere is no login
     plain(f"{me.username}\nfingerprint: {me.fingerprint}")
 
 
@@ -429,7 +658,8 @@ def passwd(
     profile: ProfileOpt = None,
     passphrase_file: PassFileOpt = None,
     new_passphrase_file: Annotated[
-        Path | None, typer.Option("--new-passphrase-file", help="Read the new passphrase here.")
+        Path | None,
+        typer.Option("--new-passphrase-file", metavar="FILE", help="Read the new passphrase here."),
     ] = None,
     generate: GenerateOpt = False,
 ) -> None:
@@ -442,7 +672,9 @@ def passwd(
             generate=generate,
         )  # fmt: skip
         c.change_passphrase(current, new)
-    out.print("Passphrase changed.")
+    out.print(
+        "Passphrase changed. Your other devices are logged out: log in there with the new one."
+    )
     if generated:
         show_generated(new)
 
@@ -454,12 +686,13 @@ def recover(
     server: ServerOpt = DEFAULT_SERVER,
     profile: ProfileOpt = None,
     new_passphrase_file: Annotated[
-        Path | None, typer.Option("--new-passphrase-file", help="Read the new passphrase here.")
+        Path | None,
+        typer.Option("--new-passphrase-file", metavar="FILE", help="Read the new passphrase here."),
     ] = None,
     generate: GenerateOpt = False,
 ) -> None:
     """Regain access with your recovery code and choose a new passphrase."""
-    typed_username(username)
+    username = typed_username(username)
     code = read_recovery_code()
     parse_recovery_code(code)  # a typo is reported before the new passphrase is asked for
     # KLUIS_NEW_PASSPHRASE as for `passwd`; KLUIS_PASSPHRASE still works for older scripts.
@@ -484,7 +717,8 @@ def fingerprint(
     username: str, server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None
 ) -> None:
     """Show a user's fingerprint and whether you verified it."""
-    with client(server, profile) as c:
+    username = typed_username(username)
+    with client(server, profile) as c, no_such_user_hint(c, username):
         contact = c.fingerprint(username)
     state = "verified" if contact.verified else "NOT verified (pinned on first use)"
     plain(f"{username}\nfingerprint: {contact.identity.fingerprint}\nstatus: {state}")
@@ -501,7 +735,8 @@ def verify(
     username: str, fingerprint: str, server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None
 ) -> None:
     """Mark a user's keys as verified after comparing the fingerprint out of band."""
-    with client(server, profile) as c:
+    username = typed_username(username)
+    with client(server, profile) as c, no_such_user_hint(c, username):
         c.verify_contact(username, fingerprint)
     plain(f"{username} is verified on this device.")
 
@@ -537,7 +772,7 @@ def dossier_list(
         ]
     if as_json:
         return print_json(rows)
-    table = Columns("id", "title", "owner", "role", "documents")
+    table = Columns("id", "title", "owner", "role", "documents", names=("title",))
     for r in rows:
         table.add_row(r["id"][:12], r["title"], r["owner"], r["role"], r["documents"])
     table.print()
@@ -550,22 +785,55 @@ def dossier_list(
 def add(
     dossier: str,
     files: list[Path],
-    title: Annotated[str, typer.Option(help="A title for the document(s).")] = "",
+    title: Annotated[str, typer.Option(metavar="TEXT", help="A title for the document(s).")] = "",
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="Add a file as a new document even if the dossier holds it already.",
+        ),
+    ] = False,
     server: ServerOpt = DEFAULT_SERVER,
     profile: ProfileOpt = None,
 ) -> None:
-    """Encrypt files into a dossier."""
+    """Encrypt files into a dossier (a file it holds already: see `kluis update`)."""
+    seen: dict[Path, Path] = {}
     for file in files:
-        readable_file(file)  # all of them, before anything goes to the server
-    with client(server, profile) as c, transfer_bars() as bar:
-        infos = c.add_many(
-            c.resolve_dossier(dossier),
-            files,
-            title=title,
-            progress=lambda path: bar(path.name, path.stat().st_size),
-        )
+        storable_file(file, title)  # all of them, before anything goes to the server
+        if file.resolve() in seen and not again:
+            fail(f"error: {file} is given twice: it would become two documents")
+        seen[file.resolve()] = file
+    with client(server, profile) as c:
+        dossier_id = c.resolve_dossier(dossier)
+        if not again:
+            refuse_copies(c.copies_in(dossier_id, files))
+        with transfer_bars() as bar:
+            infos = c.add_many(
+                dossier_id,
+                files,
+                title=title,
+                progress=lambda path: bar(path.name, path.stat().st_size),
+            )
     for info in infos:
         plain(f"{info.document_id}  {info.name}  ({size_text(info.size)})")
+
+
+def refuse_copies(copies: list[tuple[Path, Any]]) -> None:
+    """Issue 15, point 8: a file the dossier holds already is not silently added again."""
+    if not copies:
+        return
+    if len(copies) == 1:
+        [(path, info)] = copies
+        fail(
+            f"error: {path.name} is already in this dossier as document {info.document_id[:12]} "
+            f"(version {info.version}: the same name, size and date). A new version of it: "
+            f"`kluis update {info.document_id[:12]} {path}`; another document anyway: --again"
+        )
+    held = ", ".join(f"{path.name} ({info.document_id[:12]})" for path, info in copies)
+    fail(
+        f"error: {len(copies)} files are already in this dossier (the same name, size and date): "
+        f"{held}. A new version of one: `kluis update ID FILE`; new documents anyway: --again"
+    )
 
 
 @app.command()
@@ -574,7 +842,7 @@ def update(
     document: str, file: Path, server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None
 ) -> None:
     """Add a new version of a document."""
-    readable_file(file)  # before anything goes to the server
+    storable_file(file)  # before anything goes to the server
     with client(server, profile) as c:
         document_id = c.resolve_document(document)
         with transfer_bars() as bar:
@@ -649,7 +917,7 @@ def ls(
     rows = [document_row(i) for i in infos]
     if as_json:
         return print_json(rows)
-    table = Columns("id", "name", "version", "size", "date", "author", "signature")
+    table = Columns("id", "name", "version", "size", "date", "author", "signature", names=("name",))
     for r in rows:
         author = r["author"] + ("" if r["author_verified"] else " (unverified)")
         if not r["confirmed_by_owner"]:
@@ -682,12 +950,16 @@ def ls(
 def get(
     document: str,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Where to write it.")
+        str | None,
+        typer.Option(
+            "-o", "--output", metavar="PATH", help="Where to write it (ending in /: a folder)."
+        ),
     ] = None,
     version: Annotated[
-        int | None, typer.Option(help="Which version (default: the latest confirmed one).")
+        int | None,
+        typer.Option(metavar="N", help="Which version (default: the latest confirmed one)."),
     ] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     unconfirmed: Annotated[
         bool,
         typer.Option(
@@ -699,12 +971,15 @@ def get(
     profile: ProfileOpt = None,
 ) -> None:
     """Download, decrypt and verify a document (the latest version its owner confirmed)."""
+    target = Path(output) if output else None
     with client(server, profile) as c:
         document_id = c.resolve_document(document)
         with transfer_bars() as bar:
+            if output and output.endswith(("/", os.sep)):  # a folder, made if need be
+                Path(output).mkdir(parents=True, exist_ok=True)
             info, path = c.get(
                 document_id,
-                output,
+                target,
                 version=version,
                 overwrite=force,
                 progress=bar("download", 0),
@@ -731,7 +1006,9 @@ def share(
     target: str,
     username: str,
     write: Annotated[bool, typer.Option("--write", help="Also allow adding documents.")] = False,
-    expires: Annotated[str | None, typer.Option(help="For example 30d, 2w or 2027-01-31.")] = None,
+    expires: Annotated[
+        str | None, typer.Option(metavar="WHEN", help="For example 30d, 2w or 2027-01-31.")
+    ] = None,
     server: ServerOpt = DEFAULT_SERVER,
     profile: ProfileOpt = None,
     allow_unverified: Annotated[
@@ -742,11 +1019,14 @@ def share(
     if username.startswith("@"):  # an organisation: client_sdk/org_cli.py
         from .org_cli import share_with_organisation
 
+        name = typed_recipient(username)
         expires_at = parse_expiry(expires)
-        return share_with_organisation(target, username, write, expires_at, allow_unverified,
+        return share_with_organisation(target, name, write, expires_at, allow_unverified,
                                        server, profile)  # fmt: skip
-    with client(server, profile) as c:
-        result = c.share(target, username, write=write, expires_at=parse_expiry(expires))
+    username = typed_username(username)
+    expires_at = parse_expiry(expires)
+    with client(server, profile) as c, no_such_user_hint(c, username):
+        result = c.share(target, username, write=write, expires_at=expires_at)
     who = result.recipient
     plain(f"Shared with {who.username} ({result.grants} key(s) wrapped for {who.fingerprint}).")
     if result.unconfirmed:
@@ -770,6 +1050,7 @@ def revoke(
     target: str, username: str, server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None
 ) -> None:
     """Revoke a share. New documents and versions get a new key the user never receives."""
+    username = typed_recipient(username)
     with client(server, profile) as c:
         revocation = c.revocation(target, username)  # refused if they hold no share of their own
         for line in revocation.lines():  # names from others print as text, never as controls
@@ -787,14 +1068,19 @@ def revoke(
 def shared(
     server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """What others shared with you."""
+    """What others shared with you: one line for each share, with its title or file name."""
     with client(server, profile) as c:
         items = c.shared_with_me()
+        names = readable_names(c, [(i.dossier_id, i.document_id) for i in items])
     rows: list[dict[str, Any]] = [
         {
             "kind": i.kind,
             "dossier": i.dossier_id,
             "document": i.document_id,
+            "title": names.get(i.dossier_id),
+            "name": names.get(i.document_id) if i.document_id else None,
+            # a document: the version whose key this grant holds; a dossier: the key epoch
+            "number": i.number,
             "from": i.granter,
             "from_verified": i.granter_verified,
             "rights": i.rights,
@@ -806,18 +1092,65 @@ def shared(
     ]
     if as_json:
         return print_json(rows)
-    table = Columns("kind", "id", "from", "rights", "expires", "signature")
+    # One line for each share: the grants of one share (a key for each version of a document,
+    # or for each key epoch of a dossier) differ only in their number.
+    shares: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for r in rows:
+        key = (r["kind"], r["dossier"], r["document"], r["from"], r["rights"], r["expires"])
+        shares.setdefault(key, []).append(r)
+    table = Columns(
+        "kind", "id", "name", "from", "rights", "versions", "expires", "signature",
+        names=("name",),
+    )  # fmt: skip
+    for (kind, dossier_id, document_id, granter, rights, expires), grants in shares.items():
+        numbers = sorted({g["number"] for g in grants})
+        versions = ", ".join(map(str, numbers)) if document_id else "all"
+        name = names.get(document_id or dossier_id, "")
+        sender = granter + ("" if grants[0]["from_verified"] else " (unverified)")
         table.add_row(
-            r["kind"],
-            (r["document"] or r["dossier"])[:12],
-            r["from"],
-            r["rights"],
-            when(r["expires"]),
-            r["signature"],
+            kind,
+            (document_id or dossier_id)[:12],
+            name,
+            sender,
+            rights,
+            versions,
+            when(expires),
+            grants[0]["signature"],
         )
     table.print()
     return None
+
+
+def document_labels(names: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """{document id: (file name, how a table shows it)}: by its name, and where two documents
+    share one, with the start of its id too."""
+    count: dict[str, int] = {}
+    for name, _ in names.values():
+        count[name] = count.get(name, 0) + 1
+    return {
+        d: (name, name if count[name] == 1 else f"{name} ({d[:8]})")
+        for d, (name, _) in names.items()
+    }
+
+
+def readable_names(c: Client, pairs: list[tuple[str, str | None]]) -> dict[str, str]:
+    """{id: title or file name} of the dossiers and documents in `pairs` (dossier id, document
+    id or None) whose names this device can decrypt, each verified; others are left out, and
+    show by id. A dossier that fails a check stops everything, as listing it would."""
+    wanted: dict[str, set[str]] = {}
+    for dossier_id, document_id in pairs:
+        wanted.setdefault(dossier_id, set()).update([document_id] if document_id else [])
+    names: dict[str, str] = {}
+    for dossier_id, documents in wanted.items():
+        try:
+            dossier = c.load_dossier(dossier_id)
+            listed = c.document_names([dossier_id]) if documents else {}
+        except (ClientError, ExpiredError):
+            continue  # no longer mine to read (revoked, expired): shown by id
+        if dossier.metadata is not None:
+            names[dossier_id] = dossier.metadata.title
+        names.update({d: name for d, (name, _) in listed.items()})
+    return names
 
 
 @app.command()
@@ -828,10 +1161,11 @@ def log(
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The dossier's access log, its hash chain verified."""
+    """The dossier's access log, its hash chain verified; documents by their file names."""
     with client(server, profile) as c:
         dossier_id = c.resolve_dossier(dossier)
         entries = c.access_log(dossier_id)
+        documents = document_labels(c.document_names([dossier_id]))
         names = {e.actor_id: c.contact_by_id(e.actor_id).identity.username for e in entries}
         names.update(
             {
@@ -847,6 +1181,7 @@ def log(
             "who": names[e.actor_id],
             "action": e.action,
             "document": e.document_id,
+            "name": documents[e.document_id][0] if e.document_id in documents else None,
             "version": e.version,
             "subject": names.get(e.subject_id) if e.subject_id else None,
         }
@@ -856,14 +1191,17 @@ def log(
         return print_json(rows)
     # The version tells apart lines that would look the same: a document shared with its
     # versions 1 and 2 is two lines, as are the downloads of two versions.
-    table = Columns("#", "when", "who", "action", "document", "version", "user")
+    table = Columns(
+        "#", "when", "who", "action", "document", "version", "user", names=("document",)
+    )
     for r in rows:
+        document = r["document"] or ""
         table.add_row(
             r["seq"],
             when(r["at"]),
             r["who"],
             r["action"],
-            (r["document"] or "")[:12],
+            documents[document][1] if document in documents else document[:12],
             r["version"] or "",
             r["subject"] or "",
         )
@@ -876,11 +1214,16 @@ def log(
 @command
 def export(
     dossier: str,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Directory to write to.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", metavar="DIR", help="Directory to write to.")
+    ],
     server: ServerOpt = DEFAULT_SERVER,
     profile: ProfileOpt = None,
     passphrase_file: Annotated[
-        Path | None, typer.Option("--passphrase-file", help="Passphrase for the exported key file.")
+        Path | None,
+        typer.Option(
+            "--passphrase-file", metavar="FILE", help="Passphrase for the exported key file."
+        ),
     ] = None,
 ) -> None:
     """Export a dossier as standard age files that open without Kluis."""
@@ -937,6 +1280,10 @@ def demo(
 
 
 def main() -> None:
+    global DATE_FORMAT
+    # The user's way of writing dates (LC_ALL, LC_TIME, LANG); C if theirs is not installed.
+    with contextlib.suppress(locale.Error):
+        DATE_FORMAT = date_format(locale.setlocale(locale.LC_TIME, ""))
     app()
 
 

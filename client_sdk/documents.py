@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from vault.errors import IntegrityError, MalformedError
+from vault.errors import ExpiredError, IntegrityError, MalformedError
 from vault.header import check_payload_digest, new_file_key, seal_header
-from vault.metadata import DocumentMetadata
+from vault.metadata import FORBIDDEN_NAME_CHARACTERS, NAME_MAX, DocumentMetadata
 from vault.payload import (
     PayloadDigest,
     age_file_key,
@@ -32,7 +32,7 @@ from vault.payload import (
     payload_size,
 )
 
-from .base import ID_HEX_LENGTH, ID_PATTERN, Dossier, check_id, new_id, now, unique_prefix
+from .base import ID_PATTERN, Dossier, by_id_or_name, check_id, new_id, now
 from .dossiers import DocumentInfo, DossiersMixin, VersionRecord
 from .errors import ClientError, UnconfirmedVersionError
 from .parts import upload_in_parts
@@ -86,6 +86,30 @@ def readable_file(path: Path) -> Path:
     return path
 
 
+def storable_file(path: Path, title: str = "") -> Path:
+    """`readable_file`, whose name (and the title given) a document's metadata can hold
+    (format section 7): checked before anything is encrypted or sent, as a user error."""
+    readable_file(path)
+    name = path.name
+    try:
+        name.encode("utf-8")
+        reason = ""
+    except UnicodeEncodeError:  # bytes the file system holds that are no UTF-8 text
+        reason = "is not valid UTF-8 text"
+    if not reason and FORBIDDEN_NAME_CHARACTERS.intersection(name.replace("\\", "")):
+        reason = "holds a control character (such as a line break)"
+    elif not reason and len(name) > NAME_MAX:
+        reason = f"is longer than {NAME_MAX} characters"
+    if reason:
+        raise ClientError(f"{name!r} cannot be added: its name {reason}; rename it first")
+    try:
+        DocumentMetadata(name=name, media_type="", title=title, size=0, modified=0, created=0)
+    except ValueError as exc:
+        what = "title" if str(exc).startswith("title") else f"name {name!r}"
+        raise ClientError(f"cannot use this {what}: {exc}") from None
+    return path
+
+
 class IterReader:
     """A read-only file object over an iterator of byte strings (an HTTP response body)."""
 
@@ -121,27 +145,82 @@ class DocumentsMixin(DossiersMixin):
             raise MalformedError("server answer: a document's versions do not match it")
         return dossier_id, versions
 
-    def resolve_target(self, prefix: str) -> tuple[str, str]:
-        """Resolve an id prefix to ("dossier", id) or ("document", id)."""
+    def _kinds(self, dossiers: list[str]) -> dict[str, str]:
+        """{id: "dossier" or "document"} of everything the server lists for me (unverified:
+        ids only, to find what a prefix names)."""
+        kinds = dict.fromkeys(dossiers, "dossier")
+        for dossier_id in dossiers:
+            kinds.update(dict.fromkeys(self._listing(dossier_id), "document"))
+        return kinds
+
+    def document_names(self, dossiers: list[str]) -> dict[str, tuple[str, str]]:
+        """{id: (file name, label)} of every document I can open in `dossiers`, verified (the
+        server never sees a name); the label names its dossier. A dossier whose grants to me
+        expired has no names to offer; a failed check of one stops everything (fail closed).
+
+        The listing of `DossiersMixin.documents`, not of an override that acts on a listing
+        (`ReceiptsMixin` signs receipts): looking a name up is no opening."""
+        names: dict[str, tuple[str, str]] = {}
+        for dossier_id in dossiers:
+            try:
+                dossier = self.load_dossier(dossier_id)
+                infos = DossiersMixin.documents(self, dossier_id)
+            except (ClientError, ExpiredError):
+                continue
+            where = f"in {dossier.title!r}" if dossier.metadata else "shared with you"
+            names.update({i.document_id: (i.name, f"{i.name}  ({where})") for i in infos})
+        return names
+
+    def resolve_target(self, text: str) -> tuple[str, str]:
+        """("dossier", id) or ("document", id): what `text` names, by id or its beginning, by a
+        dossier's title or by a document's file name (`by_id_or_name`)."""
         dossiers = self.dossier_ids()
-        full = prefix.lower()
+        full = text.lower()
         if ID_PATTERN.fullmatch(full):
             # A whole id needs no scan of every listing (an owner's dossier may hold 10,000
             # documents): a dossier I can see, or else a document, which the next call fetches.
             return ("dossier" if full in dossiers else "document"), full
-        kinds = dict.fromkeys(dossiers, "dossier")
-        for dossier_id in dossiers:
-            kinds.update(dict.fromkeys(self._listing(dossier_id), "document"))
-        found = unique_prefix(prefix, list(kinds), "dossier or document")
-        return kinds[found], found
+        kinds = self._kinds(dossiers)
 
-    def resolve_document(self, prefix: str) -> str:
-        if len(prefix) == ID_HEX_LENGTH:
-            return prefix.lower()
-        kind, found = self.resolve_target(prefix)
-        if kind != "document":
-            raise ClientError(f"{prefix!r} is a dossier, not a document")
-        return found
+        def names() -> dict[str, tuple[str, str]]:
+            return {**self.dossier_titles(dossiers), **self.document_names(dossiers)}
+
+        found = by_id_or_name(text, kinds, names, "dossier or document", "id, title or name")
+        return kinds.get(found, "document"), found
+
+    def resolve_document(self, text: str) -> str:
+        """The document `text` names: by id or its beginning, or by its file name."""
+        full = text.lower()
+        if ID_PATTERN.fullmatch(full):
+            return full
+        dossiers = self.dossier_ids()
+        kinds = self._kinds(dossiers)
+        by_id = [i for i in kinds if i.startswith(full)]
+        if len(by_id) == 1 and kinds[by_id[0]] == "dossier":
+            raise ClientError(f"{text!r} is a dossier, not a document")
+        documents = [i for i, kind in kinds.items() if kind == "document"]
+        return by_id_or_name(
+            text, documents, lambda: self.document_names(dossiers), "document", "id or name"
+        )
+
+    def copies_in(self, dossier_id: str, paths: list[Path]) -> list[tuple[Path, DocumentInfo]]:
+        """The files of `paths` that the dossier already holds, each with the document that
+        holds it: one whose version opened by default has the same name, size and
+        modification time (the quick check of rsync; the listing has no hash of the plaintext
+        to compare, and downloading to compare would be an opening, logged). Read from the
+        verified listing (`DossiersMixin.documents`, not an override that signs receipts);
+        ClientError first if I may not add to the dossier at all."""
+        _require_writer(self.load_dossier(dossier_id))  # first: may I add at all?
+        listed: dict[tuple[str, int, int], DocumentInfo] = {}
+        for info in DossiersMixin.documents(self, dossier_id):
+            listed.setdefault((info.name, info.size, info.modified), info)
+        copies = []
+        for path in paths:
+            stat = path.stat()
+            key = (path.name, stat.st_size, max(0, int(stat.st_mtime)))
+            if key in listed:
+                copies.append((path, listed[key]))
+        return copies
 
     # -- writing ------------------------------------------------------------------------------
     def _encrypt_and_upload(
@@ -221,7 +300,7 @@ class DocumentsMixin(DossiersMixin):
                 media_type=media_type,
                 title=title,
                 size=digest.plaintext_size,
-                modified=int(path.stat().st_mtime),
+                modified=max(0, int(path.stat().st_mtime)),  # a file dated before 1970: 0
                 created=now(),
             ),
             created_at=now(),
@@ -272,7 +351,7 @@ class DocumentsMixin(DossiersMixin):
 
         Every file is checked first: one that is missing or unreadable stops the batch before
         anything is uploaded."""
-        paths = [readable_file(Path(p)) for p in paths]
+        paths = [storable_file(Path(p), title) for p in paths]
         dossier = self.load_dossier(dossier_id)
         infos: list[DocumentInfo] = []
         try:
@@ -286,7 +365,7 @@ class DocumentsMixin(DossiersMixin):
         self, document_id: str, path: Path | str, *, progress: Progress | None = None
     ) -> DocumentInfo:
         """Add a new version (with a fresh file key) to an existing document."""
-        path = readable_file(Path(path))
+        path = storable_file(Path(path))
         dossier_id, versions = self.document_versions(document_id)
         dossier = self.load_dossier(dossier_id)
         _require_writer(dossier)  # before opening the latest, which a reader may hold no key for
@@ -404,8 +483,11 @@ class DocumentsMixin(DossiersMixin):
         check: Callable[[PayloadDigest], None],
     ) -> None:
         """Stream a payload through `transform` into a temp file; keep it only if `check` passes."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".kluis-", suffix=".part", dir=target.parent)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=".kluis-", suffix=".part", dir=target.parent)
+        except OSError as exc:  # before anything is downloaded: name the file asked for
+            raise ClientError(f"cannot write {target}: {exc.strerror or exc}") from None
         try:
             with os.fdopen(fd, "wb") as tmp:
                 with self.api.download(path) as chunks:

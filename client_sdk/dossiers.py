@@ -37,7 +37,7 @@ from vault.index import DossierIndex, IndexEntry, compare_listing, index_hash, s
 from vault.metadata import DocumentMetadata, DossierMetadata
 
 from .base import ClientBase, Dossier, check_id, new_id, now
-from .errors import WithheldDocumentError
+from .errors import ClientError, WithheldDocumentError
 from .transport import b64, unb64
 from .trust import Contact
 from .verifying import open_headers
@@ -117,6 +117,10 @@ def grant_json(grant: bytes, **fields: Any) -> dict[str, Any]:
 
 class DossiersMixin(ClientBase):
     def create_dossier(self, title: str) -> str:
+        try:
+            metadata = DossierMetadata(title=title, created=now())
+        except ValueError as exc:  # the rule of format section 9, for what the user typed
+            raise ClientError(f"cannot use this title: {exc}") from None
         me = self.me
         dossier_id = new_id()
         did = bytes.fromhex(dossier_id)
@@ -127,7 +131,7 @@ class DossiersMixin(ClientBase):
             counter=1,
             epoch=1,
             dossier_key=key,
-            metadata=DossierMetadata(title=title, created=now()),
+            metadata=metadata,
             entries=(),
         )
         grant = make_dossier_grant(

@@ -15,6 +15,7 @@ Two families, because the CLI treats them differently:
     └── ClientError ............................................... exit status 1
         ├── ServerUnreachable               no answer from the server
         ├── NotLoggedIn                     no session in this profile
+        ├── DamagedProfile (also a ValueError)  this device's profile cannot be read
         ├── AmbiguousId / UnknownId         an id prefix that matches several / nothing
         ├── UnconfirmedVersionError         a version the owner has not confirmed, asked for
         │                                   without `unconfirmed` (no proof of an attack)
@@ -32,6 +33,7 @@ __all__ = [
     "ApiError",
     "ClientError",
     "Conflict",
+    "DamagedProfile",
     "Forbidden",
     "NotFound",
     "NotLoggedIn",
@@ -60,8 +62,20 @@ class NotLoggedIn(ClientError):
         super().__init__("not logged in: run `kluis login USERNAME` first")
 
 
+class DamagedProfile(ClientError, ValueError):
+    """A file of this device's profile cannot be read (a local disk problem, not an attack).
+
+    Also a ValueError, as profile damage was reported before this class existed."""
+
+
 class AmbiguousId(ClientError):
-    """An id prefix that matches more than one object."""
+    """An id prefix, title or name that matches more than one object.
+
+    `candidates`: (id, what it is called) of each match, for the user to choose from."""
+
+    def __init__(self, message: str, candidates: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.candidates = candidates or []
 
 
 class UnknownId(ClientError):

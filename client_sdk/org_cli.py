@@ -20,12 +20,16 @@ from .cli import (
     ServerOpt,
     client,
     command,
+    document_labels,
     err,
     out,
     print_json,
+    readable_names,
+    shorten,
     when,
 )
 from .organisations import KINDS, Organisation
+from .typed import typed_org_name, typed_username
 
 org_app = typer.Typer(
     help="Organisations: create them, manage members, check their fingerprints.",
@@ -66,7 +70,7 @@ def member_names(c: Any, org: Organisation) -> dict[str, str]:
 @command
 def org_create(
     name: str,
-    kind: Annotated[str, typer.Option(help=f"One of: {', '.join(KINDS)}.")],
+    kind: Annotated[str, typer.Option(metavar="KIND", help=f"One of: {', '.join(KINDS)}.")],
     server: ServerOpt = DEFAULT_SERVER,
     profile: ProfileOpt = None,
 ) -> None:
@@ -93,6 +97,7 @@ def org_add_member(
     profile: ProfileOpt = None,
 ) -> None:
     """Give a user the organisation's keys (as member, or --admin)."""
+    name, username = typed_org_name(name), typed_username(username)
     with client(server, profile) as c:
         org = c.add_member(name, username, admin=admin)
     role = "administrator" if admin else "member"
@@ -105,6 +110,7 @@ def org_remove_member(
     name: str, username: str, server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None
 ) -> None:
     """Remove a member: new organisation keys for everyone else, every share re-wrapped."""
+    name, username = typed_org_name(name), typed_username(username)
     with client(server, profile) as c:
         result = c.remove_member(name, username)
     out.print(
@@ -146,7 +152,7 @@ def org_list(
             )
     if as_json:
         return print_json(rows)
-    table = Columns("name", "kind", "status", "your role")
+    table = Columns("name", "kind", "status", "your role", names=("name",))
     for r in rows:
         table.add_row(r["name"], r["kind"], r["status"], r["my_role"] or "-")
     table.print()
@@ -198,18 +204,31 @@ def org_verify(
 
 def inbox(
     server: ServerOpt = DEFAULT_SERVER,
-    org: Annotated[str | None, typer.Option("--org", help="Only this organisation's.")] = None,
+    org: Annotated[
+        str | None, typer.Option("--org", metavar="NAME", help="Only this organisation's.")
+    ] = None,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Dossiers and documents shared with you and your organisations, newest first."""
     with client(server, profile) as c:
         items = c.inbox(org)
-    rows = [i.to_json() for i in items]
+        names = readable_names(c, [(i.dossier_id, i.document_id) for i in items if i.ok])
+    rows = [
+        {
+            **i.to_json(),
+            "title": names.get(i.dossier_id),
+            "name": names.get(i.document_id) if i.document_id else None,
+        }
+        for i in items
+    ]
     if as_json:
         print_json(rows)
     else:
-        table = Columns("shared", "to", "kind", "id", "from", "rights", "expires", "signature")
+        table = Columns(
+            "shared", "to", "kind", "id", "name", "from", "rights", "expires", "signature",
+            names=("name",),
+        )  # fmt: skip
         for i in items:
             sender = i.sender + ("" if i.sender_verified else " (unverified)")
             table.add_row(
@@ -217,6 +236,7 @@ def inbox(
                 i.via,
                 i.kind,
                 (i.document_id or i.dossier_id)[:12],
+                names.get(i.document_id or i.dossier_id, ""),
                 sender,
                 i.rights,
                 when(i.expires_at),
@@ -241,15 +261,27 @@ def receipts(
 ) -> None:
     """Receipts organisations signed for a dossier, each signature verified."""
     with client(server, profile) as c:
-        views = c.receipts(c.resolve_dossier(dossier))
+        dossier_id = c.resolve_dossier(dossier)
+        views = c.receipts(dossier_id)
+        labels = document_labels(c.document_names([dossier_id]))
     if as_json:
-        print_json([v.to_json() for v in views])
+        print_json(
+            [
+                {
+                    **v.to_json(),
+                    "names": [labels.get(e["document_id"], (None,))[0] for e in v.entries],
+                }
+                for v in views
+            ]
+        )
     else:
         table = Columns("opened", "organisation", "member", "documents", "signature")
         for v in views:
             org = v.organisation + ("" if v.org_verified else " (unverified)")
             documents = ", ".join(
-                f"{e['document_id'][:8]} v{e['version']}" for e in v.entries[:3]
+                f"{shorten(labels.get(e['document_id'], ('', e['document_id'][:8]))[1], 30)} "
+                f"v{e['version']}"
+                for e in v.entries[:3]
             ) + (f" +{len(v.entries) - 3}" if len(v.entries) > 3 else "")
             table.add_row(when(v.opened_at), org, v.member, documents, v.status)
         table.print()

@@ -58,10 +58,11 @@ from vault.organisation import (
 from .base import Dossier, new_id, now
 from .documents import readable_file
 from .dossiers import DocumentInfo, VersionRecord
-from .errors import ClientError, NotFound, UnverifiedKeyError
+from .errors import ClientError, DamagedProfile, NotFound, UnverifiedKeyError
 from .sharing import ShareResult, SharingMixin
 from .transport import b64, unb64
 from .trust import Contact
+from .typed import typed_org_name
 
 SECTION = "organisations"
 KINDS = {kind.name.lower(): kind for kind in OrgKind}
@@ -172,8 +173,7 @@ class OrganisationsMixin(SharingMixin):
         if not fresh and org_id is not None and org_id in self._org_cache():
             return self._org_cache()[org_id]
         if name is not None:
-            if name.startswith("@"):
-                name = name[1:]
+            name = typed_org_name(name)
             answer = self.api.call("GET", f"/organisations/by-name/{name}")
         else:
             answer = self.api.call("GET", f"/organisations/{org_id}")
@@ -182,6 +182,14 @@ class OrganisationsMixin(SharingMixin):
         org = self._verify_organisation(answer, name=name, org_id=org_id)
         self._org_cache()[org.org_id] = org
         return org
+
+    def organisation_exists(self, name: str) -> bool:
+        """Whether the server says an organisation has this name (a claim: for hints only)."""
+        try:
+            self.api.call("GET", f"/organisations/by-name/{typed_org_name(name)}")
+        except NotFound:
+            return False
+        return True
 
     def _verify_organisation(
         self, answer: dict[str, Any], *, name: str | None, org_id: str | None
@@ -267,7 +275,7 @@ class OrganisationsMixin(SharingMixin):
                 tuple(bytes.fromhex(h) for h in hashes),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(
+            raise DamagedProfile(
                 f"{self.profile.dir} is damaged: its record of an organisation is unreadable "
                 f"({exc})"
             ) from None
@@ -343,7 +351,7 @@ class OrganisationsMixin(SharingMixin):
     # -- organisations as contacts ---------------------------------------------------------------
     def contact(self, username: str) -> Contact:
         if username.startswith("@"):
-            org = self.organisation(username[1:])
+            org = self.organisation(username)
             return Contact(org.identity, verified=org.verified, first_seen=org.first_seen)
         return super().contact(username)
 
@@ -587,6 +595,7 @@ class OrganisationsMixin(SharingMixin):
 
     # -- administering an organisation ----------------------------------------------------------
     def create_organisation(self, name: str, kind: str) -> Organisation:
+        name = typed_org_name(name)
         if kind not in KINDS:
             raise ClientError(f"kind must be one of: {', '.join(KINDS)}")
         org_id = new_id()

@@ -34,6 +34,8 @@ from typing import Any
 
 import platformdirs
 
+from .errors import DamagedProfile
+
 SESSION_FILE = "session.json"
 TRUST_FILE = "trust.json"
 PRIVATE_MODE = 0o600
@@ -71,9 +73,9 @@ def _read(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is damaged: it is not valid JSON") from exc
+        raise DamagedProfile(f"{path} is damaged: it is not valid JSON") from exc
     if not isinstance(data, dict):
-        raise ValueError(f"{path} is damaged: expected a JSON object")
+        raise DamagedProfile(f"{path} is damaged: expected a JSON object")
     return data
 
 
@@ -127,7 +129,7 @@ class Profile:
         try:
             return Session.from_json(data)
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path} is damaged: log in again") from exc
+            raise DamagedProfile(f"{path} is damaged: log in again") from exc
 
     def save_session(self, session: Session) -> None:
         _write_atomic(self.dir / SESSION_FILE, session.to_json(), PRIVATE_MODE)
@@ -164,7 +166,9 @@ class Profile:
     def _section(self, section: str) -> dict[str, Any]:
         value = self._trust().get(section, {})
         if not isinstance(value, dict):
-            raise ValueError(f"{self.dir / TRUST_FILE} is damaged: {section!r} is not an object")
+            raise DamagedProfile(
+                f"{self.dir / TRUST_FILE} is damaged: {section!r} is not an object"
+            )
         return value
 
     def _get(self, section: str, key: str) -> Any:

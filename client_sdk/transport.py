@@ -17,7 +17,7 @@ import httpx
 
 from vault.errors import MalformedError
 
-from .errors import API_ERRORS_BY_STATUS, ApiError, ServerUnreachable
+from .errors import API_ERRORS_BY_STATUS, ApiError, ClientError, ServerUnreachable
 
 API_PREFIX = "/api/v1"
 STREAM_CHUNK = 1 << 20
@@ -58,6 +58,18 @@ def _raise_for_problem(response: httpx.Response) -> None:
     raise error(response.status_code, code, f"server: {detail}")
 
 
+def check_server_address(address: str) -> str:
+    """`address` if it is an http:// or https:// URL; a user error that suggests one if not."""
+    scheme, sep, rest = address.partition("://")
+    if sep and scheme.lower() in ("http", "https") and rest:
+        return address
+    suggestion = f"http://{rest if sep else address}".rstrip("/")
+    raise ClientError(
+        f"the server address {address!r} does not start with http:// or https://: "
+        f"did you mean {suggestion}?"
+    )
+
+
 class Api:
     """A thin, typed wrapper over httpx for the endpoints in docs/api.md."""
 
@@ -67,7 +79,7 @@ class Api:
         token: str | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_server_address(base_url).rstrip("/")
         self.token = token
         self._http = httpx.Client(
             base_url=self.base_url + API_PREFIX, timeout=TIMEOUT, transport=transport

@@ -4,25 +4,41 @@ passphrase sources and the small formatters."""
 from __future__ import annotations
 
 import calendar
+import importlib
 import json
+import pkgutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import typer
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
+import client_sdk
+import vault
 from client_sdk import cli
 from client_sdk.errors import (
     AmbiguousId,
+    ApiError,
+    ClientError,
+    Conflict,
+    DamagedProfile,
     Forbidden,
+    NotFound,
     NotLoggedIn,
+    PayloadTooLarge,
+    RateLimited,
     ServerUnreachable,
     TamperedLogError,
     Unauthorized,
+    UnconfirmedVersionError,
     UnknownId,
     UnverifiedKeyError,
+    WithheldDocumentError,
 )
+from client_sdk.organisations import UnverifiedOrganisation
 from vault.errors import (
     DowngradeError,
     ExpiredError,
@@ -31,7 +47,10 @@ from vault.errors import (
     KeyMismatchError,
     MalformedError,
     RollbackError,
+    SecurityError,
     SignatureError,
+    VaultError,
+    WeakPassphrase,
     WrongPassphrase,
 )
 
@@ -63,14 +82,14 @@ def test_a_duration_counts_from_now(text: str, seconds: int) -> None:
     assert before + seconds <= value <= after + seconds
 
 
-def test_a_date_means_the_end_of_that_day_in_utc() -> None:
-    end_of_day = calendar.timegm((2027, 1, 31, 23, 59, 59, 0, 0, 0))
+def test_a_date_means_the_end_of_that_day_on_this_computers_clock() -> None:
+    end_of_day = int(time.mktime((2027, 1, 31, 23, 59, 59, 0, 0, -1)))
     assert cli.parse_expiry("2027-01-31") == end_of_day
     assert cli.parse_expiry(" 2027-01-31 ") == end_of_day
 
 
 def test_a_leap_day_is_a_date() -> None:
-    assert cli.parse_expiry("2028-02-29") == calendar.timegm((2028, 2, 29, 23, 59, 59, 0, 0, 0))
+    assert cli.parse_expiry("2028-02-29") == int(time.mktime((2028, 2, 29, 23, 59, 59, 0, 0, -1)))
 
 
 @pytest.mark.parametrize("text", [None, ""])
@@ -127,7 +146,7 @@ def test_an_expiry_more_than_ten_years_away_is_refused(
 def test_ten_years_is_the_limit() -> None:
     before, value, after = _from_now("3660d")
     assert before + 3660 * DAY <= value <= after + 3660 * DAY
-    far = time.gmtime(time.time() + 11 * 366 * DAY)
+    far = time.localtime(time.time() + 11 * 366 * DAY)
     with pytest.raises(typer.Exit):
         cli.parse_expiry(time.strftime("%Y-%m-%d", far))
 
@@ -144,7 +163,7 @@ def test_an_expiry_now_or_in_the_past_is_refused(
 
 
 def test_today_is_a_valid_expiry_date() -> None:
-    today = time.strftime("%Y-%m-%d", time.gmtime())
+    today = time.strftime("%Y-%m-%d", time.localtime())
     assert cli.parse_expiry(today) > time.time()
 
 
@@ -166,20 +185,90 @@ SECURITY_FAILURES = [
     RollbackError("older version"),
     DowngradeError("weaker parameters"),
     TamperedLogError("access log: entry 2 was altered"),
+    WithheldDocumentError("the server withholds 1 document(s)"),
+    SecurityError("a check failed"),
 ]
 USER_ERRORS = [
     WrongPassphrase(),
     InvalidRecoveryCode("word 4 is not in the recovery word list"),
+    WeakPassphrase("too_short", "too short: at least 12 characters"),
     ExpiredError("the grant expired"),
+    VaultError("a vault operation failed"),
+    ClientError("you may read this dossier but not add to it"),
     NotLoggedIn(),
+    DamagedProfile("trust.json is damaged: it is not valid JSON"),
     UnknownId("no dossier with id 'ff'"),
     AmbiguousId("'a' matches 2 dossiers"),
+    UnconfirmedVersionError("version 3 by bob is not confirmed by the dossier's owner"),
+    UnverifiedOrganisation("ncg is not verified"),
     ServerUnreachable("cannot reach the Kluis server"),
+    ApiError(418, "teapot", "server: I'm a teapot"),
+    Unauthorized(401, "unauthorized", "server: invalid credentials"),
     Forbidden(403, "forbidden", "server: not yours"),
-    FileNotFoundError(2, "No such file or directory"),
+    NotFound(404, "not_found", "server: no such user"),
+    Conflict(409, "conflict", "server: exists"),
+    PayloadTooLarge(413, "too_large", "server: too large"),
+    RateLimited(429, "rate_limited", "server: try again in 3 seconds"),
+    FileNotFoundError(2, "No such file or directory", "/proc/x.pdf"),
     PermissionError(13, "Permission denied"),
-    ValueError("bad value"),
+    IsADirectoryError(21, "Is a directory", "out"),
 ]
+# A bug in Kluis, never reported as the user's mistake nor as a failed security check.
+INTERNAL_ERRORS = [
+    ValueError("bad value"),
+    KeyError("x"),
+    TypeError("unsupported operand"),
+    AttributeError("'NoneType' object has no attribute 'x'"),
+    RuntimeError(),
+    AssertionError("unreachable"),
+]
+
+
+def _every_error_type() -> set[type[Exception]]:
+    """Every exception type of the vault and the client (all their modules imported)."""
+    for package in (vault, client_sdk):
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+
+    def below(cls: type[Exception]) -> set[type[Exception]]:
+        return {cls}.union(*(below(sub) for sub in cls.__subclasses__()))
+
+    return below(VaultError)
+
+
+def test_the_table_names_every_error_type_and_its_exit_status() -> None:
+    """Each error type the vault or the client defines is in the lists above, and maps to the
+    exit status of its list: 3 for security failures only, which a lying or broken server
+    causes (what the user types is checked before it reaches code that raises them)."""
+    listed = {type(e) for e in [*SECURITY_FAILURES, *USER_ERRORS]}
+    assert _every_error_type() <= listed, _every_error_type() - listed
+    for exc in SECURITY_FAILURES:
+        assert cli.exit_status(exc)[0] == 3, exc
+    for exc in USER_ERRORS:
+        assert cli.exit_status(exc)[0] == 1, exc
+    for exc in INTERNAL_ERRORS:
+        assert cli.exit_status(exc)[0] == 70, exc
+    assert cli.exit_status(KeyboardInterrupt())[0] == 130
+
+
+@pytest.mark.parametrize("exc", INTERNAL_ERRORS, ids=lambda e: type(e).__name__)
+def test_a_bug_exits_70_asking_for_a_report(
+    exc: Exception, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(typer.Exit) as raised:
+        _raising(exc)
+    assert raised.value.exit_code == cli.EXIT_INTERNAL == 70
+    message = capsys.readouterr().err
+    assert message.startswith(f"internal error ({type(exc).__name__}")
+    assert "bug in Kluis" in message and "report" in message
+    assert "SECURITY" not in message and "Traceback" not in message
+    assert len(message.strip().splitlines()) == 1
+
+
+def test_an_os_error_names_the_file_not_the_errno(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(typer.Exit):
+        _raising(FileNotFoundError(2, "No such file or directory", "/proc/x.pdf"))
+    assert capsys.readouterr().err == "error: /proc/x.pdf: No such file or directory\n"
 
 
 @pytest.mark.parametrize("exc", SECURITY_FAILURES, ids=lambda e: type(e).__name__)
@@ -293,9 +382,35 @@ def test_size_text(n: int, text: str) -> None:
     assert cli.size_text(n) == text
 
 
-def test_when() -> None:
+@pytest.fixture
+def amsterdam(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This computer's clock in Amsterdam (CET, CEST in summer), by a POSIX TZ rule."""
+    monkeypatch.setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_when(amsterdam: None) -> None:
     assert cli.when(0) == "-"
-    assert cli.when(86400 + 3600 + 60) == "1970-01-02 01:01"
+    assert cli.when(86400 + 3600 + 60) == "1970-01-02 02:01"  # 01:01 UTC, in winter
+    assert cli.when(calendar.timegm((2026, 7, 1, 12, 0, 0))) == "2026-07-01 14:00"  # summer
+
+
+def test_an_expiry_date_ends_at_midnight_on_this_computers_clock(amsterdam: None) -> None:
+    end = cli.parse_expiry("2027-01-31")
+    assert end == calendar.timegm((2027, 1, 31, 22, 59, 59))  # 23:59:59 in Amsterdam
+    assert cli.when(end) == "2027-01-31 23:59"
+
+
+@pytest.mark.parametrize(
+    ("lc_time", "shown"),
+    [("C", "%Y-%m-%d"), ("C.UTF-8", "%Y-%m-%d"), ("POSIX", "%Y-%m-%d"), ("", "%Y-%m-%d"),
+     ("nl_NL.UTF-8", "%x"), ("de_DE@euro", "%x")],
+)  # fmt: skip
+def test_dates_are_written_the_way_the_locale_writes_them(lc_time: str, shown: str) -> None:
+    assert cli.date_format(lc_time) == shown
 
 
 # -- the command line in process (no server) ------------------------------------------------------
@@ -438,18 +553,42 @@ def test_columns_pad_every_column_to_its_widest_cell(capsys: pytest.CaptureFixtu
     ]
 
 
-def test_columns_print_names_literally_and_never_cut_them(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    long_name = "x" * 300 + ".pdf"  # wider than any terminal: still printed whole
-    table = cli.Columns("name", "author")
+def test_columns_print_names_literally(capsys: pytest.CaptureFixture[str]) -> None:
+    table = cli.Columns("name", "author", names=("name",))
     table.add_row("[red]rood[/red] :smile:.txt", "anna")
-    table.add_row(long_name, "bert")
     table.print()
-    out = capsys.readouterr().out
-    marked, long = out.splitlines()[1:]
-    assert marked.startswith("[red]rood[/red] :smile:.txt ") and marked.endswith("  anna")
-    assert long == f"{long_name}  bert"
+    marked = capsys.readouterr().out.splitlines()[1]
+    assert marked == "[red]rood[/red] :smile:.txt  anna"
+
+
+def test_one_long_name_does_not_widen_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    # Issue 15, point 9: one 255-character name made the whole `ls` table 300 columns wide.
+    long_name = "x" * 251 + ".pdf"
+    status = "verified; version 12 unconfirmed, not yet in owner's index"
+    table = cli.Columns("name", "author", "signature", names=("name",))
+    table.add_row(long_name, "bert", status)
+    table.add_row("brief.txt", "anna", "verified")
+    table.print()
+    _, long, short = capsys.readouterr().out.splitlines()
+    name_cell = long.split("  ")[0]
+    assert len(name_cell) == cli.NAME_CELLS
+    assert name_cell.startswith("xxxx") and name_cell.endswith("\u2026xxxxxx.pdf")
+    assert long.endswith(f"  bert    {status}")  # other columns are never cut
+    assert short.startswith("brief.txt" + " " * (cli.NAME_CELLS - len("brief.txt")) + "  anna")
+
+
+@pytest.mark.parametrize(
+    ("text", "shortened"),
+    [
+        ("schaderapport.pdf", "schaderapport.pdf"),
+        ("a" * 40, "a" * 40),
+        ("a" * 41, "a" * 29 + "\u2026" + "a" * 10),
+        ("地" * 30, "地" * 14 + "\u2026" + "地" * 5),
+    ],
+)
+def test_shorten_fits_the_cells_on_screen(text: str, shortened: str) -> None:
+    assert cli.shorten(text) == shortened
+    assert cell_len(cli.shorten(text)) <= cli.NAME_CELLS
 
 
 def test_columns_show_control_characters_as_replacement_characters(
