@@ -308,7 +308,8 @@ def by_id_or_name(
 
     An id, or the beginning of exactly one id, names that one: the names are then not read.
     Otherwise `names()` gives {id: (name, label)}, read only now because reading them means
-    decrypting and verifying (a title, a file name): a whole name, in any case, names its
+    decrypting and verifying (a title, a file name; one that fails a check stops the lookup,
+    lest a server hide one of two alike to steer the choice): a whole name, in any case, names its
     object if only one has it; else every id and name that begins with `text` is a candidate.
     `what` ("dossier") and `by` ("id or title") word the messages; `label` shows a
     candidate."""
@@ -316,6 +317,8 @@ def by_id_or_name(
     id_hits = sorted({i for i in ids if i.startswith(prefix)}) if HEX.fullmatch(prefix) else []
     if len(id_hits) == 1:
         return id_hits[0]
+    if ID_PATTERN.fullmatch(prefix):  # a whole id that is none of these: no name is one
+        raise UnknownId(f"no {what} with the id {text!r} that you can see")
     known = names()
     folded = text.casefold()
     exact = sorted(i for i, (name, _) in known.items() if name.casefold() == folded)

@@ -1136,7 +1136,8 @@ def document_labels(names: dict[str, tuple[str, str]]) -> dict[str, tuple[str, s
 def readable_names(c: Client, pairs: list[tuple[str, str | None]]) -> dict[str, str]:
     """{id: title or file name} of the dossiers and documents in `pairs` (dossier id, document
     id or None) whose names this device can decrypt, each verified; others are left out, and
-    show by id. A dossier that fails a check stops everything, as listing it would."""
+    show by id. So is a dossier that fails a check: the listing of grants says what verifies
+    (and `ls` or `get` of that dossier fails closed); a name is only shown here."""
     wanted: dict[str, set[str]] = {}
     for dossier_id, document_id in pairs:
         wanted.setdefault(dossier_id, set()).update([document_id] if document_id else [])
@@ -1145,8 +1146,8 @@ def readable_names(c: Client, pairs: list[tuple[str, str | None]]) -> dict[str, 
         try:
             dossier = c.load_dossier(dossier_id)
             listed = c.document_names([dossier_id]) if documents else {}
-        except (ClientError, ExpiredError):
-            continue  # no longer mine to read (revoked, expired): shown by id
+        except (ClientError, ExpiredError, SecurityError):
+            continue  # no longer mine to read (revoked, expired), or it fails a check: by id
         if dossier.metadata is not None:
             names[dossier_id] = dossier.metadata.title
         names.update({d: name for d, (name, _) in listed.items()})
