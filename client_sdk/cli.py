@@ -1079,8 +1079,8 @@ def shared(
             "document": i.document_id,
             "title": names.get(i.dossier_id),
             "name": names.get(i.document_id) if i.document_id else None,
-            # a document: the version whose key this grant holds; a dossier: the key epoch
-            "number": i.number,
+            # a document: the versions whose keys the share holds; a dossier: the key epochs
+            "numbers": list(i.numbers),
             "from": i.granter,
             "from_verified": i.granter_verified,
             "rights": i.rights,
@@ -1092,30 +1092,21 @@ def shared(
     ]
     if as_json:
         return print_json(rows)
-    # One line for each share: the grants of one share (a key for each version of a document,
-    # or for each key epoch of a dossier) differ only in their number.
-    shares: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for r in rows:
-        key = (r["kind"], r["dossier"], r["document"], r["from"], r["rights"], r["expires"])
-        shares.setdefault(key, []).append(r)
     table = Columns(
         "kind", "id", "name", "from", "rights", "versions", "expires", "signature",
         names=("name",),
     )  # fmt: skip
-    for (kind, dossier_id, document_id, granter, rights, expires), grants in shares.items():
-        numbers = sorted({g["number"] for g in grants})
-        versions = ", ".join(map(str, numbers)) if document_id else "all"
-        name = names.get(document_id or dossier_id, "")
-        sender = granter + ("" if grants[0]["from_verified"] else " (unverified)")
+    for i in items:  # one item for each share, whatever number of keys it holds
+        versions = ", ".join(map(str, i.numbers)) if i.document_id else "all"
         table.add_row(
-            kind,
-            (document_id or dossier_id)[:12],
-            name,
-            sender,
-            rights,
+            i.kind,
+            (i.document_id or i.dossier_id)[:12],
+            names.get(i.document_id or i.dossier_id, ""),
+            i.granter + ("" if i.granter_verified else " (unverified)"),
+            i.rights,
             versions,
-            when(expires),
-            grants[0]["signature"],
+            when(i.expires_at),
+            "verified",
         )
     table.print()
     return None

@@ -14,7 +14,7 @@ rotation for them would only look like one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -53,6 +53,8 @@ class SharedItem:
     rights: str
     expires_at: int
     issued_at: int
+    # Every number the share's grants hold (a document's versions, a dossier's key epochs).
+    numbers: tuple[int, ...] = ()
 
     def share_key(self) -> tuple[object, ...]:
         """What makes two grants one share (`one_row_per_share`)."""
@@ -507,7 +509,14 @@ class SharingMixin(DocumentsMixin):
                     issued_at=grant.issued_at,
                 )
             )
-        return sorted(one_row_per_share(items), key=lambda i: -i.issued_at)
+        numbers: dict[tuple[object, ...], set[int]] = {}
+        for item in items:
+            numbers.setdefault(item.share_key(), set()).add(item.number)
+        shares = [
+            replace(share, numbers=tuple(sorted(numbers[share.share_key()])))
+            for share in one_row_per_share(items)
+        ]
+        return sorted(shares, key=lambda i: -i.issued_at)
 
     def access_log(self, dossier_id: str) -> list[LogEntry]:
         """The dossier's access log, its hash chain checked against what this device saw."""
