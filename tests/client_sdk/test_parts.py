@@ -32,7 +32,7 @@ POLICY = PartPolicy(threshold=PART, part_size=PART, retries=4, backoff=0.05, max
 ONE_AT_A_TIME = PartPolicy(
     threshold=PART, part_size=PART, parallel=1, retries=4, backoff=0.05, max_backoff=0.5
 )
-PASSPHRASE = "parts test passphrase"
+PASSPHRASE = "parts test passphrase for the resumable upload"
 
 
 @dataclass
