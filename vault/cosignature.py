@@ -23,6 +23,7 @@ from .note import (
     ED25519_SIGNATURE_SIZE,
     OpenedNote,
     check_key_name,
+    check_signing_seed,
     ed25519_verify,
     format_vkey,
     key_id,
@@ -107,9 +108,7 @@ class Cosigner:
     seed: bytes
 
     def __post_init__(self) -> None:
-        check_key_name(self.name)
-        if not isinstance(self.seed, bytes) or len(self.seed) != ED25519_KEY_SIZE:
-            raise ValueError("an Ed25519 seed is 32 bytes")
+        check_signing_seed(self.name, self.seed)
 
     def __repr__(self) -> str:
         return f"Cosigner(name={self.name!r}, <seed hidden>)"

@@ -190,6 +190,13 @@ def parse_vkey(vkey: str) -> Ed25519Verifier:
     return Ed25519Verifier(name, public_key)
 
 
+def check_signing_seed(name: str, seed: bytes) -> None:
+    """A signer's key name and 32-byte Ed25519 seed, for note and cosignature signers alike."""
+    check_key_name(name)
+    if not isinstance(seed, bytes) or len(seed) != ED25519_KEY_SIZE:
+        raise ValueError("an Ed25519 seed is 32 bytes")
+
+
 @dataclass(frozen=True, repr=False)
 class Ed25519Signer:
     """Signs notes with an Ed25519 key (a 32-byte seed)."""
@@ -198,9 +205,7 @@ class Ed25519Signer:
     seed: bytes
 
     def __post_init__(self) -> None:
-        check_key_name(self.name)
-        if not isinstance(self.seed, bytes) or len(self.seed) != ED25519_KEY_SIZE:
-            raise ValueError("an Ed25519 seed is 32 bytes")
+        check_signing_seed(self.name, self.seed)
 
     def __repr__(self) -> str:
         return f"Ed25519Signer(name={self.name!r}, <seed hidden>)"
