@@ -21,7 +21,6 @@ client's decision, not this module's.
 
 from __future__ import annotations
 
-import enum
 import hmac
 import secrets
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from .encoding import ID_SIZE, Reader, Writer
 from .errors import ExpiredError, IntegrityError, KeyMismatchError, MalformedError, SignatureError
 from .header import check_length, check_u64, file_key_commitment, u64
 from .keys import Identity, PrivateIdentity
+from .kinds import GrantKind, Rights
 
 GRANT_MAGIC: Final = b"KLGR"
 FORMAT_VERSION: Final = 1
@@ -47,16 +47,6 @@ SIGNATURE_SIZE: Final = 64
 NO_DOCUMENT: Final = bytes(ID_SIZE)
 NEVER_EXPIRES: Final = 0
 WHAT: Final = "grant"
-
-
-class GrantKind(enum.IntEnum):
-    DOSSIER = 1  # the dossier key of one epoch; number = epoch
-    DOCUMENT = 2  # the file key of one document version; number = version
-
-
-class Rights(enum.IntEnum):
-    READ = 1
-    WRITE = 2  # read and write
 
 
 _KINDS: Final = frozenset(GrantKind)

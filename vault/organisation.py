@@ -22,7 +22,6 @@ Nothing here touches the network or the disk.
 
 from __future__ import annotations
 
-import enum
 import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from .errors import (
 from .grant import NEVER_EXPIRES, Grant
 from .header import check_length, check_u64
 from .keys import PRIVATE_KEYS_SIZE, Identity, PrivateIdentity
+from .kinds import OrgKind, Role
 from .orgkeys import (
     FORMAT_VERSION,
     KEY_ID_SIZE,
@@ -51,7 +51,6 @@ from .orgkeys import (
     ORG_KEYS_MAGIC,
     SIGNATURE_SIZE,
     OrgKeys,
-    OrgKind,
     genesis_fingerprint_digest,
     organisation_fingerprint,
     organisation_fingerprint_digest,
@@ -70,8 +69,6 @@ __all__ = [
     "Membership",
     "OrgChain",
     "OrgKeys",
-    "OrgKind",
-    "Role",
     "Roster",
     "check_pin",
     "check_rewrap",
@@ -91,11 +88,6 @@ SEALED_KEYS_SIZE: Final = PRIVATE_KEYS_SIZE + 48  # crypto_box_seal: ephemeral k
 EPOCH_MAX: Final = 2**32 - 1
 FINGERPRINT_ID_SIZE: Final = 32
 RECORD_HASH_SIZE: Final = 32
-
-
-class Role(enum.IntEnum):
-    MEMBER = 1
-    ADMIN = 2
 
 
 _ROLES: Final = frozenset(Role)

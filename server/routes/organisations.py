@@ -12,11 +12,12 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from vault.kinds import Role
+
 from .. import organisations
 from ..db import writes
 from ..deps import CurrentUser, DossierAccessDep, NowDep, SessionDep, current_grant
 from ..models import (
-    ROLE_ADMIN,
     Grant,
     MemberAdd,
     MembershipIn,
@@ -89,7 +90,7 @@ def _membership(org_id: str, epoch: int, m: MembershipIn, now: int) -> OrgMember
 
 
 def _require_admin(session: Session, org: Organisation, user: User) -> None:
-    if _role(session, org.org_id, user.user_id) != ROLE_ADMIN:
+    if _role(session, org.org_id, user.user_id) != Role.ADMIN:
         raise forbidden("only an administrator of the organisation may do this")
 
 
@@ -113,8 +114,8 @@ def create_organisation(
     session.add(org)
     session.flush()
     session.add(OrgKeyRecord(org_id=org.org_id, epoch=1, record=body.record, created_at=now))
-    session.add(OrgMember(org_id=org.org_id, user_id=user.user_id, role=ROLE_ADMIN, added_at=now))
-    creator = MembershipIn(member_id=user.user_id, role=2, membership=body.membership)  # admin
+    session.add(OrgMember(org_id=org.org_id, user_id=user.user_id, role=Role.ADMIN, added_at=now))
+    creator = MembershipIn(member_id=user.user_id, role=Role.ADMIN, membership=body.membership)
     session.add(_membership(org.org_id, 1, creator, now))
     try:
         session.flush()
