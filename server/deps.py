@@ -43,7 +43,9 @@ from .security import token_hash
 
 MAX_TOKEN_LENGTH = 256
 
-Role = Literal["owner", "write", "read", "document"]
+# What a caller may do in a dossier, from ownership and the grants it holds; not the role of an
+# organisation member (vault.kinds.Role).
+DossierRole = Literal["owner", "write", "read", "document"]
 T = TypeVar("T")
 
 
@@ -128,7 +130,7 @@ class DossierAccess(Authorisation):
     dossier: Dossier
     owner: User
     user: User
-    role: Role
+    role: DossierRole
     documents: frozenset[str] = field(default_factory=frozenset)  # for role "document"
     # The app's clock, to confirm the access at the time of the write (a grant may expire
     # after the request's `now`); set by the dependency.
@@ -233,7 +235,7 @@ def resolve_access(
     grants = session.exec(
         CURRENT_GRANTS, params={"dossier_id": dossier_id, "user_id": user.user_id, "now": now}
     ).all()
-    role: Role | None = None
+    role: DossierRole | None = None
     documents: set[str] = set()
     for kind, rights, document_id in grants:
         if kind == GrantKind.DOSSIER:
