@@ -37,7 +37,7 @@ from .blobstore import BlobStore
 from .config import Settings
 from .db import Authorisation, get_session, read_step
 from .models import AuthSession, Dossier, Grant, User
-from .organisations import addressed_to
+from .org_grants import addressed_to
 from .problems import forbidden, not_found, unauthorized
 from .security import token_hash
 

@@ -18,7 +18,7 @@ from vault.kinds import GrantKind
 
 from . import accesslog
 from .models import Document, Dossier, Grant, GrantCreate, User
-from .organisations import no_wider, organisation_ids
+from .org_grants import no_wider, organisation_ids
 from .problems import conflict, invalid
 
 

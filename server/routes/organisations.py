@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from vault.kinds import Role
 
-from .. import organisations
+from .. import org_grants
 from ..db import writes
 from ..deps import CurrentUser, DossierAccessDep, NowDep, SessionDep, current_grant
 from ..models import (
@@ -37,7 +37,7 @@ from ..models import (
     User,
 )
 from ..problems import conflict, forbidden, invalid, not_found
-from ..routing import resource_router
+from .router import resource_router
 
 router = resource_router("organisations")
 
@@ -107,7 +107,7 @@ def create_organisation(
         created_by=user.user_id,
         created_at=now,
     )
-    if organisations.id_taken(session, body.org_id):  # ids of users and organisations never meet
+    if org_grants.id_taken(session, body.org_id):  # ids of users and organisations never meet
         raise conflict("that organisation id is taken")
     if session.exec(select(Organisation).where(col(Organisation.name) == body.name)).first():
         raise conflict("that organisation name is taken")
@@ -214,7 +214,7 @@ def rotate(
         roster[m.member_id].role = m.role
         session.add(roster[m.member_id])
         session.add(_membership(org_id, body.epoch, m, now))
-    organisations.add_rewrapped_grants(session, org, user.user_id, body.grants, now)
+    org_grants.add_rewrapped_grants(session, org, user.user_id, body.grants, now)
     try:
         session.flush()
     except IntegrityError:
@@ -239,7 +239,7 @@ def organisation_grants(
         .where(col(Grant.recipient_id) == org_id, current_grant(now))
         .order_by(col(Grant.created_at).desc(), col(Grant.grant_id))
     ).all()
-    owners = organisations.dossier_owners(session, {g.dossier_id for g in rows})
+    owners = org_grants.dossier_owners(session, {g.dossier_id for g in rows})
     return [OrgGrantPublic.of_grant(g, owners[g.dossier_id]) for g in rows]
 
 

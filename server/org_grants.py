@@ -1,4 +1,6 @@
-"""Organisations as the server sees them: a roster for access control, opaque signed records.
+"""Grants addressed to organisations: whom they reach (the roster), the id namespace users and
+organisations share, and the re-wrapped grants of a rotation. The routes of the organisations
+themselves are server.routes.organisations.
 
 A grant may be addressed to an organisation (its `recipient_id` is an `org_id`); every user in
 the organisation's roster then has the access the grant gives, exactly as if it were addressed
