@@ -13,6 +13,7 @@ file-like objects handed in: no network, no database, no paths. One module per c
     metadata   encrypted file and dossier metadata (sections 7, 9)
     header     the signed document header (section 7)
     kinds      grant kinds, rights, organisation kinds, member roles (sections 8, 14)
+    grantstatement  a grant's signed statement: parsing and signature, nothing sealed (section 8)
     grant      sharing by sealing keys to a recipient, signed (section 8)
     index      the signed dossier index (section 9)
     agefile    age headers: export to and import from standard age files (section 11)

@@ -30,7 +30,7 @@ import blake3
 
 from . import labels
 from .derive import derive
-from .encoding import ID_SIZE, Writer
+from .encoding import ID_SIZE, Writer, check_length, check_u64, u64
 from .errors import IntegrityError, KeyMismatchError, MalformedError, SignatureError
 from .metadata import (
     NONCE_SIZE,
@@ -52,7 +52,6 @@ HASH_SIZE: Final = 32
 SIGNATURE_SIZE: Final = 64
 WRAPPED_FILE_KEY_SIZE: Final = NONCE_SIZE + FILE_KEY_SIZE + TAG_SIZE  # 72
 METADATA_MAX: Final = 65536
-U64_MAX: Final = 2**64 - 1
 WHAT: Final = "document header"
 # magic, format version, then every field up to and including the metadata's length (u32).
 _FIXED: Final = struct.Struct(
@@ -83,22 +82,6 @@ class SigningIdentity(Protocol):
     def public(self) -> VerifyingIdentity: ...
 
     def sign(self, label: bytes, body: bytes) -> bytes: ...
-
-
-def u64(value: int) -> bytes:
-    return value.to_bytes(8, "big")
-
-
-def check_u64(value: int, what: str, minimum: int = 0) -> None:
-    """Writing side: refuse a value that is no u64 (or below `minimum`) with ValueError."""
-    if type(value) is not int or not minimum <= value <= U64_MAX:
-        raise ValueError(f"{what} must be an integer from {minimum} to 2**64 - 1")
-
-
-def check_length(value: bytes, size: int, what: str) -> None:
-    """Writing side: refuse anything but exactly `size` bytes with ValueError."""
-    if not isinstance(value, bytes) or len(value) != size:
-        raise ValueError(f"{what} must be {size} bytes")
 
 
 def document_ids(dossier_id: bytes, document_id: bytes, version: int) -> bytes:

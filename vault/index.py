@@ -29,7 +29,7 @@ import blake3
 
 from . import labels
 from .derive import derive
-from .encoding import ID_SIZE, Reader, Writer
+from .encoding import ID_SIZE, Reader, Writer, check_length, check_u64, u64
 from .errors import (
     DowngradeError,
     IntegrityError,
@@ -38,7 +38,7 @@ from .errors import (
     RollbackError,
     SignatureError,
 )
-from .header import SigningIdentity, VerifyingIdentity, check_length, check_u64, u64
+from .header import SigningIdentity, VerifyingIdentity
 from .metadata import (
     SEALED_OVERHEAD,
     DossierMetadata,

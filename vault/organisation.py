@@ -32,7 +32,7 @@ import nacl.exceptions
 import nacl.public
 
 from . import labels
-from .encoding import ID_SIZE, Reader, Writer
+from .encoding import ID_SIZE, Reader, Writer, check_length, check_u64
 from .errors import (
     IntegrityError,
     KeyMismatchError,
@@ -41,7 +41,6 @@ from .errors import (
     SignatureError,
 )
 from .grant import NEVER_EXPIRES, Grant
-from .header import check_length, check_u64
 from .keys import PRIVATE_KEYS_SIZE, Identity, PrivateIdentity
 from .kinds import OrgKind, Role
 from .orgkeys import (

@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from . import labels
-from .encoding import ID_SIZE, Reader, Writer
+from .encoding import ID_SIZE, Reader, Writer, check_length, check_u64
 from .errors import IntegrityError, KeyMismatchError, MalformedError, SignatureError
-from .header import check_length, check_u64
 from .keys import Identity, PrivateIdentity
 from .organisation import FINGERPRINT_ID_SIZE, OrgChain
 
