@@ -18,7 +18,9 @@ file-like objects handed in: no network, no database, no paths. One module per c
     index      the signed dossier index (section 9)
     agefile    age headers: export to and import from standard age files (section 11)
     orgkeys    an organisation's published key record and its fingerprint (section 14.1)
-    organisation  organisation key chains, memberships, roles, re-wrapped grants (section 14)
+    orgchain   an organisation's key chain, memberships, admins, re-wrapped grants: checks only
+               (sections 14.2-14.5)
+    organisation  making epochs and memberships, opening a membership's keys (section 14)
     receipt    an organisation's signed receipt of what it received (section 15)
     logchain   the access log's hash chain (section 16)
     tlog       the key transparency log's Merkle tree, proofs and tiles (section 17.3)
