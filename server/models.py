@@ -45,15 +45,26 @@ MAX_GRANTS_PER_REQUEST = 10_000
 AUTH_KEY_BYTES = 32
 SALT_BYTES = 16
 
+
+def _integer(value: Any) -> Any:
+    # A Literal of integers alone would also take true and 1.0 for 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be an integer")
+    return value
+
+
 # The numbers the API takes for the enums of vault.kinds: Literals of the members, so a request
 # parses to the member (`GrantKind.DOSSIER`, equal to 1) and the JSON schema lists the numbers.
-# tests/server/test_kinds.py checks that each lists every member of its enum.
-GrantKindNumber = Literal[GrantKind.DOSSIER, GrantKind.DOCUMENT]
-RightsNumber = Literal[Rights.READ, Rights.WRITE]
-OrgKindNumber = Literal[
-    OrgKind.MUNICIPALITY, OrgKind.INSTITUTION, OrgKind.CONTRACTOR, OrgKind.ENGINEERING
+# tests/server/test_kinds.py checks that each takes every member of its enum and nothing else.
+GrantKindNumber = Annotated[
+    Literal[GrantKind.DOSSIER, GrantKind.DOCUMENT], BeforeValidator(_integer)
 ]
-RoleNumber = Literal[Role.MEMBER, Role.ADMIN]
+RightsNumber = Annotated[Literal[Rights.READ, Rights.WRITE], BeforeValidator(_integer)]
+OrgKindNumber = Annotated[
+    Literal[OrgKind.MUNICIPALITY, OrgKind.INSTITUTION, OrgKind.CONTRACTOR, OrgKind.ENGINEERING],
+    BeforeValidator(_integer),
+]
+RoleNumber = Annotated[Literal[Role.MEMBER, Role.ADMIN], BeforeValidator(_integer)]
 
 
 # -- field types -------------------------------------------------------------------------------

@@ -52,3 +52,12 @@ def test_the_api_refuses_a_number_outside_the_enum(
     for number in (0, max(kinds) + 1):
         with pytest.raises(ValidationError):
             model.model_validate_json(json.dumps({**valid, field: number}))
+
+
+@pytest.mark.parametrize(("model", "valid", "field", "kinds"), FIELDS)
+def test_the_api_takes_the_number_only_as_an_integer(
+    model: type[SQLModel], valid: dict[str, Any], field: str, kinds: type[enum.IntEnum]
+) -> None:
+    for spelling in (True, 1.0, "1"):
+        with pytest.raises(ValidationError):
+            model.model_validate_json(json.dumps({**valid, field: spelling}))
