@@ -21,7 +21,8 @@ file-like objects handed in: no network, no database, no paths. One module per c
     orgchain   an organisation's key chain, memberships, admins, re-wrapped grants: checks only
                (sections 14.2-14.5)
     organisation  making epochs and memberships, opening a membership's keys (section 14)
-    receipt    an organisation's signed receipt of what it received (section 15)
+    receiptstatement  a receipt's signed statement and its check against the chain (section 15)
+    receipt    signing an organisation's receipt of what it received (section 15)
     logchain   the access log's hash chain (section 16)
     tlog       the key transparency log's Merkle tree, proofs and tiles (section 17.3)
     note, checkpoint, cosignature   signed notes, checkpoints, witness cosignatures (17.4, 17.5)
