@@ -11,6 +11,10 @@ from __future__ import annotations
 from .errors import MalformedError
 
 ID_SIZE = 16
+# A sealed value (section 1, AEAD) is nonce || ciphertext || tag: XChaCha20-Poly1305's sizes.
+NONCE_SIZE = 24
+TAG_SIZE = 16
+SEALED_OVERHEAD = NONCE_SIZE + TAG_SIZE
 
 
 class Writer:

@@ -29,7 +29,7 @@ import blake3
 
 from . import labels
 from .derive import derive
-from .encoding import ID_SIZE, Reader, Writer, check_length, check_u64, u64
+from .encoding import ID_SIZE, SEALED_OVERHEAD, Reader, Writer, check_length, check_u64, u64
 from .errors import (
     DowngradeError,
     IntegrityError,
@@ -38,9 +38,8 @@ from .errors import (
     RollbackError,
     SignatureError,
 )
-from .header import SigningIdentity, VerifyingIdentity
+from .headerstatement import SigningIdentity, VerifyingIdentity
 from .metadata import (
-    SEALED_OVERHEAD,
     DossierMetadata,
     new_nonce,
     open_dossier_metadata,
