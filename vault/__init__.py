@@ -16,7 +16,8 @@ file-like objects handed in: no network, no database, no paths. One module per c
     kinds      grant kinds, rights, organisation kinds, member roles (sections 8, 14)
     grantstatement  a grant's signed statement: parsing and signature, nothing sealed (section 8)
     grant      sharing by sealing keys to a recipient, signed (section 8)
-    index      the signed dossier index (section 9)
+    indexstatement  the signed dossier index and its checks, nothing opened (section 9)
+    index      sealing the dossier index and opening its metadata (section 9)
     agefile    age headers: export to and import from standard age files (section 11)
     orgkeys    an organisation's published key record and its fingerprint (section 14.1)
     orgchain   an organisation's key chain, memberships, admins, re-wrapped grants: checks only
