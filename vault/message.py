@@ -48,8 +48,9 @@ HASH_SIZE: Final = 32
 NO_HASH: Final = bytes(HASH_SIZE)
 NONCE_SIZE: Final = 24
 TAG_SIZE: Final = 16
-PLAINTEXT_MAX: Final = 65536 + 24  # the largest body of section 19.5 (a post) with its fields
-BODY_MAX: Final = 65600  # PLAINTEXT_MAX + nonce + tag, rounded up
+# 66 KiB: the largest body of section 19.5 (a post: 260 + 65540 + 1 + 32 x 32 bytes) fits.
+PLAINTEXT_MAX: Final = 67584
+BODY_MAX: Final = PLAINTEXT_MAX + 24 + 16  # nonce and tag
 EPOCH_MAX: Final = 2**32 - 1
 
 
