@@ -10,6 +10,7 @@ the disk.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -187,7 +188,7 @@ class Reply:
 
 Body = Text | Post | Event | Reply
 
-_DECODERS: Final = {
+_DECODERS: Final[dict[MessageKind, Callable[[bytes], Body]]] = {
     MessageKind.ANNOUNCEMENT: Text.decode,
     MessageKind.CHAT: Text.decode,
     MessageKind.PERSONAL: Text.decode,
