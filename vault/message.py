@@ -24,9 +24,9 @@ import nacl.exceptions
 from . import labels
 from .derive import KEY_SIZE, derive
 from .encoding import ID_SIZE, Reader, Writer
-from .errors import IntegrityError, MalformedError
+from .errors import IntegrityError, KeyMismatchError, MalformedError, SignatureError
 from .header import check_length, check_u64
-from .keys import PrivateIdentity
+from .keys import Identity, PrivateIdentity
 from .orgkeys import FORMAT_VERSION, KEY_ID_SIZE, SIGNATURE_SIZE
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "message_key",
     "open_message",
     "seal_message",
+    "verify_sender",
 ]
 
 MESSAGE_MAGIC: Final = b"KLMG"
@@ -185,6 +186,19 @@ def message_hash(data: bytes) -> bytes:
     """BLAKE3 of a message's bytes as received: what the next message's `previous_hash` and a
     `reference` name."""
     return bytes(blake3.blake3(bytes(data)).digest())
+
+
+def verify_sender(message: Message, sender: Identity) -> None:
+    """The message names `sender` (the caller's trusted identity of its sender_id) and its
+    signature verifies: `KeyMismatchError`, `SignatureError` (section 19.4, check 4)."""
+    if (sender.user_id, sender.key_id) != (message.sender_id, message.sender_key_id):
+        raise KeyMismatchError("message: not signed by the keys of the sender it names")
+    try:
+        sender.verify(labels.GROUP_MESSAGE_SIGNATURE, message.signed_part(), message.signature)
+    except SignatureError as exc:
+        raise SignatureError(
+            f"message: the signature of {sender.username}'s message does not verify"
+        ) from exc
 
 
 def message_key(epoch_key: bytes, message: Message) -> bytes:

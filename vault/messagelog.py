@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
-from . import labels
 from .content import Body, decode_body
-from .errors import IntegrityError, KeyMismatchError, RollbackError, SignatureError
+from .errors import IntegrityError, KeyMismatchError, RollbackError
 from .keys import Identity
-from .message import NO_HASH, Message, MessageKind, message_hash, open_message
+from .message import NO_HASH, Message, MessageKind, message_hash, open_message, verify_sender
 from .organisation import IdentityOf, OrgKind, Role, Roster
 
 __all__ = [
@@ -95,14 +94,7 @@ class Verified:
 
 def _signed_by(message: Message, identity_of: IdentityOf) -> Identity:
     sender = identity_of(message.sender_id)  # KeyMismatchError for a stranger
-    if (sender.user_id, sender.key_id) != (message.sender_id, message.sender_key_id):
-        raise KeyMismatchError("message: not signed by the keys of the sender it names")
-    try:
-        sender.verify(labels.GROUP_MESSAGE_SIGNATURE, message.signed_part(), message.signature)
-    except SignatureError as exc:
-        raise SignatureError(
-            f"message: the signature of {sender.username}'s message does not verify"
-        ) from exc
+    verify_sender(message, sender)
     return sender
 
 
