@@ -24,6 +24,7 @@ from typing import Final
 
 from .content import Body, decode_body
 from .errors import IntegrityError, KeyMismatchError, RollbackError
+from .group import check_group
 from .keys import Identity
 from .message import NO_HASH, Message, MessageKind, message_hash, open_message, verify_sender
 from .organisation import IdentityOf, OrgKind, Role, Roster
@@ -128,6 +129,7 @@ def verify_messages(
     """Checks 1-8 of section 19.4 over `messages`, which continue the chain after `state` (from
     its first message when `state` is None). The caller keeps the returned state in place of
     the old one; on any error it keeps the old one."""
+    check_group(roster)  # 19.1: a group or a conversation of the right shape, else nothing
     state = state or ChainState()
     count, head, epoch = state.count, state.head, state.epoch
     sequences = dict(state.sequences)
@@ -229,6 +231,7 @@ def verify_public_post(
     latest, optionally ending in an admin's deletion. Checks 1, 2, 4 and 6 of 19.4 on each,
     that each revision names the one before, and that epochs do not go back. `position` is the
     revision number."""
+    check_group(roster)
     if not revisions:
         raise IntegrityError("public post: no revisions")
     out: list[Verified] = []

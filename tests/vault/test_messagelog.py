@@ -490,3 +490,26 @@ def test_a_tampered_public_post_is_refused() -> None:
     data[-70] ^= 1
     with pytest.raises(SignatureError):
         verify_public_post([bytes(data)], roster=ROSTER, identity_of=identity_of)
+
+
+def test_an_organisation_has_no_message_chain() -> None:
+    org, rec = new_organisation(
+        ALICE, org_id=GROUP_ID, name="gemeente", kind=OrgKind.MUNICIPALITY, created_at=NOW
+    )
+    roster = verify_roster(verify_chain([rec], author_of=identity_of), [], identity_of=identity_of)
+    first = seal_message(
+        ALICE,
+        group_id=GROUP_ID,
+        epoch=1,
+        kind=MessageKind.EPOCH_START,
+        sequence=1,
+        previous_hash=NO_HASH,
+        reference=NO_HASH,
+        sent_at=NOW,
+        body=b"",
+        epoch_key=epoch_key(org),
+    )
+    with pytest.raises(IntegrityError):
+        verify_messages([first], roster=roster, identity_of=identity_of, state=None)
+    with pytest.raises(IntegrityError):
+        verify_messages([], roster=roster, identity_of=identity_of, state=None)
