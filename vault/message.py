@@ -12,9 +12,11 @@ the disk.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Final
 
 import blake3
@@ -97,8 +99,9 @@ class Message:
     body: bytes = field(repr=False)
     signature: bytes = field(repr=False)
 
-    def header(self) -> bytes:
-        """Every byte before the body's length: the body's associated data."""
+    @cached_property
+    def _header(self) -> bytes:
+        # Computed once per message: the signature, the key and the AEAD all need it.
         return (
             Writer()
             .raw(MESSAGE_MAGIC)
@@ -114,6 +117,10 @@ class Message:
             .u64(self.sent_at)
             .getvalue()
         )
+
+    def header(self) -> bytes:
+        """Every byte before the body's length: the body's associated data."""
+        return self._header
 
     def signed_part(self) -> bytes:
         return self.header() + Writer().vbytes(self.body).getvalue()
@@ -266,7 +273,7 @@ def seal_message(
         stored = nonce + nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
             body, _ad(unsigned), nonce, message_key(epoch_key, unsigned)
         )
-    message = Message(**{**unsigned.__dict__, "body": stored})
+    message = dataclasses.replace(unsigned, body=stored)
     _check_shape(message)
     part = message.signed_part()
     signed = part + sender.sign(labels.GROUP_MESSAGE_SIGNATURE, part)

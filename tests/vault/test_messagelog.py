@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 
@@ -225,7 +226,7 @@ def test_a_message_in_another_name_is_refused() -> None:
     chain = started()
     data = chain.add(CAROL, MessageKind.CHAT, Text("een").encode())
     m = Message.decode(data)
-    forged = Message(**{**m.__dict__, "sender_id": BOB.user_id})
+    forged = dataclasses.replace(m, sender_id=BOB.user_id)
     with pytest.raises(KeyMismatchError):
         verify([chain.messages[0], forged.encode()])
 
@@ -240,7 +241,7 @@ def test_an_unknown_sender_is_refused() -> None:
 def test_a_message_of_another_group_is_refused() -> None:
     chain = started()
     m = Message.decode(chain.messages[0])
-    other = Message(**{**m.__dict__, "group_id": os.urandom(16)}).encode()
+    other = dataclasses.replace(m, group_id=os.urandom(16)).encode()
     with pytest.raises(IntegrityError):
         verify([other])
 
