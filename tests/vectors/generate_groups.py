@@ -28,7 +28,7 @@ from generate_structures import (  # type: ignore[import-not-found]
 
 from vault import labels
 from vault.content import Answer, Event, Post, Reply, Text
-from vault.group import ArchiveKey, epoch_key, make_archive_key
+from vault.group import ArchiveKey, conversation_name, epoch_key, make_archive_key
 from vault.keys import PrivateIdentity
 from vault.message import NO_HASH, Message, MessageKind, message_hash, seal_message
 from vault.messagelog import ChainState, verify_messages
@@ -743,6 +743,117 @@ def messagelog_vectors() -> None:
         write(f"messagelog-{name}", "messagelog", description, expect, **fields)
 
 
+# -- 19.1 and 19.4: a conversation ---------------------------------------------------------------
+CONVERSATION_ID = bytes.fromhex("d3000000000000000000000000000001")
+
+
+def conversation_vectors() -> None:
+    def conversation(
+        name: str, members: tuple[PrivateIdentity, ...]
+    ) -> tuple[dict[str, Any], bytes]:
+        conv, rec = new_organisation(
+            ALICE,
+            org_id=CONVERSATION_ID,
+            name=name,
+            kind=OrgKind.CONVERSATION,
+            created_at=NOW,
+            private_keys=seed(f"groups/conversation/{name}", 96),
+        )
+        ms = [
+            make_membership(
+                ALICE,
+                conv,
+                m.public,
+                role=Role.ADMIN,
+                issued_at=NOW,
+                sealed_keys=seal_to(
+                    m.public.box_key, conv.private_keys(), f"dm/{name}/{m.username}"
+                ),
+            )
+            for m in members
+        ]
+        fields = {
+            "records": [rec.hex()],
+            "memberships": [x.hex() for x in ms],
+            "identities": [p.public.encode().hex() for p in PEOPLE],
+        }
+        return fields, epoch_key(conv)
+
+    def chain(key: bytes, steps: list[tuple[PrivateIdentity, MessageKind, bytes]]) -> list[bytes]:
+        out: list[bytes] = []
+        seqs: dict[bytes, int] = {}
+        for sender, kind, body in steps:
+            seqs[sender.user_id] = seqs.get(sender.user_id, 0) + 1
+            out.append(
+                seal_message(
+                    sender,
+                    group_id=CONVERSATION_ID,
+                    epoch=1,
+                    kind=kind,
+                    sequence=seqs[sender.user_id],
+                    previous_hash=message_hash(out[-1]) if out else NO_HASH,
+                    reference=NO_HASH,
+                    sent_at=NOW + 400,
+                    body=body,
+                    epoch_key=key,
+                    nonce=seed(f"groups/dm-nonce/{len(out)}", 24),
+                )
+            )
+        return out
+
+    name = conversation_name(CONVERSATION_ID)
+    good, key = conversation(name, (BOB,))
+    talk = [
+        (ALICE, MessageKind.EPOCH_START, b""),
+        (BOB, MessageKind.PERSONAL, Text("Hoi Alice, heb je het rapport?").encode()),
+        (ALICE, MessageKind.PERSONAL, Text("Ja, ik deel het zo.").encode()),
+    ]
+    three, key3 = conversation(name, (BOB, CAROL))
+    named, key_named = conversation("dm-alice-bob", (BOB,))
+    cases: list[tuple[str, str, str, dict[str, Any], list[bytes]]] = [
+        (
+            "success-conversation",
+            "Alice and Bob's personal messages",
+            "success",
+            good,
+            chain(key, talk),
+        ),
+        (
+            "conversation-chat",
+            "a chat line in a conversation",
+            "IntegrityError",
+            good,
+            chain(key, [talk[0], (BOB, MessageKind.CHAT, Text("hoi").encode())]),
+        ),
+        (
+            "conversation-three-members",
+            "a conversation of Alice, Bob and Carol",
+            "IntegrityError",
+            three,
+            chain(key3, talk),
+        ),
+        (
+            "conversation-other-name",
+            "a conversation named dm-alice-bob, not from its id",
+            "IntegrityError",
+            named,
+            chain(key_named, talk),
+        ),
+    ]
+    for case, description, expect, group, messages in cases:
+        fields: dict[str, Any] = {**group, "state": None, "messages": [x.hex() for x in messages]}
+        if expect == "success":
+            lookup = IDENTITIES.__getitem__
+            roster = verify_roster(
+                verify_chain([bytes.fromhex(group["records"][0])], author_of=lookup),
+                [bytes.fromhex(x) for x in group["memberships"]],
+                identity_of=lookup,
+            )
+            result = verify_messages(messages, roster=roster, identity_of=lookup, state=None)[1]
+            fields["result"] = state_json(result)
+        write(f"messagelog-{case}", "messagelog", description, expect, **fields)
+
+
 # -- 19.5: public posts -------------------------------------------------------------------------
 def publicpost_vectors() -> None:
     c = Chain()
@@ -807,6 +918,7 @@ def main() -> None:
     archive_vectors()
     message_vectors()
     messagelog_vectors()
+    conversation_vectors()
     publicpost_vectors()
     count = sum(1 for p in OUT.glob("*.json") if p.name.split("-")[0] in PREFIXES)
     print(f"wrote {count} group vector files to {OUT}")
