@@ -8,7 +8,7 @@ import os
 import pytest
 
 from vault import labels
-from vault.errors import IntegrityError, MalformedError
+from vault.errors import IntegrityError, KeyMismatchError, MalformedError
 from vault.keys import PrivateIdentity
 from vault.message import (
     BODY_MAX,
@@ -203,3 +203,42 @@ def test_an_encrypted_body_shorter_than_nonce_and_tag_is_refused() -> None:
 def test_the_first_message_of_a_chain_names_no_predecessor() -> None:
     first = sealed(kind=MessageKind.EPOCH_START, body=b"", previous_hash=NO_HASH)
     assert Message.decode(first).previous_hash == NO_HASH
+
+
+# -- the sender's signature (check 4 of 19.4) -------------------------------------------------
+def test_the_sender_signature_verifies_under_the_sender_named() -> None:
+    from vault.message import verify_sender
+
+    verify_sender(Message.decode(sealed()), ALICE.public)
+
+
+def test_a_message_checked_against_another_identity_is_refused() -> None:
+    from vault.errors import KeyMismatchError
+    from vault.message import verify_sender
+
+    bob = PrivateIdentity.generate(os.urandom(16), "bob")
+    with pytest.raises(KeyMismatchError):
+        verify_sender(Message.decode(sealed()), bob.public)
+
+
+@pytest.mark.parametrize("label", [labels.GROUP_ARCHIVE_KEY_SIGNATURE, labels.GRANT_SIGNATURE])
+def test_a_signature_under_another_label_is_refused(label: bytes) -> None:
+    from vault.errors import SignatureError
+    from vault.message import verify_sender
+
+    m = Message.decode(sealed())
+    forged = m.signed_part() + ALICE.sign(label, m.signed_part())
+    with pytest.raises(SignatureError):
+        verify_sender(Message.decode(forged), ALICE.public)
+
+
+@pytest.mark.parametrize("position", [5, 30, 100, 200, -65, -1])
+def test_any_flipped_byte_fails_the_signature(position: int) -> None:
+    from vault.errors import SignatureError
+    from vault.message import verify_sender
+
+    data = bytearray(sealed())
+    data[position] ^= 0x01
+    message = Message.decode(bytes(data))  # these positions still parse
+    with pytest.raises((SignatureError, KeyMismatchError)):
+        verify_sender(message, ALICE.public)

@@ -514,3 +514,17 @@ def test_an_organisation_has_no_message_chain() -> None:
         verify_messages([first], roster=roster, identity_of=identity_of, state=None)
     with pytest.raises(IntegrityError):
         verify_messages([], roster=roster, identity_of=identity_of, state=None)
+
+
+def test_a_public_page_needs_only_the_authors_memberships() -> None:
+    _, revisions = public_history()
+    bobs_only = verify_roster(
+        verify_chain([REC1, REC2], author_of=identity_of), MEMBERSHIPS[:1], identity_of=identity_of
+    )
+    checked = verify_public_post(revisions, roster=bobs_only, identity_of=identity_of)
+    assert len(checked) == 2
+    nobody = verify_roster(
+        verify_chain([REC1, REC2], author_of=identity_of), [], identity_of=identity_of
+    )
+    with pytest.raises(IntegrityError):
+        verify_public_post(revisions, roster=nobody, identity_of=identity_of)
