@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 from .content import Body, decode_body
-from .errors import IntegrityError, KeyMismatchError, RollbackError
+from .errors import IntegrityError, KeyMismatchError, MalformedError, RollbackError
 from .group import check_group
 from .keys import Identity
 from .message import NO_HASH, Message, MessageKind, message_hash, open_message, verify_sender
@@ -33,6 +33,8 @@ __all__ = [
     "ChainState",
     "Verified",
     "open_verified",
+    "state_from_json",
+    "state_to_json",
     "verify_messages",
     "verify_public_post",
 ]
@@ -260,3 +262,74 @@ def verify_public_post(
             Verified(bytes(data), message, previous, number, out[0].hash if out else previous)
         )
     return out
+
+
+# -- the state as a device stores it ---------------------------------------------------------------
+_STATE_FIELDS: Final = frozenset(
+    {"count", "head", "epoch", "sequences", "posts", "deleted", "events"}
+)
+
+
+def state_to_json(state: ChainState) -> dict[str, Any]:
+    """The state as a JSON object (the form of the `messagelog` vectors): hashes and ids as
+    lowercase hex, lists sorted, so equal states give equal JSON."""
+    return {
+        "count": state.count,
+        "head": state.head.hex(),
+        "epoch": state.epoch,
+        "sequences": {k.hex(): n for k, n in sorted(state.sequences.items())},
+        "posts": [
+            {"latest": k.hex(), "first": first.hex(), "kind": int(kind)}
+            for k, (first, kind) in sorted(state.posts.items())
+        ],
+        "deleted": sorted(d.hex() for d in state.deleted),
+        "events": sorted(e.hex() for e in state.events),
+    }
+
+
+def _int(value: object, low: int, high: int) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise MalformedError("message chain state: a number out of range")
+    return value
+
+
+def _hex(value: object, size: int) -> bytes:
+    if not isinstance(value, str) or len(value) != 2 * size:
+        raise MalformedError("message chain state: a hash or id of the wrong size")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise MalformedError("message chain state: not hexadecimal") from None
+
+
+def _list(value: object) -> list[Any]:
+    if not isinstance(value, list):
+        raise MalformedError("message chain state: a list expected")
+    return value
+
+
+def state_from_json(obj: object) -> ChainState:
+    """Read back what `state_to_json` wrote (`MalformedError` for anything else): a device's
+    own memory, still checked, since a damaged state would weaken every later check."""
+    if not isinstance(obj, dict) or set(obj) != _STATE_FIELDS:
+        raise MalformedError("message chain state: not a state object")
+    sequences = obj["sequences"]
+    if not isinstance(sequences, dict):
+        raise MalformedError("message chain state: sequences must be an object")
+    posts: dict[bytes, tuple[bytes, MessageKind]] = {}
+    for item in _list(obj["posts"]):
+        if not isinstance(item, dict) or set(item) != {"latest", "first", "kind"}:
+            raise MalformedError("message chain state: a post entry is malformed")
+        kind = _int(item["kind"], 0, 255)
+        if kind not in _POSTS:
+            raise MalformedError("message chain state: a post of another kind")
+        posts[_hex(item["latest"], 32)] = (_hex(item["first"], 32), MessageKind(kind))
+    return ChainState(
+        _int(obj["count"], 0, 2**64 - 1),
+        _hex(obj["head"], 32),
+        _int(obj["epoch"], 0, 2**32 - 1),
+        MappingProxyType({_hex(k, 16): _int(n, 1, 2**64 - 1) for k, n in sequences.items()}),
+        MappingProxyType(posts),
+        frozenset(_hex(d, 32) for d in _list(obj["deleted"])),
+        frozenset(_hex(e, 32) for e in _list(obj["events"])),
+    )

@@ -528,3 +528,52 @@ def test_a_public_page_needs_only_the_authors_memberships() -> None:
     )
     with pytest.raises(IntegrityError):
         verify_public_post(revisions, roster=nobody, identity_of=identity_of)
+
+
+# -- the state a device keeps ----------------------------------------------------------------
+def test_the_state_round_trips_through_json() -> None:
+    import json
+
+    from vault.messagelog import state_from_json, state_to_json
+
+    chain = started()
+    post = chain.add(BOB, MessageKind.POST, Post("t", "").encode())
+    chain.add(ALICE, MessageKind.POST_DELETION, reference=message_hash(post))
+    chain.add(BOB, MessageKind.EVENT, Event("t", 1, 1, "", "").encode())
+    chain.add(BOB, MessageKind.PUBLIC_POST, Post("t", "").encode())
+    state = verify(chain.messages)
+    again = state_from_json(json.loads(json.dumps(state_to_json(state))))
+    assert again == state
+    assert state_to_json(ChainState()) == {
+        "count": 0,
+        "head": "00" * 32,
+        "epoch": 0,
+        "sequences": {},
+        "posts": [],
+        "deleted": [],
+        "events": [],
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"count": -1},
+        {"count": True},
+        {"head": "00"},
+        {"head": "zz" * 32},
+        {"epoch": 2**32},
+        {"sequences": {"00" * 16: 0}},
+        {"sequences": {"00": 1}},
+        {"posts": [{"latest": "00" * 32, "first": "00" * 32, "kind": 3}]},
+        {"deleted": ["00"]},
+        {"events": "x"},
+        {"extra": 1},
+    ],
+)
+def test_a_damaged_state_is_refused(change: dict[str, object]) -> None:
+    from vault.messagelog import state_from_json, state_to_json
+
+    obj = {**state_to_json(ChainState()), **change}
+    with pytest.raises(MalformedError):
+        state_from_json(obj)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -17,7 +16,14 @@ from vault.content import Post, decode_body
 from vault.group import open_archive_key
 from vault.keys import Identity
 from vault.message import Message, MessageKind, message_hash, open_message, verify_sender
-from vault.messagelog import ChainState, open_verified, verify_messages, verify_public_post
+from vault.messagelog import (
+    ChainState,
+    open_verified,
+    state_from_json,
+    state_to_json,
+    verify_messages,
+    verify_public_post,
+)
 from vault.organisation import Roster, verify_chain, verify_roster
 
 from .test_vectors_structures import h, private
@@ -46,34 +52,7 @@ def roster_of(v: dict[str, Any]) -> Roster:
 
 
 def state_of(s: dict[str, Any] | None) -> ChainState | None:
-    if s is None:
-        return None
-    return ChainState(
-        s["count"],
-        h(s["head"]),
-        s["epoch"],
-        MappingProxyType({h(k): n for k, n in s["sequences"].items()}),
-        MappingProxyType(
-            {h(p["latest"]): (h(p["first"]), MessageKind(p["kind"])) for p in s["posts"]}
-        ),
-        frozenset(h(d) for d in s["deleted"]),
-        frozenset(h(e) for e in s["events"]),
-    )
-
-
-def state_json(s: ChainState) -> dict[str, Any]:
-    return {
-        "count": s.count,
-        "head": s.head.hex(),
-        "epoch": s.epoch,
-        "sequences": {k.hex(): n for k, n in sorted(s.sequences.items())},
-        "posts": [
-            {"latest": k.hex(), "first": first.hex(), "kind": kind.value}
-            for k, (first, kind) in sorted(s.posts.items())
-        ],
-        "deleted": sorted(d.hex() for d in s.deleted),
-        "events": sorted(e.hex() for e in s.events),
-    }
+    return None if s is None else state_from_json(s)
 
 
 def check_archive(v: dict[str, Any]) -> None:
@@ -105,7 +84,7 @@ def check_messagelog(v: dict[str, Any]) -> None:
         identity_of=identity_of(v),
         state=state_of(v["state"]),
     )
-    assert state_json(state) == v["result"]
+    assert state_to_json(state) == v["result"]
 
 
 def check_publicpost(v: dict[str, Any]) -> None:

@@ -31,7 +31,7 @@ from vault.content import Answer, Event, Post, Reply, Text
 from vault.group import ArchiveKey, conversation_name, epoch_key, make_archive_key
 from vault.keys import PrivateIdentity
 from vault.message import NO_HASH, Message, MessageKind, message_hash, seal_message
-from vault.messagelog import ChainState, verify_messages
+from vault.messagelog import ChainState, state_to_json, verify_messages
 from vault.organisation import (
     OrgKind,
     Role,
@@ -453,20 +453,7 @@ class Chain:
 
 
 def state_json(state: ChainState | None) -> dict[str, Any] | None:
-    if state is None:
-        return None
-    return {
-        "count": state.count,
-        "head": state.head.hex(),
-        "epoch": state.epoch,
-        "sequences": {k.hex(): v for k, v in sorted(state.sequences.items())},
-        "posts": [
-            {"latest": k.hex(), "first": first.hex(), "kind": kind.value}
-            for k, (first, kind) in sorted(state.posts.items())
-        ],
-        "deleted": sorted(d.hex() for d in state.deleted),
-        "events": sorted(e.hex() for e in state.events),
-    }
+    return None if state is None else state_to_json(state)
 
 
 def life() -> Chain:
