@@ -76,9 +76,8 @@ def main() -> None:
     start = time.perf_counter()
     chain = verify_chain([rec1, rec2], author_of=people.__getitem__)
     roster = verify_roster(chain, ms1 + ms2, identity_of=people.__getitem__)
-    print(
-        f"verify the chain and {len(ms1) + len(ms2)} memberships: {time.perf_counter() - start:.3f} s"
-    )
+    took = time.perf_counter() - start
+    print(f"verify the chain and {len(ms1) + len(ms2)} memberships: {took:.3f} s")
 
     key = epoch_key(g1)
     messages: list[bytes] = []
