@@ -7,7 +7,8 @@ forge another). `previous_hash` links it into the chain; `vault.messagelog` veri
 
 The epoch key is taken as 32 opaque bytes: how it was made (`vault.group.epoch_key` today, an
 MLS exporter secret later) is no concern of this module. Nothing here touches the network or
-the disk.
+the disk, and nothing here holds a secret key of a user (senders sign through the
+`SigningIdentity` protocol), so the server may parse messages (the import contract).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from . import labels
 from .derive import KEY_SIZE, derive
 from .encoding import ID_SIZE, Reader, Writer
 from .errors import IntegrityError, KeyMismatchError, MalformedError, SignatureError
-from .header import check_length, check_u64
-from .keys import Identity, PrivateIdentity
+from .header import SigningIdentity, check_length, check_u64
+from .identity import Identity
 from .orgkeys import FORMAT_VERSION, KEY_ID_SIZE, SIGNATURE_SIZE
 
 __all__ = [
@@ -227,7 +228,7 @@ def _ad(message: Message) -> bytes:
 
 
 def seal_message(
-    sender: PrivateIdentity,
+    sender: SigningIdentity,
     *,
     group_id: bytes,
     epoch: int,

@@ -242,3 +242,17 @@ def test_any_flipped_byte_fails_the_signature(position: int) -> None:
     message = Message.decode(bytes(data))  # these positions still parse
     with pytest.raises((SignatureError, KeyMismatchError)):
         verify_sender(message, ALICE.public)
+
+
+def test_the_server_may_parse_messages_without_secret_key_code() -> None:
+    # The server checks a message's group and predecessor before storing it (19.3, "Writing");
+    # the import contract keeps it away from vault.keys, so vault.message must not need it.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vault.message, vault.content, vault.ics; "
+        "bad = {'vault.keys', 'vault.organisation', 'vault.grant'} & set(sys.modules); "
+        "sys.exit(1 if bad else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
