@@ -1,0 +1,234 @@
+/**
+ * Section 19 beyond what the vector files check on their own: K_e from an opened membership, the
+ * writers (a message rebuilt byte for byte, an archive key and a chat line that open), the bodies
+ * of 19.5 both ways, a chain extended by a written message, and the stored state refused when
+ * damaged.
+ */
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { concat, u64, type Bytes } from "../src/vault/bytes.js";
+import {
+  decodeEvent,
+  decodePost,
+  decodeReply,
+  decodeText,
+  encodeEvent,
+  encodePost,
+  encodeReply,
+  encodeText,
+} from "../src/vault/content.js";
+import { ready } from "../src/vault/crypto.js";
+import { IntegrityError, MalformedError, SignatureError } from "../src/vault/errors.js";
+import { epochKey, openArchiveKey, sealArchiveKey } from "../src/vault/group.js";
+import { decodeIdentity, privateIdentityFromKeys, type PrivateIdentity } from "../src/vault/keys.js";
+import {
+  decodeMessage,
+  KIND_ANNOUNCEMENT,
+  KIND_CHAT,
+  KIND_EVENT_REPLY,
+  messageHash,
+  openMessage,
+  sealMessage,
+  verifySender,
+  ZERO_HASH,
+} from "../src/vault/message.js";
+import { stateFromJson, stateToJson, verifyMessages, type GroupContext } from "../src/vault/messagelog.js";
+import { decodeMembership, epochKeys, openMembership, verifyChain, verifyRoster, type IdentityOf } from "../src/vault/organisation.js";
+
+import { h, hex, loadVector, type Vector } from "./helpers.js";
+
+await ready();
+
+const archive = loadVector("archive-success.json");
+const log = loadVector("messagelog-success.json");
+const epochStart = loadVector("message-success-epoch-start.json");
+const event = loadVector("message-success-event.json");
+const aliceVector = loadVector("identity-alice.json");
+
+async function privateOf(obj: any): Promise<PrivateIdentity> {
+  return privateIdentityFromKeys(h(obj.user_id), obj.username, obj.key_version, h(obj.private_keys));
+}
+
+function lookup(list: string[]): IdentityOf {
+  const known = Promise.all(list.map((x) => decodeIdentity(h(x))));
+  return async (id) => {
+    const found = (await known).find((i) => hex(i.userId) === hex(id));
+    if (found === undefined) throw new Error("unknown");
+    return found;
+  };
+}
+
+async function group(v: Vector): Promise<GroupContext> {
+  const identityOf = lookup(v.identities);
+  const chain = await verifyChain((v.records as string[]).map(h), { authorOf: identityOf });
+  return { chain, roster: await verifyRoster(chain, (v.memberships as string[]).map(h), identityOf), identityOf };
+}
+
+/** Dave (new in epoch 2) opens his membership of epoch 2. */
+async function dave(g: GroupContext): Promise<{ me: PrivateIdentity; org: PrivateIdentity }> {
+  const me = await privateOf(archive.member);
+  const data = (archive.memberships as string[]).map(h).find((m) => {
+    const d = decodeMembership(m);
+    return hex(d.memberId) === hex(me.public.userId) && d.epoch === 2;
+  });
+  assert.ok(data !== undefined, "Dave's membership of epoch 2");
+  const admin = await g.identityOf(decodeMembership(data).adminId);
+  const { org } = await openMembership(data, epochKeys(g.chain, 2), me, admin);
+  return { me, org };
+}
+
+test("K_e of an opened membership is the epoch key the vectors encrypt under", async () => {
+  const g = await group(archive);
+  const { org } = await dave(g);
+  assert.equal(hex(await epochKey(org)), event.epoch_key);
+  assert.equal(hex(await epochKey(org)), epochStart.epoch_key);
+  assert.notEqual(hex(await epochKey(org)), archive.epoch_key, "epoch 1 has another key");
+});
+
+test("Alice's epoch start, written again, is the vector's message byte for byte", async () => {
+  const alice = await privateOf(aliceVector);
+  const m = decodeMessage(h(epochStart.message));
+  const rebuilt = await sealMessage(alice, {
+    groupId: m.groupId,
+    epoch: m.epoch,
+    kind: m.kind,
+    sequence: m.sequence,
+    previousHash: m.previousHash,
+    reference: m.reference,
+    sentAt: m.sentAt,
+    plaintext: new Uint8Array(0),
+    epochKey: h(epochStart.epoch_key),
+    nonce: m.body.slice(0, 24),
+  });
+  assert.equal(hex(rebuilt), epochStart.message);
+  assert.equal(hex(await messageHash(rebuilt)), epochStart.message_hash);
+});
+
+test("an archive key Alice writes opens as Dave with the key it gives; as Bob's it does not", async () => {
+  const g = await group(archive);
+  const alice = await privateOf(aliceVector);
+  const { me } = await dave(g);
+  const written = sealArchiveKey(alice, g.chain, me.public, { epoch: 1, grantedIn: 2, epochKey: h(archive.epoch_key), issuedAt: 1800000000n });
+  const opened = openArchiveKey(written, g.chain, g.roster, me, alice.public);
+  assert.equal(opened.epoch, 1);
+  assert.equal(hex(opened.epochKey), archive.epoch_key);
+  const flipped = concat(written);
+  flipped[62] = (flipped[62] as number) ^ 1; // inside member_id (from byte 61): someone else's
+  assert.throws(() => openArchiveKey(flipped, g.chain, g.roster, me, alice.public), (e) => e instanceof Error && e.name === "KeyMismatchError");
+  assert.throws(() => sealArchiveKey(alice, g.chain, me.public, { epoch: 2, grantedIn: 2, epochKey: h(archive.epoch_key), issuedAt: 1n }), RangeError);
+});
+
+test("a chat line Dave writes opens under K_e of its epoch only, as its sender's only", async () => {
+  const g = await group(archive);
+  const { me, org } = await dave(g);
+  const key = await epochKey(org);
+  const written = await sealMessage(me, {
+    groupId: g.chain.orgId,
+    epoch: 2,
+    kind: KIND_CHAT,
+    sequence: 1n,
+    previousHash: h(epochStart.message_hash),
+    reference: ZERO_HASH,
+    sentAt: 1800000000n,
+    plaintext: encodeText({ text: "Goedemorgen, buren! ☀" }),
+    epochKey: key,
+  });
+  const m = decodeMessage(written);
+  verifySender(m, me.public);
+  assert.throws(() => verifySender(m, { ...me.public, signingKey: (g.chain.current.identity.signingKey) }), SignatureError);
+  const opened = await openMessage(m, key);
+  assert.deepEqual(opened.content, { kind: KIND_CHAT, text: { text: "Goedemorgen, buren! ☀" } });
+  await assert.rejects(openMessage(m, h(archive.epoch_key)), IntegrityError);
+  await assert.rejects(openMessage(m, null), IntegrityError);
+  // The same body under another kind's header does not open.
+  const moved = await sealMessage(me, {
+    groupId: g.chain.orgId, epoch: 2, kind: KIND_ANNOUNCEMENT, sequence: 1n, previousHash: ZERO_HASH,
+    reference: ZERO_HASH, sentAt: 1n, plaintext: encodeText({ text: "x" }), epochKey: key,
+  });
+  const spliced = decodeMessage(moved);
+  await assert.rejects(openMessage({ ...spliced, body: m.body }, key), IntegrityError);
+});
+
+test("the chain goes on: Dave's reply to the event verifies on top of the state; an announcement by him does not", async () => {
+  const g = await group(log);
+  const before = stateFromJson(log.result);
+  const { me } = await dave(g);
+  const eventHash = (log.result.events as string[])[0] as string;
+  const write = (kind: typeof KIND_EVENT_REPLY | typeof KIND_ANNOUNCEMENT, plaintext: Bytes, reference: Bytes) =>
+    sealMessage(me, {
+      groupId: g.chain.orgId,
+      epoch: 2,
+      kind,
+      sequence: (before.sequences.get(hex(me.public.userId)) ?? 0n) + 1n,
+      previousHash: before.head,
+      reference,
+      sentAt: 1800000000n,
+      plaintext,
+      epochKey: h(event.epoch_key),
+    });
+  const reply = await write(KIND_EVENT_REPLY, encodeReply({ answer: 1 }), h(eventHash));
+  const { state, messages } = await verifyMessages(g, before, [reply]);
+  assert.equal(state.count, before.count + 1);
+  assert.equal(hex(state.head), hex(await messageHash(reply)));
+  assert.equal(messages.length, 1);
+  assert.deepEqual(stateToJson(before), log.result, "the old state is not changed");
+  const announcement = await write(KIND_ANNOUNCEMENT, encodeText({ text: "Ik ben geen redacteur" }), ZERO_HASH);
+  await assert.rejects(verifyMessages(g, before, [announcement]), IntegrityError);
+  const noEvent = await write(KIND_EVENT_REPLY, encodeReply({ answer: 2 }), before.head);
+  await assert.rejects(verifyMessages(g, before, [noEvent]), IntegrityError);
+});
+
+test("the bodies of 19.5 read and write the same bytes", () => {
+  const post = { title: "Straatfeest", markdown: "**Zaterdag** om 14:00", attachments: [{ dossierId: new Uint8Array(16).fill(1), documentId: new Uint8Array(16).fill(2) }] };
+  assert.deepEqual(decodePost(encodePost(post)), post);
+  const plain = h(event.plaintext);
+  assert.equal(hex(encodeEvent(decodeEvent(plain))), event.plaintext);
+  for (const answer of [1, 2, 3] as const) assert.deepEqual(decodeReply(encodeReply({ answer })), { answer });
+  assert.equal(decodeText(encodeText({ text: "é\u0000 tab\tok" })).text, "é\u0000 tab\tok", "a chat line may hold control characters");
+});
+
+test("the bodies of 19.5 refuse what the section lists", () => {
+  const v = (data: Uint8Array) => concat(Uint8Array.of(0, 0, 0, data.length), data);
+  const bad = (f: () => unknown) => assert.throws(f, MalformedError);
+  bad(() => decodeText(v(Uint8Array.of(0xef, 0xbb, 0xbf, 0x41)))); // a BOM
+  bad(() => decodeText(v(Uint8Array.of(0xc0, 0x80)))); // overlong
+  bad(() => decodeText(v(Uint8Array.of(0xed, 0xa0, 0x80)))); // a surrogate
+  bad(() => decodeText(v(new Uint8Array(0))));
+  bad(() => decodeText(v(new Uint8Array(4097).fill(0x61))));
+  bad(() => decodeText(concat(v(Uint8Array.of(0x61)), Uint8Array.of(0))));
+  bad(() => decodePost(concat(v(Uint8Array.of(0x61, 0x0a)), v(new Uint8Array(0)), Uint8Array.of(0)))); // a newline in a title
+  bad(() => decodePost(concat(v(Uint8Array.of(0x61)), v(new Uint8Array(0)), Uint8Array.of(33), new Uint8Array(33 * 32))));
+  bad(() => decodeReply(Uint8Array.of(0)));
+  bad(() => decodeReply(Uint8Array.of(4)));
+  const e = decodeEvent(h(event.plaintext));
+  const empty = v(new Uint8Array(0));
+  assert.equal(decodeEvent(concat(v(Uint8Array.of(0x61)), u64(9n), u64(9n), empty, empty)).endsAt, 9n);
+  bad(() => decodeEvent(concat(v(Uint8Array.of(0x61)), u64(10n), u64(9n), empty, empty))); // ends before it starts
+  bad(() => decodeEvent(concat(v(Uint8Array.of(0x61)), u64(1n), u64(2n), v(Uint8Array.of(0x0a)), empty))); // a newline in the location
+  bad(() => decodeEvent(concat(v(new Uint8Array(0)), u64(1n), u64(2n), empty, empty))); // no title
+  assert.throws(() => encodeText({ text: "\ud800" }), RangeError);
+  assert.throws(() => encodePost({ title: "a\u007f", markdown: "", attachments: [] }), RangeError);
+  assert.throws(() => encodeEvent({ ...e, endsAt: e.startsAt - 1n }), RangeError);
+});
+
+test("a stored state that is damaged is refused", () => {
+  const good = log.result as Record<string, unknown>;
+  assert.deepEqual(stateToJson(stateFromJson(good)), good);
+  const damaged: unknown[] = [
+    null,
+    [],
+    { ...good, extra: 1 },
+    { ...good, head: "00" },
+    { ...good, count: -1 },
+    { ...good, count: 1.5 },
+    { ...good, epoch: "2" },
+    { ...good, sequences: { ...(good.sequences as object), "00": 1 } },
+    { ...good, sequences: { ...(good.sequences as object), ["ab".repeat(16)]: 0 } },
+    { ...good, posts: [{ latest: "00".repeat(32), first: "00".repeat(32), kind: 7 }] },
+    { ...good, deleted: ["zz".repeat(32)] },
+    { ...good, events: "none" },
+  ];
+  for (const d of damaged) assert.throws(() => stateFromJson(d), MalformedError, JSON.stringify(d));
+});
