@@ -34,7 +34,7 @@ import {
   verifySender,
   ZERO_HASH,
 } from "../src/vault/message.js";
-import { stateFromJson, stateToJson, verifyMessages, type GroupContext } from "../src/vault/messagelog.js";
+import { stateFromJson, stateToJson, verifyMessages, verifyPublicPost, type GroupContext } from "../src/vault/messagelog.js";
 import { decodeMembership, epochKeys, openMembership, verifyChain, verifyRoster, type IdentityOf } from "../src/vault/organisation.js";
 
 import { h, hex, loadVector, type Vector } from "./helpers.js";
@@ -231,4 +231,18 @@ test("a stored state that is damaged is refused", () => {
     { ...good, events: "none" },
   ];
   for (const d of damaged) assert.throws(() => stateFromJson(d), MalformedError, JSON.stringify(d));
+});
+
+test("a public post's checks run in the order of 19.5: a members-only revision is refused before its signature is checked", async () => {
+  const v = loadVector("publicpost-members-only.json");
+  const g = await group(v);
+  const revisions = (v.revisions as string[]).map(h);
+  const first = revisions[0] as Bytes;
+  first[first.length - 1] = (first[first.length - 1] as number) ^ 1;
+  await assert.rejects(verifyPublicPost(g, revisions), (e) => e instanceof IntegrityError && !(e instanceof MalformedError));
+  const ok = loadVector("publicpost-success.json");
+  const tampered = (ok.revisions as string[]).map(h);
+  const t = tampered[0] as Bytes;
+  t[t.length - 1] = (t[t.length - 1] as number) ^ 1;
+  await assert.rejects(verifyPublicPost(await group(ok), tampered), SignatureError);
 });

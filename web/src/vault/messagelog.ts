@@ -241,39 +241,41 @@ export function stateFromJson(obj: unknown): ChainState {
 // -- public posts (19.5) -------------------------------------------------------------------------
 
 /**
- * Verify a public post's revisions, first to latest, for a reader without an account (19.5):
- * each passes checks 1, 2, 4 and 6 of 19.4; revision 1 names no reference and every later one
- * names the revision before (`IntegrityError`, also for an empty list); epochs never go back
- * (`RollbackError`); only the last entry may be a deletion, by an admin.
+ * Verify a public post's revisions, first to latest, for a reader without an account (19.5), in
+ * this order per revision: parse and group (checks 1, 2 of 19.4); the kind (6, or 7 for a last
+ * entry after the first) and that it names the revision before (revision 1: none), `IntegrityError`,
+ * also for an empty list; the sender (check 4); the role (check 6); epochs never go back
+ * (`RollbackError`). The group's shape (19.1) is checked first.
  */
 export async function verifyPublicPost(
   g: GroupContext,
   revisions: readonly Uint8Array[],
 ): Promise<{ revisions: VerifiedMessage[]; titles: string[]; deleted: boolean }> {
   const what = "public post";
+  checkGroup(g.chain, g.roster);
   if (revisions.length === 0) throw new IntegrityError(`${what}: no revisions`);
   const out: VerifiedMessage[] = [];
   const titles: string[] = [];
   let deleted = false;
-  let before: VerifiedMessage | null = null;
+  let previous: Bytes = ZERO_HASH;
+  let epoch = 0;
   for (const [i, data] of revisions.entries()) {
     const { message: m, hash } = await parseAndSender(data, g); // 1, 2
-    await checkSender(m, g); // 4
     const last = i === revisions.length - 1;
     if (m.kind !== KIND_PUBLIC_POST && !(m.kind === KIND_POST_DELETION && last && i > 0)) {
-      throw new IntegrityError(`${what}: revision ${i + 1} is not a public post${m.kind === KIND_POST_DELETION ? "'s last entry" : ""}`);
+      throw new IntegrityError(`${what}: revision ${i + 1} is no public post revision`);
     }
+    if (!equal(m.reference, previous)) {
+      throw new IntegrityError(`${what}: revision ${i + 1} does not name the revision before it`);
+    }
+    await checkSender(m, g); // 4
     checkRole(m, g); // 6
-    if (before === null) {
-      if (!isZero(m.reference)) throw new IntegrityError(`${what}: the first revision shown edits another`);
-    } else {
-      if (!equal(m.reference, before.hash)) throw new IntegrityError(`${what}: revision ${i + 1} does not name the revision before it`);
-      if (m.epoch < before.message.epoch) throw new RollbackError(`${what}: revision ${i + 1} is of an older epoch`);
-    }
+    if (m.epoch < epoch) throw new RollbackError(`${what}: revision ${i + 1} is of an older epoch`);
+    epoch = m.epoch;
     if (m.kind === KIND_POST_DELETION) deleted = true;
     else titles.push(decodePost(m.body).title);
-    before = { message: m, hash };
-    out.push(before);
+    previous = hash;
+    out.push({ message: m, hash });
   }
   return { revisions: out, titles, deleted };
 }
