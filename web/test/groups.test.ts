@@ -21,7 +21,7 @@ import {
 } from "../src/vault/content.js";
 import { ready } from "../src/vault/crypto.js";
 import { IntegrityError, MalformedError, SignatureError } from "../src/vault/errors.js";
-import { epochKey, openArchiveKey, sealArchiveKey } from "../src/vault/group.js";
+import { epochKey, openArchiveKey, sealArchiveKey, verifyArchiveKey } from "../src/vault/group.js";
 import { decodeIdentity, privateIdentityFromKeys, type PrivateIdentity } from "../src/vault/keys.js";
 import {
   decodeMessage,
@@ -112,11 +112,14 @@ test("an archive key Alice writes opens as Dave with the key it gives; as Bob's 
   const { me } = await dave(g);
   const written = sealArchiveKey(alice, g.chain, me.public, { epoch: 1, grantedIn: 2, epochKey: h(archive.epoch_key), issuedAt: 1800000000n });
   const opened = openArchiveKey(written, g.chain, g.roster, me, alice.public);
+  assert.equal(verifyArchiveKey(written, g.chain, g.roster, alice.public).grantedIn, 2);
   assert.equal(opened.epoch, 1);
   assert.equal(hex(opened.epochKey), archive.epoch_key);
   const flipped = concat(written);
   flipped[62] = (flipped[62] as number) ^ 1; // inside member_id (from byte 61): someone else's
   assert.throws(() => openArchiveKey(flipped, g.chain, g.roster, me, alice.public), (e) => e instanceof Error && e.name === "KeyMismatchError");
+  // Anyone may verify it, but a member id that is no member of epoch 2 is refused there too.
+  assert.throws(() => verifyArchiveKey(flipped, g.chain, g.roster, alice.public), (e) => e instanceof IntegrityError);
   assert.throws(() => sealArchiveKey(alice, g.chain, me.public, { epoch: 2, grantedIn: 2, epochKey: h(archive.epoch_key), issuedAt: 1n }), RangeError);
 });
 

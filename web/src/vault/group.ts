@@ -126,23 +126,13 @@ export function decodeArchiveKey(data: Uint8Array): ArchiveKey {
   return { ...a, encoded: r.consumed() };
 }
 
-/**
- * Open an ArchiveKey as its member (the seven checks of 19.2, in order) with the group's verified
- * chain and roster; returns the earlier epoch and its K_e.
- */
-export function openArchiveKey(
-  data: Uint8Array,
-  chain: OrgChain,
-  roster: Roster,
-  me: PrivateIdentity,
-  admin: Identity,
-): { archive: ArchiveKey; epoch: number; epochKey: Bytes } {
+/** Checks 2-6 of 19.2 on a parsed ArchiveKey; `me` (the opener) is checked only when given. */
+function checkArchiveKey(a: ArchiveKey, chain: OrgChain, roster: Roster, admin: Identity, me: PrivateIdentity | null): void {
   const what = "archive key";
-  const a = decodeArchiveKey(data); // 1
   if (!equal(a.groupId, chain.orgId)) throw new IntegrityError(`${what}: for another group`); // 2
   if (a.grantedIn > chain.epoch) throw new IntegrityError(`${what}: given in epoch ${a.grantedIn}, which the group's chain does not have`);
   if (!equal(a.epochKeyId, epochKeys(chain, a.epoch).identity.keyId)) throw new IntegrityError(`${what}: names other keys than epoch ${a.epoch}'s`);
-  if (!equal(a.memberId, me.public.userId) || !equal(a.memberKeyId, me.public.keyId)) {
+  if (me !== null && (!equal(a.memberId, me.public.userId) || !equal(a.memberKeyId, me.public.keyId))) {
     throw new KeyMismatchError(`${what}: addressed to someone else, or to other keys`); // 3
   }
   if (roleIn(chain, roster, a.grantedIn, a.memberId) === null) throw new IntegrityError(`${what}: given to someone who is no member of epoch ${a.grantedIn}`);
@@ -154,8 +144,33 @@ export function openArchiveKey(
   if (roleIn(chain, roster, a.grantedIn, a.adminId) !== ROLE_ADMIN) {
     throw new IntegrityError(`${what}: signed by someone who is no admin of epoch ${a.grantedIn}`); // 6
   }
+}
+
+/**
+ * What anyone holding the group's verified chain and roster can check of an ArchiveKey (19.2,
+ * checks 1, 2, 4, 5, 6, and that the member is one of epoch `granted_in`).
+ */
+export function verifyArchiveKey(data: Uint8Array, chain: OrgChain, roster: Roster, admin: Identity): ArchiveKey {
+  const a = decodeArchiveKey(data); // 1
+  checkArchiveKey(a, chain, roster, admin, null);
+  return a;
+}
+
+/**
+ * Open an ArchiveKey as its member (the seven checks of 19.2, in order) with the group's verified
+ * chain and roster; returns the earlier epoch and its K_e.
+ */
+export function openArchiveKey(
+  data: Uint8Array,
+  chain: OrgChain,
+  roster: Roster,
+  me: PrivateIdentity,
+  admin: Identity,
+): { archive: ArchiveKey; epoch: number; epochKey: Bytes } {
+  const a = decodeArchiveKey(data); // 1
+  checkArchiveKey(a, chain, roster, admin, me); // 2-6
   const key = boxSealOpen(a.sealedKey, me.public.boxKey, me.boxSecret); // 7
-  if (key === null || key.length !== EPOCH_KEY_SIZE) throw new IntegrityError(`${what}: the sealed key does not open`);
+  if (key === null || key.length !== EPOCH_KEY_SIZE) throw new IntegrityError("archive key: the sealed key does not open");
   return { archive: a, epoch: a.epoch, epochKey: key };
 }
 
