@@ -21,6 +21,7 @@ import {
 } from "../src/vault/content.js";
 import { ready } from "../src/vault/crypto.js";
 import { IntegrityError, MalformedError, SignatureError } from "../src/vault/errors.js";
+import { eventIcs, icsTime } from "../src/vault/ics.js";
 import { epochKey, openArchiveKey, sealArchiveKey, verifyArchiveKey } from "../src/vault/group.js";
 import { decodeIdentity, privateIdentityFromKeys, type PrivateIdentity } from "../src/vault/keys.js";
 import {
@@ -248,4 +249,23 @@ test("a public post's checks run in the order of 19.5: a members-only revision i
   const t = tampered[0] as Bytes;
   t[t.length - 1] = (t[t.length - 1] as number) ^ 1;
   await assert.rejects(verifyPublicPost(await group(ok), tampered), SignatureError);
+});
+
+test("an event as an RFC 5545 calendar: one VEVENT, its UID, UTC times, escaped text, lines of at most 75 octets", () => {
+  const e = decodeEvent(h(event.plaintext));
+  const long = { ...e, title: "Vergadering; agenda, punt \\ één", description: "Regel 1\r\nRegel 2\n" + "ë".repeat(100) };
+  const ics = eventIcs(h(event.message_hash), long, 1800000000n);
+  assert.ok(ics.endsWith("\r\n") && !ics.replace(/\r\n/g, "").includes("\n"), "CRLF line ends only");
+  const physical = ics.split("\r\n").slice(0, -1);
+  for (const line of physical) assert.ok(Buffer.byteLength(line, "utf8") <= 75, `${line} is longer than 75 octets`);
+  const lines = ics.replace(/\r\n /g, "").split("\r\n");
+  assert.equal(lines.filter((l) => l === "BEGIN:VEVENT").length, 1);
+  assert.ok(lines.includes(`UID:${event.message_hash}@kluis`));
+  assert.ok(lines.includes("DTSTAMP:20270115T080000Z"));
+  assert.ok(lines.includes(`DTSTART:${icsTime(e.startsAt)}`) && icsTime(e.startsAt).endsWith("Z"));
+  assert.ok(lines.includes("SUMMARY:Vergadering\\; agenda\\, punt \\\\ één"));
+  assert.ok(lines.includes("DESCRIPTION:Regel 1\\nRegel 2\\n" + "ë".repeat(100)));
+  assert.ok(!lines.some((l) => l.startsWith("LOCATION:")) || e.location !== "");
+  assert.equal(icsTime(0n), "19700101T000000Z");
+  assert.throws(() => icsTime(253402300800n), RangeError);
 });
