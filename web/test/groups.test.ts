@@ -266,6 +266,16 @@ test("an event as an RFC 5545 calendar: one VEVENT, its UID, UTC times, escaped 
   assert.ok(lines.includes("SUMMARY:Vergadering\\; agenda\\, punt \\\\ één"));
   assert.ok(lines.includes("DESCRIPTION:Regel 1\\nRegel 2\\n" + "ë".repeat(100)));
   assert.ok(!lines.some((l) => l.startsWith("LOCATION:")) || e.location !== "");
+  // The same bytes as vault/ics.py writes for this event (the order of lines of format 19.5).
+  assert.equal(
+    eventIcs(h(event.message_hash), { ...long, description: long.description + "\u0001x\ty" }, 1800000000n),
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Kluis//Kluis v1//NL\r\nBEGIN:VEVENT\r\n" +
+      `UID:${event.message_hash}@kluis\r\nDTSTAMP:20270115T080000Z\r\nDTSTART:20270116T080000Z\r\nDTEND:20270116T090000Z\r\n` +
+      "SUMMARY:Vergadering\\; agenda\\, punt \\\\ één\r\nLOCATION:Dorpshuis\r\n" +
+      `DESCRIPTION:Regel 1\\nRegel 2\\n${"ë".repeat(22)}\r\n ${"ë".repeat(37)}\r\n ${"ë".repeat(37)}\r\n ëëëëx\ty\r\n` +
+      "END:VEVENT\r\nEND:VCALENDAR\r\n",
+  );
   assert.equal(icsTime(0n), "19700101T000000Z");
-  assert.throws(() => icsTime(253402300800n), RangeError);
+  assert.equal(icsTime(253402300799n), "99991231T235959Z");
+  assert.throws(() => icsTime(253402300800n), MalformedError);
 });

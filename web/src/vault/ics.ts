@@ -1,17 +1,17 @@
 /**
  * One event as an RFC 5545 calendar for a client to offer as a download (docs/format.md section
  * 19.5): one VEVENT, UID `<event hash hex>@kluis`, times in UTC, text escaped as RFC 5545 3.3.11
- * says, lines folded at 75 octets, CRLF line ends. The section fixes no bytes beyond that (this is
- * not a format structure), so the output need not equal vault/ics.py's byte for byte.
+ * says, lines folded at 75 octets, CRLF line ends, the lines in the order the section lists.
  */
 
 import { toHex, utf8 } from "./bytes.js";
 import type { Event } from "./content.js";
+import { MalformedError } from "./errors.js";
 
-/** A u64 time as an RFC 5545 UTC date-time, `YYYYMMDDTHHMMSSZ` (years 0 to 9999 only). */
+/** A u64 time as an RFC 5545 UTC date-time, `YYYYMMDDTHHMMSSZ`; after the year 9999 `MalformedError`. */
 export function icsTime(seconds: bigint): string {
   const limit = 253402300799n; // 9999-12-31T23:59:59Z
-  if (seconds < 0n || seconds > limit) throw new RangeError("ics: a time after the year 9999");
+  if (seconds < 0n || seconds > limit) throw new MalformedError("event: a time no calendar can hold (after the year 9999)");
   const iso = new Date(Number(seconds) * 1000).toISOString(); // 2026-12-07T20:50:04.000Z
   return iso.slice(0, 19).replace(/[-:]/g, "") + "Z";
 }
@@ -54,7 +54,6 @@ export function eventIcs(hash: Uint8Array, event: Event, stamp: bigint): string 
     "BEGIN:VCALENDAR",
     "VERSION:2.0",
     "PRODID:-//Kluis//Kluis v1//NL",
-    "CALSCALE:GREGORIAN",
     "BEGIN:VEVENT",
     `UID:${toHex(hash)}@kluis`,
     `DTSTAMP:${icsTime(stamp)}`,
