@@ -22,7 +22,7 @@ import {
 import { ready } from "../src/vault/crypto.js";
 import { IntegrityError, MalformedError, SignatureError } from "../src/vault/errors.js";
 import { eventIcs, icsTime } from "../src/vault/ics.js";
-import { epochKey, openArchiveKey, sealArchiveKey, verifyArchiveKey } from "../src/vault/group.js";
+import { checkGroup, epochKey, openArchiveKey, sealArchiveKey, verifyArchiveKey } from "../src/vault/group.js";
 import { decodeIdentity, privateIdentityFromKeys, type PrivateIdentity } from "../src/vault/keys.js";
 import {
   decodeMessage,
@@ -36,7 +36,23 @@ import {
   ZERO_HASH,
 } from "../src/vault/message.js";
 import { stateFromJson, stateToJson, verifyMessages, verifyPublicPost, type GroupContext } from "../src/vault/messagelog.js";
-import { decodeMembership, epochKeys, openMembership, verifyChain, verifyRoster, type IdentityOf } from "../src/vault/organisation.js";
+import {
+  decodeMembership,
+  epochKeys,
+  KIND_CONVERSATION,
+  KIND_GROUP,
+  KIND_MUNICIPALITY,
+  openMembership,
+  ROLE_ADMIN,
+  ROLE_EDITOR,
+  ROLE_MEMBER,
+  roleRank,
+  verifyChain,
+  verifyMembership,
+  verifyRoster,
+  type IdentityOf,
+  type Role,
+} from "../src/vault/organisation.js";
 
 import { h, hex, loadVector, type Vector } from "./helpers.js";
 
@@ -278,4 +294,23 @@ test("an event as an RFC 5545 calendar: one VEVENT, its UID, UTC times, escaped 
   assert.equal(icsTime(0n), "19700101T000000Z");
   assert.equal(icsTime(253402300799n), "99991231T235959Z");
   assert.throws(() => icsTime(253402300800n), MalformedError);
+});
+
+test("19.1: a group's name does not start with dm-, a conversation's is dm-<id>, other kinds are no group; role 3 only in a group", async () => {
+  const g = await group(archive);
+  checkGroup(g.chain, g.roster);
+  assert.throws(() => checkGroup({ ...g.chain, name: "dm-hoofdstraat" }, g.roster), IntegrityError);
+  assert.throws(() => checkGroup({ ...g.chain, kind: KIND_MUNICIPALITY }, g.roster), IntegrityError);
+  const c = await group(loadVector("messagelog-success-conversation.json"));
+  checkGroup(c.chain, c.roster);
+  assert.equal(c.chain.name, `dm-${hex(c.chain.orgId)}`);
+  assert.throws(() => checkGroup({ ...c.chain, kind: KIND_GROUP }, c.roster), IntegrityError, "a group may not take a conversation's name");
+  // Bob's editor membership of epoch 1 verifies against the group's record, and is malformed against another kind's.
+  const editor = (archive.memberships as string[]).map(h).find((m) => decodeMembership(m).role === ROLE_EDITOR && decodeMembership(m).epoch === 1);
+  assert.ok(editor !== undefined);
+  const record = epochKeys(g.chain, 1);
+  const admin = await g.identityOf(decodeMembership(editor).adminId);
+  assert.equal(verifyMembership(editor, record, admin).role, ROLE_EDITOR);
+  for (const kind of [KIND_MUNICIPALITY, KIND_CONVERSATION]) assert.throws(() => verifyMembership(editor, { ...record, kind }, admin), MalformedError);
+  assert.deepEqual(([ROLE_MEMBER, ROLE_ADMIN, ROLE_EDITOR] as Role[]).sort((a, b) => roleRank(a) - roleRank(b)), [ROLE_MEMBER, ROLE_EDITOR, ROLE_ADMIN]);
 });
