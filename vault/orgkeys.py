@@ -33,6 +33,8 @@ class OrgKind(enum.IntEnum):
     INSTITUTION = 2
     CONTRACTOR = 3
     ENGINEERING = 4
+    GROUP = 5  # a village group (section 19.1)
+    CONVERSATION = 6  # two users' personal messages (section 19.1)
 
 
 _KINDS: Final = frozenset(OrgKind)
