@@ -354,14 +354,14 @@ export class Kluis {
     const u = obj(user, "user");
     const identity = await decodeIdentity(unb64(u["identity"], "identity"));
     if (expect.username !== undefined && identity.username !== expect.username) {
-      throw new KeyMismatchError(`the server answered with the identity of ${identity.username} for ${expect.username}`);
+      throw new UnverifiedKeyError(`the server answered with the identity of ${identity.username} for ${expect.username}`);
     }
     const userId = toHex(identity.userId);
     if (expect.userId !== undefined && userId !== expect.userId) {
-      throw new KeyMismatchError(`the server answered with another user's identity for ${expect.userId}`);
+      throw new UnverifiedKeyError(`the server answered with another user's identity for ${expect.userId}`);
     }
     if (equal(identity.userId, me.public.userId)) {
-      if (!equal(identity.encoded, me.public.encoded)) throw new KeyMismatchError("the server shows other keys for your own account");
+      if (!equal(identity.encoded, me.public.encoded)) throw new UnverifiedKeyError("the server shows other keys for your own account");
       return { identity: me.public, verified: true };
     }
     // trust.py `trust`: pin on first sight; afterwards insist on the pinned keys, name and id.
@@ -443,7 +443,17 @@ export class Kluis {
       // K4/D7: a dossier never changes hands; a new owner is the server's substitute.
       throw new KeyMismatchError(`dossier ${dossierId.slice(0, 8)}: the server names ${owner.identity.username} as its owner, but this device knows it as someone else's`);
     }
-    const granted = await this.dossierKeys(dossierId, owner.identity);
+    let granted: { keys: Map<bigint, Bytes>; role: Role };
+    try {
+      granted = await this.dossierKeys(dossierId, owner.identity);
+    } catch (error) {
+      // K2: the owner the server names did not grant me the dossier's key; the server shows
+      // another account as the owner (first sight: nothing pinned yet to compare it with).
+      if (error instanceof KeyMismatchError && !(error instanceof UnverifiedKeyError)) {
+        throw new UnverifiedKeyError(`dossier ${dossierId.slice(0, 8)}: the server names ${owner.identity.username} as its owner, but the dossier's key was granted by another account (${error.message})`);
+      }
+      throw error;
+    }
     const role: Role = ownerId === this.myId ? "owner" : granted.role;
     const indexBytes = unb64(answer["index"], "index");
     const seen = await memory.indexSeen(dossierId);
