@@ -15,11 +15,13 @@ import {
   SecurityError,
   SignatureError,
   VaultError,
+  WeakPassphrase,
   WrongPassphrase,
   type ErrorName,
 } from "../vault/errors.js";
 import { checkKdfParams, decodeKdfParams, kdfParamsEqual, passphraseKeys, type KdfParams } from "../vault/kdf.js";
 import { decodeIdentity, type PrivateIdentity } from "../vault/keys.js";
+import type { CommonPasswords } from "../vault/passphrase.js";
 import { ageFileKey, decryptPayload, encryptPayload, type PayloadDigest } from "../vault/payload.js";
 import type { Transport } from "./api.js";
 import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, WithheldDocumentError, type ClientErrorName } from "./errors.js";
@@ -104,6 +106,7 @@ function toWireError(error: unknown, type?: CallType): WireError {
   }
   if (error instanceof ApiError) return { name: "ApiError", message: error.message, status: error.status, code: error.code };
   if (error instanceof VaultError && Object.hasOwn(CLIENT_ERRORS, error.name)) return { name: error.name as ClientErrorName, message: error.message };
+  if (error instanceof WeakPassphrase) return error.reason === null ? { name: "WeakPassphrase", message: error.message } : { name: "WeakPassphrase", message: error.message, reason: error.reason };
   if (error instanceof VaultError && Object.hasOwn(ERRORS, error.name)) return { name: error.name as ErrorName, message: error.message };
   if (error instanceof ProtocolError) return { name: error.wireName, message: error.message };
   // Anything else is a bug or a library failure: name it generically, never echo secrets.
@@ -116,6 +119,8 @@ export interface HandlerOptions {
   /** The server's origin (the page's own in the browser). */
   base?: string;
   transport?: Transport;
+  /** The passphrase rule's list (the browser fetches its own copy; the Node tests read the file). */
+  commonPasswords?: () => Promise<CommonPasswords>;
 }
 
 export type Handle = (request: Request, progress?: ProgressFn) => Promise<Handled>;
@@ -124,7 +129,7 @@ export type Handle = (request: Request, progress?: ProgressFn) => Promise<Handle
 export function createHandler(options: HandlerOptions = {}): Handle {
   const session: Session = { pending: null, me: null, fileKeys: new Map() };
   const base = options.base ?? (typeof location === "undefined" ? "" : location.origin);
-  const kluis = new Kluis(options.store ?? defaultStore(), base, options.transport);
+  const kluis = new Kluis(options.store ?? defaultStore(), base, options.transport, options.commonPasswords);
   let report: ProgressFn = () => undefined;
 
   const requireMe = (): PrivateIdentity => {

@@ -11,6 +11,7 @@
  */
 
 import type { ErrorName } from "../vault/errors.js";
+import type { PassphraseReason } from "../vault/passphrase.js";
 import type { ClientErrorName } from "./errors.js";
 
 export interface PublicIdentityInfo {
@@ -223,6 +224,8 @@ export interface WireError {
   name: WireErrorName;
   message: string;
   check?: SecurityCheck;
+  /** For a WeakPassphrase: why the rule refused it (format section 18), a code the page words. */
+  reason?: PassphraseReason;
   /** For an ApiError: the HTTP status and the problem's stable code. */
   status?: number;
   code?: string;
