@@ -88,6 +88,8 @@ function checkOf(error: SecurityError, context: SecurityCheck): SecurityCheck {
 const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
   login: "keys",
   register: "keys",
+  changePassphrase: "keys",
+  recover: "keys",
   dossiers: "index",
   createDossier: "index",
   documents: "header",
@@ -210,6 +212,14 @@ export function createHandler(options: HandlerOptions = {}): Handle {
 
     async login(r) {
       return { result: { identity: await kluis.login(stringField(r.username, "username"), stringField(r.passphrase, "passphrase"), report) } };
+    },
+
+    async changePassphrase(r) {
+      return { result: { identity: await kluis.changePassphrase(stringField(r.current, "current"), stringField(r.next, "next"), report) } };
+    },
+
+    async recover(r) {
+      return { result: { identity: await kluis.recover(stringField(r.username, "username"), stringField(r.recoveryCode, "recoveryCode"), stringField(r.next, "next"), report) } };
     },
 
     async dossiers() {

@@ -157,6 +157,16 @@ export interface Calls {
     request: { username: string; passphrase: string };
     result: { identity: PublicIdentityInfo };
   };
+  /** A new passphrase (format section 18), after a fresh login with the current one. */
+  changePassphrase: {
+    request: { current: string; next: string };
+    result: { identity: PublicIdentityInfo };
+  };
+  /** A new passphrase set with the recovery code (section 5), then logged in. */
+  recover: {
+    request: { username: string; recoveryCode: string; next: string };
+    result: { identity: PublicIdentityInfo };
+  };
   /** Every dossier this account can see, each verified. */
   dossiers: {
     request: Record<never, never>;
@@ -257,6 +267,8 @@ export const CALL_TYPES: readonly CallType[] = [
   "openPayload",
   "register",
   "login",
+  "changePassphrase",
+  "recover",
   "dossiers",
   "createDossier",
   "documents",
