@@ -197,7 +197,7 @@ export function RecoverAccountScreen() {
               id="recover-code"
               name="recovery-code"
               class={`utrecht-textarea utrecht-textarea--html-textarea${codeError ? " utrecht-textarea--invalid" : ""}`}
-              rows={4}
+              rows={6}
               autocomplete="off"
               autocapitalize="none"
               spellcheck={false}
