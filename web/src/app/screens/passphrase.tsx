@@ -201,7 +201,7 @@ export function RecoverAccountScreen() {
               autocomplete="off"
               autocapitalize="none"
               spellcheck={false}
-              required
+              aria-required="true"
               aria-invalid={codeError ? "true" : undefined}
               aria-describedby={codeError ? "recover-code-hint recover-code-error" : "recover-code-hint"}
               value={code}
