@@ -735,3 +735,22 @@ test("passphrase: whatever the injected source gives, a generated passphrase pas
     assert.ok(x === 0 || x === 1 || x === 2);
   }
 });
+
+test("passphrase rule: a lone surrogate is not_text even where normalize() replaces it with U+FFFD (as Firefox does)", async () => {
+  const list = await commonPasswords();
+  const original = String.prototype.normalize;
+  // Firefox's String.prototype.normalize turns a lone surrogate into U+FFFD; V8 keeps it.
+  String.prototype.normalize = function (this: string, form?: string): string {
+    return original.call(this.replace(/[\uD800-\uDFFF]/gu, "\uFFFD"), form);
+  };
+  try {
+    const verdict = judgePassphrase("Ik woon in Loppersum sinds 1985\ud800", [], list);
+    assert.equal(verdict.reason, "not_text");
+    assert.equal(verdict.length, 32);
+    assert.equal(verdict.estimate, null);
+    // A decomposed letter next to a lone surrogate is still composed (NFC between them).
+    assert.equal(judgePassphrase("e\u0301\ud800", [], list).length, 2);
+  } finally {
+    String.prototype.normalize = original;
+  }
+});
