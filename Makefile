@@ -87,17 +87,23 @@ web-test: $(WEB_MODULES)
 	cd web && node build.mjs --tests
 	cd web && node --test --test-reporter=spec build/test/*.test.mjs
 
-# The browser tests drive Debian's Chromium (package `chromium`) with playwright-core; install it
-# when missing (Playwright's own browser download is not used).
+# The browser tests drive Debian's Chromium (package `chromium`) with playwright-core, and run
+# the vector suite in Debian's Firefox ESR (package `firefox-esr`) with puppeteer-core over
+# WebDriver BiDi; install whichever is missing (no browser is downloaded by npm).
 browser-deps:
-	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	  else echo "the browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi; }
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v firefox-esr >/dev/null || missing="$$missing firefox-esr"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "the browser tests need:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
 
 # The web app end to end (web/e2e/): each test file starts its own `kluis server` on a free
 # loopback port with a temporary data directory and drives the built page in headless
 # Chromium (axe-core checks, screenshots in web/build/screenshots/, the `kluis` CLI and the
-# operator's tampering against the same server). One file at a time: the machine has 2 cores.
+# operator's tampering against the same server); vectors.test runs every file of tests/vectors/
+# in Firefox ESR and in Chromium. One file at a time: the machine has 2 cores.
 web-e2e: $(STAMP) $(WEB_BUNDLE) browser-deps
 	cd web && node build.mjs --e2e
 	cd web && node --test --test-concurrency=1 --test-reporter=spec build/e2e/*.test.mjs

@@ -32,6 +32,10 @@ file-like objects handed in: no network, no database, no paths. One module per c
     vrf        ECVRF-EDWARDS25519-SHA512-TAI, which labels names in the log (17.1)
     logentry   log entries, labels, the operator key and its statements (17.1, 17.2)
     keylookup  what a client checks before it uses a looked-up key (17.6)
+    group      groups and conversations: kinds, names, the epoch key, archive keys (19.1, 19.2)
+    message    one message of a group's chain, sealed and opened (19.3)
+    messagelog verifying a group's message chain and public posts (19.4, 19.5)
+    content    bodies: text, posts, events, replies (19.5); ics: an event as RFC 5545 text
     errors     the exception tree; labels: every context string (section 12)
 """
 

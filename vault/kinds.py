@@ -1,5 +1,5 @@
 """The numbered kinds the format and the API share: grant kinds and rights (docs/format.md
-section 8), organisation kinds (section 14.1) and member roles (section 14.3).
+section 8), organisation kinds (sections 14.1, 19.1) and member roles (sections 14.3, 19.1).
 
 Each is one byte in a signed structure and one integer in the JSON of docs/api.md, where the
 server decides access by it and the clients by these enums; the server's API types are built
@@ -29,6 +29,8 @@ class OrgKind(enum.IntEnum):
     INSTITUTION = 2
     CONTRACTOR = 3
     ENGINEERING = 4
+    GROUP = 5  # a village group (section 19.1)
+    CONVERSATION = 6  # two users' personal messages (section 19.1)
 
 
 class Role(enum.IntEnum):
@@ -36,3 +38,4 @@ class Role(enum.IntEnum):
 
     MEMBER = 1
     ADMIN = 2
+    EDITOR = 3  # groups only (section 19.1): writes posts and events

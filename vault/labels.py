@@ -54,6 +54,13 @@ KT_LABEL: Final = b"kluis/v1/kt-label"
 OPERATOR_KEY_SIGNATURE: Final = b"kluis/v1/operator-key"
 OPERATOR_VERIFICATION_SIGNATURE: Final = b"kluis/v1/operator-verification"
 
+# Groups and conversations: epoch keys, archive keys and messages (section 19).
+GROUP_EPOCH_KEY: Final = b"kluis/v1/group-epoch-key"
+GROUP_ARCHIVE_KEY_SIGNATURE: Final = b"kluis/v1/group-archive-key"
+GROUP_MESSAGE_KEY: Final = b"kluis/v1/group-message-key"
+GROUP_MESSAGE_BODY: Final = b"kluis/v1/group-message-body"
+GROUP_MESSAGE_SIGNATURE: Final = b"kluis/v1/group-message"
+
 ALL: Final = (
     AUTH_KEY,
     BUNDLE_KEY,
@@ -82,4 +89,9 @@ ALL: Final = (
     KT_LABEL,
     OPERATOR_KEY_SIGNATURE,
     OPERATOR_VERIFICATION_SIGNATURE,
+    GROUP_EPOCH_KEY,
+    GROUP_ARCHIVE_KEY_SIGNATURE,
+    GROUP_MESSAGE_KEY,
+    GROUP_MESSAGE_BODY,
+    GROUP_MESSAGE_SIGNATURE,
 )

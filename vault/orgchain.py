@@ -45,6 +45,8 @@ RECORD_HASH_SIZE: Final = 32
 
 
 _ROLES: Final = frozenset(Role)
+# The values are wire bytes, not an order: an editor (3) ranks below an admin (2).
+_RANK: Final = {Role.MEMBER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
 
 IdentityOf = Callable[[bytes], Identity]
 """Looks up the trusted identity of a user id (the client's pinned contacts)."""
@@ -307,6 +309,8 @@ def verify_membership(data: bytes, *, admin: Identity, org_keys: OrgKeys) -> Mem
         raise IntegrityError("membership: for another organisation or epoch")
     if not hmac.compare_digest(membership.org_key_id, org_keys.key_id):
         raise IntegrityError("membership: names other organisation keys than the epoch's")
+    if membership.role == Role.EDITOR and org_keys.kind != OrgKind.GROUP:  # 19.1
+        raise MalformedError("membership: the editor role exists only in groups")
     if (membership.admin_id, membership.admin_key_id) != (admin.user_id, admin.key_id):  # 4
         raise KeyMismatchError("membership: not signed by the administrator it names")
     try:  # 5
@@ -376,7 +380,7 @@ def verify_roster(
                 except (IntegrityError, KeyMismatchError, SignatureError):
                     continue
                 previous = accepted.get(m.member_id)
-                if previous is None or m.role > previous.role:
+                if previous is None or _RANK[m.role] > _RANK[previous.role]:
                     accepted[m.member_id] = m
                 if m.role == Role.ADMIN and m.member_id not in admins:
                     admins.add(m.member_id)

@@ -14,6 +14,7 @@ import { LoginScreen, RecoveryScreen, RegisterScreen } from "./app/screens/accou
 import { DossierScreen } from "./app/screens/dossier.js";
 import { DossiersScreen } from "./app/screens/dossiers.js";
 import { LogScreen, VersionsScreen } from "./app/screens/log.js";
+import { ChangePassphraseScreen, RecoverAccountScreen } from "./app/screens/passphrase.js";
 import { SecurityScreen } from "./app/screens/security.js";
 import { Alert } from "./app/ui.js";
 import { VaultClient } from "./worker/client.js";
@@ -103,7 +104,7 @@ function Shell({ vault }: { vault: VaultClient }) {
       />
     );
   } else if (me === null) {
-    screen = route.name === "register" ? <RegisterScreen onRegistered={setRecovery} /> : <LoginScreen loggedOut={loggedOut} />;
+    screen = route.name === "register" ? <RegisterScreen onRegistered={setRecovery} /> : route.name === "recover" ? <RecoverAccountScreen /> : <LoginScreen loggedOut={loggedOut} />;
   } else {
     switch (route.name) {
       case "dossier":
@@ -114,6 +115,9 @@ function Shell({ vault }: { vault: VaultClient }) {
         break;
       case "versions":
         screen = <VersionsScreen dossierId={route.dossierId} documentId={route.documentId} />;
+        break;
+      case "changePassphrase":
+        screen = <ChangePassphraseScreen />;
         break;
       default:
         screen = <DossiersScreen />;
@@ -150,6 +154,11 @@ function Shell({ vault }: { vault: VaultClient }) {
             {me !== null ? (
               <>
                 <span class="kluis-who">{m.t("nav.loggedInAs", { name: me.username })}</span>
+                {failure === null ? (
+                  <a class="utrecht-link utrecht-link--html-a" href="#/wachtwoordzin-wijzigen">
+                    {m.t("nav.changePassphrase")}
+                  </a>
+                ) : null}
                 <button type="button" class="utrecht-button utrecht-button--secondary-action" onClick={() => void logout()}>
                   {m.t("nav.logout")}
                 </button>

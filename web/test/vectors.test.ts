@@ -76,6 +76,9 @@ import { EMPTY_ROOT, leafHash, MemoryTree, treeHash, verifyConsistency, verifyIn
 import { proofToHash, prove, publicKeyOf, verify as vrfVerify } from "../src/vault/vrf.js";
 
 import { judgePassphrase, requireStrongPassphrase } from "../src/vault/passphrase.js";
+import { checkGroup, openArchiveKey } from "../src/vault/group.js";
+import { decodeMessage, messageHash, openMessage, verifySender } from "../src/vault/message.js";
+import { stateFromJson, stateToJson, verifyMessages, verifyPublicPost, type GroupContext } from "../src/vault/messagelog.js";
 import { WeakPassphrase } from "../src/vault/errors.js";
 
 import { commonPasswords, expectError, h, hex, loadVector, vectorFiles, type Vector } from "./helpers.js";
@@ -680,6 +683,64 @@ async function checkPassphrase(v: Vector): Promise<void> {
   }
 }
 
+// -- groups, conversations and messages (section 19) --------------------------------------------------
+
+function identityLookup(list: string[]): IdentityOf {
+  const known = Promise.all(list.map((x) => decodeIdentity(h(x))));
+  return async (userId) => {
+    const found = (await known).find((i) => hex(i.userId) === hex(userId));
+    if (found === undefined) throw new KeyMismatchError("no trusted identity for this user");
+    return found;
+  };
+}
+
+/** The group every section 19 vector carries: its chain and roster verified, its shape checked. */
+async function groupOf(v: Vector): Promise<GroupContext> {
+  const identityOf = identityLookup(v.identities);
+  const chain = await verifyChain((v.records as string[]).map(h), { authorOf: identityOf });
+  const roster = await verifyRoster(chain, (v.memberships as string[]).map(h), identityOf);
+  return { chain, roster, identityOf };
+}
+
+async function checkArchive(v: Vector): Promise<void> {
+  const g = await groupOf(v);
+  checkGroup(g.chain, g.roster);
+  const opened = openArchiveKey(h(v.archive), g.chain, g.roster, await privateOf(v.member), await decodeIdentity(h(v.admin_identity)));
+  assert.equal(opened.epoch, v.epoch);
+  assert.equal(hex(opened.epochKey), v.epoch_key);
+}
+
+async function checkMessage(v: Vector): Promise<void> {
+  const data = h(v.message);
+  const message = decodeMessage(data);
+  verifySender(message, await decodeIdentity(h(v.sender_identity)));
+  const opened = await openMessage(message, v.epoch_key === null ? null : h(v.epoch_key));
+  assert.equal(message.kind, v.kind);
+  assert.equal(hex(opened.plaintext), v.plaintext);
+  assert.equal(opened.content.kind, v.kind);
+  assert.equal(hex(await messageHash(data)), v.message_hash);
+}
+
+async function checkMessageLog(v: Vector): Promise<void> {
+  const g = await groupOf(v);
+  const state = v.state === null ? null : stateFromJson(v.state);
+  if (v.state !== null) assert.deepEqual(stateToJson(state!), v.state, "the state reads back to itself");
+  const messages = (v.messages as string[]).map(h);
+  const result = await verifyMessages(g, state, messages);
+  assert.deepEqual(stateToJson(result.state), v.result);
+  assert.deepEqual(stateToJson(stateFromJson(v.result)), v.result);
+  assert.equal(result.messages.length, messages.length);
+  for (const [i, m] of result.messages.entries()) assert.equal(hex(m.hash), hex(await messageHash(messages[i]!)));
+}
+
+async function checkPublicPost(v: Vector): Promise<void> {
+  const g = await groupOf(v);
+  checkGroup(g.chain, g.roster);
+  const post = await verifyPublicPost(g, (v.revisions as string[]).map(h));
+  assert.deepEqual(post.titles, v.titles);
+  assert.equal(post.deleted, v.deleted);
+}
+
 const CHECKS: Record<string, (v: Vector) => Promise<void>> = {
   kdf: checkKdf,
   fingerprint: checkFingerprint,
@@ -705,6 +766,10 @@ const CHECKS: Record<string, (v: Vector) => Promise<void>> = {
   operator: checkOperator,
   ktlookup: checkKtLookup,
   passphrase: checkPassphrase,
+  archive: checkArchive,
+  message: checkMessage,
+  messagelog: checkMessageLog,
+  publicpost: checkPublicPost,
 };
 
 // -- one test per file -------------------------------------------------------------------------

@@ -9,14 +9,14 @@ import { test } from "node:test";
 
 import { PURPOSE_PASSPHRASE, sealBundleWithNonce } from "../src/vault/bundle.js";
 import { ready, randomBytes } from "../src/vault/crypto.js";
-import { WrongPassphrase } from "../src/vault/errors.js";
+import { WeakPassphrase, WrongPassphrase } from "../src/vault/errors.js";
 import { encodeKdfParams, newKdfParams, passphraseKeys } from "../src/vault/kdf.js";
 import { privateIdentityFromKeys, privateKeysBytes } from "../src/vault/keys.js";
 import { createHandler } from "../src/worker/handler.js";
-import { VaultClient, WorkerError } from "../src/worker/client.js";
+import { fromWireError, VaultClient, WorkerError } from "../src/worker/client.js";
 import type { Envelope, Request, Response } from "../src/worker/protocol.js";
 
-import { hex } from "./helpers.js";
+import { commonPasswords, hex } from "./helpers.js";
 
 await ready();
 
@@ -167,4 +167,21 @@ test("the page-side client pairs answers with requests and rebuilds vault errors
   assert.match(init.sodiumVersion, /^\d+/);
   await assert.rejects(client.call(unlock as Extract<Request, { type: "unlockBundle" }>), WrongPassphrase);
   await assert.rejects(client.call({ type: "sealPayload", plaintext: new Uint8Array(1) }), (e: unknown) => e instanceof WorkerError && e.name === "NotLoggedIn");
+});
+
+test("a refused passphrase crosses to the page as WeakPassphrase with its reason as a typed code", async () => {
+  const handle = createHandler({ commonPasswords, transport: { fetch: async () => assert.fail("nothing is sent for a refused passphrase"), upload: async () => assert.fail("nothing is sent") } });
+  for (const [passphrase, reason] of [
+    ["kort", "too_short"],
+    ["wachtwoord123", "predictable"],
+    ["x\ud800 en verder een lange zin", "not_text"],
+  ] as const) {
+    const response = await call(handle, { type: "register", username: "anna", passphrase });
+    assert.ok(!response.ok);
+    assert.equal(response.error.name, "WeakPassphrase");
+    assert.equal(response.error.reason, reason, passphrase);
+    const rebuilt = fromWireError(response.error);
+    assert.ok(rebuilt instanceof WeakPassphrase);
+    assert.equal(rebuilt.reason, reason);
+  }
 });

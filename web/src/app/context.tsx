@@ -8,7 +8,7 @@
 import { createContext } from "preact";
 import { useCallback, useContext, useEffect, useRef, useState } from "preact/hooks";
 
-import { SecurityError, WrongPassphrase } from "../vault/errors.js";
+import { SecurityError, WeakPassphrase, WrongPassphrase } from "../vault/errors.js";
 import { securityCheckOf, type VaultClient } from "../worker/client.js";
 import { ApiError, ClientError, ServerUnreachable, TooLarge, UnconfirmedVersionError } from "../worker/errors.js";
 import { MAX_FILE_BYTES, type PublicIdentityInfo, type SecurityCheck, type TransferProgress } from "../worker/protocol.js";
@@ -49,6 +49,8 @@ export function failureOf(error: unknown): Failure | null {
 /** A plain Dutch (or English) sentence for a failure that is not a security failure. */
 export function errorText(m: Messages, error: unknown, fileName = ""): string {
   if (error instanceof WrongPassphrase) return m.t("error.wrongPassphrase");
+  // The worker applies the passphrase rule too; its reason comes back as a typed code.
+  if (error instanceof WeakPassphrase && error.reason !== null) return m.t(`register.weak.${error.reason}`);
   if (error instanceof ServerUnreachable) return m.t("error.unreachable");
   if (error instanceof TooLarge) return m.t("error.tooLarge", { name: fileName || error.message.split(" is ")[0] || "", size: m.size(MAX_FILE_BYTES) });
   if (error instanceof UnconfirmedVersionError) return m.t("error.unconfirmed");
@@ -74,8 +76,11 @@ export interface Task {
   busy: boolean;
   error: string | null;
   progress: TransferProgress | null;
-  /** Run `work`; a SecurityError goes to the security page, any other failure to `error`. */
-  run<T>(work: (progress: (p: TransferProgress) => void) => Promise<T>, fileName?: string): Promise<T | undefined>;
+  /**
+   * Run `work`; a SecurityError goes to the security page, any other failure to `error`, in
+   * the words of `explain` when it has its own for that failure.
+   */
+  run<T>(work: (progress: (p: TransferProgress) => void) => Promise<T>, fileName?: string, explain?: (error: unknown) => string | null): Promise<T | undefined>;
   clear(): void;
 }
 
@@ -92,7 +97,7 @@ export function useTask(): Task {
     [],
   );
   const run = useCallback(
-    async <T,>(work: (progress: (p: TransferProgress) => void) => Promise<T>, fileName = ""): Promise<T | undefined> => {
+    async <T,>(work: (progress: (p: TransferProgress) => void) => Promise<T>, fileName = "", explain?: (error: unknown) => string | null): Promise<T | undefined> => {
       setBusy(true);
       setError(null);
       setProgress(null);
@@ -103,7 +108,7 @@ export function useTask(): Task {
         if (e instanceof ApiError && e.status === 401 && app.me !== null) {
           await app.logout();
         }
-        if (alive.current) setError(errorText(app.m, e, fileName));
+        if (alive.current) setError(explain?.(e) ?? errorText(app.m, e, fileName));
         return undefined;
       } finally {
         if (alive.current) {

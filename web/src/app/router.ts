@@ -8,6 +8,8 @@ import { useEffect, useState } from "preact/hooks";
 export type Route =
   | { name: "login" }
   | { name: "register" }
+  | { name: "recover" }
+  | { name: "changePassphrase" }
   | { name: "dossiers" }
   | { name: "dossier"; dossierId: string }
   | { name: "log"; dossierId: string }
@@ -20,6 +22,8 @@ export function parseRoute(hash: string): Route {
   let m: RegExpMatchArray | null;
   if (path === "/inloggen") return { name: "login" };
   if (path === "/account-aanmaken") return { name: "register" };
+  if (path === "/account-herstellen") return { name: "recover" };
+  if (path === "/wachtwoordzin-wijzigen") return { name: "changePassphrase" };
   if ((m = path.match(new RegExp(`^/dossiers/${ID}/logboek$`)))) return { name: "log", dossierId: m[1] as string };
   if ((m = path.match(new RegExp(`^/dossiers/${ID}/documenten/${ID}/versies$`)))) {
     return { name: "versions", dossierId: m[1] as string, documentId: m[2] as string };
@@ -34,6 +38,10 @@ export function hrefOf(route: Route): string {
       return "#/inloggen";
     case "register":
       return "#/account-aanmaken";
+    case "recover":
+      return "#/account-herstellen";
+    case "changePassphrase":
+      return "#/wachtwoordzin-wijzigen";
     case "dossiers":
       return "#/dossiers";
     case "dossier":

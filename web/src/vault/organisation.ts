@@ -34,9 +34,20 @@ export const KIND_MUNICIPALITY = 1;
 export const KIND_INSTITUTION = 2;
 export const KIND_CONTRACTOR = 3;
 export const KIND_ENGINEERING = 4;
+/** A village group (section 19.1). */
+export const KIND_GROUP = 5;
+/** Two users' personal messages (section 19.1). */
+export const KIND_CONVERSATION = 6;
 export const ROLE_MEMBER = 1;
 export const ROLE_ADMIN = 2;
-export type Role = typeof ROLE_MEMBER | typeof ROLE_ADMIN;
+/** Groups only (section 19.1): a member who may also write posts and events. */
+export const ROLE_EDITOR = 3;
+export type Role = typeof ROLE_MEMBER | typeof ROLE_ADMIN | typeof ROLE_EDITOR;
+
+/** The order of roles (19.1): member < editor < admin. The wire values are not an order. */
+export function roleRank(role: Role): number {
+  return role === ROLE_ADMIN ? 3 : role === ROLE_EDITOR ? 2 : 1;
+}
 
 const KEYS_MAGIC = "KLOK";
 const MEMBERSHIP_MAGIC = "KLOM";
@@ -74,7 +85,7 @@ export async function decodeOrgKeys(data: Uint8Array): Promise<OrgKeys> {
   const r = new Reader(data, what);
   r.header(KEYS_MAGIC);
   const kind = r.u8();
-  if (kind < KIND_MUNICIPALITY || kind > KIND_ENGINEERING) throw new MalformedError(`${what}: unknown kind ${kind}`);
+  if (kind < KIND_MUNICIPALITY || kind > KIND_CONVERSATION) throw new MalformedError(`${what}: unknown kind ${kind}`);
   const identityBytes = r.vbytes(IDENTITY_MAX, "identity");
   const identity = await decodeIdentity(identityBytes);
   const previousKeyId = r.bytes(32);
@@ -265,7 +276,7 @@ export function decodeMembership(data: Uint8Array): Membership {
   };
   r.end();
   if (epoch < 1) throw new MalformedError(`${what}: epoch must be at least 1`);
-  if (role !== ROLE_MEMBER && role !== ROLE_ADMIN) throw new MalformedError(`${what}: unknown role ${role}`);
+  if (role !== ROLE_MEMBER && role !== ROLE_ADMIN && role !== ROLE_EDITOR) throw new MalformedError(`${what}: unknown role ${role}`);
   return { orgId, epoch, orgKeyId, memberId, memberKeyId, role, ...m, encoded: r.consumed() };
 }
 
@@ -274,6 +285,9 @@ function checkRecord(m: Membership, record: OrgKeys): void {
     throw new IntegrityError("membership: for another organisation or epoch");
   }
   if (!equal(m.orgKeyId, record.identity.keyId)) throw new IntegrityError("membership: names other keys than the epoch's");
+  if (m.role === ROLE_EDITOR && record.kind !== KIND_GROUP) {
+    throw new MalformedError("membership: the editor role exists only in groups"); // 19.1
+  }
 }
 
 function checkAdmin(m: Membership, admin: Identity): void {
@@ -345,7 +359,7 @@ export function sealMembership(
 const idKey = (id: Uint8Array): string => Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("");
 
 export interface Roster {
-  /** Per epoch (index epoch - 1): member id (hex) -> the accepted membership with the highest role. */
+  /** Per epoch (index epoch - 1): member id (hex) -> the accepted membership with the highest role (19.1's order). */
   members: Map<string, Membership>[];
   /** Per epoch: admin ids (hex), the epoch's author included. */
   admins: Set<string>[];
@@ -391,7 +405,7 @@ export async function verifyRoster(chain: OrgChain, memberships: readonly Uint8A
         }
         const member = idKey(m.memberId);
         const before = accepted.get(member);
-        if (before === undefined || m.role > before.role) accepted.set(member, m);
+        if (before === undefined || roleRank(m.role) > roleRank(before.role)) accepted.set(member, m);
         if (m.role === ROLE_ADMIN) admins.add(member);
       }
     }

@@ -155,6 +155,19 @@ function codePoints(text: string): number[] {
   return out;
 }
 
+/**
+ * NFC that keeps a lone surrogate as it is (as Python's unicodedata does). Firefox's
+ * String.prototype.normalize replaces one with U+FFFD, which would hide `not_text` and change
+ * the length; so the text is normalised piece by piece between lone surrogates.
+ */
+function nfc(text: string): string {
+  if (!/[\uD800-\uDFFF]/u.test(text)) return text.normalize("NFC");
+  return text
+    .split(/([\uD800-\uDFFF])/u)
+    .map((piece, i) => (i % 2 === 1 ? piece : piece.normalize("NFC")))
+    .join("");
+}
+
 const isUpper = (c: number): boolean => c >= 0x41 && c <= 0x5a;
 const isSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdfff;
 /** lower(): A-Z to a-z, no other code point changes (no Unicode case rules). */
@@ -168,7 +181,7 @@ function contextWords(context: readonly string[]): Set<string> {
   const words = new Set<string>();
   for (const word of [...BUILT_IN_CONTEXT, ...context]) {
     if (typeof word !== "string") throw new TypeError("a context word is text");
-    const folded = lowerText(word.normalize("NFC"));
+    const folded = lowerText(nfc(word));
     if (codePoints(folded).length >= 2) words.add(folded);
   }
   return words;
@@ -288,7 +301,7 @@ export function judgePassphrase(passphrase: string, context: readonly string[], 
   if (typeof passphrase !== "string") throw new TypeError("a passphrase is text");
   if (!(list instanceof CommonPasswords)) throw new TypeError("judging needs the checked common-password list");
   const words = contextWords(context);
-  const text = passphrase.normalize("NFC");
+  const text = nfc(passphrase);
   const t = codePoints(text);
   const length = t.length;
   if (t.some(isSurrogate)) return { accepted: false, reason: "not_text", length, estimate: null };

@@ -3,7 +3,7 @@
  * reject with the vault error it named (so `instanceof WrongPassphrase` works on the page).
  */
 
-import { ERRORS } from "../vault/errors.js";
+import { ERRORS, WeakPassphrase } from "../vault/errors.js";
 import { ApiError, CLIENT_ERRORS } from "./errors.js";
 import type { CallType, Envelope, ProgressEnvelope, Request, RequestOf, Response, ResultOf, SecurityCheck, TransferProgress, WireError } from "./protocol.js";
 
@@ -25,6 +25,7 @@ export function securityCheckOf(error: Error): SecurityCheck | undefined {
 export function fromWireError(wire: WireError): Error {
   let error: Error;
   if (wire.name === "ApiError") error = new ApiError(wire.status ?? 0, wire.code ?? "error", wire.message);
+  else if (wire.name === "WeakPassphrase") error = new WeakPassphrase(wire.message, wire.reason ?? null);
   else if (Object.hasOwn(ERRORS, wire.name)) error = new ERRORS[wire.name as keyof typeof ERRORS](wire.message);
   else if (Object.hasOwn(CLIENT_ERRORS, wire.name)) error = new CLIENT_ERRORS[wire.name as Exclude<keyof typeof CLIENT_ERRORS, "ApiError">](wire.message);
   else error = new WorkerError(wire);

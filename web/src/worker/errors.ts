@@ -8,7 +8,9 @@
  *     │   │   ├── TamperedLogError          the access log's chain is broken or rewritten
  *     │   │   └── WithheldDocumentError     the server hides a document the signed index lists
  *     │   └── KeyMismatchError
- *     │       └── UnverifiedKeyError        a pinned contact's keys changed
+ *     │       └── UnverifiedKeyError        an account's keys are not the ones this device may
+ *     │                                     trust: a pinned contact's keys changed, another
+ *     │                                     user's record given for a name or id (K2)
  *     ├── WrongPassphrase, InvalidRecoveryCode, ExpiredError ........ a message on the form
  *     └── ClientError ................................................ a message on the form
  *         ├── ApiError                      the server answered with a problem (RFC 9457)

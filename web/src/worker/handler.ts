@@ -15,14 +15,16 @@ import {
   SecurityError,
   SignatureError,
   VaultError,
+  WeakPassphrase,
   WrongPassphrase,
   type ErrorName,
 } from "../vault/errors.js";
 import { checkKdfParams, decodeKdfParams, kdfParamsEqual, passphraseKeys, type KdfParams } from "../vault/kdf.js";
 import { decodeIdentity, type PrivateIdentity } from "../vault/keys.js";
+import type { CommonPasswords } from "../vault/passphrase.js";
 import { ageFileKey, decryptPayload, encryptPayload, type PayloadDigest } from "../vault/payload.js";
 import type { Transport } from "./api.js";
-import { ApiError, CLIENT_ERRORS, TamperedLogError, WithheldDocumentError, type ClientErrorName } from "./errors.js";
+import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, WithheldDocumentError, type ClientErrorName } from "./errors.js";
 import { Kluis, type ProgressFn } from "./kluis.js";
 import type { CallType, Calls, DigestInfo, Request, Response, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
@@ -73,6 +75,9 @@ function checkOf(error: SecurityError, context: SecurityCheck): SecurityCheck {
   if (error instanceof WithheldDocumentError) return "withheld";
   if (error instanceof TamperedLogError) return "log";
   if (error instanceof DowngradeError) return "kdf";
+  // An account's keys are not the ones this device may trust (K1, K2): whatever the call was
+  // doing, the page says that, not that the list or a document was wrong.
+  if (error instanceof UnverifiedKeyError) return "keys";
   if (error instanceof KeyMismatchError) return context === "header" || context === "index" ? context : "keys";
   if (error instanceof SignatureError) return context === "answer" ? "keys" : context;
   if (error instanceof MalformedError && context !== "content" && context !== "header") return "answer";
@@ -83,6 +88,8 @@ function checkOf(error: SecurityError, context: SecurityCheck): SecurityCheck {
 const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
   login: "keys",
   register: "keys",
+  changePassphrase: "keys",
+  recover: "keys",
   dossiers: "index",
   createDossier: "index",
   documents: "header",
@@ -101,6 +108,7 @@ function toWireError(error: unknown, type?: CallType): WireError {
   }
   if (error instanceof ApiError) return { name: "ApiError", message: error.message, status: error.status, code: error.code };
   if (error instanceof VaultError && Object.hasOwn(CLIENT_ERRORS, error.name)) return { name: error.name as ClientErrorName, message: error.message };
+  if (error instanceof WeakPassphrase) return error.reason === null ? { name: "WeakPassphrase", message: error.message } : { name: "WeakPassphrase", message: error.message, reason: error.reason };
   if (error instanceof VaultError && Object.hasOwn(ERRORS, error.name)) return { name: error.name as ErrorName, message: error.message };
   if (error instanceof ProtocolError) return { name: error.wireName, message: error.message };
   // Anything else is a bug or a library failure: name it generically, never echo secrets.
@@ -113,6 +121,8 @@ export interface HandlerOptions {
   /** The server's origin (the page's own in the browser). */
   base?: string;
   transport?: Transport;
+  /** The passphrase rule's list (the browser fetches its own copy; the Node tests read the file). */
+  commonPasswords?: () => Promise<CommonPasswords>;
 }
 
 export type Handle = (request: Request, progress?: ProgressFn) => Promise<Handled>;
@@ -121,7 +131,7 @@ export type Handle = (request: Request, progress?: ProgressFn) => Promise<Handle
 export function createHandler(options: HandlerOptions = {}): Handle {
   const session: Session = { pending: null, me: null, fileKeys: new Map() };
   const base = options.base ?? (typeof location === "undefined" ? "" : location.origin);
-  const kluis = new Kluis(options.store ?? defaultStore(), base, options.transport);
+  const kluis = new Kluis(options.store ?? defaultStore(), base, options.transport, options.commonPasswords);
   let report: ProgressFn = () => undefined;
 
   const requireMe = (): PrivateIdentity => {
@@ -202,6 +212,14 @@ export function createHandler(options: HandlerOptions = {}): Handle {
 
     async login(r) {
       return { result: { identity: await kluis.login(stringField(r.username, "username"), stringField(r.passphrase, "passphrase"), report) } };
+    },
+
+    async changePassphrase(r) {
+      return { result: { identity: await kluis.changePassphrase(stringField(r.current, "current"), stringField(r.next, "next"), report) } };
+    },
+
+    async recover(r) {
+      return { result: { identity: await kluis.recover(stringField(r.username, "username"), stringField(r.recoveryCode, "recoveryCode"), stringField(r.next, "next"), report) } };
     },
 
     async dossiers() {

@@ -22,7 +22,7 @@ import { decodeIdentity, isValidUsername, privateIdentityFromKeys, privateKeysBy
 import { verifyChain } from "../vault/logchain.js";
 import type { DocumentMetadata, DossierMetadata } from "../vault/metadata.js";
 import { ageFileKey, decryptPayload, encryptPayload } from "../vault/payload.js";
-import { recoveryKeys, recoveryWords } from "../vault/recovery.js";
+import { parseRecoveryCode, recoveryKeys, recoveryWords } from "../vault/recovery.js";
 import { Api, b64, unb64, type Transport } from "./api.js";
 import { loadCommonPasswords, requireStrongPassphrase, type CommonPasswords } from "../vault/passphrase.js";
 import { ClientError, TamperedLogError, TooLarge, UnconfirmedVersionError, UnverifiedKeyError, WithheldDocumentError } from "./errors.js";
@@ -328,6 +328,111 @@ export class Kluis {
     return identity;
   }
 
+  /**
+   * accounts.py `change_passphrase`: the rule first (nothing derived or sent for a refused
+   * passphrase); then a fresh login with the current passphrase (the same checks as `login`),
+   * and only the passphrase bundle is sealed again, under new parameters never below the old
+   * ones. The keys, and everything shared, stay. The server ends every other session.
+   */
+  async changePassphrase(current: string, next: string, progress: ProgressFn): Promise<PublicIdentityInfo> {
+    const username = this.session().me.public.username;
+    if (current.length === 0 || next.length === 0) throw new ClientError("the passphrase must not be empty");
+    requireStrongPassphrase(next, [username], await this.commonPasswords());
+    const replaced = this.api.token;
+    progress({ phase: "prelogin", done: 0, total: 1 });
+    const pre = obj(await this.api.call("POST", "/auth/prelogin", { username }), "prelogin answer");
+    const params = kdfFromJson(pre["kdf"]);
+    const previous = await this.previousKdf(username, params.salt);
+    checkKdfParams(params, previous); // L14, before anything is derived
+    progress({ phase: "kdf", done: 0, total: 2 });
+    const keys = await passphraseKeys(current, params, previous);
+    const answer = obj(await this.authenticate("/auth/login", { username, auth_key: b64(keys.authKey) }), "login answer");
+    const me = await this.openAnswer(answer, keys, username);
+    const identity = await this.startSession(answer, me, keys);
+    try {
+      progress({ phase: "kdf", done: 1, total: 2 });
+      const newKeys = await passphraseKeys(next, newKdfParams(randomBytes(16), keys.params), keys.params);
+      progress({ phase: "kdf", done: 2, total: 2 });
+      const privateKeys = privateKeysBytes(me);
+      const bundle = sealBundleWithNonce(privateKeys, { purpose: PURPOSE_PASSPHRASE, userId: me.public.userId, keyVersion: me.public.keyVersion, kdfParams: newKeys.params }, newKeys.bundleKey, randomBytes(24));
+      privateKeys.fill(0);
+      progress({ phase: "login", done: 0, total: 1 });
+      await this.api.call("PUT", "/me/passphrase", {
+        current_auth_key: b64(keys.authKey),
+        passphrase_bundle: b64(bundle),
+        auth_key: b64(newKeys.authKey),
+        kdf: kdfToJson(newKeys.params),
+      });
+      await raiseKdfFloor(this.store, username, newKeys.params.memoryKib, newKeys.params.iterations);
+    } finally {
+      // The session this device had before the fresh login: the change ended it; without a
+      // change nothing did, so it is ended here, not left behind.
+      await this.endToken(replaced);
+    }
+    progress({ phase: "login", done: 1, total: 1 });
+    return identity;
+  }
+
+  /**
+   * accounts.py `recover`: the recovery code read as format section 5 reads it
+   * (InvalidRecoveryCode), the rule for the new passphrase, then the recovery bundle opened
+   * against the published identity (K1) and a new passphrase bundle set; a session starts.
+   */
+  async recover(username: string, code: string, next: string, progress: ProgressFn): Promise<PublicIdentityInfo> {
+    typedUsername(username);
+    const entropy = await parseRecoveryCode(code);
+    const recovery = await recoveryKeys(entropy);
+    entropy.fill(0);
+    if (next.length === 0) throw new ClientError("the passphrase must not be empty");
+    requireStrongPassphrase(next, [username], await this.commonPasswords());
+    this.wipe();
+    progress({ phase: "login", done: 0, total: 2 });
+    const auth = b64(recovery.authKey);
+    const answer = obj(await this.authenticate("/auth/recovery", { username, recovery_auth_key: auth }), "recovery answer");
+    const user = obj(answer["user"], "user");
+    const published = await decodeIdentity(unb64(user["identity"], "identity"));
+    const me = await openBundle(unb64(answer["recovery_bundle"], "recovery_bundle"), recovery.bundleKey, {
+      purpose: PURPOSE_RECOVERY,
+      userId: published.userId,
+      keyVersion: published.keyVersion,
+      username,
+      pinned: published,
+    });
+    await this.checkPublished(me, answer["user"], new AccountMemory(this.store, toHex(me.public.userId)));
+    const previous = await this.previousKdf(username, new Uint8Array(16));
+    progress({ phase: "kdf", done: 0, total: 1 });
+    const keys = await passphraseKeys(next, newKdfParams(randomBytes(16), previous ?? undefined), previous);
+    progress({ phase: "kdf", done: 1, total: 1 });
+    const privateKeys = privateKeysBytes(me);
+    const bundle = sealBundleWithNonce(privateKeys, { purpose: PURPOSE_PASSPHRASE, userId: me.public.userId, keyVersion: me.public.keyVersion, kdfParams: keys.params }, keys.bundleKey, randomBytes(24));
+    privateKeys.fill(0);
+    const login = await this.api.call("POST", "/auth/reset-passphrase", {
+      username,
+      recovery_auth_key: auth,
+      passphrase_bundle: b64(bundle),
+      auth_key: b64(keys.authKey),
+      kdf: kdfToJson(keys.params),
+    });
+    const identity = await this.startSession(login, me, keys);
+    progress({ phase: "login", done: 2, total: 2 });
+    return identity;
+  }
+
+  /** End a session token that is no longer this device's (best effort). */
+  private async endToken(token: string | null): Promise<void> {
+    if (token === null || token === this.api.token) return;
+    // The call reads the token before its first await: swap it for that moment only.
+    const current = this.api.token;
+    this.api.token = token;
+    const ended = this.api.call("POST", "/auth/logout");
+    this.api.token = current;
+    try {
+      await ended;
+    } catch {
+      // already ended (the change ends every other session) or unreachable
+    }
+  }
+
   /** accounts.py `_open`: the bundle, against the published identity record. */
   private async openAnswer(answer: Record<string, unknown>, keys: PassphraseKeys, username: string): Promise<PrivateIdentity> {
     const user = obj(answer["user"], "user");
@@ -354,14 +459,14 @@ export class Kluis {
     const u = obj(user, "user");
     const identity = await decodeIdentity(unb64(u["identity"], "identity"));
     if (expect.username !== undefined && identity.username !== expect.username) {
-      throw new KeyMismatchError(`the server answered with the identity of ${identity.username} for ${expect.username}`);
+      throw new UnverifiedKeyError(`the server answered with the identity of ${identity.username} for ${expect.username}`);
     }
     const userId = toHex(identity.userId);
     if (expect.userId !== undefined && userId !== expect.userId) {
-      throw new KeyMismatchError(`the server answered with another user's identity for ${expect.userId}`);
+      throw new UnverifiedKeyError(`the server answered with another user's identity for ${expect.userId}`);
     }
     if (equal(identity.userId, me.public.userId)) {
-      if (!equal(identity.encoded, me.public.encoded)) throw new KeyMismatchError("the server shows other keys for your own account");
+      if (!equal(identity.encoded, me.public.encoded)) throw new UnverifiedKeyError("the server shows other keys for your own account");
       return { identity: me.public, verified: true };
     }
     // trust.py `trust`: pin on first sight; afterwards insist on the pinned keys, name and id.
@@ -443,7 +548,17 @@ export class Kluis {
       // K4/D7: a dossier never changes hands; a new owner is the server's substitute.
       throw new KeyMismatchError(`dossier ${dossierId.slice(0, 8)}: the server names ${owner.identity.username} as its owner, but this device knows it as someone else's`);
     }
-    const granted = await this.dossierKeys(dossierId, owner.identity);
+    let granted: { keys: Map<bigint, Bytes>; role: Role };
+    try {
+      granted = await this.dossierKeys(dossierId, owner.identity);
+    } catch (error) {
+      // K2: the owner the server names did not grant me the dossier's key; the server shows
+      // another account as the owner (first sight: nothing pinned yet to compare it with).
+      if (error instanceof KeyMismatchError && !(error instanceof UnverifiedKeyError)) {
+        throw new UnverifiedKeyError(`dossier ${dossierId.slice(0, 8)}: the server names ${owner.identity.username} as its owner, but the dossier's key was granted by another account (${error.message})`);
+      }
+      throw error;
+    }
     const role: Role = ownerId === this.myId ? "owner" : granted.role;
     const indexBytes = unb64(answer["index"], "index");
     const seen = await memory.indexSeen(dossierId);

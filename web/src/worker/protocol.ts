@@ -11,6 +11,7 @@
  */
 
 import type { ErrorName } from "../vault/errors.js";
+import type { PassphraseReason } from "../vault/passphrase.js";
 import type { ClientErrorName } from "./errors.js";
 
 export interface PublicIdentityInfo {
@@ -156,6 +157,16 @@ export interface Calls {
     request: { username: string; passphrase: string };
     result: { identity: PublicIdentityInfo };
   };
+  /** A new passphrase (format section 18), after a fresh login with the current one. */
+  changePassphrase: {
+    request: { current: string; next: string };
+    result: { identity: PublicIdentityInfo };
+  };
+  /** A new passphrase set with the recovery code (section 5), then logged in. */
+  recover: {
+    request: { username: string; recoveryCode: string; next: string };
+    result: { identity: PublicIdentityInfo };
+  };
   /** Every dossier this account can see, each verified. */
   dossiers: {
     request: Record<never, never>;
@@ -223,6 +234,8 @@ export interface WireError {
   name: WireErrorName;
   message: string;
   check?: SecurityCheck;
+  /** For a WeakPassphrase: why the rule refused it (format section 18), a code the page words. */
+  reason?: PassphraseReason;
   /** For an ApiError: the HTTP status and the problem's stable code. */
   status?: number;
   code?: string;
@@ -254,6 +267,8 @@ export const CALL_TYPES: readonly CallType[] = [
   "openPayload",
   "register",
   "login",
+  "changePassphrase",
+  "recover",
   "dossiers",
   "createDossier",
   "documents",

@@ -71,6 +71,12 @@ export function LoginScreen({ loggedOut }: { loggedOut: boolean }) {
         </div>
       </form>
       <p class="utrecht-paragraph">
+        {m.t("login.forgot")}{" "}
+        <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "recover" })}>
+          {m.t("login.toRecover")}
+        </a>
+      </p>
+      <p class="utrecht-paragraph">
         {m.t("login.noAccount")}{" "}
         <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "register" })}>
           {m.t("login.toRegister")}
