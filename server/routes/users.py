@@ -19,6 +19,7 @@ from ..problems import conflict, not_found, unauthorized
 from ..ratelimit import LoginLimiter
 from ..routing import resource_router
 from ..security import hash_key
+from ..tlog_service import LogDep, logged_identity
 from .auth import check_key
 
 router = resource_router("users")
@@ -27,7 +28,7 @@ TAKEN = "that username or user id is already taken"
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
-def register(body: UserCreate, session: SessionDep, now: NowDep) -> UserPublic:
+def register(body: UserCreate, session: SessionDep, now: NowDep, log: LogDep) -> UserPublic:
     auth_hash = hash_key(body.auth_key)
     recovery_auth_hash = hash_key(body.recovery_auth_key)
     user = User(
@@ -51,10 +52,14 @@ def register(body: UserCreate, session: SessionDep, now: NowDep) -> UserPublic:
             raise conflict(TAKEN)
         session.add(user)
         try:
+            session.flush()
+            # the identity record and its log entry commit together, or neither does
+            log.append(session, logged_identity(log, user), now)
             session.commit()
         except IntegrityError:
             session.rollback()
             raise conflict(TAKEN) from None
+    log.cosign()
     return UserPublic.of(user)
 
 
