@@ -18,7 +18,7 @@ from pydantic import StrictInt
 from sqlalchemy import BigInteger, Column, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from .models import MAX_INT, Blob, Username, _big, _binary
+from .models import MAX_INT, Blob, OrganisationDetail, Username, UserPublic, _big, _binary
 
 MAX_LOOKUP_NAMES = 1000
 
@@ -121,6 +121,23 @@ class OrganisationKeys(SQLModel):
     name: str
     records: list[RecordProof]  # every epoch's OrgKeys record, epoch 1 first
     statements: list[RecordProof]  # the operator's statements about it, oldest first
+
+
+class UserLookup(UserPublic):
+    """A user lookup's answer: the account, where its identity record is in the log (None: not
+    logged, so no client may use its keys) and the checkpoint the proof is against."""
+
+    log: LogProof | None
+    head: LogHead
+
+
+class OrganisationLookup(OrganisationDetail):
+    """An organisation lookup's answer: `record_proofs[i]` places `records[i]` in the log (None:
+    not logged), `statements` are the operator's, all against `head`."""
+
+    record_proofs: list[LogProof | None]
+    statements: list[RecordProof]
+    head: LogHead
 
 
 class LookupRequest(SQLModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -21,21 +21,20 @@ from vault.logentry import LogEntry, Namespace
 from . import tlog
 from .config import Settings
 from .db import open_session
-from .models import Organisation, OrgKeyRecord, User
+from .models import MAX_INT, OrganisationDetail, OrgKeyRecord, User, UserPublic
+from .problems import conflict
 from .tlog_keys import LogKeys
 from .tlog_models import (
     LogHead,
     LogProof,
     OperatorStatementRow,
     OrganisationKeys,
+    OrganisationLookup,
     RecordProof,
     TlogEntry,
+    UserLookup,
 )
 from .witnessing import Witness, cosign_latest
-
-
-class SinceTooLarge(ValueError):
-    """The caller names a tree larger than the log's newest checkpoint."""
 
 
 class TransparencyLog:
@@ -74,14 +73,16 @@ class TransparencyLog:
 
     # -- reading -----------------------------------------------------------------------------------
     def head(self, session: Session, since: int | None) -> LogHead:
-        """The newest checkpoint, with a consistency proof from `since` (SinceTooLarge if the log
-        never had that many entries in a checkpoint it serves)."""
+        """The newest checkpoint, with a consistency proof from `since` (409 `log_behind` if the
+        caller names a larger tree than the newest checkpoint's)."""
         checkpoint = tlog.latest_checkpoint(session)
         if checkpoint is None:
             raise LookupError("the log has no checkpoint yet")
         old = since or 0
         if old > checkpoint.size:
-            raise SinceTooLarge(f"the log's newest checkpoint has {checkpoint.size} entries")
+            raise conflict(
+                f"the log's newest checkpoint has {checkpoint.size} entries", code="log_behind"
+            )
         return LogHead(
             checkpoint=checkpoint.note.decode("utf-8"),
             size=checkpoint.size,
@@ -111,30 +112,50 @@ class TransparencyLog:
         label = self.keys.label(Namespace.USER, user.username)
         return self._proof(session, subject, size, label)
 
-    def organisation_keys(self, session: Session, org: Organisation, size: int) -> OrganisationKeys:
-        label = self.keys.label(Namespace.ORGANISATION, org.name)
+    def user_lookup(self, session: Session, user: User, since: int | None) -> UserLookup:
+        head = self.head(session, since)
+        proof = self.user_proof(session, user, head.size)
+        return UserLookup(**dict(UserPublic.of(user)), log=proof, head=head)
+
+    def organisation_lookup(
+        self, session: Session, detail: OrganisationDetail, since: int | None
+    ) -> OrganisationLookup:
+        head = self.head(session, since)
+        keys = self.organisation_keys(session, detail.org_id, detail.name, head.size)
+        proofs = {r.record: r.log for r in keys.records}
+        return OrganisationLookup(
+            **dict(detail),
+            record_proofs=[proofs.get(record) for record in detail.records],
+            statements=keys.statements,
+            head=head,
+        )
+
+    def organisation_keys(
+        self, session: Session, org_id: str, name: str, size: int
+    ) -> OrganisationKeys:
+        """Every logged epoch record of the organisation and every operator statement about it,
+        with their proofs in the tree of `size` entries."""
+        label = self.keys.label(Namespace.ORGANISATION, name)
         records = []
         for epoch, record in session.exec(
             select(OrgKeyRecord.epoch, OrgKeyRecord.record)
-            .where(col(OrgKeyRecord.org_id) == org.org_id)
+            .where(col(OrgKeyRecord.org_id) == org_id)
             .order_by(col(OrgKeyRecord.epoch))
         ):
-            subject = tlog.subject_organisation(org.org_id, epoch)
+            subject = tlog.subject_organisation(org_id, epoch)
             proof = self._proof(session, subject, size, label)
             if proof is not None:
                 records.append(RecordProof(record=record, log=proof))
         statements = []
         for statement in session.exec(
             select(OperatorStatementRow.statement)
-            .where(col(OperatorStatementRow.org_id) == org.org_id)
+            .where(col(OperatorStatementRow.org_id) == org_id)
             .order_by(col(OperatorStatementRow.created_at))
         ):
             proof = self._proof(session, tlog.subject_statement(statement), size, label)
             if proof is not None:
                 statements.append(RecordProof(record=statement, log=proof))
-        return OrganisationKeys(
-            org_id=org.org_id, name=org.name, records=records, statements=statements
-        )
+        return OrganisationKeys(org_id=org_id, name=name, records=records, statements=statements)
 
     def operator_keys(self, session: Session, size: int) -> list[RecordProof]:
         """Every operator key the log published, with its proof (kind-3 entries hold the whole
@@ -176,3 +197,5 @@ async def get_log(request: Request) -> TransparencyLog:
 
 
 LogDep = Annotated[TransparencyLog, Depends(get_log)]
+# the size of the newest checkpoint the caller accepted, for a consistency proof from it
+SinceParam = Annotated[int | None, Query(ge=0, le=MAX_INT)]

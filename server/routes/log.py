@@ -17,10 +17,10 @@ from vault.tlog import parse_tile_path
 from .. import tlog
 from ..deps import CurrentUser, SessionDep
 from ..models import Organisation, User
-from ..problems import conflict, not_found
+from ..problems import not_found
 from ..routing import resource_router
-from ..tlog_models import LogHead, LookupAnswer, LookupRequest, Since, UserKeys
-from ..tlog_service import LogDep, SinceTooLarge, TransparencyLog
+from ..tlog_models import LogHead, LookupAnswer, LookupRequest, UserKeys
+from ..tlog_service import LogDep, SinceParam
 
 router = resource_router("log")  # under /api/v1
 tiles = APIRouter(prefix="/log", tags=["log"], route_class=router.route_class)  # at the root
@@ -29,19 +29,12 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 FRESH = "no-cache"
 
 
-def head_or_409(log: TransparencyLog, session: SessionDep, since: int | None) -> LogHead:
-    try:
-        return log.head(session, since)
-    except SinceTooLarge as exc:
-        raise conflict(str(exc), code="log_behind") from None
-
-
 @router.get("/log/head")
 def head(
-    _caller: CurrentUser, session: SessionDep, log: LogDep, since: Since | None = None
+    _caller: CurrentUser, session: SessionDep, log: LogDep, since: SinceParam = None
 ) -> LogHead:
     """The newest checkpoint and a consistency proof from the caller's `since`."""
-    return head_or_409(log, session, since)
+    return log.head(session, since)
 
 
 @router.post("/log/lookup")
@@ -49,7 +42,7 @@ def lookup(
     body: LookupRequest, _caller: CurrentUser, session: SessionDep, log: LogDep
 ) -> LookupAnswer:
     """Many users' and organisations' keys at once, all proved against one checkpoint."""
-    current = head_or_409(log, session, body.since)
+    current = log.head(session, body.since)
     users, missing_users = [], []
     for name in dict.fromkeys(body.users):
         user = session.exec(select(User).where(col(User.username) == name)).first()
@@ -68,7 +61,7 @@ def lookup(
         if org is None:
             missing_organisations.append(name)
             continue
-        organisations.append(log.organisation_keys(session, org, current.size))
+        organisations.append(log.organisation_keys(session, org.org_id, org.name, current.size))
     return LookupAnswer(
         head=current,
         users=users,

@@ -38,7 +38,8 @@ from ..models import (
 from ..problems import conflict, forbidden, invalid, not_found
 from ..routing import resource_router
 from ..tlog import organisation_entry
-from ..tlog_service import LogDep
+from ..tlog_models import OrganisationLookup
+from ..tlog_service import LogDep, SinceParam
 
 router = resource_router("organisations")
 
@@ -148,16 +149,23 @@ def list_organisations(user: CurrentUser, session: SessionDep) -> list[Organisat
 
 
 @router.get("/organisations/by-name/{name}")
-def organisation_by_name(name: str, user: CurrentUser, session: SessionDep) -> OrganisationDetail:
+def organisation_by_name(
+    name: str, user: CurrentUser, session: SessionDep, log: LogDep, since: SinceParam = None
+) -> OrganisationLookup:
+    """The organisation, every epoch record and operator statement with its place in the key
+    transparency log (docs/api.md)."""
     org = session.exec(select(Organisation).where(col(Organisation.name) == name)).first()
     if org is None:
         raise not_found("no such organisation")
-    return _detail(session, org, user.user_id)
+    return log.organisation_lookup(session, _detail(session, org, user.user_id), since)
 
 
 @router.get("/organisations/{org_id}")
-def get_organisation(org_id: str, user: CurrentUser, session: SessionDep) -> OrganisationDetail:
-    return _detail(session, _organisation(session, org_id), user.user_id)
+def get_organisation(
+    org_id: str, user: CurrentUser, session: SessionDep, log: LogDep, since: SinceParam = None
+) -> OrganisationLookup:
+    detail = _detail(session, _organisation(session, org_id), user.user_id)
+    return log.organisation_lookup(session, detail, since)
 
 
 @router.post("/organisations/{org_id}/members", status_code=status.HTTP_201_CREATED)
