@@ -9,6 +9,7 @@ logged-in accounts read them (threat model, S22: the log is no list of residents
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
 from sqlmodel import col, select
 
 from vault.errors import VaultError
@@ -27,6 +28,7 @@ tiles = APIRouter(prefix="/log", tags=["log"], route_class=router.route_class)  
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 FRESH = "no-cache"
+OCTETS = "application/octet-stream"
 
 
 @router.get("/log/head")
@@ -72,18 +74,16 @@ def lookup(
     )
 
 
-@tiles.get("/checkpoint")
+@tiles.get("/checkpoint", response_class=PlainTextResponse)
 def checkpoint(session: SessionDep) -> Response:
     """The newest checkpoint as a signed note (C2SP tlog-tiles `checkpoint`), public."""
     row = tlog.latest_checkpoint(session)
     if row is None:
         raise not_found("the log has no checkpoint yet")
-    return Response(
-        row.note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": FRESH}
-    )
+    return PlainTextResponse(row.note, headers={"Cache-Control": FRESH})
 
 
-@tiles.get("/tile/{path:path}")
+@tiles.get("/tile/{path:path}", responses={200: {"content": {OCTETS: {}}}})
 def tile(path: str, _caller: CurrentUser, session: SessionDep) -> Response:
     """A hash tile or entry bundle (C2SP tlog-tiles), for logged-in accounts. A tile's path names
     its width, so its bytes never change: any HTTP cache may keep it for good."""
@@ -96,4 +96,4 @@ def tile(path: str, _caller: CurrentUser, session: SessionDep) -> Response:
     if data is None:
         raise not_found("no such tile")
     headers = {"Cache-Control": IMMUTABLE}
-    return Response(data, media_type="application/octet-stream", headers=headers)
+    return Response(data, media_type=OCTETS, headers=headers)
