@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, text, tuple_
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from vault.checkpoint import Checkpoint, sign_checkpoint
@@ -43,6 +43,7 @@ from .tlog_models import OperatorStatementRow, TlogCheckpoint, TlogEntry, TlogNo
 # pg_advisory_xact_lock(APPEND_LOCK): held by the one transaction appending ("klkt").
 APPEND_LOCK = 0x6B6C6B74
 OPERATOR_KEY_VERSION = 1
+QUERY_CHUNK = 1000
 
 logger = logging.getLogger("kluis.server")
 
@@ -113,13 +114,16 @@ class NodeReader:
     def __call__(self, nodes: Sequence[Node]) -> list[bytes]:
         wanted = [n for n in nodes if n not in self.pending]
         got = dict(self.pending)
-        if wanted:
+        by_level: dict[int, list[int]] = {}
+        for level, index in wanted:
+            by_level.setdefault(level, []).append(index)
+        for level, indexes in by_level.items():  # one indexed lookup per level
             rows = self.session.exec(
-                select(TlogNode.level, TlogNode.index, TlogNode.hash).where(
-                    tuple_(col(TlogNode.level), col(TlogNode.index)).in_(wanted)
+                select(TlogNode.index, TlogNode.hash).where(
+                    col(TlogNode.level) == level, col(TlogNode.index).in_(indexes)
                 )
             ).all()
-            got.update({(level, index): h for level, index, h in rows})
+            got.update({(level, index): h for index, h in rows})
         missing = [n for n in nodes if n not in got]
         if missing:
             raise LookupError(f"the log has no node {missing[0]}")
@@ -193,17 +197,25 @@ def append(session: Session, keys: LogKeys, pending: Iterable[Pending], now: int
     new size; return the new size. Runs in the caller's write transaction and commits with it."""
     _lock(session)
     n = size(session)
+    items = list(pending)
+    subjects = [item.subject for item in items]
+    logged: set[str] = set()
+    for i in range(0, len(subjects), QUERY_CHUNK):  # within every database's parameter limit
+        chunk = subjects[i : i + QUERY_CHUNK]
+        logged.update(
+            session.exec(select(TlogEntry.subject).where(col(TlogEntry.subject).in_(chunk))).all()
+        )
     reader = NodeReader(session)
-    seen: set[str] = set()
     start = n
-    for item in pending:
-        if item.subject in seen or entry_index(session, item.subject) is not None:
+    rows = []
+    for item in items:
+        if item.subject in logged:
             continue
-        seen.add(item.subject)
-        nodes = new_nodes(n, leaf_hash(item.entry), reader)
-        reader.pending.update(nodes)
-        session.add(TlogEntry(index=n, entry=item.entry, subject=item.subject, created_at=now))
+        logged.add(item.subject)
+        reader.pending.update(new_nodes(n, leaf_hash(item.entry), reader))
+        rows.append(TlogEntry(index=n, entry=item.entry, subject=item.subject, created_at=now))
         n += 1
+    session.add_all(rows)
     if n == start and latest_checkpoint(session) is not None:
         return n
     session.add_all(TlogNode(level=lv, index=ix, hash=h) for (lv, ix), h in reader.pending.items())
