@@ -72,6 +72,11 @@ def subject_statement(statement: bytes) -> str:
     return f"statement:{record_digest(statement).hex()}"
 
 
+def identity_subject(user_id: str, identity: bytes) -> str:
+    """The subject of an account's identity record (VaultError if the record does not parse)."""
+    return subject_user(user_id, Identity.decode(identity).key_version)
+
+
 def identity_entry(keys: LogKeys, user_id: str, identity: bytes) -> Pending:
     """The entry of an account's identity record, labelled by its username."""
     record = Identity.decode(identity)
@@ -236,11 +241,10 @@ def unlogged(session: Session, keys: LogKeys, now: int) -> list[Pending]:
         select(User.user_id, User.identity).order_by(col(User.created_at), col(User.user_id))
     ):
         try:
-            item = identity_entry(keys, user_id, identity)
-        except VaultError as exc:  # registered before records were checked: no client uses it
+            if identity_subject(user_id, identity) not in logged:  # labels cost a VRF proof
+                out.append(identity_entry(keys, user_id, identity))
+        except VaultError as exc:  # an unreadable record: no client uses it
             logger.warning("account %s: its identity record is not logged (%s)", user_id, exc)
-            continue
-        out.append(item)
     for org_id, name, epoch, record in session.exec(
         select(OrgKeyRecord.org_id, Organisation.name, OrgKeyRecord.epoch, OrgKeyRecord.record)
         .join(Organisation, col(Organisation.org_id) == col(OrgKeyRecord.org_id))

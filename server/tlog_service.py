@@ -106,7 +106,7 @@ class TransparencyLog:
         """Where the account's identity record is in the tree of `size` entries (None: it is
         not logged, and no client will use its keys)."""
         try:
-            subject = tlog.identity_entry(self.keys, user.user_id, user.identity).subject
+            subject = tlog.identity_subject(user.user_id, user.identity)
         except VaultError:
             return None
         label = self.keys.label(Namespace.USER, user.username)
