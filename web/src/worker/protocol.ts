@@ -217,7 +217,7 @@ export type WireErrorName = ErrorName | ClientErrorName | "ProtocolError" | "Not
  * a document's signed header, a document's content, an older version or index than seen
  * before, a document held back, the access log, or an answer that does not parse.
  */
-export type SecurityCheck = "kdf" | "keys" | "index" | "header" | "content" | "rollback" | "withheld" | "log" | "answer";
+export type SecurityCheck = "kdf" | "keys" | "index" | "header" | "content" | "rollback" | "withheld" | "log" | "answer" | "code";
 
 export interface WireError {
   name: WireErrorName;
