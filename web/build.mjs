@@ -1,6 +1,7 @@
 // Build the web client with esbuild (runs on Node 18 and later).
 //
-//   node build.mjs [--outdir DIR]   the static bundle: index.html and assets/ (main.js, worker.js,
+//   node build.mjs [--outdir DIR]   the static bundle: index.html (with SRI), manifest.json (every
+//                                    file's SHA-384, for `kluis web verify`) and assets/ (main.js, worker.js,
 //                                    style.css with the NL Design System components, and
 //                                    common-passwords.txt: the passphrase rule's list, fetched
 //                                    when needed, never in a script; default
