@@ -127,6 +127,26 @@ export class Api {
     return body as Record<string, unknown>;
   }
 
+  /** PUT one part of an upload in parts, with its BLAKE3; answers the server's {number, size, blake3} (unchecked). */
+  async putPart(uploadId: string, number: number, data: Uint8Array, blake3Hex: string): Promise<unknown> {
+    const response = await this.send("PUT", `/uploads/${uploadId}/parts/${number}`, {
+      headers: this.headers({ "content-type": "application/octet-stream", "kluis-part-blake3": blake3Hex }),
+      body: data as Uint8Array<ArrayBuffer>,
+    });
+    let text: string;
+    try {
+      text = await response.text();
+    } catch {
+      throw new ServerUnreachable("the answer to a part broke off");
+    }
+    if (!response.ok) throw problem(response.status, text);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new MalformedError("server answer to a part is not JSON");
+    }
+  }
+
   /** GET a payload into memory, reporting progress; `limit` bytes at most. */
   async download(path: string, limit: number, progress: Progress): Promise<Uint8Array<ArrayBuffer>> {
     const response = await this.send("GET", path, { headers: this.headers() });

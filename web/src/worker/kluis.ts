@@ -22,6 +22,7 @@ import { decodeIdentity, isValidUsername, privateIdentityFromKeys, privateKeysBy
 import { verifyChain } from "../vault/logchain.js";
 import type { DocumentMetadata, DossierMetadata } from "../vault/metadata.js";
 import { ageFileKey, decryptPayload, encryptPayload } from "../vault/payload.js";
+import { DEFAULT_PART_POLICY, payloadSize, uploadInParts, type PartPolicy } from "./parts.js";
 import { recoveryKeys, recoveryWords } from "../vault/recovery.js";
 import { Api, b64, unb64, type Transport } from "./api.js";
 import { loadCommonPasswords, requireStrongPassphrase, type CommonPasswords } from "../vault/passphrase.js";
@@ -173,6 +174,9 @@ export class Kluis {
   ) {
     this.api = new Api(base, transport);
   }
+
+  /** When and how payloads go up in parts (the tests lower it). */
+  partPolicy: PartPolicy = DEFAULT_PART_POLICY;
 
   // -- the session ----------------------------------------------------------------------------
   private session(): { me: PrivateIdentity; memory: AccountMemory } {
@@ -877,8 +881,20 @@ export class Kluis {
     if (dossier.role !== "owner" && dossier.role !== "write") throw new ClientError("you may read this dossier but not add to it");
   }
 
-  /** documents.py `_encrypt_and_upload`, from a Blob held in memory. */
+  /**
+   * documents.py `_encrypt_and_upload`: a payload over `partPolicy.threshold` is encrypted and sent
+   * in parts as it is produced, resuming after a dropped connection (parts.ts), with one part in
+   * memory; a smaller one is encrypted in memory and sent in one request.
+   */
   private async encryptAndUpload(file: File, fileKey: Bytes, progress: ProgressFn): Promise<{ uploadId: string; size: bigint; blake3: Bytes; plaintextSize: bigint }> {
+    if (payloadSize(file.size) > this.partPolicy.threshold) {
+      const ageKey = await ageFileKey(fileKey);
+      const { uploadId, digest } = await uploadInParts(this.api, file, ageKey, this.partPolicy, (done, total) =>
+        progress({ phase: "upload", done, total, file: file.name }),
+      );
+      ageKey.fill(0);
+      return { uploadId, size: digest.size, blake3: digest.blake3, plaintextSize: digest.plaintextSize };
+    }
     const plaintext = new Uint8Array(await file.arrayBuffer());
     progress({ phase: "encrypt", done: 0, total: plaintext.length, file: file.name });
     const { payload, digest } = await encryptPayload(await ageFileKey(fileKey), plaintext);
@@ -942,7 +958,6 @@ export class Kluis {
 
   /** Checks a file a person picked, before anything is uploaded (documents.py `readable_file`). */
   private checkFile(file: File): void {
-    if (file.size > MAX_FILE_BYTES) throw new TooLarge(`${file.name} is larger than ${MAX_FILE_BYTES} bytes`);
     const n = [...file.name].length;
     if (n < 1 || n > 255 || file.name === "." || file.name === ".." || /[/\\\u0000-\u001f\u007f]/.test(file.name)) {
       throw new ClientError(`${file.name}: not a name a document may have`);
