@@ -30,8 +30,8 @@ export interface DigestInfo {
 }
 
 /**
- * The largest file this browser uploads or opens, until the resumable part-upload API lands:
- * the plaintext and its ciphertext are both held in memory (docs/api.md `POST /uploads`).
+ * The largest file this browser opens in memory (the payload and the plaintext are both held
+ * until every check passed). Uploads have no cap of their own: a large one goes in parts.
  */
 export const MAX_FILE_BYTES = 100 * 1000 * 1000;
 
