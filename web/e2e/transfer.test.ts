@@ -2,7 +2,9 @@
  * Large documents from the browser: a file over the part threshold goes up in parts from the
  * worker (src/worker/parts.ts), the connection drops in the middle of a part and the upload
  * resumes (the worker asks which parts arrived and sends the missing one again), and the
- * result opens with `kluis get`, byte for byte.
+ * result opens with `kluis get`, byte for byte. Downloads with File System Access: the worker
+ * writes into the file the person chose, which appears only after every check passed, and a
+ * payload the server changed leaves no file at all.
  */
 
 import assert from "node:assert/strict";
@@ -12,7 +14,7 @@ import { after, before, test } from "node:test";
 
 import type { Browser } from "playwright-core";
 
-import { createDossierInUi, device, expectAccessible, KluisServer, launch, registerInUi, screenshot, type Device } from "./harness.js";
+import { addFileInUi, createDossierInUi, device, expectAccessible, expectSecurityPage, KluisServer, launch, loginInUi, privateFile, registerInUi, screenshot, type Device } from "./harness.js";
 
 const MIB = 1 << 20;
 /** 20 MiB: three parts of 8 MiB (the default part size), the last one smaller. */
@@ -93,4 +95,43 @@ test("a 20 MiB video goes up in parts, survives a dropped connection, and opens 
   cli(["get", doc.id, "-o", out]);
   assert.ok(readFileSync(out).equals(video), "kluis get gives the file byte for byte");
   assert.deepEqual(carla.problems.filter((p) => !/ERR_CONNECTION_RESET|Failed to load resource/.test(p)), []);
+});
+
+test("with File System Access a document is saved into the chosen file, and a changed payload leaves no file", async () => {
+  const laptop = await device(browser, server, { fileSystemAccess: "private" });
+  const { page } = laptop;
+  let downloads = 0;
+  page.on("download", () => (downloads += 1));
+  await loginInUi(page, "carla");
+  await page.getByRole("link", { name: "Schade Dorpsweg 1" }).click();
+  const letter = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 13 + 5) % 256));
+  await addFileInUi(page, "brief-img.pdf", letter);
+
+  await page.getByRole("button", { name: "brief-img.pdf downloaden" }).click();
+  await page.getByText("brief-img.pdf is gecontroleerd en opgeslagen.").waitFor();
+  const saved = await privateFile(page, "brief-img.pdf");
+  assert.ok(saved !== null && saved.equals(letter), "the chosen file holds the document, byte for byte");
+  assert.equal(downloads, 0, "no Blob download: the worker wrote the file");
+
+  // The operator flips one byte in the middle of the stored payload (D9).
+  const documentId = server.operator("print(db.execute('SELECT document_id FROM versions ORDER BY rowid DESC LIMIT 1').fetchone()[0])").trim();
+  const key = server.operator(`print(db.execute('SELECT blob_key FROM versions WHERE document_id = ? AND version = 1', (${JSON.stringify(documentId)},)).fetchone()[0])`).trim();
+  const blob = join(server.dataDir, "blobs", key.slice(0, 2), key);
+  const bytes = readFileSync(blob);
+  const middle = Math.floor(bytes.length / 2);
+  bytes.writeUInt8(bytes.readUInt8(middle) ^ 0x01, middle);
+  writeFileSync(blob, bytes);
+  await page.evaluate(async () => (await navigator.storage.getDirectory()).removeEntry("brief-img.pdf"));
+
+  await page.getByRole("button", { name: "brief-img.pdf downloaden" }).click();
+  await expectSecurityPage(laptop, "content", /inhoud van een document is veranderd/);
+  assert.equal(await privateFile(page, "brief-img.pdf"), null, "no file, not even an empty or partial one");
+  const left = await page.evaluate(async () => {
+    const names: string[] = [];
+    for await (const name of (await navigator.storage.getDirectory()).keys()) names.push(name);
+    return names;
+  });
+  assert.deepEqual(left, [], "no temporary file left behind either");
+  assert.equal(downloads, 0);
+  await laptop.context.close();
 });

@@ -147,30 +147,44 @@ export class Api {
     }
   }
 
-  /** GET a payload into memory, reporting progress; `limit` bytes at most. */
-  async download(path: string, limit: number, progress: Progress): Promise<Uint8Array<ArrayBuffer>> {
+  /** GET a payload piece by piece as it arrives; `limit` bytes at most (more is malformed). */
+  async *downloadPieces(path: string, limit: number): AsyncGenerator<Uint8Array<ArrayBuffer>> {
     const response = await this.send("GET", path, { headers: this.headers() });
     if (!response.ok) throw problem(response.status, await response.text());
-    const total = Number(response.headers.get("content-length") ?? 0);
-    if (response.body === null) return new Uint8Array(await response.arrayBuffer());
+    if (response.body === null) {
+      const whole = new Uint8Array(await response.arrayBuffer());
+      if (whole.length > limit) throw new MalformedError("server answer: the payload is larger than its signed size");
+      yield whole;
+      return;
+    }
     const reader = response.body.getReader();
+    let size = 0;
+    try {
+      for (;;) {
+        let next: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
+        try {
+          next = await reader.read();
+        } catch {
+          throw new ServerUnreachable("the download broke off");
+        }
+        if (next.done) return;
+        size += next.value.length;
+        if (size > limit) throw new MalformedError("server answer: the payload is larger than its signed size");
+        yield next.value;
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+  }
+
+  /** GET a payload into memory, reporting progress; `limit` bytes at most. */
+  async download(path: string, limit: number, progress: Progress): Promise<Uint8Array<ArrayBuffer>> {
     const parts: Uint8Array[] = [];
     let size = 0;
-    for (;;) {
-      let next: ReadableStreamReadResult<Uint8Array>;
-      try {
-        next = await reader.read();
-      } catch {
-        throw new ServerUnreachable("the download broke off");
-      }
-      if (next.done) break;
-      size += next.value.length;
-      if (size > limit) {
-        await reader.cancel();
-        throw new MalformedError("server answer: the payload is larger than its signed size");
-      }
-      parts.push(next.value);
-      progress(size, total);
+    for await (const piece of this.downloadPieces(path, limit)) {
+      parts.push(piece);
+      size += piece.length;
+      progress(size, limit);
     }
     const out = new Uint8Array(size);
     let at = 0;

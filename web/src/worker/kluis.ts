@@ -21,13 +21,13 @@ import { checkKdfParams, kdfParamsEqual, newKdfParams, passphraseKeys, type KdfP
 import { decodeIdentity, isValidUsername, privateIdentityFromKeys, privateKeysBytes, type Identity, type PrivateIdentity } from "../vault/keys.js";
 import { verifyChain } from "../vault/logchain.js";
 import type { DocumentMetadata, DossierMetadata } from "../vault/metadata.js";
-import { ageFileKey, decryptPayload, encryptPayload } from "../vault/payload.js";
+import { ageFileKey, decryptPayload, encryptPayload, PayloadDecryptor } from "../vault/payload.js";
 import { DEFAULT_PART_POLICY, payloadSize, uploadInParts, type PartPolicy } from "./parts.js";
 import { recoveryKeys, recoveryWords } from "../vault/recovery.js";
 import { Api, b64, unb64, type Transport } from "./api.js";
 import { loadCommonPasswords, requireStrongPassphrase, type CommonPasswords } from "../vault/passphrase.js";
 import { ClientError, TamperedLogError, TooLarge, UnconfirmedVersionError, UnverifiedKeyError, WithheldDocumentError } from "./errors.js";
-import { MAX_FILE_BYTES, type DocumentSummary, type DossierSummary, type LogLine, type PublicIdentityInfo, type Role, type TransferProgress, type VersionSummary } from "./protocol.js";
+import { MAX_FILE_BYTES, type SaveTarget, type DocumentSummary, type DossierSummary, type LogLine, type PublicIdentityInfo, type Role, type TransferProgress, type VersionSummary } from "./protocol.js";
 import { AccountMemory, kdfFloor, raiseKdfFloor, type TrustStore } from "./store.js";
 
 
@@ -1015,7 +1015,42 @@ export class Kluis {
    * after every check passed (the signed header, the payload's chunks, its size and hash, the
    * plaintext size). Without `version`, the latest version the owner confirms.
    */
-  async open(documentId: string, version: number | null, unconfirmed: boolean, progress: ProgressFn): Promise<{ info: DocumentSummary; content: Blob }> {
+  /**
+   * Stream a payload into a file the person chose (File System Access): each chunk is written
+   * once it authenticated, into the writable, which the browser keeps as a temporary file next
+   * to the target; `close()`, which puts it in place, only after the last chunk authenticated and
+   * the size and BLAKE3 matched the signed header (step 8). On any failure the writable is
+   * aborted (the temporary file is deleted) and the empty file the picker made is removed.
+   */
+  private async saveTo(target: SaveTarget, path: string, opened: OpenedHeader, progress: ProgressFn): Promise<void> {
+    const total = Number(opened.header.payloadSize);
+    const writable = await target.createWritable({ keepExistingData: false });
+    try {
+      const decryptor = await PayloadDecryptor.create(await ageFileKey(opened.fileKey));
+      let done = 0;
+      for await (const piece of this.api.downloadPieces(path, total)) {
+        for (const plaintext of await decryptor.push(piece)) await writable.write(plaintext);
+        done += piece.length;
+        progress({ phase: "download", done, total, file: opened.metadata.name });
+      }
+      const end = await decryptor.finish();
+      for (const plaintext of end.chunks) await writable.write(plaintext);
+      checkPayloadDigest(opened, end.digest); // step 8: before the file is put in place
+      await writable.close();
+    } catch (error) {
+      await writable.abort().catch(() => undefined);
+      await target.remove?.().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async open(
+    documentId: string,
+    version: number | null,
+    unconfirmed: boolean,
+    progress: ProgressFn,
+    target?: SaveTarget,
+  ): Promise<{ info: DocumentSummary; content: Blob | null }> {
     const { memory } = this.session();
     const { dossierId, versions } = await this.documentVersions(documentId);
     let dossier = await this.loadDossier(dossierId);
@@ -1061,6 +1096,12 @@ export class Kluis {
       throw new UnconfirmedVersionError(`document ${documentId.slice(0, 8)}: version ${record.version} by ${info.author} is not confirmed by the dossier's owner`);
     }
     const size = opened.header.payloadSize;
+    if (target !== undefined) {
+      await this.saveTo(target, `/documents/${documentId}/versions/${record.version}/payload`, opened, progress);
+      opened.fileKey.fill(0);
+      if (info.confirmed) await memory.saveVersionsSeen(new Map([[documentId, record.version]]));
+      return { info: summary(info), content: null };
+    }
     if (opened.metadata.size > MAX_FILE_BYTES) throw new TooLarge(`${opened.metadata.name} is larger than this browser opens`);
     const payload = await this.api.download(`/documents/${documentId}/versions/${record.version}/payload`, Number(size), (done) =>
       progress({ phase: "download", done, total: Number(size), file: opened.metadata.name }),

@@ -35,6 +35,21 @@ export interface DigestInfo {
  */
 export const MAX_FILE_BYTES = 100 * 1000 * 1000;
 
+/** The part of File System Access's FileSystemWritableFileStream the worker uses. */
+export interface SaveWritable {
+  write(data: Uint8Array<ArrayBuffer>): Promise<void>;
+  close(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** The part of a FileSystemFileHandle (from `showSaveFilePicker`) the worker uses. */
+export interface SaveTarget {
+  readonly kind: "file";
+  readonly name: string;
+  createWritable(options?: { keepExistingData?: boolean }): Promise<SaveWritable>;
+  remove?(): Promise<void>;
+}
+
 export type Role = "owner" | "write" | "read" | "document";
 
 /** A dossier as the worker verified it (its owner, its signed index, the keys granted). */
@@ -185,10 +200,16 @@ export interface Calls {
     request: { documentId: string; file: File };
     result: { document: DocumentSummary };
   };
-  /** Download, decrypt and verify; the content comes back only after every check passed. */
+  /**
+   * Download, decrypt and verify. Without `target` the content comes back, as a Blob, only after
+   * every check passed (capped at MAX_FILE_BYTES). With `target` (a file the person chose, File
+   * System Access) the worker streams the plaintext into its writable, which the browser keeps in
+   * a temporary file until `close()`: closed only after every check passed, aborted (and the
+   * chosen file removed) otherwise; `content` is then null.
+   */
   openDocument: {
-    request: { documentId: string; version: number | null };
-    result: { document: DocumentSummary; content: Blob };
+    request: { documentId: string; version: number | null; target?: SaveTarget };
+    result: { document: DocumentSummary; content: Blob | null };
   };
   /** The dossier's access log, its chain checked against what this browser saw before. */
   accessLog: {
