@@ -2,7 +2,7 @@
  * Uploading a payload in parts (docs/api.md, "Uploads in parts"), from the worker, and resuming
  * after a dropped connection: client_sdk/parts.py again, for the browser.
  *
- * The file is read in pieces of 1 MiB (`Blob.slice`), encrypted into one part-sized buffer, and
+ * The file is read in pieces of 4 MiB (`Blob.slice`), encrypted into one part-sized buffer, and
  * each full part is sent with its BLAKE3 (`Kluis-Part-BLAKE3`); the whole payload's BLAKE3 comes
  * from the encryptor as it produces the bytes. Memory is one part plus one piece, whatever the
  * file's size: the buffer is filled again only once the server answered that it stored and
@@ -39,8 +39,8 @@ export interface PartPolicy {
 
 export const DEFAULT_PART_POLICY: PartPolicy = { threshold: 8 * MIB, partSize: 8 * MIB, retries: 8, backoffMs: 500, maxBackoffMs: 30_000 };
 
-/** How many bytes of the file are read and encrypted at a time. */
-const PIECE = 1 * MIB;
+/** How many bytes of the file are read and encrypted at a time (each read of a File is slow). */
+const PIECE = 4 * MIB;
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 export const FILE_CHANGED = "the file changed while it was being uploaded; nothing was stored, try again";
 
@@ -88,7 +88,7 @@ export async function uploadInParts(
     const flush = async (): Promise<void> => {
       number += 1;
       const part = buffer.subarray(0, filled);
-      await sendPart(api, uploadId, number, part, stored, policy, sleep);
+      await sendPart(api, uploadId, number, part, stored, policy, sleep, (done) => progress(sent + done, size));
       sent += part.length;
       filled = 0;
       progress(sent, size);
@@ -132,7 +132,16 @@ export async function uploadInParts(
   }
 }
 
-async function sendPart(api: Api, uploadId: string, number: number, data: Uint8Array, stored: Map<number, string>, policy: PartPolicy, sleep: Sleep): Promise<void> {
+async function sendPart(
+  api: Api,
+  uploadId: string,
+  number: number,
+  data: Uint8Array,
+  stored: Map<number, string>,
+  policy: PartPolicy,
+  sleep: Sleep,
+  progress: (done: number) => void,
+): Promise<void> {
   const digest = toHex(await blake3(data));
   await retrying(
     policy,
@@ -140,7 +149,7 @@ async function sendPart(api: Api, uploadId: string, number: number, data: Uint8A
     true,
     `part ${number}`,
     async () => {
-      const answer = obj(await api.putPart(uploadId, number, data, digest), "the part");
+      const answer = obj(await api.putPart(uploadId, number, data, digest, (done) => progress(Math.min(done, data.length))), "the part");
       if (answer["number"] !== number || answer["size"] !== data.length || answer["blake3"] !== digest) {
         throw new IntegrityError(`the server stored other bytes than this device sent as part ${number}`);
       }
