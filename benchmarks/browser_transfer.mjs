@@ -12,7 +12,9 @@
 //   against a whole login in the browser (click to the dossier list: Argon2id in the worker,
 //   two requests and opening the key bundle; Argon2id is nearly all of it);
 // * upload of one file of --size-mib MiB: `kluis add` (encrypt, hash, parts) against the browser
-//   (the file picked, encrypted and hashed in the worker, sent in parts) to the same server.
+//   (the file picked, encrypted and hashed in the worker, sent in parts) to the same server;
+// * its download: `kluis get` against the browser streaming it through File System Access (the
+//   save dialog answered with a file of the origin private file system).
 //
 // A benchmark, never a test: it prints a table and the ratios, nothing passes or fails.
 import { spawn, spawnSync } from "node:child_process";
@@ -93,6 +95,11 @@ print(statistics.median(times))
   // -- the browser -------------------------------------------------------------------------------
   const browser = await chromium.launch({ executablePath: process.env.KLUIS_CHROMIUM ?? "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu"] });
   const context = await browser.newContext({ baseURL: url, locale: "nl-NL" });
+  // Downloads through File System Access; the save dialog answers with a file of the origin
+  // private file system (nobody clicks in a benchmark).
+  await context.addInitScript(
+    "globalThis.showSaveFilePicker = async ({ suggestedName }) => (await navigator.storage.getDirectory()).getFileHandle(suggestedName, { create: true });",
+  );
   const page = await context.newPage();
   const navStart = performance.now();
   await page.goto("/#/inloggen");
@@ -114,7 +121,28 @@ print(statistics.median(times))
     await page.getByText("1 document toegevoegd.").waitFor({ timeout: 3_600_000 });
     browserUploads.push((performance.now() - t) / 1000);
   }
+  const browserDownloads = [];
+  for (let i = 0; i < REPEAT; i++) {
+    await page.evaluate(async () => {
+      const dir = await navigator.storage.getDirectory();
+      for await (const name of dir.keys()) await dir.removeEntry(name);
+    });
+    const t = performance.now();
+    await page.getByRole("button", { name: "browser-0.bin downloaden" }).click();
+    await page.getByText("browser-0.bin is gecontroleerd en opgeslagen.").waitFor({ timeout: 3_600_000 });
+    browserDownloads.push((performance.now() - t) / 1000);
+    const saved = await page.evaluate(async () => (await (await (await navigator.storage.getDirectory()).getFileHandle("browser-0.bin")).getFile()).size);
+    if (saved !== SIZE_MIB * 1024 * 1024) throw new Error(`the browser saved ${saved} bytes`);
+  }
   await browser.close();
+  const listed = JSON.parse(cli(["ls", dossierId, "--json"]).out);
+  const docId = listed.find((d) => d.name === "cli-0.bin").id;
+  const cliDownloads = [];
+  for (let i = 0; i < REPEAT; i++) {
+    const out = join(root, `terug-${i}.bin`);
+    cliDownloads.push(cli(["get", docId, "-o", out]).seconds);
+    rmSync(out);
+  }
 
   const mib = SIZE_MIB;
   rows.push(["login page JS, gzipped: main.js", `${(mainGz / 1024).toFixed(1)} KiB`, ""]);
@@ -124,6 +152,8 @@ print(statistics.median(times))
   rows.push(["log in in the browser (Argon2id in the worker + 2 requests)", `${browserLogin.toFixed(2)} s`, `${(browserLogin / pythonKdf).toFixed(2)}x Python's KDF (target ≤ 2x)`]);
   rows.push([`upload ${mib} MiB: kluis add`, `${median(cliUploads).toFixed(1)} s, ${(mib / median(cliUploads)).toFixed(0)} MiB/s`, ""]);
   rows.push([`upload ${mib} MiB: browser (in parts)`, `${median(browserUploads).toFixed(1)} s, ${(mib / median(browserUploads)).toFixed(0)} MiB/s`, `${((100 * median(cliUploads)) / median(browserUploads)).toFixed(0)}% of the CLI (target ≥ 50%)`]);
+  rows.push([`download ${mib} MiB: kluis get`, `${median(cliDownloads).toFixed(1)} s, ${(mib / median(cliDownloads)).toFixed(0)} MiB/s`, ""]);
+  rows.push([`download ${mib} MiB: browser (File System Access, streamed)`, `${median(browserDownloads).toFixed(1)} s, ${(mib / median(browserDownloads)).toFixed(0)} MiB/s`, `${((100 * median(cliDownloads)) / median(browserDownloads)).toFixed(0)}% of the CLI (target ≥ 50%)`]);
 } finally {
   server.kill("SIGTERM");
   await new Promise((r) => server.once("exit", r));
