@@ -2,12 +2,12 @@
  * Uploading a payload in parts (docs/api.md, "Uploads in parts"), from the worker, and resuming
  * after a dropped connection: client_sdk/parts.py again, for the browser.
  *
- * The file is read in pieces of 4 MiB (`Blob.slice`), encrypted into one part-sized buffer, and
+ * The file is read in pieces of 4 MiB (`Blob.slice`), encrypted into part-sized buffers, and
  * each full part is sent with its BLAKE3 (`Kluis-Part-BLAKE3`); the whole payload's BLAKE3 comes
- * from the encryptor as it produces the bytes. Memory is one part plus one piece, whatever the
- * file's size: the buffer is filled again only once the server answered that it stored and
- * checked the part. One part at a time (the Python client sends two at once; here the worker's
- * one thread encrypts, and a second buffer would double the memory for a small gain).
+ * from the encryptor as it produces the bytes. Memory is two parts plus one piece, whatever the
+ * file's size: one part is on its way (XMLHttpRequest, in the browser's network process) while
+ * the next is encrypted into the other buffer, and a buffer is filled again only once the server
+ * answered that it stored and checked its part. At most one part is sent at a time.
  *
  * After a network error, an answer 5xx or 429, or a part damaged on the way (422
  * `digest_mismatch`), it waits (0.5 s, doubling up to 30 s), asks `GET /uploads/{id}` which parts
@@ -79,19 +79,29 @@ export async function uploadInParts(
   if (typeof uploadId !== "string" || !UPLOAD_ID.test(uploadId)) throw new MalformedError("server answer: the upload id is not 32 hex digits");
   const count = Math.ceil(size / policy.partSize);
   const stored = new Map<number, string>();
+  let inFlight: Promise<void> | null = null;
   try {
     const encryptor = await PayloadEncryptor.create(ageKey);
-    const buffer = new Uint8Array(Math.min(policy.partSize, size));
+    // Two part buffers: one on its way to the server while the next is encrypted into the other.
+    const buffers = [new Uint8Array(Math.min(policy.partSize, size)), new Uint8Array(count > 1 ? policy.partSize : 0)];
+    let current = 0;
+    let buffer = buffers[0] as Uint8Array;
     let filled = 0;
     let number = 0;
     let sent = 0;
     const flush = async (): Promise<void> => {
       number += 1;
       const part = buffer.subarray(0, filled);
-      await sendPart(api, uploadId, number, part, stored, policy, sleep, (done) => progress(sent + done, size));
-      sent += part.length;
+      // At most one part on the way: once it is stored, its buffer is free for the part after this.
+      if (inFlight !== null) await inFlight;
+      inFlight = sendPart(api, uploadId, number, part, stored, policy, sleep, (done) => progress(sent + done, size)).then(() => {
+        sent += part.length;
+        progress(sent, size);
+      });
+      inFlight.catch(() => undefined); // raised at the next await of it
+      current = 1 - current;
+      buffer = buffers[current] as Uint8Array;
       filled = 0;
-      progress(sent, size);
     };
     let written = 0;
     const write = async (pieces: Uint8Array[]): Promise<void> => {
@@ -117,12 +127,14 @@ export async function uploadInParts(
     const end = encryptor.finish();
     await write(end.chunks);
     if (filled > 0) await flush();
+    if (inFlight !== null) await inFlight;
     const digest = end.digest;
     if (Number(digest.size) !== size || number !== count) throw new ClientError(FILE_CHANGED);
-    buffer.fill(0);
+    for (const b of buffers) b.fill(0);
     await complete(api, uploadId, digest, policy, sleep);
     return { uploadId, digest };
   } catch (error) {
+    await (inFlight as Promise<void> | null)?.catch(() => undefined); // nothing still on its way when the upload is aborted
     try {
       await api.call("DELETE", `/uploads/${uploadId}`); // else the server removes it after its grace period
     } catch {
