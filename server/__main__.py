@@ -30,6 +30,7 @@ from .config import ConfigurationError, Settings
 from .db import make_engine
 from .logging_setup import logging_config
 from .schema import new_revision, prepare, upgrade
+from .tlog_service import TransparencyLog
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -37,9 +38,10 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 class _Server(uvicorn.Server):
     """uvicorn's server, announcing the real address once it listens."""
 
-    def __init__(self, config: uvicorn.Config, data_dir: Path) -> None:
+    def __init__(self, config: uvicorn.Config, data_dir: Path, log_key: str) -> None:
         super().__init__(config)
         self.data_dir = data_dir
+        self.log_key = log_key
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -47,6 +49,8 @@ class _Server(uvicorn.Server):
             return
         host, port = self.servers[0].sockets[0].getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
+        # what an operator publishes, and what a client pins (--log-key, KLUIS_LOG_KEY)
+        print(f"Kluis log key {self.log_key}", flush=True)
         print(
             f"Kluis server listening on http://{shown}:{port} (data: {self.data_dir})",
             flush=True,
@@ -86,7 +90,7 @@ def serve(args: argparse.Namespace) -> int:
         workers=1,
         reload=False,
     )
-    server = _Server(config, settings.data_dir)
+    server = _Server(config, settings.data_dir, app.state.log.keys.verifier_key)
     server.run()
     return 0 if server.started else 1
 
@@ -118,6 +122,8 @@ def migrate(args: argparse.Namespace) -> int:
     engine = make_engine(settings.db_url, pool_size=1)
     try:
         before, after = upgrade(engine)
+        # the records that existed before the log are appended now (migration 0005)
+        TransparencyLog.of(settings, engine).open(system_clock())
     finally:
         engine.dispose()
     url = make_url(settings.db_url).render_as_string(hide_password=True)

@@ -5,7 +5,9 @@
     python -m server admin list-orgs [--data-dir ./data]
 
 `verify-org` records the organisation fingerprint the operator checked out of band (for example
-against an official letter). It is a claim, like everything the server says: a client shows an
+against an official letter), and signs it as an operator statement (docs/format.md section
+17.2) that it appends to the key transparency log; `unverify-org` signs and logs a withdrawal.
+It is a claim, like everything the server says: a client shows an
 organisation as verified only if the recorded fingerprint equals the one it computes from the
 keys it received, and treats a mismatch as a security failure (docs/organisations.md). So a
 fingerprint that does not match the keys the organisation published is refused here, before it
@@ -17,6 +19,7 @@ typo (one group differs) from another organisation's fingerprint (all differ).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import sys
 import time
@@ -28,11 +31,15 @@ from sqlmodel import Session, col, select
 
 from vault.errors import VaultError
 from vault.kinds import OrgKind
-from vault.orgkeys import OrgKeys, organisation_fingerprint
+from vault.logentry import Status, make_statement
+from vault.orgkeys import OrgKeys, genesis_fingerprint_digest, organisation_fingerprint
 
 from .config import Settings
-from .db import make_engine
+from .db import make_engine, open_session
 from .models import Organisation, OrgKeyRecord
+from .tlog import statement_entry, subject_statement
+from .tlog_models import OperatorStatementRow
+from .tlog_service import TransparencyLog
 
 FINGERPRINT_DIGITS = 60
 
@@ -72,9 +79,9 @@ def _organisation(session: Session, name: str) -> Organisation:
     return org
 
 
-def published_fingerprint(session: Session, org: Organisation) -> str:
-    """The organisation fingerprint of the keys `org` published (its epoch-1 record), as every
-    client computes it; ValueError if there is no such fingerprint to verify."""
+def published_genesis(session: Session, org: Organisation) -> OrgKeys:
+    """The epoch-1 record `org` published, if it is one a client accepts as `org`'s;
+    ValueError if there is no such record, and so no fingerprint to verify."""
     stored = session.get(OrgKeyRecord, (org.org_id, 1))
     if stored is None:
         raise ValueError(f"{org.name} has published no keys (no epoch-1 record)")
@@ -92,14 +99,42 @@ def published_fingerprint(session: Session, org: Organisation) -> str:
             f"{genesis.name!r}, kind {genesis.kind.name.lower()}); clients "
             "refuse them, so there is nothing to verify"
         )
-    return organisation_fingerprint(genesis)
+    return genesis
+
+
+def published_fingerprint(session: Session, org: Organisation) -> str:
+    """The organisation fingerprint of the keys `org` published, as every client computes it."""
+    return organisation_fingerprint(published_genesis(session, org))
+
+
+def state(
+    session: Session, log: TransparencyLog, org: Organisation, status: Status, now: int
+) -> None:
+    """Sign the operator's statement about `org` with the operator key and append it to the log
+    (docs/format.md section 17.2), in the caller's write transaction."""
+    statement = make_statement(
+        log.keys.operator_seed,
+        origin=log.keys.origin,
+        org_id=bytes.fromhex(org.org_id),
+        org_fingerprint=genesis_fingerprint_digest(published_genesis(session, org))[:32],
+        status=status,
+        stated_at=now,
+    )
+    subject = subject_statement(statement)
+    session.add(
+        OperatorStatementRow(
+            subject=subject, org_id=org.org_id, statement=statement, created_at=now
+        )
+    )
+    log.append(session, [statement_entry(log.keys, org.name, statement)], now)
 
 
 def run(args: argparse.Namespace, now: int) -> str:
     settings = Settings() if args.data_dir is None else Settings(data_dir=args.data_dir)
     engine = make_engine(settings.db_url)
     try:
-        with Session(engine, expire_on_commit=False) as session:
+        log = TransparencyLog.of(settings, engine)
+        with open_session(engine, write=args.command != "list-orgs") as session:
             if args.command == "list-orgs":
                 orgs = session.exec(select(Organisation).order_by(col(Organisation.name))).all()
                 return "\n".join(
@@ -120,17 +155,23 @@ def run(args: argparse.Namespace, now: int) -> str:
                     )
                 org.verified_fingerprint = published
                 org.verified_at = now
+                state(session, log, org, Status.VERIFIED, now)
                 message = (
                     f"{org.name} is marked verified with fingerprint {published}: it matches "
-                    "its published keys."
+                    "its published keys. The signed statement is in the log."
                 )
             else:
+                if org.verified_fingerprint is not None:
+                    # verified keys parse, unless someone changed the database behind us
+                    with contextlib.suppress(ValueError):
+                        state(session, log, org, Status.WITHDRAWN, now)
                 org.verified_fingerprint = None
                 org.verified_at = None
                 message = f"{org.name} is no longer marked verified."
             session.add(org)
             session.commit()
-            return message
+        log.cosign()
+        return message
     finally:
         engine.dispose()
 

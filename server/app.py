@@ -21,8 +21,9 @@ from .config import Settings
 from .db import make_engine
 from .metrics import Metrics, ObserveRequests, RouteTemplates
 from .middleware import BodyLimit, SecurityHeaders
-from .routes import api_routers, health, web
+from .routes import api_routers, health, log, web
 from .schema import prepare
+from .tlog_service import TransparencyLog
 
 API_PREFIX = "/api/v1"
 M_MMAP_THRESHOLD = -3  # glibc <malloc.h>
@@ -74,8 +75,11 @@ def create_app(
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     settings.secret_key  # noqa: B018  (load or create it now: a bad secret fails at start)
     engine = make_engine(settings.db_url, settings.database_pool_size)
+    clock = clock or system_clock
     try:
+        transparency = TransparencyLog.of(settings, engine)  # a bad log key fails at start
         prepare(engine)  # the schema is the latest, or the server does not start
+        transparency.open(clock())  # log what is not logged yet
     except BaseException:
         engine.dispose()
         raise
@@ -104,13 +108,15 @@ def create_app(
     app.state.engine = engine
     app.state.blobs = blobstore or make_blobstore(settings)
     app.state.metrics = Metrics(VERSION)
-    app.state.clock = clock or system_clock
+    app.state.clock = clock
+    app.state.log = transparency
 
     problems.install(app)
     problems.document(app)
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(log.tiles)
     app.include_router(web.make_router(web_dir))
 
     app.add_middleware(
@@ -120,7 +126,7 @@ def create_app(
         streaming_paths=re.escape(f"{API_PREFIX}/uploads") + r"(/[0-9a-f]{32}/parts/[0-9]+)?",
     )
     app.add_middleware(
-        SecurityHeaders, api_prefixes=[API_PREFIX, "/healthz", "/readyz", "/metrics"]
+        SecurityHeaders, api_prefixes=[API_PREFIX, "/healthz", "/readyz", "/metrics", "/log/"]
     )
     routes = RouteTemplates(lambda: _route_templates(app))
     app.add_middleware(

@@ -99,6 +99,17 @@ class Settings(BaseSettings):
     # One JSON line per request on stderr (method, route template, status, duration).
     access_log: bool = True
 
+    # The key transparency log (docs/format.md section 17): its origin is "<log_host>/log";
+    # the log's, the VRF's and the operator's Ed25519 seeds (64 hex digits each) are generated
+    # into data_dir on first start unless given (server/tlog_keys.py). Witnesses are
+    # "<add-checkpoint URL> <verifier key>", each asked to cosign every new checkpoint.
+    log_host: str = "localhost"
+    log_key: SecretStr | None = None
+    vrf_key: SecretStr | None = None
+    operator_key: SecretStr | None = None
+    witnesses: list[str] = []
+    witness_timeout_seconds: float = Field(default=5.0, gt=0)
+
     @property
     def db_url(self) -> str:
         if not self.database_url:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from server import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from server import models, tlog_models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 
 def render_item(kind: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:

@@ -7,7 +7,7 @@ roster adds members or rotates keys, and only a current member files receipts.
 
 from __future__ import annotations
 
-from fastapi import status
+from fastapi import BackgroundTasks, status
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -37,6 +37,9 @@ from ..models import (
     User,
 )
 from ..problems import conflict, forbidden, invalid, not_found
+from ..tlog import organisation_entry
+from ..tlog_models import OrganisationLookup
+from ..tlog_service import LogDep, SinceParam
 from .router import resource_router
 
 router = resource_router("organisations")
@@ -97,7 +100,12 @@ def _require_admin(session: Session, org: Organisation, user: User) -> None:
 @router.post("/organisations", status_code=status.HTTP_201_CREATED)
 @writes
 def create_organisation(
-    body: OrganisationCreate, user: CurrentUser, session: SessionDep, now: NowDep
+    body: OrganisationCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+    log: LogDep,
+    background: BackgroundTasks,
 ) -> OrganisationDetail:
     org = Organisation(
         org_id=body.org_id,
@@ -122,8 +130,10 @@ def create_organisation(
     except IntegrityError:
         session.rollback()
         raise conflict("that organisation name or id is taken") from None
+    log.append(session, [organisation_entry(log.keys, org.org_id, org.name, 1, body.record)], now)
     detail = _detail(session, org, user.user_id)
     session.commit()
+    background.add_task(log.cosign)  # after the write lock is given back
     return detail
 
 
@@ -140,16 +150,23 @@ def list_organisations(user: CurrentUser, session: SessionDep) -> list[Organisat
 
 
 @router.get("/organisations/by-name/{name}")
-def organisation_by_name(name: str, user: CurrentUser, session: SessionDep) -> OrganisationDetail:
+def organisation_by_name(
+    name: str, user: CurrentUser, session: SessionDep, log: LogDep, since: SinceParam = None
+) -> OrganisationLookup:
+    """The organisation, every epoch record and operator statement with its place in the key
+    transparency log (docs/api.md)."""
     org = session.exec(select(Organisation).where(col(Organisation.name) == name)).first()
     if org is None:
         raise not_found("no such organisation")
-    return _detail(session, org, user.user_id)
+    return log.organisation_lookup(session, _detail(session, org, user.user_id), since)
 
 
 @router.get("/organisations/{org_id}")
-def get_organisation(org_id: str, user: CurrentUser, session: SessionDep) -> OrganisationDetail:
-    return _detail(session, _organisation(session, org_id), user.user_id)
+def get_organisation(
+    org_id: str, user: CurrentUser, session: SessionDep, log: LogDep, since: SinceParam = None
+) -> OrganisationLookup:
+    detail = _detail(session, _organisation(session, org_id), user.user_id)
+    return log.organisation_lookup(session, detail, since)
 
 
 @router.post("/organisations/{org_id}/members", status_code=status.HTTP_201_CREATED)
@@ -176,7 +193,13 @@ def add_member(
 @router.post("/organisations/{org_id}/rotate")
 @writes
 def rotate(
-    org_id: str, body: Rotation, user: CurrentUser, session: SessionDep, now: NowDep
+    org_id: str,
+    body: Rotation,
+    user: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+    log: LogDep,
+    background: BackgroundTasks,
 ) -> OrganisationDetail:
     """Remove a member: the next epoch, the remaining members' memberships of it, and every
     grant to the organisation re-wrapped for it, in one transaction."""
@@ -221,8 +244,11 @@ def rotate(
         session.rollback()
         raise conflict("the organisation changed meanwhile", "version_conflict") from None
     org.epoch = body.epoch
+    entry = organisation_entry(log.keys, org_id, org.name, body.epoch, body.record)
+    log.append(session, [entry], now)
     detail = _detail(session, org, user.user_id)
     session.commit()
+    background.add_task(log.cosign)  # after the write lock is given back
     return detail
 
 

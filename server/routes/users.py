@@ -18,6 +18,8 @@ from ..models import AuthSession, PassphraseChange, User, UserCreate, UserPublic
 from ..problems import conflict, not_found, unauthorized
 from ..ratelimit import LoginLimiter
 from ..security import hash_key
+from ..tlog_models import UserLookup
+from ..tlog_service import LogDep, SinceParam, logged_identity
 from .auth import check_key
 from .router import resource_router
 
@@ -27,7 +29,7 @@ TAKEN = "that username or user id is already taken"
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
-def register(body: UserCreate, session: SessionDep, now: NowDep) -> UserPublic:
+def register(body: UserCreate, session: SessionDep, now: NowDep, log: LogDep) -> UserPublic:
     auth_hash = hash_key(body.auth_key)
     recovery_auth_hash = hash_key(body.recovery_auth_key)
     user = User(
@@ -51,10 +53,14 @@ def register(body: UserCreate, session: SessionDep, now: NowDep) -> UserPublic:
             raise conflict(TAKEN)
         session.add(user)
         try:
+            session.flush()
+            # the identity record and its log entry commit together, or neither does
+            log.append(session, logged_identity(log, user), now)
             session.commit()
         except IntegrityError:
             session.rollback()
             raise conflict(TAKEN) from None
+    log.cosign()
     return UserPublic.of(user)
 
 
@@ -119,16 +125,25 @@ def change_passphrase(
 
 
 @router.get("/users/by-id/{user_id}")
-def user_by_id(user_id: str, _caller: CurrentUser, session: SessionDep) -> UserPublic:
+def user_by_id(
+    user_id: str, _caller: CurrentUser, session: SessionDep, log: LogDep, since: SinceParam = None
+) -> UserLookup:
     user = session.get(User, user_id)
     if user is None:
         raise not_found("no such user")
-    return UserPublic.of(user)
+    return log.user_lookup(session, user, since)
 
 
 @router.get("/users/{username}")
-def user_by_name(username: str, _caller: CurrentUser, session: SessionDep) -> UserPublic:
+def user_by_name(
+    username: str,
+    _caller: CurrentUser,
+    session: SessionDep,
+    log: LogDep,
+    since: SinceParam = None,
+) -> UserLookup:
+    """The account with its place in the key transparency log (docs/api.md)."""
     user = session.exec(select(User).where(col(User.username) == username)).first()
     if user is None:
         raise not_found("no such user")
-    return UserPublic.of(user)
+    return log.user_lookup(session, user, since)

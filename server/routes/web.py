@@ -7,6 +7,12 @@ compilation allowed (libsodium and BLAKE3 run as WebAssembly), no eval, no inlin
 style, nothing from other origins, no framing; images also from blob: URLs, which is how the
 page previews a photo it decrypted (an <img> runs no code). The worker script gets the same
 policy, which is the one a module worker runs under.
+
+Code delivery: index.html names main.js and style.css with their SHA-384 (`integrity`), main.js
+carries worker.js's and checks it before running it, and `Integrity-Policy` makes a browser that
+knows it refuse any script without integrity. The build writes manifest.json (every file's size
+and SHA-384), shipped in the package but not served: `kluis web verify URL` compares what a
+server serves with it (client_sdk/webverify.py).
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self' 'wasm-unsafe-eval'",
-        "worker-src 'self'",
+        # The vault worker runs from a blob: URL made of the bytes of assets/worker.js after the
+        # page checked their SHA-384 (a Worker has no `integrity` of its own): web/README.md.
+        "worker-src 'self' blob:",
         "style-src 'self'",
         # A decrypted photo is previewed as a blob: URL in an <img> (never as a page or object).
         "img-src 'self' blob:",
@@ -37,8 +45,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+INTEGRITY_POLICY = "blocked-destinations=(script)"
 WEB_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
+    # Every script the page loads must carry Subresource Integrity (index.html's `integrity`);
+    # a browser that knows this header refuses one without.
+    "integrity-policy": INTEGRITY_POLICY,
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
     # The file names carry no hash yet: revalidate every time, so a new release is used at once.

@@ -16,7 +16,8 @@ from .harness import FakeClock, TestClient, assert_problem
 CSP_DIRECTIVES = {
     "default-src 'self'",
     "script-src 'self' 'wasm-unsafe-eval'",
-    "worker-src 'self'",
+    # The vault worker runs from a blob: URL of bytes the page checked (web/README.md).
+    "worker-src 'self' blob:",
     "style-src 'self'",
     "connect-src 'self'",
     "object-src 'none'",
@@ -59,6 +60,8 @@ def test_the_page_is_served_at_the_root_with_a_strict_csp(web_client: TestClient
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["cross-origin-opener-policy"] == "same-origin"
+    # A browser that knows it refuses any script without Subresource Integrity.
+    assert response.headers["integrity-policy"] == "blocked-destinations=(script)"
     # Decrypted photos are previewed as blob: URLs in <img>; nothing else beyond this origin.
     assert "img-src 'self' blob:" in csp_of(response)
 

@@ -36,14 +36,14 @@ WITNESSES = [Cosigner(f"w{i}.example/witness", hashlib.sha256(b"w%d" % i).digest
 NOW = 1_800_000_000
 
 
-@pytest.fixture(scope="module")
-def oracle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def go_build(source: Path, out: Path) -> Path:
+    """Build the Go program in `source` into `out` with Debian's toolchain, offline, in GOPATH
+    mode against /usr/share/gocode (golang.org/x/mod)."""
     go = shutil.which("go")
     assert go, "the Go toolchain is missing: run `make system-deps` (Debian package golang-go)"
     assert (GOPATH / "src/golang.org/x/mod/sumdb/note/note.go").is_file(), (
         "golang.org/x/mod is missing: run `make system-deps` (golang-golang-x-mod-dev)"
     )
-    out = tmp_path_factory.mktemp("go")
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(out),
@@ -55,10 +55,10 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "GOTOOLCHAIN": "local",
         "CGO_ENABLED": "0",
     }
-    binary = out / "tlogoracle"
+    binary = out / source.name
     build = subprocess.run(
         [go, "build", "-o", str(binary), "."],
-        cwd=ORACLE,
+        cwd=source,
         env=env,
         capture_output=True,
         text=True,
@@ -66,6 +66,11 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert build.returncode == 0, build.stderr
     return binary
+
+
+@pytest.fixture(scope="module")
+def oracle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return go_build(ORACLE, tmp_path_factory.mktemp("go"))
 
 
 def ask(oracle: Path, request: dict[str, Any]) -> dict[str, Any]:

@@ -133,7 +133,11 @@ export interface Device {
 }
 
 /** A fresh browser profile (its own IndexedDB: a new device), in Dutch. */
-export async function device(browser: Browser, server: KluisServer, options: { width?: number; height?: number; zoom?: number } = {}): Promise<Device> {
+export async function device(
+  browser: Browser,
+  server: KluisServer,
+  options: { width?: number; height?: number; zoom?: number; fileSystemAccess?: "none" | "private" } = {},
+): Promise<Device> {
   const zoom = options.zoom ?? 1;
   const context = await browser.newContext({
     viewport: { width: Math.round((options.width ?? 1280) / zoom), height: Math.round((options.height ?? 900) / zoom) },
@@ -143,6 +147,17 @@ export async function device(browser: Browser, server: KluisServer, options: { w
     acceptDownloads: true,
     baseURL: server.url,
   });
+  // Headless Chromium has File System Access, but nobody answers its save dialog: by default the
+  // page gets none (downloads as a browser without it: a Blob and a `download` event); with
+  // "private" the dialog answers at once with a file of the origin private file system, which
+  // the test reads back (privateFile).
+  if ((options.fileSystemAccess ?? "none") === "none") {
+    await context.addInitScript("delete globalThis.showSaveFilePicker;");
+  } else {
+    await context.addInitScript(
+      "globalThis.showSaveFilePicker = async ({ suggestedName }) => (await navigator.storage.getDirectory()).getFileHandle(suggestedName, { create: true });",
+    );
+  }
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
@@ -151,6 +166,20 @@ export async function device(browser: Browser, server: KluisServer, options: { w
   });
   await page.goto("/");
   return { context, page, problems };
+}
+
+/** A file of the page's origin private file system (what a "private" save dialog saved), or null. */
+export async function privateFile(page: Page, name: string): Promise<Buffer | null> {
+  const bytes = await page.evaluate(async (n) => {
+    const dir = await navigator.storage.getDirectory();
+    try {
+      const file = await (await dir.getFileHandle(n)).getFile();
+      return Array.from(new Uint8Array(await file.arrayBuffer()));
+    } catch {
+      return null;
+    }
+  }, name);
+  return bytes === null ? null : Buffer.from(bytes);
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

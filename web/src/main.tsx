@@ -34,7 +34,12 @@ function Shell({ vault }: { vault: VaultClient }) {
   useEffect(() => {
     vault.call({ type: "init" }).then(
       () => setReady("ok"),
-      () => setReady("error"),
+      (error: unknown) => {
+        // The worker's code did not match its hash (check "code"): the security page, not a retry.
+        const failed = failureOf(error);
+        if (failed !== null) setFailure(failed);
+        setReady("error");
+      },
     );
   }, [vault]);
 
@@ -81,7 +86,7 @@ function Shell({ vault }: { vault: VaultClient }) {
 
   let screen;
   if (ready === "loading") screen = <p class="utrecht-paragraph" role="status">{m.t("app.loading")}</p>;
-  else if (ready === "error") screen = <Alert type="error">{m.t("app.noWorker")}</Alert>;
+  else if (ready === "error" && failure === null) screen = <Alert type="error">{m.t("app.noWorker")}</Alert>;
   else if (failure !== null) {
     screen = (
       <SecurityScreen
@@ -180,7 +185,9 @@ function Shell({ vault }: { vault: VaultClient }) {
   );
 }
 
-const vault = VaultClient.start(new URL("./worker.js", import.meta.url));
+/** worker.js's SHA-384 (`sha384-...`), put in by build.mjs: the page runs no other worker code. */
+declare const __KLUIS_WORKER_INTEGRITY__: string;
+const vault = VaultClient.startVerified(new URL("./worker.js", import.meta.url), __KLUIS_WORKER_INTEGRITY__);
 const root = document.getElementById("app");
 if (root !== null) {
   root.replaceChildren();

@@ -14,9 +14,7 @@ import { ready, randomBytes } from "../src/vault/crypto.js";
 import { DowngradeError, KeyMismatchError, WeakPassphrase, WrongPassphrase } from "../src/vault/errors.js";
 import { privateIdentityFromKeys } from "../src/vault/keys.js";
 import { b64 } from "../src/worker/api.js";
-import { TooLarge } from "../src/worker/errors.js";
 import { Kluis } from "../src/worker/kluis.js";
-import { MAX_FILE_BYTES } from "../src/worker/protocol.js";
 import { kdfFloor, MemoryStore } from "../src/worker/store.js";
 
 await ready();
@@ -109,14 +107,6 @@ test("on a browser that pinned other keys for the account, its own login is refu
   await assert.rejects(kluis.login("anna", PASSPHRASE, () => undefined), (e: unknown) => e instanceof KeyMismatchError && /pinned on this device/.test(e.message));
   assert.equal((store.data.get(pinKey) as { keyId: string }).keyId, "00".repeat(32), "the pin is not overwritten");
   assert.equal(kluis.api.token, null);
-});
-
-test("a file above the browser's cap is refused before anything is read or sent", async () => {
-  const { transport, seen } = scripted(() => ({ status: 500, body: null }));
-  const kluis = new Kluis(new MemoryStore(), "http://server", transport);
-  const big = new File([new Uint8Array(MAX_FILE_BYTES + 1)], "video-opname.mp4");
-  await assert.rejects(kluis.addDocuments("0".repeat(32), [new File(["klein"], "brief.pdf"), big], () => undefined), TooLarge);
-  assert.deepEqual(seen, []);
 });
 
 test("a weak passphrase is refused by the worker before anything is derived or sent (format section 18)", async () => {

@@ -107,9 +107,18 @@ export class CommonPasswords {
 
 let bundled: Promise<CommonPasswords> | undefined;
 
-/** Where the page or worker finds the list: next to its own script, which is on this origin. */
+/**
+ * Where the page or worker finds the list: next to its own script, which is on this origin. The
+ * vault worker runs from a blob: URL (its bytes checked against main.js's hash first,
+ * worker/client.ts), against which nothing resolves: there it is the bundle's assets/ folder.
+ */
 export function commonPasswordsUrl(): URL {
-  return new URL(`./${COMMON_PASSWORDS_ASSET}`, import.meta.url);
+  const here = new URL(import.meta.url);
+  if (here.protocol === "blob:") {
+    const origin = (globalThis as { location?: { origin?: string } }).location?.origin ?? "null";
+    return new URL(`/assets/${COMMON_PASSWORDS_ASSET}`, origin);
+  }
+  return new URL(`./${COMMON_PASSWORDS_ASSET}`, here);
 }
 
 /**

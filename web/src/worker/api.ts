@@ -31,16 +31,21 @@ export type Progress = (done: number, total: number) => void;
 /** How the worker reaches the network; the tests give a fake one. */
 export interface Transport {
   fetch(url: string, init: RequestInit): Promise<Response>;
-  /** POST a body with upload progress (XMLHttpRequest in the browser); answers status and text. */
-  upload(url: string, body: Blob, headers: Record<string, string>, progress: Progress): Promise<{ status: number; text: string }>;
+  /**
+   * POST (or `method`) a body with upload progress (XMLHttpRequest in the browser); answers
+   * status and text. Also for parts: Chromium sends a Blob by XMLHttpRequest several times
+   * faster than an ArrayBuffer by fetch from a worker (measured: 8 MiB in about 0.15 s against
+   * 1.8 s on loopback).
+   */
+  upload(url: string, body: Blob, headers: Record<string, string>, progress: Progress, method?: string): Promise<{ status: number; text: string }>;
 }
 
 export const browserTransport: Transport = {
   fetch: (url, init) => fetch(url, init),
-  upload(url, body, headers, progress) {
+  upload(url, body, headers, progress, method = "POST") {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
-      xhr.open("POST", url);
+      xhr.open(method, url);
       for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
       xhr.upload.onprogress = (event) => progress(event.loaded, event.lengthComputable ? event.total : body.size);
       xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText });
@@ -127,30 +132,66 @@ export class Api {
     return body as Record<string, unknown>;
   }
 
-  /** GET a payload into memory, reporting progress; `limit` bytes at most. */
-  async download(path: string, limit: number, progress: Progress): Promise<Uint8Array<ArrayBuffer>> {
+  /** PUT one part of an upload in parts, with its BLAKE3; answers the server's {number, size, blake3} (unchecked). */
+  async putPart(uploadId: string, number: number, data: Uint8Array, blake3Hex: string, progress: Progress = () => undefined): Promise<unknown> {
+    let answer: { status: number; text: string };
+    try {
+      answer = await this.transport.upload(
+        `${this.base}${API_PREFIX}/uploads/${uploadId}/parts/${number}`,
+        new Blob([data as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }),
+        this.headers({ "content-type": "application/octet-stream", "kluis-part-blake3": blake3Hex }),
+        progress,
+        "PUT",
+      );
+    } catch {
+      throw new ServerUnreachable("a part did not reach the Kluis server");
+    }
+    if (answer.status < 200 || answer.status >= 300) throw problem(answer.status, answer.text);
+    try {
+      return JSON.parse(answer.text) as unknown;
+    } catch {
+      throw new MalformedError("server answer to a part is not JSON");
+    }
+  }
+
+  /** GET a payload piece by piece as it arrives; `limit` bytes at most (more is malformed). */
+  async *downloadPieces(path: string, limit: number): AsyncGenerator<Uint8Array<ArrayBuffer>> {
     const response = await this.send("GET", path, { headers: this.headers() });
     if (!response.ok) throw problem(response.status, await response.text());
-    const total = Number(response.headers.get("content-length") ?? 0);
-    if (response.body === null) return new Uint8Array(await response.arrayBuffer());
+    if (response.body === null) {
+      const whole = new Uint8Array(await response.arrayBuffer());
+      if (whole.length > limit) throw new MalformedError("server answer: the payload is larger than its signed size");
+      yield whole;
+      return;
+    }
     const reader = response.body.getReader();
+    let size = 0;
+    try {
+      for (;;) {
+        let next: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
+        try {
+          next = await reader.read();
+        } catch {
+          throw new ServerUnreachable("the download broke off");
+        }
+        if (next.done) return;
+        size += next.value.length;
+        if (size > limit) throw new MalformedError("server answer: the payload is larger than its signed size");
+        yield next.value;
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+  }
+
+  /** GET a payload into memory, reporting progress; `limit` bytes at most. */
+  async download(path: string, limit: number, progress: Progress): Promise<Uint8Array<ArrayBuffer>> {
     const parts: Uint8Array[] = [];
     let size = 0;
-    for (;;) {
-      let next: ReadableStreamReadResult<Uint8Array>;
-      try {
-        next = await reader.read();
-      } catch {
-        throw new ServerUnreachable("the download broke off");
-      }
-      if (next.done) break;
-      size += next.value.length;
-      if (size > limit) {
-        await reader.cancel();
-        throw new MalformedError("server answer: the payload is larger than its signed size");
-      }
-      parts.push(next.value);
-      progress(size, total);
+    for await (const piece of this.downloadPieces(path, limit)) {
+      parts.push(piece);
+      size += piece.length;
+      progress(size, limit);
     }
     const out = new Uint8Array(size);
     let at = 0;

@@ -63,17 +63,87 @@ export class VaultClient {
     });
   }
 
-  /** Start the worker from the built bundle (worker.js next to main.js). */
+  /** Start the worker from a script URL as it is (the tests; the app uses `startVerified`). */
   static start(url: URL): VaultClient {
     return new VaultClient(new Worker(url, { type: "module", name: "kluis-vault" }) as unknown as Port);
+  }
+
+  /**
+   * Start the worker from the built bundle, checked first: a browser has no `integrity` for
+   * `new Worker(url)`, so the page fetches worker.js with the SHA-384 the build put into main.js
+   * (`fetch(..., { integrity })` fails on other bytes) and runs exactly those bytes, as a blob:
+   * URL. Calls made before it runs wait; if the check fails, every call fails with an
+   * IntegrityError (check "code") and no worker runs.
+   */
+  static startVerified(url: URL, integrity: string): VaultClient {
+    const port = new DeferredPort();
+    const client = new VaultClient(port);
+    fetch(url, { integrity, cache: "no-store", credentials: "same-origin", redirect: "error" })
+      .then(async (response) => {
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const source = URL.createObjectURL(new Blob([await response.arrayBuffer()], { type: "text/javascript" }));
+        port.attach(new Worker(source, { type: "module", name: "kluis-vault" }) as unknown as Port);
+      })
+      .catch((error: unknown) => {
+        const failure = fromWireError({
+          name: "IntegrityError",
+          message: `the vault worker's code (${url.pathname}) did not match the hash this page carries: ${error instanceof Error ? error.message : String(error)}`,
+          check: "code",
+        });
+        port.fail();
+        client.failAll(failure);
+      });
+    return client;
+  }
+
+  private failed: Error | null = null;
+
+  private failAll(error: Error): void {
+    this.failed = error;
+    for (const entry of this.waiting.values()) entry.reject(error);
+    this.waiting.clear();
   }
 
   call<K extends CallType>(request: RequestOf<K>, transfer: Transferable[] = [], progress?: (p: TransferProgress) => void): Promise<ResultOf<K>> {
     const id = this.next++;
     return new Promise<ResultOf<K>>((resolve, reject) => {
+      if (this.failed !== null) {
+        reject(this.failed);
+        return;
+      }
       this.waiting.set(id, { resolve: resolve as (r: unknown) => void, reject, progress });
       this.port.postMessage({ id, body: request }, transfer);
     });
   }
 }
 
+
+/** A port whose worker comes later: messages wait in order until `attach`. */
+class DeferredPort implements Port {
+  private port: Port | null = null;
+  private dead = false;
+  private readonly queued: [Envelope<Request>, Transferable[]][] = [];
+  private readonly listeners: ((event: MessageEvent<Envelope<Response> | ProgressEnvelope>) => void)[] = [];
+
+  attach(port: Port): void {
+    this.port = port;
+    for (const listener of this.listeners) port.addEventListener("message", listener);
+    for (const [message, transfer] of this.queued.splice(0)) port.postMessage(message, transfer);
+  }
+
+  fail(): void {
+    this.dead = true;
+    this.queued.length = 0;
+  }
+
+  postMessage(message: Envelope<Request>, transfer: Transferable[]): void {
+    if (this.dead) return;
+    if (this.port === null) this.queued.push([message, transfer]);
+    else this.port.postMessage(message, transfer);
+  }
+
+  addEventListener(type: "message", listener: (event: MessageEvent<Envelope<Response> | ProgressEnvelope>) => void): void {
+    this.listeners.push(listener);
+    this.port?.addEventListener(type, listener);
+  }
+}

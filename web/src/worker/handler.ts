@@ -251,7 +251,11 @@ export function createHandler(options: HandlerOptions = {}): Handle {
     async openDocument(r) {
       const version = r.version === null ? null : Number(r.version);
       if (version !== null && (!Number.isSafeInteger(version) || version < 1)) throw new ProtocolError("ProtocolError", "version must be a whole number from 1");
-      const opened = await kluis.open(stringField(r.documentId, "documentId"), version, false, report);
+      const target = r.target;
+      if (target !== undefined && (typeof target !== "object" || target === null || typeof target.createWritable !== "function")) {
+        throw new ProtocolError("ProtocolError", "target must be a file handle");
+      }
+      const opened = await kluis.open(stringField(r.documentId, "documentId"), version, false, report, target);
       return { result: { document: opened.info, content: opened.content } };
     },
 

@@ -21,12 +21,13 @@ import { checkKdfParams, kdfParamsEqual, newKdfParams, passphraseKeys, type KdfP
 import { decodeIdentity, isValidUsername, privateIdentityFromKeys, privateKeysBytes, type Identity, type PrivateIdentity } from "../vault/keys.js";
 import { verifyChain } from "../vault/logchain.js";
 import type { DocumentMetadata, DossierMetadata } from "../vault/metadata.js";
-import { ageFileKey, decryptPayload, encryptPayload } from "../vault/payload.js";
+import { ageFileKey, decryptPayload, encryptPayload, PayloadDecryptor } from "../vault/payload.js";
+import { DEFAULT_PART_POLICY, payloadSize, uploadInParts, type PartPolicy } from "./parts.js";
 import { parseRecoveryCode, recoveryKeys, recoveryWords } from "../vault/recovery.js";
 import { Api, b64, unb64, type Transport } from "./api.js";
 import { loadCommonPasswords, requireStrongPassphrase, type CommonPasswords } from "../vault/passphrase.js";
 import { ClientError, TamperedLogError, TooLarge, UnconfirmedVersionError, UnverifiedKeyError, WithheldDocumentError } from "./errors.js";
-import { MAX_FILE_BYTES, type DocumentSummary, type DossierSummary, type LogLine, type PublicIdentityInfo, type Role, type TransferProgress, type VersionSummary } from "./protocol.js";
+import { MAX_FILE_BYTES, type SaveTarget, type DocumentSummary, type DossierSummary, type LogLine, type PublicIdentityInfo, type Role, type TransferProgress, type VersionSummary } from "./protocol.js";
 import { AccountMemory, kdfFloor, raiseKdfFloor, type TrustStore } from "./store.js";
 
 
@@ -173,6 +174,9 @@ export class Kluis {
   ) {
     this.api = new Api(base, transport);
   }
+
+  /** When and how payloads go up in parts (the tests lower it). */
+  partPolicy: PartPolicy = DEFAULT_PART_POLICY;
 
   // -- the session ----------------------------------------------------------------------------
   private session(): { me: PrivateIdentity; memory: AccountMemory } {
@@ -992,8 +996,20 @@ export class Kluis {
     if (dossier.role !== "owner" && dossier.role !== "write") throw new ClientError("you may read this dossier but not add to it");
   }
 
-  /** documents.py `_encrypt_and_upload`, from a Blob held in memory. */
+  /**
+   * documents.py `_encrypt_and_upload`: a payload over `partPolicy.threshold` is encrypted and sent
+   * in parts as it is produced, resuming after a dropped connection (parts.ts), with one part in
+   * memory; a smaller one is encrypted in memory and sent in one request.
+   */
   private async encryptAndUpload(file: File, fileKey: Bytes, progress: ProgressFn): Promise<{ uploadId: string; size: bigint; blake3: Bytes; plaintextSize: bigint }> {
+    if (payloadSize(file.size) > this.partPolicy.threshold) {
+      const ageKey = await ageFileKey(fileKey);
+      const { uploadId, digest } = await uploadInParts(this.api, file, ageKey, this.partPolicy, (done, total) =>
+        progress({ phase: "upload", done, total, file: file.name }),
+      );
+      ageKey.fill(0);
+      return { uploadId, size: digest.size, blake3: digest.blake3, plaintextSize: digest.plaintextSize };
+    }
     const plaintext = new Uint8Array(await file.arrayBuffer());
     progress({ phase: "encrypt", done: 0, total: plaintext.length, file: file.name });
     const { payload, digest } = await encryptPayload(await ageFileKey(fileKey), plaintext);
@@ -1057,7 +1073,6 @@ export class Kluis {
 
   /** Checks a file a person picked, before anything is uploaded (documents.py `readable_file`). */
   private checkFile(file: File): void {
-    if (file.size > MAX_FILE_BYTES) throw new TooLarge(`${file.name} is larger than ${MAX_FILE_BYTES} bytes`);
     const n = [...file.name].length;
     if (n < 1 || n > 255 || file.name === "." || file.name === ".." || /[/\\\u0000-\u001f\u007f]/.test(file.name)) {
       throw new ClientError(`${file.name}: not a name a document may have`);
@@ -1115,7 +1130,42 @@ export class Kluis {
    * after every check passed (the signed header, the payload's chunks, its size and hash, the
    * plaintext size). Without `version`, the latest version the owner confirms.
    */
-  async open(documentId: string, version: number | null, unconfirmed: boolean, progress: ProgressFn): Promise<{ info: DocumentSummary; content: Blob }> {
+  /**
+   * Stream a payload into a file the person chose (File System Access): each chunk is written
+   * once it authenticated, into the writable, which the browser keeps as a temporary file next
+   * to the target; `close()`, which puts it in place, only after the last chunk authenticated and
+   * the size and BLAKE3 matched the signed header (step 8). On any failure the writable is
+   * aborted (the temporary file is deleted) and the empty file the picker made is removed.
+   */
+  private async saveTo(target: SaveTarget, path: string, opened: OpenedHeader, progress: ProgressFn): Promise<void> {
+    const total = Number(opened.header.payloadSize);
+    const writable = await target.createWritable({ keepExistingData: false });
+    try {
+      const decryptor = await PayloadDecryptor.create(await ageFileKey(opened.fileKey));
+      let done = 0;
+      for await (const piece of this.api.downloadPieces(path, total)) {
+        for (const plaintext of await decryptor.push(piece)) await writable.write(plaintext);
+        done += piece.length;
+        progress({ phase: "download", done, total, file: opened.metadata.name });
+      }
+      const end = await decryptor.finish();
+      for (const plaintext of end.chunks) await writable.write(plaintext);
+      checkPayloadDigest(opened, end.digest); // step 8: before the file is put in place
+      await writable.close();
+    } catch (error) {
+      await writable.abort().catch(() => undefined);
+      await target.remove?.().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async open(
+    documentId: string,
+    version: number | null,
+    unconfirmed: boolean,
+    progress: ProgressFn,
+    target?: SaveTarget,
+  ): Promise<{ info: DocumentSummary; content: Blob | null }> {
     const { memory } = this.session();
     const { dossierId, versions } = await this.documentVersions(documentId);
     let dossier = await this.loadDossier(dossierId);
@@ -1161,6 +1211,12 @@ export class Kluis {
       throw new UnconfirmedVersionError(`document ${documentId.slice(0, 8)}: version ${record.version} by ${info.author} is not confirmed by the dossier's owner`);
     }
     const size = opened.header.payloadSize;
+    if (target !== undefined) {
+      await this.saveTo(target, `/documents/${documentId}/versions/${record.version}/payload`, opened, progress);
+      opened.fileKey.fill(0);
+      if (info.confirmed) await memory.saveVersionsSeen(new Map([[documentId, record.version]]));
+      return { info: summary(info), content: null };
+    }
     if (opened.metadata.size > MAX_FILE_BYTES) throw new TooLarge(`${opened.metadata.name} is larger than this browser opens`);
     const payload = await this.api.download(`/documents/${documentId}/versions/${record.version}/payload`, Number(size), (done) =>
       progress({ phase: "download", done, total: Number(size), file: opened.metadata.name }),

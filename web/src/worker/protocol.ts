@@ -31,10 +31,25 @@ export interface DigestInfo {
 }
 
 /**
- * The largest file this browser uploads or opens, until the resumable part-upload API lands:
- * the plaintext and its ciphertext are both held in memory (docs/api.md `POST /uploads`).
+ * The largest file this browser opens in memory (the payload and the plaintext are both held
+ * until every check passed). Uploads have no cap of their own: a large one goes in parts.
  */
 export const MAX_FILE_BYTES = 100 * 1000 * 1000;
+
+/** The part of File System Access's FileSystemWritableFileStream the worker uses. */
+export interface SaveWritable {
+  write(data: Uint8Array<ArrayBuffer>): Promise<void>;
+  close(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** The part of a FileSystemFileHandle (from `showSaveFilePicker`) the worker uses. */
+export interface SaveTarget {
+  readonly kind: "file";
+  readonly name: string;
+  createWritable(options?: { keepExistingData?: boolean }): Promise<SaveWritable>;
+  remove?(): Promise<void>;
+}
 
 export type Role = "owner" | "write" | "read" | "document";
 
@@ -196,10 +211,16 @@ export interface Calls {
     request: { documentId: string; file: File };
     result: { document: DocumentSummary };
   };
-  /** Download, decrypt and verify; the content comes back only after every check passed. */
+  /**
+   * Download, decrypt and verify. Without `target` the content comes back, as a Blob, only after
+   * every check passed (capped at MAX_FILE_BYTES). With `target` (a file the person chose, File
+   * System Access) the worker streams the plaintext into its writable, which the browser keeps in
+   * a temporary file until `close()`: closed only after every check passed, aborted (and the
+   * chosen file removed) otherwise; `content` is then null.
+   */
   openDocument: {
-    request: { documentId: string; version: number | null };
-    result: { document: DocumentSummary; content: Blob };
+    request: { documentId: string; version: number | null; target?: SaveTarget };
+    result: { document: DocumentSummary; content: Blob | null };
   };
   /** The dossier's access log, its chain checked against what this browser saw before. */
   accessLog: {
@@ -228,7 +249,7 @@ export type WireErrorName = ErrorName | ClientErrorName | "ProtocolError" | "Not
  * a document's signed header, a document's content, an older version or index than seen
  * before, a document held back, the access log, or an answer that does not parse.
  */
-export type SecurityCheck = "kdf" | "keys" | "index" | "header" | "content" | "rollback" | "withheld" | "log" | "answer";
+export type SecurityCheck = "kdf" | "keys" | "index" | "header" | "content" | "rollback" | "withheld" | "log" | "answer" | "code";
 
 export interface WireError {
   name: WireErrorName;

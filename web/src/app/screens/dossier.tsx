@@ -3,15 +3,17 @@
  * and its signed header), adding documents (file picker, several at once, drag and drop, a
  * phone's camera), new versions, downloads and image previews.
  *
- * A download is handed to the browser only after the worker checked everything; the page gets
- * the content as a Blob and saves it with a download link. A preview shows a decrypted image
+ * A download is handed to the browser only after the worker checked everything: with File
+ * System Access the worker writes into the file the person chose, which the browser puts in
+ * place only after the last check (`saveDocument`); otherwise the page gets the content as a
+ * Blob and saves it with a download link. A preview shows a decrypted image
  * only as a blob: URL in an <img> (never as a page, an SVG or an object: no active content).
  */
 
 import { useEffect, useRef, useState } from "preact/hooks";
 
-import { MAX_FILE_BYTES, type DocumentSummary, type DossierSummary } from "../../worker/protocol.js";
-import { useApp, useTask } from "../context.js";
+import { MAX_FILE_BYTES, type DocumentSummary, type DossierSummary, type SaveTarget } from "../../worker/protocol.js";
+import { useApp, useTask, type App, type Task } from "../context.js";
 import { hrefOf } from "../router.js";
 import { Alert, Button, Heading1, ProgressNote } from "../ui.js";
 
@@ -28,6 +30,44 @@ export function saveBlob(content: Blob, name: string): void {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** File System Access's save dialog (Chromium, Edge), where the browser has it. */
+type SavePicker = (options: { suggestedName: string }) => Promise<SaveTarget>;
+
+function savePicker(): SavePicker | null {
+  const picker = (globalThis as { showSaveFilePicker?: SavePicker }).showSaveFilePicker;
+  return typeof picker === "function" ? picker.bind(globalThis) : null;
+}
+
+/**
+ * Save a document: where the browser has File System Access, the person picks the file first
+ * and the worker streams into it (put in place only after every check; any size); otherwise
+ * the worker opens it in memory (up to MAX_FILE_BYTES) and the page offers it as a download once
+ * every check passed. Answers the name saved, or null (cancelled, or failed: the task says).
+ */
+export async function saveDocument(
+  vault: App["vault"],
+  task: Task,
+  documentId: string,
+  version: number | null,
+  name: string,
+): Promise<string | null> {
+  const picker = savePicker();
+  if (picker !== null) {
+    let target: SaveTarget;
+    try {
+      target = await picker({ suggestedName: name });
+    } catch {
+      return null; // the person closed the dialog
+    }
+    const r = await task.run((progress) => vault.call({ type: "openDocument", documentId, version, target }, [], progress), name);
+    return r === undefined ? null : r.document.name;
+  }
+  const r = await task.run((progress) => vault.call({ type: "openDocument", documentId, version }, [], progress), name);
+  if (r === undefined || r.content === null) return null;
+  saveBlob(r.content, r.document.name);
+  return r.document.name;
 }
 
 interface Preview {
@@ -89,18 +129,15 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
 
   const download = async (doc: DocumentSummary): Promise<void> => {
     setNotice(null);
-    const r = await action.run((progress) => app.vault.call({ type: "openDocument", documentId: doc.documentId, version: null }, [], progress), doc.name);
-    if (r !== undefined) {
-      saveBlob(r.content, r.document.name);
-      setNotice(m.t("dossier.downloaded", { name: r.document.name }));
-    }
+    const saved = await saveDocument(app.vault, action, doc.documentId, null, doc.name);
+    if (saved !== null) setNotice(m.t("dossier.downloaded", { name: saved }));
   };
 
   const view = async (doc: DocumentSummary, button: HTMLElement): Promise<void> => {
     setNotice(null);
     opener.current = button;
     const r = await action.run((progress) => app.vault.call({ type: "openDocument", documentId: doc.documentId, version: null }, [], progress), doc.name);
-    if (r !== undefined && PREVIEWABLE.has(r.document.mediaType)) {
+    if (r !== undefined && r.content !== null && PREVIEWABLE.has(r.document.mediaType)) {
       setPreview({ name: r.document.name, url: URL.createObjectURL(new Blob([r.content], { type: r.document.mediaType })) });
     }
   };

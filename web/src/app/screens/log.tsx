@@ -7,7 +7,7 @@ import { useApp, useTask } from "../context.js";
 import type { Messages } from "../i18n.js";
 import { hrefOf } from "../router.js";
 import { Alert, Button, Heading1, ProgressNote } from "../ui.js";
-import { saveBlob } from "./dossier.js";
+import { saveDocument } from "./dossier.js";
 
 /** One log entry as a sentence: "Wierda opende schaderapport.pdf op 3 december om 14:02". */
 export function logSentence(m: Messages, line: LogLine): string {
@@ -90,11 +90,8 @@ export function VersionsScreen({ dossierId, documentId }: { dossierId: string; d
 
   const download = async (v: VersionSummary): Promise<void> => {
     setNotice(null);
-    const r = await action.run((progress) => app.vault.call({ type: "openDocument", documentId, version: v.version }, [], progress), v.name);
-    if (r !== undefined) {
-      saveBlob(r.content, r.document.name);
-      setNotice(m.t("dossier.downloaded", { name: r.document.name }));
-    }
+    const saved = await saveDocument(app.vault, action, documentId, v.version, v.name);
+    if (saved !== null) setNotice(m.t("dossier.downloaded", { name: saved }));
   };
 
   const name = versions?.[0]?.name ?? "";
