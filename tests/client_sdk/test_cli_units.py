@@ -4,6 +4,7 @@ passphrase sources and the small formatters."""
 from __future__ import annotations
 
 import calendar
+import errno
 import importlib
 import json
 import pkgutil
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 import client_sdk
 import vault
 from client_sdk.cli import main, output, passphrases, shared, sharing
+from client_sdk.client import Client
 from client_sdk.errors import (
     AmbiguousId,
     ApiError,
@@ -538,6 +540,90 @@ def test_the_real_app_maps_a_bad_expiry_to_1(tmp_path: Path, closed_port_url: st
     )
     assert result.exit_code == 1
     assert "cannot read the expiry 'someday'" in result.stderr
+
+
+# The real app, with one client method replaced by one that raises: what is tested is how the
+# command line reports the exception, not the client.
+DOCUMENT_ID = "8efb542945ec686402d220e2ece2efba"
+
+
+def _client_method_raises(monkeypatch: pytest.MonkeyPatch, method: str, exc: Exception) -> None:
+    def raising(*args: object, **kwargs: object) -> None:
+        raise exc
+
+    monkeypatch.setattr(Client, method, raising)
+
+
+def test_a_bug_in_a_command_exits_70_without_a_traceback(
+    tmp_path: Path, closed_port_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _client_method_raises(monkeypatch, "whoami", KeyError("session"))
+    monkeypatch.delenv("KLUIS_DEBUG", raising=False)
+    result = runner.invoke(
+        main.app, ["whoami", "--server", closed_port_url, "--profile", str(tmp_path / "p")]
+    )
+    assert result.exit_code == shared.EXIT_INTERNAL == 70
+    assert result.stderr.startswith("internal error (KeyError: 'session'): this is a bug in Kluis")
+    assert "report it" in result.stderr and "KLUIS_DEBUG=1" in result.stderr
+    assert "Traceback" not in result.stderr and "SECURITY" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_kluis_debug_shows_the_traceback_of_a_bug(
+    tmp_path: Path, closed_port_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _client_method_raises(monkeypatch, "whoami", KeyError("session"))
+    result = runner.invoke(
+        main.app,
+        ["whoami", "--server", closed_port_url, "--profile", str(tmp_path / "p")],
+        env={"KLUIS_DEBUG": "1"},
+    )
+    assert result.exit_code == 70
+    assert "Traceback" in result.stderr and "KeyError" in result.stderr
+
+
+def test_a_full_disk_while_writing_a_document_names_the_file(
+    tmp_path: Path, closed_port_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write to a full disk fails with an OSError that names no file (the open succeeded):
+    the message names the file being written, exit 1."""
+    _client_method_raises(monkeypatch, "get", OSError(errno.ENOSPC, "No space left on device"))
+    target = tmp_path / "out" / "rapport.pdf"
+    result = runner.invoke(
+        main.app,
+        ["get", DOCUMENT_ID, "-o", str(target), "--server", closed_port_url],
+        env={"KLUIS_PROFILE": str(tmp_path / "p")},
+    )
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {target}: No space left on device\n"
+
+
+def test_a_full_disk_while_writing_the_profile_names_the_profile(
+    tmp_path: Path, closed_port_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _client_method_raises(monkeypatch, "logout", OSError(errno.ENOSPC, "No space left on device"))
+    profile = tmp_path / "p"
+    result = runner.invoke(
+        main.app, ["logout", "--server", closed_port_url, "--profile", str(profile)]
+    )
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {profile}: No space left on device\n"
+
+
+def test_a_missing_permission_names_the_path(
+    tmp_path: Path, closed_port_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    denied = tmp_path / "gesloten" / "rapport.pdf"
+    _client_method_raises(
+        monkeypatch, "get", PermissionError(errno.EACCES, "Permission denied", str(denied))
+    )
+    result = runner.invoke(
+        main.app,
+        ["get", DOCUMENT_ID, "--server", closed_port_url],
+        env={"KLUIS_PROFILE": str(tmp_path / "p")},
+    )
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {denied}: Permission denied\n"
 
 
 # -- output --------------------------------------------------------------------------------------
