@@ -103,12 +103,12 @@ def refuse_copies(copies: list[tuple[Path, Any]]) -> None:
         [(path, info)] = copies
         fail(
             f"error: {path.name} is already in this dossier as document {info.document_id[:12]} "
-            f"(version {info.version}: the same name, size and date). A new version of it: "
+            f"(version {info.version}: the same name and content). A new version of it: "
             f"`kluis update {info.document_id[:12]} {path}`; another document anyway: --again"
         )
     held = ", ".join(f"{path.name} ({info.document_id[:12]})" for path, info in copies)
     fail(
-        f"error: {len(copies)} files are already in this dossier (the same name, size and date): "
+        f"error: {len(copies)} files are already in this dossier (the same name and content): "
         f"{held}. A new version of one: `kluis update ID FILE`; new documents anyway: --again"
     )
 
