@@ -17,7 +17,9 @@ of --repeat each):
 * `kluis whoami`: the client, the profile and one request (`GET /me`);
 * `kluis ls DOSSIER`: the 10-document listing, every signature checked.
 
-Prints each time and its ratio to `python -c pass`. Never a pass/fail test.
+Prints each time and its ratio to `python -c pass`. `--compare KLUIS` times the same three
+commands of another installation too (for example the main checkout's `.venv/bin/kluis`), in
+the same rounds. Never a pass/fail test.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ PASSPHRASE = "benchmark passphrase, 2026 kaasschaaf"  # noqa: S105
 KLUIS = str(Path(sys.executable).with_name("kluis"))
 DEPENDENCIES = {
     "typer + rich.console": "import typer, rich.console",
+    # typer 0.29 coerces every parameter through pydantic: parsing any command imports it
+    "typer._adapters (pydantic)": "import typer._adapters",
     "httpx": "import httpx",
     "httpx.Client() (CA bundle)": "import httpx; httpx.Client()",
     "cryptography (X25519, Ed25519)": (
@@ -60,6 +64,7 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--compare", metavar="KLUIS", help="another kluis to time alongside")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kluis-cli-startup-") as tmp:
         folder = Path(tmp)
@@ -85,6 +90,10 @@ def main() -> None:
                 "kluis whoami": [KLUIS, "whoami"],
                 "kluis ls (10 documents)": [KLUIS, "ls", dossier],
             }
+            if args.compare:
+                runs["compared: kluis --help"] = [args.compare, "--help"]
+                runs["compared: kluis whoami"] = [args.compare, "whoami"]
+                runs["compared: kluis ls (10 documents)"] = [args.compare, "ls", dossier]
             for argv in runs.values():  # warm the page cache: every run reads the same files
                 timed(argv, env)
             times: dict[str, list[float]] = {name: [] for name in runs}
