@@ -8,6 +8,8 @@ import errno
 import importlib
 import json
 import pkgutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -714,3 +716,25 @@ def test_a_json_list_is_one_item_per_line_and_valid_json(
     ]
     output.print_json([])
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_the_kinds_in_org_create_help_are_the_clients() -> None:
+    """Written out in the CLI so that its help does not load the organisations' key code."""
+    from client_sdk.cli.organisations import KIND_HELP
+    from client_sdk.organisations import KINDS
+
+    assert f"One of: {', '.join(KINDS)}." == KIND_HELP
+
+
+def test_help_loads_neither_the_client_nor_httpx_nor_the_cryptography() -> None:
+    """Start-up (issue 21): `kluis --help` builds the app from the command modules alone."""
+    code = (
+        "import sys\n"
+        "from client_sdk.cli.main import app\n"
+        "heavy = ['client_sdk.client', 'httpx', 'cryptography', 'nacl', 'argon2', 'server']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
