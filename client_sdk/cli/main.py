@@ -13,7 +13,18 @@ from typing import Annotated, Any
 
 import typer
 
-from . import accounts, activity, demo, dossiers, export, organisations, server, sharing
+from . import (
+    accounts,
+    activity,
+    demo,
+    dossiers,
+    export,
+    organisations,
+    server,
+    sharing,
+    web,
+    witness,
+)
 from .output import use_the_users_date_format
 from .shared import kluis_version
 
@@ -133,6 +144,15 @@ org_app.command("list")(organisations.org_list)
 org_app.command("show")(organisations.org_show)
 org_app.command("verify")(organisations.org_verify)
 app.add_typer(org_app, name="org")
+
+web_app = typer.Typer(help="The web app: check what a server sends.", no_args_is_help=True)
+web_app.command("verify")(web.web_verify)
+app.add_typer(web_app, name="web")
+
+app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)(witness.witness)
 
 
 def main() -> None:
