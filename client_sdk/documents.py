@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import blake3
+
 from vault.errors import ExpiredError, IntegrityError, MalformedError
 from vault.header import check_payload_digest, new_file_key, seal_header
 from vault.metadata import FORBIDDEN_NAME_CHARACTERS, NAME_MAX, DocumentMetadata
@@ -129,6 +131,26 @@ class IterReader:
         return out
 
 
+class _HashingSink:
+    """A write-only file object that hashes what is written to it and keeps nothing."""
+
+    def __init__(self) -> None:
+        self.hasher = blake3.blake3()
+
+    def write(self, data: bytes) -> int:
+        self.hasher.update(data)
+        return len(data)
+
+
+def _file_hash(path: Path) -> bytes:
+    """BLAKE3 of a local file's content, read in pieces."""
+    hasher = blake3.blake3()
+    with path.open("rb") as source:
+        while piece := source.read(STREAM_CHUNK):
+            hasher.update(piece)
+    return hasher.digest()
+
+
 class DocumentsMixin(DossiersMixin):
     # -- finding documents --------------------------------------------------------------------
     def document_versions(self, document_id: str) -> tuple[str, list[VersionRecord]]:
@@ -205,22 +227,54 @@ class DocumentsMixin(DossiersMixin):
 
     def copies_in(self, dossier_id: str, paths: list[Path]) -> list[tuple[Path, DocumentInfo]]:
         """The files of `paths` that the dossier already holds, each with the document that
-        holds it: one whose version opened by default has the same name, size and
-        modification time (the quick check of rsync; the listing has no hash of the plaintext
-        to compare, and downloading to compare would be an opening, logged). Read from the
-        verified listing (`DossiersMixin.documents`, not an override that signs receipts);
-        ClientError first if I may not add to the dossier at all."""
-        _require_writer(self.load_dossier(dossier_id))  # first: may I add at all?
-        listed: dict[tuple[str, int, int], DocumentInfo] = {}
+        holds it: one whose version opened by default has the same name and the same content.
+        The listing has no hash of the plaintext (docs/format.md section 7), so a document of
+        the same name and size is downloaded, decrypted and checked as `get` does, and its
+        plaintext hashed as it streams by, never written anywhere; the server logs that as the
+        download it is. The modification time does not count: a copy is the same file whatever
+        its date. Read from the verified listing (`DossiersMixin.documents`, not an override
+        that signs receipts); ClientError first if I may not add to the dossier at all."""
+        dossier = self.load_dossier(dossier_id)
+        _require_writer(dossier)  # first: may I add at all?
+        listed: dict[tuple[str, int], list[DocumentInfo]] = {}
         for info in DossiersMixin.documents(self, dossier_id):
-            listed.setdefault((info.name, info.size, info.modified), info)
+            listed.setdefault((info.name, info.size), []).append(info)
+        held: dict[str, bytes] = {}  # document id -> BLAKE3 of its plaintext, each hashed once
         copies = []
         for path in paths:
-            stat = path.stat()
-            key = (path.name, stat.st_size, max(0, int(stat.st_mtime)))
-            if key in listed:
-                copies.append((path, listed[key]))
+            candidates = listed.get((path.name, path.stat().st_size), [])
+            if not candidates:
+                continue
+            content = _file_hash(path)
+            for info in candidates:
+                if info.document_id not in held:
+                    held[info.document_id] = self._plaintext_hash(dossier, info)
+                if hmac.compare_digest(held[info.document_id], content):
+                    copies.append((path, info))
+                    break
         return copies
+
+    def _plaintext_hash(self, dossier: Dossier, info: DocumentInfo) -> bytes:
+        """BLAKE3 of the plaintext of the version `info` lists, every check of `get` made
+        (docs/format.md section 7) before the hash is returned."""
+        _, versions = self.document_versions(info.document_id)
+        record = next(v for v in versions if v.version == info.version)
+        opened = self.open_version(dossier, record)
+        sink = _HashingSink()
+        path = f"/documents/{info.document_id}/versions/{info.version}/payload"
+        with self.api.download(path) as chunks:
+            digest = decrypt_payload(
+                IterReader(chunks()),  # type: ignore[arg-type]
+                sink,  # type: ignore[arg-type]
+                age_file_key(opened.file_key),
+            )
+        check_payload_digest(
+            opened,
+            payload_size=digest.size,
+            payload_hash=digest.blake3,
+            plaintext_size=digest.plaintext_size,
+        )
+        return sink.hasher.digest()
 
     # -- writing ------------------------------------------------------------------------------
     def _encrypt_and_upload(

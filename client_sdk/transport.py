@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ssl
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -81,6 +82,11 @@ class Api:
     ) -> None:
         self.base_url = check_server_address(base_url).rstrip("/")
         self.token = token
+        if transport is None and self.base_url.lower().startswith("http://"):
+            # Plain http never uses TLS: an empty context (verification on, no CA trusted)
+            # spares every command the CA bundle's load (start-up time, issue 21) and would
+            # refuse any https it were ever asked to speak.
+            transport = httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
         self._http = httpx.Client(
             base_url=self.base_url + API_PREFIX, timeout=TIMEOUT, transport=transport
         )

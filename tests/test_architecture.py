@@ -23,12 +23,6 @@ PACKAGES = ("vault", "server", "client_sdk")
 SERVER_CONTRACT = "the server imports from vault only its public part"
 PUBLIC_CONTRACT = "vault's public part never imports its secret-key part"
 
-# Cycles another change is removing right now (the CLI becoming a package); each is listed until
-# it is gone, and the test fails once it is gone so that it is struck from this list.
-CYCLES_BEING_REMOVED: frozenset[frozenset[str]] = frozenset(
-    {frozenset({"client_sdk.cli", "client_sdk.org_cli"})}
-)
-
 
 @pytest.fixture(scope="module")
 def graph() -> grimp.ImportGraph:
@@ -111,8 +105,5 @@ def test_the_cycle_finder_finds_a_cycle_and_only_that() -> None:
 
 
 def test_no_module_is_in_an_import_cycle(graph: grimp.ImportGraph) -> None:
-    cycles = import_cycles(graph)
-    new = sorted(sorted(c) for c in cycles - CYCLES_BEING_REMOVED)
-    gone = sorted(sorted(c) for c in CYCLES_BEING_REMOVED - cycles)
-    assert not new, f"modules in an import cycle: {new}"
-    assert not gone, f"these cycles are gone: strike them from CYCLES_BEING_REMOVED: {gone}"
+    cycles = sorted(sorted(c) for c in import_cycles(graph))
+    assert not cycles, f"modules in an import cycle: {cycles}"

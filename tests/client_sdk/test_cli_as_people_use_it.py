@@ -14,6 +14,7 @@ works in dossiers of its own.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -325,6 +326,26 @@ def test_adding_a_file_the_dossier_holds_is_refused_with_a_pointer_to_update(
     report.write_bytes(b"%PDF het herziene rapport")  # another file by that name: welcome
     world.anna.ok("add", dossier, str(report))
     assert len(json.loads(world.anna.ok("ls", dossier, "--json"))) == 3
+
+
+def test_the_same_file_is_recognised_by_its_content_not_by_its_date(world: World) -> None:
+    """Issue 15, point 8: name and content decide. A copy with another modification time is
+    the same file; another file of the same name and size, modified at the same second, is
+    not (it was refused when name, size and date were compared)."""
+    report = world.file("rapport-inhoud.pdf", b"%PDF inhoud A", folder="content")
+    dossier = world.dossier("Inhoud", report)
+    [document] = ids_by_name(world.anna, dossier).values()
+    stat = report.stat()
+    os.utime(report, ns=(stat.st_atime_ns, stat.st_mtime_ns + 3_600 * 10**9))  # touched
+    message = user_error(world.anna.run("add", dossier, str(report)), "rapport-inhoud.pdf")
+    assert f"already in this dossier as document {document[:12]}" in message
+    assert "the same name and content" in message
+    assert f"`kluis update {document[:12]} {report}`" in message
+
+    report.write_bytes(b"%PDF inhoud B")  # as long as A, and as old: another file
+    os.utime(report, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    world.anna.ok("add", dossier, str(report))
+    assert len(json.loads(world.anna.ok("ls", dossier, "--json"))) == 2
 
 
 def test_inbox_and_receipts_show_titles_and_file_names(world: World, tmp_path: Path) -> None:

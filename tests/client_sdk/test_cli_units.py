@@ -4,9 +4,12 @@ passphrase sources and the small formatters."""
 from __future__ import annotations
 
 import calendar
+import errno
 import importlib
 import json
 import pkgutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +21,8 @@ from typer.testing import CliRunner
 
 import client_sdk
 import vault
-from client_sdk import cli
+from client_sdk.cli import main, output, passphrases, shared, sharing
+from client_sdk.client import Client
 from client_sdk.errors import (
     AmbiguousId,
     ApiError,
@@ -59,7 +63,7 @@ DAY = 24 * 3600
 
 def _from_now(text: str) -> tuple[int, int, int]:
     before = int(time.time())
-    value = cli.parse_expiry(text)
+    value = sharing.parse_expiry(text)
     after = int(time.time())
     return before, value, after
 
@@ -84,17 +88,19 @@ def test_a_duration_counts_from_now(text: str, seconds: int) -> None:
 
 def test_a_date_means_the_end_of_that_day_on_this_computers_clock() -> None:
     end_of_day = int(time.mktime((2027, 1, 31, 23, 59, 59, 0, 0, -1)))
-    assert cli.parse_expiry("2027-01-31") == end_of_day
-    assert cli.parse_expiry(" 2027-01-31 ") == end_of_day
+    assert sharing.parse_expiry("2027-01-31") == end_of_day
+    assert sharing.parse_expiry(" 2027-01-31 ") == end_of_day
 
 
 def test_a_leap_day_is_a_date() -> None:
-    assert cli.parse_expiry("2028-02-29") == int(time.mktime((2028, 2, 29, 23, 59, 59, 0, 0, -1)))
+    assert sharing.parse_expiry("2028-02-29") == int(
+        time.mktime((2028, 2, 29, 23, 59, 59, 0, 0, -1))
+    )
 
 
 @pytest.mark.parametrize("text", [None, ""])
 def test_no_expiry_means_never(text: str | None) -> None:
-    assert cli.parse_expiry(text) == 0
+    assert sharing.parse_expiry(text) == 0
 
 
 @pytest.mark.parametrize(
@@ -122,8 +128,8 @@ def test_garbage_is_a_user_error_with_one_line(
     text: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(typer.Exit) as raised:
-        cli.parse_expiry(text)
-    assert raised.value.exit_code == cli.EXIT_USER_ERROR
+        sharing.parse_expiry(text)
+    assert raised.value.exit_code == shared.EXIT_USER_ERROR
     message = capsys.readouterr().err
     assert len(message.strip().splitlines()) == 1
     assert message.startswith("error: ") and repr(text) in message
@@ -136,8 +142,8 @@ def test_an_expiry_more_than_ten_years_away_is_refused(
     text: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(typer.Exit) as raised:
-        cli.parse_expiry(text)
-    assert raised.value.exit_code == cli.EXIT_USER_ERROR
+        sharing.parse_expiry(text)
+    assert raised.value.exit_code == shared.EXIT_USER_ERROR
     message = capsys.readouterr().err
     assert message.startswith("error: ") and "10 years away" in message and repr(text) in message
     assert len(message.strip().splitlines()) == 1
@@ -148,7 +154,7 @@ def test_ten_years_is_the_limit() -> None:
     assert before + 3660 * DAY <= value <= after + 3660 * DAY
     far = time.localtime(time.time() + 11 * 366 * DAY)
     with pytest.raises(typer.Exit):
-        cli.parse_expiry(time.strftime("%Y-%m-%d", far))
+        sharing.parse_expiry(time.strftime("%Y-%m-%d", far))
 
 
 @pytest.mark.parametrize("text", ["0d", "0h", "0w", "2020-01-01", "1970-01-01"])
@@ -156,20 +162,20 @@ def test_an_expiry_now_or_in_the_past_is_refused(
     text: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(typer.Exit) as raised:
-        cli.parse_expiry(text)
-    assert raised.value.exit_code == cli.EXIT_USER_ERROR
+        sharing.parse_expiry(text)
+    assert raised.value.exit_code == shared.EXIT_USER_ERROR
     message = capsys.readouterr().err
     assert message.startswith("error: ") and "future" in message
 
 
 def test_today_is_a_valid_expiry_date() -> None:
     today = time.strftime("%Y-%m-%d", time.localtime())
-    assert cli.parse_expiry(today) > time.time()
+    assert sharing.parse_expiry(today) > time.time()
 
 
 # -- the error-to-exit-status mapping ------------------------------------------------------------
 def _raising(exc: BaseException) -> None:
-    @cli.command
+    @shared.command
     def failing() -> None:
         raise exc
 
@@ -243,12 +249,12 @@ def test_the_table_names_every_error_type_and_its_exit_status() -> None:
     listed = {type(e) for e in [*SECURITY_FAILURES, *USER_ERRORS]}
     assert _every_error_type() <= listed, _every_error_type() - listed
     for exc in SECURITY_FAILURES:
-        assert cli.exit_status(exc)[0] == 3, exc
+        assert shared.exit_status(exc)[0] == 3, exc
     for exc in USER_ERRORS:
-        assert cli.exit_status(exc)[0] == 1, exc
+        assert shared.exit_status(exc)[0] == 1, exc
     for exc in INTERNAL_ERRORS:
-        assert cli.exit_status(exc)[0] == 70, exc
-    assert cli.exit_status(KeyboardInterrupt())[0] == 130
+        assert shared.exit_status(exc)[0] == 70, exc
+    assert shared.exit_status(KeyboardInterrupt())[0] == 130
 
 
 @pytest.mark.parametrize("exc", INTERNAL_ERRORS, ids=lambda e: type(e).__name__)
@@ -257,7 +263,7 @@ def test_a_bug_exits_70_asking_for_a_report(
 ) -> None:
     with pytest.raises(typer.Exit) as raised:
         _raising(exc)
-    assert raised.value.exit_code == cli.EXIT_INTERNAL == 70
+    assert raised.value.exit_code == shared.EXIT_INTERNAL == 70
     message = capsys.readouterr().err
     assert message.startswith(f"internal error ({type(exc).__name__}")
     assert "bug in Kluis" in message and "report" in message
@@ -277,7 +283,7 @@ def test_security_failures_exit_3_naming_the_check(
 ) -> None:
     with pytest.raises(typer.Exit) as raised:
         _raising(exc)
-    assert raised.value.exit_code == cli.EXIT_SECURITY == 3
+    assert raised.value.exit_code == shared.EXIT_SECURITY == 3
     message = capsys.readouterr().err
     assert message.startswith(f"SECURITY CHECK FAILED ({type(exc).__name__}): ")
     assert str(exc) in message
@@ -290,7 +296,7 @@ def test_user_errors_exit_1_with_one_line(
 ) -> None:
     with pytest.raises(typer.Exit) as raised:
         _raising(exc)
-    assert raised.value.exit_code == cli.EXIT_USER_ERROR == 1
+    assert raised.value.exit_code == shared.EXIT_USER_ERROR == 1
     captured = capsys.readouterr()
     assert captured.err.startswith("error: ")
     assert "SECURITY" not in captured.err
@@ -314,7 +320,7 @@ def test_markup_in_an_error_message_is_printed_literally(
 
 
 def test_success_passes_the_return_value_through() -> None:
-    @cli.command
+    @shared.command
     def fine(x: int) -> int:
         return x + 1
 
@@ -328,12 +334,12 @@ def test_a_passphrase_file_wins_and_only_the_line_end_is_stripped(
     monkeypatch.setenv("KLUIS_PASSPHRASE", "from the environment")
     secret = tmp_path / "pass"
     secret.write_text("  spaces stay  \r\n", encoding="utf-8")
-    assert cli.read_secret("p", "KLUIS_PASSPHRASE", secret) == "  spaces stay  "
+    assert passphrases.read_secret("p", "KLUIS_PASSPHRASE", secret) == "  spaces stay  "
 
 
 def test_the_environment_is_used_without_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KLUIS_PASSPHRASE", "from the environment")
-    assert cli.read_secret("p", "KLUIS_PASSPHRASE", None) == "from the environment"
+    assert passphrases.read_secret("p", "KLUIS_PASSPHRASE", None) == "from the environment"
 
 
 @pytest.mark.parametrize("value", [None, ""])
@@ -346,7 +352,7 @@ def test_no_passphrase_and_no_terminal_is_a_user_error(
         monkeypatch.setenv("KLUIS_PASSPHRASE", value)
     monkeypatch.setattr("sys.stdin.isatty", lambda: False, raising=False)
     with pytest.raises(typer.Exit) as raised:
-        cli.read_secret("p", "KLUIS_PASSPHRASE", None)
+        passphrases.read_secret("p", "KLUIS_PASSPHRASE", None)
     assert raised.value.exit_code == 1
     message = capsys.readouterr().err
     assert message.startswith("error: no passphrase")
@@ -357,12 +363,12 @@ def test_allow_env_false_ignores_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("KLUIS_PASSPHRASE", "must not be used")
     monkeypatch.setattr("sys.stdin.isatty", lambda: False, raising=False)
     with pytest.raises(typer.Exit):
-        cli.read_secret("p", "KLUIS_PASSPHRASE", None, allow_env=False)
+        passphrases.read_secret("p", "KLUIS_PASSPHRASE", None, allow_env=False)
 
 
 def test_a_missing_passphrase_file_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
-        cli.read_secret("p", "KLUIS_PASSPHRASE", tmp_path / "absent")
+        passphrases.read_secret("p", "KLUIS_PASSPHRASE", tmp_path / "absent")
 
 
 # -- formatting ----------------------------------------------------------------------------------
@@ -379,7 +385,7 @@ def test_a_missing_passphrase_file_is_an_os_error(tmp_path: Path) -> None:
     ],
 )
 def test_size_text(n: int, text: str) -> None:
-    assert cli.size_text(n) == text
+    assert output.size_text(n) == text
 
 
 @pytest.fixture
@@ -393,15 +399,15 @@ def amsterdam(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_when(amsterdam: None) -> None:
-    assert cli.when(0) == "-"
-    assert cli.when(86400 + 3600 + 60) == "1970-01-02 02:01"  # 01:01 UTC, in winter
-    assert cli.when(calendar.timegm((2026, 7, 1, 12, 0, 0))) == "2026-07-01 14:00"  # summer
+    assert output.when(0) == "-"
+    assert output.when(86400 + 3600 + 60) == "1970-01-02 02:01"  # 01:01 UTC, in winter
+    assert output.when(calendar.timegm((2026, 7, 1, 12, 0, 0))) == "2026-07-01 14:00"  # summer
 
 
 def test_an_expiry_date_ends_at_midnight_on_this_computers_clock(amsterdam: None) -> None:
-    end = cli.parse_expiry("2027-01-31")
+    end = sharing.parse_expiry("2027-01-31")
     assert end == calendar.timegm((2027, 1, 31, 22, 59, 59))  # 23:59:59 in Amsterdam
-    assert cli.when(end) == "2027-01-31 23:59"
+    assert output.when(end) == "2027-01-31 23:59"
 
 
 @pytest.mark.parametrize(
@@ -410,7 +416,7 @@ def test_an_expiry_date_ends_at_midnight_on_this_computers_clock(amsterdam: None
      ("nl_NL.UTF-8", "%x"), ("de_DE@euro", "%x")],
 )  # fmt: skip
 def test_dates_are_written_the_way_the_locale_writes_them(lc_time: str, shown: str) -> None:
-    assert cli.date_format(lc_time) == shown
+    assert output.date_format(lc_time) == shown
 
 
 # -- the command line in process (no server) ------------------------------------------------------
@@ -418,7 +424,7 @@ runner = CliRunner()
 
 
 def test_help_lists_the_commands() -> None:
-    result = runner.invoke(cli.app, ["--help"])
+    result = runner.invoke(main.app, ["--help"])
     assert result.exit_code == 0
     for name in ("register", "login", "dossier", "add", "get", "share", "revoke", "export"):
         assert name in result.output
@@ -426,14 +432,14 @@ def test_help_lists_the_commands() -> None:
 
 def test_whoami_without_a_session_is_a_user_error(tmp_path: Path) -> None:
     result = runner.invoke(
-        cli.app, ["whoami", "--profile", str(tmp_path / "empty"), "--server", "http://127.0.0.1:9"]
+        main.app, ["whoami", "--profile", str(tmp_path / "empty"), "--server", "http://127.0.0.1:9"]
     )
     assert result.exit_code == 1
     assert "not logged in" in result.output
 
 
 def test_an_unknown_command_is_a_usage_error() -> None:
-    assert runner.invoke(cli.app, ["frobnicate"]).exit_code == 2
+    assert runner.invoke(main.app, ["frobnicate"]).exit_code == 2
 
 
 def test_a_far_future_timestamp_is_printed_not_an_error() -> None:
@@ -442,19 +448,19 @@ def test_a_far_future_timestamp_is_printed_not_an_error() -> None:
     # or from before --expires had bounds), and then the `shared` table of its recipient failed
     # with "error: year 275817 is out of range".
     for ts in (253_402_300_800, 8_640_000_000_000, 2**64 - 1):  # the year 10000 and beyond
-        assert cli.when(ts) == "after 9999-12-31"
-    assert cli.when(253_402_300_799) == "9999-12-31 23:59"
-    assert cli.when(-(2**63)) == "before 0001-01-01"  # a server may send anything in a log
+        assert output.when(ts) == "after 9999-12-31"
+    assert output.when(253_402_300_799) == "9999-12-31 23:59"
+    assert output.when(-(2**63)) == "before 0001-01-01"  # a server may send anything in a log
 
 
 # -- exit statuses through the command line machinery (typer's CliRunner) -------------------------
-# A throw-away Typer app whose commands carry the real `cli.command` decorator: what reaches the
+# A throw-away Typer app whose commands carry the real `shared.command` decorator: what reaches the
 # user is the exit status and stderr that click produces, not just the exception in the wrapper.
 errors_app = typer.Typer()
 
 
 @errors_app.command()
-@cli.command
+@shared.command
 def fail_with(kind: str) -> None:
     raise {
         "integrity": IntegrityError("payload: chunk 2 failed authentication"),
@@ -470,9 +476,9 @@ def fail_with(kind: str) -> None:
 
 
 @errors_app.command()
-@cli.command
+@shared.command
 def succeed() -> None:
-    cli.out.print("fine")
+    output.out.print("fine")
 
 
 @pytest.mark.parametrize(
@@ -518,7 +524,7 @@ def test_success_exits_0_through_the_cli() -> None:
 
 def test_the_real_app_maps_an_unreachable_server_to_1(tmp_path: Path, closed_port_url: str) -> None:
     result = runner.invoke(
-        cli.app,
+        main.app,
         ["login", "anna", "--server", closed_port_url, "--profile", str(tmp_path / "p")],
         env={"KLUIS_PASSPHRASE": "some passphrase"},
     )
@@ -530,7 +536,7 @@ def test_the_real_app_maps_an_unreachable_server_to_1(tmp_path: Path, closed_por
 
 def test_the_real_app_maps_a_bad_expiry_to_1(tmp_path: Path, closed_port_url: str) -> None:
     result = runner.invoke(
-        cli.app,
+        main.app,
         ["share", "ab", "bob", "--expires", "someday", "--server", closed_port_url],
         env={"KLUIS_PROFILE": str(tmp_path / "p")},
     )
@@ -538,11 +544,95 @@ def test_the_real_app_maps_a_bad_expiry_to_1(tmp_path: Path, closed_port_url: st
     assert "cannot read the expiry 'someday'" in result.stderr
 
 
+# The real app, with one client method replaced by one that raises: what is tested is how the
+# command line reports the exception, not the client.
+DOCUMENT_ID = "8efb542945ec686402d220e2ece2efba"
+
+
+def _client_method_raises(monkeypatch: pytest.MonkeyPatch, method: str, exc: Exception) -> None:
+    def raising(*args: object, **kwargs: object) -> None:
+        raise exc
+
+    monkeypatch.setattr(Client, method, raising)
+
+
+def test_a_bug_in_a_command_exits_70_without_a_traceback(
+    tmp_path: Path, closed_port_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _client_method_raises(monkeypatch, "whoami", KeyError("session"))
+    monkeypatch.delenv("KLUIS_DEBUG", raising=False)
+    result = runner.invoke(
+        main.app, ["whoami", "--server", closed_port_url, "--profile", str(tmp_path / "p")]
+    )
+    assert result.exit_code == shared.EXIT_INTERNAL == 70
+    assert result.stderr.startswith("internal error (KeyError: 'session'): this is a bug in Kluis")
+    assert "report it" in result.stderr and "KLUIS_DEBUG=1" in result.stderr
+    assert "Traceback" not in result.stderr and "SECURITY" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_kluis_debug_shows_the_traceback_of_a_bug(
+    tmp_path: Path, closed_port_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _client_method_raises(monkeypatch, "whoami", KeyError("session"))
+    result = runner.invoke(
+        main.app,
+        ["whoami", "--server", closed_port_url, "--profile", str(tmp_path / "p")],
+        env={"KLUIS_DEBUG": "1"},
+    )
+    assert result.exit_code == 70
+    assert "Traceback" in result.stderr and "KeyError" in result.stderr
+
+
+def test_a_full_disk_while_writing_a_document_names_the_file(
+    tmp_path: Path, closed_port_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write to a full disk fails with an OSError that names no file (the open succeeded):
+    the message names the file being written, exit 1."""
+    _client_method_raises(monkeypatch, "get", OSError(errno.ENOSPC, "No space left on device"))
+    target = tmp_path / "out" / "rapport.pdf"
+    result = runner.invoke(
+        main.app,
+        ["get", DOCUMENT_ID, "-o", str(target), "--server", closed_port_url],
+        env={"KLUIS_PROFILE": str(tmp_path / "p")},
+    )
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {target}: No space left on device\n"
+
+
+def test_a_full_disk_while_writing_the_profile_names_the_profile(
+    tmp_path: Path, closed_port_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _client_method_raises(monkeypatch, "logout", OSError(errno.ENOSPC, "No space left on device"))
+    profile = tmp_path / "p"
+    result = runner.invoke(
+        main.app, ["logout", "--server", closed_port_url, "--profile", str(profile)]
+    )
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {profile}: No space left on device\n"
+
+
+def test_a_missing_permission_names_the_path(
+    tmp_path: Path, closed_port_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    denied = tmp_path / "gesloten" / "rapport.pdf"
+    _client_method_raises(
+        monkeypatch, "get", PermissionError(errno.EACCES, "Permission denied", str(denied))
+    )
+    result = runner.invoke(
+        main.app,
+        ["get", DOCUMENT_ID, "--server", closed_port_url],
+        env={"KLUIS_PROFILE": str(tmp_path / "p")},
+    )
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {denied}: Permission denied\n"
+
+
 # -- output --------------------------------------------------------------------------------------
 
 
 def test_columns_pad_every_column_to_its_widest_cell(capsys: pytest.CaptureFixture[str]) -> None:
-    table = cli.Columns("id", "name", "size")
+    table = output.Columns("id", "name", "size")
     table.add_row("7f2a", "rapport-schade-hoofdstraat.pdf", "1.2 MiB")
     table.add_row("e1c5", "foto.jpg", 200)
     table.print()
@@ -554,7 +644,7 @@ def test_columns_pad_every_column_to_its_widest_cell(capsys: pytest.CaptureFixtu
 
 
 def test_columns_print_names_literally(capsys: pytest.CaptureFixture[str]) -> None:
-    table = cli.Columns("name", "author", names=("name",))
+    table = output.Columns("name", "author", names=("name",))
     table.add_row("[red]rood[/red] :smile:.txt", "anna")
     table.print()
     marked = capsys.readouterr().out.splitlines()[1]
@@ -565,16 +655,16 @@ def test_one_long_name_does_not_widen_the_table(capsys: pytest.CaptureFixture[st
     # Issue 15, point 9: one 255-character name made the whole `ls` table 300 columns wide.
     long_name = "x" * 251 + ".pdf"
     status = "verified; version 12 unconfirmed, not yet in owner's index"
-    table = cli.Columns("name", "author", "signature", names=("name",))
+    table = output.Columns("name", "author", "signature", names=("name",))
     table.add_row(long_name, "bert", status)
     table.add_row("brief.txt", "anna", "verified")
     table.print()
     _, long, short = capsys.readouterr().out.splitlines()
     name_cell = long.split("  ")[0]
-    assert len(name_cell) == cli.NAME_CELLS
+    assert len(name_cell) == output.NAME_CELLS
     assert name_cell.startswith("xxxx") and name_cell.endswith("\u2026xxxxxx.pdf")
     assert long.endswith(f"  bert    {status}")  # other columns are never cut
-    assert short.startswith("brief.txt" + " " * (cli.NAME_CELLS - len("brief.txt")) + "  anna")
+    assert short.startswith("brief.txt" + " " * (output.NAME_CELLS - len("brief.txt")) + "  anna")
 
 
 @pytest.mark.parametrize(
@@ -587,14 +677,14 @@ def test_one_long_name_does_not_widen_the_table(capsys: pytest.CaptureFixture[st
     ],
 )
 def test_shorten_fits_the_cells_on_screen(text: str, shortened: str) -> None:
-    assert cli.shorten(text) == shortened
-    assert cell_len(cli.shorten(text)) <= cli.NAME_CELLS
+    assert output.shorten(text) == shortened
+    assert cell_len(output.shorten(text)) <= output.NAME_CELLS
 
 
 def test_columns_show_control_characters_as_replacement_characters(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    table = cli.Columns("title")
+    table = output.Columns("title")
     table.add_row("Schade\x1b[2J\x07\x9b31m\x7f Hoofdstraat\r\n12")
     table.print()
     out = capsys.readouterr().out
@@ -604,7 +694,7 @@ def test_columns_show_control_characters_as_replacement_characters(
 def test_columns_align_wide_characters_by_their_width_on_screen(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    table = cli.Columns("name", "size")
+    table = output.Columns("name", "size")
     table.add_row("地震.jpg", "1")  # two cells per character on a terminal
     table.add_row("abcdefgh", "2")
     table.print()
@@ -615,7 +705,7 @@ def test_a_json_list_is_one_item_per_line_and_valid_json(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     rows = [{"name": "brief é.pdf", "size": 1}, {"name": "[b]", "size": 2}]
-    cli.print_json(rows)
+    output.print_json(rows)
     out = capsys.readouterr().out
     assert json.loads(out) == rows
     assert out.splitlines() == [
@@ -624,5 +714,27 @@ def test_a_json_list_is_one_item_per_line_and_valid_json(
         json.dumps(rows[1]),
         "]",
     ]
-    cli.print_json([])
+    output.print_json([])
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_the_kinds_in_org_create_help_are_the_clients() -> None:
+    """Written out in the CLI so that its help does not load the organisations' key code."""
+    from client_sdk.cli.organisations import KIND_HELP
+    from client_sdk.organisations import KINDS
+
+    assert f"One of: {', '.join(KINDS)}." == KIND_HELP
+
+
+def test_help_loads_neither_the_client_nor_httpx_nor_the_cryptography() -> None:
+    """Start-up (issue 21): `kluis --help` builds the app from the command modules alone."""
+    code = (
+        "import sys\n"
+        "from client_sdk.cli.main import app\n"
+        "heavy = ['client_sdk.client', 'httpx', 'cryptography', 'nacl', 'argon2', 'server']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from client_sdk import Client, cli
+from client_sdk import Client
+from client_sdk.cli.main import app
 from client_sdk.documents import DocumentsMixin, readable_file
 from client_sdk.errors import ClientError
 from client_sdk.localserver import LocalServer
@@ -84,7 +85,7 @@ def test_kluis_add_checks_every_file_before_it_talks_to_the_server(
     (tmp_path / "map").mkdir()
     for files in (["present.txt", "absent"], ["present.txt", "map"]):
         result = CliRunner().invoke(
-            cli.app,
+            app,
             ["add", DOSSIER, *(str(tmp_path / f) for f in files), "--server", closed_port_url],
             env={"KLUIS_PROFILE": str(tmp_path / "p")},
         )

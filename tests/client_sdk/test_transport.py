@@ -331,3 +331,30 @@ def test_unb64_refuses_what_is_not_a_string(value: Any) -> None:
 def test_unb64_refuses_what_is_not_valid_base64(value: str) -> None:
     with pytest.raises(MalformedError, match="grant is not valid base64"):
         unb64(value, "grant")
+
+
+# -- start-up: no CA bundle for a server that speaks plain http (issue 21) -------------------------
+@pytest.fixture
+def ca_loads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The CA files and folders loaded into an SSL context from now on."""
+    import ssl
+
+    loaded: list[object] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def recording(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loaded.append(args or kwargs)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", recording)
+    return loaded
+
+
+def test_a_plain_http_server_loads_no_ca_bundle(ca_loads: list[object]) -> None:
+    Api("http://127.0.0.1:8000").close()
+    assert ca_loads == []
+
+
+def test_an_https_server_is_verified_against_the_ca_bundle(ca_loads: list[object]) -> None:
+    Api("https://kluis.example").close()
+    assert ca_loads, "an https:// server must be checked against trusted CAs"

@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -118,6 +120,20 @@ def test_an_added_script_line_is_caught_by_the_command(served: ServedBundle) -> 
     with pytest.raises(IntegrityError, match=re.escape("assets/worker.js")):
         web_verify_command(served.url, echo=lines.append)
     assert "NOT the web app" in lines[-1]
+
+
+def test_kluis_web_verify_exits_0_on_the_bundle_as_built_and_3_on_a_changed_byte(
+    served: ServedBundle,
+) -> None:
+    kluis = str(Path(sys.executable).with_name("kluis"))
+    same = subprocess.run([kluis, "web", "verify", served.url], capture_output=True, text=True)
+    assert same.returncode == 0, same.stderr
+    assert "serves the web app of this Kluis package" in same.stdout
+    target = served.root / "assets" / "worker.js"
+    target.write_bytes(target.read_bytes() + b"\n")
+    changed = subprocess.run([kluis, "web", "verify", served.url], capture_output=True, text=True)
+    assert changed.returncode == 3
+    assert "assets/worker.js" in changed.stdout + changed.stderr
 
 
 def test_a_missing_file_is_caught(served: ServedBundle) -> None:

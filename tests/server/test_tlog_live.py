@@ -1,5 +1,5 @@
 """The key transparency log between real processes: a server on loopback, a witness as a
-separate process (python -m client_sdk.witness), and the client's checks of format section
+separate process (`kluis witness`), and the client's checks of format section
 17.6 (vault.keylookup.verify_lookup) applied to the server's lookup answers.
 
 - a registered account's identity record comes back from the batch lookup with its label,
@@ -73,7 +73,9 @@ def params() -> LogParams:
 
 @pytest.fixture
 def witness(tmp_path: Path, params: LogParams) -> Iterator[WitnessProcess]:
-    command = [sys.executable, "-m", "client_sdk.witness", "--key-file", str(tmp_path / "w.key")]
+    # The witness as an operator starts it: the `kluis witness` command, a process of its own.
+    kluis = str(Path(sys.executable).with_name("kluis"))
+    command = [kluis, "witness", "--key-file", str(tmp_path / "w.key")]
     command += ["--name", "dorpsbelang/witness", "--log", params.log_vkey, "--port", "0"]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT
