@@ -33,11 +33,10 @@ sys.path.insert(0, str(ROOT))
 from vault.content import Text  # noqa: E402
 from vault.group import epoch_key  # noqa: E402
 from vault.keys import PrivateIdentity  # noqa: E402
+from vault.kinds import OrgKind, Role  # noqa: E402
 from vault.message import NO_HASH, MessageKind, message_hash, seal_message  # noqa: E402
 from vault.messagelog import open_verified, verify_messages  # noqa: E402
 from vault.organisation import (  # noqa: E402
-    OrgKind,
-    Role,
     make_membership,
     new_organisation,
     next_epoch,

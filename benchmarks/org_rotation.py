@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from client_sdk import Client  # noqa: E402
 from client_sdk.localserver import LocalServer  # noqa: E402
-from vault.grant import Rights  # noqa: E402
+from vault.kinds import Rights  # noqa: E402
 
 PASSPHRASE = "benchmark passphrase, 2026 kaasschaaf"  # noqa: S105
 TARGET_S = 5.0

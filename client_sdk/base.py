@@ -17,9 +17,10 @@ from typing import Any, Self
 import httpx
 
 from vault.errors import ExpiredError, KeyMismatchError, MalformedError
-from vault.grant import GrantKind, Rights, open_grant
+from vault.grant import open_grant
 from vault.index import DossierIndex, index_hash, open_index, verify_index
 from vault.keys import Identity, PrivateIdentity
+from vault.kinds import GrantKind, Rights
 from vault.metadata import DossierMetadata
 
 from .errors import AmbiguousId, NotFound, NotLoggedIn, UnknownId

@@ -23,17 +23,10 @@ from vault.errors import (
     RollbackError,
     SecurityError,
 )
-from vault.grant import (
-    Grant,
-    GrantKind,
-    Rights,
-    make_dossier_grant,
-    new_dossier_key,
-    open_grant,
-    verify_grant,
-)
+from vault.grant import Grant, make_dossier_grant, new_dossier_key, open_grant, verify_grant
 from vault.header import DocumentHeader, OpenedHeader, header_hash, open_header
 from vault.index import DossierIndex, IndexEntry, compare_listing, index_hash, seal_index
+from vault.kinds import GrantKind, Rights
 from vault.metadata import DocumentMetadata, DossierMetadata
 
 from .base import ClientBase, Dossier, check_id, new_id, now

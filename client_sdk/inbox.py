@@ -20,8 +20,9 @@ from typing import Any
 
 from vault import labels
 from vault.errors import ExpiredError, KeyMismatchError, MalformedError, SecurityError
-from vault.grant import NEVER_EXPIRES, Grant, GrantKind, Rights, open_grant
+from vault.grant import NEVER_EXPIRES, Grant, open_grant
 from vault.keys import Identity
+from vault.kinds import GrantKind, Rights
 from vault.organisation import check_rewrap
 
 from .base import now

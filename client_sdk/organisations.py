@@ -31,20 +31,12 @@ from vault.errors import (
     MalformedError,
     SecurityError,
 )
-from vault.grant import (
-    Grant,
-    GrantKind,
-    Rights,
-    make_document_grant,
-    make_dossier_grant,
-    open_grant,
-)
+from vault.grant import Grant, make_document_grant, make_dossier_grant, open_grant
 from vault.keys import Identity, PrivateIdentity, normalise_fingerprint
+from vault.kinds import GrantKind, OrgKind, Rights, Role
 from vault.organisation import (
     ChainPin,
     OrgChain,
-    OrgKind,
-    Role,
     Roster,
     check_rewrap,
     make_membership,

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from vault.errors import KeyMismatchError, MalformedError, SecurityError
-from vault.grant import NEVER_EXPIRES, Grant, GrantKind, verify_grant
+from vault.grant import NEVER_EXPIRES, Grant, verify_grant
 from vault.header import DocumentHeader, header_hash
+from vault.kinds import GrantKind
 from vault.receipt import Receipt, ReceiptEntry, make_receipt, verify_receipt
 
 from .base import Dossier, now

@@ -22,8 +22,6 @@ from vault.errors import ExpiredError, KeyMismatchError, MalformedError, Securit
 from vault.grant import (
     NEVER_EXPIRES,
     Grant,
-    GrantKind,
-    Rights,
     make_document_grant,
     make_dossier_grant,
     new_dossier_key,
@@ -31,6 +29,7 @@ from vault.grant import (
     verify_grant,
 )
 from vault.keys import Identity
+from vault.kinds import GrantKind, Rights
 
 from .accesslog import LogEntry, verify_log
 from .base import Dossier, now

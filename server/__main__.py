@@ -96,7 +96,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def cleanup(args: argparse.Namespace) -> int:
-    from .blobstore import make_blobstore
+    from .app import make_blobstore
     from .cleanup import run_cleanup
 
     settings = _settings(args.data_dir)

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlmodel import Session, col, select
 
-from vault.logchain import GENESIS_HASH, entry_hash
+from vault.logchain import GENESIS_HASH, Action, entry_hash
 
 from .models import Dossier, LogEntry, LogEntryPublic
-
-Action = Literal["upload", "download", "share", "revoke"]
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,13 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from vault.errors import VaultError
+from vault.kinds import OrgKind
 from vault.logentry import Status, make_statement
 from vault.orgkeys import OrgKeys, genesis_fingerprint_digest, organisation_fingerprint
 
 from .config import Settings
 from .db import make_engine, open_session
-from .models import ORG_KINDS, Organisation, OrgKeyRecord
+from .models import Organisation, OrgKeyRecord
 from .tlog import statement_entry, subject_statement
 from .tlog_models import OperatorStatementRow
 from .tlog_service import TransparencyLog
@@ -48,6 +49,11 @@ def normalise_fingerprint(text: str) -> str:
     if len(digits) != FINGERPRINT_DIGITS or not (digits.isascii() and digits.isdigit()):
         raise ValueError("a fingerprint is 60 digits (12 groups of 5)")
     return " ".join(digits[i : i + 5] for i in range(0, FINGERPRINT_DIGITS, 5))
+
+
+def _kind_name(kind: int) -> str:
+    """How people call an organisation kind; the number if the database holds another."""
+    return OrgKind(kind).name.lower() if kind in set(OrgKind) else str(kind)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,7 +96,7 @@ def published_genesis(session: Session, org: Organisation) -> OrgKeys:
     if record != (1, org.org_id, org.name, org.kind):
         raise ValueError(
             f"the keys {org.name} published names another organisation (epoch {genesis.epoch}, "
-            f"{genesis.name!r}, kind {ORG_KINDS.get(genesis.kind, genesis.kind)}); clients "
+            f"{genesis.name!r}, kind {genesis.kind.name.lower()}); clients "
             "refuse them, so there is nothing to verify"
         )
     return genesis
@@ -132,7 +138,7 @@ def run(args: argparse.Namespace, now: int) -> str:
             if args.command == "list-orgs":
                 orgs = session.exec(select(Organisation).order_by(col(Organisation.name))).all()
                 return "\n".join(
-                    f"{o.name}\t{ORG_KINDS.get(o.kind, o.kind)}\tepoch {o.epoch}\t"
+                    f"{o.name}\t{_kind_name(o.kind)}\tepoch {o.epoch}\t"
                     + (f"verified {o.verified_fingerprint}" if o.verified_fingerprint else "-")
                     for o in orgs
                 )

@@ -15,7 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from . import problems
-from .blobstore import BlobStore, make_blobstore
+from .blobstore import BlobStore, FilesystemBlobStore
 from .cleanup import run_cleanup
 from .config import Settings
 from .db import make_engine
@@ -31,6 +31,15 @@ MMAP_THRESHOLD = 4 << 20  # above the 1 MiB payload buffers, below Argon2id's 19
 VERSION = "1.0.0"
 
 logger = logging.getLogger("kluis.server")
+
+
+def make_blobstore(settings: Settings) -> BlobStore:
+    """The store `settings.blob_backend` names: "filesystem" (the default) or "s3"."""
+    if settings.blob_backend == "s3":
+        from .blobstore_s3 import S3BlobStore  # its S3 client library only when it is used
+
+        return S3BlobStore.from_settings(settings)
+    return FilesystemBlobStore(settings.blob_path)
 
 
 def return_freed_memory() -> None:

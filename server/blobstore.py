@@ -4,7 +4,8 @@
 each blob in a file `<root>/<key[:2]>/<key>`. An upload is streamed to `<key>.part` next to its
 final place, fsynced, and renamed into place, so a blob either exists whole or not at all and a
 crash leaves only a `.part` file for cleanup. `S3BlobStore` (server/blobstore_s3.py) keeps
-them in an S3-compatible object store instead; `make_blobstore` picks one from the settings.
+them in an S3-compatible object store instead; `server.app.make_blobstore` picks one from the
+settings (there, so that this module, which the S3 store builds on, never imports it).
 
 A blob can also arrive in parts (docs/api.md, "Uploads in parts"): `begin_parts` reserves a
 key, `write_part` stores one part (any order, again to replace it), `complete_parts` makes the
@@ -30,13 +31,10 @@ from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from io import BufferedReader
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import blake3
 from starlette.concurrency import run_in_threadpool
-
-if TYPE_CHECKING:
-    from .config import Settings
 
 CHUNK_SIZE = 1 << 20  # reads and buffered writes move 1 MiB at a time
 ASSEMBLY_CHUNK_SIZE = 4 << 20  # checking a blob that arrived in parts reads 4 MiB at a time
@@ -217,15 +215,6 @@ class BlobStore(Protocol):
 
 def new_key() -> str:
     return secrets.token_hex(16)
-
-
-def make_blobstore(settings: Settings) -> BlobStore:
-    """The store `settings.blob_backend` names: "filesystem" (the default) or "s3"."""
-    if settings.blob_backend == "s3":
-        from .blobstore_s3 import S3BlobStore
-
-        return S3BlobStore.from_settings(settings)
-    return FilesystemBlobStore(settings.blob_path)
 
 
 class FilesystemBlobStore:

@@ -31,25 +31,21 @@ from fastapi import Depends, Request
 from sqlalchemy import BindParameter, ColumnElement, bindparam
 from sqlmodel import Session, col, or_, select
 
+from vault.kinds import GrantKind, Rights
+
 from .blobstore import BlobStore
 from .config import Settings
 from .db import Authorisation, get_session, read_step
-from .models import (
-    GRANT_KIND_DOSSIER,
-    RIGHTS_READ,
-    RIGHTS_WRITE,
-    AuthSession,
-    Dossier,
-    Grant,
-    User,
-)
-from .organisations import addressed_to
+from .models import AuthSession, Dossier, Grant, User
+from .org_grants import addressed_to
 from .problems import forbidden, not_found, unauthorized
 from .security import token_hash
 
 MAX_TOKEN_LENGTH = 256
 
-Role = Literal["owner", "write", "read", "document"]
+# What a caller may do in a dossier, from ownership and the grants it holds; not the role of an
+# organisation member (vault.kinds.Role).
+DossierRole = Literal["owner", "write", "read", "document"]
 T = TypeVar("T")
 
 
@@ -134,7 +130,7 @@ class DossierAccess(Authorisation):
     dossier: Dossier
     owner: User
     user: User
-    role: Role
+    role: DossierRole
     documents: frozenset[str] = field(default_factory=frozenset)  # for role "document"
     # The app's clock, to confirm the access at the time of the write (a grant may expire
     # after the request's `now`); set by the dependency.
@@ -183,7 +179,7 @@ class DossierAccess(Authorisation):
         now = self.clock()
         params = {"dossier_id": self.dossier.dossier_id, "user_id": self.user.user_id}
         if self.role in ("write", "read"):
-            rights = RIGHTS_WRITE if self.role == "write" else RIGHTS_READ
+            rights = Rights.WRITE if self.role == "write" else Rights.READ
             grant = session.exec(CONFIRMING_GRANT, params={**params, "now": now, "rights": rights})
             if grant.first() is not None:
                 return self
@@ -213,7 +209,7 @@ CONFIRMING_GRANT = (
     select(Grant.grant_id)
     .where(
         col(Grant.dossier_id) == bindparam("dossier_id"),
-        col(Grant.kind) == GRANT_KIND_DOSSIER,
+        col(Grant.kind) == GrantKind.DOSSIER,
         col(Grant.rights) >= bindparam("rights"),
         addressed_to(bindparam("user_id")),
         current_grant(bindparam("now")),
@@ -239,11 +235,11 @@ def resolve_access(
     grants = session.exec(
         CURRENT_GRANTS, params={"dossier_id": dossier_id, "user_id": user.user_id, "now": now}
     ).all()
-    role: Role | None = None
+    role: DossierRole | None = None
     documents: set[str] = set()
     for kind, rights, document_id in grants:
-        if kind == GRANT_KIND_DOSSIER:
-            if rights == RIGHTS_WRITE:
+        if kind == GrantKind.DOSSIER:
+            if rights == Rights.WRITE:
                 role = "write"
             elif role is None:
                 role = "read"

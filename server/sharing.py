@@ -14,17 +14,11 @@ from collections.abc import Sequence
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from vault.kinds import GrantKind
+
 from . import accesslog
-from .models import (
-    GRANT_KIND_DOCUMENT,
-    GRANT_KIND_DOSSIER,
-    Document,
-    Dossier,
-    Grant,
-    GrantCreate,
-    User,
-)
-from .organisations import no_wider, organisation_ids
+from .models import Document, Dossier, Grant, GrantCreate, User
+from .org_grants import no_wider, organisation_ids
 from .problems import conflict, invalid
 
 
@@ -46,7 +40,7 @@ def add_grants(
     if len(set(grant_ids)) != len(grant_ids):
         raise invalid("grants: a grant_id appears more than once")
     for g in grants:
-        if (g.kind == GRANT_KIND_DOSSIER) != (g.document_id is None):
+        if (g.kind == GrantKind.DOSSIER) != (g.document_id is None):
             raise invalid("grants: document_id must be null for kind 1 and set for kind 2")
 
     recipients = {g.recipient_id for g in grants}
@@ -81,7 +75,7 @@ def add_grants(
     if rotation:
         return rows
     shares = dict.fromkeys(
-        (g.recipient_id, g.document_id, g.number if g.kind == GRANT_KIND_DOCUMENT else None)
+        (g.recipient_id, g.document_id, g.number if g.kind == GrantKind.DOCUMENT else None)
         for g in rows
         if g.recipient_id != granter_id
     )
@@ -110,7 +104,7 @@ def _check_rotation(
     grants hold), among them the owner's own, and each other one copies a current (unexpired)
     dossier share of its recipient with no more rights and no later expiry. Anything else
     would be a share that the log does not show: 422."""
-    if any(g.kind != GRANT_KIND_DOSSIER for g in grants):
+    if any(g.kind != GrantKind.DOSSIER for g in grants):
         raise invalid("grants: a rotation re-wraps dossier keys only (kind 1)")
     epochs = {g.number for g in grants}
     if len(epochs) != 1:
@@ -120,7 +114,7 @@ def _check_rotation(
         raise invalid("grants: a rotation holds the owner's own grant of the new epoch")
     held = session.exec(
         select(Grant).where(
-            col(Grant.dossier_id) == dossier.dossier_id, col(Grant.kind) == GRANT_KIND_DOSSIER
+            col(Grant.dossier_id) == dossier.dossier_id, col(Grant.kind) == GrantKind.DOSSIER
         )
     ).all()
     if any(o.number >= epoch for o in held):

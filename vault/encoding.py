@@ -11,6 +11,10 @@ from __future__ import annotations
 from .errors import MalformedError
 
 ID_SIZE = 16
+# A sealed value (section 1, AEAD) is nonce || ciphertext || tag: XChaCha20-Poly1305's sizes.
+NONCE_SIZE = 24
+TAG_SIZE = 16
+SEALED_OVERHEAD = NONCE_SIZE + TAG_SIZE
 
 
 class Writer:
@@ -94,3 +98,23 @@ class Reader:
     def end(self) -> None:
         if self._pos != len(self._data):
             raise MalformedError(f"{self.what}: {self.remaining()} unexpected trailing bytes")
+
+
+# -- the writing side: values a caller hands in, refused with ValueError ------------------------
+U64_MAX = 2**64 - 1
+
+
+def u64(value: int) -> bytes:
+    return value.to_bytes(8, "big")
+
+
+def check_u64(value: int, what: str, minimum: int = 0) -> None:
+    """Writing side: refuse a value that is no u64 (or below `minimum`) with ValueError."""
+    if type(value) is not int or not minimum <= value <= U64_MAX:
+        raise ValueError(f"{what} must be an integer from {minimum} to 2**64 - 1")
+
+
+def check_length(value: bytes, size: int, what: str) -> None:
+    """Writing side: refuse anything but exactly `size` bytes with ValueError."""
+    if not isinstance(value, bytes) or len(value) != size:
+        raise ValueError(f"{what} must be {size} bytes")

@@ -16,51 +16,64 @@ recipient's checks in the documented order, each failure stopping everything:
 (target, granter, recipient) before choosing whom to check it against. `verify_grant` runs
 checks 1, 4 and 5 without unsealing: a granter uses it to learn whom it really gave what (the
 server's copy of rights, expiry or recipient is only a claim). Who may grant what is the opening
-client's decision, not this module's.
+client's decision, not this module's. The statement, its parsing and `verify_grant` hold no
+secret and live in `vault.grantstatement`, which the server may import; this module re-exports
+them and adds what seals and opens the key.
 """
 
 from __future__ import annotations
 
-import enum
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from typing import Final
 
 import nacl.exceptions
 import nacl.public
 
 from . import labels
 from .derive import derive
-from .encoding import ID_SIZE, Reader, Writer
-from .errors import ExpiredError, IntegrityError, KeyMismatchError, MalformedError, SignatureError
-from .header import check_length, check_u64, file_key_commitment, u64
+from .encoding import ID_SIZE, check_length, check_u64, u64
+from .errors import ExpiredError, IntegrityError, KeyMismatchError
+from .grantstatement import (
+    COMMITMENT_SIZE,
+    FORMAT_VERSION,
+    GRANT_MAGIC,
+    KEY_ID_SIZE,
+    KEY_SIZE,
+    NEVER_EXPIRES,
+    NO_DOCUMENT,
+    SEALED_KEY_SIZE,
+    SIGNATURE_SIZE,
+    WHAT,
+    Grant,
+    check_signed_by,
+    verify_grant,
+)
+from .header import file_key_commitment
 from .keys import Identity, PrivateIdentity
+from .kinds import GrantKind, Rights
 
-GRANT_MAGIC: Final = b"KLGR"
-FORMAT_VERSION: Final = 1
-KEY_SIZE: Final = 32
-KEY_ID_SIZE: Final = 32
-COMMITMENT_SIZE: Final = 32
-SEALED_KEY_SIZE: Final = KEY_SIZE + 48  # crypto_box_seal: ephemeral key 32 + tag 16
-SIGNATURE_SIZE: Final = 64
-NO_DOCUMENT: Final = bytes(ID_SIZE)
-NEVER_EXPIRES: Final = 0
-WHAT: Final = "grant"
-
-
-class GrantKind(enum.IntEnum):
-    DOSSIER = 1  # the dossier key of one epoch; number = epoch
-    DOCUMENT = 2  # the file key of one document version; number = version
-
-
-class Rights(enum.IntEnum):
-    READ = 1
-    WRITE = 2  # read and write
-
-
-_KINDS: Final = frozenset(GrantKind)
-_RIGHTS: Final = frozenset(Rights)
+# The statement (`vault.grantstatement`) is re-exported: `from vault.grant import Grant`.
+__all__ = [
+    "COMMITMENT_SIZE",
+    "FORMAT_VERSION",
+    "GRANT_MAGIC",
+    "KEY_ID_SIZE",
+    "KEY_SIZE",
+    "NEVER_EXPIRES",
+    "NO_DOCUMENT",
+    "SEALED_KEY_SIZE",
+    "SIGNATURE_SIZE",
+    "Grant",
+    "OpenedGrant",
+    "dossier_key_commitment",
+    "make_document_grant",
+    "make_dossier_grant",
+    "new_dossier_key",
+    "new_grant_id",
+    "open_grant",
+    "verify_grant",
+]
 
 
 def new_dossier_key() -> bytes:
@@ -75,107 +88,6 @@ def new_grant_id() -> bytes:
 def dossier_key_commitment(dossier_key: bytes, dossier_id: bytes, epoch: int) -> bytes:
     """Binds a dossier key to exactly one (dossier, epoch) (section 8, kind 1)."""
     return derive(dossier_key, labels.DOSSIER_KEY_COMMITMENT, dossier_id + u64(epoch))
-
-
-@dataclass(frozen=True)
-class Grant:
-    """The fields of a grant, in wire order. Holds no secret (the key inside is sealed)."""
-
-    grant_id: bytes
-    kind: GrantKind
-    dossier_id: bytes
-    document_id: bytes
-    number: int
-    rights: Rights
-    granter_id: bytes
-    granter_key_id: bytes
-    recipient_id: bytes
-    recipient_key_id: bytes
-    issued_at: int
-    expires_at: int
-    counter: int
-    key_commitment: bytes
-    sealed_key: bytes
-    signature: bytes = field(repr=False)
-
-    def body(self) -> bytes:
-        """Every byte the signature covers."""
-        return (
-            Writer()
-            .raw(GRANT_MAGIC)
-            .u8(FORMAT_VERSION)
-            .fixed(self.grant_id, ID_SIZE)
-            .u8(self.kind)
-            .fixed(self.dossier_id, ID_SIZE)
-            .fixed(self.document_id, ID_SIZE)
-            .u64(self.number)
-            .u8(self.rights)
-            .fixed(self.granter_id, ID_SIZE)
-            .fixed(self.granter_key_id, KEY_ID_SIZE)
-            .fixed(self.recipient_id, ID_SIZE)
-            .fixed(self.recipient_key_id, KEY_ID_SIZE)
-            .u64(self.issued_at)
-            .u64(self.expires_at)
-            .u64(self.counter)
-            .fixed(self.key_commitment, COMMITMENT_SIZE)
-            .fixed(self.sealed_key, SEALED_KEY_SIZE)
-            .getvalue()
-        )
-
-    def encode(self) -> bytes:
-        return self.body() + Writer().fixed(self.signature, SIGNATURE_SIZE).getvalue()
-
-    @classmethod
-    def decode(cls, data: bytes) -> Grant:
-        """Parse (step 1, `MalformedError`). Checks no signature and trusts nothing."""
-        r = Reader(data, WHAT)
-        r.magic(GRANT_MAGIC)
-        if r.u8() != FORMAT_VERSION:
-            raise MalformedError(f"{WHAT}: unsupported format version")
-        grant_id = r.raw(ID_SIZE)
-        kind = r.u8()
-        dossier_id = r.raw(ID_SIZE)
-        document_id = r.raw(ID_SIZE)
-        number = r.u64()
-        rights = r.u8()
-        granter_id, granter_key_id = r.raw(ID_SIZE), r.raw(KEY_ID_SIZE)
-        recipient_id, recipient_key_id = r.raw(ID_SIZE), r.raw(KEY_ID_SIZE)
-        issued_at, expires_at, counter = r.u64(), r.u64(), r.u64()
-        key_commitment = r.raw(COMMITMENT_SIZE)
-        sealed_key = r.raw(SEALED_KEY_SIZE)
-        signature = r.raw(SIGNATURE_SIZE)
-        r.end()
-        if kind not in _KINDS:
-            raise MalformedError(f"{WHAT}: unknown kind {kind}")
-        if rights not in _RIGHTS:
-            raise MalformedError(f"{WHAT}: unknown rights {rights}")
-        if (document_id == NO_DOCUMENT) != (kind == GrantKind.DOSSIER):
-            raise MalformedError(f"{WHAT}: document_id must be zero exactly for a dossier grant")
-        # Epochs, versions and grant counters all start at 1 (sections 7, 8 and 10).
-        if number < 1:
-            raise MalformedError(f"{WHAT}: epoch or version must be at least 1")
-        if counter < 1:
-            raise MalformedError(f"{WHAT}: counter must be at least 1")
-        return cls(
-            grant_id,
-            GrantKind(kind),
-            dossier_id,
-            document_id,
-            number,
-            Rights(rights),
-            granter_id,
-            granter_key_id,
-            recipient_id,
-            recipient_key_id,
-            issued_at,
-            expires_at,
-            counter,
-            key_commitment,
-            sealed_key,
-            signature,
-        )
-
-    peek = decode
 
 
 @dataclass(frozen=True)
@@ -340,7 +252,7 @@ def open_grant(
     mine = me.public
     if grant.recipient_id != mine.user_id or grant.recipient_key_id != mine.key_id:  # 3
         raise KeyMismatchError(f"{WHAT}: addressed to someone else, or to other keys")
-    _check_signed_by(grant, granter)  # 4, 5
+    check_signed_by(grant, granter)  # 4, 5
     if grant.expires_at != NEVER_EXPIRES and grant.expires_at <= now:  # 6
         raise ExpiredError(f"{WHAT}: expired")
     try:  # 7
@@ -354,24 +266,3 @@ def open_grant(
     if not hmac.compare_digest(commitment, grant.key_commitment):
         raise IntegrityError(f"{WHAT}: sealed key does not match the key commitment")
     return OpenedGrant(grant, key)
-
-
-def _check_signed_by(grant: Grant, granter: Identity) -> None:
-    """Checks 4 and 5: made by exactly this granter identity, and its signature verifies."""
-    if grant.granter_id != granter.user_id or grant.granter_key_id != granter.key_id:
-        raise KeyMismatchError(f"{WHAT}: granter is not the expected identity")
-    try:
-        granter.verify(labels.GRANT_SIGNATURE, grant.body(), grant.signature)
-    except SignatureError as exc:
-        raise SignatureError(f"{WHAT}: signature does not verify") from exc
-
-
-def verify_grant(data: bytes, *, granter: Identity, dossier_id: bytes) -> Grant:
-    """Check that `granter` signed this grant for this dossier (checks 1, 4, 5); nothing is
-    unsealed and expiry is left to the caller, who reads it from the returned, signed grant."""
-    check_length(dossier_id, ID_SIZE, "dossier_id")
-    grant = Grant.decode(data)
-    if grant.dossier_id != dossier_id:
-        raise IntegrityError(f"{WHAT}: is for another dossier")
-    _check_signed_by(grant, granter)
-    return grant

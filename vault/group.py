@@ -25,11 +25,11 @@ import nacl.public
 
 from . import labels
 from .derive import KEY_SIZE, derive
-from .encoding import ID_SIZE, Reader, Writer
+from .encoding import ID_SIZE, Reader, Writer, check_length, check_u64
 from .errors import IntegrityError, KeyMismatchError, MalformedError, SignatureError
-from .header import check_length, check_u64
 from .keys import Identity, PrivateIdentity
-from .organisation import EPOCH_MAX, OrgKind, Roster
+from .kinds import OrgKind
+from .orgchain import EPOCH_MAX, Roster
 from .orgkeys import FORMAT_VERSION, KEY_ID_SIZE, SIGNATURE_SIZE
 
 __all__ = [

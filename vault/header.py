@@ -10,32 +10,44 @@ and verifying one in the documented order, each failure stopping everything:
 
 `DocumentHeader.decode` (alias `peek`) is parsing only: it lets a client read the routing fields
 (dossier, document, version, author, epoch) before it knows whom to trust, and trusts nothing.
-
-This module deliberately does not import `vault.keys`: the server may parse headers, and the
-import contract keeps it away from secret-key code. Identities are taken through the small
-`SigningIdentity` / `VerifyingIdentity` protocols, which `vault.keys` satisfies.
+The layout, its hash and the identity protocols hold no secret and live in
+`vault.headerstatement`, which the server may import and this module re-exports. Identities are
+taken through the small `SigningIdentity` / `VerifyingIdentity` protocols, which `vault.keys`
+satisfies, so this module does not import `vault.keys` either.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Final, Protocol
-
-import blake3
 
 from . import labels
 from .derive import derive
-from .encoding import ID_SIZE, Writer
-from .errors import IntegrityError, KeyMismatchError, MalformedError, SignatureError
+from .encoding import ID_SIZE, check_length, check_u64, u64
+from .errors import IntegrityError, KeyMismatchError, SignatureError
+from .headerstatement import (
+    DOSSIER_KEY_SIZE,
+    FILE_KEY_SIZE,
+    FORMAT_VERSION,
+    HASH_SIZE,
+    HEADER_MAGIC,
+    KEY_ID_SIZE,
+    METADATA_MAX,
+    SIGNATURE_SIZE,
+    WHAT,
+    WRAPPED_FILE_KEY_SIZE,
+    DocumentHeader,
+    IndexedHeaders,
+    SigningIdentity,
+    VerifyingIdentity,
+    document_ids,
+    header_hash,
+    signed_by_index,
+)
 from .metadata import (
-    NONCE_SIZE,
-    SEALED_OVERHEAD,
-    TAG_SIZE,
     DocumentMetadata,
     new_nonce,
     open_aead,
@@ -43,67 +55,30 @@ from .metadata import (
     seal_aead,
 )
 
-HEADER_MAGIC: Final = b"KLDH"
-FORMAT_VERSION: Final = 1
-FILE_KEY_SIZE: Final = 32
-DOSSIER_KEY_SIZE: Final = 32
-KEY_ID_SIZE: Final = 32
-HASH_SIZE: Final = 32
-SIGNATURE_SIZE: Final = 64
-WRAPPED_FILE_KEY_SIZE: Final = NONCE_SIZE + FILE_KEY_SIZE + TAG_SIZE  # 72
-METADATA_MAX: Final = 65536
-U64_MAX: Final = 2**64 - 1
-WHAT: Final = "document header"
-# magic, format version, then every field up to and including the metadata's length (u32).
-_FIXED: Final = struct.Struct(
-    f">{len(HEADER_MAGIC)}sB{ID_SIZE}s{ID_SIZE}sQ{ID_SIZE}s{KEY_ID_SIZE}sQ"
-    f"{WRAPPED_FILE_KEY_SIZE}s{HASH_SIZE}sQ{HASH_SIZE}sQI"
-)
-
-
-class VerifyingIdentity(Protocol):
-    """The public half of a user, as the caller trusts it (`vault.keys.Identity`)."""
-
-    @property
-    def user_id(self) -> bytes: ...
-
-    @property
-    def key_id(self) -> bytes: ...
-
-    def verify(self, label: bytes, body: bytes, signature: bytes) -> None: ...
-
-
-class SigningIdentity(Protocol):
-    """A user who can sign (`vault.keys.PrivateIdentity`)."""
-
-    @property
-    def user_id(self) -> bytes: ...
-
-    @property
-    def public(self) -> VerifyingIdentity: ...
-
-    def sign(self, label: bytes, body: bytes) -> bytes: ...
-
-
-def u64(value: int) -> bytes:
-    return value.to_bytes(8, "big")
-
-
-def check_u64(value: int, what: str, minimum: int = 0) -> None:
-    """Writing side: refuse a value that is no u64 (or below `minimum`) with ValueError."""
-    if type(value) is not int or not minimum <= value <= U64_MAX:
-        raise ValueError(f"{what} must be an integer from {minimum} to 2**64 - 1")
-
-
-def check_length(value: bytes, size: int, what: str) -> None:
-    """Writing side: refuse anything but exactly `size` bytes with ValueError."""
-    if not isinstance(value, bytes) or len(value) != size:
-        raise ValueError(f"{what} must be {size} bytes")
-
-
-def document_ids(dossier_id: bytes, document_id: bytes, version: int) -> bytes:
-    """`ids = dossier_id || document_id || version` (version as u64)."""
-    return dossier_id + document_id + u64(version)
+# The statement (`vault.headerstatement`) is re-exported: `from vault.header import DocumentHeader`.
+__all__ = [
+    "DOSSIER_KEY_SIZE",
+    "FILE_KEY_SIZE",
+    "FORMAT_VERSION",
+    "HASH_SIZE",
+    "HEADER_MAGIC",
+    "KEY_ID_SIZE",
+    "METADATA_MAX",
+    "SIGNATURE_SIZE",
+    "WRAPPED_FILE_KEY_SIZE",
+    "DocumentHeader",
+    "IndexedHeaders",
+    "OpenedHeader",
+    "SigningIdentity",
+    "VerifyingIdentity",
+    "check_payload_digest",
+    "document_ids",
+    "file_key_commitment",
+    "header_hash",
+    "new_file_key",
+    "open_header",
+    "seal_header",
+]
 
 
 def new_file_key() -> bytes:
@@ -120,11 +95,6 @@ def file_key_commitment(
     )
 
 
-def header_hash(data: bytes) -> bytes:
-    """BLAKE3 of the whole header, signature included: its name in the dossier index."""
-    return bytes(blake3.blake3(bytes(data)).digest())
-
-
 @lru_cache(maxsize=64)
 def _wrap_key(dossier_key: bytes, dossier_id: bytes, epoch: int) -> bytes:
     # Remembered: every header of an epoch wraps its file key under the same wrap key, and a
@@ -138,119 +108,6 @@ def _wrap_ad(ids: bytes, epoch: int) -> bytes:
 
 def _metadata_ad(ids: bytes) -> bytes:
     return labels.METADATA + b"\x00" + ids
-
-
-@dataclass(frozen=True)
-class DocumentHeader:
-    """The fields of a document header, in wire order. Holds no secret."""
-
-    dossier_id: bytes
-    document_id: bytes
-    version: int
-    author_id: bytes
-    author_key_id: bytes
-    epoch: int
-    wrapped_file_key: bytes = field(repr=False)
-    key_commitment: bytes
-    payload_size: int
-    payload_hash: bytes
-    created_at: int
-    metadata: bytes = field(repr=False)  # sealed: nonce || ciphertext
-    signature: bytes = field(repr=False)
-
-    @property
-    def ids(self) -> bytes:
-        return document_ids(self.dossier_id, self.document_id, self.version)
-
-    def body(self) -> bytes:
-        """Every byte the signature covers."""
-        return (
-            Writer()
-            .raw(HEADER_MAGIC)
-            .u8(FORMAT_VERSION)
-            .fixed(self.dossier_id, ID_SIZE)
-            .fixed(self.document_id, ID_SIZE)
-            .u64(self.version)
-            .fixed(self.author_id, ID_SIZE)
-            .fixed(self.author_key_id, KEY_ID_SIZE)
-            .u64(self.epoch)
-            .fixed(self.wrapped_file_key, WRAPPED_FILE_KEY_SIZE)
-            .fixed(self.key_commitment, HASH_SIZE)
-            .u64(self.payload_size)
-            .fixed(self.payload_hash, HASH_SIZE)
-            .u64(self.created_at)
-            .vbytes(self.metadata)
-            .getvalue()
-        )
-
-    def encode(self) -> bytes:
-        return self.body() + Writer().fixed(self.signature, SIGNATURE_SIZE).getvalue()
-
-    @classmethod
-    def decode(cls, data: bytes) -> DocumentHeader:
-        """Parse (step 1, `MalformedError`). Checks no signature and trusts nothing."""
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise MalformedError(f"{WHAT}: expected bytes, got {type(data).__name__}")
-        data = bytes(data)
-        # The fixed-size fields in one unpack: a listing parses ten thousand headers.
-        if len(data) < len(HEADER_MAGIC):
-            raise MalformedError(f"{WHAT}: truncated")
-        if data[: len(HEADER_MAGIC)] != HEADER_MAGIC:
-            raise MalformedError(f"{WHAT}: not a {WHAT} (wrong magic bytes)")
-        if len(data) > len(HEADER_MAGIC) and data[len(HEADER_MAGIC)] != FORMAT_VERSION:
-            raise MalformedError(f"{WHAT}: unsupported format version")
-        if len(data) < _FIXED.size:
-            raise MalformedError(f"{WHAT}: truncated")
-        (
-            _,
-            _,
-            dossier_id,
-            document_id,
-            version,
-            author_id,
-            author_key_id,
-            epoch,
-            wrapped_file_key,
-            key_commitment,
-            payload_size,
-            payload_hash,
-            created_at,
-            metadata_size,
-        ) = _FIXED.unpack_from(data)
-        if metadata_size > METADATA_MAX:
-            raise MalformedError(f"{WHAT}: field of {metadata_size} bytes exceeds {METADATA_MAX}")
-        end = _FIXED.size + metadata_size
-        if len(data) < end + SIGNATURE_SIZE:
-            raise MalformedError(f"{WHAT}: truncated")
-        if len(data) > end + SIGNATURE_SIZE:
-            raise MalformedError(
-                f"{WHAT}: {len(data) - end - SIGNATURE_SIZE} unexpected trailing bytes"
-            )
-        header = cls(
-            dossier_id=dossier_id,
-            document_id=document_id,
-            version=version,
-            author_id=author_id,
-            author_key_id=author_key_id,
-            epoch=epoch,
-            wrapped_file_key=wrapped_file_key,
-            key_commitment=key_commitment,
-            payload_size=payload_size,
-            payload_hash=payload_hash,
-            created_at=created_at,
-            metadata=data[_FIXED.size : end],
-            signature=data[end:],
-        )
-        # Versions and epochs count from 1 (sections 7 and 10); 0 names nothing that exists.
-        if header.version < 1:
-            raise MalformedError(f"{WHAT}: version must be at least 1")
-        if header.epoch < 1:
-            raise MalformedError(f"{WHAT}: epoch must be at least 1")
-        if len(header.metadata) < SEALED_OVERHEAD:
-            raise MalformedError(f"{WHAT}: metadata too short to be sealed")
-        return header
-
-    peek = decode
 
 
 @dataclass(frozen=True)
@@ -382,7 +239,7 @@ def open_header(
         raise IntegrityError(f"{WHAT}: is for version {header.version}, not {version}")
     if header.author_id != author.user_id or header.author_key_id != author.key_id:  # 3
         raise KeyMismatchError(f"{WHAT}: author is not the expected identity")
-    if index is None or not _signed_by_index(data, header, index):  # 4
+    if index is None or not signed_by_index(data, header, index):  # 4
         try:
             # The layout is fixed and fully parsed, so the signed body is the received bytes
             # before the signature: verifying those skips re-encoding the header.
@@ -403,29 +260,6 @@ def open_header(
         derive(file_key, labels.METADATA_KEY), header.metadata, _metadata_ad(header.ids)
     )
     return OpenedHeader(header, file_key, metadata)
-
-
-class IndexedHeaders(Protocol):
-    """What step 4 needs of a verified dossier index (`vault.index.DossierIndex`)."""
-
-    @property
-    def owner_id(self) -> bytes: ...
-
-    @property
-    def owner_key_id(self) -> bytes: ...
-
-    def header_hash_of(self, document_id: bytes, version: int) -> bytes | None: ...
-
-
-def _signed_by_index(data: bytes, header: DocumentHeader, index: IndexedHeaders) -> bool:
-    """True if the verified index's owner is this header's author and signed its BLAKE3.
-
-    The index signature covers `header_hash`, which covers every byte of the header, so it
-    proves what the header's own signature would: the same person vouched for these bytes."""
-    if header.author_id != index.owner_id or header.author_key_id != index.owner_key_id:
-        return False
-    listed = index.header_hash_of(header.document_id, header.version)
-    return listed is not None and hmac.compare_digest(listed, header_hash(data))
 
 
 def _unwrap_file_key(header: DocumentHeader, dossier_keys: Mapping[int, bytes]) -> bytes:

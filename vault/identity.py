@@ -26,6 +26,9 @@ FORMAT_VERSION = 1
 KEY_SIZE = 32
 SIGNATURE_SIZE = 64
 KEY_ID_SIZE = 32
+# The size of a PrivateKeys (section 4: three keys), which a membership seals to a member;
+# public knowledge, defined here so that parsing a membership needs no secret-key code.
+PRIVATE_KEYS_SIZE = 3 * KEY_SIZE
 FINGERPRINT_GROUPS = 12
 FINGERPRINT_GROUP_BYTES = 5
 FINGERPRINT_GROUP_MODULUS = 100_000

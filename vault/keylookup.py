@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from .checkpoint import Checkpoint, TrustedLog, VerifiedCheckpoint, check_extension, open_checkpoint
 from .errors import KeyMismatchError
-from .keys import Identity
+from .identity import Identity
 from .logentry import LogEntry, Namespace, verify_label
-from .organisation import OrgKeys
+from .orgkeys import OrgKeys
 from .tlog import leaf_hash, verify_inclusion
 
 __all__ = ["Lookup", "verify_logged", "verify_lookup"]

@@ -21,6 +21,7 @@ from .encoding import ID_SIZE
 from .errors import MalformedError
 from .identity import (
     KEY_SIZE,
+    PRIVATE_KEYS_SIZE,
     Identity,
     check_username,
     fingerprint_digest,
@@ -41,8 +42,6 @@ __all__ = [
     "normalise_fingerprint",
     "verify_signature",
 ]
-
-PRIVATE_KEYS_SIZE = 3 * KEY_SIZE
 
 
 @dataclass(frozen=True, repr=False)

@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Final, Literal
 
 from .errors import IntegrityError, MalformedError
 
-__all__ = ["ENTRY_FIELDS", "GENESIS_HASH", "entry_hash", "verify_chain"]
+__all__ = ["ENTRY_FIELDS", "GENESIS_HASH", "Action", "entry_hash", "verify_chain"]
 
 GENESIS_HASH: Final = "0" * 64
+Action = Literal["upload", "download", "share", "revoke"]  # what an entry records
 ENTRY_FIELDS: Final = ("seq", "at", "actor_id", "action", "document_id", "version", "subject_id")
 
 

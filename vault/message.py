@@ -26,9 +26,9 @@ import nacl.exceptions
 
 from . import labels
 from .derive import KEY_SIZE, derive
-from .encoding import ID_SIZE, Reader, Writer
+from .encoding import ID_SIZE, Reader, Writer, check_length, check_u64
 from .errors import IntegrityError, KeyMismatchError, MalformedError, SignatureError
-from .header import SigningIdentity, check_length, check_u64
+from .headerstatement import SigningIdentity
 from .identity import Identity
 from .orgkeys import FORMAT_VERSION, KEY_ID_SIZE, SIGNATURE_SIZE
 

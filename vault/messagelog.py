@@ -26,8 +26,9 @@ from .content import Body, decode_body
 from .errors import IntegrityError, KeyMismatchError, MalformedError, RollbackError
 from .group import check_group
 from .keys import Identity
+from .kinds import OrgKind, Role
 from .message import NO_HASH, Message, MessageKind, message_hash, open_message, verify_sender
-from .organisation import IdentityOf, OrgKind, Role, Roster
+from .orgchain import IdentityOf, Roster
 
 __all__ = [
     "ChainState",

@@ -23,14 +23,12 @@ from typing import Any, Final, NoReturn
 import nacl.bindings
 import nacl.exceptions
 
+from .encoding import NONCE_SIZE, SEALED_OVERHEAD
 from .errors import IntegrityError, MalformedError
 
 PADDING_BLOCK: Final = 256
 PADDING_BYTE: Final = b" "
-NONCE_SIZE: Final = 24
-TAG_SIZE: Final = 16
 AEAD_KEY_SIZE: Final = 32
-SEALED_OVERHEAD: Final = NONCE_SIZE + TAG_SIZE
 
 NAME_MAX: Final = 255
 MEDIA_TYPE_MAX: Final = 255

@@ -10,7 +10,6 @@ and makes new epochs. Nothing here touches the network or the disk.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from dataclasses import dataclass, field
 from typing import Final
@@ -19,6 +18,7 @@ from . import labels
 from .encoding import ID_SIZE, Reader, Writer
 from .errors import MalformedError
 from .identity import Identity, check_username, format_fingerprint
+from .kinds import OrgKind
 
 ORG_KEYS_MAGIC: Final = b"KLOK"
 FORMAT_VERSION: Final = 1
@@ -26,15 +26,6 @@ KEY_ID_SIZE: Final = 32
 SIGNATURE_SIZE: Final = 64
 IDENTITY_MAX: Final = 1024
 NO_KEY_ID: Final = bytes(KEY_ID_SIZE)
-
-
-class OrgKind(enum.IntEnum):
-    MUNICIPALITY = 1
-    INSTITUTION = 2
-    CONTRACTOR = 3
-    ENGINEERING = 4
-    GROUP = 5  # a village group (section 19.1)
-    CONVERSATION = 6  # two users' personal messages (section 19.1)
 
 
 _KINDS: Final = frozenset(OrgKind)

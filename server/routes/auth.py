@@ -33,8 +33,8 @@ from ..models import (
 )
 from ..problems import unauthorized
 from ..ratelimit import LoginLimiter
-from ..routing import resource_router
 from ..security import fake_salt, hash_key, new_token, token_hash, verify_key
+from .router import resource_router
 
 router = resource_router("auth")
 

@@ -41,7 +41,7 @@ from ..models import (
     VersionPublic,
 )
 from ..problems import ApiProblem, conflict, invalid, not_found
-from ..routing import resource_router
+from .router import resource_router
 
 router = resource_router("documents")
 logger = logging.getLogger("kluis.server")

@@ -31,9 +31,9 @@ from ..models import (
     LogEntryPublic,
     User,
 )
-from ..organisations import addressed_to
+from ..org_grants import addressed_to
 from ..problems import conflict
-from ..routing import resource_router
+from .router import resource_router
 
 router = resource_router("dossiers")
 

@@ -19,9 +19,9 @@ from .. import tlog
 from ..deps import CurrentUser, SessionDep
 from ..models import Organisation, User
 from ..problems import not_found
-from ..routing import resource_router
 from ..tlog_models import LogHead, LookupAnswer, LookupRequest, UserKeys
 from ..tlog_service import LogDep, SinceParam
+from .router import resource_router
 
 router = resource_router("log")  # under /api/v1
 tiles = APIRouter(prefix="/log", tags=["log"], route_class=router.route_class)  # at the root

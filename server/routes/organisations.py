@@ -12,11 +12,12 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from .. import organisations
+from vault.kinds import Role
+
+from .. import org_grants
 from ..db import writes
 from ..deps import CurrentUser, DossierAccessDep, NowDep, SessionDep, current_grant
 from ..models import (
-    ROLE_ADMIN,
     Grant,
     MemberAdd,
     MembershipIn,
@@ -36,10 +37,10 @@ from ..models import (
     User,
 )
 from ..problems import conflict, forbidden, invalid, not_found
-from ..routing import resource_router
 from ..tlog import organisation_entry
 from ..tlog_models import OrganisationLookup
 from ..tlog_service import LogDep, SinceParam
+from .router import resource_router
 
 router = resource_router("organisations")
 
@@ -92,7 +93,7 @@ def _membership(org_id: str, epoch: int, m: MembershipIn, now: int) -> OrgMember
 
 
 def _require_admin(session: Session, org: Organisation, user: User) -> None:
-    if _role(session, org.org_id, user.user_id) != ROLE_ADMIN:
+    if _role(session, org.org_id, user.user_id) != Role.ADMIN:
         raise forbidden("only an administrator of the organisation may do this")
 
 
@@ -114,15 +115,15 @@ def create_organisation(
         created_by=user.user_id,
         created_at=now,
     )
-    if organisations.id_taken(session, body.org_id):  # ids of users and organisations never meet
+    if org_grants.id_taken(session, body.org_id):  # ids of users and organisations never meet
         raise conflict("that organisation id is taken")
     if session.exec(select(Organisation).where(col(Organisation.name) == body.name)).first():
         raise conflict("that organisation name is taken")
     session.add(org)
     session.flush()
     session.add(OrgKeyRecord(org_id=org.org_id, epoch=1, record=body.record, created_at=now))
-    session.add(OrgMember(org_id=org.org_id, user_id=user.user_id, role=ROLE_ADMIN, added_at=now))
-    creator = MembershipIn(member_id=user.user_id, role=2, membership=body.membership)  # admin
+    session.add(OrgMember(org_id=org.org_id, user_id=user.user_id, role=Role.ADMIN, added_at=now))
+    creator = MembershipIn(member_id=user.user_id, role=Role.ADMIN, membership=body.membership)
     session.add(_membership(org.org_id, 1, creator, now))
     try:
         session.flush()
@@ -236,7 +237,7 @@ def rotate(
         roster[m.member_id].role = m.role
         session.add(roster[m.member_id])
         session.add(_membership(org_id, body.epoch, m, now))
-    organisations.add_rewrapped_grants(session, org, user.user_id, body.grants, now)
+    org_grants.add_rewrapped_grants(session, org, user.user_id, body.grants, now)
     try:
         session.flush()
     except IntegrityError:
@@ -264,7 +265,7 @@ def organisation_grants(
         .where(col(Grant.recipient_id) == org_id, current_grant(now))
         .order_by(col(Grant.created_at).desc(), col(Grant.grant_id))
     ).all()
-    owners = organisations.dossier_owners(session, {g.dossier_id for g in rows})
+    owners = org_grants.dossier_owners(session, {g.dossier_id for g in rows})
     return [OrgGrantPublic.of_grant(g, owners[g.dossier_id]) for g in rows]
 
 

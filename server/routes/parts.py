@@ -63,7 +63,7 @@ from ..models import (
     User,
 )
 from ..problems import ApiProblem, conflict, invalid, not_found, quota_exceeded, too_large
-from ..routing import resource_router
+from .router import resource_router
 from .uploads import room_left, storage_used
 
 router = resource_router("uploads")

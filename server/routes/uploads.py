@@ -26,7 +26,7 @@ from ..db import release, write_transaction
 from ..deps import BlobStoreDep, CurrentUser, SessionDep, SettingsDep
 from ..models import PartUpload, Upload, UploadPublic, User
 from ..problems import ApiProblem, quota_exceeded, too_large
-from ..routing import resource_router
+from .router import resource_router
 
 router = resource_router("uploads")
 

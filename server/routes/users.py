@@ -11,17 +11,17 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from .. import organisations
+from .. import org_grants
 from ..db import write_transaction
 from ..deps import AddressDep, CallerDep, CurrentUser, NowDep, SessionDep, SettingsDep
 from ..models import AuthSession, PassphraseChange, User, UserCreate, UserPublic
 from ..problems import conflict, not_found, unauthorized
 from ..ratelimit import LoginLimiter
-from ..routing import resource_router
 from ..security import hash_key
 from ..tlog_models import UserLookup
 from ..tlog_service import LogDep, SinceParam, logged_identity
 from .auth import check_key
+from .router import resource_router
 
 router = resource_router("users")
 
@@ -49,7 +49,7 @@ def register(body: UserCreate, session: SessionDep, now: NowDep, log: LogDep) ->
     )
     with write_transaction(session):  # after the slow hashes
         # User and organisation ids share one namespace: a grant's recipient_id names either.
-        if organisations.id_taken(session, body.user_id):
+        if org_grants.id_taken(session, body.user_id):
             raise conflict(TAKEN)
         session.add(user)
         try:

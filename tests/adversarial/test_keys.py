@@ -21,10 +21,11 @@ from vault.errors import (
     VaultError,
     WrongPassphrase,
 )
-from vault.grant import Grant, GrantKind, Rights, _grant_from_parts, make_dossier_grant
+from vault.grant import Grant, _grant_from_parts, make_dossier_grant
 from vault.header import DocumentHeader
 from vault.index import index_hash, seal_index
 from vault.keys import Identity, PrivateIdentity
+from vault.kinds import GrantKind, Rights
 from vault.labels import DOCUMENT_HEADER_SIGNATURE, GRANT_SIGNATURE
 from vault.metadata import DossierMetadata
 

@@ -24,9 +24,9 @@ from vault.errors import (
     VaultError,
     WrongPassphrase,
 )
-from vault.grant import Rights
 from vault.kdf import KdfParams, passphrase_keys
 from vault.keys import PrivateIdentity
+from vault.kinds import Rights
 from vault.logchain import entry_hash
 
 from .harness import (

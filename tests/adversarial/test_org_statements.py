@@ -26,9 +26,10 @@ import pytest
 
 from client_sdk.organisations import UnverifiedOrganisation
 from vault.errors import SecurityError
-from vault.grant import Rights, make_dossier_grant
+from vault.grant import make_dossier_grant
 from vault.header import DocumentHeader, header_hash
 from vault.keys import PrivateIdentity
+from vault.kinds import Rights
 from vault.receipt import Receipt, ReceiptEntry, make_receipt
 
 from .harness import Person, World, assert_fail_closed

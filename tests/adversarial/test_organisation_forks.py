@@ -27,14 +27,8 @@ import pytest
 from vault import labels
 from vault.errors import KeyMismatchError, SecurityError
 from vault.keys import Identity, PrivateIdentity
-from vault.organisation import (
-    Membership,
-    OrgKeys,
-    OrgKind,
-    Role,
-    make_membership,
-    next_epoch,
-)
+from vault.kinds import OrgKind, Role
+from vault.organisation import Membership, OrgKeys, make_membership, next_epoch
 from vault.receipt import Receipt, make_receipt
 
 from .harness import Person, assert_fail_closed, world

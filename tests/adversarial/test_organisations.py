@@ -22,13 +22,13 @@ import pytest
 
 from client_sdk import Client
 from vault.errors import IntegrityError, SecurityError
-from vault.grant import Grant, GrantKind, Rights, make_dossier_grant, open_grant
+from vault.grant import Grant, make_dossier_grant, open_grant
 from vault.header import open_header
 from vault.keys import PrivateIdentity
+from vault.kinds import GrantKind, OrgKind, Rights
 from vault.organisation import (
     Membership,
     OrgKeys,
-    OrgKind,
     new_organisation,
     next_epoch,
     open_membership,

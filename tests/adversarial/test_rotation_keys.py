@@ -18,9 +18,9 @@ import pytest
 
 from client_sdk.transport import b64
 from vault.errors import KeyMismatchError
-from vault.grant import GrantKind
 from vault.keys import PrivateIdentity
-from vault.organisation import OrgKind, Role, make_membership, new_organisation
+from vault.kinds import GrantKind, OrgKind, Role
+from vault.organisation import make_membership, new_organisation
 
 from .harness import (
     PASSPHRASE,

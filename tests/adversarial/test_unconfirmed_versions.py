@@ -25,8 +25,9 @@ import pytest
 
 from client_sdk import Client
 from client_sdk.errors import UnconfirmedVersionError
-from vault.grant import Grant, GrantKind, Rights, make_dossier_grant
+from vault.grant import Grant, make_dossier_grant
 from vault.header import DocumentHeader
+from vault.kinds import GrantKind, Rights
 
 from .harness import (
     EXIT_USER_ERROR,

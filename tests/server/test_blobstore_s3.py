@@ -19,13 +19,13 @@ from minio.error import S3Error
 from pydantic import ValidationError
 
 from client_sdk import Client
+from server.app import make_blobstore
 from server.blobstore import (
     BlobStoreUnavailable,
     BlobTooLarge,
     FilesystemBlobStore,
     LayoutRefused,
     PartLayout,
-    make_blobstore,
 )
 from server.blobstore_s3 import S3BlobStore
 from server.config import ConfigurationError, Settings

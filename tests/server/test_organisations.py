@@ -19,7 +19,8 @@ import pytest
 
 from server import admin
 from vault.keys import PrivateIdentity
-from vault.organisation import OrgKind, new_organisation, verify_chain
+from vault.kinds import OrgKind
+from vault.organisation import new_organisation, verify_chain
 
 from .harness import START, Account, FakeClock, Kluis, assert_problem, b64, grant_in, new_id
 

@@ -26,9 +26,7 @@ from vault.errors import (
 from vault.grant import (
     NO_DOCUMENT,
     Grant,
-    GrantKind,
     OpenedGrant,
-    Rights,
     _grant_from_parts,
     dossier_key_commitment,
     make_document_grant,
@@ -39,6 +37,7 @@ from vault.grant import (
 )
 from vault.header import _seal_header_from_parts, file_key_commitment, open_header
 from vault.keys import PrivateIdentity
+from vault.kinds import GrantKind, Rights
 from vault.metadata import DocumentMetadata
 
 

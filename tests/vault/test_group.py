@@ -20,10 +20,9 @@ from vault.group import (
     verify_archive_key,
 )
 from vault.keys import Identity, PrivateIdentity
+from vault.kinds import OrgKind, Role
 from vault.organisation import (
     Membership,
-    OrgKind,
-    Role,
     Roster,
     make_membership,
     new_organisation,

@@ -22,9 +22,10 @@ from vault.errors import (
 )
 from vault.keylookup import verify_logged, verify_lookup
 from vault.keys import Identity, PrivateIdentity
+from vault.kinds import OrgKind
 from vault.logentry import LogEntry, Namespace, prove_label
 from vault.note import Ed25519Signer, sign_note
-from vault.organisation import OrgKind, new_organisation, next_epoch
+from vault.organisation import new_organisation, next_epoch
 from vault.tlog import MemoryTree
 
 ORIGIN = "kluis.example/log"

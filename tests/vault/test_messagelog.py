@@ -18,11 +18,10 @@ from vault.errors import (
 )
 from vault.group import epoch_key
 from vault.keys import Identity, PrivateIdentity
+from vault.kinds import OrgKind, Role
 from vault.message import NO_HASH, Message, MessageKind, message_hash, seal_message
 from vault.messagelog import ChainState, open_verified, verify_messages, verify_public_post
 from vault.organisation import (
-    OrgKind,
-    Role,
     Roster,
     make_membership,
     new_organisation,

@@ -18,13 +18,12 @@ from vault.errors import (
     SecurityError,
     SignatureError,
 )
-from vault.grant import Grant, GrantKind, Rights, make_dossier_grant, new_dossier_key, open_grant
+from vault.grant import Grant, make_dossier_grant, new_dossier_key, open_grant
 from vault.keys import Identity, PrivateIdentity
+from vault.kinds import GrantKind, OrgKind, Rights, Role
 from vault.organisation import (
     Membership,
     OrgKeys,
-    OrgKind,
-    Role,
     check_pin,
     check_rewrap,
     make_membership,

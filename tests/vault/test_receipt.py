@@ -18,7 +18,8 @@ from vault.errors import (
     SignatureError,
 )
 from vault.keys import PrivateIdentity
-from vault.organisation import OrgChain, OrgKind, new_organisation, next_epoch, verify_chain
+from vault.kinds import OrgKind
+from vault.organisation import OrgChain, new_organisation, next_epoch, verify_chain
 from vault.receipt import MAX_ENTRIES, Receipt, ReceiptEntry, make_receipt, verify_receipt
 
 NOW = 1_800_000_000

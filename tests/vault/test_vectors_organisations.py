@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from vault import errors, labels
-from vault.grant import Grant, GrantKind, open_grant
+from vault.grant import Grant, open_grant
 from vault.keys import Identity
+from vault.kinds import GrantKind
 from vault.organisation import (
     ChainPin,
     OrgChain,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from vault import errors
-from vault.grant import Grant, GrantKind, Rights, _grant_from_parts, open_grant
+from vault.grant import Grant, _grant_from_parts, open_grant
 from vault.header import (
     DocumentHeader,
     _seal_header_from_parts,
@@ -26,6 +26,7 @@ from vault.header import (
 )
 from vault.index import DossierIndex, _seal_index_from_parts, index_hash, open_index
 from vault.keys import Identity, PrivateIdentity
+from vault.kinds import GrantKind, Rights
 from vault.metadata import DocumentMetadata, DossierMetadata
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"

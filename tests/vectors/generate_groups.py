@@ -30,11 +30,10 @@ from vault import labels
 from vault.content import Answer, Event, Post, Reply, Text
 from vault.group import ArchiveKey, conversation_name, epoch_key, make_archive_key
 from vault.keys import PrivateIdentity
+from vault.kinds import OrgKind, Role
 from vault.message import NO_HASH, Message, MessageKind, message_hash, seal_message
 from vault.messagelog import ChainState, state_to_json, verify_messages
 from vault.organisation import (
-    OrgKind,
-    Role,
     make_membership,
     new_organisation,
     next_epoch,

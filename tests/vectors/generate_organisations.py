@@ -31,14 +31,13 @@ from generate_structures import (  # type: ignore[import-not-found]
 )
 
 from vault import labels
-from vault.grant import NO_DOCUMENT, Grant, GrantKind, Rights, _grant_from_parts
+from vault.grant import NO_DOCUMENT, Grant, _grant_from_parts
 from vault.grant import dossier_key_commitment as commitment
 from vault.keys import Identity, PrivateIdentity
+from vault.kinds import GrantKind, OrgKind, Rights, Role
 from vault.organisation import (
     Membership,
     OrgKeys,
-    OrgKind,
-    Role,
     make_membership,
     new_organisation,
     next_epoch,

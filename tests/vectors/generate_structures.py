@@ -23,14 +23,7 @@ import nacl.public
 
 from vault import labels
 from vault.derive import derive
-from vault.grant import (
-    NO_DOCUMENT,
-    Grant,
-    GrantKind,
-    Rights,
-    _grant_from_parts,
-    dossier_key_commitment,
-)
+from vault.grant import NO_DOCUMENT, Grant, _grant_from_parts, dossier_key_commitment
 from vault.header import (
     DocumentHeader,
     _metadata_ad,
@@ -46,6 +39,7 @@ from vault.index import (
     index_hash,
 )
 from vault.keys import PrivateIdentity
+from vault.kinds import GrantKind, Rights
 from vault.metadata import PADDING_BLOCK, DocumentMetadata, DossierMetadata, seal_aead
 
 OUT = Path(__file__).resolve().parent

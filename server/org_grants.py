@@ -1,4 +1,6 @@
-"""Organisations as the server sees them: a roster for access control, opaque signed records.
+"""Grants addressed to organisations: whom they reach (the roster), the id namespace users and
+organisations share, and the re-wrapped grants of a rotation. The routes of the organisations
+themselves are server.routes.organisations.
 
 A grant may be addressed to an organisation (its `recipient_id` is an `org_id`); every user in
 the organisation's roster then has the access the grant gives, exactly as if it were addressed
@@ -14,8 +16,9 @@ from collections.abc import Sequence
 from sqlalchemy import BindParameter, ColumnElement, text
 from sqlmodel import Session, col, or_, select
 
+from vault.kinds import GrantKind
+
 from .models import (
-    GRANT_KIND_DOSSIER,
     Document,
     Dossier,
     Grant,
@@ -87,7 +90,7 @@ def add_rewrapped_grants(
     for g in grants:
         if g.recipient_id != org.org_id:
             raise invalid("grants: every re-wrapped grant is addressed to the organisation")
-        if (g.kind == GRANT_KIND_DOSSIER) != (g.document_id is None):
+        if (g.kind == GrantKind.DOSSIER) != (g.document_id is None):
             raise invalid("grants: document_id must be null for kind 1 and set for kind 2")
     dossiers = {g.dossier_id for g in grants}
     current = session.exec(
