@@ -33,7 +33,7 @@ from vault.errors import (
 )
 from vault.grant import Grant, make_document_grant, make_dossier_grant, open_grant
 from vault.keys import Identity, PrivateIdentity, normalise_fingerprint
-from vault.kinds import GrantKind, OrgKind, Rights, Role
+from vault.kinds import INSTITUTION_KINDS, GrantKind, Rights, Role
 from vault.organisation import (
     ChainPin,
     OrgChain,
@@ -57,7 +57,7 @@ from .trust import Contact
 from .typed import typed_org_name
 
 SECTION = "organisations"
-KINDS = {kind.name.lower(): kind for kind in OrgKind}
+KINDS = {kind.name.lower(): kind for kind in INSTITUTION_KINDS}
 ROLE_ORDER = {"document": 0, "read": 1, "write": 2}
 
 

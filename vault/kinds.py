@@ -33,6 +33,16 @@ class OrgKind(enum.IntEnum):
     CONVERSATION = 6  # two users' personal messages (section 19.1)
 
 
+# The kinds `kluis org create` makes: groups and conversations are made by the group commands
+# (section 19), never as an institution a resident could mistake them for.
+INSTITUTION_KINDS = (
+    OrgKind.MUNICIPALITY,
+    OrgKind.INSTITUTION,
+    OrgKind.CONTRACTOR,
+    OrgKind.ENGINEERING,
+)
+
+
 class Role(enum.IntEnum):
     """A member's role in an organisation epoch (not a user's access to a dossier)."""
 
