@@ -446,6 +446,55 @@ def test_decryption_stops_writing_at_the_failing_batch() -> None:
     assert len(out.getvalue()) <= 20 * CHUNK_SIZE  # never plaintext of the altered chunk
 
 
+def test_of_two_altered_batches_the_first_one_is_reported() -> None:
+    """Batches are opened in parallel, so a later one may fail first: the error raised and the
+    point where writing stops are still those of the first altered chunk in payload order."""
+    plaintext = data(6 * BATCH)
+    payload = bytearray(encrypt_fixed(plaintext))
+    payload[NONCE_SIZE + 70 * ENCRYPTED_CHUNK_SIZE] ^= 1  # chunk 70, in the fifth batch
+    payload[NONCE_SIZE + 30 * ENCRYPTED_CHUNK_SIZE] ^= 1  # chunk 30, in the second batch
+    out = io.BytesIO()
+    with pytest.raises(IntegrityError, match="chunk 30 failed"):
+        decrypt_payload(io.BytesIO(bytes(payload)), out, KEY)
+    assert out.getvalue() == plaintext[: len(out.getvalue())]
+    assert len(out.getvalue()) <= 30 * CHUNK_SIZE
+
+
+def test_an_altered_final_batch_after_many_good_ones_fails_closed() -> None:
+    plaintext = data(5 * BATCH + 7)
+    payload = bytearray(encrypt_fixed(plaintext))
+    payload[-1] ^= 1  # the tag of the short final chunk
+    out = io.BytesIO()
+    with pytest.raises(IntegrityError, match="chunk 80 failed"):
+        decrypt_payload(io.BytesIO(bytes(payload)), out, KEY)
+    assert len(out.getvalue()) <= 80 * CHUNK_SIZE
+
+
+class FailingSource(io.RawIOBase):
+    """`content` in reads of at most one batch, then an OSError, as a vanishing disk gives."""
+
+    def __init__(self, content: bytes, after: int) -> None:
+        self._src = io.BytesIO(content)
+        self.left = after
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self.left <= 0:
+            raise OSError("read failed")
+        self.left -= 1
+        return self._src.readinto(buffer[:BATCH])
+
+
+def test_source_errors_propagate_from_the_pipeline() -> None:
+    with pytest.raises(OSError, match="read failed"):
+        encrypt_payload(FailingSource(bytes(8 * BATCH), after=5), io.BytesIO(), KEY)  # type: ignore[arg-type]
+    payload = encrypt_fixed(bytes(8 * BATCH))
+    with pytest.raises(OSError, match="read failed"):
+        decrypt_payload(FailingSource(payload, after=4), io.BytesIO(), KEY)  # type: ignore[arg-type]
+
+
 class FailingWriter:
     def __init__(self, after: int) -> None:
         self.left = after
