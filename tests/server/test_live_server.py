@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,11 @@ def connect(server: LiveServer, username: str) -> httpx.Client:
     client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
     client.headers["X-User-Id"] = body["user_id"]  # for the test's own bookkeeping
     return client
+
+
+def unique(name: str) -> str:
+    """A username no other test on a shared server registers."""
+    return f"{name}-{secrets.token_hex(4)}"
 
 
 def user_id(client: httpx.Client) -> str:
@@ -76,8 +82,8 @@ def test_the_fixture_runs_a_real_server(live_server: LiveServer) -> None:
     assert (live_server.data_dir / "server-secret").exists()
 
 
-def test_upload_and_download_over_http(live_server: LiveServer) -> None:
-    alice = connect(live_server, "alice")
+def test_upload_and_download_over_http(shared_server: LiveServer) -> None:
+    alice = connect(shared_server, unique("alice"))
     dossier_id = new_dossier(alice)
     pieces = [os.urandom(1 << 20) for _ in range(5)] + [os.urandom(12345)]
     document_id = upload_and_commit(alice, dossier_id, iter(pieces))
@@ -113,9 +119,9 @@ def test_data_and_sessions_survive_a_restart_and_a_crash(live_server: LiveServer
     assert alice.get(f"/documents/{document_id}/versions/1/payload").content == b"durable"
 
 
-def test_concurrent_downloads_keep_the_log_chain_intact(live_server: LiveServer) -> None:
-    alice = connect(live_server, "alice")
-    bob = connect(live_server, "bob")
+def test_concurrent_downloads_keep_the_log_chain_intact(shared_server: LiveServer) -> None:
+    alice = connect(shared_server, unique("alice"))
+    bob = connect(shared_server, unique("bob"))
     dossier_id = new_dossier(alice, grant_in(user_id(bob)))
     document_id = upload_and_commit(alice, dossier_id, iter([os.urandom(200_000)]))
     path = f"/documents/{document_id}/versions/1/payload"
@@ -131,14 +137,16 @@ def test_concurrent_downloads_keep_the_log_chain_intact(live_server: LiveServer)
     assert_chain(log)
 
 
-def test_sixty_concurrent_writers_on_sqlite_neither_stall_nor_fail(live_server: LiveServer) -> None:
+def test_sixty_concurrent_writers_on_sqlite_neither_stall_nor_fail(
+    shared_server: LiveServer,
+) -> None:
     """More requests that write at once than the server has worker threads (40): each write
     transaction runs within one thread call, so none waits for a thread while it holds SQLite's
     write lock (which once stalled everything for the 30 s busy timeout, then answered 500).
 
     The stall shows as those 500s, which every request's status check catches; the clock here
     only guards against a hang, with a bound no busy machine comes near."""
-    alice = connect(live_server, "alice")
+    alice = connect(shared_server, unique("alice"))
     dossier_id = new_dossier(alice)
     document_id = upload_and_commit(alice, dossier_id, iter([os.urandom(50_000)]))
     path = f"/documents/{document_id}/versions/1/payload"
