@@ -11,6 +11,7 @@ own data directory, for tests that must go over HTTP (client SDK, adversarial, e
         live_server.kill()           # SIGKILL, e.g. to simulate a crash; start() brings it back
         live_server.log()            # what the process printed (stdout and stderr)
 
+`shared_server` is one such process shared by a module's tests (see its rules below).
 `live_server_factory(env=..., data_dir=...)` starts more servers, or one with settings from
 `KLUIS_*` environment variables, e.g. `live_server_factory(env={"KLUIS_MAX_UPLOAD_BYTES":
 "1000"})`. Every server started through these fixtures is stopped at teardown. Ports come from
@@ -48,3 +49,14 @@ def live_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Li
 def live_server(live_server_factory: LiveServerFactory) -> LiveServer:
     """A fresh server process with an empty data directory, stopped after the test."""
     return live_server_factory()
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server process for all of a module's tests that ask for it: starting a process per
+    test is most of the suite's time. Its tests must register users of their own (unique
+    names) and must not restart, kill or measure it, nor read its log; those take
+    `live_server`."""
+    server = LiveServer(tmp_path_factory.mktemp("kluis-shared-server") / "data", None)
+    yield server.start()
+    server.stop()

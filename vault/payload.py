@@ -14,8 +14,9 @@ file key, so a stored payload becomes a real age file once an age header that wr
 is put in front of it (`vault.agefile`), without re-encrypting anything.
 
 Both directions stream: they read, encrypt or decrypt, hash and write a small fixed batch of
-chunks at a time, so memory does not grow with the size of the file. While streaming they
-compute the BLAKE3-256 hash and size of the payload bytes, which the document header signs.
+chunks at a time, a fixed number of batches in flight, so memory does not grow with the size
+of the file. While streaming they compute the BLAKE3-256 hash and size of the payload bytes,
+which the document header signs.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import io
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO, Final
 
@@ -70,7 +72,10 @@ DIGEST_SIZE: Final = 32  # BLAKE3-256
 # interpreter's per-call cost over 1 MiB (measured fastest of 4..32 chunks), and the buffers
 # (PIPELINE_SLOTS batches of about 1 MiB each way) stay far below any memory concern.
 BATCH_CHUNKS: Final = 16
-PIPELINE_SLOTS: Final = 3  # batches in flight between the AEAD thread and the hashing thread
+# Batches in flight: one being read, AEAD_WORKERS being sealed or opened, one being hashed and
+# written.
+AEAD_WORKERS: Final = 2  # the development machine's cores; the AEAD releases the GIL
+PIPELINE_SLOTS: Final = AEAD_WORKERS + 2
 
 Progress = Callable[[int], None]
 
@@ -125,48 +130,78 @@ def _chunk_nonce(counter: int, last: bool) -> bytes:
     return counter.to_bytes(COUNTER_SIZE, "big") + (LAST_CHUNK if last else NOT_LAST_CHUNK)
 
 
-class _HashWriter:
-    """Hashes the payload bytes and writes output batches, on a helper thread once warranted.
+class _Pipeline:
+    """Runs batches through the AEAD on worker threads, then hashes and writes them in order.
 
-    The AEAD and BLAKE3 both release the GIL, so hashing and writing batch n on a second
-    thread while the caller's thread reads and encrypts (or decrypts) batch n+1 nearly halves
-    the time per byte on two cores. Batches live in `slots` preallocated buffer sets handed
-    back and forth through queues, so memory stays bounded at `slots` batches. A payload of a
-    single batch never starts the thread: small documents do not pay for it.
+    The caller's thread reads batch n+2 while AEAD_WORKERS threads seal or open batches n and
+    n+1, each a batch at a time, and one more thread hashes and writes finished batches in
+    payload order. ChaCha20-Poly1305, BLAKE3 and file I/O all release the GIL, so the four
+    share both cores. Buffers belong to `slots` slots handed back and forth through a queue:
+    at most `slots` batches are in flight, whatever the payload's size.
+
+    A batch's AEAD job raises in its worker; the in-order thread re-raises that error when it
+    reaches the batch, stops writing, and the caller's thread raises it at its next `acquire`
+    or at `finish`. So the first failing batch in payload order is the one reported, and
+    nothing of it or of any later batch reaches dst. A payload of a single batch starts no
+    thread: small documents do not pay for them.
     """
 
-    def __init__(self, dst: BinaryIO, slots: int, hashed_prefix: bytes) -> None:
+    def __init__(
+        self, dst: BinaryIO, hashed_prefix: bytes, progress: Progress | None, slots: int
+    ) -> None:
         self._dst = dst
         self._hasher = blake3.blake3(hashed_prefix)
-        self._todo: queue.SimpleQueue[tuple[int, memoryview, memoryview] | None]
+        self._progress = progress
+        self._todo: queue.SimpleQueue[tuple[int, Future[None], memoryview, memoryview] | None]
         self._todo = queue.SimpleQueue()
         self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
         for slot in range(slots):
             self._free.put(slot)
-        self._thread: threading.Thread | None = None
+        self._marks: list[Sequence[int]] = [() for _ in range(slots)]  # progress, per slot
+        self._workers: ThreadPoolExecutor | None = None
+        self._writer: threading.Thread | None = None
         self._error: BaseException | None = None
         self._stop = False  # set on failure: skip the work still queued
 
     def acquire(self) -> int:
-        """Wait for a slot whose buffers the helper is done with."""
+        """Wait for a slot whose batch is done; report that batch's progress."""
         slot = self._free.get()
         self._raise_if_failed()
+        self._report(slot)
         return slot
 
-    def submit(self, slot: int, to_hash: memoryview, to_write: memoryview, *, last: bool) -> None:
-        """Hash `to_hash` and write `to_write`, in submission order; release `slot` after."""
-        if self._thread is None:
+    def submit(
+        self,
+        slot: int,
+        job: Callable[[], None],
+        to_hash: memoryview,
+        to_write: memoryview,
+        *,
+        marks: Sequence[int],
+        last: bool,
+    ) -> None:
+        """Run `job` (the batch's AEAD, in place); then hash `to_hash` and write `to_write`,
+        in submission order, and release `slot`. `marks` are the plaintext bytes done after
+        each of the batch's chunks, reported to `progress` once the batch is done."""
+        self._marks[slot] = marks
+        if self._writer is None:
             if last:
-                self._process(slot, to_hash, to_write)
+                job()
+                self._hash_and_write(to_hash, to_write)
+                self._report(slot)
                 return
-            self._thread = threading.Thread(target=self._run, name="kluis-payload", daemon=True)
-            self._thread.start()
-        self._todo.put((slot, to_hash, to_write))
+            self._workers = ThreadPoolExecutor(AEAD_WORKERS, thread_name_prefix="kluis-aead")
+            self._writer = threading.Thread(target=self._run, name="kluis-payload", daemon=True)
+            self._writer.start()
+        assert self._workers is not None
+        self._todo.put((slot, self._workers.submit(job), to_hash, to_write))
 
     def finish(self) -> bytes:
         """Wait for all submitted batches; return the BLAKE3-256 of everything hashed."""
         self._join()
         self._raise_if_failed()
+        while not self._free.empty():
+            self._report(self._free.get())
         return bytes(self._hasher.digest(DIGEST_SIZE))
 
     def abort(self) -> None:
@@ -175,26 +210,35 @@ class _HashWriter:
         self._join()
 
     def _join(self) -> None:
-        if self._thread is not None:
+        if self._writer is not None:
             self._todo.put(None)
-            self._thread.join()
-            self._thread = None
+            self._writer.join()
+            self._writer = None
+        if self._workers is not None:
+            # Cancelled or finished, no job may still be writing into a slot's buffers.
+            self._workers.shutdown(wait=True, cancel_futures=True)
+            self._workers = None
 
     def _run(self) -> None:
         while (item := self._todo.get()) is not None:
-            if self._stop or self._error is not None:
-                self._free.put(item[0])
-                continue
-            try:
-                self._process(*item)
-            except BaseException as error:  # re-raised on the caller's thread
-                self._error = error
-                self._free.put(item[0])
+            slot, job, to_hash, to_write = item
+            if not (self._stop or self._error is not None):
+                try:
+                    job.result()
+                    self._hash_and_write(to_hash, to_write)
+                except BaseException as error:  # re-raised on the caller's thread
+                    self._error = error  # before the slot is freed: acquire() must see it
+            self._free.put(slot)
 
-    def _process(self, slot: int, to_hash: memoryview, to_write: memoryview) -> None:
+    def _hash_and_write(self, to_hash: memoryview, to_write: memoryview) -> None:
         self._hasher.update(to_hash)
         _write_all(self._dst, to_write)
-        self._free.put(slot)
+
+    def _report(self, slot: int) -> None:
+        marks, self._marks[slot] = self._marks[slot], ()
+        if self._progress is not None:
+            for done in marks:
+                self._progress(done)
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:
@@ -241,6 +285,26 @@ def _write_all(dst: BinaryIO, view: memoryview) -> None:
         view = view[written:]
 
 
+def _read_batch(
+    src: BinaryIO, view: memoryview, peek: memoryview, *, carried: bool
+) -> tuple[int, bool]:
+    """Fill `view` from `src`; return the bytes in it and whether the input ends with them.
+
+    Whether a full batch ends the input is only known by reading one byte more: that byte is
+    kept in `peek` and, with `carried`, put first into the next batch.
+    """
+    start = 1 if carried else 0
+    if carried:
+        view[0] = peek[0]
+    filled = start + _fill(src, view[start:])
+    return filled, filled < len(view) or _fill(src, peek) == 0
+
+
+def _progress_marks(done: int, plaintext: int, chunks: int) -> list[int]:
+    """The plaintext bytes done after each of a batch's chunks (all full but the last)."""
+    return [done + min(k * CHUNK_SIZE, plaintext) for k in range(1, chunks + 1)]
+
+
 def encrypt_payload(
     src: BinaryIO, dst: BinaryIO, age_file_key: bytes, *, progress: Progress | None = None
 ) -> PayloadDigest:
@@ -263,53 +327,62 @@ def _encrypt_payload_from_parts(
         raise ValueError(f"the payload nonce must be {NONCE_SIZE} bytes")
     aead = _payload_aead(age_file_key, nonce)
     _write_all(dst, memoryview(nonce))
-    sink = _HashWriter(dst, PIPELINE_SLOTS, hashed_prefix=nonce)
-    plain_view = _buffer(BATCH_CHUNKS * CHUNK_SIZE)
+    pipeline = _Pipeline(dst, nonce, progress, PIPELINE_SLOTS)
+    plain = [_buffer(BATCH_CHUNKS * CHUNK_SIZE) for _ in range(PIPELINE_SLOTS)]
     sealed = [_buffer(BATCH_CHUNKS * ENCRYPTED_CHUNK_SIZE) for _ in range(PIPELINE_SLOTS)]
     peek = _buffer(1)
-    carried = 0  # 0 or 1: the byte read ahead to learn whether a full batch was the end
+    first = True  # no byte read ahead yet
     counter = 0
     done = 0
     size = NONCE_SIZE
     try:
         while True:
-            filled = carried + _fill(src, plain_view[carried:])
-            # A full batch may or may not end the input, and the final chunk must carry the
-            # last flag even when full: look one byte ahead and carry it into the next batch.
-            at_end = filled < len(plain_view) or _fill(src, peek) == 0
-            slot = sink.acquire()
-            out_view = sealed[slot]
-            out = 0
-            offset = 0
-            while True:  # at least once: an empty plaintext is one empty final chunk
-                end = min(offset + CHUNK_SIZE, filled)
-                if counter >= MAX_CHUNKS:
-                    raise ValueError("plaintext too long for one age payload")
-                sealed_size = end - offset + TAG_SIZE
-                aead.encrypt_into(
-                    _chunk_nonce(counter, at_end and end == filled),
-                    plain_view[offset:end],
-                    None,
-                    out_view[out : out + sealed_size],
-                )
-                out += sealed_size
-                counter += 1
-                done += end - offset
-                offset = end
-                if progress is not None:
-                    progress(done)
-                if offset >= filled:
-                    break
-            sink.submit(slot, out_view[:out], out_view[:out], last=at_end)
+            slot = pipeline.acquire()
+            plain_view, out_view = plain[slot], sealed[slot]
+            # The final chunk must carry the last flag even when full: see where input ends.
+            filled, at_end = _read_batch(src, plain_view, peek, carried=not first)
+            chunks = max(1, -(-filled // CHUNK_SIZE))  # an empty plaintext is one empty chunk
+            if counter + chunks > MAX_CHUNKS:
+                raise ValueError("plaintext too long for one age payload")
+            out = filled + chunks * TAG_SIZE
+            pipeline.submit(
+                slot,
+                _seal_batch(aead, counter, at_end, plain_view[:filled], out_view[:out]),
+                out_view[:out],
+                out_view[:out],
+                marks=_progress_marks(done, filled, chunks),
+                last=at_end,
+            )
+            counter += chunks
+            done += filled
             size += out
+            first = False
             if at_end:
                 break
-            plain_view[0] = peek[0]
-            carried = 1
     except BaseException:
-        sink.abort()
+        pipeline.abort()
         raise
-    return PayloadDigest(size=size, blake3=sink.finish(), plaintext_size=done)
+    return PayloadDigest(size=size, blake3=pipeline.finish(), plaintext_size=done)
+
+
+def _seal_batch(
+    aead: ChaCha20Poly1305, first: int, final: bool, plain: memoryview, out: memoryview
+) -> Callable[[], None]:
+    """The job that seals one batch of plaintext into `out`, its chunks numbered from `first`;
+    the batch's last chunk is the payload's final one if `final`."""
+
+    def seal() -> None:
+        counter, offset, at = first, 0, 0
+        while True:  # at least once: an empty plaintext is one empty final chunk
+            end = min(offset + CHUNK_SIZE, len(plain))
+            sealed_size = end - offset + TAG_SIZE
+            nonce = _chunk_nonce(counter, final and end == len(plain))
+            aead.encrypt_into(nonce, plain[offset:end], None, out[at : at + sealed_size])
+            counter, offset, at = counter + 1, end, at + sealed_size
+            if offset >= len(plain):
+                return
+
+    return seal
 
 
 def decrypt_payload(
@@ -335,46 +408,64 @@ def decrypt_payload(
         raise IntegrityError("payload: too short for a nonce (not an age payload or truncated)")
     nonce = bytes(nonce_buf)
     aead = _payload_aead(age_file_key, nonce)
-    sink = _HashWriter(dst, PIPELINE_SLOTS, hashed_prefix=nonce)
+    pipeline = _Pipeline(dst, nonce, progress, PIPELINE_SLOTS)
     sealed = [_buffer(BATCH_CHUNKS * ENCRYPTED_CHUNK_SIZE) for _ in range(PIPELINE_SLOTS)]
     plain = [_buffer(BATCH_CHUNKS * CHUNK_SIZE) for _ in range(PIPELINE_SLOTS)]
+    peek = _buffer(1)
+    first = True  # no byte read ahead yet
     counter = 0
     done = 0
     size = NONCE_SIZE
-    last = False
     try:
-        while not last:
-            slot = sink.acquire()
+        while True:
+            slot = pipeline.acquire()
             in_view, out_view = sealed[slot], plain[slot]
-            filled = _fill(src, in_view)
+            # Where the input ends decides which chunk must be the final one.
+            filled, at_end = _read_batch(src, in_view, peek, carried=not first)
             if filled == 0:
                 # A payload ends only with a chunk marked last; ending elsewhere is truncation.
                 raise IntegrityError("payload: truncated (final chunk missing)")
+            chunks = -(-filled // ENCRYPTED_CHUNK_SIZE)
+            got = filled - chunks * TAG_SIZE  # negative only if the last chunk lacks its tag
+            pipeline.submit(
+                slot,
+                _open_batch(aead, counter, at_end, in_view[:filled], out_view),
+                in_view[:filled],
+                out_view[: max(got, 0)],
+                marks=_progress_marks(done, got, chunks),
+                last=at_end,
+            )
+            counter += chunks
+            done += got
             size += filled
-            offset = 0
-            out = 0
-            while offset < filled:
-                if last:
-                    raise IntegrityError("payload: data after the final chunk")
-                end = min(offset + ENCRYPTED_CHUNK_SIZE, filled)
-                got = end - offset - TAG_SIZE
-                last = _open_chunk(aead, counter, in_view[offset:end], out_view[out : out + got])
-                out += got
-                done += got
-                offset = end
-                counter += 1
-                if progress is not None:
-                    progress(done)
-            sink.submit(slot, in_view[:filled], out_view[:out], last=last)
-            if not last and filled < len(in_view):
-                raise IntegrityError("payload: truncated (final chunk missing)")
-        # The final chunk may have ended a full batch exactly: the input must end right there.
-        if filled == BATCH_CHUNKS * ENCRYPTED_CHUNK_SIZE and _fill(src, _buffer(1)) != 0:
-            raise IntegrityError("payload: data after the final chunk")
+            first = False
+            if at_end:
+                break
     except BaseException:
-        sink.abort()
+        pipeline.abort()
         raise
-    return PayloadDigest(size=size, blake3=sink.finish(), plaintext_size=done)
+    return PayloadDigest(size=size, blake3=pipeline.finish(), plaintext_size=done)
+
+
+def _open_batch(
+    aead: ChaCha20Poly1305, first: int, final: bool, sealed: memoryview, out: memoryview
+) -> Callable[[], None]:
+    """The job that opens one batch of chunks into `out`, numbered from `first`; `final` if
+    the input ends with this batch. Raises `IntegrityError` at the batch's first bad chunk."""
+
+    def open_() -> None:
+        counter, offset, at = first, 0, 0
+        while offset < len(sealed):
+            end = min(offset + ENCRYPTED_CHUNK_SIZE, len(sealed))
+            got = end - offset - TAG_SIZE
+            last = _open_chunk(aead, counter, sealed[offset:end], out[at : at + got])
+            if last and not (final and end == len(sealed)):
+                raise IntegrityError("payload: data after the final chunk")
+            if not last and final and end == len(sealed):
+                raise IntegrityError("payload: truncated (final chunk missing)")
+            counter, offset, at = counter + 1, end, at + got
+
+    return open_
 
 
 def _open_chunk(aead: ChaCha20Poly1305, counter: int, sealed: memoryview, out: memoryview) -> bool:

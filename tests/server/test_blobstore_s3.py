@@ -8,8 +8,9 @@ import asyncio
 import io
 import os
 import re
-import time
-from collections.abc import AsyncIterator
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import blake3
@@ -222,19 +223,53 @@ def test_an_object_store_failure_fails_the_write_without_hanging(
 
 def test_an_unreachable_store_is_not_ready_and_says_so_quickly(closed_port: str) -> None:
     store = S3BlobStore(closed_port, "kluis", access_key="a", secret_key="b", secure=False)
-    started = time.monotonic()
     with pytest.raises(BlobStoreUnavailable, match="does not answer"):
         store.check()
-    assert time.monotonic() - started < 5
+
+
+def test_the_readiness_probe_asks_the_store_once_and_does_not_retry(
+    hanging_up_port: tuple[str, list[int]],
+) -> None:
+    """Readiness must answer quickly, so its probe makes one attempt: the store's data client
+    retries five times with back-off, seconds in all. Counting the attempts shows which client
+    answered, where a stopwatch would only say how busy the machine was."""
+    address, attempts = hanging_up_port
+    store = S3BlobStore(address, "kluis", access_key="a", secret_key="b", secure=False)
+    with pytest.raises(BlobStoreUnavailable, match="does not answer"):
+        store.check()
+    assert attempts == [1]
 
 
 @pytest.fixture
 def closed_port() -> str:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture
+def hanging_up_port() -> Iterator[tuple[str, list[int]]]:
+    """A port that accepts each connection and closes it unanswered; counts the connections."""
+    attempts = [0]
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            attempts[0] += 1
+            connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{listener.getsockname()[1]}", attempts
+    done.set()
+    thread.join()
+    listener.close()
 
 
 # -- a real server on S3 -----------------------------------------------------------------------

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,8 @@ from ..conftest import LiveServer, LiveServerFactory
 from .harness import b64, grant_in, new_id, registration, run_server
 from .test_accesslog import assert_chain
 
+HANG_GUARD_SECONDS = 300  # far beyond any run, loaded or not: this only catches a hang
+
 
 def connect(server: LiveServer, username: str) -> httpx.Client:
     """Register and log in; a client with the session token set."""
@@ -29,6 +32,11 @@ def connect(server: LiveServer, username: str) -> httpx.Client:
     client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
     client.headers["X-User-Id"] = body["user_id"]  # for the test's own bookkeeping
     return client
+
+
+def unique(name: str) -> str:
+    """A username no other test on a shared server registers."""
+    return f"{name}-{secrets.token_hex(4)}"
 
 
 def user_id(client: httpx.Client) -> str:
@@ -74,8 +82,8 @@ def test_the_fixture_runs_a_real_server(live_server: LiveServer) -> None:
     assert (live_server.data_dir / "server-secret").exists()
 
 
-def test_upload_and_download_over_http(live_server: LiveServer) -> None:
-    alice = connect(live_server, "alice")
+def test_upload_and_download_over_http(shared_server: LiveServer) -> None:
+    alice = connect(shared_server, unique("alice"))
     dossier_id = new_dossier(alice)
     pieces = [os.urandom(1 << 20) for _ in range(5)] + [os.urandom(12345)]
     document_id = upload_and_commit(alice, dossier_id, iter(pieces))
@@ -111,9 +119,9 @@ def test_data_and_sessions_survive_a_restart_and_a_crash(live_server: LiveServer
     assert alice.get(f"/documents/{document_id}/versions/1/payload").content == b"durable"
 
 
-def test_concurrent_downloads_keep_the_log_chain_intact(live_server: LiveServer) -> None:
-    alice = connect(live_server, "alice")
-    bob = connect(live_server, "bob")
+def test_concurrent_downloads_keep_the_log_chain_intact(shared_server: LiveServer) -> None:
+    alice = connect(shared_server, unique("alice"))
+    bob = connect(shared_server, unique("bob"))
     dossier_id = new_dossier(alice, grant_in(user_id(bob)))
     document_id = upload_and_commit(alice, dossier_id, iter([os.urandom(200_000)]))
     path = f"/documents/{document_id}/versions/1/payload"
@@ -129,11 +137,16 @@ def test_concurrent_downloads_keep_the_log_chain_intact(live_server: LiveServer)
     assert_chain(log)
 
 
-def test_sixty_concurrent_writers_on_sqlite_neither_stall_nor_fail(live_server: LiveServer) -> None:
+def test_sixty_concurrent_writers_on_sqlite_neither_stall_nor_fail(
+    shared_server: LiveServer,
+) -> None:
     """More requests that write at once than the server has worker threads (40): each write
     transaction runs within one thread call, so none waits for a thread while it holds SQLite's
-    write lock (which once stalled everything for the 30 s busy timeout, then answered 500)."""
-    alice = connect(live_server, "alice")
+    write lock (which once stalled everything for the 30 s busy timeout, then answered 500).
+
+    The stall shows as those 500s, which every request's status check catches; the clock here
+    only guards against a hang, with a bound no busy machine comes near."""
+    alice = connect(shared_server, unique("alice"))
     dossier_id = new_dossier(alice)
     document_id = upload_and_commit(alice, dossier_id, iter([os.urandom(50_000)]))
     path = f"/documents/{document_id}/versions/1/payload"
@@ -148,7 +161,7 @@ def test_sixty_concurrent_writers_on_sqlite_neither_stall_nor_fail(live_server: 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=60) as pool:
         list(pool.map(write, range(180)))
-    assert time.monotonic() - started < 25
+    assert time.monotonic() - started < HANG_GUARD_SECONDS
     log = alice.get(f"/dossiers/{dossier_id}/log").json()
     assert len(log) == 1 + 180
     assert_chain(log)
@@ -216,15 +229,20 @@ def test_a_forged_forwarded_for_does_not_dodge_the_address_limit(
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_payloads_stream_without_growing_the_server(live_server: LiveServer) -> None:
+    """160 MiB up and 160 MiB down raise the server's peak memory by far less than one body:
+    its growth is compared, not its size, which depends on the versions of its imports."""
     alice = connect(live_server, "alice")
     dossier_id = new_dossier(alice)
+    before_kib = peak_rss_kib(live_server)
     block = os.urandom(1 << 20)
     document_id = upload_and_commit(alice, dossier_id, iter([block] * 160))
     with alice.stream("GET", f"/documents/{document_id}/versions/1/payload") as response:
         assert sum(len(chunk) for chunk in response.iter_bytes(1 << 20)) == 160 << 20
-    assert live_server.process is not None
-    status = Path(f"/proc/{live_server.process.pid}/status").read_text()
-    peak_kib = int(
-        next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]
-    )
-    assert peak_kib < 100 * 1024, f"peak RSS {peak_kib // 1024} MiB"
+    growth_kib = peak_rss_kib(live_server) - before_kib
+    assert growth_kib < 64 * 1024, f"peak RSS grew by {growth_kib // 1024} MiB"
+
+
+def peak_rss_kib(server: LiveServer) -> int:
+    assert server.process is not None
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])

@@ -243,14 +243,19 @@ class Discard:
 
 
 def test_memory_does_not_grow_with_input_size() -> None:
-    tracemalloc.start()
-    try:
-        digest = encrypt_payload(Zeros(64 * CHUNK_SIZE * 16), Discard(), KEY)  # type: ignore[arg-type]
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert digest.plaintext_size == 64 * 1024 * 1024
-    assert peak < 12 * 1024 * 1024  # a few 1 MiB batches, not the 64 MiB input
+    def peak_for(batches: int) -> int:
+        tracemalloc.start()
+        try:
+            digest = encrypt_payload(Zeros(batches * BATCH), Discard(), KEY)  # type: ignore[arg-type]
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert digest.plaintext_size == batches * BATCH
+        return peak
+
+    small, large = peak_for(16), peak_for(64)
+    assert large - small < 1024 * 1024  # four times the input, not a batch more in memory
+    assert large < 32 * 1024 * 1024  # a few batches in flight (about 9 MiB), not the 64 MiB
 
 
 # ---- tampering ---------------------------------------------------------------------------
@@ -444,6 +449,55 @@ def test_decryption_stops_writing_at_the_failing_batch() -> None:
     with pytest.raises(IntegrityError, match="chunk 20 failed"):
         decrypt_payload(io.BytesIO(bytes(payload)), out, KEY)
     assert len(out.getvalue()) <= 20 * CHUNK_SIZE  # never plaintext of the altered chunk
+
+
+def test_of_two_altered_batches_the_first_one_is_reported() -> None:
+    """Batches are opened in parallel, so a later one may fail first: the error raised and the
+    point where writing stops are still those of the first altered chunk in payload order."""
+    plaintext = data(6 * BATCH)
+    payload = bytearray(encrypt_fixed(plaintext))
+    payload[NONCE_SIZE + 70 * ENCRYPTED_CHUNK_SIZE] ^= 1  # chunk 70, in the fifth batch
+    payload[NONCE_SIZE + 30 * ENCRYPTED_CHUNK_SIZE] ^= 1  # chunk 30, in the second batch
+    out = io.BytesIO()
+    with pytest.raises(IntegrityError, match="chunk 30 failed"):
+        decrypt_payload(io.BytesIO(bytes(payload)), out, KEY)
+    assert out.getvalue() == plaintext[: len(out.getvalue())]
+    assert len(out.getvalue()) <= 30 * CHUNK_SIZE
+
+
+def test_an_altered_final_batch_after_many_good_ones_fails_closed() -> None:
+    plaintext = data(5 * BATCH + 7)
+    payload = bytearray(encrypt_fixed(plaintext))
+    payload[-1] ^= 1  # the tag of the short final chunk
+    out = io.BytesIO()
+    with pytest.raises(IntegrityError, match="chunk 80 failed"):
+        decrypt_payload(io.BytesIO(bytes(payload)), out, KEY)
+    assert len(out.getvalue()) <= 80 * CHUNK_SIZE
+
+
+class FailingSource(io.RawIOBase):
+    """`content` in reads of at most one batch, then an OSError, as a vanishing disk gives."""
+
+    def __init__(self, content: bytes, after: int) -> None:
+        self._src = io.BytesIO(content)
+        self.left = after
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self.left <= 0:
+            raise OSError("read failed")
+        self.left -= 1
+        return self._src.readinto(buffer[:BATCH])
+
+
+def test_source_errors_propagate_from_the_pipeline() -> None:
+    with pytest.raises(OSError, match="read failed"):
+        encrypt_payload(FailingSource(bytes(8 * BATCH), after=5), io.BytesIO(), KEY)  # type: ignore[arg-type]
+    payload = encrypt_fixed(bytes(8 * BATCH))
+    with pytest.raises(OSError, match="read failed"):
+        decrypt_payload(FailingSource(payload, after=4), io.BytesIO(), KEY)  # type: ignore[arg-type]
 
 
 class FailingWriter:
