@@ -7,46 +7,25 @@ through the checks of docs/format.md and the pins of `trust`.
 
 from __future__ import annotations
 
-import re
-import secrets
-import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Self
 
 import httpx
 
-from vault.errors import ExpiredError, KeyMismatchError, MalformedError
+from vault.errors import ExpiredError, KeyMismatchError
 from vault.grant import GrantKind, Rights, open_grant
 from vault.index import DossierIndex, index_hash, open_index, verify_index
 from vault.keys import Identity, PrivateIdentity
 from vault.metadata import DossierMetadata
 
-from .errors import AmbiguousId, NotFound, NotLoggedIn, UnknownId
+from .api import GrantRow, ServerApi, UserRow
+from .clock import now
+from .errors import NotFound, NotLoggedIn
+from .ids import by_id_or_name
 from .parts import PartPolicy
 from .profile import Profile, Session
-from .transport import Api, unb64
 from .trust import Contact, check_record, trust
 from .typed import typed_username
-
-ID_HEX_LENGTH = 32
-
-
-def new_id() -> str:
-    return secrets.token_hex(16)
-
-
-def now() -> int:
-    return int(time.time())
-
-
-ID_PATTERN = re.compile(r"[0-9a-f]{32}")
-
-
-def check_id(value: str, what: str) -> str:
-    if not ID_PATTERN.fullmatch(value):
-        raise MalformedError(f"server answer: {what} is not an id")
-    return value
 
 
 @dataclass
@@ -94,7 +73,7 @@ class ClientBase:
         self.parts = parts or PartPolicy()  # when and how payloads go up in parts
         session = self.profile.load_session()
         token = session.token if session and session.server == server else None
-        self.api = Api(server, token, transport)
+        self.api = ServerApi(server, token, transport)
         self._session = session if token else None
         self._contacts: dict[str, Contact] = {}
         self._me: tuple[Session, PrivateIdentity] | None = None
@@ -131,11 +110,9 @@ class ClientBase:
 
     # -- contacts ------------------------------------------------------------------------------
     def _contact_from_user(
-        self, user: Any, *, username: str | None = None, user_id: str | None = None
+        self, user: UserRow, *, username: str | None = None, user_id: str | None = None
     ) -> Contact:
-        if not isinstance(user, dict):
-            raise MalformedError("server answer: a user is not an object")
-        identity = Identity.decode(unb64(user.get("identity"), "identity"))
+        identity = Identity.decode(user.identity)
         check_record(identity, username=username, user_id=user_id)
         if self._session and identity.user_id.hex() == self.my_id:
             if identity != self.me.public:
@@ -149,14 +126,12 @@ class ClientBase:
         """The trusted identity of `username` (pinned on first sight); a typed name is folded
         and checked first (`typed_username`)."""
         username = typed_username(username)
-        return self._contact_from_user(
-            self.api.call("GET", f"/users/{username}"), username=username
-        )
+        return self._contact_from_user(self.api.user(username), username=username)
 
     def user_exists(self, username: str) -> bool:
         """Whether the server says it has this user (a claim: for hints only, never trust)."""
         try:
-            self.api.call("GET", f"/users/{typed_username(username)}")
+            self.api.user(typed_username(username))
         except NotFound:
             return False
         return True
@@ -167,36 +142,31 @@ class ClientBase:
             return cached
         if self._session and user_id == self.my_id:
             return Contact(self.me.public, verified=True, first_seen=False)
-        return self._contact_from_user(
-            self.api.call("GET", f"/users/by-id/{user_id}"), user_id=user_id
-        )
+        return self._contact_from_user(self.api.user_by_id(user_id), user_id=user_id)
 
     # -- dossiers ------------------------------------------------------------------------------
-    def _grant_rows(self, dossier_id: str) -> list[dict[str, Any]]:
+    def _grant_rows(self, dossier_id: str) -> list[GrantRow]:
         """The server's grant rows for a dossier: claims until a grant is opened or verified."""
-        grants = self.api.call("GET", f"/dossiers/{dossier_id}/grants")
-        if not isinstance(grants, list):
-            raise MalformedError("server answer: grants is not a list")
-        return [g for g in grants if isinstance(g, dict)]
+        return self.api.grants(dossier_id)
 
-    def _my_grants(self, dossier_id: str) -> list[dict[str, Any]]:
-        return [g for g in self._grant_rows(dossier_id) if g.get("recipient_id") == self.my_id]
+    def _my_grants(self, dossier_id: str) -> list[GrantRow]:
+        return [g for g in self._grant_rows(dossier_id) if g.recipient_id == self.my_id]
 
     def _dossier_keys(self, dossier_id: str, owner: Identity) -> tuple[dict[int, bytes], str]:
         """Open every dossier-key grant addressed to me; only the owner may grant them."""
         keys: dict[int, bytes] = {}
         role = "document"
         for item in self._my_grants(dossier_id):
-            if item.get("kind") != GrantKind.DOSSIER:
+            if item.kind != GrantKind.DOSSIER:
                 continue
             try:
                 opened = open_grant(
-                    unb64(item.get("grant"), "grant"),
+                    item.grant(),
                     me=self.me,
                     granter=owner,
                     kind=GrantKind.DOSSIER,
                     dossier_id=bytes.fromhex(dossier_id),
-                    number=int(item.get("number", -1)),
+                    number=-1 if item.number is None else item.number,
                     now=now(),
                 )
             except ExpiredError:
@@ -210,10 +180,8 @@ class ClientBase:
 
     def load_dossier(self, dossier_id: str) -> Dossier:
         """Fetch a dossier and verify its owner, its index and the keys granted to me."""
-        answer = self.api.call("GET", f"/dossiers/{dossier_id}")
-        if not isinstance(answer, dict) or answer.get("dossier_id") != dossier_id:
-            raise MalformedError("server answer: not the dossier that was asked for")
-        owner = self._contact_from_user(answer.get("owner")).identity
+        answer = self.api.dossier(dossier_id)
+        owner = self._contact_from_user(answer.owner).identity
         pinned = self.profile.dossier_owner(dossier_id)
         if pinned is None:
             self.profile.save_dossier_owner(dossier_id, owner.user_id.hex())
@@ -226,7 +194,7 @@ class ClientBase:
         keys, role = self._dossier_keys(dossier_id, owner)
         if owner.user_id.hex() == self.my_id:
             role = "owner"
-        index_bytes = unb64(answer.get("index"), "index")
+        index_bytes = answer.index
         did = bytes.fromhex(dossier_id)
         # D12, D13: the index must descend from the last one this device verified (format
         # section 9, step 4); a profile from before that memory knows only its counter and hash.
@@ -264,7 +232,7 @@ class ClientBase:
             index_bytes=index_bytes,
             metadata=metadata,
             keys=keys,
-            created_at=int(answer.get("created_at", 0)),
+            created_at=answer.created_at,
         )
 
     def remember_index(self, dossier_id: str, data: bytes, counter: int) -> None:
@@ -272,10 +240,7 @@ class ClientBase:
         self.profile.save_last_index(dossier_id, data, counter, index_hash(data).hex())
 
     def dossier_ids(self) -> list[str]:
-        listing = self.api.call("GET", "/dossiers")
-        if not isinstance(listing, list):
-            raise MalformedError("server answer: dossiers is not a list")
-        return [check_id(str(d.get("dossier_id")), "dossier id") for d in listing]
+        return self.api.dossier_ids()
 
     def resolve_dossier(self, text: str) -> str:
         """The dossier `text` names: an id or its beginning, or a title (`by_id_or_name`)."""
@@ -291,46 +256,3 @@ class ClientBase:
             if metadata is not None:
                 titles[dossier_id] = (metadata.title, metadata.title)
         return titles
-
-
-HEX = re.compile(r"[0-9a-f]*")
-MAX_CANDIDATES = 20
-
-
-def by_id_or_name(
-    text: str,
-    ids: Iterable[str],
-    names: Callable[[], dict[str, tuple[str, str]]],
-    what: str,
-    by: str,
-) -> str:
-    """The one id of `ids` that `text` names, else UnknownId or AmbiguousId (with candidates).
-
-    An id, or the beginning of exactly one id, names that one: the names are then not read.
-    Otherwise `names()` gives {id: (name, label)}, read only now because reading them means
-    decrypting and verifying (a title, a file name; one that fails a check stops the lookup,
-    lest a server hide one of two alike to steer the choice): a whole name, in any case, names its
-    object if only one has it; else every id and name that begins with `text` is a candidate.
-    `what` ("dossier") and `by` ("id or title") word the messages; `label` shows a
-    candidate."""
-    prefix = text.lower()
-    id_hits = sorted({i for i in ids if i.startswith(prefix)}) if HEX.fullmatch(prefix) else []
-    if len(id_hits) == 1:
-        return id_hits[0]
-    if ID_PATTERN.fullmatch(prefix):  # a whole id that is none of these: no name is one
-        raise UnknownId(f"no {what} with the id {text!r} that you can see")
-    known = names()
-    folded = text.casefold()
-    exact = sorted(i for i, (name, _) in known.items() if name.casefold() == folded)
-    if len(exact) == 1:
-        return exact[0]
-    begins = {i for i, (name, _) in known.items() if name.casefold().startswith(folded)}
-    hits = exact or sorted(set(id_hits) | begins)
-    if len(hits) == 1:
-        return hits[0]
-    if not hits:
-        raise UnknownId(f"no {what} with the {by} {text!r} that you can see")
-    raise AmbiguousId(
-        f"{text!r} matches {len(hits)} {what}s; type more of the {by}:",
-        [(i, known[i][1] if i in known else "") for i in hits[:MAX_CANDIDATES]],
-    )

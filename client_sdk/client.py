@@ -22,7 +22,6 @@ from .export import ExportMixin
 from .inbox import InboxMixin
 from .receipts import ReceiptsMixin
 from .sharing import SharingMixin
-from .transport import unb64
 from .trust import Contact, check_record, verify
 from .typed import typed_username
 
@@ -37,8 +36,7 @@ class Client(InboxMixin, ReceiptsMixin, AccountsMixin, SharingMixin, ExportMixin
     def verify_contact(self, username: str, fingerprint: str) -> Identity:
         """Mark `username` verified after comparing `fingerprint` out of band."""
         username = typed_username(username)
-        answer = self.api.call("GET", f"/users/{username}")
-        identity = Identity.decode(unb64(answer.get("identity"), "identity"))
+        identity = Identity.decode(self.api.user(username).identity)
         check_record(identity, username=username, user_id=None)
         verify(self.profile, identity, fingerprint)
         return identity

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from vault.errors import (
     IntegrityError,
     KeyMismatchError,
-    MalformedError,
     RollbackError,
     SecurityError,
 )
@@ -36,9 +34,11 @@ from vault.header import DocumentHeader, OpenedHeader, header_hash, open_header
 from vault.index import DossierIndex, IndexEntry, compare_listing, index_hash, seal_index
 from vault.metadata import DocumentMetadata, DossierMetadata
 
-from .base import ClientBase, Dossier, check_id, new_id, now
+from .api import VersionRecord
+from .base import ClientBase, Dossier
+from .clock import now
 from .errors import ClientError, WithheldDocumentError
-from .transport import b64, unb64
+from .ids import new_id
 from .trust import Contact
 from .verifying import open_headers
 
@@ -75,28 +75,6 @@ class DocumentInfo:
 
 
 @dataclass(frozen=True)
-class VersionRecord:
-    """A version as the server lists it: untrusted until its header is opened."""
-
-    document_id: str
-    version: int
-    header: bytes = field(repr=False)
-    author_id: str
-
-    @classmethod
-    def from_json(cls, value: Any) -> VersionRecord:
-        try:
-            return cls(
-                document_id=check_id(str(value["document_id"]), "document id"),
-                version=int(value["version"]),
-                header=unb64(value["header"], "header"),
-                author_id=check_id(str(value["author_id"]), "author id"),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MalformedError("server answer: malformed document version") from exc
-
-
-@dataclass(frozen=True)
 class Choice:
     """Which version of one document a client opens by default (`DossiersMixin._choose`)."""
 
@@ -109,10 +87,6 @@ class Choice:
 
 # (user id, epoch) -> the key ids a write grant the owner signed names for that user and epoch
 WriteRights = dict[tuple[str, int], set[bytes]]
-
-
-def grant_json(grant: bytes, **fields: Any) -> dict[str, Any]:
-    return {"grant": b64(grant), **fields}
 
 
 class DossiersMixin(ClientBase):
@@ -144,59 +118,16 @@ class DossiersMixin(ClientBase):
             counter=1,
             issued_at=now(),
         )
-        self.api.call(
-            "POST",
-            "/dossiers",
-            json={
-                "dossier_id": dossier_id,
-                "index": b64(index),
-                "grants": [self._grant_fields(grant, GrantKind.DOSSIER, None, 1, me.public, 2)],
-            },
-        )
+        self.api.create_dossier(dossier_id, index, [grant])
         self.remember_index(dossier_id, index, 1)
         return dossier_id
-
-    @staticmethod
-    def _grant_fields(
-        grant: bytes,
-        kind: GrantKind,
-        document_id: str | None,
-        number: int,
-        recipient: Any,
-        rights: int,
-        expires_at: int = 0,
-    ) -> dict[str, Any]:
-        return grant_json(
-            grant,
-            grant_id=Grant.decode(grant).grant_id.hex(),
-            kind=int(kind),
-            document_id=document_id,
-            number=number,
-            recipient_id=recipient.user_id.hex(),
-            rights=rights,
-            expires_at=expires_at,
-        )
 
     def dossiers(self) -> list[Dossier]:
         return [self.load_dossier(dossier_id) for dossier_id in self.dossier_ids()]
 
     # -- listing ----------------------------------------------------------------------------------
     def _listing(self, dossier_id: str) -> dict[str, list[VersionRecord]]:
-        answer = self.api.call("GET", f"/dossiers/{dossier_id}/documents")
-        if not isinstance(answer, list):
-            raise MalformedError("server answer: documents is not a list")
-        listing: dict[str, list[VersionRecord]] = {}
-        for item in answer:
-            if not isinstance(item, dict) or not isinstance(item.get("versions"), list):
-                raise MalformedError("server answer: malformed document")
-            document_id = check_id(str(item.get("document_id")), "document id")
-            versions = [VersionRecord.from_json(v) for v in item["versions"]]
-            if len(versions) > 1:  # most documents have one version: skip ten thousand sorts
-                versions.sort(key=lambda v: v.version)
-            if not versions or any(v.document_id != document_id for v in versions):
-                raise MalformedError("server answer: a document's versions do not match it")
-            listing[document_id] = versions
-        return listing
+        return self.api.listing(dossier_id)
 
     def _check_listing(
         self, dossier: Dossier, latest: dict[str, int], shown: dict[str, int]
@@ -279,12 +210,12 @@ class DossiersMixin(ClientBase):
         """The file key of one version from a document grant (kind 2) addressed to me."""
         for item in self._my_grants(dossier.dossier_id):
             if (
-                item.get("kind") == GrantKind.DOCUMENT
-                and item.get("document_id") == record.document_id
-                and item.get("number") == record.version
+                item.kind == GrantKind.DOCUMENT
+                and item.document_id == record.document_id
+                and item.number == record.version
             ):
                 return open_grant(
-                    unb64(item.get("grant"), "grant"),
+                    item.grant(),
                     me=self.me,
                     granter=dossier.owner,
                     kind=GrantKind.DOCUMENT,
@@ -305,9 +236,8 @@ class DossiersMixin(ClientBase):
             return {}
         granted: dict[str, set[int]] = {}
         for item in self._my_grants(dossier.dossier_id):
-            number = item.get("number")
-            if item.get("kind") == GrantKind.DOCUMENT and isinstance(number, int):
-                granted.setdefault(str(item.get("document_id")), set()).add(number)
+            if item.kind == GrantKind.DOCUMENT and item.number is not None:
+                granted.setdefault(str(item.document_id), set()).add(item.number)
         return granted
 
     def _owner_confirms(
@@ -521,9 +451,7 @@ class DossiersMixin(ClientBase):
         grantees: dict[str, Grant] = {}
         for item in self._grant_rows(dossier.dossier_id):
             try:
-                grant = verify_grant(
-                    unb64(item.get("grant"), "grant"), granter=self.me.public, dossier_id=did
-                )
+                grant = verify_grant(item.grant(), granter=self.me.public, dossier_id=did)
             except SecurityError:
                 continue  # not a grant I made: it gives nobody anything
             expired = grant.expires_at != 0 and grant.expires_at <= now()
@@ -546,9 +474,7 @@ class DossiersMixin(ClientBase):
         rights: WriteRights = {}
         for item in self._grant_rows(dossier.dossier_id):
             try:
-                grant = verify_grant(
-                    unb64(item.get("grant"), "grant"), granter=self.me.public, dossier_id=did
-                )
+                grant = verify_grant(item.grant(), granter=self.me.public, dossier_id=did)
             except SecurityError:
                 continue  # not a grant I made: it gives nobody anything
             expired = grant.expires_at != 0 and grant.expires_at <= now()
@@ -666,11 +592,7 @@ class DossiersMixin(ClientBase):
             deletions=newest.index.deletions,
             previous_hash=index_hash(newest.index_bytes),
         )
-        self.api.call(
-            "PUT",
-            f"/dossiers/{dossier.dossier_id}/index",
-            json={"index": b64(index), "counter": counter},
-        )
+        self.api.put_index(dossier.dossier_id, index, counter)
         self.remember_index(dossier.dossier_id, index, counter)
         signed = DossierIndex.decode(index)
         return replace(newest, index=signed, index_bytes=index, metadata=metadata, keys=keys)

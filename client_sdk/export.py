@@ -45,9 +45,10 @@ from vault.errors import IntegrityError
 from vault.header import OpenedHeader
 from vault.payload import PayloadDigest, age_file_key
 
+from .api import VersionRecord
 from .base import Dossier
 from .documents import DocumentsMixin
-from .dossiers import DocumentInfo, VersionRecord
+from .dossiers import DocumentInfo
 from .errors import ClientError
 from .transport import STREAM_CHUNK
 
@@ -355,7 +356,7 @@ class ExportMixin(DocumentsMixin):
                     f"{meta.name}: the stored payload differs from the author's signed header"
                 )
 
-        path = f"/documents/{record.document_id}/versions/{record.version}/payload"
+        path = self.api.payload_path(record.document_id, record.version)
         self._stream_into(path, target, rewrap, check)
         os.chmod(target, PRIVATE_FILE)
         author = self.contact_by_id(record.author_id).identity

@@ -142,8 +142,8 @@ def org_list(
         for entry, org in c.organisations():
             rows.append(
                 {
-                    "name": str(entry.get("name")),
-                    "kind": org.kind if org else KIND_NAMES.get(entry.get("kind"), "?"),
+                    "name": entry.name,
+                    "kind": org.kind if org else KIND_NAMES.get(entry.kind, "?"),
                     "verified": bool(org and org.verified),
                     "status": status_of(org) if org else "not checked on this device",
                     "fingerprint": org.fingerprint if org else None,

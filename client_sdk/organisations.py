@@ -17,6 +17,7 @@ closed to the former member even if the server gives its old rows back (S18).
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import threading
 from dataclasses import dataclass, field
@@ -55,12 +56,14 @@ from vault.organisation import (
     verify_roster,
 )
 
-from .base import Dossier, new_id, now
+from .api import GrantRow, OrganisationDetail, OrganisationEntry, VersionRecord
+from .base import Dossier
+from .clock import now
 from .documents import readable_file
-from .dossiers import DocumentInfo, VersionRecord
+from .dossiers import DocumentInfo
 from .errors import ClientError, DamagedProfile, NotFound, UnverifiedKeyError
+from .ids import new_id
 from .sharing import ShareResult, SharingMixin
-from .transport import b64, unb64
 from .trust import Contact
 from .typed import typed_org_name
 
@@ -145,7 +148,7 @@ class OrganisationsMixin(SharingMixin):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._orgs: dict[str, Organisation] = {}
-        self._rows_seen: tuple[str, list[dict[str, Any]]] | None = None
+        self._rows_seen: tuple[str, list[GrantRow]] | None = None
         self._org_access_seen: dict[str, set[str]] = {}  # dossier -> orgs that gave me keys
         self._org_document_keys: dict[str, dict[tuple[str, int], bytes]] = {}
         self._org_lock = threading.Lock()
@@ -174,11 +177,7 @@ class OrganisationsMixin(SharingMixin):
             return self._org_cache()[org_id]
         if name is not None:
             name = typed_org_name(name)
-            answer = self.api.call("GET", f"/organisations/by-name/{name}")
-        else:
-            answer = self.api.call("GET", f"/organisations/{org_id}")
-        if not isinstance(answer, dict):
-            raise MalformedError("server answer: an organisation is not an object")
+        answer = self.api.organisation(name=name, org_id=org_id)
         org = self._verify_organisation(answer, name=name, org_id=org_id)
         self._org_cache()[org.org_id] = org
         return org
@@ -186,19 +185,15 @@ class OrganisationsMixin(SharingMixin):
     def organisation_exists(self, name: str) -> bool:
         """Whether the server says an organisation has this name (a claim: for hints only)."""
         try:
-            self.api.call("GET", f"/organisations/by-name/{typed_org_name(name)}")
+            self.api.organisation(name=typed_org_name(name), org_id=None)
         except NotFound:
             return False
         return True
 
     def _verify_organisation(
-        self, answer: dict[str, Any], *, name: str | None, org_id: str | None
+        self, answer: OrganisationDetail, *, name: str | None, org_id: str | None
     ) -> Organisation:
-        records = answer.get("records")
-        memberships = answer.get("memberships")
-        if not isinstance(records, list) or not isinstance(memberships, list):
-            raise MalformedError("server answer: malformed organisation")
-        claimed_id = str(answer.get("org_id", ""))
+        claimed_id = answer.org_id
         pin = self._org_pin(claimed_id)
         if name is not None and pin is None:
             other = self._org_pin_for_name(name)
@@ -212,7 +207,7 @@ class OrganisationsMixin(SharingMixin):
             return self._user_contact(user_id.hex()).identity
 
         chain = verify_chain(
-            [unb64(r, "organisation keys") for r in records],
+            answer.records,
             author_of=identity_of,
             org_id=bytes.fromhex(org_id) if org_id else None,
             name=name,
@@ -220,17 +215,11 @@ class OrganisationsMixin(SharingMixin):
         )
         if chain.org_id.hex() != claimed_id:
             raise IntegrityError("server answer: the organisation's records name another id")
-        statements = [
-            unb64(m.get("membership") if isinstance(m, dict) else None, "membership")
-            for m in memberships
-        ]
-        roster = verify_roster(chain, statements, identity_of=identity_of)
-        operator = answer.get("verified_fingerprint")
+        roster = verify_roster(chain, answer.memberships, identity_of=identity_of)
+        operator = answer.verified_fingerprint
         if operator is not None:
-            try:
-                operator = normalise_fingerprint(str(operator))
-            except MalformedError:
-                operator = str(operator)
+            with contextlib.suppress(MalformedError):
+                operator = normalise_fingerprint(operator)
             if operator != chain.fingerprint:
                 # The operator checked one fingerprint (say, against a letter); these keys have
                 # another: swapped keys, or a mistaken record. Either way: trust neither.
@@ -333,19 +322,14 @@ class OrganisationsMixin(SharingMixin):
         self.profile._update(SECTION, org.org_id, {**pin, "verified": True})
         return self.organisation(name)
 
-    def organisations(self) -> list[tuple[dict[str, Any], Organisation | None]]:
+    def organisations(self) -> list[tuple[OrganisationEntry, Organisation | None]]:
         """The directory; the organisations I belong to (says the server) are verified here."""
-        listing = self.api.call("GET", "/organisations")
-        if not isinstance(listing, list):
-            raise MalformedError("server answer: organisations is not a list")
-        out: list[tuple[dict[str, Any], Organisation | None]] = []
-        for item in listing:
-            if not isinstance(item, dict):
-                raise MalformedError("server answer: an organisation is not an object")
-            known = self._org_pin(str(item.get("org_id"))) is not None
-            mine = item.get("my_role") is not None
-            verified = self.organisation(org_id=str(item.get("org_id"))) if mine or known else None
-            out.append((item, verified))
+        out: list[tuple[OrganisationEntry, Organisation | None]] = []
+        for entry in self.api.organisations():
+            known = self._org_pin(entry.org_id) is not None
+            mine = entry.my_role is not None
+            verified = self.organisation(org_id=entry.org_id) if mine or known else None
+            out.append((entry, verified))
         return out
 
     # -- organisations as contacts ---------------------------------------------------------------
@@ -428,12 +412,12 @@ class OrganisationsMixin(SharingMixin):
         return Contact(org.identity, verified=org.verified, first_seen=org.first_seen)
 
     # -- opening grants addressed to an organisation ----------------------------------------------
-    def _grant_rows(self, dossier_id: str) -> list[dict[str, Any]]:
+    def _grant_rows(self, dossier_id: str) -> list[GrantRow]:
         rows = super()._grant_rows(dossier_id)
         self._rows_seen = (dossier_id, rows)  # read again by the organisation half below
         return rows
 
-    def _rows_for(self, dossier_id: str) -> list[dict[str, Any]]:
+    def _rows_for(self, dossier_id: str) -> list[GrantRow]:
         seen = self._rows_seen
         if seen is not None and seen[0] == dossier_id:
             return seen[1]
@@ -444,7 +428,7 @@ class OrganisationsMixin(SharingMixin):
         return self._org_access_seen
 
     def open_organisation_grant(
-        self, data: bytes, org: Organisation, owner: Identity, rows: list[dict[str, Any]]
+        self, data: bytes, org: Organisation, owner: Identity, rows: list[GrantRow]
     ) -> tuple[Grant, bytes] | None:
         """Open a grant to `org` with the keys of its epoch: made by the dossier owner, or
         re-wrapped by the organisation itself next to the owner's original (format 14.5).
@@ -483,14 +467,12 @@ class OrganisationsMixin(SharingMixin):
         return opened.grant, opened.key
 
     @staticmethod
-    def _original(
-        rewrap: Grant, org: Organisation, owner: Identity, rows: list[dict[str, Any]]
-    ) -> Grant:
+    def _original(rewrap: Grant, org: Organisation, owner: Identity, rows: list[GrantRow]) -> Grant:
         """The owner's own grant that a re-wrapped one copies (signature checked)."""
         target = (rewrap.kind, rewrap.dossier_id, rewrap.document_id, rewrap.number)
         for row in rows:
             try:
-                candidate = Grant.decode(unb64(row.get("grant"), "grant"))
+                candidate = Grant.decode(row.grant())
             except MalformedError:
                 continue
             if (
@@ -517,16 +499,16 @@ class OrganisationsMixin(SharingMixin):
             return []  # the owner holds every key through its own grants
         rows = self._rows_for(dossier_id)
         out: list[tuple[str, Grant, bytes]] = []
-        for org_id in sorted({str(r.get("recipient_id")) for r in rows} - {self.my_id}):
+        for org_id in sorted({str(r.recipient_id) for r in rows} - {self.my_id}):
             try:
                 org = self.organisation(org_id=org_id)
             except NotFound:
                 continue  # not an organisation: a row that gives me nothing
-            org_rows = [r for r in rows if r.get("recipient_id") == org_id]
+            org_rows = [r for r in rows if r.recipient_id == org_id]
             for row in org_rows:
-                if row.get("kind") != kind:
+                if row.kind != kind:
                     continue
-                data = unb64(row.get("grant"), "grant")
+                data = row.grant()
                 opened = self.open_organisation_grant(data, org, owner, org_rows)
                 if opened is not None:
                     out.append((org_id, *opened))
@@ -604,17 +586,7 @@ class OrganisationsMixin(SharingMixin):
             me, org_id=bytes.fromhex(org_id), name=name, kind=KINDS[kind], created_at=now()
         )
         membership = make_membership(me, org, me.public, role=Role.ADMIN, issued_at=now())
-        self.api.call(
-            "POST",
-            "/organisations",
-            json={
-                "org_id": org_id,
-                "name": name,
-                "kind": int(KINDS[kind]),
-                "record": b64(record),
-                "membership": b64(membership),
-            },
-        )
+        self.api.create_organisation(org_id, name, int(KINDS[kind]), record, membership)
         return self.organisation(org_id=org_id)
 
     def _administered(self, name: str) -> Organisation:
@@ -633,16 +605,7 @@ class OrganisationsMixin(SharingMixin):
         membership = make_membership(
             self.me, org.current_keys(), member, role=role, issued_at=now()
         )
-        self.api.call(
-            "POST",
-            f"/organisations/{org.org_id}/members",
-            json={
-                "member_id": member.user_id.hex(),
-                "role": int(role),
-                "epoch": org.epoch,
-                "membership": b64(membership),
-            },
-        )
+        self.api.add_member(org.org_id, member.user_id.hex(), int(role), org.epoch, membership)
         return self.organisation(org_id=org.org_id)
 
     def remove_member(self, name: str, username: str) -> RemovalResult:
@@ -663,51 +626,41 @@ class OrganisationsMixin(SharingMixin):
             role_value = Role.ADMIN if (role == "admin" or user_id == self.my_id) else Role.MEMBER
             identity = me.public if user_id == self.my_id else self._member_identity(org, user_id)
             statement = make_membership(me, new, identity, role=role_value, issued_at=now())
-            memberships.append(
-                {"member_id": user_id, "role": int(role_value), "membership": b64(statement)}
-            )
+            memberships.append((user_id, int(role_value), statement))
         grants, skipped = self._rewrap_all(org, new)
-        self.api.call(
-            "POST",
-            f"/organisations/{org.org_id}/rotate",
-            json={
-                "epoch": new.key_version,
-                "record": b64(record),
-                "removed_id": leaving,
-                "memberships": memberships,
-                "grants": grants,
-            },
+        self.api.rotate_organisation(
+            org.org_id,
+            epoch=new.key_version,
+            record=record,
+            removed_id=leaving,
+            memberships=memberships,
+            grants=grants,
         )
         self.organisation(org_id=org.org_id)  # verify what the server now holds; pin epoch n+1
         return RemovalResult(new.key_version, len(memberships), len(grants), skipped)
 
-    def organisation_grant_rows(self, org: Organisation) -> list[dict[str, Any]]:
-        rows = self.api.call("GET", f"/organisations/{org.org_id}/grants")
-        if not isinstance(rows, list):
-            raise MalformedError("server answer: grants is not a list")
-        return [r for r in rows if isinstance(r, dict)]
+    def organisation_grant_rows(self, org: Organisation) -> list[GrantRow]:
+        return self.api.organisation_grants(org.org_id)
 
-    def _rewrap_all(
-        self, org: Organisation, new: PrivateIdentity
-    ) -> tuple[list[dict[str, Any]], int]:
+    def _rewrap_all(self, org: Organisation, new: PrivateIdentity) -> tuple[list[bytes], int]:
         """Every grant to the organisation that opens, sealed again to epoch `new` (one per
         target), each a copy of the owner's original that the members' clients check."""
         rows = self.organisation_grant_rows(org)
-        by_dossier: dict[str, list[dict[str, Any]]] = {}
+        by_dossier: dict[str, list[GrantRow]] = {}
         for row in rows:
-            by_dossier.setdefault(str(row.get("dossier_id")), []).append(row)
-        out: list[dict[str, Any]] = []
+            by_dossier.setdefault(str(row.dossier_id), []).append(row)
+        out: list[bytes] = []
         done: set[tuple[int, bytes, bytes, int]] = set()
         skipped = 0
-        for dossier_id, dossier_rows in by_dossier.items():
+        for dossier_rows in by_dossier.values():
             try:
-                owner = self._user_contact(str(dossier_rows[0].get("owner_id"))).identity
+                owner = self._user_contact(str(dossier_rows[0].owner_id)).identity
             except (SecurityError, ClientError):
                 skipped += len(dossier_rows)
                 continue
             for row in dossier_rows:
                 try:
-                    data = unb64(row.get("grant"), "grant")
+                    data = row.grant()
                     claimed = Grant.decode(data)
                     target = (
                         int(claimed.kind),
@@ -725,14 +678,13 @@ class OrganisationsMixin(SharingMixin):
                     continue
                 grant, key = opened
                 done.add(target)
-                out.append(self._rewrap(grant, key, new, dossier_id))
+                out.append(self._rewrap(grant, key, new))
         return out, skipped
 
     @staticmethod
-    def _rewrap(grant: Grant, key: bytes, new: PrivateIdentity, dossier_id: str) -> dict[str, Any]:
-        document_id: str | None = None
+    def _rewrap(grant: Grant, key: bytes, new: PrivateIdentity) -> bytes:
         if grant.kind == GrantKind.DOSSIER:
-            data = make_dossier_grant(
+            return make_dossier_grant(
                 new,
                 new.public,
                 dossier_id=grant.dossier_id,
@@ -743,28 +695,15 @@ class OrganisationsMixin(SharingMixin):
                 issued_at=now(),
                 expires_at=grant.expires_at,
             )
-        else:
-            document_id = grant.document_id.hex()
-            data = make_document_grant(
-                new,
-                new.public,
-                dossier_id=grant.dossier_id,
-                document_id=grant.document_id,
-                version=grant.number,
-                file_key=key,
-                rights=Rights(grant.rights),
-                counter=grant.counter,
-                issued_at=now(),
-                expires_at=grant.expires_at,
-            )
-        return {
-            "grant": b64(data),
-            "grant_id": Grant.decode(data).grant_id.hex(),
-            "kind": int(grant.kind),
-            "document_id": document_id,
-            "number": grant.number,
-            "recipient_id": new.user_id.hex(),
-            "rights": int(grant.rights),
-            "expires_at": grant.expires_at,
-            "dossier_id": dossier_id,
-        }
+        return make_document_grant(
+            new,
+            new.public,
+            dossier_id=grant.dossier_id,
+            document_id=grant.document_id,
+            version=grant.number,
+            file_key=key,
+            rights=Rights(grant.rights),
+            counter=grant.counter,
+            issued_at=now(),
+            expires_at=grant.expires_at,
+        )

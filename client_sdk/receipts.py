@@ -28,8 +28,10 @@ from vault.grant import NEVER_EXPIRES, Grant, GrantKind, verify_grant
 from vault.header import DocumentHeader, header_hash
 from vault.receipt import Receipt, ReceiptEntry, make_receipt, verify_receipt
 
-from .base import Dossier, now
-from .dossiers import DocumentInfo, VersionRecord
+from .api import ReceiptRow, VersionRecord
+from .base import Dossier
+from .clock import now
+from .dossiers import DocumentInfo
 from .errors import ApiError, ClientError
 from .export import ExportMixin, write_private
 from .organisations import Organisation, OrganisationsMixin
@@ -182,19 +184,13 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
             self._acknowledge(info.dossier_id, [info])
         return info, path
 
-    def _receipt_rows(self, dossier_id: str) -> list[dict[str, Any]]:
-        rows = self.api.call("GET", f"/dossiers/{dossier_id}/receipts")
-        if not isinstance(rows, list):
-            raise MalformedError("server answer: receipts is not a list")
-        return [r for r in rows if isinstance(r, dict)]
-
     def _acknowledge(self, dossier_id: str, infos: list[DocumentInfo]) -> None:
         """Sign a receipt for each organisation that gave me these documents, over the versions
         no verified receipt of it covers yet."""
         orgs = self._org_access().get(dossier_id, set())
         if not orgs or not infos:
             return
-        rows = self._receipt_rows(dossier_id)
+        rows = self.api.receipts(dossier_id)
         did = bytes.fromhex(dossier_id)
         for org_id in sorted(orgs):
             org = self.organisation(org_id=org_id, fresh=False)
@@ -202,11 +198,10 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
                 continue  # not a member of the current epoch: nothing to sign with
             covered: set[tuple[bytes, int]] = set()
             for row in rows:
-                if row.get("org_id") != org_id:
+                if row.org_id != org_id:
                     continue
                 try:
-                    r = verify_receipt(unb64(row.get("receipt"), "receipt"), dossier_id=did,
-                                       chain=org.chain)  # fmt: skip
+                    r = verify_receipt(row.receipt(), dossier_id=did, chain=org.chain)
                 except SecurityError:
                     continue  # made up or changed: it covers nothing
                 covered |= {(e.document_id, e.version) for e in r.entries}
@@ -232,14 +227,8 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
             )
             # The member read what it read either way; if filing fails, a later open signs again.
             with contextlib.suppress(ApiError):
-                self.api.call(
-                    "POST",
-                    f"/dossiers/{dossier_id}/receipts",
-                    json={
-                        "receipt_id": Receipt.decode(data).receipt_id.hex(),
-                        "org_id": org_id,
-                        "receipt": b64(data),
-                    },
+                self.api.post_receipt(
+                    dossier_id, Receipt.decode(data).receipt_id.hex(), org_id, data
                 )
 
     # -- reading, as the resident ---------------------------------------------------------------
@@ -256,7 +245,7 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         signed = {(e.document_id, e.version): e.header_hash for e in dossier.index.entries}
         self._checked_orgs = set()  # each organisation fetched fresh once per call
         views = []
-        for row in self._receipt_rows(dossier_id):
+        for row in self.api.receipts(dossier_id):
             views.append(self._view(dossier_id, row, signed, shares))
         return sorted(views, key=lambda v: (v.opened_at, v.receipt_id))
 
@@ -266,7 +255,7 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         did = bytes.fromhex(dossier.dossier_id)
         grants: dict[bytes, tuple[Grant, int | None]] = {}
         starts: dict[int, int] = {}
-        shown = [unb64(row.get("grant"), "grant") for row in self._grant_rows(dossier.dossier_id)]
+        shown = [row.grant() for row in self._grant_rows(dossier.dossier_id)]
         remembered = [(unb64(r.get("grant"), "grant"), r.get("revoked_at"))
                       for r in self._revoked_shares(dossier.dossier_id)]  # fmt: skip
         for data, revoked_at in [*((d, None) for d in shown), *remembered]:
@@ -305,7 +294,7 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         did = bytes.fromhex(dossier_id)
         ending = []
         for row in self._grant_rows(dossier_id):
-            data = unb64(row.get("grant"), "grant")
+            data = row.grant()
             try:
                 grant = verify_grant(data, granter=self.me.public, dossier_id=did)
             except SecurityError:
@@ -330,17 +319,17 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
     def _view(
         self,
         dossier_id: str,
-        row: dict[str, Any],
+        row: ReceiptRow,
         signed: dict[tuple[bytes, int], bytes],
         shares: _Shares,
     ) -> ReceiptView:
-        data = unb64(row.get("receipt"), "receipt")
+        data = row.receipt()
         try:
             r = Receipt.decode(data)
         except MalformedError as exc:
-            org_id = str(row.get("org_id", ""))
+            org_id = row.org_id or ""
             return ReceiptView(
-                str(row.get("receipt_id", "")), org_id, org_id, "", False, 0, "", "", 0, [],
+                row.receipt_id, org_id, org_id, "", False, 0, "", "", 0, [],
                 f"FAILED: {exc}", data,
             )  # fmt: skip
         org: Organisation | None = None

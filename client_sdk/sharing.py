@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from vault.errors import ExpiredError, KeyMismatchError, MalformedError, SecurityError
+from vault.errors import ExpiredError, KeyMismatchError, SecurityError
 from vault.grant import (
     NEVER_EXPIRES,
     Grant,
@@ -33,10 +33,10 @@ from vault.grant import (
 from vault.keys import Identity
 
 from .accesslog import LogEntry, verify_log
-from .base import Dossier, now
+from .base import Dossier
+from .clock import now
 from .documents import DocumentsMixin
 from .errors import ClientError
-from .transport import unb64
 from .trust import Contact
 
 
@@ -153,19 +153,8 @@ class Revocation:
 
 class SharingMixin(DocumentsMixin):
     def _next_counter(self, dossier_id: str) -> int:
-        counters = [
-            Grant.decode(unb64(g.get("grant"), "grant")).counter
-            for g in self._grant_rows(dossier_id)
-        ]
+        counters = [Grant.decode(g.grant()).counter for g in self._grant_rows(dossier_id)]
         return max(counters, default=0) + 1
-
-    def _post_grants(
-        self, dossier_id: str, grants: list[dict[str, Any]], *, rotation: bool = False
-    ) -> None:
-        body: dict[str, Any] = {"grants": grants}
-        if rotation:  # a new epoch's key for those who hold the dossier: no new share
-            body["rotation"] = True
-        self.api.call("POST", f"/dossiers/{dossier_id}/grants", json=body)
 
     def _owned(self, dossier_id: str) -> Dossier:
         dossier = self.load_dossier(dossier_id)
@@ -175,7 +164,7 @@ class SharingMixin(DocumentsMixin):
 
     def _dossier_grants(
         self, dossier: Dossier, recipient: Identity, rights: Rights, expires_at: int, counter: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[bytes]:
         out = []
         for epoch, key in sorted(dossier.keys.items()):
             grant = make_dossier_grant(
@@ -189,11 +178,7 @@ class SharingMixin(DocumentsMixin):
                 issued_at=now(),
                 expires_at=expires_at,
             )
-            out.append(
-                self._grant_fields(
-                    grant, GrantKind.DOSSIER, None, epoch, recipient, rights, expires_at
-                )
-            )
+            out.append(grant)
             counter += 1
         return out
 
@@ -260,13 +245,9 @@ class SharingMixin(DocumentsMixin):
                     issued_at=now(),
                     expires_at=expires_at,
                 )
-                grants.append(
-                    self._grant_fields(
-                        grant, GrantKind.DOCUMENT, target, record.version, recipient, 1, expires_at
-                    )
-                )
+                grants.append(grant)
                 counter += 1
-        self._post_grants(dossier.dossier_id, grants)
+        self.api.post_grants(dossier.dossier_id, grants)
         if kind == "dossier":
             return ShareResult(recipient, contact.verified, contact.first_seen, len(grants))
         return ShareResult(
@@ -370,10 +351,7 @@ class SharingMixin(DocumentsMixin):
         grants = []
         for row in self._grant_rows(dossier.dossier_id):
             try:
-                grants.append(
-                    verify_grant(unb64(row.get("grant"), "grant"), granter=self.me.public,
-                                 dossier_id=did)
-                )  # fmt: skip
+                grants.append(verify_grant(row.grant(), granter=self.me.public, dossier_id=did))
             except SecurityError:
                 continue
         return grants
@@ -383,13 +361,8 @@ class SharingMixin(DocumentsMixin):
         Returns the new epoch (or 0). `revocation`: what `revocation()` found (else found now);
         a ClientError, with nothing changed, when they hold no share of their own."""
         plan = revocation or self.revocation(target_id, username)
-        params = {"recipient_id": plan.recipient_id}
         if plan.document_id is not None:
-            self.api.call(
-                "DELETE",
-                f"/dossiers/{plan.dossier_id}/grants",
-                params={**params, "document_id": plan.document_id},
-            )
+            self.api.delete_grants(plan.dossier_id, plan.recipient_id, plan.document_id)
             return 0
         # The new epoch goes out before the old rows are deleted, so a server that keeps them
         # (or fails half-way) leaves the revoked party with old keys only (S18). One who holds
@@ -398,7 +371,7 @@ class SharingMixin(DocumentsMixin):
         epoch = 0
         if plan.holds_current_key:
             epoch = self.rotate(self._owned(plan.dossier_id), leaving=plan.recipient_id)
-        self.api.call("DELETE", f"/dossiers/{plan.dossier_id}/grants", params=params)
+        self.api.delete_grants(plan.dossier_id, plan.recipient_id)
         return epoch
 
     def rotate(self, dossier: Dossier, *, leaving: str | None = None) -> int:
@@ -431,7 +404,7 @@ class SharingMixin(DocumentsMixin):
             grants += self._dossier_grants(
                 rotated, recipient, Rights(grant.rights), grant.expires_at, counter
             )
-        self._post_grants(dossier.dossier_id, grants, rotation=True)
+        self.api.post_grants(dossier.dossier_id, grants, rotation=True)
         rotated.keys.update(dossier.keys)
         self.sign_index(rotated, [], epoch=epoch)
         return epoch
@@ -472,20 +445,16 @@ class SharingMixin(DocumentsMixin):
     def shared_with_me(self) -> list[SharedItem]:
         """Grants others made to me, each opened (signature, binding, key commitment), one
         item per share (`one_row_per_share`)."""
-        answer = self.api.call("GET", "/shared")
-        if not isinstance(answer, list):
-            raise MalformedError("server answer: shared is not a list")
         items = []
-        for raw in answer:
-            grant = Grant.decode(
-                unb64(raw.get("grant") if isinstance(raw, dict) else None, "grant")
-            )
+        for row in self.api.shared():
+            data = row.grant()
+            grant = Grant.decode(data)
             self._check_granter_owns(grant)
             granter = self.contact_by_id(grant.granter_id.hex())
             kind = GrantKind(grant.kind)
             try:
                 open_grant(
-                    unb64(raw["grant"], "grant"),
+                    data,
                     me=self.me,
                     granter=granter.identity,
                     kind=kind,
@@ -521,10 +490,7 @@ class SharingMixin(DocumentsMixin):
     def access_log(self, dossier_id: str) -> list[LogEntry]:
         """The dossier's access log, its hash chain checked against what this device saw."""
         self.load_dossier(dossier_id)
-        answer = self.api.call("GET", f"/dossiers/{dossier_id}/log")
-        if not isinstance(answer, list):
-            raise MalformedError("server answer: log is not a list")
-        entries = verify_log(answer, self.profile.log_head(dossier_id))
+        entries = verify_log(self.api.log(dossier_id), self.profile.log_head(dossier_id))
         if entries:
             self.profile.save_log_head(dossier_id, entries[-1].seq, entries[-1].hash)
         return entries
