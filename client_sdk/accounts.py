@@ -58,7 +58,7 @@ class AccountsMixin(ClientBase):
             private_keys=identity.private_keys(),
         )
         self.profile.save_session(session)
-        self._session = session
+        self.account.start(session)
         self.api.token = session.token
 
     def _check_published(self, identity: PrivateIdentity, user: UserRow) -> None:
@@ -153,14 +153,14 @@ class AccountsMixin(ClientBase):
         )
 
     def logout(self) -> None:
-        if self._session is not None:
+        if self.account.logged_in:
             try:
                 self.api.logout()
             except Unauthorized:
                 pass  # the server ended this session already (expired, or ended elsewhere)
             finally:
                 self.profile.clear_session()
-                self._session = None
+                self.account.end()
                 self.api.token = None
 
     def _end_session(self, token: str | None) -> None:

@@ -12,20 +12,19 @@ from typing import Self
 
 import httpx
 
-from vault.errors import ExpiredError, KeyMismatchError
-from vault.grant import GrantKind, Rights, open_grant
+from vault.errors import KeyMismatchError
 from vault.index import DossierIndex, index_hash, open_index, verify_index
 from vault.keys import Identity, PrivateIdentity
 from vault.metadata import DossierMetadata
 
-from .api import GrantRow, ServerApi, UserRow
-from .clock import now
-from .errors import NotFound, NotLoggedIn
+from .account import Account
+from .api import ServerApi
+from .directory import Directory
 from .ids import by_id_or_name
+from .keyring import KeyRing
 from .parts import PartPolicy
 from .profile import Profile, Session
-from .trust import Contact, check_record, trust
-from .typed import typed_username
+from .trust import Contact
 
 
 @dataclass
@@ -74,9 +73,9 @@ class ClientBase:
         session = self.profile.load_session()
         token = session.token if session and session.server == server else None
         self.api = ServerApi(server, token, transport)
-        self._session = session if token else None
-        self._contacts: dict[str, Contact] = {}
-        self._me: tuple[Session, PrivateIdentity] | None = None
+        self.account = Account(session if token else None)
+        self.directory = Directory(self.api, self.profile, self.account)
+        self.keyring = KeyRing(self.api, self.account, self.directory)
 
     def close(self) -> None:
         self.api.close()
@@ -90,98 +89,34 @@ class ClientBase:
     # -- the logged-in user --------------------------------------------------------------------
     @property
     def session(self) -> Session:
-        if self._session is None:
-            raise NotLoggedIn()
-        return self._session
+        return self.account.session
 
     @property
     def me(self) -> PrivateIdentity:
-        s = self.session
-        if self._me is None or self._me[0] is not s:  # rebuilt only when the session changes
-            identity = PrivateIdentity.from_private_keys(
-                bytes.fromhex(s.user_id), s.username, s.key_version, s.private_keys
-            )
-            self._me = (s, identity)
-        return self._me[1]
+        return self.account.me
 
     @property
     def my_id(self) -> str:
-        return self.session.user_id
+        return self.account.my_id
 
-    # -- contacts ------------------------------------------------------------------------------
-    def _contact_from_user(
-        self, user: UserRow, *, username: str | None = None, user_id: str | None = None
-    ) -> Contact:
-        identity = Identity.decode(user.identity)
-        check_record(identity, username=username, user_id=user_id)
-        if self._session and identity.user_id.hex() == self.my_id:
-            if identity != self.me.public:
-                raise KeyMismatchError("the server shows other keys for your own account")
-            return Contact(identity, verified=True, first_seen=False)
-        contact = trust(self.profile, identity)
-        self._contacts[identity.user_id.hex()] = contact
-        return contact
-
+    # -- contacts (client_sdk/directory.py) ----------------------------------------------------
     def contact(self, username: str) -> Contact:
-        """The trusted identity of `username` (pinned on first sight); a typed name is folded
-        and checked first (`typed_username`)."""
-        username = typed_username(username)
-        return self._contact_from_user(self.api.user(username), username=username)
+        """The trusted identity of `username`, or of the organisation `@name`."""
+        return self.directory.contact(username)
+
+    def contact_by_id(self, user_id: str) -> Contact:
+        return self.directory.contact_by_id(user_id)
 
     def user_exists(self, username: str) -> bool:
         """Whether the server says it has this user (a claim: for hints only, never trust)."""
-        try:
-            self.api.user(typed_username(username))
-        except NotFound:
-            return False
-        return True
-
-    def contact_by_id(self, user_id: str) -> Contact:
-        cached = self._contacts.get(user_id)
-        if cached is not None:
-            return cached
-        if self._session and user_id == self.my_id:
-            return Contact(self.me.public, verified=True, first_seen=False)
-        return self._contact_from_user(self.api.user_by_id(user_id), user_id=user_id)
+        return self.directory.user_exists(username)
 
     # -- dossiers ------------------------------------------------------------------------------
-    def _grant_rows(self, dossier_id: str) -> list[GrantRow]:
-        """The server's grant rows for a dossier: claims until a grant is opened or verified."""
-        return self.api.grants(dossier_id)
-
-    def _my_grants(self, dossier_id: str) -> list[GrantRow]:
-        return [g for g in self._grant_rows(dossier_id) if g.recipient_id == self.my_id]
-
-    def _dossier_keys(self, dossier_id: str, owner: Identity) -> tuple[dict[int, bytes], str]:
-        """Open every dossier-key grant addressed to me; only the owner may grant them."""
-        keys: dict[int, bytes] = {}
-        role = "document"
-        for item in self._my_grants(dossier_id):
-            if item.kind != GrantKind.DOSSIER:
-                continue
-            try:
-                opened = open_grant(
-                    item.grant(),
-                    me=self.me,
-                    granter=owner,
-                    kind=GrantKind.DOSSIER,
-                    dossier_id=bytes.fromhex(dossier_id),
-                    number=-1 if item.number is None else item.number,
-                    now=now(),
-                )
-            except ExpiredError:
-                continue
-            keys[opened.grant.number] = opened.key
-            if opened.grant.rights == Rights.WRITE:
-                role = "write"
-            elif role == "document":
-                role = "read"
-        return keys, role
-
     def load_dossier(self, dossier_id: str) -> Dossier:
         """Fetch a dossier and verify its owner, its index and the keys granted to me."""
+        self.keyring.forget(dossier_id)  # its organisations' document grants: look again
         answer = self.api.dossier(dossier_id)
-        owner = self._contact_from_user(answer.owner).identity
+        owner = self.directory.person_from_record(answer.owner).identity
         pinned = self.profile.dossier_owner(dossier_id)
         if pinned is None:
             self.profile.save_dossier_owner(dossier_id, owner.user_id.hex())
@@ -191,7 +126,7 @@ class ClientBase:
                 f"dossier {dossier_id[:8]}: the server names {owner.username} as its owner, but "
                 "this device knows it as someone else's"
             )
-        keys, role = self._dossier_keys(dossier_id, owner)
+        keys, role = self.keyring.dossier_keys(dossier_id, owner)
         if owner.user_id.hex() == self.my_id:
             role = "owner"
         index_bytes = answer.index

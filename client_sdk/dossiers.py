@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 
 from vault.errors import (
     IntegrityError,
-    KeyMismatchError,
     RollbackError,
     SecurityError,
 )
@@ -27,7 +26,6 @@ from vault.grant import (
     Rights,
     make_dossier_grant,
     new_dossier_key,
-    open_grant,
     verify_grant,
 )
 from vault.header import DocumentHeader, OpenedHeader, header_hash, open_header
@@ -202,43 +200,14 @@ class DossiersMixin(ClientBase):
             document_id=doc,
             author=author_identity,
             version=record.version,
-            file_key=self._document_file_key(dossier, record),
+            file_key=self.keyring.document_file_key(dossier.dossier_id, dossier.owner, record),
             index=dossier.index,
-        )
-
-    def _document_file_key(self, dossier: Dossier, record: VersionRecord) -> bytes:
-        """The file key of one version from a document grant (kind 2) addressed to me."""
-        for item in self._my_grants(dossier.dossier_id):
-            if (
-                item.kind == GrantKind.DOCUMENT
-                and item.document_id == record.document_id
-                and item.number == record.version
-            ):
-                return open_grant(
-                    item.grant(),
-                    me=self.me,
-                    granter=dossier.owner,
-                    kind=GrantKind.DOCUMENT,
-                    dossier_id=bytes.fromhex(dossier.dossier_id),
-                    document_id=bytes.fromhex(record.document_id),
-                    number=record.version,
-                    now=now(),
-                ).key
-        raise KeyMismatchError(
-            f"no key for document {record.document_id[:8]} version {record.version} was shared "
-            "with you"
         )
 
     def _granted_versions(self, dossier: Dossier) -> dict[str, set[int]]:
         """Without the dossier key: the versions of each document that grant rows addressed to
-        me claim to give (a claim until `_document_file_key` opens one)."""
-        if dossier.keys:
-            return {}
-        granted: dict[str, set[int]] = {}
-        for item in self._my_grants(dossier.dossier_id):
-            if item.kind == GrantKind.DOCUMENT and item.number is not None:
-                granted.setdefault(str(item.document_id), set()).add(item.number)
-        return granted
+        me claim to give (a claim until the keyring opens one)."""
+        return {} if dossier.keys else self.keyring.granted_versions(dossier.dossier_id)
 
     def _owner_confirms(
         self, dossier: Dossier, record: VersionRecord, hashed: bytes | None = None
@@ -449,7 +418,7 @@ class DossiersMixin(ClientBase):
         """
         did = bytes.fromhex(dossier.dossier_id)
         grantees: dict[str, Grant] = {}
-        for item in self._grant_rows(dossier.dossier_id):
+        for item in self.keyring.grant_rows(dossier.dossier_id):
             try:
                 grant = verify_grant(item.grant(), granter=self.me.public, dossier_id=did)
             except SecurityError:
@@ -472,7 +441,7 @@ class DossiersMixin(ClientBase):
         rows a revoke deleted (K5, S18); only my own verified signature counts."""
         did = bytes.fromhex(dossier.dossier_id)
         rights: WriteRights = {}
-        for item in self._grant_rows(dossier.dossier_id):
+        for item in self.keyring.grant_rows(dossier.dossier_id):
             try:
                 grant = verify_grant(item.grant(), granter=self.me.public, dossier_id=did)
             except SecurityError:

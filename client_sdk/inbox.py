@@ -26,8 +26,9 @@ from vault.organisation import check_rewrap
 
 from .api import GrantRow
 from .clock import now
+from .directory import Organisation
 from .errors import ClientError
-from .organisations import Organisation, OrganisationsMixin
+from .organisations import OrganisationsMixin
 from .sharing import one_row_per_share
 from .trust import Contact
 
@@ -83,12 +84,12 @@ class InboxMixin(OrganisationsMixin):
         if organisation is None:
             items += self._personal_items()
             orgs = [
-                self.organisation(org_id=entry.org_id)
+                self.directory.organisation(org_id=entry.org_id)
                 for entry in self.api.organisations()
                 if entry.my_role is not None
             ]
         else:
-            org = self.organisation(organisation)
+            org = self.directory.organisation(organisation)
             if not org.keys:
                 raise ClientError(f"you are not a member of {org.name}")
             orgs = [org]
@@ -125,7 +126,7 @@ class InboxMixin(OrganisationsMixin):
                 continue
             try:
                 self._check_granter_owns(grant)
-                granter = self._user_contact(grant.granter_id.hex())
+                granter = self.directory.person_by_id(grant.granter_id.hex())
                 sender, verified = granter.identity.username, granter.verified
                 open_grant(
                     data,
@@ -178,7 +179,7 @@ class InboxMixin(OrganisationsMixin):
             raise KeyMismatchError(
                 "the server names another owner of this dossier than the one this device knows"
             )
-        return self._user_contact(claimed)
+        return self.directory.person_by_id(claimed)
 
     def _check_organisation_share(
         self,
@@ -206,7 +207,7 @@ class InboxMixin(OrganisationsMixin):
             raise KeyMismatchError("grant: not signed by the dossier's owner")
         owner.verify(labels.GRANT_SIGNATURE, grant.body(), grant.signature)
         if epoch in org.keys:
-            if self.open_organisation_grant(data, org, owner, rows) is None:
+            if self.keyring.open_organisation_grant(data, org, owner, rows) is None:
                 raise ExpiredError("grant: expired")
             return
         target = (grant.kind, grant.dossier_id, grant.document_id, grant.number)
@@ -222,7 +223,7 @@ class InboxMixin(OrganisationsMixin):
                 continue
             try:
                 check_rewrap(rewrap, grant, org_id=org.chain.org_id)
-                if self.open_organisation_grant(rewrap_data, org, owner, rows) is not None:
+                if self.keyring.open_organisation_grant(rewrap_data, org, owner, rows) is not None:
                     return
             except SecurityError:
                 continue

@@ -28,7 +28,8 @@ from .cli import (
     shorten,
     when,
 )
-from .organisations import KINDS, Organisation
+from .directory import Organisation
+from .organisations import KINDS
 from .typed import typed_org_name, typed_username
 
 org_app = typer.Typer(

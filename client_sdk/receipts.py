@@ -31,15 +31,15 @@ from vault.receipt import Receipt, ReceiptEntry, make_receipt, verify_receipt
 from .api import ReceiptRow, VersionRecord
 from .base import Dossier
 from .clock import now
+from .directory import Organisation
 from .dossiers import DocumentInfo
 from .errors import ApiError, ClientError
 from .export import ExportMixin, write_private
-from .organisations import Organisation, OrganisationsMixin
+from .organisations import OrganisationsMixin
 from .sharing import Revocation
 from .transport import b64, unb64
 
 RECEIPTS_FILE = "receipts.json"
-REVOKED = "revoked_shares"  # profile section: dossier id -> my grants to organisations I revoked
 # Seconds a member's clock (which dates a receipt) may differ from the owner's (which dates her
 # grants) before a receipt counts as made outside the share.
 CLOCK_SKEW = 300
@@ -187,13 +187,13 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
     def _acknowledge(self, dossier_id: str, infos: list[DocumentInfo]) -> None:
         """Sign a receipt for each organisation that gave me these documents, over the versions
         no verified receipt of it covers yet."""
-        orgs = self._org_access().get(dossier_id, set())
+        orgs = self.keyring.org_access.get(dossier_id, set())
         if not orgs or not infos:
             return
         rows = self.api.receipts(dossier_id)
         did = bytes.fromhex(dossier_id)
         for org_id in sorted(orgs):
-            org = self.organisation(org_id=org_id, fresh=False)
+            org = self.directory.organisation(org_id=org_id, fresh=False)
             if org.epoch not in org.keys:
                 continue  # not a member of the current epoch: nothing to sign with
             covered: set[tuple[bytes, int]] = set()
@@ -255,9 +255,9 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         did = bytes.fromhex(dossier.dossier_id)
         grants: dict[bytes, tuple[Grant, int | None]] = {}
         starts: dict[int, int] = {}
-        shown = [row.grant() for row in self._grant_rows(dossier.dossier_id)]
+        shown = [row.grant() for row in self.keyring.grant_rows(dossier.dossier_id)]
         remembered = [(unb64(r.get("grant"), "grant"), r.get("revoked_at"))
-                      for r in self._revoked_shares(dossier.dossier_id)]  # fmt: skip
+                      for r in self.profile.revoked_shares(dossier.dossier_id)]  # fmt: skip
         for data, revoked_at in [*((d, None) for d in shown), *remembered]:
             try:
                 grant = verify_grant(data, granter=self.me.public, dossier_id=did)
@@ -277,10 +277,6 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
             )
         return _Shares(list(grants.values()), starts)
 
-    def _revoked_shares(self, dossier_id: str) -> list[dict[str, Any]]:
-        value = self.profile._get(REVOKED, dossier_id)
-        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
     def revoke(self, target_id: str, username: str, revocation: Revocation | None = None) -> int:
         """As `SharingMixin.revoke`; revoking an organisation first remembers, on this device,
         the grants that end (the server deletes them), so that receipts the organisation
@@ -290,10 +286,10 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         revocation = revocation or self.revocation(target_id, username)
         kind, target = self.resolve_target(target_id)
         dossier_id = target if kind == "dossier" else self.document_versions(target)[0]
-        org_id = self.organisation(username[1:]).chain.org_id
+        org_id = self.directory.organisation(username[1:]).chain.org_id
         did = bytes.fromhex(dossier_id)
         ending = []
-        for row in self._grant_rows(dossier_id):
+        for row in self.keyring.grant_rows(dossier_id):
             data = row.grant()
             try:
                 grant = verify_grant(data, granter=self.me.public, dossier_id=did)
@@ -306,11 +302,10 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         epoch = super().revoke(target_id, username, revocation)
         if ending:
             at = now()
-            self.profile._update(
-                REVOKED,
+            self.profile.save_revoked_shares(
                 dossier_id,
                 [
-                    *self._revoked_shares(dossier_id),
+                    *self.profile.revoked_shares(dossier_id),
                     *({"grant": b64(data), "revoked_at": at} for data in ending),
                 ],
             )
@@ -336,7 +331,7 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         status = "verified"
         try:
             org_id = r.org_id.hex()
-            org = self.organisation(org_id=org_id, fresh=org_id not in self._checked_orgs)
+            org = self.directory.organisation(org_id=org_id, fresh=org_id not in self._checked_orgs)
             self._checked_orgs.add(org_id)
             verify_receipt(data, dossier_id=bytes.fromhex(dossier_id), chain=org.chain)
             for e in r.entries:
@@ -352,7 +347,7 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
             status = f"FAILED: {exc}"
         member_id = r.member_id.hex()
         try:
-            member = self._user_contact(member_id).identity.username
+            member = self.directory.person_by_id(member_id).identity.username
         except (SecurityError, ClientError):
             member = member_id
         return ReceiptView(
@@ -391,7 +386,7 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         chains = {}
         for v in views:
             if v.org_fingerprint and v.org_id not in chains:
-                org = self.organisation(org_id=v.org_id, fresh=False)
+                org = self.directory.organisation(org_id=v.org_id, fresh=False)
                 chains[v.org_id] = {
                     "name": org.name,
                     "fingerprint": org.fingerprint,

@@ -35,9 +35,14 @@ from vault.keys import Identity
 from .accesslog import LogEntry, verify_log
 from .base import Dossier
 from .clock import now
+from .directory import Organisation, named_keys
 from .documents import DocumentsMixin
 from .errors import ClientError
 from .trust import Contact
+
+
+class UnverifiedOrganisation(ClientError):
+    """Sharing with an organisation nobody verified needs `--allow-unverified`."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,7 @@ class Revocation:
 
 class SharingMixin(DocumentsMixin):
     def _next_counter(self, dossier_id: str) -> int:
-        counters = [Grant.decode(g.grant()).counter for g in self._grant_rows(dossier_id)]
+        counters = [Grant.decode(g.grant()).counter for g in self.keyring.grant_rows(dossier_id)]
         return max(counters, default=0) + 1
 
     def _owned(self, dossier_id: str) -> Dossier:
@@ -254,10 +259,40 @@ class SharingMixin(DocumentsMixin):
             recipient, contact.verified, contact.first_seen, len(grants), unconfirmed, reason
         )
 
+    def share_with_organisation(
+        self,
+        target_id: str,
+        name: str,
+        *,
+        write: bool = False,
+        expires_at: int = 0,
+        allow_unverified: bool = False,
+    ) -> tuple[ShareResult, Organisation]:
+        """`share` with `@name`, and the organisation as this device verified it."""
+        result = self.share(
+            target_id,
+            f"@{name.removeprefix('@')}",
+            write=write,
+            expires_at=expires_at,
+            allow_unverified=allow_unverified,
+        )
+        org = self.directory.organisation(org_id=result.recipient.user_id.hex(), fresh=False)
+        return result, org
+
     def _share_recipient(self, username: str, *, allow_unverified: bool) -> Contact:
-        """Whom `share` seals keys to: every check on the recipient is made here, whoever calls
-        `share` (an organisation's are in client_sdk/organisations.py)."""
-        return self.contact(username)
+        """Whom `share` seals keys to: every check on the recipient is made here. `@name`: the
+        organisation's current epoch, refused if nobody verified it unless `allow_unverified`."""
+        if not username.startswith("@"):
+            return self.directory.person(username)
+        org = self.directory.organisation(username[1:])
+        if not org.verified and not allow_unverified:
+            raise UnverifiedOrganisation(
+                f"{org.name} is not verified: neither the server's operator nor you confirmed "
+                f"its fingerprint ({org.fingerprint}). Compare it with one on a letter from "
+                f"{org.name} and run `kluis org verify {org.name} '<fingerprint>'`, or share "
+                "anyway with --allow-unverified"
+            )
+        return Contact(org.identity, verified=org.verified, first_seen=org.first_seen)
 
     def revocation(self, target_id: str, username: str) -> Revocation:
         """What revoking `username` from a dossier or document would take away, from my own
@@ -330,7 +365,9 @@ class SharingMixin(DocumentsMixin):
             or g.kind == GrantKind.DOSSIER
             or g.document_id.hex() == target
         ]
-        through = self._organisations_with(recipient_id, {g.recipient_id.hex() for g in reaching})
+        through = self.directory.organisations_with(
+            recipient_id, {g.recipient_id.hex() for g in reaching}
+        )
         if through:
             orgs = ", ".join(f"@{name}" for name in through)
             message += (
@@ -339,17 +376,12 @@ class SharingMixin(DocumentsMixin):
             )
         return message
 
-    def _organisations_with(self, user_id: str, recipient_ids: set[str]) -> list[str]:
-        """The names of the organisations among `recipient_ids` that `user_id` is a member of
-        (organisations: client_sdk/organisations.py)."""
-        return []
-
     def _signed_by_me(self, dossier: Dossier) -> list[Grant]:
         """The dossier's grants that this device proves I signed (rows the server files in my
         name, or forges, tell nothing about whom I gave what)."""
         did = bytes.fromhex(dossier.dossier_id)
         grants = []
-        for row in self._grant_rows(dossier.dossier_id):
+        for row in self.keyring.grant_rows(dossier.dossier_id):
             try:
                 grants.append(verify_grant(row.grant(), granter=self.me.public, dossier_id=did))
             except SecurityError:
@@ -414,23 +446,8 @@ class SharingMixin(DocumentsMixin):
         or keys I verified since (`kluis verify`), never whatever the server now says the
         recipient's keys are (on a new device the first answer would be pinned unchecked)."""
         contact = self.contact_by_id(grant.recipient_id.hex())
-        return self._named_keys(contact, self._keys_known_for(grant, contact), "your own grant")
-
-    @staticmethod
-    def _named_keys(contact: Contact, allowed: set[bytes], statement: str) -> Identity:
-        """`contact`'s identity if its keys are among those a signed `statement` names (or
-        allows); otherwise the server has put other keys in its place: KeyMismatchError."""
-        if contact.identity.key_id in allowed:
-            return contact.identity
-        raise KeyMismatchError(
-            f"{contact.identity.username}: the server shows other keys than the ones {statement} "
-            "names; their key may have been replaced. Compare fingerprints and run `kluis verify`"
-        )
-
-    def _keys_known_for(self, grant: Grant, contact: Contact) -> set[bytes]:
-        """Key ids under which `contact` may receive what `grant` gave: the grant's, or a user's
-        keys that I verified on this device since (their pin is mine, not the server's)."""
-        return {grant.recipient_key_id} | ({contact.identity.key_id} if contact.verified else set())
+        allowed = self.directory.keys_known_for(grant, contact)
+        return named_keys(contact, allowed, "your own grant")
 
     def _check_granter_owns(self, grant: Grant) -> None:
         """Only a dossier's owner grants its keys: a grant signed by anyone else is no share,

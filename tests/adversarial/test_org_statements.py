@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from client_sdk.organisations import UnverifiedOrganisation
+from client_sdk.sharing import UnverifiedOrganisation
 from vault.errors import SecurityError
 from vault.grant import Rights, make_dossier_grant
 from vault.header import DocumentHeader, header_hash

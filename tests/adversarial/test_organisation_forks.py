@@ -167,7 +167,7 @@ def test_k6_a_removed_admins_fork_is_refused_by_a_device_that_saw_the_real_succe
     w = cast.w
     r = removed_admin(cast, f"ncg-fork-{how}")
     real_memberships = memberships_of(cast, r.org)
-    pinned = cast.anna.client.profile._get("organisations", r.org.org_id)
+    pinned = cast.anna.client.profile.organisation_pin(r.org.org_id)
     bert_forks(cast, r, how)
 
     second, _ = w.dossier_with(("b.pdf", b"b"))
@@ -182,7 +182,7 @@ def test_k6_a_removed_admins_fork_is_refused_by_a_device_that_saw_the_real_succe
     assert_fail_closed(refused, FORK)
     assert w.db.grants(second) == before
     # The fork did not move the device's memory: the real chain is still accepted.
-    assert cast.anna.client.profile._get("organisations", r.org.org_id) == pinned
+    assert cast.anna.client.profile.organisation_pin(r.org.org_id) == pinned
     restore(cast, r, real_memberships)
     assert cast.anna.ok("share", second, f"@{r.org.name}")
     assert len(w.db.grants(second, r.org.org_id)) == 1
@@ -270,17 +270,17 @@ def test_k6_a_device_that_saw_epoch_2_accepts_the_real_epoch_3(cast: Cast) -> No
     before record hashes were kept (key id only) is checked as before and then completed."""
     w = cast.w
     r = removed_admin(cast, "ncg-honest")
-    pin = cast.anna.client.profile._get("organisations", r.org.org_id)
+    pin = cast.anna.client.profile.organisation_pin(r.org.org_id)
     assert len(pin["record_hashes"]) == 2
     older = {k: v for k, v in pin.items() if k != "record_hashes"}
-    cast.anna.client.profile._update("organisations", r.org.org_id, older)
+    cast.anna.client.profile.save_organisation_pin(r.org.org_id, older)
     cast.ada.client.remove_member(r.org.name, "cees")
 
     second, _ = w.dossier_with(("b.pdf", b"b"))
     cast.anna.ok("share", second, f"@{r.org.name}")
     [grant] = w.db.signed_grants(second, r.org.org_id)
     assert grant.recipient_key_id == OrgKeys.decode(cast.records(r.org)[2]).key_id
-    pin = cast.anna.client.profile._get("organisations", r.org.org_id)
+    pin = cast.anna.client.profile.organisation_pin(r.org.org_id)
     assert pin["epoch"] == 3 and len(pin["record_hashes"]) == 3
     # The completed pin now holds epoch 2 too: bert's re-signed epoch 2 is refused.
     real = cast.records(r.org)
@@ -339,5 +339,5 @@ def test_k6_g27_a_removed_admin_cannot_extend_the_real_chain_with_a_members_keys
     result = cast.anna.run_cli("share", second, f"@{r.org.name}")
     assert_fail_closed(result, "epoch 3 was made by .* not an administrator in epoch 2")
     assert w.db.grants(second) == before
-    assert cast.anna.client.profile._get("organisations", r.org.org_id)["epoch"] == 2
+    assert cast.anna.client.profile.organisation_pin(r.org.org_id)["epoch"] == 2
     assert_fail_closed(cast.cees.run_cli("inbox", "--org", r.org.name), "not an administrator")
