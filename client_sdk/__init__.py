@@ -5,9 +5,7 @@ of docs/api.md. The `kluis` command line lives in `client_sdk.cli`.
 """
 
 from .accesslog import LogEntry
-from .base import Dossier
 from .client import Client
-from .dossiers import DocumentInfo
 from .errors import (
     AmbiguousId,
     ApiError,
@@ -20,6 +18,7 @@ from .errors import (
     WithheldDocumentError,
 )
 from .profile import Profile
+from .records import DocumentInfo, Dossier
 from .sharing import SharedItem, ShareResult
 
 __all__ = [

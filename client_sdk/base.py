@@ -7,14 +7,13 @@ through the checks of docs/format.md and the pins of `trust`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Self
 
 import httpx
 
 from vault.errors import KeyMismatchError
-from vault.index import DossierIndex, index_hash, open_index, verify_index
-from vault.keys import Identity, PrivateIdentity
+from vault.index import index_hash, open_index, verify_index
+from vault.keys import PrivateIdentity
 from vault.metadata import DossierMetadata
 
 from .account import Account
@@ -24,37 +23,9 @@ from .ids import by_id_or_name
 from .keyring import KeyRing
 from .parts import PartPolicy
 from .profile import Profile, Session
+from .receipts import Receipts
+from .records import Dossier
 from .trust import Contact
-
-
-@dataclass
-class Dossier:
-    """A dossier as this client verified it."""
-
-    dossier_id: str
-    owner: Identity
-    role: str  # owner, write, read or document (access to single documents only)
-    index: DossierIndex
-    index_bytes: bytes
-    metadata: DossierMetadata | None  # None when this client holds no dossier key
-    keys: dict[int, bytes] = field(repr=False)
-    created_at: int = 0
-
-    @property
-    def title(self) -> str:
-        return self.metadata.title if self.metadata else "(shared documents)"
-
-    @property
-    def epoch(self) -> int:
-        return self.index.epoch
-
-    def current_key(self) -> bytes:
-        try:
-            return self.keys[self.index.epoch]
-        except KeyError:
-            raise KeyMismatchError(
-                "you do not hold the current key of this dossier (access was revoked)"
-            ) from None
 
 
 class ClientBase:
@@ -76,6 +47,9 @@ class ClientBase:
         self.account = Account(session if token else None)
         self.directory = Directory(self.api, self.profile, self.account)
         self.keyring = KeyRing(self.api, self.account, self.directory)
+        self.receipt_book = Receipts(
+            self.api, self.profile, self.account, self.directory, self.keyring, self.load_dossier
+        )
 
     def close(self) -> None:
         self.api.close()

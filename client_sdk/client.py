@@ -20,14 +20,25 @@ from vault.keys import Identity
 from .accounts import AccountsMixin
 from .export import ExportMixin
 from .inbox import InboxMixin
-from .receipts import ReceiptsMixin
-from .sharing import SharingMixin
+from .receipts import ReceiptView
+from .records import DocumentInfo
 from .trust import Contact, check_record, verify
 from .typed import typed_username
 
 
-class Client(InboxMixin, ReceiptsMixin, AccountsMixin, SharingMixin, ExportMixin):
+class Client(InboxMixin, AccountsMixin, ExportMixin):
     """A Kluis client for one server and one profile directory."""
+
+    def receipts(self, dossier_id: str) -> list[ReceiptView]:
+        """Every receipt filed for the dossier, each verified; failures are shown, not hidden.
+        Only the owner can check them: only her device sees every grant she made."""
+        return self.receipt_book.receipts(dossier_id)
+
+    def acknowledge(self, dossier_id: str, infos: list[DocumentInfo]) -> list[str]:
+        """Writes: sign and file receipts for documents I opened through an organisation
+        (`documents`, `get`), as `Receipts.acknowledge`; returns the organisations that
+        signed one."""
+        return self.receipt_book.acknowledge(dossier_id, infos)
 
     def fingerprint(self, username: str) -> Contact:
         """The pinned contact for `username`, pinning it now if this is the first sight."""

@@ -33,12 +33,12 @@ from vault.payload import (
 )
 
 from .api import VersionRecord
-from .base import Dossier
 from .clock import now
-from .dossiers import DocumentInfo, DossiersMixin
+from .dossiers import DossiersMixin
 from .errors import ClientError, UnconfirmedVersionError
 from .ids import ID_PATTERN, by_id_or_name, new_id
 from .parts import upload_in_parts
+from .records import DocumentInfo, Dossier
 from .transport import STREAM_CHUNK
 
 Progress = Callable[[int], None]
@@ -67,6 +67,17 @@ def unconfirmed_refusal(info: DocumentInfo, *, asked: bool) -> str:
 def _require_writer(dossier: Dossier) -> None:
     if dossier.role not in ("owner", "write"):
         raise ClientError("you may read this dossier but not add to it")
+
+
+def _require_current_epoch(client: DossiersMixin, dossier: Dossier) -> None:
+    """Nothing is written under a dossier key that a member an organisation removed may hold:
+    the owner starts a new epoch first, with the named step `Client.sync` (`kluis add` and
+    `kluis update` take it)."""
+    if client.rotation_due(dossier):
+        raise ClientError(
+            "an organisation you share this dossier with has removed a member since your share: "
+            "start a new dossier key first (SDK: Client.sync(dossier)); nothing was added"
+        )
 
 
 def readable_file(path: Path) -> Path:
@@ -344,6 +355,7 @@ class DocumentsMixin(DossiersMixin):
         anything is uploaded."""
         paths = [storable_file(Path(p), title) for p in paths]
         dossier = self.load_dossier(dossier_id)
+        _require_current_epoch(self, dossier)
         infos: list[DocumentInfo] = []
         try:
             for path in paths:
@@ -360,6 +372,7 @@ class DocumentsMixin(DossiersMixin):
         dossier_id, versions = self.document_versions(document_id)
         dossier = self.load_dossier(dossier_id)
         _require_writer(dossier)  # before opening the latest, which a reader may hold no key for
+        _require_current_epoch(self, dossier)
         # D12: a new version on top of one the server hides would overwrite it; check first.
         self._check_not_rolled_back(dossier, {document_id: versions[-1].version})
         if dossier.role == "owner":  # a writer's pending version first, so it is not buried

@@ -12,6 +12,7 @@ write grants allow, for the epoch the version names and the current one.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -33,43 +34,13 @@ from vault.index import DossierIndex, IndexEntry, compare_listing, index_hash, s
 from vault.metadata import DocumentMetadata, DossierMetadata
 
 from .api import VersionRecord
-from .base import ClientBase, Dossier
+from .base import ClientBase
 from .clock import now
 from .errors import ClientError, WithheldDocumentError
 from .ids import new_id
+from .records import DocumentInfo, Dossier
 from .trust import Contact
 from .verifying import open_headers
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    """One document version whose header verified, with its author's verified identity."""
-
-    dossier_id: str
-    document_id: str
-    version: int
-    name: str
-    media_type: str
-    title: str
-    size: int
-    modified: int
-    created: int
-    author: str
-    author_id: str
-    author_verified: bool  # the author's fingerprint was compared out of band
-    # The dossier owner confirms this version: her verified index lists exactly this header,
-    # or she signed the header herself. Only then is it opened by default (K4, K5).
-    confirmed: bool
-    header: bytes = field(repr=False)
-    # A document shared on its own: the number of a newer version that was not shared with me
-    # (this is then the latest version I hold a key for); 0 when this is the latest version.
-    newer_version: int = 0
-    # The newest version above this one that the owner has not confirmed, and its verified
-    # author: named, never opened by default. 0 and "" when there is none.
-    unconfirmed_version: int = 0
-    unconfirmed_author: str = ""
-    # As the dossier's owner: why that version (or this one, if unconfirmed) was not adopted.
-    not_adopted_because: str = ""
 
 
 @dataclass(frozen=True)
@@ -433,6 +404,21 @@ class DossiersMixin(ClientBase):
             ):
                 grantees[recipient] = grant
         return grantees
+
+    def rotation_due(self, dossier: Dossier) -> bool:
+        """As owner: whether an organisation I share the dossier with has moved on to a newer
+        epoch (it removed a member) than my current grant to it is sealed to. Then nothing may
+        be written under the current key, which the former member may hold, until `sync`
+        starts a new dossier epoch (format 14.5, S18). Reads only."""
+        if dossier.role != "owner":
+            return False
+        for recipient, grant in self.current_grantees(dossier).items():
+            if self.profile.organisation_pin(recipient) is None:
+                continue
+            org = self.directory.organisation(org_id=recipient)
+            if not hmac.compare_digest(org.identity.key_id, grant.recipient_key_id):
+                return True
+        return False
 
     def _write_rights(self, dossier: Dossier) -> WriteRights:
         """As owner: who may write in which epoch, under which keys, by a write grant this

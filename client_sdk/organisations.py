@@ -11,10 +11,7 @@ closed to the former member even if the server gives its old rows back (S18).
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from vault.errors import (
     SecurityError,
@@ -38,8 +35,6 @@ from vault.organisation import (
 from .api import GrantRow, OrganisationEntry
 from .clock import now
 from .directory import Organisation
-from .documents import readable_file
-from .dossiers import DocumentInfo
 from .errors import ClientError
 from .ids import new_id
 from .sharing import SharingMixin
@@ -71,32 +66,6 @@ class OrganisationsMixin(SharingMixin):
 
     def organisations(self) -> list[tuple[OrganisationEntry, Organisation | None]]:
         return self.directory.organisations()
-
-    # -- the owner follows an organisation's rotations ------------------------------------------
-    def _follow_organisation_rotations(self, dossier_id: str) -> None:
-        """As owner: if an organisation I share with has a newer epoch than my current grant
-        is sealed to, start a new dossier epoch before writing (format 14.5, S18)."""
-        dossier = self.load_dossier(dossier_id)
-        if dossier.role != "owner":
-            return
-        for recipient, grant in self.current_grantees(dossier).items():
-            if self.profile.organisation_pin(recipient) is None:
-                continue
-            org = self.organisation(org_id=recipient)
-            if not hmac.compare_digest(org.identity.key_id, grant.recipient_key_id):
-                self.rotate(dossier)
-                return
-
-    def add_many(self, dossier_id: str, paths: list[Path], **kwargs: Any) -> list[DocumentInfo]:
-        paths = [readable_file(Path(p)) for p in paths]  # before anything goes to the server
-        self._follow_organisation_rotations(dossier_id)
-        return super().add_many(dossier_id, paths, **kwargs)
-
-    def update(self, document_id: str, path: Path | str, **kwargs: Any) -> DocumentInfo:
-        path = readable_file(Path(path))
-        dossier_id, _ = self.document_versions(document_id)
-        self._follow_organisation_rotations(dossier_id)
-        return super().update(document_id, path, **kwargs)
 
     # -- administering an organisation ----------------------------------------------------------
     def create_organisation(self, name: str, kind: str) -> Organisation:

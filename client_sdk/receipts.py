@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,15 +29,15 @@ from vault.grant import NEVER_EXPIRES, Grant, GrantKind, verify_grant
 from vault.header import DocumentHeader, header_hash
 from vault.receipt import Receipt, ReceiptEntry, make_receipt, verify_receipt
 
-from .api import ReceiptRow, VersionRecord
-from .base import Dossier
+from .account import Account
+from .api import ReceiptRow, ServerApi
 from .clock import now
-from .directory import Organisation
-from .dossiers import DocumentInfo
+from .directory import Directory, Organisation
 from .errors import ApiError, ClientError
-from .export import ExportMixin, write_private
-from .organisations import OrganisationsMixin
-from .sharing import Revocation
+from .files import write_private
+from .keyring import KeyRing
+from .profile import Profile
+from .records import DocumentInfo, Dossier
 from .transport import b64, unb64
 
 RECEIPTS_FILE = "receipts.json"
@@ -163,33 +164,38 @@ class _Shares:
         return None
 
 
-class ReceiptsMixin(OrganisationsMixin, ExportMixin):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+class Receipts:
+    """Receipts: signed as a member (`acknowledge`), checked as the owner (`receipts`)."""
+
+    def __init__(
+        self,
+        api: ServerApi,
+        profile: Profile,
+        account: Account,
+        directory: Directory,
+        keyring: KeyRing,
+        load_dossier: Callable[[str], Dossier],
+    ) -> None:
+        self.api = api
+        self.profile = profile
+        self.account = account
+        self.directory = directory
+        self.keyring = keyring
+        self.load_dossier = load_dossier
         self._checked_orgs: set[str] = set()
 
     # -- signing, as a member --------------------------------------------------------------------
-    # A receipt covers only versions the owner confirmed: one nobody confirmed (opened on
-    # request) is no document of the owner's dossier to acknowledge (K4).
-    def documents(
-        self, dossier_id: str, *, listing: dict[str, list[VersionRecord]] | None = None
-    ) -> list[DocumentInfo]:
-        infos = super().documents(dossier_id, listing=listing)
-        self._acknowledge(dossier_id, [i for i in infos if i.confirmed])
-        return infos
-
-    def get(self, document_id: str, *args: Any, **kwargs: Any) -> tuple[DocumentInfo, Path]:
-        info, path = super().get(document_id, *args, **kwargs)
-        if info.confirmed:
-            self._acknowledge(info.dossier_id, [info])
-        return info, path
-
-    def _acknowledge(self, dossier_id: str, infos: list[DocumentInfo]) -> None:
-        """Sign a receipt for each organisation that gave me these documents, over the versions
-        no verified receipt of it covers yet."""
+    def acknowledge(self, dossier_id: str, infos: list[DocumentInfo]) -> list[str]:
+        """Sign and file a receipt for each organisation that gave me these documents (in this
+        session), over the confirmed versions no verified receipt of it covers yet; returns
+        the names of the organisations that signed one. A receipt covers only versions the
+        owner confirmed: one nobody confirmed (opened on request) is no document of the
+        owner's dossier to acknowledge (K4)."""
+        infos = [i for i in infos if i.confirmed]
         orgs = self.keyring.org_access.get(dossier_id, set())
         if not orgs or not infos:
-            return
+            return []
+        signed: list[str] = []
         rows = self.api.receipts(dossier_id)
         did = bytes.fromhex(dossier_id)
         for org_id in sorted(orgs):
@@ -220,7 +226,7 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
             data = make_receipt(
                 org.current_keys(),
                 org_fingerprint=org.chain.fingerprint_id,
-                member=self.me.public,
+                member=self.account.me.public,
                 dossier_id=did,
                 opened_at=now(),
                 entries=entries,
@@ -230,6 +236,8 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
                 self.api.post_receipt(
                     dossier_id, Receipt.decode(data).receipt_id.hex(), org_id, data
                 )
+                signed.append(org.name)
+        return signed
 
     # -- reading, as the resident ---------------------------------------------------------------
     def receipts(self, dossier_id: str) -> list[ReceiptView]:
@@ -260,10 +268,10 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
                       for r in self.profile.revoked_shares(dossier.dossier_id)]  # fmt: skip
         for data, revoked_at in [*((d, None) for d in shown), *remembered]:
             try:
-                grant = verify_grant(data, granter=self.me.public, dossier_id=did)
+                grant = verify_grant(data, granter=self.account.me.public, dossier_id=did)
             except SecurityError:
                 continue  # not mine: it tells nothing about whom I gave what
-            if grant.recipient_id == self.me.user_id:
+            if grant.recipient_id == self.account.me.user_id:
                 if grant.kind == GrantKind.DOSSIER:
                     start = starts.get(grant.number, grant.issued_at)
                     starts[grant.number] = min(start, grant.issued_at)
@@ -276,40 +284,6 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
                 "when that epoch began (and whose shares it ended) cannot be told"
             )
         return _Shares(list(grants.values()), starts)
-
-    def revoke(self, target_id: str, username: str, revocation: Revocation | None = None) -> int:
-        """As `SharingMixin.revoke`; revoking an organisation first remembers, on this device,
-        the grants that end (the server deletes them), so that receipts the organisation
-        signed while it held them still verify here, and later ones do not."""
-        if not username.startswith("@"):
-            return super().revoke(target_id, username, revocation)
-        revocation = revocation or self.revocation(target_id, username)
-        kind, target = self.resolve_target(target_id)
-        dossier_id = target if kind == "dossier" else self.document_versions(target)[0]
-        org_id = self.directory.organisation(username[1:]).chain.org_id
-        did = bytes.fromhex(dossier_id)
-        ending = []
-        for row in self.keyring.grant_rows(dossier_id):
-            data = row.grant()
-            try:
-                grant = verify_grant(data, granter=self.me.public, dossier_id=did)
-            except SecurityError:
-                continue
-            if grant.recipient_id == org_id and (
-                kind == "dossier" or grant.document_id.hex() == target
-            ):
-                ending.append(data)
-        epoch = super().revoke(target_id, username, revocation)
-        if ending:
-            at = now()
-            self.profile.save_revoked_shares(
-                dossier_id,
-                [
-                    *self.profile.revoked_shares(dossier_id),
-                    *({"grant": b64(data), "revoked_at": at} for data in ending),
-                ],
-            )
-        return epoch
 
     def _view(
         self,
@@ -374,15 +348,14 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         )
 
     # -- export ----------------------------------------------------------------------------------
-    def _export_extras(self, dossier: Dossier, directory: Path) -> str:
+    def export_into(self, dossier: Dossier, directory: Path) -> str:
         """The dossier's receipts, for its owner (the one who can check them), in
-        `receipts.json`; the README's text about them."""
-        extra = super()._export_extras(dossier, directory)
-        if self.profile.dossier_owner(dossier.dossier_id) != self.my_id:
-            return extra  # receipts are the owner's to check (`receipts`)
+        `receipts.json` (written with `write_private`); the README's text about them."""
+        if self.profile.dossier_owner(dossier.dossier_id) != self.account.my_id:
+            return ""  # receipts are the owner's to check (`receipts`)
         views = self.receipts(dossier.dossier_id)
         if not views:
-            return extra
+            return ""
         chains = {}
         for v in views:
             if v.org_fingerprint and v.org_id not in chains:
@@ -399,4 +372,4 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
             "organisations": chains,
         }
         write_private(directory / RECEIPTS_FILE, (json.dumps(document, indent=2) + "\n").encode())
-        return extra + RECEIPTS_README.format(receipts=RECEIPTS_FILE)
+        return RECEIPTS_README.format(receipts=RECEIPTS_FILE)

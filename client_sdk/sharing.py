@@ -33,11 +33,12 @@ from vault.grant import (
 from vault.keys import Identity
 
 from .accesslog import LogEntry, verify_log
-from .base import Dossier
 from .clock import now
 from .directory import Organisation, named_keys
 from .documents import DocumentsMixin
 from .errors import ClientError
+from .records import Dossier
+from .transport import b64
 from .trust import Contact
 
 
@@ -391,8 +392,43 @@ class SharingMixin(DocumentsMixin):
     def revoke(self, target_id: str, username: str, revocation: Revocation | None = None) -> int:
         """Remove a share; for a dossier whose current key they hold, rotate to a new epoch.
         Returns the new epoch (or 0). `revocation`: what `revocation()` found (else found now);
-        a ClientError, with nothing changed, when they hold no share of their own."""
+        a ClientError, with nothing changed, when they hold no share of their own.
+
+        Revoking an organisation first finds the grants that end, and this device remembers
+        them once they did (the server deletes them), so that receipts the organisation signed
+        while it held them still verify here, and later ones do not (client_sdk/receipts.py)."""
         plan = revocation or self.revocation(target_id, username)
+        ending = self._ending_grants(plan, username[1:]) if username.startswith("@") else []
+        epoch = self._end_share(plan)
+        if ending:
+            at = now()
+            self.profile.save_revoked_shares(
+                plan.dossier_id,
+                [
+                    *self.profile.revoked_shares(plan.dossier_id),
+                    *({"grant": b64(data), "revoked_at": at} for data in ending),
+                ],
+            )
+        return epoch
+
+    def _ending_grants(self, plan: Revocation, organisation: str) -> list[bytes]:
+        """My own signed grants to the organisation that revoking `plan` ends."""
+        org_id = self.directory.organisation(organisation).chain.org_id
+        did = bytes.fromhex(plan.dossier_id)
+        ending = []
+        for row in self.keyring.grant_rows(plan.dossier_id):
+            data = row.grant()
+            try:
+                grant = verify_grant(data, granter=self.me.public, dossier_id=did)
+            except SecurityError:
+                continue
+            if grant.recipient_id == org_id and (
+                plan.document_id is None or grant.document_id.hex() == plan.document_id
+            ):
+                ending.append(data)
+        return ending
+
+    def _end_share(self, plan: Revocation) -> int:
         if plan.document_id is not None:
             self.api.delete_grants(plan.dossier_id, plan.recipient_id, plan.document_id)
             return 0
@@ -405,6 +441,14 @@ class SharingMixin(DocumentsMixin):
             epoch = self.rotate(self._owned(plan.dossier_id), leaving=plan.recipient_id)
         self.api.delete_grants(plan.dossier_id, plan.recipient_id)
         return epoch
+
+    def sync(self, dossier_id: str) -> int:
+        """Writes: as owner, start a new dossier epoch (`rotate`) when an organisation I share
+        the dossier with removed a member since my share (`rotation_due`), so that what is
+        written next stays closed to the former member. Returns the new epoch, or 0 when
+        nothing was due. `add` and `update` refuse to write until it was done."""
+        dossier = self.load_dossier(dossier_id)
+        return self.rotate(dossier) if self.rotation_due(dossier) else 0
 
     def rotate(self, dossier: Dossier, *, leaving: str | None = None) -> int:
         """Start a new epoch: a fresh dossier key for the owner and every remaining grantee.

@@ -37,7 +37,7 @@ from vault.organisation import (
 )
 from vault.receipt import Receipt, make_receipt
 
-from .harness import Person, assert_fail_closed, world
+from .harness import Person, assert_fail_closed, opened, world
 from .test_organisations import Cast, Org, cast, fresh, out_path
 
 __all__ = ["cast", "world"]
@@ -60,10 +60,11 @@ def removed_admin(cast: Cast, name: str, *, second_admin: bool = False) -> Remov
     cast.ada.client.add_member(name, "cees", admin=second_admin)
     cast.ada.client.add_member(name, "bert", admin=True)
     dossier, _ = cast.shared(org, ("oud.pdf", b"before the removal"))
-    cast.bert.client.documents(dossier)  # bert reads (and leaves a receipt) while a member
+    opened(cast.bert.client, dossier)  # bert reads (and leaves a receipt) while a member
     bert1 = cast.org_keys_of(cast.bert, org, 1)
     cast.ada.client.remove_member(name, "bert")
     # anna's device learns of epoch 2 the ordinary way: it follows the rotation on its next add.
+    cast.anna.client.sync(dossier)
     cast.anna.client.add(dossier, cast.w.file("nieuw.pdf", b"after the removal"))
     assert cast.anna.client.organisation(name).epoch == 2
     return Removed(org, dossier, bert1, cast.records(org))
@@ -227,6 +228,7 @@ def test_k6_g27_an_earlier_epoch_rewritten_under_the_pinned_one_is_a_fork(cast: 
     r = removed_admin(cast, "ncg-history")
     [genuine] = w.db.dicts("SELECT * FROM receipts WHERE dossier_id = ?", r.dossier)
     cast.ada.client.remove_member(r.org.name, "cees")
+    cast.anna.client.sync(r.dossier)
     cast.anna.client.add(r.dossier, w.file("derde.pdf", b"epoch 3"))
     assert cast.anna.client.organisation(r.org.name).epoch == 3
     real = cast.records(r.org)
@@ -299,7 +301,7 @@ def test_k6_a_members_device_refuses_the_fork_when_opening_organisation_grants(
     ada's device refuses to add anyone to the forked organisation."""
     w = cast.w
     r = removed_admin(cast, f"ncg-member-{how}")
-    [doc] = [d.document_id for d in fresh(cast.cees).documents(r.dossier) if d.name == "oud.pdf"]
+    [doc] = [d.document_id for d in opened(fresh(cast.cees), r.dossier) if d.name == "oud.pdf"]
     bert_forks(cast, r, how)
 
     inbox = cast.cees.run_cli("inbox", "--org", r.org.name)
