@@ -1,8 +1,9 @@
-"""What every part of the client shares: the API, the profile, the unlocked keys, and contacts.
+"""What every feature of the client shares: the API, the profile, the parts, and dossiers.
 
-`ClientBase` turns server answers into things the rest of the client may rely on. It never
-trusts an identity record, a dossier index or a grant because the server sent it: each goes
-through the checks of docs/format.md and the pins of `trust`.
+`ClientBase` makes the parts each feature uses (the account, the directory of contacts, the
+keyring, the receipts) and loads a dossier. It never trusts an identity record, a dossier index
+or a grant because the server sent it: each goes through the checks of docs/format.md, the
+pins of `trust` (client_sdk/directory.py) and the grants the keyring opens.
 """
 
 from __future__ import annotations

@@ -1,16 +1,30 @@
 """`Client`: the whole Kluis client in one object.
 
 Every method does its cryptography locally through `vault` and treats the server as untrusted
-storage. The parts live in one module per idea and are combined here:
+storage. The parts live in one module per idea:
 
-- `accounts.AccountsMixin`: register, login, logout, change passphrase, recover;
+- `api.ServerApi`: the only caller of the server, one typed method per endpoint;
+- `account.Account`: the logged-in user; `accounts.AccountsMixin`: register, login, logout,
+  change passphrase, recover;
+- `directory.Directory`: people and organisations as verified contacts (pins, TOFU, chains);
+- `keyring.KeyRing`: every grant addressed to me or to my organisations, opened;
 - `dossiers.DossiersMixin`: create dossiers, verified document listings, the signed index;
 - `documents.DocumentsMixin`: streamed, verified upload and download;
-- `sharing.SharingMixin`: grants, revocation with key rotation, the access log;
+- `sharing.SharingMixin`: the one share path (people and `@organisations`), revocation with
+  key rotation, `sync`, the access log;
 - `export.ExportMixin`: standard age files that open without Kluis;
-- `organisations.OrganisationsMixin`: organisations, their key chain, members, `@name` shares;
-- `receipts.ReceiptsMixin`: signed receipts of what organisations received (also in exports);
+- `organisations.OrganisationsMixin`: creating organisations, adding and removing members;
+- `receipts.Receipts`: signed receipts of what organisations received (also in exports);
 - `inbox.InboxMixin`: what was shared with me and my organisations.
+
+The parts are given what they need when `ClientBase` makes them; the feature classes still
+form one class, but none overrides another's method.
+
+Reads and writes: a method that reads (`documents`, `get`, `receipts`, `inbox`, ...) writes
+nothing to the server but the index an owner signs for versions her own grants allow (see
+docs/client.md); what else a read finds to do is done by a named step: `acknowledge` files the
+receipts for what was opened through an organisation, `sync` starts a new dossier epoch after
+an organisation removed a member (`add` and `update` refuse to write until it did).
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Receipts of submission (ontvangstbevestiging), signed by organisations, kept by residents.
 
-When a member of an organisation opens documents shared with it (a listing or a download),
-this client signs, with the organisation's current key, a receipt over what it received:
-the dossier, each document version with the payload hash and header hash of the verified
-header, the time and the organisation's fingerprint (docs/format.md section 15). Versions an
-earlier receipt of the organisation already covers (one that verifies) are not receipted twice.
+When a member of an organisation has opened documents shared with it (a listing or a
+download), `acknowledge` signs, with the organisation's current key, a receipt over what it
+received: the dossier, each document version with the payload hash and header hash of the
+verified header, the time and the organisation's fingerprint (docs/format.md section 15), and
+files it. Versions an earlier receipt of the organisation already covers (one that verifies)
+are not receipted twice. Opening writes nothing itself: `acknowledge` is the named step that
+does, which `kluis ls`, `get` and `export` take after opening, and say so.
 
 `receipts(dossier)` shows the dossier's owner every receipt, each verified against the
 organisation's key chain as this device pins it, and against her own signed grants: a receipt

@@ -491,7 +491,7 @@ def test_the_server_cannot_strip_the_expiry_from_a_rewrap(cast: Cast) -> None:
     ada = cast.ada.client
     current = ada.organisation(org.name)
     original = Grant.decode(w.db.grants(dossier, org.org_id)[0]["grant"])
-    key = ada.open_organisation_grant(original.encode(), current, cast.anna.keys.public, [])
+    key = ada.keyring.open_organisation_grant(original.encode(), current, cast.anna.keys.public, [])
     assert key is not None
     forever = make_dossier_grant(
         current.current_keys(), current.identity, dossier_id=original.dossier_id, epoch=1,
