@@ -56,7 +56,7 @@ def share_many(resident: Client, org_name: str, count: int) -> list[str]:
         dossier_id = resident.create_dossier(f"Schade {i}")
         dossier = resident.load_dossier(dossier_id)
         grants = resident._dossier_grants(dossier, identity, Rights.READ, 0, counter=2)
-        resident._post_grants(dossier_id, grants)
+        resident.api.post_grants(dossier_id, grants)
         dossiers.append(dossier_id)
         if (i + 1) % 100 == 0:
             progress(f"  {i + 1} dossiers shared")

@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .accesslog import LogEntry
-    from .base import Dossier
     from .client import Client
-    from .dossiers import DocumentInfo
     from .errors import (
         AmbiguousId,
         ApiError,
@@ -30,6 +28,7 @@ if TYPE_CHECKING:
         WithheldDocumentError,
     )
     from .profile import Profile
+    from .records import DocumentInfo, Dossier
     from .sharing import SharedItem, ShareResult
 
 # Each public name and the module that defines it.
@@ -38,8 +37,8 @@ _HOMES = {
     "ApiError": "errors",
     "Client": "client",
     "ClientError": "errors",
-    "DocumentInfo": "dossiers",
-    "Dossier": "base",
+    "DocumentInfo": "records",
+    "Dossier": "records",
     "LogEntry": "accesslog",
     "NotLoggedIn": "errors",
     "Profile": "profile",

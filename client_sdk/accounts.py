@@ -10,6 +10,7 @@ before anything else uses them (threat K1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from vault.bundle import bundle_kdf_params, open_bundle, seal_bundle
@@ -19,38 +20,13 @@ from vault.keys import Identity, PrivateIdentity
 from vault.passphrase import require_strong_passphrase
 from vault.recovery import RecoveryCode, RecoveryKeys, parse_recovery_code
 
-from .base import ClientBase, new_id
+from .api import LoginAnswer, UserRow, kdf_to_json
+from .base import ClientBase
 from .errors import ClientError, Unauthorized
+from .ids import new_id
 from .profile import Session
-from .transport import b64, unb64
+from .transport import b64
 from .typed import typed_username
-
-KDF_ALGORITHM = "argon2id"
-
-
-def kdf_to_json(params: KdfParams) -> dict[str, Any]:
-    return {
-        "algorithm": KDF_ALGORITHM,
-        "memory_kib": params.memory_kib,
-        "iterations": params.iterations,
-        "parallelism": params.parallelism,
-        "salt": b64(params.salt),
-    }
-
-
-def kdf_from_json(value: Any) -> KdfParams:
-    if not isinstance(value, dict) or value.get("algorithm") != KDF_ALGORITHM:
-        raise MalformedError("server answer: unknown key-derivation parameters")
-    try:
-        return KdfParams(
-            algorithm=1,
-            memory_kib=int(value["memory_kib"]),
-            iterations=int(value["iterations"]),
-            parallelism=int(value["parallelism"]),
-            salt=unb64(value["salt"], "salt"),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise MalformedError("server answer: malformed key-derivation parameters") from exc
 
 
 class AccountsMixin(ClientBase):
@@ -61,35 +37,33 @@ class AccountsMixin(ClientBase):
         return KdfParams(1, floor[0], floor[1], 1, salt)
 
     def _start_session(
-        self, answer: Any, identity: PrivateIdentity, keys: PassphraseKeys | None
+        self, answer: LoginAnswer, identity: PrivateIdentity, keys: PassphraseKeys | None
     ) -> None:
         # K1 first: a login refused for keys that are not mine must leave no session behind.
-        self._check_published(identity, answer.get("user"))
+        self._check_published(identity, answer.user)
         if keys is not None:
             self.profile.raise_kdf_floor(
                 identity.username, keys.params.memory_kib, keys.params.iterations
             )
-        device_token = answer.get("device_token")
-        if isinstance(device_token, str) and device_token:  # for this device's next login
-            self.profile.save_device_token(identity.username, device_token)
+        if answer.device_token:  # for this device's next login
+            self.profile.save_device_token(identity.username, answer.device_token)
+        token, expires_at = answer.session()
         session = Session(
             server=self.server,
             username=identity.username,
             user_id=identity.user_id.hex(),
-            token=str(answer["token"]),
-            expires_at=int(answer["expires_at"]),
+            token=token,
+            expires_at=expires_at,
             key_version=identity.key_version,
             private_keys=identity.private_keys(),
         )
         self.profile.save_session(session)
-        self._session = session
+        self.account.start(session)
         self.api.token = session.token
 
-    def _check_published(self, identity: PrivateIdentity, user: Any) -> None:
+    def _check_published(self, identity: PrivateIdentity, user: UserRow) -> None:
         """K1: the server's record of my account must carry exactly the keys I unlocked."""
-        if not isinstance(user, dict):
-            raise MalformedError("server answer: user is not an object")
-        published = Identity.decode(unb64(user.get("identity"), "identity"))
+        published = Identity.decode(user.identity)
         if published != identity.public:
             raise KeyMismatchError(
                 "the server's record of your account carries keys that are not yours"
@@ -105,22 +79,22 @@ class AccountsMixin(ClientBase):
             verified=True,
         )
 
-    def _authenticate(self, path: str, body: dict[str, str]) -> Any:
+    def _authenticate(self, login: Callable[[], LoginAnswer]) -> LoginAnswer:
         """Log in with a derived key; a refusal is reported exactly like a bundle that does not
         open (L15), so neither a stranger nor the server learns which of the two happened."""
         try:
-            return self.api.call("POST", path, json=body)
+            return login()
         except Unauthorized:
             raise WrongPassphrase() from None
 
-    def _with_device(self, username: str, body: dict[str, str]) -> dict[str, str]:
+    def _with_device(self, username: str, body: dict[str, Any]) -> dict[str, Any]:
         """`body` with this device's token for `username`, if it logged in before (S21)."""
         token = self.profile.device_token(username)
         return {**body, "device_token": token} if token else body
 
-    def _login_with(self, username: str, keys: PassphraseKeys) -> Any:
-        body = {"username": username, "auth_key": b64(keys.auth_key)}
-        return self._authenticate("/auth/login", self._with_device(username, body))
+    def _login_with(self, username: str, keys: PassphraseKeys) -> LoginAnswer:
+        token = self.profile.device_token(username)  # this device logged in before (S21)
+        return self._authenticate(lambda: self.api.login(username, keys.auth_key, token))
 
     def register(self, username: str, passphrase: str, display_name: str = "") -> RecoveryCode:
         """Create an account; returns the recovery code, to be shown to the user once."""
@@ -130,10 +104,8 @@ class AccountsMixin(ClientBase):
         keys = passphrase_keys(passphrase, KdfParams.new())
         code = RecoveryCode.generate()
         recovery = code.keys()
-        self.api.call(
-            "POST",
-            "/users",
-            json={
+        self.api.register(
+            {
                 "user_id": identity.user_id.hex(),
                 "username": username,
                 "display_name": display_name or username,
@@ -143,15 +115,14 @@ class AccountsMixin(ClientBase):
                 "recovery_bundle": b64(seal_bundle(identity, recovery)),
                 "auth_key": b64(keys.auth_key),
                 "recovery_auth_key": b64(recovery.auth_key),
-            },
+            }
         )
         answer = self._login_with(username, keys)
         self._start_session(answer, identity, keys)
         return code
 
     def _derive_login_keys(self, username: str, passphrase: str) -> PassphraseKeys:
-        answer = self.api.call("POST", "/auth/prelogin", json={"username": username})
-        params = kdf_from_json(answer.get("kdf") if isinstance(answer, dict) else None)
+        params = self.api.prelogin(username)
         # The policy (floor, ceiling, never below what this device used) runs before Argon2.
         return passphrase_keys(passphrase, params, self._previous_kdf(username, params.salt))
 
@@ -164,13 +135,12 @@ class AccountsMixin(ClientBase):
         return identity.public
 
     def _open(
-        self, answer: Any, field: str, keys: PassphraseKeys | RecoveryKeys, username: str
+        self, answer: LoginAnswer, field: str, keys: PassphraseKeys | RecoveryKeys, username: str
     ) -> PrivateIdentity:
-        if not isinstance(answer, dict) or not isinstance(answer.get("user"), dict):
-            raise MalformedError("server answer: malformed login answer")
-        user = answer["user"]
-        published = Identity.decode(unb64(user.get("identity"), "identity"))
-        bundle = unb64(answer.get(field), field)
+        published = Identity.decode(answer.user.identity)
+        bundle = answer.bundle
+        if bundle is None:
+            raise MalformedError(f"server answer: {field} is not a base64 string")
         if isinstance(keys, PassphraseKeys) and bundle_kdf_params(bundle) != keys.params:
             # The bundle authenticates its parameters; different ones cannot open it.
             raise WrongPassphrase()
@@ -183,14 +153,14 @@ class AccountsMixin(ClientBase):
         )
 
     def logout(self) -> None:
-        if self._session is not None:
+        if self.account.logged_in:
             try:
-                self.api.call("POST", "/auth/logout")
+                self.api.logout()
             except Unauthorized:
                 pass  # the server ended this session already (expired, or ended elsewhere)
             finally:
                 self.profile.clear_session()
-                self._session = None
+                self.account.end()
                 self.api.token = None
 
     def _end_session(self, token: str | None) -> None:
@@ -200,7 +170,7 @@ class AccountsMixin(ClientBase):
         held = self.api.token
         self.api.token = token
         try:
-            self.api.call("POST", "/auth/logout")
+            self.api.logout()
         except ClientError:
             pass  # unreachable, or already ended
         finally:
@@ -226,10 +196,8 @@ class AccountsMixin(ClientBase):
                 "passphrase_bundle": b64(seal_bundle(identity, new_keys)),
                 "auth_key": b64(new_keys.auth_key),
             }
-            self.api.call(
-                "PUT",
-                "/me/passphrase",
-                json={**self._with_device(username, change), "kdf": kdf_to_json(new_keys.params)},
+            self.api.change_passphrase(
+                {**self._with_device(username, change), "kdf": kdf_to_json(new_keys.params)}
             )
         except BaseException:
             self._end_session(replaced)  # no change, so nothing revoked it: not left behind
@@ -244,10 +212,10 @@ class AccountsMixin(ClientBase):
         recovery = parse_recovery_code(recovery_code).keys()
         require_strong_passphrase(new_passphrase, [username])
         auth = b64(recovery.auth_key)
-        body = {"username": username, "recovery_auth_key": auth}
-        answer = self._authenticate("/auth/recovery", self._with_device(username, body))
+        token = self.profile.device_token(username)
+        answer = self._authenticate(lambda: self.api.recovery(username, recovery.auth_key, token))
         identity = self._open(answer, "recovery_bundle", recovery, username)
-        self._check_published(identity, answer.get("user"))
+        self._check_published(identity, answer.user)
         previous = self._previous_kdf(username, b"\x00" * 16)
         keys = passphrase_keys(new_passphrase, KdfParams.new(at_least=previous), previous)
         reset = {
@@ -256,10 +224,8 @@ class AccountsMixin(ClientBase):
             "passphrase_bundle": b64(seal_bundle(identity, keys)),
             "auth_key": b64(keys.auth_key),
         }
-        login = self.api.call(
-            "POST",
-            "/auth/reset-passphrase",
-            json={**self._with_device(username, reset), "kdf": kdf_to_json(keys.params)},
+        login = self.api.reset_passphrase(
+            {**self._with_device(username, reset), "kdf": kdf_to_json(keys.params)}
         )
         self._start_session(login, identity, keys)
         return identity.public
@@ -270,5 +236,5 @@ class AccountsMixin(ClientBase):
         another device ended it; NotLoggedIn if this device holds none)."""
         identity = self.me.public
         if check:
-            self.api.call("GET", "/me")
+            self.api.me()
         return identity

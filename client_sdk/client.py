@@ -1,16 +1,30 @@
 """`Client`: the whole Kluis client in one object.
 
 Every method does its cryptography locally through `vault` and treats the server as untrusted
-storage. The parts live in one module per idea and are combined here:
+storage. The parts live in one module per idea:
 
-- `accounts.AccountsMixin`: register, login, logout, change passphrase, recover;
+- `api.ServerApi`: the only caller of the server, one typed method per endpoint;
+- `account.Account`: the logged-in user; `accounts.AccountsMixin`: register, login, logout,
+  change passphrase, recover;
+- `directory.Directory`: people and organisations as verified contacts (pins, TOFU, chains);
+- `keyring.KeyRing`: every grant addressed to me or to my organisations, opened;
 - `dossiers.DossiersMixin`: create dossiers, verified document listings, the signed index;
 - `documents.DocumentsMixin`: streamed, verified upload and download;
-- `sharing.SharingMixin`: grants, revocation with key rotation, the access log;
+- `sharing.SharingMixin`: the one share path (people and `@organisations`), revocation with
+  key rotation, `sync`, the access log;
 - `export.ExportMixin`: standard age files that open without Kluis;
-- `organisations.OrganisationsMixin`: organisations, their key chain, members, `@name` shares;
-- `receipts.ReceiptsMixin`: signed receipts of what organisations received (also in exports);
+- `organisations.OrganisationsMixin`: creating organisations, adding and removing members;
+- `receipts.Receipts`: signed receipts of what organisations received (also in exports);
 - `inbox.InboxMixin`: what was shared with me and my organisations.
+
+The parts are given what they need when `ClientBase` makes them; the feature classes still
+form one class, but none overrides another's method.
+
+Reads and writes: a method that reads (`documents`, `get`, `receipts`, `inbox`, ...) writes
+nothing to the server but the index an owner signs for versions her own grants allow (see
+docs/client.md); what else a read finds to do is done by a named step: `acknowledge` files the
+receipts for what was opened through an organisation, `sync` starts a new dossier epoch after
+an organisation removed a member (`add` and `update` refuse to write until it did).
 """
 
 from __future__ import annotations
@@ -20,15 +34,25 @@ from vault.keys import Identity
 from .accounts import AccountsMixin
 from .export import ExportMixin
 from .inbox import InboxMixin
-from .receipts import ReceiptsMixin
-from .sharing import SharingMixin
-from .transport import unb64
+from .receipts import ReceiptView
+from .records import DocumentInfo
 from .trust import Contact, check_record, verify
 from .typed import typed_username
 
 
-class Client(InboxMixin, ReceiptsMixin, AccountsMixin, SharingMixin, ExportMixin):
+class Client(InboxMixin, AccountsMixin, ExportMixin):
     """A Kluis client for one server and one profile directory."""
+
+    def receipts(self, dossier_id: str) -> list[ReceiptView]:
+        """Every receipt filed for the dossier, each verified; failures are shown, not hidden.
+        Only the owner can check them: only her device sees every grant she made."""
+        return self.receipt_book.receipts(dossier_id)
+
+    def acknowledge(self, dossier_id: str, infos: list[DocumentInfo]) -> list[str]:
+        """Writes: sign and file receipts for documents I opened through an organisation
+        (`documents`, `get`), as `Receipts.acknowledge`; returns the organisations that
+        signed one."""
+        return self.receipt_book.acknowledge(dossier_id, infos)
 
     def fingerprint(self, username: str) -> Contact:
         """The pinned contact for `username`, pinning it now if this is the first sight."""
@@ -37,8 +61,7 @@ class Client(InboxMixin, ReceiptsMixin, AccountsMixin, SharingMixin, ExportMixin
     def verify_contact(self, username: str, fingerprint: str) -> Identity:
         """Mark `username` verified after comparing `fingerprint` out of band."""
         username = typed_username(username)
-        answer = self.api.call("GET", f"/users/{username}")
-        identity = Identity.decode(unb64(answer.get("identity"), "identity"))
+        identity = Identity.decode(self.api.user(username).identity)
         check_record(identity, username=username, user_id=None)
         verify(self.profile, identity, fingerprint)
         return identity

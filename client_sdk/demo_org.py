@@ -60,8 +60,9 @@ def walkthrough(
         f"{shared_with.verified_by})")  # fmt: skip
 
     step(n + 3, "Els opens the dossier; her client signs a receipt for the municipality.")
-    names = sorted(d.name for d in els.documents(dossier))
-    say(f"Els reads: {', '.join(names)}")
+    opened = els.documents(dossier)
+    els.acknowledge(dossier, opened)  # the receipt: a write of its own
+    say(f"Els reads: {', '.join(sorted(d.name for d in opened))}")
     for receipt in anna.receipts(dossier):
         say(
             f"receipt: {receipt.organisation} received {len(receipt.entries)} document(s), "
@@ -73,8 +74,10 @@ def walkthrough(
     say(f"epoch {removal.epoch}: {removal.rewrapped} share(s) re-wrapped for Jan and Els")
     letter = root / "anna-files" / "brief-gemeente.txt"
     letter.write_text("Reactie op het schaderapport.\n")
+    epoch = anna.sync(dossier)  # her client sees the new epoch: nothing is added before this
     anna.add(dossier, letter)
-    say(f"Anna adds {letter.name}: her client sees the new epoch and rotates the dossier key")
+    say(f"Anna's client sees the new epoch and starts dossier key epoch {epoch}")
+    say(f"Anna adds {letter.name} under the new key")
     say(f"Els still reads: {', '.join(sorted(d.name for d in els.documents(dossier)))}")
     try:
         piet.documents(dossier)

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 
 import blake3
 
-from vault.errors import ExpiredError, IntegrityError, MalformedError
+from vault.errors import ExpiredError, IntegrityError
 from vault.header import check_payload_digest, new_file_key, seal_header
 from vault.metadata import FORBIDDEN_NAME_CHARACTERS, NAME_MAX, DocumentMetadata
 from vault.payload import (
@@ -34,11 +34,14 @@ from vault.payload import (
     payload_size,
 )
 
-from .base import ID_PATTERN, Dossier, by_id_or_name, check_id, new_id, now
-from .dossiers import DocumentInfo, DossiersMixin, VersionRecord
+from .api import VersionRecord
+from .clock import now
+from .dossiers import DossiersMixin
 from .errors import ClientError, UnconfirmedVersionError
+from .ids import ID_PATTERN, by_id_or_name, new_id
 from .parts import upload_in_parts
-from .transport import STREAM_CHUNK, b64
+from .records import DocumentInfo, Dossier
+from .transport import STREAM_CHUNK
 
 Progress = Callable[[int], None]
 
@@ -66,6 +69,17 @@ def unconfirmed_refusal(info: DocumentInfo, *, asked: bool) -> str:
 def _require_writer(dossier: Dossier) -> None:
     if dossier.role not in ("owner", "write"):
         raise ClientError("you may read this dossier but not add to it")
+
+
+def _require_current_epoch(client: DossiersMixin, dossier: Dossier) -> None:
+    """Nothing is written under a dossier key that a member an organisation removed may hold:
+    the owner starts a new epoch first, with the named step `Client.sync` (`kluis add` and
+    `kluis update` take it)."""
+    if client.rotation_due(dossier):
+        raise ClientError(
+            "an organisation you share this dossier with has removed a member since your share: "
+            "start a new dossier key first (SDK: Client.sync(dossier)); nothing was added"
+        )
 
 
 def readable_file(path: Path) -> Path:
@@ -155,17 +169,7 @@ class DocumentsMixin(DossiersMixin):
     # -- finding documents --------------------------------------------------------------------
     def document_versions(self, document_id: str) -> tuple[str, list[VersionRecord]]:
         """The dossier id and the server's (unverified) versions of one document."""
-        answer = self.api.call("GET", f"/documents/{document_id}")
-        if not isinstance(answer, dict) or answer.get("document_id") != document_id:
-            raise MalformedError("server answer: not the document that was asked for")
-        dossier_id = check_id(str(answer.get("dossier_id")), "dossier id")
-        versions = sorted(
-            (VersionRecord.from_json(v) for v in answer.get("versions") or []),
-            key=lambda v: v.version,
-        )
-        if not versions or any(v.document_id != document_id for v in versions):
-            raise MalformedError("server answer: a document's versions do not match it")
-        return dossier_id, versions
+        return self.api.document(document_id)
 
     def _kinds(self, dossiers: list[str]) -> dict[str, str]:
         """{id: "dossier" or "document"} of everything the server lists for me (unverified:
@@ -313,18 +317,18 @@ class DocumentsMixin(DossiersMixin):
                     yield data
 
             try:
-                answer = self.api.upload(chunks())
+                answer = self.api.stored_upload(chunks())
             finally:
                 pipe.close()
                 worker.join()
         if "error" in outcome:
             raise outcome["error"]
         digest: PayloadDigest = outcome["digest"]
-        if answer.get("size") != digest.size or not hmac.compare_digest(
-            str(answer.get("blake3", "")), digest.blake3.hex()
+        if answer.size != digest.size or not hmac.compare_digest(
+            answer.blake3, digest.blake3.hex()
         ):
             raise IntegrityError("the server stored other bytes than this device sent")
-        return str(answer["upload_id"]), digest
+        return answer.upload_id, digest
 
     def _write_version(
         self,
@@ -359,16 +363,14 @@ class DocumentsMixin(DossiersMixin):
             ),
             created_at=now(),
         )
-        self.api.call(
-            "POST",
-            f"/dossiers/{dossier.dossier_id}/documents/{document_id}/versions",
-            json={
-                "version": version,
-                "header": b64(header),
-                "upload_id": upload_id,
-                "payload_size": digest.size,
-                "payload_blake3": digest.blake3.hex(),
-            },
+        self.api.post_version(
+            dossier.dossier_id,
+            document_id,
+            version=version,
+            header=header,
+            upload_id=upload_id,
+            payload_size=digest.size,
+            payload_blake3=digest.blake3.hex(),
         )
         record = VersionRecord(document_id, version, header, self.my_id)
         return self._info(dossier, record, self.open_version(dossier, record).metadata)
@@ -407,6 +409,7 @@ class DocumentsMixin(DossiersMixin):
         anything is uploaded."""
         paths = [storable_file(Path(p), title) for p in paths]
         dossier = self.load_dossier(dossier_id)
+        _require_current_epoch(self, dossier)
         infos: list[DocumentInfo] = []
         try:
             for path in paths:
@@ -423,6 +426,7 @@ class DocumentsMixin(DossiersMixin):
         dossier_id, versions = self.document_versions(document_id)
         dossier = self.load_dossier(dossier_id)
         _require_writer(dossier)  # before opening the latest, which a reader may hold no key for
+        _require_current_epoch(self, dossier)
         # D12: a new version on top of one the server hides would overwrite it; check first.
         self._check_not_rolled_back(dossier, {document_id: versions[-1].version})
         if dossier.role == "owner":  # a writer's pending version first, so it is not buried
@@ -516,7 +520,7 @@ class DocumentsMixin(DossiersMixin):
         if target.exists() and not overwrite:
             raise ClientError(f"{target} exists; choose another name or allow overwriting")
         self._stream_into(
-            f"/documents/{document_id}/versions/{wanted}/payload",
+            self.api.payload_path(document_id, wanted),
             target,
             lambda src, dst: decrypt_payload(
                 src, dst, age_file_key(opened.file_key), progress=progress

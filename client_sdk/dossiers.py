@@ -12,81 +12,34 @@ write grants allow, for the epoch the version names and the current one.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from vault.errors import (
     IntegrityError,
-    KeyMismatchError,
-    MalformedError,
     RollbackError,
     SecurityError,
 )
-from vault.grant import Grant, make_dossier_grant, new_dossier_key, open_grant, verify_grant
+from vault.grant import (
+    Grant,
+    make_dossier_grant,
+    new_dossier_key,
+    verify_grant,
+)
 from vault.header import DocumentHeader, OpenedHeader, header_hash, open_header
 from vault.index import DossierIndex, IndexEntry, compare_listing, index_hash, seal_index
 from vault.kinds import GrantKind, Rights
 from vault.metadata import DocumentMetadata, DossierMetadata
 
-from .base import ClientBase, Dossier, check_id, new_id, now
+from .api import VersionRecord
+from .base import ClientBase
+from .clock import now
 from .errors import ClientError, WithheldDocumentError
-from .transport import b64, unb64
+from .ids import new_id
+from .records import DocumentInfo, Dossier
 from .trust import Contact
 from .verifying import open_headers
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    """One document version whose header verified, with its author's verified identity."""
-
-    dossier_id: str
-    document_id: str
-    version: int
-    name: str
-    media_type: str
-    title: str
-    size: int
-    modified: int
-    created: int
-    author: str
-    author_id: str
-    author_verified: bool  # the author's fingerprint was compared out of band
-    # The dossier owner confirms this version: her verified index lists exactly this header,
-    # or she signed the header herself. Only then is it opened by default (K4, K5).
-    confirmed: bool
-    header: bytes = field(repr=False)
-    # A document shared on its own: the number of a newer version that was not shared with me
-    # (this is then the latest version I hold a key for); 0 when this is the latest version.
-    newer_version: int = 0
-    # The newest version above this one that the owner has not confirmed, and its verified
-    # author: named, never opened by default. 0 and "" when there is none.
-    unconfirmed_version: int = 0
-    unconfirmed_author: str = ""
-    # As the dossier's owner: why that version (or this one, if unconfirmed) was not adopted.
-    not_adopted_because: str = ""
-
-
-@dataclass(frozen=True)
-class VersionRecord:
-    """A version as the server lists it: untrusted until its header is opened."""
-
-    document_id: str
-    version: int
-    header: bytes = field(repr=False)
-    author_id: str
-
-    @classmethod
-    def from_json(cls, value: Any) -> VersionRecord:
-        try:
-            return cls(
-                document_id=check_id(str(value["document_id"]), "document id"),
-                version=int(value["version"]),
-                header=unb64(value["header"], "header"),
-                author_id=check_id(str(value["author_id"]), "author id"),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MalformedError("server answer: malformed document version") from exc
 
 
 @dataclass(frozen=True)
@@ -102,10 +55,6 @@ class Choice:
 
 # (user id, epoch) -> the key ids a write grant the owner signed names for that user and epoch
 WriteRights = dict[tuple[str, int], set[bytes]]
-
-
-def grant_json(grant: bytes, **fields: Any) -> dict[str, Any]:
-    return {"grant": b64(grant), **fields}
 
 
 class DossiersMixin(ClientBase):
@@ -137,59 +86,16 @@ class DossiersMixin(ClientBase):
             counter=1,
             issued_at=now(),
         )
-        self.api.call(
-            "POST",
-            "/dossiers",
-            json={
-                "dossier_id": dossier_id,
-                "index": b64(index),
-                "grants": [self._grant_fields(grant, GrantKind.DOSSIER, None, 1, me.public, 2)],
-            },
-        )
+        self.api.create_dossier(dossier_id, index, [grant])
         self.remember_index(dossier_id, index, 1)
         return dossier_id
-
-    @staticmethod
-    def _grant_fields(
-        grant: bytes,
-        kind: GrantKind,
-        document_id: str | None,
-        number: int,
-        recipient: Any,
-        rights: int,
-        expires_at: int = 0,
-    ) -> dict[str, Any]:
-        return grant_json(
-            grant,
-            grant_id=Grant.decode(grant).grant_id.hex(),
-            kind=int(kind),
-            document_id=document_id,
-            number=number,
-            recipient_id=recipient.user_id.hex(),
-            rights=rights,
-            expires_at=expires_at,
-        )
 
     def dossiers(self) -> list[Dossier]:
         return [self.load_dossier(dossier_id) for dossier_id in self.dossier_ids()]
 
     # -- listing ----------------------------------------------------------------------------------
     def _listing(self, dossier_id: str) -> dict[str, list[VersionRecord]]:
-        answer = self.api.call("GET", f"/dossiers/{dossier_id}/documents")
-        if not isinstance(answer, list):
-            raise MalformedError("server answer: documents is not a list")
-        listing: dict[str, list[VersionRecord]] = {}
-        for item in answer:
-            if not isinstance(item, dict) or not isinstance(item.get("versions"), list):
-                raise MalformedError("server answer: malformed document")
-            document_id = check_id(str(item.get("document_id")), "document id")
-            versions = [VersionRecord.from_json(v) for v in item["versions"]]
-            if len(versions) > 1:  # most documents have one version: skip ten thousand sorts
-                versions.sort(key=lambda v: v.version)
-            if not versions or any(v.document_id != document_id for v in versions):
-                raise MalformedError("server answer: a document's versions do not match it")
-            listing[document_id] = versions
-        return listing
+        return self.api.listing(dossier_id)
 
     def _check_listing(
         self, dossier: Dossier, latest: dict[str, int], shown: dict[str, int]
@@ -264,44 +170,14 @@ class DossiersMixin(ClientBase):
             document_id=doc,
             author=author_identity,
             version=record.version,
-            file_key=self._document_file_key(dossier, record),
+            file_key=self.keyring.document_file_key(dossier.dossier_id, dossier.owner, record),
             index=dossier.index,
-        )
-
-    def _document_file_key(self, dossier: Dossier, record: VersionRecord) -> bytes:
-        """The file key of one version from a document grant (kind 2) addressed to me."""
-        for item in self._my_grants(dossier.dossier_id):
-            if (
-                item.get("kind") == GrantKind.DOCUMENT
-                and item.get("document_id") == record.document_id
-                and item.get("number") == record.version
-            ):
-                return open_grant(
-                    unb64(item.get("grant"), "grant"),
-                    me=self.me,
-                    granter=dossier.owner,
-                    kind=GrantKind.DOCUMENT,
-                    dossier_id=bytes.fromhex(dossier.dossier_id),
-                    document_id=bytes.fromhex(record.document_id),
-                    number=record.version,
-                    now=now(),
-                ).key
-        raise KeyMismatchError(
-            f"no key for document {record.document_id[:8]} version {record.version} was shared "
-            "with you"
         )
 
     def _granted_versions(self, dossier: Dossier) -> dict[str, set[int]]:
         """Without the dossier key: the versions of each document that grant rows addressed to
-        me claim to give (a claim until `_document_file_key` opens one)."""
-        if dossier.keys:
-            return {}
-        granted: dict[str, set[int]] = {}
-        for item in self._my_grants(dossier.dossier_id):
-            number = item.get("number")
-            if item.get("kind") == GrantKind.DOCUMENT and isinstance(number, int):
-                granted.setdefault(str(item.get("document_id")), set()).add(number)
-        return granted
+        me claim to give (a claim until the keyring opens one)."""
+        return {} if dossier.keys else self.keyring.granted_versions(dossier.dossier_id)
 
     def _owner_confirms(
         self, dossier: Dossier, record: VersionRecord, hashed: bytes | None = None
@@ -512,11 +388,9 @@ class DossiersMixin(ClientBase):
         """
         did = bytes.fromhex(dossier.dossier_id)
         grantees: dict[str, Grant] = {}
-        for item in self._grant_rows(dossier.dossier_id):
+        for item in self.keyring.grant_rows(dossier.dossier_id):
             try:
-                grant = verify_grant(
-                    unb64(item.get("grant"), "grant"), granter=self.me.public, dossier_id=did
-                )
+                grant = verify_grant(item.grant(), granter=self.me.public, dossier_id=did)
             except SecurityError:
                 continue  # not a grant I made: it gives nobody anything
             expired = grant.expires_at != 0 and grant.expires_at <= now()
@@ -530,6 +404,21 @@ class DossiersMixin(ClientBase):
                 grantees[recipient] = grant
         return grantees
 
+    def rotation_due(self, dossier: Dossier) -> bool:
+        """As owner: whether an organisation I share the dossier with has moved on to a newer
+        epoch (it removed a member) than my current grant to it is sealed to. Then nothing may
+        be written under the current key, which the former member may hold, until `sync`
+        starts a new dossier epoch (format 14.5, S18). Reads only."""
+        if dossier.role != "owner":
+            return False
+        for recipient, grant in self.current_grantees(dossier).items():
+            if self.profile.organisation_pin(recipient) is None:
+                continue
+            org = self.directory.organisation(org_id=recipient)
+            if not hmac.compare_digest(org.identity.key_id, grant.recipient_key_id):
+                return True
+        return False
+
     def _write_rights(self, dossier: Dossier) -> WriteRights:
         """As owner: who may write in which epoch, under which keys, by a write grant this
         device proves I signed, unexpired now by its signed expiry. The server's rights,
@@ -537,11 +426,9 @@ class DossiersMixin(ClientBase):
         rows a revoke deleted (K5, S18); only my own verified signature counts."""
         did = bytes.fromhex(dossier.dossier_id)
         rights: WriteRights = {}
-        for item in self._grant_rows(dossier.dossier_id):
+        for item in self.keyring.grant_rows(dossier.dossier_id):
             try:
-                grant = verify_grant(
-                    unb64(item.get("grant"), "grant"), granter=self.me.public, dossier_id=did
-                )
+                grant = verify_grant(item.grant(), granter=self.me.public, dossier_id=did)
             except SecurityError:
                 continue  # not a grant I made: it gives nobody anything
             expired = grant.expires_at != 0 and grant.expires_at <= now()
@@ -659,11 +546,7 @@ class DossiersMixin(ClientBase):
             deletions=newest.index.deletions,
             previous_hash=index_hash(newest.index_bytes),
         )
-        self.api.call(
-            "PUT",
-            f"/dossiers/{dossier.dossier_id}/index",
-            json={"index": b64(index), "counter": counter},
-        )
+        self.api.put_index(dossier.dossier_id, index, counter)
         self.remember_index(dossier.dossier_id, index, counter)
         signed = DossierIndex.decode(index)
         return replace(newest, index=signed, index_bytes=index, metadata=metadata, keys=keys)

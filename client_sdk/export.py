@@ -45,10 +45,11 @@ from vault.errors import IntegrityError
 from vault.header import OpenedHeader
 from vault.payload import PayloadDigest, age_file_key
 
-from .base import Dossier
+from .api import VersionRecord
 from .documents import DocumentsMixin
-from .dossiers import DocumentInfo, VersionRecord
 from .errors import ClientError
+from .files import PRIVATE_FILE, write_private
+from .records import DocumentInfo, Dossier
 from .transport import STREAM_CHUNK
 
 IDENTITY_FILE = "kluis-identity.age"
@@ -57,7 +58,6 @@ README_FILE = "README.txt"
 OPEN_SCRIPT = "open.sh"
 OPENED_DIR = "opened"
 PRIVATE_DIR = 0o700
-PRIVATE_FILE = 0o600
 # A file name of at most this many UTF-8 bytes, ".age" included: well under the 255 of most
 # file systems and the 143 of an encrypted home folder (eCryptfs), and short enough for
 # Windows' 260-character paths once the folder is copied somewhere.
@@ -155,15 +155,8 @@ class ExportResult:
     # Older versions left out because the owner does not confirm them (not hers, and her
     # index lists only the latest): (the document, the version, its author).
     older_unconfirmed: list[tuple[DocumentInfo, int, str]] = field(default_factory=list)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Create `path` with mode 0600 (never through a more open umask), write `data`, sync."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    # Every document as listed (`Client.documents`) when the export began.
+    listed: list[DocumentInfo] = field(default_factory=list)
 
 
 def _check_target(path: Path) -> None:
@@ -303,7 +296,7 @@ class ExportMixin(DocumentsMixin):
                 opened=OPENED_DIR,
                 recipient=recipient_to_string(identity.public_key),
             )
-            readme += self._export_extras(dossier, out)
+            readme += self.receipt_book.export_into(dossier, out)  # for the owner
             write_private(out / README_FILE, readme.encode())
         confirmed = [i for i in listed if i.confirmed]
         return ExportResult(
@@ -314,16 +307,12 @@ class ExportMixin(DocumentsMixin):
             [i for i in listed if not i.confirmed],
             [i for i in confirmed if i.unconfirmed_version],
             older,
+            listed,
         )
 
     @staticmethod
     def _open_script() -> str:
         return OPEN_SCRIPT_TEXT.format(identity=IDENTITY_FILE, opened=OPENED_DIR)
-
-    def _export_extras(self, dossier: Dossier, directory: Path) -> str:
-        """More files for the export folder (written with `write_private`), before it is put
-        in place; returns text for the end of the README. Receipts: client_sdk/receipts.py."""
-        return ""
 
     def _export_version(
         self,
@@ -355,7 +344,7 @@ class ExportMixin(DocumentsMixin):
                     f"{meta.name}: the stored payload differs from the author's signed header"
                 )
 
-        path = f"/documents/{record.document_id}/versions/{record.version}/payload"
+        path = self.api.payload_path(record.document_id, record.version)
         self._stream_into(path, target, rewrap, check)
         os.chmod(target, PRIVATE_FILE)
         author = self.contact_by_id(record.author_id).identity

@@ -19,17 +19,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from vault import labels
-from vault.errors import ExpiredError, KeyMismatchError, MalformedError, SecurityError
+from vault.errors import ExpiredError, KeyMismatchError, SecurityError
 from vault.grant import NEVER_EXPIRES, Grant, open_grant
 from vault.keys import Identity
 from vault.kinds import GrantKind, Rights
 from vault.organisation import check_rewrap
 
-from .base import now
+from .api import GrantRow
+from .clock import now
+from .directory import Organisation
 from .errors import ClientError
-from .organisations import Organisation, OrganisationsMixin
+from .organisations import OrganisationsMixin
 from .sharing import one_row_per_share
-from .transport import unb64
 from .trust import Contact
 
 
@@ -84,12 +85,12 @@ class InboxMixin(OrganisationsMixin):
         if organisation is None:
             items += self._personal_items()
             orgs = [
-                self.organisation(org_id=str(entry["org_id"]))
-                for entry in self._directory()
-                if entry.get("my_role") is not None
+                self.directory.organisation(org_id=entry.org_id)
+                for entry in self.api.organisations()
+                if entry.my_role is not None
             ]
         else:
-            org = self.organisation(organisation)
+            org = self.directory.organisation(organisation)
             if not org.keys:
                 raise ClientError(f"you are not a member of {org.name}")
             orgs = [org]
@@ -99,12 +100,6 @@ class InboxMixin(OrganisationsMixin):
             one_row_per_share(items),
             key=lambda i: (-i.issued_at, i.dossier_id, i.document_id or ""),
         )
-
-    def _directory(self) -> list[dict[str, Any]]:
-        listing = self.api.call("GET", "/organisations")
-        if not isinstance(listing, list):
-            raise MalformedError("server answer: organisations is not a list")
-        return [entry for entry in listing if isinstance(entry, dict)]
 
     def _item(
         self, via: str, grant: Grant, sender: str, sender_verified: bool, status: str
@@ -124,18 +119,15 @@ class InboxMixin(OrganisationsMixin):
         )
 
     def _personal_items(self) -> list[InboxItem]:
-        answer = self.api.call("GET", "/shared")
-        if not isinstance(answer, list):
-            raise MalformedError("server answer: shared is not a list")
         items = []
-        for row in answer:
-            data = unb64(row.get("grant") if isinstance(row, dict) else None, "grant")
+        for row in self.api.shared():
+            data = row.grant()
             grant = Grant.decode(data)
             if _expired(grant):
                 continue
             try:
                 self._check_granter_owns(grant)
-                granter = self._user_contact(grant.granter_id.hex())
+                granter = self.directory.person_by_id(grant.granter_id.hex())
                 sender, verified = granter.identity.username, granter.verified
                 open_grant(
                     data,
@@ -157,19 +149,19 @@ class InboxMixin(OrganisationsMixin):
 
     def _organisation_items(self, org: Organisation) -> list[InboxItem]:
         rows = self.organisation_grant_rows(org)
-        by_dossier: dict[str, list[dict[str, Any]]] = {}
+        by_dossier: dict[str, list[GrantRow]] = {}
         for row in rows:
-            by_dossier.setdefault(str(row.get("dossier_id")), []).append(row)
+            by_dossier.setdefault(str(row.dossier_id), []).append(row)
         items = []
         for dossier_rows in by_dossier.values():
             for row in dossier_rows:
-                data = unb64(row.get("grant"), "grant")
+                data = row.grant()
                 grant = Grant.decode(data)
                 if grant.granter_id == org.chain.org_id or _expired(grant):
                     continue  # the organisation's own re-wrapped copy, or over
                 sender, verified = grant.granter_id.hex(), False
                 try:
-                    owner = self._owner_of(grant, str(row.get("owner_id")))
+                    owner = self._owner_of(grant, str(row.owner_id))
                     self._check_organisation_share(data, grant, org, owner.identity, dossier_rows)
                     sender, verified = owner.identity.username, owner.verified
                     status = "verified"
@@ -188,7 +180,7 @@ class InboxMixin(OrganisationsMixin):
             raise KeyMismatchError(
                 "the server names another owner of this dossier than the one this device knows"
             )
-        return self._user_contact(claimed)
+        return self.directory.person_by_id(claimed)
 
     def _check_organisation_share(
         self,
@@ -196,7 +188,7 @@ class InboxMixin(OrganisationsMixin):
         grant: Grant,
         org: Organisation,
         owner: Identity,
-        rows: list[dict[str, Any]],
+        rows: list[GrantRow],
     ) -> None:
         """A share with `org` is the owner's signed grant naming the organisation (its id and a
         key of its verified chain, inside what she signed) whose key opens with the
@@ -216,12 +208,12 @@ class InboxMixin(OrganisationsMixin):
             raise KeyMismatchError("grant: not signed by the dossier's owner")
         owner.verify(labels.GRANT_SIGNATURE, grant.body(), grant.signature)
         if epoch in org.keys:
-            if self.open_organisation_grant(data, org, owner, rows) is None:
+            if self.keyring.open_organisation_grant(data, org, owner, rows) is None:
                 raise ExpiredError("grant: expired")
             return
         target = (grant.kind, grant.dossier_id, grant.document_id, grant.number)
         for row in rows:
-            rewrap_data = unb64(row.get("grant"), "grant")
+            rewrap_data = row.grant()
             rewrap = Grant.decode(rewrap_data)
             if rewrap.granter_id != org.chain.org_id or target != (
                 rewrap.kind,
@@ -232,7 +224,7 @@ class InboxMixin(OrganisationsMixin):
                 continue
             try:
                 check_rewrap(rewrap, grant, org_id=org.chain.org_id)
-                if self.open_organisation_grant(rewrap_data, org, owner, rows) is not None:
+                if self.keyring.open_organisation_grant(rewrap_data, org, owner, rows) is not None:
                     return
             except SecurityError:
                 continue

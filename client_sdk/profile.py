@@ -39,6 +39,8 @@ from .errors import DamagedProfile
 SESSION_FILE = "session.json"
 TRUST_FILE = "trust.json"
 PRIVATE_MODE = 0o600
+ORGANISATIONS = "organisations"  # trust.json section: org id -> its pinned key chain
+REVOKED_SHARES = "revoked_shares"  # dossier id -> my grants to organisations I revoked
 
 
 def default_profile_dir() -> Path:
@@ -271,6 +273,29 @@ class Profile:
 
     def save_verified_headers(self, dossier_id: str, entries: dict[str, Any]) -> None:
         _write_atomic(self._headers_file(dossier_id), entries, PRIVATE_MODE)
+
+    # -- organisations this device pinned (client_sdk/directory.py) -----------------------------
+    def organisation_pin(self, org_id: str) -> dict[str, Any] | None:
+        value = self._get(ORGANISATIONS, org_id)
+        return dict(value) if isinstance(value, dict) else None
+
+    def organisation_pin_named(self, name: str) -> tuple[str, dict[str, Any]] | None:
+        """The organisation pinned under `name`, if any: (its id, its pin)."""
+        for org_id, value in self._section(ORGANISATIONS).items():
+            if isinstance(value, dict) and value.get("name") == name:
+                return org_id, dict(value)
+        return None
+
+    def save_organisation_pin(self, org_id: str, pin: dict[str, Any]) -> None:
+        self._update(ORGANISATIONS, org_id, pin)
+
+    # -- shares with organisations I revoked, for their receipts (client_sdk/receipts.py) ------
+    def revoked_shares(self, dossier_id: str) -> list[dict[str, Any]]:
+        value = self._get(REVOKED_SHARES, dossier_id)
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+    def save_revoked_shares(self, dossier_id: str, shares: list[dict[str, Any]]) -> None:
+        self._update(REVOKED_SHARES, dossier_id, shares)
 
     def log_head(self, dossier_id: str) -> tuple[int, str] | None:
         value = self._get("logs", dossier_id)

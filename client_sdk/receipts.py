@@ -1,10 +1,12 @@
 """Receipts of submission (ontvangstbevestiging), signed by organisations, kept by residents.
 
-When a member of an organisation opens documents shared with it (a listing or a download),
-this client signs, with the organisation's current key, a receipt over what it received:
-the dossier, each document version with the payload hash and header hash of the verified
-header, the time and the organisation's fingerprint (docs/format.md section 15). Versions an
-earlier receipt of the organisation already covers (one that verifies) are not receipted twice.
+When a member of an organisation has opened documents shared with it (a listing or a
+download), `acknowledge` signs, with the organisation's current key, a receipt over what it
+received: the dossier, each document version with the payload hash and header hash of the
+verified header, the time and the organisation's fingerprint (docs/format.md section 15), and
+files it. Versions an earlier receipt of the organisation already covers (one that verifies)
+are not receipted twice. Opening writes nothing itself: `acknowledge` is the named step that
+does, which `kluis ls`, `get` and `export` take after opening, and say so.
 
 `receipts(dossier)` shows the dossier's owner every receipt, each verified against the
 organisation's key chain as this device pins it, and against her own signed grants: a receipt
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,16 +32,18 @@ from vault.header import DocumentHeader, header_hash
 from vault.kinds import GrantKind
 from vault.receipt import Receipt, ReceiptEntry, make_receipt, verify_receipt
 
-from .base import Dossier, now
-from .dossiers import DocumentInfo, VersionRecord
+from .account import Account
+from .api import ReceiptRow, ServerApi
+from .clock import now
+from .directory import Directory, Organisation
 from .errors import ApiError, ClientError
-from .export import ExportMixin, write_private
-from .organisations import Organisation, OrganisationsMixin
-from .sharing import Revocation
+from .files import write_private
+from .keyring import KeyRing
+from .profile import Profile
+from .records import DocumentInfo, Dossier
 from .transport import b64, unb64
 
 RECEIPTS_FILE = "receipts.json"
-REVOKED = "revoked_shares"  # profile section: dossier id -> my grants to organisations I revoked
 # Seconds a member's clock (which dates a receipt) may differ from the owner's (which dates her
 # grants) before a receipt counts as made outside the share.
 CLOCK_SKEW = 300
@@ -162,52 +167,50 @@ class _Shares:
         return None
 
 
-class ReceiptsMixin(OrganisationsMixin, ExportMixin):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+class Receipts:
+    """Receipts: signed as a member (`acknowledge`), checked as the owner (`receipts`)."""
+
+    def __init__(
+        self,
+        api: ServerApi,
+        profile: Profile,
+        account: Account,
+        directory: Directory,
+        keyring: KeyRing,
+        load_dossier: Callable[[str], Dossier],
+    ) -> None:
+        self.api = api
+        self.profile = profile
+        self.account = account
+        self.directory = directory
+        self.keyring = keyring
+        self.load_dossier = load_dossier
         self._checked_orgs: set[str] = set()
 
     # -- signing, as a member --------------------------------------------------------------------
-    # A receipt covers only versions the owner confirmed: one nobody confirmed (opened on
-    # request) is no document of the owner's dossier to acknowledge (K4).
-    def documents(
-        self, dossier_id: str, *, listing: dict[str, list[VersionRecord]] | None = None
-    ) -> list[DocumentInfo]:
-        infos = super().documents(dossier_id, listing=listing)
-        self._acknowledge(dossier_id, [i for i in infos if i.confirmed])
-        return infos
-
-    def get(self, document_id: str, *args: Any, **kwargs: Any) -> tuple[DocumentInfo, Path]:
-        info, path = super().get(document_id, *args, **kwargs)
-        if info.confirmed:
-            self._acknowledge(info.dossier_id, [info])
-        return info, path
-
-    def _receipt_rows(self, dossier_id: str) -> list[dict[str, Any]]:
-        rows = self.api.call("GET", f"/dossiers/{dossier_id}/receipts")
-        if not isinstance(rows, list):
-            raise MalformedError("server answer: receipts is not a list")
-        return [r for r in rows if isinstance(r, dict)]
-
-    def _acknowledge(self, dossier_id: str, infos: list[DocumentInfo]) -> None:
-        """Sign a receipt for each organisation that gave me these documents, over the versions
-        no verified receipt of it covers yet."""
-        orgs = self._org_access().get(dossier_id, set())
+    def acknowledge(self, dossier_id: str, infos: list[DocumentInfo]) -> list[str]:
+        """Sign and file a receipt for each organisation that gave me these documents (in this
+        session), over the confirmed versions no verified receipt of it covers yet; returns
+        the names of the organisations that signed one. A receipt covers only versions the
+        owner confirmed: one nobody confirmed (opened on request) is no document of the
+        owner's dossier to acknowledge (K4)."""
+        infos = [i for i in infos if i.confirmed]
+        orgs = self.keyring.org_access.get(dossier_id, set())
         if not orgs or not infos:
-            return
-        rows = self._receipt_rows(dossier_id)
+            return []
+        signed: list[str] = []
+        rows = self.api.receipts(dossier_id)
         did = bytes.fromhex(dossier_id)
         for org_id in sorted(orgs):
-            org = self.organisation(org_id=org_id, fresh=False)
+            org = self.directory.organisation(org_id=org_id, fresh=False)
             if org.epoch not in org.keys:
                 continue  # not a member of the current epoch: nothing to sign with
             covered: set[tuple[bytes, int]] = set()
             for row in rows:
-                if row.get("org_id") != org_id:
+                if row.org_id != org_id:
                     continue
                 try:
-                    r = verify_receipt(unb64(row.get("receipt"), "receipt"), dossier_id=did,
-                                       chain=org.chain)  # fmt: skip
+                    r = verify_receipt(row.receipt(), dossier_id=did, chain=org.chain)
                 except SecurityError:
                     continue  # made up or changed: it covers nothing
                 covered |= {(e.document_id, e.version) for e in r.entries}
@@ -226,22 +229,18 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
             data = make_receipt(
                 org.current_keys(),
                 org_fingerprint=org.chain.fingerprint_id,
-                member=self.me.public,
+                member=self.account.me.public,
                 dossier_id=did,
                 opened_at=now(),
                 entries=entries,
             )
             # The member read what it read either way; if filing fails, a later open signs again.
             with contextlib.suppress(ApiError):
-                self.api.call(
-                    "POST",
-                    f"/dossiers/{dossier_id}/receipts",
-                    json={
-                        "receipt_id": Receipt.decode(data).receipt_id.hex(),
-                        "org_id": org_id,
-                        "receipt": b64(data),
-                    },
+                self.api.post_receipt(
+                    dossier_id, Receipt.decode(data).receipt_id.hex(), org_id, data
                 )
+                signed.append(org.name)
+        return signed
 
     # -- reading, as the resident ---------------------------------------------------------------
     def receipts(self, dossier_id: str) -> list[ReceiptView]:
@@ -257,7 +256,7 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         signed = {(e.document_id, e.version): e.header_hash for e in dossier.index.entries}
         self._checked_orgs = set()  # each organisation fetched fresh once per call
         views = []
-        for row in self._receipt_rows(dossier_id):
+        for row in self.api.receipts(dossier_id):
             views.append(self._view(dossier_id, row, signed, shares))
         return sorted(views, key=lambda v: (v.opened_at, v.receipt_id))
 
@@ -267,15 +266,15 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         did = bytes.fromhex(dossier.dossier_id)
         grants: dict[bytes, tuple[Grant, int | None]] = {}
         starts: dict[int, int] = {}
-        shown = [unb64(row.get("grant"), "grant") for row in self._grant_rows(dossier.dossier_id)]
+        shown = [row.grant() for row in self.keyring.grant_rows(dossier.dossier_id)]
         remembered = [(unb64(r.get("grant"), "grant"), r.get("revoked_at"))
-                      for r in self._revoked_shares(dossier.dossier_id)]  # fmt: skip
+                      for r in self.profile.revoked_shares(dossier.dossier_id)]  # fmt: skip
         for data, revoked_at in [*((d, None) for d in shown), *remembered]:
             try:
-                grant = verify_grant(data, granter=self.me.public, dossier_id=did)
+                grant = verify_grant(data, granter=self.account.me.public, dossier_id=did)
             except SecurityError:
                 continue  # not mine: it tells nothing about whom I gave what
-            if grant.recipient_id == self.me.user_id:
+            if grant.recipient_id == self.account.me.user_id:
                 if grant.kind == GrantKind.DOSSIER:
                     start = starts.get(grant.number, grant.issued_at)
                     starts[grant.number] = min(start, grant.issued_at)
@@ -289,66 +288,27 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
             )
         return _Shares(list(grants.values()), starts)
 
-    def _revoked_shares(self, dossier_id: str) -> list[dict[str, Any]]:
-        value = self.profile._get(REVOKED, dossier_id)
-        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-    def revoke(self, target_id: str, username: str, revocation: Revocation | None = None) -> int:
-        """As `SharingMixin.revoke`; revoking an organisation first remembers, on this device,
-        the grants that end (the server deletes them), so that receipts the organisation
-        signed while it held them still verify here, and later ones do not."""
-        if not username.startswith("@"):
-            return super().revoke(target_id, username, revocation)
-        revocation = revocation or self.revocation(target_id, username)
-        kind, target = self.resolve_target(target_id)
-        dossier_id = target if kind == "dossier" else self.document_versions(target)[0]
-        org_id = self.organisation(username[1:]).chain.org_id
-        did = bytes.fromhex(dossier_id)
-        ending = []
-        for row in self._grant_rows(dossier_id):
-            data = unb64(row.get("grant"), "grant")
-            try:
-                grant = verify_grant(data, granter=self.me.public, dossier_id=did)
-            except SecurityError:
-                continue
-            if grant.recipient_id == org_id and (
-                kind == "dossier" or grant.document_id.hex() == target
-            ):
-                ending.append(data)
-        epoch = super().revoke(target_id, username, revocation)
-        if ending:
-            at = now()
-            self.profile._update(
-                REVOKED,
-                dossier_id,
-                [
-                    *self._revoked_shares(dossier_id),
-                    *({"grant": b64(data), "revoked_at": at} for data in ending),
-                ],
-            )
-        return epoch
-
     def _view(
         self,
         dossier_id: str,
-        row: dict[str, Any],
+        row: ReceiptRow,
         signed: dict[tuple[bytes, int], bytes],
         shares: _Shares,
     ) -> ReceiptView:
-        data = unb64(row.get("receipt"), "receipt")
+        data = row.receipt()
         try:
             r = Receipt.decode(data)
         except MalformedError as exc:
-            org_id = str(row.get("org_id", ""))
+            org_id = row.org_id or ""
             return ReceiptView(
-                str(row.get("receipt_id", "")), org_id, org_id, "", False, 0, "", "", 0, [],
+                row.receipt_id, org_id, org_id, "", False, 0, "", "", 0, [],
                 f"FAILED: {exc}", data,
             )  # fmt: skip
         org: Organisation | None = None
         status = "verified"
         try:
             org_id = r.org_id.hex()
-            org = self.organisation(org_id=org_id, fresh=org_id not in self._checked_orgs)
+            org = self.directory.organisation(org_id=org_id, fresh=org_id not in self._checked_orgs)
             self._checked_orgs.add(org_id)
             verify_receipt(data, dossier_id=bytes.fromhex(dossier_id), chain=org.chain)
             for e in r.entries:
@@ -364,7 +324,7 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
             status = f"FAILED: {exc}"
         member_id = r.member_id.hex()
         try:
-            member = self._user_contact(member_id).identity.username
+            member = self.directory.person_by_id(member_id).identity.username
         except (SecurityError, ClientError):
             member = member_id
         return ReceiptView(
@@ -391,19 +351,18 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
         )
 
     # -- export ----------------------------------------------------------------------------------
-    def _export_extras(self, dossier: Dossier, directory: Path) -> str:
+    def export_into(self, dossier: Dossier, directory: Path) -> str:
         """The dossier's receipts, for its owner (the one who can check them), in
-        `receipts.json`; the README's text about them."""
-        extra = super()._export_extras(dossier, directory)
-        if self.profile.dossier_owner(dossier.dossier_id) != self.my_id:
-            return extra  # receipts are the owner's to check (`receipts`)
+        `receipts.json` (written with `write_private`); the README's text about them."""
+        if self.profile.dossier_owner(dossier.dossier_id) != self.account.my_id:
+            return ""  # receipts are the owner's to check (`receipts`)
         views = self.receipts(dossier.dossier_id)
         if not views:
-            return extra
+            return ""
         chains = {}
         for v in views:
             if v.org_fingerprint and v.org_id not in chains:
-                org = self.organisation(org_id=v.org_id, fresh=False)
+                org = self.directory.organisation(org_id=v.org_id, fresh=False)
                 chains[v.org_id] = {
                     "name": org.name,
                     "fingerprint": org.fingerprint,
@@ -416,4 +375,4 @@ class ReceiptsMixin(OrganisationsMixin, ExportMixin):
             "organisations": chains,
         }
         write_private(directory / RECEIPTS_FILE, (json.dumps(document, indent=2) + "\n").encode())
-        return extra + RECEIPTS_README.format(receipts=RECEIPTS_FILE)
+        return RECEIPTS_README.format(receipts=RECEIPTS_FILE)

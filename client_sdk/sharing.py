@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from vault.errors import ExpiredError, KeyMismatchError, MalformedError, SecurityError
+from vault.errors import ExpiredError, KeyMismatchError, SecurityError
 from vault.grant import (
     NEVER_EXPIRES,
     Grant,
@@ -32,11 +32,17 @@ from vault.keys import Identity
 from vault.kinds import GrantKind, Rights
 
 from .accesslog import LogEntry, verify_log
-from .base import Dossier, now
+from .clock import now
+from .directory import Organisation, named_keys
 from .documents import DocumentsMixin
 from .errors import ClientError
-from .transport import unb64
+from .records import Dossier
+from .transport import b64
 from .trust import Contact
+
+
+class UnverifiedOrganisation(ClientError):
+    """Sharing with an organisation nobody verified needs `--allow-unverified`."""
 
 
 @dataclass(frozen=True)
@@ -152,19 +158,8 @@ class Revocation:
 
 class SharingMixin(DocumentsMixin):
     def _next_counter(self, dossier_id: str) -> int:
-        counters = [
-            Grant.decode(unb64(g.get("grant"), "grant")).counter
-            for g in self._grant_rows(dossier_id)
-        ]
+        counters = [Grant.decode(g.grant()).counter for g in self.keyring.grant_rows(dossier_id)]
         return max(counters, default=0) + 1
-
-    def _post_grants(
-        self, dossier_id: str, grants: list[dict[str, Any]], *, rotation: bool = False
-    ) -> None:
-        body: dict[str, Any] = {"grants": grants}
-        if rotation:  # a new epoch's key for those who hold the dossier: no new share
-            body["rotation"] = True
-        self.api.call("POST", f"/dossiers/{dossier_id}/grants", json=body)
 
     def _owned(self, dossier_id: str) -> Dossier:
         dossier = self.load_dossier(dossier_id)
@@ -174,7 +169,7 @@ class SharingMixin(DocumentsMixin):
 
     def _dossier_grants(
         self, dossier: Dossier, recipient: Identity, rights: Rights, expires_at: int, counter: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[bytes]:
         out = []
         for epoch, key in sorted(dossier.keys.items()):
             grant = make_dossier_grant(
@@ -188,11 +183,7 @@ class SharingMixin(DocumentsMixin):
                 issued_at=now(),
                 expires_at=expires_at,
             )
-            out.append(
-                self._grant_fields(
-                    grant, GrantKind.DOSSIER, None, epoch, recipient, rights, expires_at
-                )
-            )
+            out.append(grant)
             counter += 1
         return out
 
@@ -259,23 +250,49 @@ class SharingMixin(DocumentsMixin):
                     issued_at=now(),
                     expires_at=expires_at,
                 )
-                grants.append(
-                    self._grant_fields(
-                        grant, GrantKind.DOCUMENT, target, record.version, recipient, 1, expires_at
-                    )
-                )
+                grants.append(grant)
                 counter += 1
-        self._post_grants(dossier.dossier_id, grants)
+        self.api.post_grants(dossier.dossier_id, grants)
         if kind == "dossier":
             return ShareResult(recipient, contact.verified, contact.first_seen, len(grants))
         return ShareResult(
             recipient, contact.verified, contact.first_seen, len(grants), unconfirmed, reason
         )
 
+    def share_with_organisation(
+        self,
+        target_id: str,
+        name: str,
+        *,
+        write: bool = False,
+        expires_at: int = 0,
+        allow_unverified: bool = False,
+    ) -> tuple[ShareResult, Organisation]:
+        """`share` with `@name`, and the organisation as this device verified it."""
+        result = self.share(
+            target_id,
+            f"@{name.removeprefix('@')}",
+            write=write,
+            expires_at=expires_at,
+            allow_unverified=allow_unverified,
+        )
+        org = self.directory.organisation(org_id=result.recipient.user_id.hex(), fresh=False)
+        return result, org
+
     def _share_recipient(self, username: str, *, allow_unverified: bool) -> Contact:
-        """Whom `share` seals keys to: every check on the recipient is made here, whoever calls
-        `share` (an organisation's are in client_sdk/organisations.py)."""
-        return self.contact(username)
+        """Whom `share` seals keys to: every check on the recipient is made here. `@name`: the
+        organisation's current epoch, refused if nobody verified it unless `allow_unverified`."""
+        if not username.startswith("@"):
+            return self.directory.person(username)
+        org = self.directory.organisation(username[1:])
+        if not org.verified and not allow_unverified:
+            raise UnverifiedOrganisation(
+                f"{org.name} is not verified: neither the server's operator nor you confirmed "
+                f"its fingerprint ({org.fingerprint}). Compare it with one on a letter from "
+                f"{org.name} and run `kluis org verify {org.name} '<fingerprint>'`, or share "
+                "anyway with --allow-unverified"
+            )
+        return Contact(org.identity, verified=org.verified, first_seen=org.first_seen)
 
     def revocation(self, target_id: str, username: str) -> Revocation:
         """What revoking `username` from a dossier or document would take away, from my own
@@ -348,7 +365,9 @@ class SharingMixin(DocumentsMixin):
             or g.kind == GrantKind.DOSSIER
             or g.document_id.hex() == target
         ]
-        through = self._organisations_with(recipient_id, {g.recipient_id.hex() for g in reaching})
+        through = self.directory.organisations_with(
+            recipient_id, {g.recipient_id.hex() for g in reaching}
+        )
         if through:
             orgs = ", ".join(f"@{name}" for name in through)
             message += (
@@ -357,22 +376,14 @@ class SharingMixin(DocumentsMixin):
             )
         return message
 
-    def _organisations_with(self, user_id: str, recipient_ids: set[str]) -> list[str]:
-        """The names of the organisations among `recipient_ids` that `user_id` is a member of
-        (organisations: client_sdk/organisations.py)."""
-        return []
-
     def _signed_by_me(self, dossier: Dossier) -> list[Grant]:
         """The dossier's grants that this device proves I signed (rows the server files in my
         name, or forges, tell nothing about whom I gave what)."""
         did = bytes.fromhex(dossier.dossier_id)
         grants = []
-        for row in self._grant_rows(dossier.dossier_id):
+        for row in self.keyring.grant_rows(dossier.dossier_id):
             try:
-                grants.append(
-                    verify_grant(unb64(row.get("grant"), "grant"), granter=self.me.public,
-                                 dossier_id=did)
-                )  # fmt: skip
+                grants.append(verify_grant(row.grant(), granter=self.me.public, dossier_id=did))
             except SecurityError:
                 continue
         return grants
@@ -380,15 +391,45 @@ class SharingMixin(DocumentsMixin):
     def revoke(self, target_id: str, username: str, revocation: Revocation | None = None) -> int:
         """Remove a share; for a dossier whose current key they hold, rotate to a new epoch.
         Returns the new epoch (or 0). `revocation`: what `revocation()` found (else found now);
-        a ClientError, with nothing changed, when they hold no share of their own."""
+        a ClientError, with nothing changed, when they hold no share of their own.
+
+        Revoking an organisation first finds the grants that end, and this device remembers
+        them once they did (the server deletes them), so that receipts the organisation signed
+        while it held them still verify here, and later ones do not (client_sdk/receipts.py)."""
         plan = revocation or self.revocation(target_id, username)
-        params = {"recipient_id": plan.recipient_id}
-        if plan.document_id is not None:
-            self.api.call(
-                "DELETE",
-                f"/dossiers/{plan.dossier_id}/grants",
-                params={**params, "document_id": plan.document_id},
+        ending = self._ending_grants(plan, username[1:]) if username.startswith("@") else []
+        epoch = self._end_share(plan)
+        if ending:
+            at = now()
+            self.profile.save_revoked_shares(
+                plan.dossier_id,
+                [
+                    *self.profile.revoked_shares(plan.dossier_id),
+                    *({"grant": b64(data), "revoked_at": at} for data in ending),
+                ],
             )
+        return epoch
+
+    def _ending_grants(self, plan: Revocation, organisation: str) -> list[bytes]:
+        """My own signed grants to the organisation that revoking `plan` ends."""
+        org_id = self.directory.organisation(organisation).chain.org_id
+        did = bytes.fromhex(plan.dossier_id)
+        ending = []
+        for row in self.keyring.grant_rows(plan.dossier_id):
+            data = row.grant()
+            try:
+                grant = verify_grant(data, granter=self.me.public, dossier_id=did)
+            except SecurityError:
+                continue
+            if grant.recipient_id == org_id and (
+                plan.document_id is None or grant.document_id.hex() == plan.document_id
+            ):
+                ending.append(data)
+        return ending
+
+    def _end_share(self, plan: Revocation) -> int:
+        if plan.document_id is not None:
+            self.api.delete_grants(plan.dossier_id, plan.recipient_id, plan.document_id)
             return 0
         # The new epoch goes out before the old rows are deleted, so a server that keeps them
         # (or fails half-way) leaves the revoked party with old keys only (S18). One who holds
@@ -397,8 +438,16 @@ class SharingMixin(DocumentsMixin):
         epoch = 0
         if plan.holds_current_key:
             epoch = self.rotate(self._owned(plan.dossier_id), leaving=plan.recipient_id)
-        self.api.call("DELETE", f"/dossiers/{plan.dossier_id}/grants", params=params)
+        self.api.delete_grants(plan.dossier_id, plan.recipient_id)
         return epoch
+
+    def sync(self, dossier_id: str) -> int:
+        """Writes: as owner, start a new dossier epoch (`rotate`) when an organisation I share
+        the dossier with removed a member since my share (`rotation_due`), so that what is
+        written next stays closed to the former member. Returns the new epoch, or 0 when
+        nothing was due. `add` and `update` refuse to write until it was done."""
+        dossier = self.load_dossier(dossier_id)
+        return self.rotate(dossier) if self.rotation_due(dossier) else 0
 
     def rotate(self, dossier: Dossier, *, leaving: str | None = None) -> int:
         """Start a new epoch: a fresh dossier key for the owner and every remaining grantee.
@@ -430,7 +479,7 @@ class SharingMixin(DocumentsMixin):
             grants += self._dossier_grants(
                 rotated, recipient, Rights(grant.rights), grant.expires_at, counter
             )
-        self._post_grants(dossier.dossier_id, grants, rotation=True)
+        self.api.post_grants(dossier.dossier_id, grants, rotation=True)
         rotated.keys.update(dossier.keys)
         self.sign_index(rotated, [], epoch=epoch)
         return epoch
@@ -440,23 +489,8 @@ class SharingMixin(DocumentsMixin):
         or keys I verified since (`kluis verify`), never whatever the server now says the
         recipient's keys are (on a new device the first answer would be pinned unchecked)."""
         contact = self.contact_by_id(grant.recipient_id.hex())
-        return self._named_keys(contact, self._keys_known_for(grant, contact), "your own grant")
-
-    @staticmethod
-    def _named_keys(contact: Contact, allowed: set[bytes], statement: str) -> Identity:
-        """`contact`'s identity if its keys are among those a signed `statement` names (or
-        allows); otherwise the server has put other keys in its place: KeyMismatchError."""
-        if contact.identity.key_id in allowed:
-            return contact.identity
-        raise KeyMismatchError(
-            f"{contact.identity.username}: the server shows other keys than the ones {statement} "
-            "names; their key may have been replaced. Compare fingerprints and run `kluis verify`"
-        )
-
-    def _keys_known_for(self, grant: Grant, contact: Contact) -> set[bytes]:
-        """Key ids under which `contact` may receive what `grant` gave: the grant's, or a user's
-        keys that I verified on this device since (their pin is mine, not the server's)."""
-        return {grant.recipient_key_id} | ({contact.identity.key_id} if contact.verified else set())
+        allowed = self.directory.keys_known_for(grant, contact)
+        return named_keys(contact, allowed, "your own grant")
 
     def _check_granter_owns(self, grant: Grant) -> None:
         """Only a dossier's owner grants its keys: a grant signed by anyone else is no share,
@@ -471,20 +505,16 @@ class SharingMixin(DocumentsMixin):
     def shared_with_me(self) -> list[SharedItem]:
         """Grants others made to me, each opened (signature, binding, key commitment), one
         item per share (`one_row_per_share`)."""
-        answer = self.api.call("GET", "/shared")
-        if not isinstance(answer, list):
-            raise MalformedError("server answer: shared is not a list")
         items = []
-        for raw in answer:
-            grant = Grant.decode(
-                unb64(raw.get("grant") if isinstance(raw, dict) else None, "grant")
-            )
+        for row in self.api.shared():
+            data = row.grant()
+            grant = Grant.decode(data)
             self._check_granter_owns(grant)
             granter = self.contact_by_id(grant.granter_id.hex())
             kind = GrantKind(grant.kind)
             try:
                 open_grant(
-                    unb64(raw["grant"], "grant"),
+                    data,
                     me=self.me,
                     granter=granter.identity,
                     kind=kind,
@@ -520,10 +550,7 @@ class SharingMixin(DocumentsMixin):
     def access_log(self, dossier_id: str) -> list[LogEntry]:
         """The dossier's access log, its hash chain checked against what this device saw."""
         self.load_dossier(dossier_id)
-        answer = self.api.call("GET", f"/dossiers/{dossier_id}/log")
-        if not isinstance(answer, list):
-            raise MalformedError("server answer: log is not a list")
-        entries = verify_log(answer, self.profile.log_head(dossier_id))
+        entries = verify_log(self.api.log(dossier_id), self.profile.log_head(dossier_id))
         if entries:
             self.profile.save_log_head(dossier_id, entries[-1].seq, entries[-1].hash)
         return entries

@@ -84,6 +84,7 @@ def add(
         dossier_id = c.resolve_dossier(dossier)
         if not again:
             refuse_copies(c.copies_in(dossier_id, files))
+        epoch_note(c.sync(dossier_id))
         with transfer_bars() as bar:
             infos = c.add_many(
                 dossier_id,
@@ -93,6 +94,22 @@ def add(
             )
     for info in infos:
         plain(f"{info.document_id}  {info.name}  ({size_text(info.size)})")
+
+
+def epoch_note(epoch: int) -> None:
+    """Say that `Client.sync` started a new dossier epoch before writing."""
+    if epoch:
+        plain(
+            f"Started key epoch {epoch}: an organisation you share this dossier with removed a "
+            "member, who cannot read what is added from now on.",
+            console=err,
+        )
+
+
+def receipts_note(organisations: list[str]) -> None:
+    """Say which organisations signed a receipt for what was just opened through them."""
+    for name in organisations:
+        plain(f"Signed a receipt for @{name} of what you received through it.", console=err)
 
 
 def refuse_copies(copies: list[tuple[Path, Any]]) -> None:
@@ -123,6 +140,7 @@ def update(
     storable_file(file)  # before anything goes to the server
     with client(server, profile) as c:
         document_id = c.resolve_document(document)
+        epoch_note(c.sync(c.document_versions(document_id)[0]))
         with transfer_bars() as bar:
             info = c.update(document_id, file, progress=bar(file.name, file.stat().st_size))
     plain(f"{info.document_id}  {info.name}  version {info.version}")
@@ -190,7 +208,9 @@ def ls(
 ) -> None:
     """List a dossier's documents; every signature is checked."""
     with client(server, profile) as c:
-        infos = c.documents(c.resolve_dossier(dossier))
+        dossier_id = c.resolve_dossier(dossier)
+        infos = c.documents(dossier_id)
+        receipted = c.acknowledge(dossier_id, infos)  # what I received through organisations
     rows = [document_row(i) for i in infos]
     if as_json:
         return print_json(rows)
@@ -219,6 +239,7 @@ def ls(
     for info in infos:
         if info.not_adopted_because:
             plain(not_adopted_note(info), console=err)
+    receipts_note(receipted)
     return None
 
 
@@ -261,6 +282,7 @@ def get(
                 progress=bar("download", 0),
                 unconfirmed=unconfirmed,
             )
+        receipted = c.acknowledge(info.dossier_id, [info])  # received through organisations
     if info.confirmed:
         plain(f"{path}  (version {info.version}, by {info.author}, signature verified)")
     else:
@@ -273,3 +295,4 @@ def get(
         plain(newer_version_note(info), console=err)
     if info.unconfirmed_version:
         plain(unconfirmed_note(info), console=err)
+    receipts_note(receipted)

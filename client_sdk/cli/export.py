@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .dossiers import unconfirmed_note
+from .dossiers import receipts_note, unconfirmed_note
 from .output import err, plain
 from .passphrases import read_secret
 from .shared import DEFAULT_SERVER, ProfileOpt, ServerOpt, client, command
@@ -36,7 +36,10 @@ def export(
         confirm=True,
     )
     with client(server, profile) as c:
-        result = c.export(c.resolve_dossier(dossier), output, passphrase)
+        dossier_id = c.resolve_dossier(dossier)
+        result = c.export(dossier_id, output, passphrase)
+        exported = [i for i in result.listed if i.confirmed]
+        receipted = c.acknowledge(dossier_id, exported)  # received through organisations
     plain(
         f"Exported {len(result.files)} version(s) of {result.documents} document(s) to "
         f"{result.directory}"
@@ -56,3 +59,4 @@ def export(
             console=err,
         )
     plain(f"Open them all with one passphrase: sh {result.directory / 'open.sh'}  (see README.txt)")
+    receipts_note(receipted)

@@ -13,7 +13,7 @@ from .shared import DEFAULT_SERVER, JsonOpt, ProfileOpt, ServerOpt, client, comm
 
 if TYPE_CHECKING:
     from ..client import Client
-    from ..organisations import Organisation
+    from ..directory import Organisation
 
 # client_sdk.organisations.KINDS, written out so that the help does not load the organisations'
 # cryptography (tests/client_sdk/test_cli_units.py checks that the two agree).
@@ -124,8 +124,8 @@ def org_list(
         for entry, org in c.organisations():
             rows.append(
                 {
-                    "name": str(entry.get("name")),
-                    "kind": org.kind if org else kind_names.get(entry.get("kind"), "?"),
+                    "name": entry.name,
+                    "kind": org.kind if org else kind_names.get(entry.kind, "?"),
                     "verified": bool(org and org.verified),
                     "status": status_of(org) if org else "not checked on this device",
                     "fingerprint": org.fingerprint if org else None,

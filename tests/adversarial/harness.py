@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 import pytest
 
-from client_sdk import Client
+from client_sdk import Client, DocumentInfo
 from client_sdk.localserver import LocalServer
 from vault.errors import SecurityError
 from vault.grant import Grant
@@ -124,6 +124,14 @@ class Db:
         """The documents (and versions) the owner's signed index of the dossier lists."""
         entries = DossierIndex.decode(self.index(dossier_id)).entries
         return {e.document_id.hex(): e.version for e in entries}
+
+
+def opened(client: Client, dossier_id: str) -> list[DocumentInfo]:
+    """List a dossier and sign the receipts it calls for, as `kluis ls` does: the listing
+    itself writes nothing (`Client.acknowledge`)."""
+    infos = client.documents(dossier_id)
+    client.acknowledge(dossier_id, infos)
+    return infos
 
 
 def blob_path(server: LocalServer | Path, blob_key: str) -> Path:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from client_sdk.organisations import UnverifiedOrganisation
+from client_sdk.sharing import UnverifiedOrganisation
 from vault.errors import SecurityError
 from vault.grant import make_dossier_grant
 from vault.header import DocumentHeader, header_hash
@@ -32,7 +32,7 @@ from vault.keys import PrivateIdentity
 from vault.kinds import Rights
 from vault.receipt import Receipt, ReceiptEntry, make_receipt
 
-from .harness import Person, World, assert_fail_closed
+from .harness import Person, World, assert_fail_closed, opened
 from .test_organisations import Cast, Org, cast, fresh, grant_row, world
 
 __all__ = ["cast", "world"]
@@ -198,7 +198,7 @@ def test_a_receipt_dated_after_a_revoke_is_not_verified_even_with_the_old_rows_b
     acc = accomplice(w, f"acc-revoked-{os.urandom(2).hex()}")
     dossier, _ = w.dossier_with(("oud.pdf", b"before the revoke"))
     cast.anna.client.share_with_organisation(dossier, acc.org.name)
-    w.mallory.client.documents(dossier)  # mallory's client signs a genuine receipt
+    opened(w.mallory.client, dossier)  # mallory's client signs a genuine receipt
     [genuine] = [r["receipt_id"] for r in w.db.dicts(
         "SELECT receipt_id FROM receipts WHERE dossier_id = ?", dossier)]  # fmt: skip
     rows = w.db.grants(dossier, acc.org.org_id)
@@ -224,7 +224,7 @@ def test_only_the_owner_checks_receipts(cast: Cast) -> None:
     org = cast.organisation(f"ncg-grantee-{os.urandom(2).hex()}", cast.bert)
     dossier, _ = cast.shared(org, ("a.pdf", b"a"))
     cast.anna.client.share(dossier, "bob")
-    cast.bert.client.documents(dossier)  # a genuine receipt
+    opened(cast.bert.client, dossier)  # a genuine receipt
     result = w.bob.run_cli("receipts", dossier)
     assert result.returncode == 1 and "owner" in result.stderr, result
     assert fresh(cast.anna).receipts(dossier)[0].ok
@@ -237,7 +237,7 @@ def test_receipts_are_not_judged_without_the_owners_own_grant_of_an_epoch(cast: 
     org = cast.organisation(f"ncg-epochs-{os.urandom(2).hex()}", cast.bert)
     dossier, _ = cast.shared(org, ("a.pdf", b"a"))
     cast.anna.client.share(dossier, "bob")
-    cast.bert.client.documents(dossier)
+    opened(cast.bert.client, dossier)
     cast.anna.client.revoke(dossier, "bob")
     assert [v.ok for v in fresh(cast.anna).receipts(dossier)] == [True]
     w.db.execute(
@@ -271,7 +271,7 @@ def test_an_inbox_entry_not_sealed_to_the_organisation_is_failed(cast: Cast, how
         [row] = w.db.grants(dossier, other.org_id)
     else:
         cast.anna.client.share(dossier, "bert")
-        cast.bert.client.documents(dossier)  # bert's device pins anna as the owner
+        opened(cast.bert.client, dossier)  # bert's device pins anna as the owner
         identity = cast.anna.client.organisation(org.name).identity
         forged = make_dossier_grant(
             w.mallory.keys, identity, dossier_id=bytes.fromhex(dossier), epoch=1,
@@ -326,7 +326,7 @@ def test_a_personal_share_signed_by_someone_but_the_owner_is_failed(cast: Cast) 
     w = cast.w
     dossier, _ = w.dossier_with(("a.pdf", b"a"))
     cast.anna.client.share(dossier, "bob")
-    fresh(w.bob).documents(dossier)  # bob's device pins anna as the owner
+    opened(fresh(w.bob), dossier)  # bob's device pins anna as the owner
     forged = make_dossier_grant(
         w.mallory.keys, w.bob.keys.public, dossier_id=bytes.fromhex(dossier), epoch=1,
         dossier_key=os.urandom(32), rights=Rights.WRITE, counter=7, issued_at=int(time.time()),
@@ -366,4 +366,4 @@ def test_the_sdk_share_with_a_verified_organisation_works(cast: Cast) -> None:
     dossier, _ = w.dossier_with(("a.pdf", b"a"))
     result = fresh(cast.anna).share(dossier, f"@{org.name}")
     assert result.recipient_verified and result.grants == 1
-    assert [d.name for d in fresh(cast.bert).documents(dossier)] == ["a.pdf"]
+    assert [d.name for d in opened(fresh(cast.bert), dossier)] == ["a.pdf"]

@@ -31,7 +31,7 @@ from vault.kinds import OrgKind, Role
 from vault.organisation import Membership, OrgKeys, make_membership, next_epoch
 from vault.receipt import Receipt, make_receipt
 
-from .harness import Person, assert_fail_closed, world
+from .harness import Person, assert_fail_closed, opened, world
 from .test_organisations import Cast, Org, cast, fresh, out_path
 
 __all__ = ["cast", "world"]
@@ -54,10 +54,11 @@ def removed_admin(cast: Cast, name: str, *, second_admin: bool = False) -> Remov
     cast.ada.client.add_member(name, "cees", admin=second_admin)
     cast.ada.client.add_member(name, "bert", admin=True)
     dossier, _ = cast.shared(org, ("oud.pdf", b"before the removal"))
-    cast.bert.client.documents(dossier)  # bert reads (and leaves a receipt) while a member
+    opened(cast.bert.client, dossier)  # bert reads (and leaves a receipt) while a member
     bert1 = cast.org_keys_of(cast.bert, org, 1)
     cast.ada.client.remove_member(name, "bert")
     # anna's device learns of epoch 2 the ordinary way: it follows the rotation on its next add.
+    cast.anna.client.sync(dossier)
     cast.anna.client.add(dossier, cast.w.file("nieuw.pdf", b"after the removal"))
     assert cast.anna.client.organisation(name).epoch == 2
     return Removed(org, dossier, bert1, cast.records(org))
@@ -161,7 +162,7 @@ def test_k6_a_removed_admins_fork_is_refused_by_a_device_that_saw_the_real_succe
     w = cast.w
     r = removed_admin(cast, f"ncg-fork-{how}")
     real_memberships = memberships_of(cast, r.org)
-    pinned = cast.anna.client.profile._get("organisations", r.org.org_id)
+    pinned = cast.anna.client.profile.organisation_pin(r.org.org_id)
     bert_forks(cast, r, how)
 
     second, _ = w.dossier_with(("b.pdf", b"b"))
@@ -176,7 +177,7 @@ def test_k6_a_removed_admins_fork_is_refused_by_a_device_that_saw_the_real_succe
     assert_fail_closed(refused, FORK)
     assert w.db.grants(second) == before
     # The fork did not move the device's memory: the real chain is still accepted.
-    assert cast.anna.client.profile._get("organisations", r.org.org_id) == pinned
+    assert cast.anna.client.profile.organisation_pin(r.org.org_id) == pinned
     restore(cast, r, real_memberships)
     assert cast.anna.ok("share", second, f"@{r.org.name}")
     assert len(w.db.grants(second, r.org.org_id)) == 1
@@ -221,6 +222,7 @@ def test_k6_g27_an_earlier_epoch_rewritten_under_the_pinned_one_is_a_fork(cast: 
     r = removed_admin(cast, "ncg-history")
     [genuine] = w.db.dicts("SELECT * FROM receipts WHERE dossier_id = ?", r.dossier)
     cast.ada.client.remove_member(r.org.name, "cees")
+    cast.anna.client.sync(r.dossier)
     cast.anna.client.add(r.dossier, w.file("derde.pdf", b"epoch 3"))
     assert cast.anna.client.organisation(r.org.name).epoch == 3
     real = cast.records(r.org)
@@ -264,17 +266,17 @@ def test_k6_a_device_that_saw_epoch_2_accepts_the_real_epoch_3(cast: Cast) -> No
     before record hashes were kept (key id only) is checked as before and then completed."""
     w = cast.w
     r = removed_admin(cast, "ncg-honest")
-    pin = cast.anna.client.profile._get("organisations", r.org.org_id)
+    pin = cast.anna.client.profile.organisation_pin(r.org.org_id)
     assert len(pin["record_hashes"]) == 2
     older = {k: v for k, v in pin.items() if k != "record_hashes"}
-    cast.anna.client.profile._update("organisations", r.org.org_id, older)
+    cast.anna.client.profile.save_organisation_pin(r.org.org_id, older)
     cast.ada.client.remove_member(r.org.name, "cees")
 
     second, _ = w.dossier_with(("b.pdf", b"b"))
     cast.anna.ok("share", second, f"@{r.org.name}")
     [grant] = w.db.signed_grants(second, r.org.org_id)
     assert grant.recipient_key_id == OrgKeys.decode(cast.records(r.org)[2]).key_id
-    pin = cast.anna.client.profile._get("organisations", r.org.org_id)
+    pin = cast.anna.client.profile.organisation_pin(r.org.org_id)
     assert pin["epoch"] == 3 and len(pin["record_hashes"]) == 3
     # The completed pin now holds epoch 2 too: bert's re-signed epoch 2 is refused.
     real = cast.records(r.org)
@@ -293,7 +295,7 @@ def test_k6_a_members_device_refuses_the_fork_when_opening_organisation_grants(
     ada's device refuses to add anyone to the forked organisation."""
     w = cast.w
     r = removed_admin(cast, f"ncg-member-{how}")
-    [doc] = [d.document_id for d in fresh(cast.cees).documents(r.dossier) if d.name == "oud.pdf"]
+    [doc] = [d.document_id for d in opened(fresh(cast.cees), r.dossier) if d.name == "oud.pdf"]
     bert_forks(cast, r, how)
 
     inbox = cast.cees.run_cli("inbox", "--org", r.org.name)
@@ -333,5 +335,5 @@ def test_k6_g27_a_removed_admin_cannot_extend_the_real_chain_with_a_members_keys
     result = cast.anna.run_cli("share", second, f"@{r.org.name}")
     assert_fail_closed(result, "epoch 3 was made by .* not an administrator in epoch 2")
     assert w.db.grants(second) == before
-    assert cast.anna.client.profile._get("organisations", r.org.org_id)["epoch"] == 2
+    assert cast.anna.client.profile.organisation_pin(r.org.org_id)["epoch"] == 2
     assert_fail_closed(cast.cees.run_cli("inbox", "--org", r.org.name), "not an administrator")

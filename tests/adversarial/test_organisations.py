@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from client_sdk import Client
+from client_sdk.errors import ClientError
 from vault.errors import IntegrityError, SecurityError
 from vault.grant import Grant, make_dossier_grant, open_grant
 from vault.header import open_header
@@ -36,7 +37,7 @@ from vault.organisation import (
 )
 from vault.receipt import Receipt, ReceiptEntry, make_receipt
 
-from .harness import Person, World, assert_fail_closed, world
+from .harness import Person, World, assert_fail_closed, opened, world
 
 __all__ = ["world"]
 
@@ -137,6 +138,24 @@ def out_path(w: World, name: str) -> Path:
 
 
 # -- K6 / S18: a removed member ----------------------------------------------------------------
+def test_s18_nothing_is_added_under_the_old_key_until_the_owner_syncs(cast: Cast) -> None:
+    """bert is removed from ncg, which anna shares a dossier with. Her client refuses to add
+    anything under the dossier key bert may hold (no hidden rotation inside `add`): nothing is
+    uploaded until `sync` starts a new epoch; then the document goes in under it."""
+    w = cast.w
+    org = cast.organisation("ncg-s18-sync", cast.bert, cast.cees)
+    dossier, _ = cast.shared(org, ("oud.pdf", b"before the removal"))
+    cast.ada.client.remove_member(org.name, "bert")
+    with pytest.raises(ClientError, match=r"Client\.sync"):
+        cast.anna.client.add(dossier, w.file("nieuw.pdf", b"after the removal"))
+    assert [d.name for d in cast.anna.client.documents(dossier)] == ["oud.pdf"]
+    assert cast.anna.client.load_dossier(dossier).epoch == 1
+    assert cast.anna.client.sync(dossier) == 2
+    assert cast.anna.client.sync(dossier) == 0  # done: nothing more to rotate
+    cast.anna.client.add(dossier, w.file("nieuw.pdf", b"after the removal"))
+    assert cast.anna.client.load_dossier(dossier).epoch == 2
+
+
 @pytest.mark.parametrize("extra", ["old-roster-row", "and-someone-elses-epoch-2-membership"])
 def test_s18_k6_a_removed_member_cannot_open_a_document_added_afterwards(
     cast: Cast, extra: str
@@ -147,11 +166,12 @@ def test_s18_k6_a_removed_member_cannot_open_a_document_added_afterwards(
     w = cast.w
     org = cast.organisation(f"ncg-s18-{extra[:3]}", cast.bert, cast.cees)
     dossier, [old] = cast.shared(org, ("oud.pdf", b"before the removal"))
-    assert [d.name for d in cast.bert.client.documents(dossier)] == ["oud.pdf"]
+    assert [d.name for d in opened(cast.bert.client, dossier)] == ["oud.pdf"]
     roster_row = w.db.dicts(
         "SELECT * FROM org_members WHERE org_id = ? AND user_id = ?", org.org_id, cast.bert.user_id
     )
     cast.ada.client.remove_member(org.name, "bert")
+    cast.anna.client.sync(dossier)  # a new epoch: the removed member cannot read what follows
     new = cast.anna.client.add(dossier, w.file("nieuw.pdf", b"after the removal")).document_id
     assert cast.anna.client.load_dossier(dossier).epoch == 2  # anna followed the rotation
 
@@ -167,7 +187,7 @@ def test_s18_k6_a_removed_member_cannot_open_a_document_added_afterwards(
     result = cast.bert.run_cli("get", new, "-o", str(target))
     assert_fail_closed(result, r"no dossier key for epoch 2|no key", output=target)
     with pytest.raises(SecurityError):
-        fresh(cast.bert).documents(dossier)
+        opened(fresh(cast.bert), dossier)
 
     # Whatever bert kept: the organisation's epoch-1 keys and the dossier key they opened.
     org1 = cast.org_keys_of(cast.bert, org, 1)
@@ -197,7 +217,7 @@ def test_s18_k6_a_removed_member_cannot_open_a_document_added_afterwards(
     # What revocation cannot take back: the old document still opens with what bert kept.
     open_with_kept(old)
     # And the members who stayed read both.
-    assert sorted(d.name for d in fresh(cast.cees).documents(dossier)) == ["nieuw.pdf", "oud.pdf"]
+    assert sorted(d.name for d in opened(fresh(cast.cees), dossier)) == ["nieuw.pdf", "oud.pdf"]
 
 
 def test_k6_a_former_member_cannot_slip_a_key_into_the_organisation(cast: Cast) -> None:
@@ -206,7 +226,7 @@ def test_k6_a_former_member_cannot_slip_a_key_into_the_organisation(cast: Cast) 
     w = cast.w
     org = cast.organisation("ncg-slip", cast.bert, cast.cees)
     dossier, _ = cast.shared(org, ("a.pdf", b"a"))
-    cast.bert.client.documents(dossier)
+    opened(cast.bert.client, dossier)
     org1 = cast.org_keys_of(cast.bert, org, 1)
     cast.ada.client.remove_member(org.name, "bert")
     epoch2 = OrgKeys.decode(cast.records(org)[1]).identity
@@ -216,7 +236,7 @@ def test_k6_a_former_member_cannot_slip_a_key_into_the_organisation(cast: Cast) 
     )  # fmt: skip
     w.db.insert("grants", grant_row(forged, dossier, org.org_id, cast.bert.user_id))
     with pytest.raises(SecurityError) as refused:
-        fresh(cast.cees).documents(dossier)
+        opened(fresh(cast.cees), dossier)
     assert_fail_closed(refused, "not signed by the epoch it is addressed to")
     assert_fail_closed(cast.cees.run_cli("ls", dossier), "not signed by the epoch")
 
@@ -276,7 +296,7 @@ def test_k6_a_verified_organisations_keys_swapped_by_the_server_are_detected(
     w = cast.w
     org = cast.organisation(f"ncg-swap-{operator_record[:3]}", cast.bert)
     dossier, _ = cast.shared(org, ("a.pdf", b"a"))  # anna's device pinned ncg
-    cast.bert.client.documents(dossier)  # and so did bert's
+    opened(cast.bert.client, dossier)  # and so did bert's
     records, fingerprint = swapped_records(cast, org)
     cast.replace_records(org, records)
     if operator_record == "follows-the-swap":
@@ -328,7 +348,8 @@ def test_d12_an_organisation_rolled_back_to_an_earlier_epoch_is_refused(cast: Ca
     org = cast.organisation("ncg-rollback", cast.bert, cast.cees)
     dossier, _ = cast.shared(org, ("a.pdf", b"a"))
     cast.ada.client.remove_member(org.name, "cees")
-    cast.anna.client.add(dossier, cast.w.file("b.pdf", b"b"))  # anna sees epoch 2
+    cast.anna.client.sync(dossier)  # anna sees epoch 2
+    cast.anna.client.add(dossier, cast.w.file("b.pdf", b"b"))
     cast.replace_records(org, cast.records(org)[:1])
     assert_fail_closed(cast.anna.run_cli("org", "show", org.name), "has seen epoch 2")
 
@@ -337,7 +358,7 @@ def test_d12_an_organisation_rolled_back_to_an_earlier_epoch_is_refused(cast: Ca
 def opened_by_bert(cast: Cast, name: str) -> tuple[Org, str, list[str]]:
     org = cast.organisation(name, cast.bert)
     dossier, ids = cast.shared(org, ("rapport.pdf", b"rapport"), ("foto.jpg", b"foto"))
-    cast.bert.client.documents(dossier)
+    opened(cast.bert.client, dossier)
     return org, dossier, ids
 
 
@@ -350,7 +371,7 @@ def test_a_member_opening_a_dossier_leaves_a_verified_receipt(cast: Cast) -> Non
     [view] = cast.anna.client.receipts(dossier)
     assert view.ok and view.member == "bert" and view.organisation == org.name
     assert sorted(e["document_id"] for e in view.entries) == sorted(ids)
-    cast.bert.client.documents(dossier)  # opened again: nothing new to receipt
+    opened(cast.bert.client, dossier)  # opened again: nothing new to receipt
     assert len(receipt_rows(cast.w, dossier)) == 1
 
 
@@ -434,7 +455,7 @@ def test_an_expired_share_with_an_organisation_stops_working_on_server_and_clien
     org = cast.organisation("ncg-expiry", cast.bert)
     dossier, [doc] = cast.shared(org, ("a.pdf", b"a"), expires_in=4)
     expires_at = Grant.decode(w.db.grants(dossier, org.org_id)[0]["grant"]).expires_at
-    assert [d.name for d in fresh(cast.bert).documents(dossier)] == ["a.pdf"]
+    assert [d.name for d in opened(fresh(cast.bert), dossier)] == ["a.pdf"]
     time.sleep(max(0.0, expires_at - time.time()) + 1.1)
     refused = cast.bert.run_cli("ls", dossier)
     assert refused.returncode == 1 and "no dossier" in refused.stderr  # the server: expired
@@ -458,7 +479,7 @@ def test_a_rewrap_keeps_the_expiry_of_the_original(cast: Cast) -> None:
         if Grant.decode(r["grant"]).granter_id == bytes.fromhex(org.org_id)
     ]
     assert [g.expires_at for g in rewraps] == [expires]
-    assert [d.name for d in fresh(cast.bert).documents(dossier)] == ["a.pdf"]
+    assert [d.name for d in opened(fresh(cast.bert), dossier)] == ["a.pdf"]
 
 
 def test_the_server_cannot_strip_the_expiry_from_a_rewrap(cast: Cast) -> None:
@@ -470,7 +491,7 @@ def test_the_server_cannot_strip_the_expiry_from_a_rewrap(cast: Cast) -> None:
     ada = cast.ada.client
     current = ada.organisation(org.name)
     original = Grant.decode(w.db.grants(dossier, org.org_id)[0]["grant"])
-    key = ada.open_organisation_grant(original.encode(), current, cast.anna.keys.public, [])
+    key = ada.keyring.open_organisation_grant(original.encode(), current, cast.anna.keys.public, [])
     assert key is not None
     forever = make_dossier_grant(
         current.current_keys(), current.identity, dossier_id=original.dossier_id, epoch=1,
@@ -490,4 +511,4 @@ def test_the_unsigned_roster_gives_a_stranger_rows_but_no_keys(cast: Cast) -> No
     target = out_path(w, "a.pdf")
     assert_fail_closed(w.mallory.run_cli("get", doc, "-o", str(target)), "no key", output=target)
     with pytest.raises(SecurityError):
-        fresh(w.mallory).documents(dossier)
+        opened(fresh(w.mallory), dossier)

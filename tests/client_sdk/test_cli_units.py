@@ -42,7 +42,7 @@ from client_sdk.errors import (
     UnverifiedKeyError,
     WithheldDocumentError,
 )
-from client_sdk.organisations import UnverifiedOrganisation
+from client_sdk.sharing import UnverifiedOrganisation
 from vault.errors import (
     DowngradeError,
     ExpiredError,

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from mnemonic import Mnemonic
 
-from client_sdk.accounts import kdf_to_json
+from client_sdk.api import kdf_to_json
 from client_sdk.client import Client
 from client_sdk.localserver import LocalServer
 from client_sdk.transport import b64
