@@ -14,7 +14,6 @@ import time
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
-
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator

@@ -118,8 +118,6 @@ def test_a_wildcard_or_a_non_origin_is_refused(settings: Settings, value: str) -
 
 
 def test_a_wildcard_stops_the_server_at_start(tmp_path: Path) -> None:
-    result = run_server(
-        "--port", "0", "--data-dir", str(tmp_path), env={"KLUIS_WEB_ORIGINS": "*"}
-    )
+    result = run_server("--port", "0", "--data-dir", str(tmp_path), env={"KLUIS_WEB_ORIGINS": "*"})
     assert result.returncode == 2
     assert "KLUIS_WEB_ORIGINS" in result.stderr
