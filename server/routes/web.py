@@ -13,6 +13,11 @@ carries worker.js's and checks it before running it, and `Integrity-Policy` make
 knows it refuse any script without integrity. The build writes manifest.json (every file's size
 and SHA-384), shipped in the package but not served: `kluis web verify URL` compares what a
 server serves with it (client_sdk/webverify.py).
+
+`kluis web --server URL` (client_sdk/webserve.py) serves the same bundle from the user's own
+computer with the same headers (server/web/headers.json, read by both) but for `connect-src`,
+which there allows the remote server; `GET /config.json` tells the page which server to talk
+to: here `"server": null`, this one.
 """
 
 from __future__ import annotations
