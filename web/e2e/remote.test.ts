@@ -9,12 +9,18 @@
 
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import type { Browser } from "playwright-core";
 
 import { addFileInUi, createDossierInUi, device, expectAccessible, KLUIS, KluisServer, launch, loginInUi, PASSPHRASE, registerInUi, screenshot } from "./harness.js";
+
+const REPORT = "%PDF-1.4 scheur in de gevel\n";
+const BIG = new Uint8Array(randomBytes(9 * 1024 * 1024 + 123));
 
 /** A free loopback port (for the origin the server must name before the page runs). */
 async function freePort(): Promise<number> {
@@ -86,7 +92,12 @@ test("the page from kluis web registers, adds, logs in and lists on the remote s
   await page.getByText(`Server: ${server.url}`).waitFor();
   await registerInUi(page, "anna");
   await createDossierInUi(page, "Schade Molenweg 7");
-  await addFileInUi(page, "rapport.pdf", "%PDF-1.4 scheur in de gevel\n");
+  await addFileInUi(page, "rapport.pdf", REPORT);
+  // Over 8 MiB: up in parts (PUT with kluis-part-blake3, a preflight of its own).
+  await addFileInUi(page, "opname.bin", BIG, "application/octet-stream");
+  // And down again, in the browser: the payload through CORS, checked, byte for byte.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "rapport.pdf downloaden" }).click()]);
+  assert.equal(readFileSync((await download.path()) as string, "utf8"), REPORT);
   await expectAccessible(page, "kluis web: dossier");
   await screenshot(page, "70-kluis-web-dossier");
   await page.getByRole("button", { name: "Uitloggen" }).click();
@@ -105,7 +116,11 @@ test("the page from kluis web registers, adds, logs in and lists on the remote s
   const dossiers = JSON.parse(listed.stdout) as { id: string; title: string }[];
   assert.deepEqual(dossiers.map((x) => x.title), ["Schade Molenweg 7"]);
   const files = JSON.parse(server.cli("profile-anna", ["ls", (dossiers[0] as { id: string }).id, "--json"]).stdout) as { name: string }[];
-  assert.deepEqual(files.map((f) => f.name), ["rapport.pdf"]);
+  assert.deepEqual(files.map((f) => f.name).sort(), ["opname.bin", "rapport.pdf"]);
+  const out = join(server.root, "opname.bin");
+  const got = server.cli("profile-anna", ["get", "opname.bin", "-o", out]);
+  assert.equal(got.status, 0, got.stderr);
+  assert.ok(readFileSync(out).equals(Buffer.from(BIG)), "the document in parts arrived whole on the remote server");
   await d.context.close();
 });
 
