@@ -125,7 +125,8 @@ def make_server(
     bundle: Bundle, origin: str, port: int = DEFAULT_PORT, headers_file: Path | None = None
 ) -> ThreadingHTTPServer:
     """An HTTP server on 127.0.0.1:`port` (0: any free port) that answers the bundle's files,
-    `/config.json` naming `origin`, and 404 for anything else; GET and HEAD only."""
+    `/config.json` naming `origin`, and 404 for anything else (421 when the Host is not
+    127.0.0.1:`port`); GET and HEAD only."""
     headers = web_headers(origin, headers_file)
     config = json.dumps({"format": CONFIG_FORMAT, "server": origin}).encode()
     files = {**bundle.files, CONFIG_PATH: config}
@@ -137,8 +138,14 @@ def make_server(
         def _answer(self, body: bool) -> None:
             path = self.path.split("?", 1)[0]
             data = files.get(path)
+            # Only under its own address: a page of another site whose name was pointed at
+            # 127.0.0.1 (DNS rebinding) gets nothing.
+            own = f"{LOOPBACK}:{self.server.server_address[1]}"
+            status = 200 if data is not None else 404
+            if self.headers.get("host") != own:
+                status, data = 421, None
             if data is None:
-                self.send_response(404)
+                self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("content-type", "text/plain; charset=utf-8")

@@ -128,6 +128,16 @@ def test_nothing_else_is_served(local: str, path: str) -> None:
     assert headers["content-security-policy"].startswith("default-src 'self'")
 
 
+def test_it_answers_only_under_its_own_address(local: str) -> None:
+    port = local.rsplit(":", 1)[1]
+    for host in (f"localhost:{port}", f"evil.example:{port}", "127.0.0.1"):
+        request = urllib.request.Request(local + "/", headers={"host": host})  # noqa: S310
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)  # noqa: S310 (loopback)
+        assert refused.value.code == 421, host
+        assert refused.value.read() == b"not found\n"
+
+
 def test_what_it_serves_passes_kluis_web_verify(local: str) -> None:
     assert verify_web(local).ok
 
