@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from vault.errors import IntegrityError
@@ -140,7 +141,7 @@ def make_server(
             data = files.get(path)
             # Only under its own address: a page of another site whose name was pointed at
             # 127.0.0.1 (DNS rebinding) gets nothing.
-            own = f"{LOOPBACK}:{self.server.server_address[1]}"
+            own = f"{LOOPBACK}:{cast(ThreadingHTTPServer, self.server).server_port}"
             status = 200 if data is not None else 404
             if self.headers.get("host") != own:
                 status, data = 421, None
@@ -190,7 +191,7 @@ def web_serve_command(
         http = make_server(bundle, origin, port)
     except OSError as exc:
         raise ClientError(f"cannot listen on {LOOPBACK}:{port}: {exc.strerror or exc}") from exc
-    local = f"http://{LOOPBACK}:{http.server_address[1]}"
+    local = f"http://{LOOPBACK}:{http.server_port}"
     echo(f"The web app of this Kluis package ({len(bundle.files)} files, checked), for {origin}:")
     echo(f"  {local}/")
     echo(f"The server must allow this page: KLUIS_WEB_ORIGINS={local} (docs/deployment.md).")
