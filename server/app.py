@@ -20,7 +20,7 @@ from .cleanup import run_cleanup
 from .config import Settings
 from .db import make_engine
 from .metrics import Metrics, ObserveRequests, RouteTemplates
-from .middleware import BodyLimit, SecurityHeaders
+from .middleware import ApiCors, BodyLimit, SecurityHeaders
 from .routes import api_routers, health, log, web
 from .schema import prepare
 from .tlog_service import TransparencyLog
@@ -140,6 +140,8 @@ def create_app(
         download_route=f"{API_PREFIX}/documents/{{document_id}}/versions/{{version}}/payload",
         access_log=settings.access_log,
     )
+    if settings.web_origin_list:  # outermost, so that refusals (413, ...) carry it too
+        app.add_middleware(ApiCors, origins=settings.web_origin_list, prefix=f"{API_PREFIX}/")
     return app
 
 

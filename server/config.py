@@ -14,8 +14,9 @@ import time
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GIB = 1 << 30
@@ -84,6 +85,12 @@ class Settings(BaseSettings):
     # otherwise claim a fresh address for every guess and dodge the per-address login limit.
     forwarded_allow_ips: str | None = None
 
+    # Origins (scheme://host[:port], exactly) of pages that may call the API from a browser:
+    # `kluis web` serves the web app from the user's own computer against this server
+    # (web/README.md, "Code delivery"). Comma-separated; empty: no CORS headers at all. `*`
+    # and anything that is not an origin are refused at start.
+    web_origins: str = ""
+
     # Where payloads live: files under blob_dir, or an S3-compatible object store (MinIO,
     # AWS S3, ...). The endpoint is host[:port]; the bucket must exist. Parts of 8 MiB (S3's
     # minimum is 5 MiB) keep a large upload's memory small.
@@ -110,6 +117,15 @@ class Settings(BaseSettings):
     witnesses: list[str] = []
     witness_timeout_seconds: float = Field(default=5.0, gt=0)
 
+    @field_validator("web_origins")
+    @classmethod
+    def _exact_origins(cls, value: str) -> str:
+        return ",".join(web_origin(item) for item in value.split(",") if item.strip())
+
+    @property
+    def web_origin_list(self) -> tuple[str, ...]:
+        return tuple(item for item in self.web_origins.split(",") if item)
+
     @property
     def db_url(self) -> str:
         if not self.database_url:
@@ -131,6 +147,35 @@ class Settings(BaseSettings):
             check_secret(value)
             return value.encode("utf-8")
         return load_or_create_secret(self.data_dir / SECRET_FILE)
+
+
+def web_origin(text: str) -> str:
+    """One origin of KLUIS_WEB_ORIGINS in the form a browser sends it (lower case), or a
+    ValueError: `*`, `null`, a path, a query, user information or another scheme are refused."""
+    item = text.strip()
+    if "*" in item:
+        raise ValueError("web_origins: `*` is refused; name each origin (https://host[:port])")
+    parts = urlsplit(item)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+        parts = parts._replace(netloc="")
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.password is not None
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or item.endswith(("?", "#"))
+    ):
+        raise ValueError(f"web_origins: {item!r} is not an origin (scheme://host[:port])")
+    host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme.lower()}://{host.lower()}" + (f":{port}" if port is not None else "")
 
 
 def check_secret(value: str) -> None:

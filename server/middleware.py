@@ -106,3 +106,39 @@ class BodyLimit:
         )
         response.headers["connection"] = "close"
         await response(scope, receive, send)
+
+
+class ApiCors:
+    """CORS for the API only, and only for the origins named in KLUIS_WEB_ORIGINS.
+
+    A request from one of those origins to a path under `prefix` goes through Starlette's
+    CORSMiddleware (preflights answered, `Access-Control-Allow-Origin` on answers); every other
+    request (no Origin, another origin, another path) reaches the app untouched, so it carries
+    no CORS header at all. No credentials: the web app sends a bearer token and
+    `credentials: "omit"`."""
+
+    METHODS = ("GET", "POST", "PUT", "DELETE")
+    HEADERS = ("authorization", "content-type", "kluis-part-blake3")
+
+    def __init__(self, app: ASGIApp, origins: Iterable[str], prefix: str) -> None:
+        from starlette.middleware.cors import CORSMiddleware
+
+        self.app = app
+        self.origins = frozenset(origins)
+        self.prefix = prefix
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=sorted(self.origins),
+            allow_methods=self.METHODS,
+            allow_headers=self.HEADERS,
+            allow_credentials=False,
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope.get("path", "")).startswith(self.prefix):
+            origin = next((v for k, v in scope.get("headers", []) if k == b"origin"), None)
+            if origin is not None and origin.decode("latin-1") in self.origins:
+                await self.cors(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -145,7 +145,11 @@ org_app.command("show")(organisations.org_show)
 org_app.command("verify")(organisations.org_verify)
 app.add_typer(org_app, name="org")
 
-web_app = typer.Typer(help="The web app: check what a server sends.", no_args_is_help=True)
+web_app = typer.Typer(
+    help="The web app: serve this package's on this computer, or check what a server sends.",
+    invoke_without_command=True,
+)
+web_app.callback()(web.web_serve)
 web_app.command("verify")(web.web_verify)
 app.add_typer(web_app, name="web")
 

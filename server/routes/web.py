@@ -13,49 +13,48 @@ carries worker.js's and checks it before running it, and `Integrity-Policy` make
 knows it refuse any script without integrity. The build writes manifest.json (every file's size
 and SHA-384), shipped in the package but not served: `kluis web verify URL` compares what a
 server serves with it (client_sdk/webverify.py).
+
+`kluis web --server URL` (client_sdk/webserve.py) serves the same bundle from the user's own
+computer with the same headers (server/web/headers.json, read by both) but for `connect-src`,
+which there allows the remote server; `GET /config.json` tells the page which server to talk
+to: here `"server": null`, this one.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 from fastapi import APIRouter
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, JSONResponse
 
 from ..problems import ApiProblem
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self' 'wasm-unsafe-eval'",
-        # The vault worker runs from a blob: URL made of the bytes of assets/worker.js after the
-        # page checked their SHA-384 (a Worker has no `integrity` of its own): web/README.md.
-        "worker-src 'self' blob:",
-        "style-src 'self'",
-        # A decrypted photo is previewed as a blob: URL in an <img> (never as a page or object).
-        "img-src 'self' blob:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
-INTEGRITY_POLICY = "blocked-destinations=(script)"
-WEB_HEADERS = {
+HEADERS_FILE = Path(__file__).resolve().parent.parent / "web" / "headers.json"
+# The headers of the web app's answers live in a data file that `kluis web` reads too (the
+# client never imports the server): server/web/headers.json. What they say: code only from
+# this origin, WebAssembly compilation allowed (libsodium and BLAKE3), no eval, no inline script
+# or style; the vault worker runs from a blob: URL made of the bytes of assets/worker.js after
+# the page checked their SHA-384 (a Worker has no `integrity` of its own: web/README.md), so
+# `worker-src 'self' blob:`; a decrypted photo is previewed as a blob: URL in an <img> (never as
+# a page or object); the API only at this origin (`connect-src 'self'`); no framing. Every
+# script the page loads must carry Subresource Integrity (`Integrity-Policy`). The file names
+# carry no hash yet, so `cache-control: no-cache`: a new release is used at once.
+_HEADERS = json.loads(HEADERS_FILE.read_text(encoding="utf-8"))
+CSP_DIRECTIVES: tuple[str, ...] = tuple(_HEADERS["content-security-policy"])
+CONTENT_SECURITY_POLICY = "; ".join(CSP_DIRECTIVES)
+INTEGRITY_POLICY = _HEADERS["headers"]["integrity-policy"]
+WEB_HEADERS: dict[str, str] = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
-    # Every script the page loads must carry Subresource Integrity (index.html's `integrity`);
-    # a browser that knows this header refuses one without.
-    "integrity-policy": INTEGRITY_POLICY,
-    "cross-origin-opener-policy": "same-origin",
-    "cross-origin-resource-policy": "same-origin",
-    # The file names carry no hash yet: revalidate every time, so a new release is used at once.
-    "cache-control": "no-cache",
+    **_HEADERS["headers"],
 }
+# What the page reads at start (web/src/app/config.ts): no other server than this one.
+# `kluis web` serves its own, naming the remote server.
+CONFIG_FILE = "config.json"
+CONFIG_FORMAT = "kluis-web-config/1"
 MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -82,6 +81,10 @@ def make_router(directory: Path | None = None) -> APIRouter:
         if not (root / "index.html").is_file():
             raise ApiProblem(404, "not_found", "the web client is not built (make web)")
         return answer(root / "index.html")
+
+    @router.get("/" + CONFIG_FILE)
+    async def config() -> JSONResponse:
+        return JSONResponse({"format": CONFIG_FORMAT, "server": None}, headers=WEB_HEADERS)
 
     @router.get("/assets/{name}")
     async def asset(name: str) -> FileResponse:

@@ -38,12 +38,13 @@ export class KluisServer {
     private readonly process: ChildProcess,
   ) {}
 
-  static async start(): Promise<KluisServer> {
+  /** `env`: settings of its own (KLUIS_WEB_ORIGINS, ...). */
+  static async start(env: Record<string, string> = {}): Promise<KluisServer> {
     const root = mkdtempSync(join(tmpdir(), "kluis-e2e-"));
     const dataDir = join(root, "data");
     const child = spawn(KLUIS, ["server", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PYTHONUNBUFFERED: "1" },
+      env: { ...process.env, PYTHONUNBUFFERED: "1", ...env },
     });
     let output = "";
     const url = await new Promise<string>((resolveUrl, reject) => {
@@ -135,7 +136,7 @@ export interface Device {
 /** A fresh browser profile (its own IndexedDB: a new device), in Dutch. */
 export async function device(
   browser: Browser,
-  server: KluisServer,
+  server: Pick<KluisServer, "url">,
   options: { width?: number; height?: number; zoom?: number; fileSystemAccess?: "none" | "private" } = {},
 ): Promise<Device> {
   const zoom = options.zoom ?? 1;

@@ -18,12 +18,14 @@ import { ChangePassphraseScreen, RecoverAccountScreen } from "./app/screens/pass
 import { SecurityScreen } from "./app/screens/security.js";
 import { Alert } from "./app/ui.js";
 import { VaultClient } from "./worker/client.js";
+import { readConfig } from "./worker/origin.js";
 import type { PublicIdentityInfo } from "./worker/protocol.js";
 
 function Shell({ vault }: { vault: VaultClient }) {
   const [lang, setLangState] = useState<Lang>(storedLang);
   const m = useMemo(() => new Messages(lang), [lang]);
-  const [ready, setReady] = useState<"loading" | "ok" | "error">("loading");
+  const [ready, setReady] = useState<"loading" | "ok" | "error" | "noConfig">("loading");
+  const [server, setServer] = useState<string | null>(null);
   const [me, setMe] = useState<PublicIdentityInfo | null>(null);
   const [failure, setFailure] = useState<Failure | null>(null);
   const [recovery, setRecovery] = useState<string | null>(null);
@@ -32,14 +34,20 @@ function Shell({ vault }: { vault: VaultClient }) {
   const route = useRoute();
 
   useEffect(() => {
-    vault.call({ type: "init" }).then(
-      () => setReady("ok"),
-      (error: unknown) => {
-        // The worker's code did not match its hash (check "code"): the security page, not a retry.
-        const failed = failureOf(error);
-        if (failed !== null) setFailure(failed);
-        setReady("error");
+    loadServer().then(
+      (remote) => {
+        setServer(remote ?? location.origin);
+        return vault.call({ type: "init", server: remote }).then(
+          () => setReady("ok"),
+          (error: unknown) => {
+            // The worker's code did not match its hash (check "code"): the security page, not a retry.
+            const failed = failureOf(error);
+            if (failed !== null) setFailure(failed);
+            setReady("error");
+          },
+        );
       },
+      () => setReady("noConfig"),
     );
   }, [vault]);
 
@@ -86,6 +94,7 @@ function Shell({ vault }: { vault: VaultClient }) {
 
   let screen;
   if (ready === "loading") screen = <p class="utrecht-paragraph" role="status">{m.t("app.loading")}</p>;
+  else if (ready === "noConfig") screen = <Alert type="error">{m.t("app.noConfig")}</Alert>;
   else if (ready === "error" && failure === null) screen = <Alert type="error">{m.t("app.noWorker")}</Alert>;
   else if (failure !== null) {
     screen = (
@@ -179,10 +188,21 @@ function Shell({ vault }: { vault: VaultClient }) {
         <div class="utrecht-page-footer__content">
           <p class="utrecht-paragraph">{m.t("footer.text")}</p>
           <p class="utrecht-paragraph">{m.t("footer.help")}</p>
+          {server !== null ? <p class="utrecht-paragraph kluis-server">{m.t("footer.server", { server })}</p> : null}
         </div>
       </footer>
     </AppContext.Provider>
   );
+}
+
+/**
+ * The server to talk to: `/config.json` (worker/origin.ts) says null (this page's own server)
+ * or names the remote one (`kluis web`). Anything else, or no answer, and the app does not start.
+ */
+async function loadServer(): Promise<string | null> {
+  const response = await fetch("/config.json", { cache: "no-store", credentials: "same-origin", redirect: "error" });
+  if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
+  return readConfig(await response.text());
 }
 
 /** worker.js's SHA-384 (`sha384-...`), put in by build.mjs: the page runs no other worker code. */

@@ -28,6 +28,7 @@ import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, Withheld
 import { Kluis, type ProgressFn } from "./kluis.js";
 import type { CallType, Calls, DigestInfo, Request, Response, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
+import { serverOrigin } from "./origin.js";
 import { defaultStore, type TrustStore } from "./store.js";
 
 /** A failure the handler reports by name (not a vault error). */
@@ -131,7 +132,9 @@ export type Handle = (request: Request, progress?: ProgressFn) => Promise<Handle
 export function createHandler(options: HandlerOptions = {}): Handle {
   const session: Session = { pending: null, me: null, fileKeys: new Map() };
   const base = options.base ?? (typeof location === "undefined" ? "" : location.origin);
-  const kluis = new Kluis(options.store ?? defaultStore(), base, options.transport, options.commonPasswords);
+  let kluis = new Kluis(options.store ?? defaultStore(), base, options.transport, options.commonPasswords);
+  let server = base;
+  let used = false; // a call other than init ran: the server can no longer change
   let report: ProgressFn = () => undefined;
 
   const requireMe = (): PrivateIdentity => {
@@ -140,8 +143,18 @@ export function createHandler(options: HandlerOptions = {}): Handle {
   };
 
   const calls: { [K in CallType]: (r: Extract<Request, { type: K }>) => Promise<{ result: Calls[K]["result"]; transfer?: ArrayBuffer[] }> } = {
-    async init() {
+    async init(r) {
       await ready();
+      if (r.server != null) {
+        const origin = serverOrigin(r.server);
+        if (origin === null) throw new ProtocolError("ProtocolError", "init: server is not an http(s) origin");
+        if (origin !== server) {
+          if (used) throw new ProtocolError("ProtocolError", "init: the server is chosen before any other call");
+          // What this device remembers (pins, the KDF floor, ...) is kept per server.
+          kluis = new Kluis(options.store ?? defaultStore(origin), origin, options.transport, options.commonPasswords);
+          server = origin;
+        }
+      }
       // Known answers: BLAKE3 of nothing, and SHA-256 (Web Crypto) of nothing.
       const checks = [
         [toHex(await blake3(new Uint8Array(0))), "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"],
@@ -281,6 +294,7 @@ export function createHandler(options: HandlerOptions = {}): Handle {
       return { response: { type: "unknown", ok: false, error: { name: "ProtocolError", message: "unknown request type" } }, transfer: [] };
     }
     const known = type as CallType;
+    if (known !== "init") used = true;
     report = progress ?? (() => undefined);
     try {
       await ready();

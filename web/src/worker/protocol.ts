@@ -132,10 +132,11 @@ export interface TransferProgress {
 export interface Calls {
   /**
    * Load libsodium and BLAKE3 (both WebAssembly) and check each against a known answer; answers
-   * which libsodium runs.
+   * which libsodium runs. `server`: the origin of the Kluis server to talk to when it is not the
+   * page's own (the page served by `kluis web`, worker/origin.ts); only before any other call.
    */
   init: {
-    request: Record<never, never>;
+    request: { server?: string | null };
     result: { sodiumVersion: string };
   };
   /**

@@ -46,10 +46,12 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
 export class IndexedDbStore implements TrustStore {
   private db: Promise<IDBDatabase> | null = null;
 
+  constructor(private readonly name: string = DB_NAME) {}
+
   private open(): Promise<IDBDatabase> {
     if (this.db === null) {
       this.db = new Promise((resolve, reject) => {
-        const req = indexedDB.open(DB_NAME, 1);
+        const req = indexedDB.open(this.name, 1);
         req.onupgradeneeded = () => req.result.createObjectStore(STORE);
         req.onsuccess = () => resolve(req.result);
         req.onerror = () => reject(req.error ?? new Error("IndexedDB does not open"));
@@ -77,8 +79,9 @@ export class IndexedDbStore implements TrustStore {
   }
 }
 
-export function defaultStore(): TrustStore {
-  return typeof indexedDB === "undefined" ? new MemoryStore() : new IndexedDbStore();
+/** The store of the page's own server, or (`kluis web`) of the remote server at `origin`. */
+export function defaultStore(origin?: string): TrustStore {
+  return typeof indexedDB === "undefined" ? new MemoryStore() : new IndexedDbStore(origin === undefined ? DB_NAME : `${DB_NAME} ${origin}`);
 }
 
 export interface Pin {
