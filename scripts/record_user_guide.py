@@ -612,8 +612,10 @@ def main() -> None:
         try:
             url = f"http://127.0.0.1:{port}"
             wait_ready(url)
-            first = (base / "server.log").read_text().splitlines()[0]
-            rec.add("server", [f"$ {shlex.join(['kluis', *argv[1:]])}", first])
+            # What the server prints before it answers: its log key, then where it listens.
+            said = (base / "server.log").read_text().splitlines()
+            start = [line for line in said if line.startswith(("Kluis log key", "Kluis server"))]
+            rec.add("server", [f"$ {shlex.join(['kluis', *argv[1:]])}", *start])
             ids = story(rec, base, url)
         finally:
             server.terminate()
