@@ -12,7 +12,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from vault.kinds import Role
+from vault.kinds import OrgKind, Role
 
 from .. import org_grants
 from ..db import writes
@@ -74,6 +74,11 @@ def _detail(session: Session, org: Organisation, user_id: str) -> OrganisationDe
     )
 
 
+def _member_count(session: Session, org_id: str) -> int:
+    rows = session.exec(select(OrgMember.user_id).where(col(OrgMember.org_id) == org_id)).all()
+    return len(rows)
+
+
 def _organisation(session: Session, org_id: str) -> Organisation:
     org = session.get(Organisation, org_id)
     if org is None:
@@ -90,6 +95,15 @@ def _membership(org_id: str, epoch: int, m: MembershipIn, now: int) -> OrgMember
         membership=m.membership,
         created_at=now,
     )
+
+
+def _check_roles(org: Organisation, roles: list[int]) -> None:
+    """What format section 19.1 allows: editors only in a group; in a conversation, admins
+    only (its two members are both admins)."""
+    if Role.EDITOR in roles and org.kind != OrgKind.GROUP:
+        raise invalid("role 3 (editor) exists only in a group")
+    if org.kind == OrgKind.CONVERSATION and any(r != Role.ADMIN for r in roles):
+        raise invalid("both members of a conversation are admins (role 2)")
 
 
 def _require_admin(session: Session, org: Organisation, user: User) -> None:
@@ -176,6 +190,9 @@ def add_member(
 ) -> OrganisationDetail:
     org = _organisation(session, org_id)
     _require_admin(session, org, user)
+    _check_roles(org, [body.role])
+    if org.kind == OrgKind.CONVERSATION and _member_count(session, org_id) >= 2:
+        raise invalid("a conversation has exactly two members")
     if body.epoch != org.epoch:
         raise conflict(f"memberships are for the current epoch {org.epoch}", "version_conflict")
     if session.get(User, body.member_id) is None:
@@ -205,6 +222,7 @@ def rotate(
     grant to the organisation re-wrapped for it, in one transaction."""
     org = _organisation(session, org_id)
     _require_admin(session, org, user)
+    _check_roles(org, [m.role for m in body.memberships])
     if body.epoch != org.epoch + 1:
         raise conflict(f"the next epoch is {org.epoch + 1}", "version_conflict")
     roster = {
