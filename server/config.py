@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     # How long a device token (handed out at each login, replaced at the next) stays valid.
     device_token_ttl_seconds: int = Field(default=180 * 24 * 3600, ge=1)
 
+    # Group messages one user may post per fixed window, in all groups together (429 beyond).
+    message_post_max: int = Field(default=120, ge=1)
+    message_post_window_seconds: int = Field(default=60, ge=1)
+
     upload_grace_seconds: int = Field(default=3600, ge=0)
     # How often each server process runs cleanup itself (0: never; then run
     # `python -m server cleanup` from a timer). Safe to run from every replica at once.

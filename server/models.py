@@ -811,3 +811,59 @@ class ReceiptPublic(SQLModel):
             receipt=row.receipt,
             created_at=row.created_at,
         )
+
+
+# -- group messages (docs/api.md "Group messages", format section 19.3) ------------------------
+MAX_MESSAGES_PER_PAGE = 1000
+
+
+class GroupMessage(SQLModel, table=True):
+    """One message of a group's (or conversation's) chain, at its place in server order
+    (`position`, from 1). The bytes are opaque but for the header the server parsed to keep the
+    chain in one line: each message's `previous_hash` is the hash of the one before it."""
+
+    __tablename__ = "group_messages"
+
+    org_id: str = Field(primary_key=True, foreign_key="organisations.org_id", max_length=32)
+    position: int = Field(primary_key=True, sa_type=BigInteger)
+    sender_id: str = Field(foreign_key="users.user_id", max_length=32)
+    message_hash: str = Field(max_length=64)
+    message: bytes = _binary()
+    created_at: int = _big()
+
+
+class MessageCreate(SQLModel):
+    # Its size is checked by the route (413, `server.groups.MAX_MESSAGE_BYTES`); the JSON body
+    # limit bounds what is read before that.
+    message: Annotated[B64, PydanticField(min_length=1)]
+
+
+class MessagePublic(SQLModel):
+    position: int
+    sender_id: str
+    message_hash: str
+    message: Blob
+    created_at: int
+
+    @classmethod
+    def of(cls, row: GroupMessage) -> MessagePublic:
+        return cls(
+            position=row.position,
+            sender_id=row.sender_id,
+            message_hash=row.message_hash,
+            message=row.message,
+            created_at=row.created_at,
+        )
+
+
+class MessagePosted(SQLModel):
+    position: int
+    message_hash: str
+    created_at: int
+
+
+class MessagePage(SQLModel):
+    """Messages after a position, oldest first; `head` is the newest position (0: none)."""
+
+    messages: list[MessagePublic]
+    head: int

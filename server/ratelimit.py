@@ -263,6 +263,15 @@ def _step(session: Session, key: str, backoff: Backoff, now: int) -> int:
     return 0
 
 
+def count_post(session: Session, user_id: str, limit: Limit, now: int) -> None:
+    """Count one group message of `user_id` (docs/api.md "Group messages") in the caller's write
+    transaction, so that only a message that is stored counts; 429 `rate_limited` over the
+    limit (`max_failures` is here the number of posts in the window)."""
+    count, window_start = _increment(session, f"post:{user_id}", limit, now)
+    if count > limit.max_failures:
+        raise rate_limited(max(window_start + limit.window_seconds - now, 1))
+
+
 def purge_expired(session: Session, now: int, limiter: LoginLimiter) -> int:
     """Delete counters whose window has passed, delays whose failures are forgotten and expired
     device tokens (cleanup); return how many."""

@@ -31,13 +31,13 @@ ORGANISATION = {"org_id": ID, "name": "gemeente", "kind": 1, "record": "AA==", "
 MEMBERSHIP = {"member_id": ID, "role": 1, "membership": "AA=="}
 
 
-
 def body(valid: dict[str, Any], field: str, number: Any) -> str:
     """`valid` with `field` set to `number`; a conversation is named dm- + its id (19.1)."""
     changed = {**valid, field: number}
     if "org_id" in valid and number == OrgKind.CONVERSATION and type(number) is int:
         changed["name"] = "dm-" + valid["org_id"]
     return json.dumps(changed)
+
 
 FIELDS = [
     (models.GrantCreate, GRANT, "kind", GrantKind),
