@@ -100,10 +100,14 @@ class LoginLimiter:
             settings.login_backoff_reset_seconds,
         )
         self.device_ttl = settings.device_token_ttl_seconds
+        # Group messages' posting counters share the table (`count_post`) and its cleanup.
+        self.post_window_seconds = settings.message_post_window_seconds
 
     @property
     def longest_window(self) -> int:
-        return max(self.account.window_seconds, self.address.window_seconds)
+        return max(
+            self.account.window_seconds, self.address.window_seconds, self.post_window_seconds
+        )
 
     def trusted_device(
         self, session: Session, username: str, device_token: str | None, now: int
