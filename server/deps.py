@@ -37,6 +37,7 @@ from .blobstore import BlobStore
 from .config import Settings
 from .db import Authorisation, get_session, read_step
 from .models import AuthSession, Dossier, Grant, Organisation, OrgMember, User
+from .notify import Hub
 from .org_grants import addressed_to
 from .problems import forbidden, not_found, unauthorized
 from .security import token_hash
@@ -62,6 +63,11 @@ async def get_blobstore(request: Request) -> BlobStore:
     return blobs
 
 
+async def get_hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
 async def get_now(request: Request) -> int:
     clock: Callable[[], int] = request.app.state.clock
     return clock()
@@ -75,6 +81,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blobstore)]
 NowDep = Annotated[int, Depends(get_now)]
+HubDep = Annotated[Hub, Depends(get_hub)]
 AddressDep = Annotated[str, Depends(client_address)]
 
 

@@ -11,17 +11,22 @@ one head and a client whose message lost a race signs it again on top of the win
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Query, status
+from fastapi import Header, Query, Request, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from vault.errors import MalformedError
 from vault.messageheader import BODY_MAX, NO_HASH, Message, MessageKind, message_hash
 
-from ..db import writes
-from ..deps import GroupAccessDep, NowDep, SessionDep, SettingsDep
+from ..db import open_session, writes
+from ..deps import GroupAccess, GroupAccessDep, HubDep, NowDep, SessionDep, SettingsDep
 from ..models import (
     MAX_MESSAGES_PER_PAGE,
     GroupMessage,
@@ -29,6 +34,7 @@ from ..models import (
     MessagePage,
     MessagePosted,
     MessagePublic,
+    OrgMember,
 )
 from ..problems import conflict, invalid, too_large
 from ..ratelimit import Limit, count_post
@@ -75,6 +81,7 @@ def post_message(
     session: SessionDep,
     now: NowDep,
     settings: SettingsDep,
+    hub: HubDep,
 ) -> MessagePosted:
     """Append one message to the group's chain (members of the current epoch only)."""
     if len(body.message) > MAX_MESSAGE_BYTES:
@@ -111,6 +118,7 @@ def post_message(
     except IntegrityError:  # another append took the position (the lock makes this rare)
         session.rollback()
         raise conflict("another message came first: fetch it and sign again", STALE_HEAD) from None
+    hub.publish(session, group.org_id, "message", row.position)
     session.commit()
     return MessagePosted(position=row.position, message_hash=row.message_hash, created_at=now)
 
@@ -131,3 +139,71 @@ def list_messages(
     ).all()
     head, _ = _head(session, access.group.org_id)
     return MessagePage(messages=[MessagePublic.of(r) for r in rows], head=head)
+
+
+# -- live events (docs/api.md "Live group events") ---------------------------------------------
+def _member_head(engine: Engine, org_id: str, user_id: str) -> int | None:
+    """The group's newest position if `user_id` is still in its roster, else None."""
+    with open_session(engine) as session:
+        if session.get(OrgMember, (org_id, user_id)) is None:
+            return None
+        return _head(session, org_id)[0]
+
+
+def _event(position: int) -> str:
+    return f'id: {position}\nevent: message\ndata: {{"position": {position}}}\n\n'
+
+
+async def _stream(
+    request: Request, access: GroupAccess, hub: HubDep, after: int
+) -> AsyncIterator[str]:
+    engine: Engine = request.app.state.engine
+    keepalive: float = request.app.state.settings.events_keepalive_seconds
+    org_id, user_id = access.group.org_id, access.user.user_id
+    subscription = hub.subscribe(org_id)  # before the first read: nothing falls in between
+    try:
+        shown = after
+        subscription.recheck = True
+        while True:
+            if subscription.recheck:  # an epoch changed, the listener reconnected, or a start
+                subscription.recheck = False
+                head = await run_in_threadpool(_member_head, engine, org_id, user_id)
+                if head is None:
+                    yield "event: removed\ndata: {}\n\n"
+                    return
+                subscription.position = max(subscription.position, head)
+            if subscription.position > shown:
+                shown = subscription.position
+                yield _event(shown)
+            subscription.changed.clear()
+            if subscription.recheck or subscription.position > shown:
+                continue
+            try:
+                await asyncio.wait_for(subscription.changed.wait(), keepalive)
+            except TimeoutError:
+                subscription.recheck = True  # a removal on a replica that missed its news
+                yield ": keepalive\n\n"
+    finally:
+        hub.unsubscribe(subscription)
+
+
+@router.get(
+    "/organisations/{org_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def group_events(
+    request: Request,
+    access: GroupAccessDep,
+    hub: HubDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: the group's newest message position whenever it grows (members)."""
+    if last_event_id is not None and last_event_id.isdigit() and len(last_event_id) < 19:
+        after = max(after, int(last_event_id))
+    return StreamingResponse(
+        _stream(request, access, hub, after),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -16,7 +16,7 @@ from vault.kinds import OrgKind, Role
 
 from .. import org_grants
 from ..db import writes
-from ..deps import CurrentUser, DossierAccessDep, NowDep, SessionDep, current_grant
+from ..deps import CurrentUser, DossierAccessDep, HubDep, NowDep, SessionDep, current_grant
 from ..models import (
     Grant,
     MemberAdd,
@@ -216,6 +216,7 @@ def rotate(
     session: SessionDep,
     now: NowDep,
     log: LogDep,
+    hub: HubDep,
     background: BackgroundTasks,
 ) -> OrganisationDetail:
     """Remove a member: the next epoch, the remaining members' memberships of it, and every
@@ -264,6 +265,7 @@ def rotate(
     org.epoch = body.epoch
     entry = organisation_entry(log.keys, org_id, org.name, body.epoch, body.record)
     log.append(session, [entry], now)
+    hub.publish(session, org_id, "epoch", body.epoch)  # live streams re-check their member
     detail = _detail(session, org, user.user_id)
     session.commit()
     background.add_task(log.cosign)  # after the write lock is given back
