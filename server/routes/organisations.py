@@ -86,6 +86,16 @@ def _organisation(session: Session, org_id: str) -> Organisation:
     return org
 
 
+def _visible(session: Session, org: Organisation | None, user: User) -> Organisation:
+    """`org` if the caller may see it: a conversation (who talks with whom) only to its
+    members, anything else to everyone (the directory); else 404, as for none."""
+    if org is None or (
+        org.kind == OrgKind.CONVERSATION and _role(session, org.org_id, user.user_id) is None
+    ):
+        raise not_found("no such organisation")
+    return org
+
+
 def _membership(org_id: str, epoch: int, m: MembershipIn, now: int) -> OrgMembership:
     return OrgMembership(
         org_id=org_id,
@@ -153,14 +163,19 @@ def create_organisation(
 
 @router.get("/organisations")
 def list_organisations(user: CurrentUser, session: SessionDep) -> list[OrganisationPublic]:
-    """The directory: every organisation, verified or not, with the caller's role."""
+    """The directory: every organisation and group, verified or not, with the caller's role,
+    and the caller's own conversations."""
     mine = dict(
         session.exec(
             select(OrgMember.org_id, OrgMember.role).where(col(OrgMember.user_id) == user.user_id)
         ).all()
     )
     orgs = session.exec(select(Organisation).order_by(col(Organisation.name))).all()
-    return [OrganisationPublic.of(o, mine.get(o.org_id)) for o in orgs]
+    return [
+        OrganisationPublic.of(o, mine.get(o.org_id))
+        for o in orgs
+        if o.kind != OrgKind.CONVERSATION or o.org_id in mine
+    ]
 
 
 @router.get("/organisations/by-name/{name}")
@@ -170,8 +185,7 @@ def organisation_by_name(
     """The organisation, every epoch record and operator statement with its place in the key
     transparency log (docs/api.md)."""
     org = session.exec(select(Organisation).where(col(Organisation.name) == name)).first()
-    if org is None:
-        raise not_found("no such organisation")
+    org = _visible(session, org, user)
     return log.organisation_lookup(session, _detail(session, org, user.user_id), since)
 
 
@@ -179,8 +193,8 @@ def organisation_by_name(
 def get_organisation(
     org_id: str, user: CurrentUser, session: SessionDep, log: LogDep, since: SinceParam = None
 ) -> OrganisationLookup:
-    detail = _detail(session, _organisation(session, org_id), user.user_id)
-    return log.organisation_lookup(session, detail, since)
+    org = _visible(session, session.get(Organisation, org_id), user)
+    return log.organisation_lookup(session, _detail(session, org, user.user_id), since)
 
 
 @router.post("/organisations/{org_id}/members", status_code=status.HTTP_201_CREATED)

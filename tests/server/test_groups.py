@@ -160,3 +160,20 @@ def test_group_and_conversation_epochs_are_logged(
                 keys.vrf_public_key, Namespace.ORGANISATION, name, b(proof["label_proof"])
             )
             entry_in(proof, answer["head"], LogEntry.organisation(label, epoch, b(record)), log)
+
+
+def test_a_conversation_is_seen_only_by_its_members(
+    kluis: Kluis, alice: Account, bob: Account, carol: Account
+) -> None:
+    created = conversation(kluis, alice)
+    org_id, name = created["org_id"], created["name"]
+    assert add_member(kluis, alice, org_id, bob, role=Role.ADMIN).status_code == 201
+    group(kluis, alice)
+    for who in (alice, bob):
+        assert kluis.get(f"/organisations/{org_id}", who).status_code == 200
+        assert kluis.get(f"/organisations/by-name/{name}", who).status_code == 200
+        listed = {o["name"] for o in kluis.get("/organisations", who).json()}
+        assert listed == {name, "dorpsbelangen"}
+    assert_problem(kluis.get(f"/organisations/{org_id}", carol), 404, "not_found")
+    assert_problem(kluis.get(f"/organisations/by-name/{name}", carol), 404, "not_found")
+    assert {o["name"] for o in kluis.get("/organisations", carol).json()} == {"dorpsbelangen"}
