@@ -70,11 +70,14 @@ def post(client: httpx.Client, org_id: str, message: bytes) -> dict[str, Any]:
     return answer
 
 
-def stream(client: httpx.Client, org_id: str, **params: Any) -> Any:
+def stream(
+    client: httpx.Client, org_id: str, headers: dict[str, str] | None = None, **params: Any
+) -> Any:
     return client.stream(
         "GET",
         f"/organisations/{org_id}/events",
         params=params,
+        headers=headers,
         timeout=httpx.Timeout(30, read=READ_TIMEOUT),
     )
 
@@ -115,12 +118,18 @@ def test_a_member_hears_of_new_messages_and_a_removed_one_is_cut_off(
         fourth = klmg(org_id, Who(alice), message_hash(third), epoch=2, sequence=3)  # type: ignore[arg-type]
         post(alice, org_id, fourth)
         assert next(events(response))["id"] == "4"
+    # as does a browser reconnecting with the last id it saw
+    with stream(alice, org_id, headers={"Last-Event-ID": "4"}) as response:
+        fifth = klmg(org_id, Who(alice), message_hash(fourth), epoch=2, sequence=4)  # type: ignore[arg-type]
+        post(alice, org_id, fifth)
+        assert next(events(response))["id"] == "5"
     page = alice.get(f"/organisations/{org_id}/messages").json()
     assert [base64.b64decode(m["message"]) for m in page["messages"]] == [
         first,
         second,
         third,
         fourth,
+        fifth,
     ]
 
 
