@@ -93,6 +93,7 @@ def create_app(
             cleaner = asyncio.create_task(periodic_cleanup(app))
         listener = await notify.start(app.state.hub, engine)
         yield
+        app.state.hub.close()
         await notify.stop(listener)
         if cleaner is not None:
             cleaner.cancel()

@@ -44,6 +44,7 @@ class Hub:
     def __init__(self) -> None:
         self._subscriptions: dict[str, set[Subscription]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.closing = False
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -71,6 +72,14 @@ class Hub:
             else:
                 subscription.recheck = True
             subscription.changed.set()
+
+    def close(self) -> None:
+        """The server is stopping: every stream ends (a server waits for open answers to end
+        before it stops, and a stream would never end by itself)."""
+        self.closing = True
+        for subscribers in self._subscriptions.values():
+            for subscription in subscribers:
+                subscription.changed.set()
 
     def resync(self) -> None:
         for subscribers in self._subscriptions.values():

@@ -164,7 +164,7 @@ async def _stream(
     try:
         shown = after
         subscription.recheck = True
-        while True:
+        while not hub.closing:
             if subscription.recheck:  # an epoch changed, the listener reconnected, or a start
                 subscription.recheck = False
                 head = await run_in_threadpool(_member_head, engine, org_id, user_id)

@@ -6,6 +6,7 @@ a removed member's stream ends; non-members get no stream."""
 from __future__ import annotations
 
 import base64
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -154,3 +155,17 @@ def test_replicas_hear_each_others_messages_through_postgresql(
                 "event": "message",
                 "data": f'{{"position": {sequence}}}',
             }
+
+
+def test_open_streams_end_when_the_server_stops(live_server_factory: LiveServerFactory) -> None:
+    server = live_server_factory(env=QUIET)
+    alice = connect(server, unique("alice"))
+    org_id = village(alice)
+    with stream(alice, org_id) as response:
+        assert response.status_code == 200
+        process = server.process
+        assert process is not None
+        server.stop()  # SIGTERM; SIGKILL if it has not stopped 10 s later
+        # it stopped by itself (uvicorn ends with the signal it handled), not killed
+        assert process.returncode == -signal.SIGTERM
+        assert next(events(response), None) is None  # the stream ended, whole
