@@ -151,7 +151,7 @@ def test_group_and_conversation_epochs_are_logged(
     dm = conversation(kluis, alice)
     log, keys = trusted(settings)
     for name, epochs in (("dorpsbelangen", 2), (dm["name"], 1)):
-        answer = kluis.get(f"/organisations/by-name/{name}", bob).json()
+        answer = kluis.get(f"/organisations/by-name/{name}", alice).json()
         assert len(answer["record_proofs"]) == len(answer["records"]) == epochs
         for epoch, (record, proof) in enumerate(
             zip(answer["records"], answer["record_proofs"], strict=True), start=1
