@@ -56,6 +56,14 @@ class _Server(uvicorn.Server):
             flush=True,
         )
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # End the live-event streams first: uvicorn waits for open answers to end.
+        app = self.config.app
+        hub = getattr(getattr(app, "state", None), "hub", None)
+        if hub is not None:
+            hub.close()
+        await super().shutdown(sockets)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m server", description="The Kluis server.")

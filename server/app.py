@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from . import problems
+from . import notify, problems
 from .blobstore import BlobStore, FilesystemBlobStore
 from .cleanup import run_cleanup
 from .config import Settings
@@ -91,7 +91,10 @@ def create_app(
         cleaner = None
         if settings.cleanup_interval_seconds:
             cleaner = asyncio.create_task(periodic_cleanup(app))
+        listener = await notify.start(app.state.hub, engine)
         yield
+        app.state.hub.close()
+        await notify.stop(listener)
         if cleaner is not None:
             cleaner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -106,6 +109,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.hub = notify.Hub()
     app.state.blobs = blobstore or make_blobstore(settings)
     app.state.metrics = Metrics(VERSION)
     app.state.clock = clock

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     # How long a device token (handed out at each login, replaced at the next) stays valid.
     device_token_ttl_seconds: int = Field(default=180 * 24 * 3600, ge=1)
 
+    # Group messages one user may post per fixed window, in all groups together (429 beyond).
+    message_post_max: int = Field(default=120, ge=1)
+    message_post_window_seconds: int = Field(default=60, ge=1)
+    # An idle live-event stream sends a comment this often (proxies keep it open; a closed one
+    # is noticed) and then re-checks that its user is still a member.
+    events_keepalive_seconds: float = Field(default=15, gt=0)
+
     upload_grace_seconds: int = Field(default=3600, ge=0)
     # How often each server process runs cleanup itself (0: never; then run
     # `python -m server cleanup` from a timer). Safe to run from every replica at once.

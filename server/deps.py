@@ -31,12 +31,13 @@ from fastapi import Depends, Request
 from sqlalchemy import BindParameter, ColumnElement, bindparam
 from sqlmodel import Session, col, or_, select
 
-from vault.kinds import GrantKind, Rights
+from vault.kinds import GrantKind, OrgKind, Rights
 
 from .blobstore import BlobStore
 from .config import Settings
 from .db import Authorisation, get_session, read_step
-from .models import AuthSession, Dossier, Grant, User
+from .models import AuthSession, Dossier, Grant, Organisation, OrgMember, User
+from .notify import Hub
 from .org_grants import addressed_to
 from .problems import forbidden, not_found, unauthorized
 from .security import token_hash
@@ -62,6 +63,11 @@ async def get_blobstore(request: Request) -> BlobStore:
     return blobs
 
 
+async def get_hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
 async def get_now(request: Request) -> int:
     clock: Callable[[], int] = request.app.state.clock
     return clock()
@@ -75,6 +81,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blobstore)]
 NowDep = Annotated[int, Depends(get_now)]
+HubDep = Annotated[Hub, Depends(get_hub)]
 AddressDep = Annotated[str, Depends(client_address)]
 
 
@@ -280,3 +287,62 @@ def _access_only(_session: Session, access: DossierAccess) -> DossierAccess:
 
 get_dossier_access = dossier_read(_access_only)
 DossierAccessDep = Annotated[DossierAccess, Depends(get_dossier_access)]
+
+
+# -- group authorisation -----------------------------------------------------------------------
+GROUP_KINDS = (OrgKind.GROUP, OrgKind.CONVERSATION)
+
+
+@dataclass(frozen=True)
+class GroupAccess(Authorisation):
+    """The caller is in the current roster of a group or conversation (format section 19), as
+    the server's own records say: what reading and posting its messages needs. A removed member
+    is no longer in the roster (rotation deletes it), so it can do neither."""
+
+    group: Organisation
+    user: User
+    role: int
+
+    def confirmed(self, session: Session) -> GroupAccess:
+        """The access as it stands now, in the write transaction `session` is in, with the
+        group's row locked until it ends (FOR NO KEY UPDATE on PostgreSQL; SQLite's write lock
+        does it): posts to one group are serialised, and a rotation (which updates the row)
+        either commits before the roster is read here or waits until this write has. 404 if
+        the group is gone, 403 if the caller left its roster meanwhile."""
+        group = session.exec(
+            select(Organisation)
+            .where(col(Organisation.org_id) == self.group.org_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        ).first()
+        if group is None:
+            raise not_found("no such group")
+        return _group_access(session, group, self.user)
+
+
+def _group_access(session: Session, group: Organisation, user: User) -> GroupAccess:
+    member = session.exec(
+        select(OrgMember.role).where(
+            col(OrgMember.org_id) == group.org_id, col(OrgMember.user_id) == user.user_id
+        )
+    ).first()
+    if member is None:
+        raise forbidden("only the members of the group read and write its messages")
+    return GroupAccess(group, user, member)
+
+
+def get_group_access(
+    org_id: str, request: Request, session: SessionDep, now: NowDep
+) -> GroupAccess:
+    """The caller (401) and their membership of the group `org_id`: 404 for no group (an
+    organisation of another kind has no messages), 403 for a non-member (the directory lists
+    groups, so their existence is no secret)."""
+    with read_step(session):
+        caller = authenticate(request, session, now)
+        group = session.get(Organisation, org_id)
+        if group is None or group.kind not in GROUP_KINDS:
+            raise not_found("no such group")
+        return _group_access(session, group, caller.user)
+
+
+GroupAccessDep = Annotated[GroupAccess, Depends(get_group_access)]

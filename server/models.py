@@ -18,6 +18,7 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic import (
     Field as PydanticField,
@@ -55,17 +56,24 @@ def _integer(value: Any) -> Any:
 
 # The numbers the API takes for the enums of vault.kinds: Literals of the members, so a request
 # parses to the member (`GrantKind.DOSSIER`, equal to 1) and the JSON schema lists the numbers.
-# tests/server/test_kinds.py checks that each takes every member of its enum and nothing else
-# (but for the kinds and role of groups, format section 19, which are not on the server yet).
+# tests/server/test_kinds.py checks that each takes every member of its enum and nothing else.
 GrantKindNumber = Annotated[
     Literal[GrantKind.DOSSIER, GrantKind.DOCUMENT], BeforeValidator(_integer)
 ]
 RightsNumber = Annotated[Literal[Rights.READ, Rights.WRITE], BeforeValidator(_integer)]
 OrgKindNumber = Annotated[
-    Literal[OrgKind.MUNICIPALITY, OrgKind.INSTITUTION, OrgKind.CONTRACTOR, OrgKind.ENGINEERING],
+    Literal[
+        OrgKind.MUNICIPALITY,
+        OrgKind.INSTITUTION,
+        OrgKind.CONTRACTOR,
+        OrgKind.ENGINEERING,
+        OrgKind.GROUP,
+        OrgKind.CONVERSATION,
+    ],
     BeforeValidator(_integer),
 ]
-RoleNumber = Annotated[Literal[Role.MEMBER, Role.ADMIN], BeforeValidator(_integer)]
+# EDITOR only in a group (format section 19.1): checked by the routes, which know the kind.
+RoleNumber = Annotated[Literal[Role.MEMBER, Role.ADMIN, Role.EDITOR], BeforeValidator(_integer)]
 
 
 # -- field types -------------------------------------------------------------------------------
@@ -692,12 +700,26 @@ class MembershipIn(SQLModel):
     membership: MembershipBytes
 
 
+CONVERSATION_PREFIX = "dm-"
+
+
 class OrganisationCreate(SQLModel):
     org_id: Id
     name: Username
     kind: OrgKindNumber
     record: OrgRecordBytes
     membership: MembershipBytes  # the creator's own, as admin of epoch 1
+
+    @model_validator(mode="after")
+    def _conversation_names(self) -> OrganisationCreate:
+        """A conversation is named `dm-` + its id, and nothing else starts with `dm-` (format
+        section 19.1): a conversation's name says nothing about who talks in it."""
+        if self.kind == OrgKind.CONVERSATION:
+            if self.name != CONVERSATION_PREFIX + self.org_id:
+                raise ValueError("a conversation is named dm- followed by its id")
+        elif self.name.startswith(CONVERSATION_PREFIX):
+            raise ValueError("only a conversation has a name starting with dm-")
+        return self
 
 
 class MemberAdd(MembershipIn):
@@ -789,3 +811,59 @@ class ReceiptPublic(SQLModel):
             receipt=row.receipt,
             created_at=row.created_at,
         )
+
+
+# -- group messages (docs/api.md "Group messages", format section 19.3) ------------------------
+MAX_MESSAGES_PER_PAGE = 1000
+
+
+class GroupMessage(SQLModel, table=True):
+    """One message of a group's (or conversation's) chain, at its place in server order
+    (`position`, from 1). The bytes are opaque but for the header the server parsed to keep the
+    chain in one line: each message's `previous_hash` is the hash of the one before it."""
+
+    __tablename__ = "group_messages"
+
+    org_id: str = Field(primary_key=True, foreign_key="organisations.org_id", max_length=32)
+    position: int = Field(primary_key=True, sa_type=BigInteger)
+    sender_id: str = Field(foreign_key="users.user_id", max_length=32)
+    message_hash: str = Field(max_length=64)
+    message: bytes = _binary()
+    created_at: int = _big()
+
+
+class MessageCreate(SQLModel):
+    # Its size is checked by the route (413, `server.groups.MAX_MESSAGE_BYTES`); the JSON body
+    # limit bounds what is read before that.
+    message: Annotated[B64, PydanticField(min_length=1)]
+
+
+class MessagePublic(SQLModel):
+    position: int
+    sender_id: str
+    message_hash: str
+    message: Blob
+    created_at: int
+
+    @classmethod
+    def of(cls, row: GroupMessage) -> MessagePublic:
+        return cls(
+            position=row.position,
+            sender_id=row.sender_id,
+            message_hash=row.message_hash,
+            message=row.message,
+            created_at=row.created_at,
+        )
+
+
+class MessagePosted(SQLModel):
+    position: int
+    message_hash: str
+    created_at: int
+
+
+class MessagePage(SQLModel):
+    """Messages after a position, oldest first; `head` is the newest position (0: none)."""
+
+    messages: list[MessagePublic]
+    head: int

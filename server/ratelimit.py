@@ -100,10 +100,14 @@ class LoginLimiter:
             settings.login_backoff_reset_seconds,
         )
         self.device_ttl = settings.device_token_ttl_seconds
+        # Group messages' posting counters share the table (`count_post`) and its cleanup.
+        self.post_window_seconds = settings.message_post_window_seconds
 
     @property
     def longest_window(self) -> int:
-        return max(self.account.window_seconds, self.address.window_seconds)
+        return max(
+            self.account.window_seconds, self.address.window_seconds, self.post_window_seconds
+        )
 
     def trusted_device(
         self, session: Session, username: str, device_token: str | None, now: int
@@ -261,6 +265,15 @@ def _step(session: Session, key: str, backoff: Backoff, now: int) -> int:
     except IntegrityError:  # another process created it meanwhile: count on that row
         return _step(session, key, backoff, now)
     return 0
+
+
+def count_post(session: Session, user_id: str, limit: Limit, now: int) -> None:
+    """Count one group message of `user_id` (docs/api.md "Group messages") in the caller's write
+    transaction, so that only a message that is stored counts; 429 `rate_limited` over the
+    limit (`max_failures` is here the number of posts in the window)."""
+    count, window_start = _increment(session, f"post:{user_id}", limit, now)
+    if count > limit.max_failures:
+        raise rate_limited(max(window_start + limit.window_seconds - now, 1))
 
 
 def purge_expired(session: Session, now: int, limiter: LoginLimiter) -> int:

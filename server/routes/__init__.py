@@ -6,9 +6,9 @@ between: FastAPI matches a request level by level, and every level costs every r
 
 from fastapi import APIRouter
 
-from . import auth, documents, dossiers, log, organisations, parts, uploads, users
+from . import auth, documents, dossiers, groups, log, organisations, parts, uploads, users
 
 api_routers: list[APIRouter] = [
     module.router
-    for module in (auth, users, dossiers, documents, uploads, parts, organisations, log)
+    for module in (auth, users, dossiers, documents, uploads, parts, organisations, groups, log)
 ]

@@ -12,11 +12,11 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from vault.kinds import Role
+from vault.kinds import OrgKind, Role
 
 from .. import org_grants
 from ..db import writes
-from ..deps import CurrentUser, DossierAccessDep, NowDep, SessionDep, current_grant
+from ..deps import CurrentUser, DossierAccessDep, HubDep, NowDep, SessionDep, current_grant
 from ..models import (
     Grant,
     MemberAdd,
@@ -74,9 +74,24 @@ def _detail(session: Session, org: Organisation, user_id: str) -> OrganisationDe
     )
 
 
+def _member_count(session: Session, org_id: str) -> int:
+    rows = session.exec(select(OrgMember.user_id).where(col(OrgMember.org_id) == org_id)).all()
+    return len(rows)
+
+
 def _organisation(session: Session, org_id: str) -> Organisation:
     org = session.get(Organisation, org_id)
     if org is None:
+        raise not_found("no such organisation")
+    return org
+
+
+def _visible(session: Session, org: Organisation | None, user: User) -> Organisation:
+    """`org` if the caller may see it: a conversation (who talks with whom) only to its
+    members, anything else to everyone (the directory); else 404, as for none."""
+    if org is None or (
+        org.kind == OrgKind.CONVERSATION and _role(session, org.org_id, user.user_id) is None
+    ):
         raise not_found("no such organisation")
     return org
 
@@ -90,6 +105,15 @@ def _membership(org_id: str, epoch: int, m: MembershipIn, now: int) -> OrgMember
         membership=m.membership,
         created_at=now,
     )
+
+
+def _check_roles(org: Organisation, roles: list[int]) -> None:
+    """What format section 19.1 allows: editors only in a group; in a conversation, admins
+    only (its two members are both admins)."""
+    if Role.EDITOR in roles and org.kind != OrgKind.GROUP:
+        raise invalid("role 3 (editor) exists only in a group")
+    if org.kind == OrgKind.CONVERSATION and any(r != Role.ADMIN for r in roles):
+        raise invalid("both members of a conversation are admins (role 2)")
 
 
 def _require_admin(session: Session, org: Organisation, user: User) -> None:
@@ -139,14 +163,19 @@ def create_organisation(
 
 @router.get("/organisations")
 def list_organisations(user: CurrentUser, session: SessionDep) -> list[OrganisationPublic]:
-    """The directory: every organisation, verified or not, with the caller's role."""
+    """The directory: every organisation and group, verified or not, with the caller's role,
+    and the caller's own conversations."""
     mine = dict(
         session.exec(
             select(OrgMember.org_id, OrgMember.role).where(col(OrgMember.user_id) == user.user_id)
         ).all()
     )
     orgs = session.exec(select(Organisation).order_by(col(Organisation.name))).all()
-    return [OrganisationPublic.of(o, mine.get(o.org_id)) for o in orgs]
+    return [
+        OrganisationPublic.of(o, mine.get(o.org_id))
+        for o in orgs
+        if o.kind != OrgKind.CONVERSATION or o.org_id in mine
+    ]
 
 
 @router.get("/organisations/by-name/{name}")
@@ -156,8 +185,7 @@ def organisation_by_name(
     """The organisation, every epoch record and operator statement with its place in the key
     transparency log (docs/api.md)."""
     org = session.exec(select(Organisation).where(col(Organisation.name) == name)).first()
-    if org is None:
-        raise not_found("no such organisation")
+    org = _visible(session, org, user)
     return log.organisation_lookup(session, _detail(session, org, user.user_id), since)
 
 
@@ -165,8 +193,8 @@ def organisation_by_name(
 def get_organisation(
     org_id: str, user: CurrentUser, session: SessionDep, log: LogDep, since: SinceParam = None
 ) -> OrganisationLookup:
-    detail = _detail(session, _organisation(session, org_id), user.user_id)
-    return log.organisation_lookup(session, detail, since)
+    org = _visible(session, session.get(Organisation, org_id), user)
+    return log.organisation_lookup(session, _detail(session, org, user.user_id), since)
 
 
 @router.post("/organisations/{org_id}/members", status_code=status.HTTP_201_CREATED)
@@ -176,6 +204,9 @@ def add_member(
 ) -> OrganisationDetail:
     org = _organisation(session, org_id)
     _require_admin(session, org, user)
+    _check_roles(org, [body.role])
+    if org.kind == OrgKind.CONVERSATION and _member_count(session, org_id) >= 2:
+        raise invalid("a conversation has exactly two members")
     if body.epoch != org.epoch:
         raise conflict(f"memberships are for the current epoch {org.epoch}", "version_conflict")
     if session.get(User, body.member_id) is None:
@@ -199,12 +230,14 @@ def rotate(
     session: SessionDep,
     now: NowDep,
     log: LogDep,
+    hub: HubDep,
     background: BackgroundTasks,
 ) -> OrganisationDetail:
     """Remove a member: the next epoch, the remaining members' memberships of it, and every
     grant to the organisation re-wrapped for it, in one transaction."""
     org = _organisation(session, org_id)
     _require_admin(session, org, user)
+    _check_roles(org, [m.role for m in body.memberships])
     if body.epoch != org.epoch + 1:
         raise conflict(f"the next epoch is {org.epoch + 1}", "version_conflict")
     roster = {
@@ -246,6 +279,7 @@ def rotate(
     org.epoch = body.epoch
     entry = organisation_entry(log.keys, org_id, org.name, body.epoch, body.record)
     log.append(session, [entry], now)
+    hub.publish(session, org_id, "epoch", body.epoch)  # live streams re-check their member
     detail = _detail(session, org, user.user_id)
     session.commit()
     background.add_task(log.cosign)  # after the write lock is given back

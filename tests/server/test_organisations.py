@@ -125,7 +125,7 @@ def test_names_and_ids_are_unique_across_organisations_and_users(
 
 @pytest.mark.parametrize(
     "change",
-    [{"kind": 5}, {"kind": "2"}, {"name": "NCG"}, {"name": ""}, {"org_id": "xyz"}, {"record": "!"}],
+    [{"kind": 7}, {"kind": "2"}, {"name": "NCG"}, {"name": ""}, {"org_id": "xyz"}, {"record": "!"}],
 )
 def test_malformed_organisations_are_refused(
     kluis: Kluis, alice: Account, change: dict[str, Any]
