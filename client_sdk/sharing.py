@@ -36,6 +36,7 @@ from .clock import now
 from .directory import Organisation, named_keys
 from .documents import DocumentsMixin
 from .errors import ClientError
+from .profile import Profile
 from .records import DocumentInfo, Dossier
 from .transport import b64
 from .trust import Contact
@@ -115,6 +116,17 @@ def _until(grant: Grant) -> str:
 
 def _rights(grant: Grant) -> str:
     return "write" if grant.rights == Rights.WRITE else "read"
+
+
+def check_granter_owns(profile: Profile, grant: Grant) -> None:
+    """Only a dossier's owner grants its keys: a grant signed by anyone else is no share,
+    whoever signed it, if this device knows the dossier's owner (pinned on first sight)."""
+    owner = profile.dossier_owner(grant.dossier_id.hex())
+    if owner is not None and owner != grant.granter_id.hex():
+        raise KeyMismatchError(
+            "grant: not signed by the dossier's owner (this device knows the dossier as "
+            "someone else's)"
+        )
 
 
 @dataclass(frozen=True)
@@ -514,16 +526,6 @@ class SharingMixin(DocumentsMixin):
         allowed = self.directory.keys_known_for(grant, contact)
         return named_keys(contact, allowed, "your own grant")
 
-    def _check_granter_owns(self, grant: Grant) -> None:
-        """Only a dossier's owner grants its keys: a grant signed by anyone else is no share,
-        whoever signed it, if this device knows the dossier's owner (pinned on first sight)."""
-        owner = self.profile.dossier_owner(grant.dossier_id.hex())
-        if owner is not None and owner != grant.granter_id.hex():
-            raise KeyMismatchError(
-                "grant: not signed by the dossier's owner (this device knows the dossier as "
-                "someone else's)"
-            )
-
     def shared_with_me(self) -> list[SharedItem]:
         """Grants others made to me, each opened (signature, binding, key commitment), one
         item per share (`one_row_per_share`)."""
@@ -531,7 +533,7 @@ class SharingMixin(DocumentsMixin):
         for row in self.api.shared():
             data = row.grant()
             grant = Grant.decode(data)
-            self._check_granter_owns(grant)
+            check_granter_owns(self.profile, grant)
             granter = self.contact_by_id(grant.granter_id.hex())
             kind = GrantKind(grant.kind)
             try:
