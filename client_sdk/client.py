@@ -30,7 +30,7 @@ an organisation removed a member (`add` and `update` refuse to write until it di
 
 from __future__ import annotations
 
-import httpx
+from functools import cached_property
 
 from vault.keys import Identity
 
@@ -38,8 +38,6 @@ from .accounts import AccountsMixin
 from .export import ExportMixin
 from .inbox import Inbox, InboxItem
 from .organisations import OrganisationsMixin
-from .parts import PartPolicy
-from .profile import Profile
 from .receipts import ReceiptView
 from .records import DocumentInfo
 from .trust import Contact, check_record, verify
@@ -49,16 +47,10 @@ from .typed import typed_username
 class Client(OrganisationsMixin, AccountsMixin, ExportMixin):
     """A Kluis client for one server and one profile directory."""
 
-    def __init__(
-        self,
-        server: str,
-        profile: Profile | str | None = None,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        parts: PartPolicy | None = None,
-    ) -> None:
-        super().__init__(server, profile, transport=transport, parts=parts)
-        self.inboxes = Inbox(self.api, self.profile, self.account, self.directory, self.keyring)
+    @cached_property
+    def inboxes(self) -> Inbox:
+        """The inbox part, given the parts it uses."""
+        return Inbox(self.api, self.profile, self.account, self.directory, self.keyring)
 
     def inbox(self, organisation: str | None = None) -> list[InboxItem]:
         """Grants to me (unless `organisation` is given) and to my organisations, each checked

@@ -80,24 +80,17 @@ def _expired(grant: Grant) -> bool:
     return grant.expires_at != NEVER_EXPIRES and grant.expires_at <= now()
 
 
+@dataclass(frozen=True)
 class Inbox:
     """The inbox of `Client.inbox`: given the server, the profile (dossier owners this device
     pinned), the logged-in account, the directory of contacts and organisations, and the
     keyring that opens grants to an organisation."""
 
-    def __init__(
-        self,
-        api: ServerApi,
-        profile: Profile,
-        account: Account,
-        directory: Directory,
-        keyring: KeyRing,
-    ) -> None:
-        self.api = api
-        self.profile = profile
-        self.account = account
-        self.directory = directory
-        self.keyring = keyring
+    api: ServerApi
+    profile: Profile
+    account: Account
+    directory: Directory
+    keyring: KeyRing
 
     def inbox(self, organisation: str | None = None) -> list[InboxItem]:
         """Grants to me (unless `organisation` is given) and to my organisations."""
