@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     )
     from .profile import Profile
     from .records import DocumentInfo, Dossier
-    from .sharing import SharedItem, ShareResult
+    from .sharing import SharedItem, ShareResult, Synced
 
 # Each public name and the module that defines it.
 _HOMES = {
@@ -45,6 +45,7 @@ _HOMES = {
     "ServerUnreachable": "errors",
     "ShareResult": "sharing",
     "SharedItem": "sharing",
+    "Synced": "sharing",
     "TamperedLogError": "errors",
     "UnknownId": "errors",
     "UnverifiedKeyError": "errors",
@@ -64,6 +65,7 @@ __all__ = [
     "ServerUnreachable",
     "ShareResult",
     "SharedItem",
+    "Synced",
     "TamperedLogError",
     "UnknownId",
     "UnverifiedKeyError",

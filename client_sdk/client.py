@@ -15,33 +15,47 @@ storage. The parts live in one module per idea:
 - `export.ExportMixin`: standard age files that open without Kluis;
 - `organisations.OrganisationsMixin`: creating organisations, adding and removing members;
 - `receipts.Receipts`: signed receipts of what organisations received (also in exports);
-- `inbox.InboxMixin`: what was shared with me and my organisations.
+- `inbox.Inbox`: what was shared with me and my organisations.
 
-The parts are given what they need when `ClientBase` makes them; the feature classes still
-form one class, but none overrides another's method.
+The parts are given what they need when they are made (`ClientBase`, and `Client` for the
+inbox); the feature classes still form one class, but none overrides another's method.
 
-Reads and writes: a method that reads (`documents`, `get`, `receipts`, `inbox`, ...) writes
-nothing to the server but the index an owner signs for versions her own grants allow (see
-docs/client.md); what else a read finds to do is done by a named step: `acknowledge` files the
-receipts for what was opened through an organisation, `sync` starts a new dossier epoch after
-an organisation removed a member (`add` and `update` refuse to write until it did).
+Reads and writes (docs/client.md section 18): a method that reads (`documents`, `get`,
+`revocation`, `receipts`, `inbox`, ...) writes nothing to the server; what a read finds to do
+it returns, and a named step does it: `sync` adopts into the owner's index the versions her
+own grants allow (`DocumentInfo.adoptable_version`) and then starts a new dossier epoch after
+an organisation removed a member (`add` and `update` refuse to write until it did);
+`acknowledge` files the receipts for what was opened through an organisation.
 """
 
 from __future__ import annotations
+
+from functools import cached_property
 
 from vault.keys import Identity
 
 from .accounts import AccountsMixin
 from .export import ExportMixin
-from .inbox import InboxMixin
+from .inbox import Inbox, InboxItem
+from .organisations import OrganisationsMixin
 from .receipts import ReceiptView
 from .records import DocumentInfo
 from .trust import Contact, check_record, verify
 from .typed import typed_username
 
 
-class Client(InboxMixin, AccountsMixin, ExportMixin):
+class Client(OrganisationsMixin, AccountsMixin, ExportMixin):
     """A Kluis client for one server and one profile directory."""
+
+    @cached_property
+    def inboxes(self) -> Inbox:
+        """The inbox part, given the parts it uses."""
+        return Inbox(self.api, self.profile, self.account, self.directory, self.keyring)
+
+    def inbox(self, organisation: str | None = None) -> list[InboxItem]:
+        """Grants to me (unless `organisation` is given) and to my organisations, each checked
+        (`Inbox.inbox`)."""
+        return self.inboxes.inbox(organisation)
 
     def receipts(self, dossier_id: str) -> list[ReceiptView]:
         """Every receipt filed for the dossier, each verified; failures are shown, not hidden.

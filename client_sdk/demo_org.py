@@ -74,7 +74,7 @@ def walkthrough(
     say(f"epoch {removal.epoch}: {removal.rewrapped} share(s) re-wrapped for Jan and Els")
     letter = root / "anna-files" / "brief-gemeente.txt"
     letter.write_text("Reactie op het schaderapport.\n")
-    epoch = anna.sync(dossier)  # her client sees the new epoch: nothing is added before this
+    epoch = anna.sync(dossier).epoch  # her client sees the new epoch: nothing added before
     anna.add(dossier, letter)
     say(f"Anna's client sees the new epoch and starts dossier key epoch {epoch}")
     say(f"Anna adds {letter.name} under the new key")

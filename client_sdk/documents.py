@@ -49,6 +49,8 @@ Progress = Callable[[int], None]
 def unconfirmed_refusal(info: DocumentInfo, *, asked: bool) -> str:
     """Why an unconfirmed version is not opened, and how to open it anyway."""
     because = f" ({info.not_adopted_because})" if info.not_adopted_because else ""
+    if info.adoptable_version == info.version:  # the owner, who has not synced yet
+        because = " (your write grants allow it: `kluis ls`, or Client.sync, adopts it)"
     doc, who, n = info.document_id, info.author, info.version
     if asked:
         what = f"document {doc[:8]}: version {n} by {who} is not confirmed by the dossier's owner"
@@ -167,10 +169,6 @@ def _file_hash(path: Path) -> bytes:
 
 class DocumentsMixin(DossiersMixin):
     # -- finding documents --------------------------------------------------------------------
-    def document_versions(self, document_id: str) -> tuple[str, list[VersionRecord]]:
-        """The dossier id and the server's (unverified) versions of one document."""
-        return self.api.document(document_id)
-
     def _kinds(self, dossiers: list[str]) -> dict[str, str]:
         """{id: "dossier" or "document"} of everything the server lists for me (unverified:
         ids only, to find what a prefix names)."""
@@ -184,13 +182,12 @@ class DocumentsMixin(DossiersMixin):
         server never sees a name); the label names its dossier. A dossier whose grants to me
         expired has no names to offer; a failed check of one stops everything (fail closed).
 
-        The listing of `DossiersMixin.documents`, not of an override that acts on a listing
-        (`ReceiptsMixin` signs receipts): looking a name up is no opening."""
+        Looking a name up writes nothing: no receipt, no adoption (`documents` only reads)."""
         names: dict[str, tuple[str, str]] = {}
         for dossier_id in dossiers:
             try:
                 dossier = self.load_dossier(dossier_id)
-                infos = DossiersMixin.documents(self, dossier_id)
+                infos = self.documents(dossier_id)
             except (ClientError, ExpiredError):
                 continue
             where = f"in {dossier.title!r}" if dossier.metadata else "shared with you"
@@ -236,12 +233,12 @@ class DocumentsMixin(DossiersMixin):
         the same name and size is downloaded, decrypted and checked as `get` does, and its
         plaintext hashed as it streams by, never written anywhere; the server logs that as the
         download it is. The modification time does not count: a copy is the same file whatever
-        its date. Read from the verified listing (`DossiersMixin.documents`, not an override
-        that signs receipts); ClientError first if I may not add to the dossier at all."""
+        its date. Read from the verified listing (`documents`, which writes nothing);
+        ClientError first if I may not add to the dossier at all."""
         dossier = self.load_dossier(dossier_id)
         _require_writer(dossier)  # first: may I add at all?
         listed: dict[tuple[str, int], list[DocumentInfo]] = {}
-        for info in DossiersMixin.documents(self, dossier_id):
+        for info in self.documents(dossier_id):
             listed.setdefault((info.name, info.size), []).append(info)
         held: dict[str, bytes] = {}  # document id -> BLAKE3 of its plaintext, each hashed once
         copies = []
@@ -469,9 +466,11 @@ class DocumentsMixin(DossiersMixin):
         dossier = self.load_dossier(dossier_id)
         latest = {document_id: versions[-1].version}
         reasons: dict[str, str] = {}
-        if dossier.role == "owner":  # she sees every grant: adopt what her grants allow first
+        adoptable: dict[str, int] = {}
+        if dossier.role == "owner":  # she sees every grant: what `sync` would adopt, and why not
             self._check_not_rolled_back(dossier, latest)
-            dossier, _, reasons = self._adopt_pending(dossier, {document_id: versions})
+            pending, reasons = self._pending(dossier, {document_id: versions})
+            adoptable = {r.document_id: r.version for r in pending}
         granted = self._granted_versions(dossier)
         newer = 0
         above: VersionRecord | None = None
@@ -511,6 +510,7 @@ class DocumentsMixin(DossiersMixin):
             newer,
             unconfirmed=unconfirmed_above,
             not_adopted_because=reasons.get(document_id, ""),
+            adoptable=adoptable.get(document_id, 0),
         )
         if not info.confirmed and not unconfirmed:
             raise UnconfirmedVersionError(unconfirmed_refusal(info, asked=version is not None))

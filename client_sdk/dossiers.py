@@ -248,9 +248,11 @@ class DossiersMixin(ClientBase):
         hashed: bytes | None = None,
         unconfirmed: tuple[int, str] = (0, ""),
         not_adopted_because: str = "",
+        adoptable: int = 0,
     ) -> DocumentInfo:
         """`contact` and `hashed` (the header's hash), when the caller has them already;
-        `unconfirmed`: the number and verified author of a newer unconfirmed version."""
+        `unconfirmed`: the number and verified author of a newer unconfirmed version;
+        `adoptable`: as owner, the version `Client.sync` would adopt (`_pending`)."""
         confirmed = self._owner_confirms(dossier, record, hashed)
         contact = contact or self.contact_by_id(record.author_id)
         return DocumentInfo(
@@ -272,14 +274,16 @@ class DossiersMixin(ClientBase):
             unconfirmed_version=unconfirmed[0],
             unconfirmed_author=unconfirmed[1],
             not_adopted_because=not_adopted_because,
+            adoptable_version=adoptable,
         )
 
     def documents(
         self, dossier_id: str, *, listing: dict[str, list[VersionRecord]] | None = None
     ) -> list[DocumentInfo]:
         """Every document at the version opened by default (`_choose`), verified, with a newer
-        unconfirmed version named; raises if the server hides anything. As the owner, versions
-        her own write grants allow are adopted into her index first (`_adopt_pending`).
+        unconfirmed version named; raises if the server hides anything. Reads only: as the
+        owner, a version her own write grants allow is named (`DocumentInfo.adoptable_version`)
+        and one they do not says why (`not_adopted_because`); `Client.sync` adopts them.
         `listing`: the server's listing, when the caller fetched it already (and goes on to
         use it, as export does for older versions)."""
         dossier = self.load_dossier(dossier_id)
@@ -289,9 +293,10 @@ class DossiersMixin(ClientBase):
         choices = {doc: self._choose(dossier, vs, granted) for doc, vs in listing.items()}
         self._check_listing(dossier, latest, {d: c.record.version for d, c in choices.items()})
         reasons: dict[str, str] = {}
+        adoptable: dict[str, int] = {}
         if dossier.role == "owner":
-            dossier, adopted, reasons = self._adopt_pending(dossier, listing)
-            choices.update({d: self._choose(dossier, listing[d], granted) for d in adopted})
+            pending, reasons = self._pending(dossier, listing)
+            adoptable = {r.document_id: r.version for r in pending}
         records = [c.record for c in choices.values()]
         above = [c.unconfirmed for c in choices.values() if c.unconfirmed is not None]
         # Each author is pinned or checked once, before the workers: a listing of ten thousand
@@ -352,6 +357,7 @@ class DossiersMixin(ClientBase):
                 hashed=c.hashed,
                 unconfirmed=self._named(c.unconfirmed, authors),
                 not_adopted_because=reasons.get(doc, ""),
+                adoptable=adoptable.get(doc, 0),
             )
             for doc, c in choices.items()
         ]
@@ -467,14 +473,14 @@ class DossiersMixin(ClientBase):
                 )
         return None
 
-    def _adopt_pending(
+    def _pending(
         self, dossier: Dossier, listing: dict[str, list[VersionRecord]]
-    ) -> tuple[Dossier, set[str], dict[str, str]]:
-        """As owner: sign into my index, once for the batch, the newest version of each
-        document above the one it lists that I may adopt (`_not_adoptable`), each verified
-        first. Returns the dossier with its new index, the documents adopted, and for each
-        document whose newest version stays unconfirmed, why. A document my index records as
-        deleted is never adopted back."""
+    ) -> tuple[list[VersionRecord], dict[str, str]]:
+        """As owner, reading only: the newest version of each document above the one my index
+        lists that I may adopt (`_not_adoptable`), each verified first, and for each document
+        whose newest version stays unconfirmed, why. A document my index records as deleted is
+        never adopted back. The named step `Client.sync` (or a write: `update`, a document
+        `share`, `revoke`) signs them into my index (`_adopt_pending`)."""
         deleted = {d.document_id.hex() for d in dossier.index.deletions}
         pending: dict[str, list[VersionRecord]] = {}
         for doc, versions in listing.items():
@@ -483,22 +489,57 @@ class DossiersMixin(ClientBase):
             if versions[-1].version > listed and doc not in deleted:
                 pending[doc] = [v for v in versions if v.version > listed]
         if not pending:
-            return dossier, set(), {}
+            return [], {}
         rights = self._write_rights(dossier)
-        adopted: list[VersionRecord] = []
+        adoptable: list[VersionRecord] = []
         reasons: dict[str, str] = {}
         for doc, above in pending.items():
             for record in reversed(above):
                 reason = self._not_adoptable(dossier, record, rights)
                 if reason is None:
                     self.open_version(dossier, record)  # signature, key, metadata: or raise
-                    adopted.append(record)
+                    adoptable.append(record)
                     break
                 if record is above[-1]:
                     reasons[doc] = reason
+        return adoptable, reasons
+
+    def _adopt_pending(
+        self, dossier: Dossier, listing: dict[str, list[VersionRecord]]
+    ) -> tuple[Dossier, list[VersionRecord], dict[str, str]]:
+        """Writes, as owner: sign into my index, once for the batch, what `_pending` finds
+        adoptable. Returns the dossier with its new index, the versions adopted, and for each
+        document whose newest version stays unconfirmed, why."""
+        adopted, reasons = self._pending(dossier, listing)
         if adopted:
             dossier = self.sign_index(dossier, adopted)
-        return dossier, {r.document_id for r in adopted}, reasons
+        return dossier, adopted, reasons
+
+    def _adopt(self, dossier: Dossier, document_id: str | None = None) -> list[DocumentInfo]:
+        """Writes, as owner (for anyone else nothing): adopt the dossier's pending versions, or
+        one document's, after the checks a listing (`documents`) or a download (`get`) makes
+        first: D13 and D12 over the listing, or D12 for the one document. The step of
+        `Client.sync`; returns the versions adopted, as now confirmed."""
+        if dossier.role != "owner":
+            return []
+        dossier_id = dossier.dossier_id
+        if document_id is None:
+            listing = self._listing(dossier_id)
+            latest = {doc: versions[-1].version for doc, versions in listing.items()}
+            choices = {doc: self._choose(dossier, vs, {}) for doc, vs in listing.items()}
+            self._check_listing(dossier, latest, {d: c.record.version for d, c in choices.items()})
+        else:
+            _, versions = self.document_versions(document_id)
+            listing = {document_id: versions}
+            self._check_not_rolled_back(dossier, {document_id: versions[-1].version})
+        dossier, adopted, _ = self._adopt_pending(dossier, listing)
+        infos = [self._info(dossier, r, self.open_version(dossier, r).metadata) for r in adopted]
+        self.profile.save_versions_seen({i.document_id: i.version for i in infos})
+        return infos
+
+    def document_versions(self, document_id: str) -> tuple[str, list[VersionRecord]]:
+        """The dossier id and the server's (unverified) versions of one document."""
+        return self.api.document(document_id)
 
     def sign_index(
         self,

@@ -25,12 +25,14 @@ from vault.keys import Identity
 from vault.kinds import GrantKind, Rights
 from vault.organisation import check_rewrap
 
-from .api import GrantRow
+from .account import Account
+from .api import GrantRow, ServerApi
 from .clock import now
-from .directory import Organisation
+from .directory import Directory, Organisation
 from .errors import ClientError
-from .organisations import OrganisationsMixin
-from .sharing import one_row_per_share
+from .keyring import KeyRing
+from .profile import Profile
+from .sharing import check_granter_owns, one_row_per_share
 from .trust import Contact
 
 
@@ -78,7 +80,18 @@ def _expired(grant: Grant) -> bool:
     return grant.expires_at != NEVER_EXPIRES and grant.expires_at <= now()
 
 
-class InboxMixin(OrganisationsMixin):
+@dataclass(frozen=True)
+class Inbox:
+    """The inbox of `Client.inbox`: given the server, the profile (dossier owners this device
+    pinned), the logged-in account, the directory of contacts and organisations, and the
+    keyring that opens grants to an organisation."""
+
+    api: ServerApi
+    profile: Profile
+    account: Account
+    directory: Directory
+    keyring: KeyRing
+
     def inbox(self, organisation: str | None = None) -> list[InboxItem]:
         """Grants to me (unless `organisation` is given) and to my organisations."""
         items: list[InboxItem] = []
@@ -126,12 +139,12 @@ class InboxMixin(OrganisationsMixin):
             if _expired(grant):
                 continue
             try:
-                self._check_granter_owns(grant)
+                check_granter_owns(self.profile, grant)
                 granter = self.directory.person_by_id(grant.granter_id.hex())
                 sender, verified = granter.identity.username, granter.verified
                 open_grant(
                     data,
-                    me=self.me,
+                    me=self.account.me,
                     granter=granter.identity,
                     kind=grant.kind,
                     dossier_id=grant.dossier_id,
@@ -148,7 +161,7 @@ class InboxMixin(OrganisationsMixin):
         return items
 
     def _organisation_items(self, org: Organisation) -> list[InboxItem]:
-        rows = self.organisation_grant_rows(org)
+        rows = self.api.organisation_grants(org.org_id)
         by_dossier: dict[str, list[GrantRow]] = {}
         for row in rows:
             by_dossier.setdefault(str(row.dossier_id), []).append(row)

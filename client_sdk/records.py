@@ -74,3 +74,6 @@ class DocumentInfo:
     unconfirmed_author: str = ""
     # As the dossier's owner: why that version (or this one, if unconfirmed) was not adopted.
     not_adopted_because: str = ""
+    # As the dossier's owner: a version by someone else that her own signed write grants allow,
+    # verified, which the named write step `Client.sync` signs into her index; 0 when none.
+    adoptable_version: int = 0

@@ -36,7 +36,8 @@ from .clock import now
 from .directory import Organisation, named_keys
 from .documents import DocumentsMixin
 from .errors import ClientError
-from .records import Dossier
+from .profile import Profile
+from .records import DocumentInfo, Dossier
 from .transport import b64
 from .trust import Contact
 
@@ -115,6 +116,26 @@ def _until(grant: Grant) -> str:
 
 def _rights(grant: Grant) -> str:
     return "write" if grant.rights == Rights.WRITE else "read"
+
+
+def check_granter_owns(profile: Profile, grant: Grant) -> None:
+    """Only a dossier's owner grants its keys: a grant signed by anyone else is no share,
+    whoever signed it, if this device knows the dossier's owner (pinned on first sight)."""
+    owner = profile.dossier_owner(grant.dossier_id.hex())
+    if owner is not None and owner != grant.granter_id.hex():
+        raise KeyMismatchError(
+            "grant: not signed by the dossier's owner (this device knows the dossier as "
+            "someone else's)"
+        )
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What the named step `sync` wrote: the versions by others it adopted into my index
+    (confirmed now), and the new dossier epoch it started (0: none was due)."""
+
+    adopted: tuple[DocumentInfo, ...] = ()
+    epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -296,9 +317,9 @@ class SharingMixin(DocumentsMixin):
 
     def revocation(self, target_id: str, username: str) -> Revocation:
         """What revoking `username` from a dossier or document would take away, from my own
-        signed grants (never the server's columns); changes nothing but signing pending
-        versions into my index. A ClientError, naming how they have access if they do, when
-        they hold no share of their own there."""
+        signed grants (never the server's columns); reads only (`revoke` adopts the pending
+        versions first). A ClientError, naming how they have access if they do, when they
+        hold no share of their own there."""
         kind, target = self.resolve_target(target_id)
         recipient = self.contact(username).identity
         recipient_id = recipient.user_id.hex()
@@ -306,7 +327,6 @@ class SharingMixin(DocumentsMixin):
             raise ClientError("you cannot revoke your own access: you own this dossier")
         dossier_id = target if kind == "dossier" else self.document_versions(target)[0]
         self._owned(dossier_id)
-        # Versions written while the leaving party could still write are signed in first.
         names = {i.document_id: i.name for i in self.documents(dossier_id)}
         dossier = self._owned(dossier_id)
         mine = self._signed_by_me(dossier)
@@ -397,6 +417,8 @@ class SharingMixin(DocumentsMixin):
         them once they did (the server deletes them), so that receipts the organisation signed
         while it held them still verify here, and later ones do not (client_sdk/receipts.py)."""
         plan = revocation or self.revocation(target_id, username)
+        # Versions written while the leaving party could still write are signed in first.
+        self._adopt(self._owned(plan.dossier_id))
         ending = self._ending_grants(plan, username[1:]) if username.startswith("@") else []
         epoch = self._end_share(plan)
         if ending:
@@ -441,13 +463,25 @@ class SharingMixin(DocumentsMixin):
         self.api.delete_grants(plan.dossier_id, plan.recipient_id)
         return epoch
 
-    def sync(self, dossier_id: str) -> int:
-        """Writes: as owner, start a new dossier epoch (`rotate`) when an organisation I share
-        the dossier with removed a member since my share (`rotation_due`), so that what is
-        written next stays closed to the former member. Returns the new epoch, or 0 when
-        nothing was due. `add` and `update` refuse to write until it was done."""
+    def sync(self, dossier_id: str, *, document_id: str | None = None) -> Synced:
+        """Writes, as owner (for anyone else: nothing): what reads find to do, in order.
+
+        1. Adopt into my index the pending versions by others that my own signed write grants
+           allow (`DocumentInfo.adoptable_version`), after the checks a listing makes (D13,
+           D12), or, given `document_id`, those of one document after its rollback check.
+        2. Start a new dossier epoch (`rotate`) when an organisation I share the dossier with
+           removed a member since my share (`rotation_due`), so that what is written next
+           stays closed to the former member; `add` and `update` refuse to write until then.
+
+        Returns what was adopted and the new epoch (0 when none was due)."""
         dossier = self.load_dossier(dossier_id)
-        return self.rotate(dossier) if self.rotation_due(dossier) else 0
+        if dossier.role != "owner":
+            return Synced()
+        adopted = self._adopt(dossier, document_id)
+        if adopted:
+            dossier = self.load_dossier(dossier_id)  # with the index just signed
+        epoch = self.rotate(dossier) if self.rotation_due(dossier) else 0
+        return Synced(tuple(adopted), epoch)
 
     def rotate(self, dossier: Dossier, *, leaving: str | None = None) -> int:
         """Start a new epoch: a fresh dossier key for the owner and every remaining grantee.
@@ -492,16 +526,6 @@ class SharingMixin(DocumentsMixin):
         allowed = self.directory.keys_known_for(grant, contact)
         return named_keys(contact, allowed, "your own grant")
 
-    def _check_granter_owns(self, grant: Grant) -> None:
-        """Only a dossier's owner grants its keys: a grant signed by anyone else is no share,
-        whoever signed it, if this device knows the dossier's owner (pinned on first sight)."""
-        owner = self.profile.dossier_owner(grant.dossier_id.hex())
-        if owner is not None and owner != grant.granter_id.hex():
-            raise KeyMismatchError(
-                "grant: not signed by the dossier's owner (this device knows the dossier as "
-                "someone else's)"
-            )
-
     def shared_with_me(self) -> list[SharedItem]:
         """Grants others made to me, each opened (signature, binding, key commitment), one
         item per share (`one_row_per_share`)."""
@@ -509,7 +533,7 @@ class SharingMixin(DocumentsMixin):
         for row in self.api.shared():
             data = row.grant()
             grant = Grant.decode(data)
-            self._check_granter_owns(grant)
+            check_granter_owns(self.profile, grant)
             granter = self.contact_by_id(grant.granter_id.hex())
             kind = GrantKind(grant.kind)
             try:

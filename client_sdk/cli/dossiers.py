@@ -84,7 +84,7 @@ def add(
         dossier_id = c.resolve_dossier(dossier)
         if not again:
             refuse_copies(c.copies_in(dossier_id, files))
-        epoch_note(c.sync(dossier_id))
+        sync_note(c.sync(dossier_id))
         with transfer_bars() as bar:
             infos = c.add_many(
                 dossier_id,
@@ -96,12 +96,19 @@ def add(
         plain(f"{info.document_id}  {info.name}  ({size_text(info.size)})")
 
 
-def epoch_note(epoch: int) -> None:
-    """Say that `Client.sync` started a new dossier epoch before writing."""
-    if epoch:
+def sync_note(synced: Any) -> None:
+    """Say what the named step `Client.sync` wrote: the versions by others it adopted into
+    the owner's index, and a new dossier epoch it started."""
+    for info in synced.adopted:
         plain(
-            f"Started key epoch {epoch}: an organisation you share this dossier with removed a "
-            "member, who cannot read what is added from now on.",
+            f"Adopted version {info.version} of {info.name} ({info.document_id[:12]}) by "
+            f"{info.author} into your signed index: your write grants allow it.",
+            console=err,
+        )
+    if synced.epoch:
+        plain(
+            f"Started key epoch {synced.epoch}: an organisation you share this dossier with "
+            "removed a member, who cannot read what is added from now on.",
             console=err,
         )
 
@@ -140,7 +147,7 @@ def update(
     storable_file(file)  # before anything goes to the server
     with client(server, profile) as c:
         document_id = c.resolve_document(document)
-        epoch_note(c.sync(c.document_versions(document_id)[0]))
+        sync_note(c.sync(c.document_versions(document_id)[0], document_id=document_id))
         with transfer_bars() as bar:
             info = c.update(document_id, file, progress=bar(file.name, file.stat().st_size))
     plain(f"{info.document_id}  {info.name}  version {info.version}")
@@ -165,6 +172,8 @@ def document_row(info: Any) -> dict[str, Any]:
         "newer_unconfirmed_author": info.unconfirmed_author or None,
         # as the owner: why that version (or this one, if unconfirmed) was not adopted
         "not_adopted_because": info.not_adopted_because or None,
+        # as the owner: a version her write grants allow, which `sync` adopts
+        "adoptable_version": info.adoptable_version or None,
     }
 
 
@@ -209,6 +218,7 @@ def ls(
     """List a dossier's documents; every signature is checked."""
     with client(server, profile) as c:
         dossier_id = c.resolve_dossier(dossier)
+        sync_note(c.sync(dossier_id))  # as the owner: adopt what her grants allow (a write)
         infos = c.documents(dossier_id)
         receipted = c.acknowledge(dossier_id, infos)  # what I received through organisations
     rows = [document_row(i) for i in infos]
@@ -271,6 +281,8 @@ def get(
     target = Path(output) if output else None
     with client(server, profile) as c:
         document_id = c.resolve_document(document)
+        # As the owner: adopt what her grants allow of this document first (a write).
+        sync_note(c.sync(c.document_versions(document_id)[0], document_id=document_id))
         with transfer_bars() as bar, writing_to(target or Path.cwd()):
             if output and output.endswith(("/", os.sep)):  # a folder, made if need be
                 Path(output).mkdir(parents=True, exist_ok=True)

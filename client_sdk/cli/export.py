@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .dossiers import receipts_note, unconfirmed_note
+from .dossiers import receipts_note, sync_note, unconfirmed_note
 from .output import err, plain
 from .passphrases import read_secret
 from .shared import DEFAULT_SERVER, ProfileOpt, ServerOpt, client, command
@@ -37,6 +37,7 @@ def export(
     )
     with client(server, profile) as c:
         dossier_id = c.resolve_dossier(dossier)
+        sync_note(c.sync(dossier_id))  # as the owner: adopt what her grants allow (a write)
         result = c.export(dossier_id, output, passphrase)
         exported = [i for i in result.listed if i.confirmed]
         receipted = c.acknowledge(dossier_id, exported)  # received through organisations

@@ -196,7 +196,7 @@ def test_k4_a_cached_header_is_not_shown_under_another_author(world: World) -> N
     dossier = world.anna.client.create_dossier("Dossier")
     world.anna.client.share(dossier, "mallory", write=True)
     doc = world.mallory.client.add(dossier, world.file("offerte.pdf", b"offer")).document_id
-    world.anna.client.documents(dossier)  # the owner adopts it into her signed index
+    world.anna.client.sync(dossier)  # the owner adopts it into her signed index
     assert [i.confirmed for i in world.anna.client.documents(dossier)] == [True]
     world.anna.client.share(dossier, "bob")
     [seen] = world.bob.client.documents(dossier)

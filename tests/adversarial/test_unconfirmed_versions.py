@@ -324,10 +324,45 @@ def test_k5_a_writers_new_document_is_opened_by_readers_only_after_adoption(
     doc = cast.erik.client.add(dossier, world.file("meting.txt", WRITER)).document_id
     out = tmp_path / "meting.txt"
     refused_as_unconfirmed(cast.carol.run_cli("get", doc, "-o", str(out)), out)
-    world.anna.client.documents(dossier)  # the owner adopts it
+    world.anna.client.sync(dossier)  # the owner adopts it
     assert world.db.indexed(dossier) == {doc: 1}
     assert cast.carol.run_cli("get", doc, "-o", str(out)).returncode == 0
     assert out.read_bytes() == WRITER
+
+
+def test_issue14_the_owners_reads_write_nothing_and_sync_adopts_what_they_named(
+    world: World, cast: Cast, tmp_path: Path
+) -> None:
+    """Reads don't write: the owner's listing, download and revocation plan name the version
+    her grants allow (`adoptable_version`) and sign no index; the named step `sync` adopts
+    exactly it, and says so."""
+    dossier, [doc] = world.dossier_with(("rapport.pdf", REAL))
+    world.anna.client.share(dossier, cast.erik.name, write=True)
+    updated = cast.erik.run_cli("update", doc, str(world.file("rapport.pdf", WRITER)))
+    assert updated.returncode == 0, updated.stderr
+    anna = world.anna.client
+    counter = anna.load_dossier(dossier).index.counter
+    [row] = anna.documents(dossier)
+    assert (row.version, row.unconfirmed_version, row.adoptable_version) == (1, 2, 2)
+    assert row.not_adopted_because == ""
+    info, path = anna.get(doc, tmp_path / "r.pdf")
+    assert (info.version, info.adoptable_version, path.read_bytes()) == (1, 2, REAL)
+    assert anna.revocation(dossier, cast.erik.name).dossier_grant is not None
+    assert world.db.indexed(dossier) == {doc: 1}, "a read signed erik's version in"
+    assert anna.load_dossier(dossier).index.counter == counter, "a read signed a new index"
+    synced = anna.sync(dossier)
+    assert [(i.document_id, i.version, i.author, i.confirmed) for i in synced.adopted] == [
+        (doc, 2, cast.erik.name, True)
+    ]
+    assert synced.epoch == 0
+    assert world.db.indexed(dossier) == {doc: 2}
+    assert anna.sync(dossier).adopted == ()  # done: nothing more to adopt
+    # The CLI's listing takes the step visibly, as `kluis ls` always adopted.
+    forge(world, cast.erik, dossier, doc, 3)
+    listed = world.anna.run_cli("ls", dossier)
+    assert listed.returncode == 0, listed.stderr
+    assert "Adopted version 3 of rapport.pdf" in " ".join(listed.stderr.split())
+    assert world.db.indexed(dossier) == {doc: 3}
 
 
 def owner_signed_write_grant(
@@ -376,12 +411,14 @@ def test_k5_a_version_naming_an_epoch_its_author_could_only_read_in_is_not_adopt
     assert world.anna.client.revoke(dossier, mallory_reads.name) == 2
     owner_signed_write_grant(world, dossier, cast.erik, 2)
     forge(world, cast.erik, dossier, doc, 2, epoch=1)
+    assert world.anna.client.sync(dossier).adopted == ()
     [row] = world.anna.client.documents(dossier)
     assert world.db.indexed(dossier) == {doc: 1}, "anna adopted a version of an epoch erik read"
     assert (row.version, row.unconfirmed_version) == (1, 2)
     assert "epoch 1" in row.not_adopted_because
     # The same writer's version naming the epoch his write grant is for is adopted.
     forge(world, cast.erik, dossier, doc, 3, epoch=2)
+    world.anna.client.sync(dossier)
     [row] = world.anna.client.documents(dossier)
     assert (row.version, row.author, row.confirmed) == (3, "erik", True)
     assert world.db.indexed(dossier) == {doc: 3}
@@ -397,6 +434,7 @@ def test_k5_a_version_by_a_writer_whose_signed_grant_expired_is_not_adopted(
     world.anna.client.share(dossier, frank.name)  # read, so frank holds the epoch-1 key
     owner_signed_write_grant(world, dossier, frank, 1, expires_at=int(time.time()) - 3600)
     forge(world, frank, dossier, doc, 2, epoch=1)
+    world.anna.client.sync(dossier)
     [row] = world.anna.client.documents(dossier)
     assert world.db.indexed(dossier) == {doc: 1}
     assert (row.version, row.unconfirmed_version, row.unconfirmed_author) == (1, 2, frank.name)

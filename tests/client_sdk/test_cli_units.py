@@ -556,6 +556,15 @@ def _client_method_raises(monkeypatch: pytest.MonkeyPatch, method: str, exc: Exc
     monkeypatch.setattr(Client, method, raising)
 
 
+def _synced_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kluis get` takes the named step `sync` for the document's dossier before `get`: both
+    server calls, here answered without a server, so that the failing `get` is reached."""
+    from client_sdk.sharing import Synced
+
+    monkeypatch.setattr(Client, "document_versions", lambda self, doc: ("0" * 32, []))
+    monkeypatch.setattr(Client, "sync", lambda self, dossier, **kwargs: Synced())
+
+
 def test_a_bug_in_a_command_exits_70_without_a_traceback(
     tmp_path: Path, closed_port_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -590,6 +599,7 @@ def test_a_full_disk_while_writing_a_document_names_the_file(
     """A write to a full disk fails with an OSError that names no file (the open succeeded):
     the message names the file being written, exit 1."""
     _client_method_raises(monkeypatch, "get", OSError(errno.ENOSPC, "No space left on device"))
+    _synced_first(monkeypatch)
     target = tmp_path / "out" / "rapport.pdf"
     result = runner.invoke(
         main.app,
@@ -619,6 +629,7 @@ def test_a_missing_permission_names_the_path(
     _client_method_raises(
         monkeypatch, "get", PermissionError(errno.EACCES, "Permission denied", str(denied))
     )
+    _synced_first(monkeypatch)
     result = runner.invoke(
         main.app,
         ["get", DOCUMENT_ID, "--server", closed_port_url],
