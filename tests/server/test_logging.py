@@ -202,8 +202,11 @@ def test_a_full_client_flow_leaves_no_secret_in_the_servers_log(
     log = server.log()
 
     lines = [line for line in log.splitlines() if line.strip()]
-    assert lines[0].startswith("Kluis server listening on")
-    entries = [json.loads(line) for line in lines[1:]]  # everything else is JSON
+    # Two plain lines at start: the log's public verifier key (published on purpose), then where
+    # it listens.
+    assert lines[0].startswith("Kluis log key ")
+    assert lines[1].startswith("Kluis server listening on")
+    entries = [json.loads(line) for line in lines[2:]]  # everything else is JSON
     requests = [e for e in entries if e["logger"] == ACCESS_LOGGER and e["route"] != "/healthz"]
     assert len(requests) == recording.requests
     assert {e["route"] for e in requests} >= {
