@@ -26,7 +26,7 @@ from vault.messagelog import (
 )
 from vault.organisation import Roster, verify_chain, verify_roster
 
-from .test_vectors_structures import h, private
+from .test_vectors_structures import h, identities_by_id, private
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 STRUCTURES = ("archive", "message", "messagelog", "publicpost")
@@ -34,15 +34,7 @@ FILES = sorted(p for p in VECTORS.glob("*.json") if p.name.split("-")[0] in STRU
 
 
 def identity_of(v: dict[str, Any]) -> Callable[[bytes], Identity]:
-    known = {i.user_id: i for i in (Identity.decode(h(x)) for x in v["identities"])}
-
-    def lookup(user_id: bytes) -> Identity:
-        try:
-            return known[user_id]
-        except KeyError:
-            raise errors.KeyMismatchError("unknown user") from None
-
-    return lookup
+    return identities_by_id(v["identities"], "user")
 
 
 def roster_of(v: dict[str, Any]) -> Roster:

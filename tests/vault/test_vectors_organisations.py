@@ -25,7 +25,7 @@ from vault.organisation import (
 )
 from vault.receipt import verify_receipt
 
-from .test_vectors_structures import h, private
+from .test_vectors_structures import h, identities_by_id, private
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 STRUCTURES = ("organisation", "membership", "rewrap", "receipt")
@@ -33,15 +33,7 @@ FILES = sorted(p for p in VECTORS.glob("*.json") if p.name.split("-")[0] in STRU
 
 
 def author_of(v: dict[str, Any]) -> Callable[[bytes], Identity]:
-    known = {i.user_id: i for i in (Identity.decode(h(x)) for x in v["author_identities"])}
-
-    def lookup(user_id: bytes) -> Identity:
-        try:
-            return known[user_id]
-        except KeyError:
-            raise errors.KeyMismatchError("unknown author") from None
-
-    return lookup
+    return identities_by_id(v["author_identities"], "author")
 
 
 def chain_of(v: dict[str, Any]) -> OrgChain:

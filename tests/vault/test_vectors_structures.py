@@ -44,6 +44,20 @@ def private(obj: dict[str, Any]) -> PrivateIdentity:
     )
 
 
+def identities_by_id(encoded: list[str], what: str) -> Callable[[bytes], Identity]:
+    """A vector's identity records (hex) as the user-id lookup the verifiers take; an id none
+    of them has is a KeyMismatchError naming `what`."""
+    known = {i.user_id: i for i in (Identity.decode(h(x)) for x in encoded)}
+
+    def lookup(user_id: bytes) -> Identity:
+        try:
+            return known[user_id]
+        except KeyError:
+            raise errors.KeyMismatchError(f"unknown {what}") from None
+
+    return lookup
+
+
 def dossier_keys(v: dict[str, Any]) -> dict[int, bytes] | None:
     if v["dossier_keys"] is None:
         return None
