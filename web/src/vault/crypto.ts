@@ -132,6 +132,17 @@ export function argon2id(
   );
 }
 
+/**
+ * Grow libsodium's heap to what Argon2id at `memoryKib` needs, with one pass of it. The first
+ * derivation in a fresh worker otherwise spends a large part of its time growing the WebAssembly
+ * memory; the worker does this while the person types the passphrase, so logging in does not.
+ * The result is thrown away.
+ */
+export function warmArgon2id(memoryKib: number): void {
+  const s = na();
+  s.crypto_pwhash(16, new Uint8Array(1), new Uint8Array(s.crypto_pwhash_SALTBYTES), 1, memoryKib * 1024, s.crypto_pwhash_ALG_ARGON2ID13);
+}
+
 // -- AEADs -------------------------------------------------------------------------------------
 
 /** XChaCha20-Poly1305 (IETF); returns ciphertext with tag. */

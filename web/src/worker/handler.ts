@@ -5,7 +5,7 @@
 
 import { bundleKdfParams, openBundle, PURPOSE_PASSPHRASE } from "../vault/bundle.js";
 import { copy, toHex, type Bytes } from "../vault/bytes.js";
-import { blake3, randomBytes, ready, sha256, sodiumVersion } from "../vault/crypto.js";
+import { blake3, randomBytes, ready, sha256, sodiumVersion, warmArgon2id } from "../vault/crypto.js";
 import {
   DowngradeError,
   ERRORS,
@@ -19,7 +19,7 @@ import {
   WrongPassphrase,
   type ErrorName,
 } from "../vault/errors.js";
-import { checkKdfParams, decodeKdfParams, kdfParamsEqual, passphraseKeys, type KdfParams } from "../vault/kdf.js";
+import { checkKdfParams, decodeKdfParams, DEFAULT_MEMORY_KIB, kdfParamsEqual, passphraseKeys, type KdfParams } from "../vault/kdf.js";
 import { decodeIdentity, type PrivateIdentity } from "../vault/keys.js";
 import type { CommonPasswords } from "../vault/passphrase.js";
 import { ageFileKey, decryptPayload, encryptPayload, type PayloadDigest } from "../vault/payload.js";
@@ -124,6 +124,8 @@ export interface HandlerOptions {
   transport?: Transport;
   /** The passphrase rule's list (the browser fetches its own copy; the Node tests read the file). */
   commonPasswords?: () => Promise<CommonPasswords>;
+  /** After `init`, grow the heap for the login's Argon2id (the Web Worker does; tests need not). */
+  warmKdf?: boolean;
 }
 
 export type Handle = (request: Request, progress?: ProgressFn) => Promise<Handled>;
@@ -161,6 +163,8 @@ export function createHandler(options: HandlerOptions = {}): Handle {
         [toHex(await sha256(new Uint8Array(0))), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],
       ];
       if (checks.some(([got, want]) => got !== want)) throw new Error("a hash function gave a wrong answer");
+      // After this answer, while the login form is filled in: the first Argon2id needs the heap.
+      if (options.warmKdf === true) setTimeout(() => warmArgon2id(DEFAULT_MEMORY_KIB), 0);
       return { result: { sodiumVersion: sodiumVersion() } };
     },
 

@@ -27,6 +27,7 @@ import { parseRecoveryCode, recoveryKeys, recoveryWords } from "../vault/recover
 import { Api, b64, unb64, type Transport } from "./api.js";
 import { loadCommonPasswords, requireStrongPassphrase, type CommonPasswords } from "../vault/passphrase.js";
 import { ClientError, TamperedLogError, TooLarge, UnconfirmedVersionError, UnverifiedKeyError, WithheldDocumentError } from "./errors.js";
+import { WriteBatch } from "./writebatch.js";
 import { MAX_FILE_BYTES, type SaveTarget, type DocumentSummary, type DossierSummary, type LogLine, type PublicIdentityInfo, type Role, type TransferProgress, type VersionSummary } from "./protocol.js";
 import { AccountMemory, kdfFloor, raiseKdfFloor, type TrustStore } from "./store.js";
 
@@ -1142,14 +1143,16 @@ export class Kluis {
     const writable = await target.createWritable({ keepExistingData: false });
     try {
       const decryptor = await PayloadDecryptor.create(await ageFileKey(opened.fileKey));
+      const batch = new WriteBatch(writable);
       let done = 0;
       for await (const piece of this.api.downloadPieces(path, total)) {
-        for (const plaintext of await decryptor.push(piece)) await writable.write(plaintext);
+        for (const plaintext of await decryptor.push(piece)) await batch.write(plaintext);
         done += piece.length;
         progress({ phase: "download", done, total, file: opened.metadata.name });
       }
       const end = await decryptor.finish();
-      for (const plaintext of end.chunks) await writable.write(plaintext);
+      for (const plaintext of end.chunks) await batch.write(plaintext);
+      await batch.flush();
       checkPayloadDigest(opened, end.digest); // step 8: before the file is put in place
       await writable.close();
     } catch (error) {

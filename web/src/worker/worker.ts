@@ -12,7 +12,7 @@ interface WorkerScope {
 }
 
 const scope = globalThis as unknown as WorkerScope;
-const handle = createHandler();
+const handle = createHandler({ warmKdf: true });
 
 // One request at a time, in order: a login must finish before the next call sees its keys.
 let queue: Promise<void> = Promise.resolve();
