@@ -19,7 +19,8 @@
 //   process this benchmark started, summed, sampled every 100 ms, peak above the figure before;
 // * with --list-documents N (N tiny documents added through the Python client first, which takes
 //   a while): the dossier's list the first time on a device, `kluis ls DOSSIER --json` on a newly
-//   logged-in profile against the browser just logged in (click to every row on screen).
+//   logged-in profile against the browser just logged in (click to the list on screen: every
+//   document verified in the worker, the first page of rows shown with the count).
 //
 // A benchmark, never a test: it prints a table and the ratios, nothing passes or fails.
 import { spawn, spawnSync } from "node:child_process";
@@ -203,7 +204,9 @@ print(lijst)
   if (LIST_DOCUMENTS > 0) {
     const t = performance.now();
     await page.getByRole("link", { name: "Lijst" }).click();
-    await page.waitForFunction((n) => document.querySelectorAll("[data-testid=documents] tbody tr").length === n, LIST_DOCUMENTS, { timeout: 600_000, polling: 100 });
+    // The worker answers with the whole verified list; the page then shows its first 100 rows.
+    const firstPage = Math.min(LIST_DOCUMENTS, 100);
+    await page.waitForFunction((n) => document.querySelectorAll("[data-testid=documents] tbody tr").length === n, firstPage, { timeout: 600_000, polling: 100 });
     browserList = (performance.now() - t) / 1000;
     await page.getByRole("link", { name: "Terug naar mijn dossiers" }).click();
   }
@@ -260,7 +263,7 @@ print(lijst)
   rows.push([`Chromium's memory during the ${mib} MiB download`, `${Math.max(...downloadMemory).toFixed(0)} MiB`, "target: flat, under 300 MiB"]);
   if (cliList !== null && browserList !== null) {
     rows.push([`list ${LIST_DOCUMENTS} documents, first time on a device: kluis ls --json`, `${cliList.toFixed(2)} s`, ""]);
-    rows.push([`list ${LIST_DOCUMENTS} documents, first time in the browser (every row on screen)`, `${browserList.toFixed(2)} s`, `${(browserList / cliList).toFixed(2)}x kluis ls (target ≤ 2x)`]);
+    rows.push([`list ${LIST_DOCUMENTS} documents, first time in the browser (all verified, first page shown)`, `${browserList.toFixed(2)} s`, `${(browserList / cliList).toFixed(2)}x kluis ls (target ≤ 2x)`]);
   }
 } finally {
   server.kill("SIGTERM");
