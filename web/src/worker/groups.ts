@@ -29,6 +29,8 @@ import {
   KIND_POST,
   KIND_POST_DELETION,
   KIND_PUBLIC_POST,
+  decodeMessage,
+  messageHash,
   openMessage,
   type Content,
   sealMessage,
@@ -64,6 +66,8 @@ import type { ChatLine, EventInfo, GroupMemberInfo, GroupRole, GroupSummary, Gro
 const PAGE = 1000;
 /** How long one `wait` listens before it answers "nothing new" (the page asks again). */
 const WAIT_MS = 25_000;
+/** How many of the newest chat lines a view decrypts and shows. */
+const CHAT_SHOWN = 200;
 /** How often a message is signed again on top of a newer head (409 stale_head) before giving up. */
 const SEND_ATTEMPTS = 4;
 
@@ -177,31 +181,41 @@ export class Groups {
 
   /**
    * The group verified as it stands now: its chain, roster and keys again (a rotation may have
-   * happened), then the messages after those verified in this session, checked on top of them.
-   * The first time in a session the whole chain is verified and must extend what this browser
-   * accepted before (19.4: the state it kept).
+   * happened), then the messages after those verified before, checked on top of them (19.4).
+   * Before means earlier in this session, or else the state this browser kept: the server's
+   * messages up to that state must be the very ones accepted then (each links to the one
+   * before by its hash, and the last is the kept head; a chain cut back is a rollback, another
+   * message at an old place a fork), so their signatures need not be checked again, and a
+   * long chat opens in the time it takes to hash it.
    */
   private async load(groupId: string): Promise<Loaded> {
     checkId(groupId, "group id");
     const { memory } = this.kluis.session();
     const group = await this.verifyGroup(groupId);
     const before = this.loaded.get(groupId);
-    const fresh = before === undefined || before.chain.epoch !== group.chain.epoch;
-    const base = fresh ? { state: null, messages: [] as VerifiedMessage[] } : { state: before.state, messages: before.messages };
-    const data = await this.fetchMessages(groupId, base.messages.length);
-    const verified = await verifyMessages({ ...group, identityOf: this.identityOf }, base.state, data);
-    const messages = [...base.messages, ...verified.messages];
     const seen = await memory.groupSeen(groupId);
-    if (seen?.state != null) {
-      const kept = stateFromJson(seen.state);
-      if (messages.length < kept.count) {
-        throw new RollbackError(`group ${group.chain.name}: the server shows ${messages.length} messages, this browser saw ${kept.count}`);
+    let base: { state: ChainState | null; messages: VerifiedMessage[] };
+    let data: Uint8Array[];
+    if (before !== undefined) {
+      base = { state: before.state, messages: before.messages };
+      data = await this.fetchMessages(groupId, before.messages.length);
+    } else {
+      const kept = seen?.state != null ? stateFromJson(seen.state) : null;
+      data = await this.fetchMessages(groupId, 0);
+      if (kept === null) {
+        base = { state: null, messages: [] };
+      } else {
+        if (data.length < kept.count) {
+          throw new RollbackError(`group ${group.chain.name}: the server shows ${data.length} messages, this browser saw ${kept.count}`);
+        }
+        base = { state: kept, messages: await linked(group.chain, data.slice(0, kept.count), kept.head) };
+        data = data.slice(kept.count);
       }
-      const at = kept.count === 0 ? ZERO_HASH : (messages[kept.count - 1] as VerifiedMessage).hash;
-      if (!equal(at, kept.head)) throw new IntegrityError(`group ${group.chain.name}: message ${kept.count} is another than this browser saw (a fork)`);
     }
+    const verified = await verifyMessages({ ...group, identityOf: this.identityOf }, base.state, data);
+    const messages = base.messages.concat(verified.messages);
     await memory.saveGroupSeen(groupId, { pin: chainPin(group.chain), state: stateToJson(verified.state), shown: seen?.shown ?? 0 });
-    const loaded: Loaded = { ...group, state: verified.state, messages, opened: fresh ? new Map() : before.opened };
+    const loaded: Loaded = { ...group, state: verified.state, messages, opened: before?.opened ?? new Map() };
     this.loaded.set(groupId, loaded);
     return loaded;
   }
@@ -233,79 +247,96 @@ export class Groups {
     return out.sort((a, b) => a.username.localeCompare(b.username));
   }
 
-  /** Everything the page shows of a group: only what verified, decrypted where this account can. */
+  /**
+   * Everything the page shows of a group: only what verified, decrypted where this account can.
+   * Only what is shown is decrypted (19.4 allows it lazily): the last CHAT_SHOWN chat lines, the
+   * live posts and the events by the chain's state, and the replies.
+   */
   async view(groupId: string): Promise<GroupView> {
     const g = await this.load(groupId);
     const myId = this.kluis.myId;
-    const senders = await this.names(new Set(g.messages.map((v) => toHex(v.message.senderId))));
-    const chat: ChatLine[] = [];
-    const posts = new Map<string, PostInfo>();
-    const events = new Map<string, EventInfo & { answers: Map<string, Answer> }>();
+    const byHash = new Map(g.messages.map((v, i) => [toHex(v.hash), { v, at: i }]));
+    const shown: VerifiedMessage[] = [];
+    const chatLines: VerifiedMessage[] = [];
+    for (let i = g.messages.length - 1; i >= 0 && chatLines.length < CHAT_SHOWN; i--) {
+      const v = g.messages[i] as VerifiedMessage;
+      if (v.message.kind === KIND_CHAT || v.message.kind === KIND_PERSONAL || v.message.kind === KIND_ANNOUNCEMENT) chatLines.unshift(v);
+    }
+    const replies = g.messages.filter((v) => v.message.kind === KIND_EVENT_REPLY);
+    const at = (hash: string): VerifiedMessage => {
+      const found = byHash.get(hash);
+      if (found === undefined) throw new IntegrityError("group messages: the chain's state names a message the chain does not hold");
+      return found.v;
+    };
+    const live = [...g.state.posts].map(([latest, post]) => ({ latest: at(latest), first: at(post.first) }));
+    const deleted = [...g.state.deleted].map((first) => at(first));
+    const events = [...g.state.events].map((hash) => at(hash));
+    shown.push(...chatLines, ...replies, ...live.map((p) => p.latest), ...deleted, ...events);
+    const senders = await this.names(new Set(shown.map((v) => toHex(v.message.senderId))));
+    const base = (v: VerifiedMessage): { hash: string; sender: string; senderId: string; mine: boolean; sentAt: number } => {
+      const sender = toHex(v.message.senderId);
+      return { hash: toHex(v.hash), sender: senders.get(sender) ?? sender, senderId: sender, mine: sender === myId, sentAt: Number(v.message.sentAt) };
+    };
     let unreadable = 0;
-    for (const v of g.messages) {
-      const m = v.message;
-      const sender = toHex(m.senderId);
-      const base = { hash: toHex(v.hash), sender: senders.get(sender) ?? sender, senderId: sender, mine: sender === myId, sentAt: Number(m.sentAt) };
-      if (m.kind === KIND_EPOCH_START) continue;
+    const open = async (v: VerifiedMessage): Promise<Content | null> => {
       const content = await this.open(g, v);
-      if (content === null) {
-        unreadable += 1;
-        continue;
-      }
-      switch (content.kind) {
-        case KIND_ANNOUNCEMENT:
-        case KIND_CHAT:
-        case KIND_PERSONAL:
-          chat.push({ ...base, kind: m.kind, text: content.text.text });
-          break;
-        case KIND_POST:
-        case KIND_PUBLIC_POST: {
-          const reference = toHex(m.reference);
-          const earlier = posts.get(reference);
-          if (earlier !== undefined) posts.delete(reference);
-          posts.set(base.hash, {
-            ...base,
-            first: earlier?.first ?? base.hash,
-            title: content.post.title,
-            markdown: content.post.markdown,
-            public: m.kind === KIND_PUBLIC_POST,
-            edited: earlier !== undefined,
-            deleted: false,
-          });
-          break;
-        }
-        case KIND_POST_DELETION: {
-          const post = posts.get(toHex(m.reference));
-          if (post !== undefined) post.deleted = true;
-          break;
-        }
-        case KIND_EVENT: {
-          const event = content.event;
-          events.set(base.hash, {
-            ...base,
-            title: event.title,
-            startsAt: Number(event.startsAt),
-            endsAt: Number(event.endsAt),
-            location: event.location,
-            description: event.description,
-            ics: eventIcs(v.hash, event, m.sentAt),
-            replies: { yes: [], no: [], maybe: [] },
-            myAnswer: null,
-            answers: new Map(),
-          });
-          break;
-        }
-        case KIND_EVENT_REPLY:
-          // A later reply of the same member replaces the earlier one (19.5).
-          events.get(toHex(m.reference))?.answers.set(sender, content.reply.answer);
-          break;
+      if (content === null) unreadable += 1;
+      return content;
+    };
+
+    const chat: ChatLine[] = [];
+    for (const v of chatLines) {
+      const content = await open(v);
+      if (content !== null && "text" in content) chat.push({ ...base(v), kind: v.message.kind, text: content.text.text });
+    }
+    const answers = new Map<string, Map<string, Answer>>();
+    for (const v of replies) {
+      const content = await open(v);
+      // A later reply of the same member replaces the earlier one (19.5).
+      if (content !== null && "reply" in content) {
+        const event = toHex(v.message.reference);
+        answers.set(event, (answers.get(event) ?? new Map<string, Answer>()).set(toHex(v.message.senderId), content.reply.answer));
       }
     }
+    const posts: (PostInfo & { at: number })[] = [];
+    for (const { latest, first } of live) {
+      const content = await open(latest);
+      if (content === null || !("post" in content)) continue;
+      posts.push({
+        ...base(latest),
+        first: toHex(first.hash),
+        title: content.post.title,
+        markdown: content.post.markdown,
+        public: latest.message.kind === KIND_PUBLIC_POST,
+        edited: latest !== first,
+        deleted: false,
+        at: byHash.get(toHex(first.hash))?.at ?? 0,
+      });
+    }
+    for (const first of deleted) {
+      posts.push({ ...base(first), first: toHex(first.hash), title: "", markdown: "", public: first.message.kind === KIND_PUBLIC_POST, edited: false, deleted: true, at: byHash.get(toHex(first.hash))?.at ?? 0 });
+    }
     const names = { 1: "yes", 2: "no", 3: "maybe" } as const;
-    const eventList: EventInfo[] = [...events.values()].map(({ answers, ...e }) => {
-      for (const [id, answer] of answers) e.replies[names[answer]].push(senders.get(id) ?? id);
-      return { ...e, myAnswer: answers.get(myId) ?? null };
-    });
+    const eventList: EventInfo[] = [];
+    for (const v of events) {
+      const content = await open(v);
+      if (content === null || !("event" in content)) continue;
+      const e = content.event;
+      const info: EventInfo = {
+        ...base(v),
+        title: e.title,
+        startsAt: Number(e.startsAt),
+        endsAt: Number(e.endsAt),
+        location: e.location,
+        description: e.description,
+        ics: eventIcs(v.hash, e, v.message.sentAt),
+        replies: { yes: [], no: [], maybe: [] },
+        myAnswer: null,
+      };
+      for (const [id, answer] of answers.get(info.hash) ?? []) info.replies[names[answer]].push(senders.get(id) ?? id);
+      info.myAnswer = answers.get(info.hash)?.get(myId) ?? null;
+      eventList.push(info);
+    }
     const role = roleIn(g.chain, g.roster, g.chain.epoch, fromHex(myId));
     const { memory } = this.kluis.session();
     const seen = await memory.groupSeen(groupId);
@@ -319,8 +350,8 @@ export class Groups {
       myRole: role === null ? null : ROLE_NAMES[role],
       members: await this.members(g),
       chat,
-      posts: [...posts.values()].reverse(),
-      events: eventList.sort((a, b) => a.startsAt - b.startsAt),
+      posts: posts.sort((x, y) => y.at - x.at).map(({ at: _, ...p }) => p),
+      events: eventList.sort((x, y) => x.startsAt - y.startsAt),
       unreadable,
       position: g.messages.length,
     };
@@ -534,4 +565,27 @@ export class Groups {
       stop.abort();
     }
   }
+}
+
+/**
+ * Messages this browser verified in an earlier session, given again by the server: each must be
+ * of this group and name the one before by its hash, and the last must be the head this browser
+ * kept (`IntegrityError`: another message at a place seen before, a fork). BLAKE3 links them to
+ * what was verified then, signatures, roles and epochs included.
+ */
+async function linked(chain: OrgChain, data: readonly Uint8Array[], head: Uint8Array): Promise<VerifiedMessage[]> {
+  const out: VerifiedMessage[] = [];
+  let previous: Bytes = ZERO_HASH;
+  for (const bytes of data) {
+    const message = decodeMessage(bytes);
+    if (!equal(message.groupId, chain.orgId) || !equal(message.previousHash, previous)) {
+      throw new IntegrityError(`group ${chain.name}: message ${out.length + 1} is another than this browser verified before`);
+    }
+    previous = await messageHash(message);
+    out.push({ message, hash: previous });
+  }
+  if (!equal(previous, data.length === 0 ? ZERO_HASH : head)) {
+    throw new IntegrityError(`group ${chain.name}: message ${data.length} is another than this browser saw (a fork)`);
+  }
+  return out;
 }

@@ -150,7 +150,11 @@ export function InboxScreen() {
         hint={m.t("messages.newHint")}
         button={m.t("messages.newSubmit")}
         submit={async (username) => {
-          const r = await start.run(() => app.vault.call({ type: "startConversation", username }));
+          const r = await start.run(
+            () => app.vault.call({ type: "startConversation", username }),
+            "",
+            (e) => (e instanceof ApiError && e.status === 404 ? m.t("group.userUnknown", { name: username }) : null),
+          );
           if (r !== undefined) navigate({ name: "conversation", groupId: r.groupId });
           return r?.groupId;
         }}

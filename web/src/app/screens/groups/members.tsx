@@ -6,6 +6,7 @@
 
 import { useState } from "preact/hooks";
 
+import { ApiError } from "../../../worker/errors.js";
 import type { GroupRole } from "../../../worker/protocol.js";
 import { useApp, useTask } from "../../context.js";
 import { Alert, Button, Field } from "../../ui.js";
@@ -35,7 +36,11 @@ export function MembersPanel({ live }: { live: LiveGroup }) {
     }
     setError(null);
     setNotice(null);
-    const done = await change.run(() => app.vault.call({ type: "addGroupMember", groupId: view.groupId, username: name, role }));
+    const done = await change.run(
+      () => app.vault.call({ type: "addGroupMember", groupId: view.groupId, username: name, role }),
+      "",
+      (e) => (e instanceof ApiError && e.status === 404 ? m.t("group.userUnknown", { name }) : null),
+    );
     if (done !== undefined) {
       setUsername("");
       setNotice(m.t("group.added", { name }));
