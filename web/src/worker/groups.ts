@@ -15,7 +15,7 @@
 import { equal, fromHex, toHex, type Bytes } from "../vault/bytes.js";
 import { randomBytes } from "../vault/crypto.js";
 import { encodeEvent, encodePost, encodeReply, encodeText, type Answer } from "../vault/content.js";
-import { IntegrityError, MalformedError, RollbackError } from "../vault/errors.js";
+import { IntegrityError, MalformedError, RollbackError, SecurityError } from "../vault/errors.js";
 import { atLeast, checkGroup, conversationName, epochKey, membersOf, roleIn } from "../vault/group.js";
 import { eventIcs } from "../vault/ics.js";
 import { isValidUsername, type Identity, type PrivateIdentity } from "../vault/keys.js";
@@ -66,6 +66,14 @@ import type { ChatLine, EventInfo, GroupMemberInfo, GroupRole, GroupSummary, Gro
 const PAGE = 1000;
 /** How long one `wait` listens before it answers "nothing new" (the page asks again). */
 const WAIT_MS = 25_000;
+/**
+ * How long a verified chain and roster are used for new messages before they are fetched again
+ * (a live chat would otherwise verify the group's keys for every line). A message that does not
+ * verify against them is verified once more against a fresh chain and roster before anything
+ * fails, so a rotation or a new member is never taken for tampering; the member list shown may
+ * lag this long behind an addition.
+ */
+const GROUP_RECHECK_MS = 60_000;
 /** How many of the newest chat lines a view decrypts and shows. */
 const CHAT_SHOWN = 200;
 /** How often a message is signed again on top of a newer head (409 stale_head) before giving up. */
@@ -122,6 +130,8 @@ interface Loaded {
   messages: VerifiedMessage[];
   /** Decrypted bodies by message hash (hex), each opened once. */
   opened: Map<string, Content | null>;
+  /** When the chain and roster were last fetched and verified (Date.now()). */
+  checkedAt: number;
 }
 
 export class Groups {
@@ -139,7 +149,7 @@ export class Groups {
 
   // -- reading ----------------------------------------------------------------------------------
   /** GET the group, verify its chain against the pin, its roster and its shape (14.2, 14.4, 19.1). */
-  private async verifyGroup(groupId: string): Promise<{ chain: OrgChain; roster: Roster; keys: Map<number, Bytes>; current: PrivateIdentity | null }> {
+  private async verifyGroup(groupId: string): Promise<Omit<Loaded, "state" | "messages" | "opened">> {
     const { me, memory } = this.kluis.session();
     const answer = obj(await this.kluis.api.call("GET", `/organisations/${groupId}`), "group");
     const records = list(answer["records"], "records").map((r, i) => unb64(r, `record ${i + 1}`));
@@ -157,7 +167,7 @@ export class Groups {
       keys.set(epoch, await epochKey(org));
       if (epoch === chain.epoch) current = org;
     }
-    return { chain, roster, keys, current };
+    return { chain, roster, keys, current, checkedAt: Date.now() };
   }
 
   /** Every message after `after`, in server order (paged). */
@@ -188,10 +198,20 @@ export class Groups {
    * message at an old place a fork), so their signatures need not be checked again, and a
    * long chat opens in the time it takes to hash it.
    */
-  private async load(groupId: string): Promise<Loaded> {
+  private async load(groupId: string, fresh = false): Promise<Loaded> {
     checkId(groupId, "group id");
+    const before = this.loaded.get(groupId);
+    if (fresh || before === undefined || Date.now() - before.checkedAt > GROUP_RECHECK_MS) return this.loadWith(groupId, await this.verifyGroup(groupId));
+    try {
+      return await this.loadWith(groupId, before);
+    } catch (error) {
+      if (!(error instanceof SecurityError)) throw error;
+      return this.loadWith(groupId, await this.verifyGroup(groupId)); // a rotation or a new member since
+    }
+  }
+
+  private async loadWith(groupId: string, group: Omit<Loaded, "state" | "messages" | "opened">): Promise<Loaded> {
     const { memory } = this.kluis.session();
-    const group = await this.verifyGroup(groupId);
     const before = this.loaded.get(groupId);
     const seen = await memory.groupSeen(groupId);
     let base: { state: ChainState | null; messages: VerifiedMessage[] };
@@ -205,16 +225,20 @@ export class Groups {
       if (kept === null) {
         base = { state: null, messages: [] };
       } else {
+        // The links first: a message dropped or replaced in the middle is said as such, not as a shorter chain.
+        const prefix = await linked(group.chain, data.slice(0, kept.count), data.length >= kept.count ? kept.head : null);
         if (data.length < kept.count) {
           throw new RollbackError(`group ${group.chain.name}: the server shows ${data.length} messages, this browser saw ${kept.count}`);
         }
-        base = { state: kept, messages: await linked(group.chain, data.slice(0, kept.count), kept.head) };
+        base = { state: kept, messages: prefix };
         data = data.slice(kept.count);
       }
     }
     const verified = await verifyMessages({ ...group, identityOf: this.identityOf }, base.state, data);
     const messages = base.messages.concat(verified.messages);
-    await memory.saveGroupSeen(groupId, { pin: chainPin(group.chain), state: stateToJson(verified.state), shown: seen?.shown ?? 0 });
+    if (data.length > 0 || before === undefined) {
+      await memory.saveGroupSeen(groupId, { pin: chainPin(group.chain), state: stateToJson(verified.state), shown: seen?.shown ?? 0 });
+    }
     const loaded: Loaded = { ...group, state: verified.state, messages, opened: before?.opened ?? new Map() };
     this.loaded.set(groupId, loaded);
     return loaded;
@@ -391,10 +415,11 @@ export class Groups {
    * Sign a message on top of the newest verified one and append it (19.3, "Writing"); on 409
    * stale_head the chain is verified again and the message signed again on top.
    */
-  private async append(groupId: string, kind: MessageKind, plaintext: Uint8Array, reference: Uint8Array = ZERO_HASH): Promise<void> {
+  private async append(groupId: string, kind: MessageKind, plaintext: Uint8Array, reference: Uint8Array = ZERO_HASH, verified?: Loaded): Promise<void> {
     const { me } = this.kluis.session();
     for (let attempt = 1; ; attempt++) {
-      const g = await this.load(groupId);
+      // The first attempt signs on top of what the caller just verified; a retry verifies the newer messages.
+      const g = attempt === 1 && verified !== undefined ? verified : await this.load(groupId, kind === KIND_EPOCH_START);
       const epoch = kind === KIND_EPOCH_START ? g.chain.epoch : g.state.epoch;
       if (kind !== KIND_EPOCH_START && g.state.epoch !== g.chain.epoch) {
         throw new ClientError("the group has a new key that an administrator has not started yet; try again later");
@@ -428,20 +453,22 @@ export class Groups {
     const writer = atLeast(role, ROLE_EDITOR);
     switch (r.what) {
       case "chat":
-        return this.append(r.groupId, g.chain.kind === KIND_CONVERSATION ? KIND_PERSONAL : KIND_CHAT, encodeText({ text: r.text }));
+        return this.append(r.groupId, g.chain.kind === KIND_CONVERSATION ? KIND_PERSONAL : KIND_CHAT, encodeText({ text: r.text }), ZERO_HASH, g);
       case "post":
         if (!writer) throw new ClientError("only editors and administrators write posts");
-        return this.append(r.groupId, r.public ? KIND_PUBLIC_POST : KIND_POST, encodePost({ title: r.title, markdown: r.markdown, attachments: [] }));
+        return this.append(r.groupId, r.public ? KIND_PUBLIC_POST : KIND_POST, encodePost({ title: r.title, markdown: r.markdown, attachments: [] }), ZERO_HASH, g);
       case "event":
         if (!writer) throw new ClientError("only editors and administrators add events");
         return this.append(
           r.groupId,
           KIND_EVENT,
           encodeEvent({ title: r.title, startsAt: BigInt(r.startsAt), endsAt: BigInt(r.endsAt), location: r.location, description: r.description }),
+          ZERO_HASH,
+          g,
         );
       case "reply":
         if (!g.state.events.has(r.eventHash)) throw new ClientError("no such event");
-        return this.append(r.groupId, KIND_EVENT_REPLY, encodeReply({ answer: r.answer }), fromHex(r.eventHash));
+        return this.append(r.groupId, KIND_EVENT_REPLY, encodeReply({ answer: r.answer }), fromHex(r.eventHash), g);
     }
   }
 
@@ -487,7 +514,7 @@ export class Groups {
   }
 
   private async administered(groupId: string): Promise<Loaded & { current: PrivateIdentity }> {
-    const g = await this.load(groupId);
+    const g = await this.load(groupId, true);
     if (roleIn(g.chain, g.roster, g.chain.epoch, fromHex(this.kluis.myId)) !== ROLE_ADMIN || g.current === null) {
       throw new ClientError("only an administrator of the group changes its members");
     }
@@ -503,6 +530,8 @@ export class Groups {
     const value = ROLE_VALUES[role];
     const membership = sealMembership(this.kluis.session().me, g.current, member, value, now());
     await this.kluis.api.call("POST", `/organisations/${groupId}/members`, { member_id: toHex(member.userId), role: value, epoch: g.chain.epoch, membership: b64(membership) });
+    const cached = this.loaded.get(groupId);
+    if (cached !== undefined) cached.checkedAt = 0; // the roster changed: the next view fetches and verifies it
   }
 
   /**
@@ -570,10 +599,10 @@ export class Groups {
 /**
  * Messages this browser verified in an earlier session, given again by the server: each must be
  * of this group and name the one before by its hash, and the last must be the head this browser
- * kept (`IntegrityError`: another message at a place seen before, a fork). BLAKE3 links them to
+ * kept, when `head` is given (`IntegrityError`: another message at a place seen before, a fork). BLAKE3 links them to
  * what was verified then, signatures, roles and epochs included.
  */
-async function linked(chain: OrgChain, data: readonly Uint8Array[], head: Uint8Array): Promise<VerifiedMessage[]> {
+async function linked(chain: OrgChain, data: readonly Uint8Array[], head: Uint8Array | null): Promise<VerifiedMessage[]> {
   const out: VerifiedMessage[] = [];
   let previous: Bytes = ZERO_HASH;
   for (const bytes of data) {
@@ -584,7 +613,7 @@ async function linked(chain: OrgChain, data: readonly Uint8Array[], head: Uint8A
     previous = await messageHash(message);
     out.push({ message, hash: previous });
   }
-  if (!equal(previous, data.length === 0 ? ZERO_HASH : head)) {
+  if (head !== null && !equal(previous, data.length === 0 ? ZERO_HASH : head)) {
     throw new IntegrityError(`group ${chain.name}: message ${data.length} is another than this browser saw (a fork)`);
   }
   return out;
