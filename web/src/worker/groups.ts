@@ -417,9 +417,12 @@ export class Groups {
    */
   private async append(groupId: string, kind: MessageKind, plaintext: Uint8Array, reference: Uint8Array = ZERO_HASH, verified?: Loaded): Promise<void> {
     const { me } = this.kluis.session();
+    let fresh = kind === KIND_EPOCH_START;
     for (let attempt = 1; ; attempt++) {
-      // The first attempt signs on top of what the caller just verified; a retry verifies the newer messages.
-      const g = attempt === 1 && verified !== undefined ? verified : await this.load(groupId, kind === KIND_EPOCH_START);
+      // The first attempt signs on top of what this browser verified last (no request before the
+      // POST); the server refuses it unless that is still the newest message (409 stale_head) and
+      // the epoch the current one (409 version_conflict), and a retry verifies what came since.
+      const g = attempt === 1 && verified !== undefined ? verified : await this.load(groupId, fresh);
       const epoch = kind === KIND_EPOCH_START ? g.chain.epoch : g.state.epoch;
       if (kind !== KIND_EPOCH_START && g.state.epoch !== g.chain.epoch) {
         throw new ClientError("the group has a new key that an administrator has not started yet; try again later");
@@ -441,14 +444,16 @@ export class Groups {
         await this.kluis.api.call("POST", `/organisations/${groupId}/messages`, { message: b64(message) });
         return;
       } catch (error) {
-        if (!(error instanceof ApiError && error.code === "stale_head" && attempt < SEND_ATTEMPTS)) throw error;
+        if (!(error instanceof ApiError && error.status === 409 && attempt < SEND_ATTEMPTS)) throw error;
+        fresh ||= error.code !== "stale_head"; // another epoch: the chain itself changed
       }
     }
   }
 
   /** Write a message of one of the page's kinds, after the client-side role check (19.3's table). */
   async send(r: SendGroupMessage): Promise<void> {
-    const g = await this.load(r.groupId);
+    // The page shows the group before anything is sent: what it showed is what this signs on.
+    const g = this.loaded.get(r.groupId) ?? (await this.load(r.groupId));
     const role = roleIn(g.chain, g.roster, g.chain.epoch, fromHex(this.kluis.myId));
     const writer = atLeast(role, ROLE_EDITOR);
     switch (r.what) {
