@@ -121,6 +121,12 @@ test("the group chat is live: a message sent in one browser appears in the other
   await bert.page.getByRole("button", { name: "Versturen" }).click();
   await anna.page.getByTestId("chat").getByText("Ik kom om zeven uur.").waitFor({ timeout: 10_000 });
   assert.match(await anna.page.getByTestId("chat").innerText(), /bert/);
+  // Both at once: one of them signed on a head that is no longer the newest (409 stale_head),
+  // verifies the other's message and signs again on top of it; both arrive, in both browsers.
+  await anna.page.getByLabel("Uw bericht").fill("Tegelijk van anna");
+  await bert.page.getByLabel("Uw bericht").fill("Tegelijk van bert");
+  await Promise.all([anna.page.getByRole("button", { name: "Versturen" }).click(), bert.page.getByRole("button", { name: "Versturen" }).click()]);
+  for (const d of [anna, bert]) for (const text of ["Tegelijk van anna", "Tegelijk van bert"]) await d.page.getByTestId("chat").getByText(text).waitFor({ timeout: 10_000 });
   await bert.page.getByRole("button", { name: "Versturen" }).click();
   await bert.page.getByText("Schrijf eerst een bericht.").waitFor();
   await expectAccessible(anna.page, "groep: chat");
