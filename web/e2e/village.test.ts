@@ -3,8 +3,9 @@
  * browser profiles against one real `kluis server`: a group made, members added, a news post
  * (Markdown shown as text: no HTML, no remote image), the group chat live between two browsers
  * (no reload), a meeting with a reply and its .ics, personal messages with an unread count, a
- * member removed who then cannot read what is written after; and the operator altering, dropping
- * and replaying stored messages, each ending on the security page with nothing of the group shown.
+ * member removed who then cannot read what is written after; and the operator altering, dropping,
+ * replaying, forging (a valid signature by a non-member) and cutting back stored messages, each
+ * ending on the security page with nothing of the group shown.
  * axe-core on every new screen; screenshots in build/screenshots/ (3x-).
  */
 
@@ -14,7 +15,7 @@ import { after, before, test } from "node:test";
 
 import type { Browser } from "playwright-core";
 
-import { device, expectAccessible, expectSecurityPage, KluisServer, launch, loginInUi, registerInUi, screenshot, type Device } from "./harness.js";
+import { device, expectAccessible, expectSecurityPage, KluisServer, launch, loginInUi, PASSPHRASE, registerInUi, screenshot, type Device } from "./harness.js";
 
 const GROUP = "dorpsbelangen-krewerd";
 
@@ -129,6 +130,13 @@ test("the group chat is live: a message sent in one browser appears in the other
   for (const d of [anna, bert]) for (const text of ["Tegelijk van anna", "Tegelijk van bert"]) await d.page.getByTestId("chat").getByText(text).waitFor({ timeout: 10_000 });
   await bert.page.getByRole("button", { name: "Versturen" }).click();
   await bert.page.getByText("Schrijf eerst een bericht.").waitFor();
+  // By keyboard only: the field, Tab to the button, Enter; then Tab to nothing but native controls.
+  await bert.page.getByLabel("Uw bericht").focus();
+  await bert.page.keyboard.type("Met het toetsenbord verstuurd.");
+  await bert.page.keyboard.press("Tab");
+  assert.equal(await bert.page.evaluate(() => document.activeElement?.textContent), "Versturen");
+  await bert.page.keyboard.press("Enter");
+  await anna.page.getByTestId("chat").getByText("Met het toetsenbord verstuurd.").waitFor({ timeout: 10_000 });
   await expectAccessible(anna.page, "groep: chat");
   await screenshot(anna.page, "33-groep-chat");
   await expectAccessible(bert.page, "groep: chat (telefoon)");
@@ -217,7 +225,7 @@ test("a removed member is told at once, and cannot read what is written after, e
   assert.equal(await carla.page.getByTestId("security-failure").count(), 0);
 });
 
-test("the operator alters, drops, replays or cuts back stored messages: the group does not open on a new session, the security page says so", async () => {
+test("the operator alters, drops, replays, forges or cuts back stored messages: the group does not open on a new session, the security page says so", async () => {
   const id = JSON.stringify(groupId());
   // Every row as it is now, to put back after each case.
   server.operator(`open(data / 'messages', 'w').write(json.dumps([[c.hex() if isinstance(c, bytes) else c for c in r] for r in db.execute("SELECT org_id, position, sender_id, message_hash, message, created_at FROM group_messages WHERE org_id = ?", (${id},)).fetchall()]))`);
@@ -248,6 +256,23 @@ for p in range(4, n + 1):
       "replayed",
       `${last}
 db.execute("INSERT INTO group_messages (org_id, position, sender_id, message_hash, message, created_at) SELECT org_id, ?, sender_id, message_hash, message, created_at FROM group_messages WHERE org_id = ? AND position = 4", (n + 1, ${id}))`,
+      "messages",
+      /De berichten van een groep kloppen niet/,
+    ],
+    [
+      // A real account that is no member signs a message on top of the newest: its signature is
+      // valid, its right to write in this group is not (check 6 of 19.4).
+      "forged by a non-member",
+      `import os, time
+from client_sdk.client import Client
+from vault.content import Text
+from vault.message import MessageKind, message_hash, seal_message
+dave = Client(${JSON.stringify(server.url)}, str(data.parent / "profile-dave"))
+dave.register("dave", ${JSON.stringify(PASSPHRASE)})
+position, head = db.execute("SELECT position, message_hash FROM group_messages WHERE org_id = ? ORDER BY position DESC LIMIT 1", (${id},)).fetchone()
+epoch = db.execute("SELECT epoch FROM organisations WHERE org_id = ?", (${id},)).fetchone()[0]
+m = seal_message(dave.me, group_id=bytes.fromhex(${id}), epoch=epoch, kind=MessageKind.CHAT, sequence=1, previous_hash=bytes.fromhex(head), reference=bytes(32), sent_at=int(time.time()), body=Text("De vergadering gaat niet door.").encode(), epoch_key=os.urandom(32))
+db.execute("INSERT INTO group_messages (org_id, position, sender_id, message_hash, message, created_at) VALUES (?, ?, ?, ?, ?, ?)", (${id}, position + 1, dave.my_id, message_hash(m).hex(), m, int(time.time())))`,
       "messages",
       /De berichten van een groep kloppen niet/,
     ],
