@@ -29,6 +29,12 @@ function groupId(): string {
   return server.operator(`print(db.execute("SELECT org_id FROM organisations WHERE name = '${GROUP}'").fetchone()[0])`).trim();
 }
 
+/** Nothing wider than the window (a phone of 360 px): no sideways scrolling. */
+async function fitsTheWindow(d: Device, screen: string): Promise<void> {
+  const overflow = await d.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `${screen}: the page is ${overflow} px wider than the window`);
+}
+
 async function openTab(d: Device, tab: "nieuws" | "chat" | "agenda" | "leden"): Promise<void> {
   await d.page.goto(`/#/groepen/${groupId()}/${tab}`);
   await d.page.getByRole("heading", { level: 1, name: GROUP }).waitFor();
@@ -106,6 +112,7 @@ test("a news post: Markdown shown as text only, no HTML run, no remote image fet
   assert.equal(await post.locator("img, script").count(), 0);
   assert.deepEqual(remote, []);
   await expectAccessible(bert.page, "groep: nieuws (telefoon)");
+  await fitsTheWindow(bert, "nieuws (telefoon)");
   await screenshot(bert.page, "31-groep-nieuws-telefoon");
   await expectAccessible(anna.page, "groep: nieuws (beheerder)");
   await screenshot(anna.page, "32-groep-nieuws");
@@ -140,6 +147,7 @@ test("the group chat is live: a message sent in one browser appears in the other
   await expectAccessible(anna.page, "groep: chat");
   await screenshot(anna.page, "33-groep-chat");
   await expectAccessible(bert.page, "groep: chat (telefoon)");
+  await fitsTheWindow(bert, "chat (telefoon)");
   await screenshot(bert.page, "34-groep-chat-telefoon");
 });
 
@@ -191,10 +199,12 @@ test("personal messages: a conversation, the unread count in the other's inbox, 
   await link.waitFor();
   assert.equal(await bert.page.getByTestId("unread").innerText(), "1 nieuw bericht");
   await expectAccessible(bert.page, "berichten (telefoon)");
+  await fitsTheWindow(bert, "berichten (telefoon)");
   await screenshot(bert.page, "36-berichten-telefoon");
   await link.click();
   await bert.page.getByTestId("chat").getByText("Bert, heb jij de sleutel van het dorpshuis?").waitFor();
   await expectAccessible(bert.page, "gesprek (telefoon)");
+  await fitsTheWindow(bert, "gesprek (telefoon)");
   await bert.page.getByRole("link", { name: "Terug naar mijn berichten" }).click();
   await bert.page.getByRole("link", { name: "Gesprek met anna" }).waitFor();
   assert.equal(await bert.page.getByTestId("unread").count(), 0, "read now");
