@@ -299,6 +299,7 @@ db.execute("INSERT INTO group_messages (org_id, position, sender_id, message_has
       assert.equal(await bert.page.getByTestId("chat").count(), 0, `${what}: nothing of the group is shown`);
       if (what === "altered") {
         await expectAccessible(bert.page, "veiligheidscontrole mislukt (groepsbericht)");
+        await fitsTheWindow(bert, "veiligheidscontrole mislukt (telefoon)");
         await screenshot(bert.page, "37-veiligheidscontrole-groepsbericht");
       }
     } finally {
