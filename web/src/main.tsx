@@ -14,6 +14,8 @@ import { LoginScreen, RecoveryScreen, RegisterScreen } from "./app/screens/accou
 import { DossierScreen } from "./app/screens/dossier.js";
 import { DossiersScreen } from "./app/screens/dossiers.js";
 import { LogScreen, VersionsScreen } from "./app/screens/log.js";
+import { ConversationScreen, GroupScreen } from "./app/screens/groups/home.js";
+import { GroupsScreen, InboxScreen } from "./app/screens/groups/list.js";
 import { ChangePassphraseScreen, RecoverAccountScreen } from "./app/screens/passphrase.js";
 import { SecurityScreen } from "./app/screens/security.js";
 import { Alert } from "./app/ui.js";
@@ -133,6 +135,19 @@ function Shell({ vault }: { vault: VaultClient }) {
       case "changePassphrase":
         screen = <ChangePassphraseScreen />;
         break;
+      // village groups and personal messages
+      case "groups":
+        screen = <GroupsScreen />;
+        break;
+      case "group":
+        screen = <GroupScreen groupId={route.groupId} tab={route.tab} />;
+        break;
+      case "inbox":
+        screen = <InboxScreen />;
+        break;
+      case "conversation":
+        screen = <ConversationScreen groupId={route.groupId} />;
+        break;
       default:
         screen = <DossiersScreen />;
     }
@@ -158,9 +173,17 @@ function Shell({ vault }: { vault: VaultClient }) {
           </p>
           <nav class="kluis-nav" aria-label="Kluis">
             {me !== null && failure === null ? (
-              <a class="utrecht-link utrecht-link--html-a" href="#/dossiers">
-                {m.t("nav.dossiers")}
-              </a>
+              <>
+                <a class="utrecht-link utrecht-link--html-a" href="#/dossiers">
+                  {m.t("nav.dossiers")}
+                </a>
+                <a class="utrecht-link utrecht-link--html-a" href="#/groepen">
+                  {m.t("group.nav")}
+                </a>
+                <a class="utrecht-link utrecht-link--html-a" href="#/berichten">
+                  {m.t("messages.nav")}
+                </a>
+              </>
             ) : null}
             <button type="button" class="utrecht-button utrecht-button--subtle kluis-lang" lang={other} aria-label={m.t("nav.languageLabel")} onClick={() => app.setLang(other)}>
               {m.t("nav.language")}

@@ -13,7 +13,16 @@ export type Route =
   | { name: "dossiers" }
   | { name: "dossier"; dossierId: string }
   | { name: "log"; dossierId: string }
-  | { name: "versions"; documentId: string; dossierId: string };
+  | { name: "versions"; documentId: string; dossierId: string }
+  // village groups and personal messages (screens/groups/)
+  | { name: "groups" }
+  | { name: "group"; groupId: string; tab: GroupTab }
+  | { name: "inbox" }
+  | { name: "conversation"; groupId: string };
+
+/** A group home's tabs, by their Dutch path. */
+export const GROUP_TABS = { nieuws: "news", chat: "chat", agenda: "agenda", leden: "members" } as const;
+export type GroupTab = (typeof GROUP_TABS)[keyof typeof GROUP_TABS];
 
 const ID = "([0-9a-f]{32})";
 
@@ -29,6 +38,13 @@ export function parseRoute(hash: string): Route {
     return { name: "versions", dossierId: m[1] as string, documentId: m[2] as string };
   }
   if ((m = path.match(new RegExp(`^/dossiers/${ID}$`)))) return { name: "dossier", dossierId: m[1] as string };
+  // village groups and personal messages
+  if (path === "/groepen") return { name: "groups" };
+  if ((m = path.match(new RegExp(`^/groepen/${ID}(?:/(nieuws|chat|agenda|leden))?$`)))) {
+    return { name: "group", groupId: m[1] as string, tab: GROUP_TABS[(m[2] ?? "nieuws") as keyof typeof GROUP_TABS] };
+  }
+  if (path === "/berichten") return { name: "inbox" };
+  if ((m = path.match(new RegExp(`^/berichten/${ID}$`)))) return { name: "conversation", groupId: m[1] as string };
   return { name: "dossiers" };
 }
 
@@ -50,6 +66,16 @@ export function hrefOf(route: Route): string {
       return `#/dossiers/${route.dossierId}/logboek`;
     case "versions":
       return `#/dossiers/${route.dossierId}/documenten/${route.documentId}/versies`;
+    case "groups":
+      return "#/groepen";
+    case "group": {
+      const tab = Object.entries(GROUP_TABS).find(([, t]) => t === route.tab)?.[0] ?? "nieuws";
+      return `#/groepen/${route.groupId}/${tab}`;
+    }
+    case "inbox":
+      return "#/berichten";
+    case "conversation":
+      return `#/berichten/${route.groupId}`;
   }
 }
 

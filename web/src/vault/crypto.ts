@@ -76,10 +76,18 @@ export class Blake3 {
   }
 }
 
+/**
+ * One hasher for every one-shot hash: creating one instantiates WebAssembly (about 0.3 ms in
+ * Node, more in a busy browser), which dominated verifying a long message chain. Safe to share:
+ * init, update and digest run without an await between them.
+ */
+let oneShot: Promise<IHasher> | null = null;
+
 export async function blake3(data: Uint8Array): Promise<Bytes> {
-  const hasher = await Blake3.create();
+  const hasher = await (oneShot ??= createBLAKE3(256));
+  hasher.init();
   hasher.update(data);
-  return hasher.digest();
+  return copy(hasher.digest("binary"));
 }
 
 // -- key derivation --------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import type { CommonPasswords } from "../vault/passphrase.js";
 import { ageFileKey, decryptPayload, encryptPayload, type PayloadDigest } from "../vault/payload.js";
 import type { Transport } from "./api.js";
 import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, WithheldDocumentError, type ClientErrorName } from "./errors.js";
+import { Groups } from "./groups.js";
 import { Kluis, type ProgressFn } from "./kluis.js";
 import type { CallType, Calls, DigestInfo, Request, Response, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
@@ -99,6 +100,14 @@ const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
   addVersion: "header",
   openDocument: "header",
   accessLog: "log",
+  groups: "messages",
+  group: "messages",
+  createGroup: "messages",
+  startConversation: "messages",
+  addGroupMember: "messages",
+  removeGroupMember: "messages",
+  sendGroupMessage: "messages",
+  groupWait: "messages",
 };
 
 function toWireError(error: unknown, type?: CallType): WireError {
@@ -135,6 +144,8 @@ export function createHandler(options: HandlerOptions = {}): Handle {
   const session: Session = { pending: null, me: null, fileKeys: new Map() };
   const base = options.base ?? (typeof location === "undefined" ? "" : location.origin);
   let kluis = new Kluis(options.store ?? defaultStore(), base, options.transport, options.commonPasswords);
+  let village: Groups | null = null;
+  const villageOf = (): Groups => (village ??= new Groups(kluis));
   let server = base;
   let used = false; // a call other than init ran: the server can no longer change
   let report: ProgressFn = () => undefined;
@@ -154,6 +165,7 @@ export function createHandler(options: HandlerOptions = {}): Handle {
           if (used) throw new ProtocolError("ProtocolError", "init: the server is chosen before any other call");
           // What this device remembers (pins, the KDF floor, ...) is kept per server.
           kluis = new Kluis(options.store ?? defaultStore(origin), origin, options.transport, options.commonPasswords);
+          village = null;
           server = origin;
         }
       }
@@ -281,6 +293,7 @@ export function createHandler(options: HandlerOptions = {}): Handle {
     },
 
     async logout() {
+      village?.wipe();
       await kluis.logout();
       for (const key of session.fileKeys.values()) key.fill(0);
       session.fileKeys.clear();
@@ -289,6 +302,44 @@ export function createHandler(options: HandlerOptions = {}): Handle {
       session.pending = null;
       session.me = null;
       return { result: {} };
+    },
+
+    // -- village groups and conversations (groups.ts) --
+    async groups() {
+      return { result: { groups: await villageOf().list() } };
+    },
+
+    async group(r) {
+      return { result: { group: await villageOf().view(stringField(r.groupId, "groupId")) } };
+    },
+
+    async createGroup(r) {
+      return { result: { groupId: await villageOf().create(stringField(r.name, "name")) } };
+    },
+
+    async startConversation(r) {
+      return { result: { groupId: await villageOf().startConversation(stringField(r.username, "username")) } };
+    },
+
+    async addGroupMember(r) {
+      if (r.role !== "admin" && r.role !== "editor" && r.role !== "member") throw new ProtocolError("ProtocolError", "role must be admin, editor or member");
+      await villageOf().addMember(stringField(r.groupId, "groupId"), stringField(r.username, "username"), r.role);
+      return { result: {} };
+    },
+
+    async removeGroupMember(r) {
+      await villageOf().removeMember(stringField(r.groupId, "groupId"), stringField(r.userId, "userId"));
+      return { result: {} };
+    },
+
+    async sendGroupMessage(r) {
+      await villageOf().send(r.message);
+      return { result: {} };
+    },
+
+    async groupWait(r) {
+      if (!Number.isSafeInteger(r.after) || r.after < 0) throw new ProtocolError("ProtocolError", "after must be a whole number from 0");
+      return { result: await villageOf().wait(stringField(r.groupId, "groupId"), r.after) };
     },
   };
 
@@ -299,7 +350,9 @@ export function createHandler(options: HandlerOptions = {}): Handle {
     }
     const known = type as CallType;
     if (known !== "init") used = true;
-    report = progress ?? (() => undefined);
+    // groupWait runs beside the queued calls (worker.ts) and reports nothing: it leaves their reporter alone.
+    const reports = known !== "groupWait";
+    if (reports) report = progress ?? (() => undefined);
     try {
       await ready();
       const call = calls[known] as (r: Request) => Promise<{ result: unknown; transfer?: ArrayBuffer[] }>;
@@ -308,7 +361,7 @@ export function createHandler(options: HandlerOptions = {}): Handle {
     } catch (error) {
       return { response: { type: known, ok: false, error: toWireError(error, known) }, transfer: [] };
     } finally {
-      report = () => undefined;
+      if (reports) report = () => undefined;
     }
   };
 }

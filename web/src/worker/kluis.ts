@@ -112,7 +112,7 @@ function versionRecord(value: unknown): VersionRecord {
   }
 }
 
-interface Contact {
+export interface Contact {
   identity: Identity;
   verified: boolean;
 }
@@ -180,7 +180,8 @@ export class Kluis {
   partPolicy: PartPolicy = DEFAULT_PART_POLICY;
 
   // -- the session ----------------------------------------------------------------------------
-  private session(): { me: PrivateIdentity; memory: AccountMemory } {
+  /** The logged-in keys and this device's memory (groups.ts works in the same session). */
+  session(): { me: PrivateIdentity; memory: AccountMemory } {
     if (this.me === null || this.memory === null) throw new ClientError("log in first");
     return { me: this.me, memory: this.memory };
   }
@@ -459,7 +460,7 @@ export class Kluis {
 
   // -- contacts (base.py, trust.py) -----------------------------------------------------------
   /** base.py `_contact_from_user` and trust.py `check_record` / `trust`. */
-  private async contactFromUser(user: unknown, expect: { username?: string; userId?: string }): Promise<Contact> {
+  async contactFromUser(user: unknown, expect: { username?: string; userId?: string }): Promise<Contact> {
     const { me, memory } = this.session();
     const u = obj(user, "user");
     const identity = await decodeIdentity(unb64(u["identity"], "identity"));
@@ -499,7 +500,7 @@ export class Kluis {
     return contact;
   }
 
-  private async contactById(userId: string): Promise<Contact> {
+  async contactById(userId: string): Promise<Contact> {
     const { me } = this.session();
     const cached = this.contacts.get(userId);
     if (cached !== undefined) return cached;
