@@ -16,6 +16,9 @@ import { DossiersScreen } from "./app/screens/dossiers.js";
 import { LogScreen, VersionsScreen } from "./app/screens/log.js";
 import { ChangePassphraseScreen, RecoverAccountScreen } from "./app/screens/passphrase.js";
 import { SecurityScreen } from "./app/screens/security.js";
+import { CaseScreen, InboxScreen } from "./app/screens/inbox.js";
+import { OrganisationScreen, OrganisationsScreen } from "./app/screens/organisations.js";
+import { ReceiptsScreen } from "./app/screens/receipts.js";
 import { Alert } from "./app/ui.js";
 import { VaultClient } from "./worker/client.js";
 import { readConfig } from "./worker/origin.js";
@@ -133,6 +136,21 @@ function Shell({ vault }: { vault: VaultClient }) {
       case "changePassphrase":
         screen = <ChangePassphraseScreen />;
         break;
+      case "organisations":
+        screen = <OrganisationsScreen />;
+        break;
+      case "organisation":
+        screen = <OrganisationScreen orgId={route.orgId} />;
+        break;
+      case "inbox":
+        screen = <InboxScreen orgId={route.orgId} />;
+        break;
+      case "case":
+        screen = <CaseScreen orgId={route.orgId} dossierId={route.dossierId} />;
+        break;
+      case "receipts":
+        screen = <ReceiptsScreen dossierId={route.dossierId} />;
+        break;
       default:
         screen = <DossiersScreen />;
     }
@@ -160,6 +178,11 @@ function Shell({ vault }: { vault: VaultClient }) {
             {me !== null && failure === null ? (
               <a class="utrecht-link utrecht-link--html-a" href="#/dossiers">
                 {m.t("nav.dossiers")}
+              </a>
+            ) : null}
+            {me !== null && failure === null ? (
+              <a class="utrecht-link utrecht-link--html-a" href="#/organisaties">
+                {m.t("organisation.nav")}
               </a>
             ) : null}
             <button type="button" class="utrecht-button utrecht-button--subtle kluis-lang" lang={other} aria-label={m.t("nav.languageLabel")} onClick={() => app.setLang(other)}>

@@ -13,7 +13,13 @@ export type Route =
   | { name: "dossiers" }
   | { name: "dossier"; dossierId: string }
   | { name: "log"; dossierId: string }
-  | { name: "versions"; documentId: string; dossierId: string };
+  | { name: "versions"; documentId: string; dossierId: string }
+  // organisations, the case inbox and receipts (screens/organisations.tsx, inbox.tsx, receipts.tsx)
+  | { name: "organisations" }
+  | { name: "organisation"; orgId: string }
+  | { name: "inbox"; orgId: string }
+  | { name: "case"; orgId: string; dossierId: string }
+  | { name: "receipts"; dossierId: string };
 
 const ID = "([0-9a-f]{32})";
 
@@ -29,6 +35,12 @@ export function parseRoute(hash: string): Route {
     return { name: "versions", dossierId: m[1] as string, documentId: m[2] as string };
   }
   if ((m = path.match(new RegExp(`^/dossiers/${ID}$`)))) return { name: "dossier", dossierId: m[1] as string };
+  // organisations, the case inbox and receipts
+  if (path === "/organisaties") return { name: "organisations" };
+  if ((m = path.match(new RegExp(`^/organisaties/${ID}$`)))) return { name: "organisation", orgId: m[1] as string };
+  if ((m = path.match(new RegExp(`^/organisaties/${ID}/dossiers$`)))) return { name: "inbox", orgId: m[1] as string };
+  if ((m = path.match(new RegExp(`^/organisaties/${ID}/dossiers/${ID}$`)))) return { name: "case", orgId: m[1] as string, dossierId: m[2] as string };
+  if ((m = path.match(new RegExp(`^/dossiers/${ID}/ontvangstbevestigingen$`)))) return { name: "receipts", dossierId: m[1] as string };
   return { name: "dossiers" };
 }
 
@@ -50,6 +62,16 @@ export function hrefOf(route: Route): string {
       return `#/dossiers/${route.dossierId}/logboek`;
     case "versions":
       return `#/dossiers/${route.dossierId}/documenten/${route.documentId}/versies`;
+    case "organisations":
+      return "#/organisaties";
+    case "organisation":
+      return `#/organisaties/${route.orgId}`;
+    case "inbox":
+      return `#/organisaties/${route.orgId}/dossiers`;
+    case "case":
+      return `#/organisaties/${route.orgId}/dossiers/${route.dossierId}`;
+    case "receipts":
+      return `#/dossiers/${route.dossierId}/ontvangstbevestigingen`;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 
 import { ascii, concat, equal, isZero, Reader, u32, u64, u8, vbytes, type Bytes } from "./bytes.js";
-import { blake3, boxSeal, boxSealOpen, sha512 } from "./crypto.js";
+import { blake3, boxSeal, boxSealOpen, randomBytes, sha512 } from "./crypto.js";
 import { IntegrityError, KeyMismatchError, MalformedError, RollbackError, SecurityError, SignatureError } from "./errors.js";
 import { decodeGrant, type Grant } from "./grant.js";
 import {
@@ -238,6 +238,41 @@ export function checkPin(chain: OrgChain, pin: ChainPin): void {
   if (!equal(epochKeys(chain, pin.epoch).identity.keyId, pin.keyId)) {
     throw new KeyMismatchError(`organisation ${chain.name}: epoch ${pin.epoch} now has other keys than this device saw`);
   }
+}
+
+// -- writing the chain (vault/organisation.py `new_organisation`, `next_epoch`) -----------------
+
+/** An OrgKeys record for `org`, signed by `author` and, after epoch 1, by the previous epoch's key. */
+export function sealOrgKeys(author: PrivateIdentity, org: PrivateIdentity, kind: number, previous: PrivateIdentity | null, createdAt: bigint): Bytes {
+  const body = concat(
+    ascii(KEYS_MAGIC),
+    Uint8Array.of(1),
+    u8(kind),
+    vbytes(org.public.encoded),
+    previous === null ? new Uint8Array(32) : previous.public.keyId,
+    author.public.userId,
+    author.public.keyId,
+    u64(createdAt),
+  );
+  const signed = concat(body, signWithLabel(author.signingSecretKey, ORGANISATION_KEYS_SIGNATURE, body));
+  if (previous === null) return signed;
+  return concat(signed, signWithLabel(previous.signingSecretKey, ORGANISATION_SUCCESSION_SIGNATURE, signed));
+}
+
+/** Epoch 1 of a new organisation: fresh keys and their record. */
+export async function newOrganisation(
+  author: PrivateIdentity,
+  f: { orgId: Uint8Array; name: string; kind: number; createdAt: bigint },
+): Promise<{ org: PrivateIdentity; record: Bytes }> {
+  const org = await privateIdentityFromKeys(f.orgId, f.name, 1, randomBytes(PRIVATE_KEYS_SIZE));
+  return { org, record: sealOrgKeys(author, org, f.kind, null, f.createdAt) };
+}
+
+/** Epoch n+1: fresh keys, signed by `author` and by the epoch-n keys `previous`. */
+export async function nextEpoch(author: PrivateIdentity, previous: PrivateIdentity, kind: number, createdAt: bigint): Promise<{ org: PrivateIdentity; record: Bytes }> {
+  const id = previous.public;
+  const org = await privateIdentityFromKeys(id.userId, id.username, id.keyVersion + 1, randomBytes(PRIVATE_KEYS_SIZE));
+  return { org, record: sealOrgKeys(author, org, kind, previous, createdAt) };
 }
 
 // -- memberships -------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import { ageFileKey, decryptPayload, encryptPayload, type PayloadDigest } from "
 import type { Transport } from "./api.js";
 import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, WithheldDocumentError, type ClientErrorName } from "./errors.js";
 import { Kluis, type ProgressFn } from "./kluis.js";
+import { Organisations } from "./organisations.js";
 import type { CallType, Calls, DigestInfo, Request, Response, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
 import { serverOrigin } from "./origin.js";
@@ -66,6 +67,13 @@ function stringField(value: unknown, field: string): string {
   return value;
 }
 
+/** An id the page names (it goes into a server path): 32 lower-case hex digits. */
+function idField(value: unknown, field: string): string {
+  const text = stringField(value, field);
+  if (!/^[0-9a-f]{32}$/.test(text)) throw new ProtocolError("ProtocolError", `${field} must be an id`);
+  return text;
+}
+
 function digestInfo(d: PayloadDigest): DigestInfo {
   return { size: d.size, blake3: d.blake3, plaintextSize: d.plaintextSize };
 }
@@ -76,6 +84,8 @@ function checkOf(error: SecurityError, context: SecurityCheck): SecurityCheck {
   if (error instanceof WithheldDocumentError) return "withheld";
   if (error instanceof TamperedLogError) return "log";
   if (error instanceof DowngradeError) return "kdf";
+  // An organisation's keys or a receipt (worker/organisations.ts): the page names that, whatever class.
+  if (context === "organisation" || context === "receipt") return context;
   // An account's keys are not the ones this device may trust (K1, K2): whatever the call was
   // doing, the page says that, not that the list or a document was wrong.
   if (error instanceof UnverifiedKeyError) return "keys";
@@ -99,6 +109,13 @@ const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
   addVersion: "header",
   openDocument: "header",
   accessLog: "log",
+  organisations: "organisation",
+  organisation: "organisation",
+  createOrganisation: "organisation",
+  addMember: "organisation",
+  removeMember: "organisation",
+  inbox: "organisation",
+  receipts: "receipt",
 };
 
 function toWireError(error: unknown, type?: CallType): WireError {
@@ -133,6 +150,8 @@ export function createHandler(options: HandlerOptions = {}): Handle {
   const session: Session = { pending: null, me: null, fileKeys: new Map() };
   const base = options.base ?? (typeof location === "undefined" ? "" : location.origin);
   let kluis = new Kluis(options.store ?? defaultStore(), base, options.transport, options.commonPasswords);
+  let organisations = new Organisations(kluis);
+  kluis.organisations = organisations;
   let server = base;
   let used = false; // a call other than init ran: the server can no longer change
   let report: ProgressFn = () => undefined;
@@ -152,6 +171,8 @@ export function createHandler(options: HandlerOptions = {}): Handle {
           if (used) throw new ProtocolError("ProtocolError", "init: the server is chosen before any other call");
           // What this device remembers (pins, the KDF floor, ...) is kept per server.
           kluis = new Kluis(options.store ?? defaultStore(origin), origin, options.transport, options.commonPasswords);
+          organisations = new Organisations(kluis);
+          kluis.organisations = organisations;
           server = origin;
         }
       }
@@ -274,6 +295,34 @@ export function createHandler(options: HandlerOptions = {}): Handle {
 
     async accessLog(r) {
       return { result: await kluis.accessLog(stringField(r.dossierId, "dossierId")) };
+    },
+
+    async organisations() {
+      return { result: { organisations: await organisations.mine() } };
+    },
+
+    async organisation(r) {
+      return { result: { organisation: await organisations.view(idField(r.orgId, "orgId")) } };
+    },
+
+    async createOrganisation(r) {
+      return { result: { organisation: await organisations.create(stringField(r.name, "name"), stringField(r.kind, "kind")) } };
+    },
+
+    async addMember(r) {
+      return { result: { organisation: await organisations.addMember(idField(r.orgId, "orgId"), stringField(r.username, "username"), r.admin === true) } };
+    },
+
+    async removeMember(r) {
+      return { result: await organisations.removeMember(idField(r.orgId, "orgId"), idField(r.userId, "userId")) };
+    },
+
+    async inbox(r) {
+      return { result: await organisations.inbox(idField(r.orgId, "orgId")) };
+    },
+
+    async receipts(r) {
+      return { result: { receipts: await organisations.receipts(idField(r.dossierId, "dossierId")) } };
     },
 
     async logout() {

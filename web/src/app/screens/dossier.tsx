@@ -167,6 +167,14 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
           <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "log", dossierId })}>
             {m.t("dossier.log")}
           </a>
+          {dossier.role === "owner" ? (
+            <>
+              {" · "}
+              <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "receipts", dossierId })}>
+                {m.t("inbox.receiptsLink")}
+              </a>
+            </>
+          ) : null}
         </p>
       ) : null}
       {load.error ? <Alert type="error">{load.error}</Alert> : null}

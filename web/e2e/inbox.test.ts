@@ -1,0 +1,176 @@
+/**
+ * Organisations and the case inbox, end to end (docs/client.md sections 13 and 14): an IMG
+ * administrator creates the organisation and adds a colleague in the browser; a resident shares
+ * a dossier with it from the command line (which checks the browser's key chain); the colleague
+ * finds it in the inbox, opens it (the signed receipt goes out), downloads a document; the
+ * resident sees the receipt, checked, in the browser and with `kluis receipts`. Then the
+ * administrator removes the colleague (a new key): the colleague no longer sees the case, and
+ * the administrator reads the document the resident added afterwards. A lying server: a receipt
+ * with a changed signature, and an organisation key record changed, each end on the security page.
+ */
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, test } from "node:test";
+
+import type { Browser } from "playwright-core";
+
+import { axeScreens, device, expectAccessible, expectSecurityPage, KluisServer, launch, loginInUi, registerInUi, screenshot, type Device } from "./harness.js";
+
+const REPORT = "%PDF-1.4\n% Schaderapport: scheur in de achtergevel, opname 3 december.\n".repeat(30);
+const LATER = "%PDF-1.4\n% Aanvulling na de tweede opname.\n".repeat(10);
+
+let server: KluisServer;
+let browser: Browser;
+let anna: Device; // IMG's administrator
+let piet: Device; // an IMG colleague
+let bram: Device; // the resident, in the browser too
+let dossierId = "";
+let orgId = "";
+
+before(async () => {
+  server = await KluisServer.start();
+  browser = await launch();
+  anna = await device(browser, server);
+  piet = await device(browser, server);
+  bram = await device(browser, server);
+});
+
+after(async () => {
+  console.log(`axe checked: ${axeScreens.join(", ")}`);
+  await browser?.close();
+  await server?.stop();
+});
+
+function resident(args: string[], status = 0): string {
+  const run = server.cli("profile-bram", args);
+  assert.equal(run.status, status, `kluis ${args.join(" ")} gave ${run.status}:\n${run.stdout}\n${run.stderr}`);
+  return run.stdout;
+}
+
+test("an organisation made in the browser: a colleague's inbox, the case, the receipt checked by the resident, and a removed member", async () => {
+  await registerInUi(anna.page, "anna-img");
+  await registerInUi(piet.page, "piet-img");
+
+  // Anna creates IMG in the browser and adds Piet.
+  await anna.page.getByRole("link", { name: "Organisaties" }).click();
+  await anna.page.getByRole("heading", { level: 1, name: "Mijn organisaties" }).waitFor();
+  await anna.page.getByText("U bent nog geen lid van een organisatie.").waitFor();
+  await expectAccessible(anna.page, "organisaties");
+  await anna.page.getByLabel("Naam van de organisatie").fill("img");
+  await anna.page.getByLabel("Soort organisatie").selectOption("institution");
+  await anna.page.getByRole("button", { name: "Organisatie aanmaken" }).click();
+  await anna.page.getByRole("heading", { level: 1, name: "img" }).waitFor();
+  await anna.page.getByText("Niet gecontroleerd").waitFor();
+  orgId = anna.page.url().split("/").pop() as string;
+  await anna.page.getByLabel("Gebruikersnaam van het nieuwe lid").fill("piet-img");
+  await anna.page.getByRole("button", { name: "Lid toevoegen" }).click();
+  await anna.page.getByText("piet-img is nu lid.").waitFor();
+  await anna.page.locator('[data-member="piet-img"]').getByText("(lid)").waitFor();
+  await expectAccessible(anna.page, "organisatie");
+  await screenshot(anna.page, "60-organisatie-img");
+
+  // Bram shares a dossier with @img from the command line: the CLI verifies the chain and the
+  // memberships the browser wrote (format section 14).
+  resident(["register", "bram"]);
+  dossierId = resident(["dossier", "create", "Schade Molenweg 7"]).trim();
+  resident(["add", dossierId, server.file("schaderapport.pdf", REPORT)]);
+  resident(["share", dossierId, "@img", "--allow-unverified"]);
+
+  // Piet's inbox: the case, decrypted and checked, searchable.
+  await piet.page.getByRole("link", { name: "Organisaties" }).click();
+  await piet.page.getByRole("link", { name: "Binnengekomen dossiers van img" }).click();
+  const inbox = piet.page.getByTestId("inbox");
+  await inbox.getByRole("link", { name: "Schade Molenweg 7" }).waitFor();
+  await inbox.getByText("Van bram").waitFor();
+  await inbox.getByText("nieuw").waitFor();
+  await expectAccessible(piet.page, "binnengekomen dossiers");
+  await screenshot(piet.page, "61-binnengekomen-dossiers");
+  await piet.page.getByRole("searchbox", { name: "Zoeken" }).fill("molenweg bram");
+  await piet.page.getByText("1 van 1 dossiers").waitFor();
+  await piet.page.getByRole("searchbox", { name: "Zoeken" }).fill("kerkstraat");
+  await piet.page.getByText("0 van 1 dossiers").waitFor();
+  await piet.page.getByRole("searchbox", { name: "Zoeken" }).fill("");
+  await piet.page.getByLabel("Laat zien").selectOption("new");
+  await piet.page.getByText("1 van 1 dossiers").waitFor();
+
+  // The case: the document, the receipt sent, the download.
+  await inbox.getByRole("link", { name: "Schade Molenweg 7" }).click();
+  await piet.page.getByRole("heading", { level: 1, name: "Schade Molenweg 7" }).waitFor();
+  await piet.page.getByText("Kluis heeft namens img een ondertekende ontvangstbevestiging naar de bewoner gestuurd.").waitFor();
+  await expectAccessible(piet.page, "dossier uit de inbox");
+  await screenshot(piet.page, "62-dossier-uit-de-inbox");
+  const [download] = await Promise.all([piet.page.waitForEvent("download"), piet.page.getByRole("button", { name: "schaderapport.pdf downloaden" }).click()]);
+  assert.equal(readFileSync((await download.path()) as string, "utf8"), REPORT);
+
+  // A second visit: nothing new, and no second receipt for what a receipt covers already.
+  await piet.page.goto(`/#/organisaties/${orgId}/dossiers`);
+  await piet.page.getByTestId("inbox").getByRole("link", { name: "Schade Molenweg 7" }).waitFor();
+  assert.equal(await piet.page.getByTestId("inbox").getByText("nieuw").count(), 0);
+
+  // The resident: the receipt, checked by the Python client and in the browser.
+  const receipts = JSON.parse(resident(["receipts", dossierId, "--json"])) as { organisation: string; member: string; status: string }[];
+  assert.deepEqual(
+    receipts.map((r) => [r.organisation, r.member, r.status]),
+    [["img", "piet-img", "verified"]],
+  );
+  await loginInUi(bram.page, "bram");
+  await bram.page.getByRole("link", { name: "Schade Molenweg 7" }).click();
+  await bram.page.getByRole("link", { name: "Ontvangstbevestigingen" }).click();
+  const shown = bram.page.getByTestId("receipts");
+  await shown.getByText(/^Ontvangen door img op \d+ december 2026 om \d\d:\d\d, ondertekend$/).waitFor();
+  await shown.getByText("1 document · geopend door piet-img · organisatie niet gecontroleerd").waitFor();
+  await expectAccessible(bram.page, "ontvangstbevestigingen");
+  await screenshot(bram.page, "63-ontvangstbevestigingen");
+
+  // Anna removes Piet: a new key for img, every share re-wrapped.
+  await anna.page.reload();
+  await loginInUi(anna.page, "anna-img");
+  await anna.page.goto(`/#/organisaties/${orgId}`);
+  await anna.page.getByRole("button", { name: "piet-img verwijderen uit de organisatie" }).click();
+  await anna.page.getByRole("button", { name: "Ja, verwijder piet-img" }).click();
+  await anna.page.getByText(/piet-img is verwijderd\. De organisatie heeft een nieuwe sleutel \(1 gedeelde/).waitFor();
+  assert.equal(await anna.page.locator('[data-member="piet-img"]').count(), 0);
+
+  // Bram adds a document afterwards (his client follows img's rotation first, 13.5).
+  resident(["add", dossierId, server.file("aanvulling.pdf", LATER)]);
+
+  // Piet: not a member any more; the case is gone for him.
+  await piet.page.goto("/#/organisaties");
+  await piet.page.getByText("U bent nog geen lid van een organisatie.").waitFor();
+  await piet.page.goto(`/#/organisaties/${orgId}/dossiers/${dossierId}`);
+  await piet.page.getByRole("alert").waitFor();
+  assert.equal(await piet.page.getByTestId("case-documents").count(), 0);
+
+  // Anna, still a member, reads the new document through the new key.
+  await anna.page.goto(`/#/organisaties/${orgId}/dossiers/${dossierId}`);
+  await anna.page.locator('[data-document="aanvulling.pdf"]').waitFor();
+  const [later] = await Promise.all([anna.page.waitForEvent("download"), anna.page.getByRole("button", { name: "aanvulling.pdf downloaden" }).click()]);
+  assert.equal(readFileSync((await later.path()) as string, "utf8"), LATER);
+  for (const d of [anna, piet, bram]) assert.deepEqual(d.problems.filter((p) => !p.includes("status of 40")), []);
+});
+
+test("a receipt whose signature the server changed shows the security page", async () => {
+  server.operator(`
+row = db.execute("SELECT receipt_id, receipt FROM receipts").fetchone()
+data = bytearray(row[1]); data[-1] ^= 1
+db.execute("UPDATE receipts SET receipt = ? WHERE receipt_id = ?", (bytes(data), row[0]))
+`);
+  await bram.page.goto(`/#/dossiers/${dossierId}`);
+  await bram.page.goto(`/#/dossiers/${dossierId}/ontvangstbevestigingen`);
+  await expectSecurityPage(bram, "receipt", /ontvangstbevestiging klopt niet/);
+  await expectAccessible(bram.page, "veiligheidscontrole ontvangstbevestiging");
+});
+
+test("an organisation whose key record the server changed shows the security page", async () => {
+  // The operator changes one byte of img's epoch 1 record (its author's signature).
+  server.operator(`
+org_id = ${JSON.stringify(orgId)}
+record = bytearray(db.execute("SELECT record FROM org_key_records WHERE org_id = ? AND epoch = 1", (org_id,)).fetchone()[0])
+record[-1] ^= 1
+db.execute("UPDATE org_key_records SET record = ? WHERE org_id = ? AND epoch = 1", (bytes(record), org_id))
+`);
+  await anna.page.goto(`/#/organisaties/${orgId}/dossiers`);
+  await expectSecurityPage(anna, "organisation", /sleutels van een organisatie kloppen niet/);
+  await screenshot(anna.page, "64-veiligheidscontrole-organisatie");
+});
