@@ -13,11 +13,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 
+import { unzipSync } from "fflate";
 import type { Browser } from "playwright-core";
 
 import { axeScreens, device, expectAccessible, expectSecurityPage, KluisServer, launch, loginInUi, registerInUi, screenshot, type Device } from "./harness.js";
 
 const REPORT = "%PDF-1.4\n% Schaderapport: scheur in de achtergevel, opname 3 december.\n".repeat(30);
+const PHOTO = Buffer.from(Array.from({ length: 150_000 }, (_, i) => (i * 13 + 5) % 256));
 const LATER = "%PDF-1.4\n% Aanvulling na de tweede opname.\n".repeat(10);
 
 let server: KluisServer;
@@ -75,6 +77,7 @@ test("an organisation made in the browser: a colleague's inbox, the case, the re
   resident(["register", "bram"]);
   dossierId = resident(["dossier", "create", "Schade Molenweg 7"]).trim();
   resident(["add", dossierId, server.file("schaderapport.pdf", REPORT)]);
+  resident(["add", dossierId, server.file("foto-gevel.jpg", PHOTO)]);
   resident(["share", dossierId, "@img", "--allow-unverified"]);
 
   // Piet's inbox: the case, decrypted and checked, searchable.
@@ -103,6 +106,15 @@ test("an organisation made in the browser: a colleague's inbox, the case, the re
   const [download] = await Promise.all([piet.page.waitForEvent("download"), piet.page.getByRole("button", { name: "schaderapport.pdf downloaden" }).click()]);
   assert.equal(readFileSync((await download.path()) as string, "utf8"), REPORT);
 
+  // The whole case as a zip, made in the browser: every document, checked, byte for byte.
+  const [zipped] = await Promise.all([piet.page.waitForEvent("download"), piet.page.getByRole("button", { name: "Alles downloaden als zip-bestand" }).click()]);
+  assert.equal(zipped.suggestedFilename(), "Schade Molenweg 7.zip");
+  const entries = unzipSync(readFileSync((await zipped.path()) as string));
+  assert.deepEqual(Object.keys(entries).sort(), ["foto-gevel.jpg", "schaderapport.pdf"]);
+  assert.equal(Buffer.from(entries["schaderapport.pdf"] as Uint8Array).toString("utf8"), REPORT);
+  assert.deepEqual(Buffer.from(entries["foto-gevel.jpg"] as Uint8Array), PHOTO);
+  await piet.page.getByText("Schade Molenweg 7.zip is opgeslagen, met 2 gecontroleerde documenten.").waitFor();
+
   // A second visit: nothing new, and no second receipt for what a receipt covers already.
   await piet.page.goto(`/#/organisaties/${orgId}/dossiers`);
   await piet.page.getByTestId("inbox").getByRole("link", { name: "Schade Molenweg 7" }).waitFor();
@@ -119,7 +131,7 @@ test("an organisation made in the browser: a colleague's inbox, the case, the re
   await bram.page.getByRole("link", { name: "Ontvangstbevestigingen" }).click();
   const shown = bram.page.getByTestId("receipts");
   await shown.getByText(/^Ontvangen door img op \d+ december 2026 om \d\d:\d\d, ondertekend$/).waitFor();
-  await shown.getByText("1 document · geopend door piet-img · organisatie niet gecontroleerd").waitFor();
+  await shown.getByText("2 documenten · geopend door piet-img · organisatie niet gecontroleerd").waitFor();
   await expectAccessible(bram.page, "ontvangstbevestigingen");
   await screenshot(bram.page, "63-ontvangstbevestigingen");
 

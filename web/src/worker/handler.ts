@@ -27,7 +27,8 @@ import type { Transport } from "./api.js";
 import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, WithheldDocumentError, type ClientErrorName } from "./errors.js";
 import { Kluis, type ProgressFn } from "./kluis.js";
 import { Organisations } from "./organisations.js";
-import type { CallType, Calls, DigestInfo, Request, Response, SecurityCheck, WireError } from "./protocol.js";
+import { dossierZip } from "./archive.js";
+import type { CallType, Calls, DigestInfo, Request, Response, SaveTarget, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
 import { serverOrigin } from "./origin.js";
 import { defaultStore, type TrustStore } from "./store.js";
@@ -65,6 +66,14 @@ function bytesField(value: unknown, field: string, size?: number): Bytes {
 function stringField(value: unknown, field: string): string {
   if (typeof value !== "string") throw new ProtocolError("ProtocolError", `${field} must be a string`);
   return value;
+}
+
+/** A file handle the page passes (File System Access), or none. */
+function saveTarget(target: SaveTarget | undefined): SaveTarget | undefined {
+  if (target !== undefined && (typeof target !== "object" || target === null || typeof target.createWritable !== "function")) {
+    throw new ProtocolError("ProtocolError", "target must be a file handle");
+  }
+  return target;
 }
 
 /** An id the page names (it goes into a server path): 32 lower-case hex digits. */
@@ -282,13 +291,14 @@ export function createHandler(options: HandlerOptions = {}): Handle {
       return { result: { document: await kluis.addVersion(stringField(r.documentId, "documentId"), r.file, report) } };
     },
 
+    async dossierZip(r) {
+      return { result: await dossierZip(kluis, idField(r.dossierId, "dossierId"), report, saveTarget(r.target)) };
+    },
+
     async openDocument(r) {
       const version = r.version === null ? null : Number(r.version);
       if (version !== null && (!Number.isSafeInteger(version) || version < 1)) throw new ProtocolError("ProtocolError", "version must be a whole number from 1");
-      const target = r.target;
-      if (target !== undefined && (typeof target !== "object" || target === null || typeof target.createWritable !== "function")) {
-        throw new ProtocolError("ProtocolError", "target must be a file handle");
-      }
+      const target = saveTarget(r.target);
       const opened = await kluis.open(stringField(r.documentId, "documentId"), version, false, report, target);
       return { result: { document: opened.info, content: opened.content } };
     },

@@ -312,6 +312,14 @@ export interface Calls {
     request: { orgId: string };
     result: { organisation: OrganisationSummary; cases: InboxCase[] };
   };
+  /**
+   * The whole dossier as a zip (worker/archive.ts): every confirmed document, each checked as a
+   * download is. With `target` streamed into it (kept only if everything verified), else a Blob.
+   */
+  dossierZip: {
+    request: { dossierId: string; target?: SaveTarget };
+    result: { files: number; content: Blob | null };
+  };
   /** The dossier's receipts, each checked; the owner only. */
   receipts: {
     request: { dossierId: string };
@@ -394,6 +402,7 @@ export const CALL_TYPES: readonly CallType[] = [
   "addMember",
   "removeMember",
   "inbox",
+  "dossierZip",
   "receipts",
   "logout",
 ];

@@ -35,7 +35,7 @@ export function saveBlob(content: Blob, name: string): void {
 /** File System Access's save dialog (Chromium, Edge), where the browser has it. */
 type SavePicker = (options: { suggestedName: string }) => Promise<SaveTarget>;
 
-function savePicker(): SavePicker | null {
+export function savePicker(): SavePicker | null {
   const picker = (globalThis as { showSaveFilePicker?: SavePicker }).showSaveFilePicker;
   return typeof picker === "function" ? picker.bind(globalThis) : null;
 }

@@ -11,7 +11,7 @@ import type { DocumentSummary, DossierSummary, InboxCase, OrganisationSummary } 
 import { useApp, useTask } from "../context.js";
 import { hrefOf } from "../router.js";
 import { Alert, Button, Field, Heading1, ProgressNote } from "../ui.js";
-import { saveDocument } from "./dossier.js";
+import { saveBlob, saveDocument, savePicker } from "./dossier.js";
 
 type Period = "all" | "new" | "week" | "month";
 
@@ -148,6 +148,29 @@ export function CaseScreen({ orgId, dossierId }: { orgId: string; dossierId: str
     if (saved !== null) setNotice(m.t("dossier.downloaded", { name: saved }));
   };
 
+  /** The whole case as one zip, streamed into the chosen file where the browser can. */
+  const downloadAll = async (): Promise<void> => {
+    setNotice(null);
+    const name = `${(dossier?.title ?? "dossier").replace(/[\\/:*?"<>|\u0000-\u001f]/g, "_")}.zip`;
+    const picker = savePicker();
+    if (picker !== null) {
+      let target;
+      try {
+        target = await picker({ suggestedName: name });
+      } catch {
+        return; // the person closed the dialog
+      }
+      const r = await action.run((progress) => app.vault.call({ type: "dossierZip", dossierId, target }, [], progress), name);
+      if (r !== undefined) setNotice(m.t("inbox.zipSaved", { name, count: r.files }));
+      return;
+    }
+    const r = await action.run((progress) => app.vault.call({ type: "dossierZip", dossierId }, [], progress), name);
+    if (r !== undefined && r.content !== null) {
+      saveBlob(r.content, name);
+      setNotice(m.t("inbox.zipSaved", { name, count: r.files }));
+    }
+  };
+
   return (
     <section aria-labelledby="case-title">
       <p class="utrecht-paragraph kluis-back">
@@ -168,6 +191,13 @@ export function CaseScreen({ orgId, dossierId }: { orgId: string; dossierId: str
       {action.error ? <Alert type="error">{action.error}</Alert> : null}
       {action.busy ? <ProgressNote progress={action.progress} fallback={m.t("dossier.loading")} /> : null}
       {documents !== null && documents.length === 0 ? <p class="utrecht-paragraph">{m.t("dossier.none")}</p> : null}
+      {documents !== null && documents.length > 0 ? (
+        <div class="utrecht-button-group">
+          <Button kind="primary" disabled={action.busy} onClick={() => void downloadAll()}>
+            {m.t("inbox.zip")}
+          </Button>
+        </div>
+      ) : null}
       {documents !== null && documents.length > 0 ? (
         <ul class="kluis-cards" data-testid="case-documents">
           {documents.map((d) => (
