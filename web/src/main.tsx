@@ -19,6 +19,7 @@ import { SecurityScreen } from "./app/screens/security.js";
 import { CaseScreen, InboxScreen } from "./app/screens/inbox.js";
 import { OrganisationScreen, OrganisationsScreen } from "./app/screens/organisations.js";
 import { ReceiptsScreen } from "./app/screens/receipts.js";
+import { ExportScreen } from "./app/screens/export.js";
 import { Alert } from "./app/ui.js";
 import { VaultClient } from "./worker/client.js";
 import { readConfig } from "./worker/origin.js";
@@ -150,6 +151,9 @@ function Shell({ vault }: { vault: VaultClient }) {
         break;
       case "receipts":
         screen = <ReceiptsScreen dossierId={route.dossierId} />;
+        break;
+      case "export":
+        screen = <ExportScreen dossierId={route.dossierId} />;
         break;
       default:
         screen = <DossiersScreen />;

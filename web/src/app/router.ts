@@ -19,7 +19,8 @@ export type Route =
   | { name: "organisation"; orgId: string }
   | { name: "inbox"; orgId: string }
   | { name: "case"; orgId: string; dossierId: string }
-  | { name: "receipts"; dossierId: string };
+  | { name: "receipts"; dossierId: string }
+  | { name: "export"; dossierId: string };
 
 const ID = "([0-9a-f]{32})";
 
@@ -41,6 +42,7 @@ export function parseRoute(hash: string): Route {
   if ((m = path.match(new RegExp(`^/organisaties/${ID}/dossiers$`)))) return { name: "inbox", orgId: m[1] as string };
   if ((m = path.match(new RegExp(`^/organisaties/${ID}/dossiers/${ID}$`)))) return { name: "case", orgId: m[1] as string, dossierId: m[2] as string };
   if ((m = path.match(new RegExp(`^/dossiers/${ID}/ontvangstbevestigingen$`)))) return { name: "receipts", dossierId: m[1] as string };
+  if ((m = path.match(new RegExp(`^/dossiers/${ID}/exporteren$`)))) return { name: "export", dossierId: m[1] as string };
   return { name: "dossiers" };
 }
 
@@ -72,6 +74,8 @@ export function hrefOf(route: Route): string {
       return `#/organisaties/${route.orgId}/dossiers/${route.dossierId}`;
     case "receipts":
       return `#/dossiers/${route.dossierId}/ontvangstbevestigingen`;
+    case "export":
+      return `#/dossiers/${route.dossierId}/exporteren`;
   }
 }
 

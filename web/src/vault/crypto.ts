@@ -132,6 +132,11 @@ export function argon2id(
   );
 }
 
+/** scrypt with N = 2^logN (libsodium's low-level crypto_pwhash_scryptsalsa208sha256_ll): age's passphrase stanza. */
+export function scrypt(password: Uint8Array, salt: Uint8Array, logN: number, r: number, p: number, length = 32): Bytes {
+  return copy(na().crypto_pwhash_scryptsalsa208sha256_ll(password, salt, 2 ** logN, r, p, length));
+}
+
 // -- AEADs -------------------------------------------------------------------------------------
 
 /** XChaCha20-Poly1305 (IETF); returns ciphertext with tag. */

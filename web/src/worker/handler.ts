@@ -28,6 +28,7 @@ import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, Withheld
 import { Kluis, type ProgressFn } from "./kluis.js";
 import { Organisations } from "./organisations.js";
 import { dossierZip } from "./archive.js";
+import { exportDossier } from "./export.js";
 import type { CallType, Calls, DigestInfo, Request, Response, SaveTarget, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
 import { serverOrigin } from "./origin.js";
@@ -124,6 +125,8 @@ const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
   addMember: "organisation",
   removeMember: "organisation",
   inbox: "organisation",
+  dossierZip: "header",
+  exportDossier: "header",
   receipts: "receipt",
 };
 
@@ -293,6 +296,10 @@ export function createHandler(options: HandlerOptions = {}): Handle {
 
     async dossierZip(r) {
       return { result: await dossierZip(kluis, idField(r.dossierId, "dossierId"), report, saveTarget(r.target)) };
+    },
+
+    async exportDossier(r) {
+      return { result: await exportDossier(kluis, idField(r.dossierId, "dossierId"), stringField(r.passphrase, "passphrase"), report, saveTarget(r.target)) };
     },
 
     async openDocument(r) {

@@ -320,6 +320,14 @@ export interface Calls {
     request: { dossierId: string; target?: SaveTarget };
     result: { files: number; content: Blob | null };
   };
+  /**
+   * The export (worker/export.ts): every confirmed version as an age file for my own age key,
+   * the key protected with `passphrase`, a manifest, README.txt and open.sh, as one zip.
+   */
+  exportDossier: {
+    request: { dossierId: string; passphrase: string; target?: SaveTarget };
+    result: { files: number; documents: number; leftOut: string[]; content: Blob | null };
+  };
   /** The dossier's receipts, each checked; the owner only. */
   receipts: {
     request: { dossierId: string };
@@ -403,6 +411,7 @@ export const CALL_TYPES: readonly CallType[] = [
   "removeMember",
   "inbox",
   "dossierZip",
+  "exportDossier",
   "receipts",
   "logout",
 ];

@@ -175,6 +175,10 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
               </a>
             </>
           ) : null}
+          {" · "}
+          <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "export", dossierId })}>
+            {m.t("export.link")}
+          </a>
         </p>
       ) : null}
       {load.error ? <Alert type="error">{load.error}</Alert> : null}
