@@ -174,6 +174,41 @@ db.execute("UPDATE receipts SET receipt = ? WHERE receipt_id = ?", (bytes(data),
   await expectAccessible(bram.page, "veiligheidscontrole ontvangstbevestiging");
 });
 
+test("a share with the organisation that the dossier's owner did not sign is listed as not to be trusted, and does not open (K5)", async () => {
+  // Mallory shares a dossier of her own with img; the operator then names bram as its owner.
+  const mallory = (args: string[]): string => {
+    const run = server.cli("profile-mallory", args);
+    assert.equal(run.status, 0, `kluis ${args.join(" ")} failed:\n${run.stdout}\n${run.stderr}`);
+    return run.stdout;
+  };
+  mallory(["register", "mallory"]);
+  const forged = mallory(["dossier", "create", "Schade Kerkstraat 1"]).trim();
+  mallory(["share", forged, "@img", "--allow-unverified"]);
+  server.operator(`
+bram = db.execute("SELECT user_id FROM users WHERE username = 'bram'").fetchone()[0]
+db.execute("UPDATE dossiers SET owner_id = ? WHERE dossier_id = ?", (bram, ${JSON.stringify(forged)}))
+`);
+  await anna.page.goto(`/#/organisaties/${orgId}/dossiers`);
+  const inbox = anna.page.getByTestId("inbox");
+  await inbox.getByRole("link", { name: "Schade Molenweg 7" }).waitFor();
+  await inbox.getByText("Dit dossier is niet te vertrouwen").waitFor();
+  assert.equal(await inbox.getByText("Schade Kerkstraat 1").count(), 0, "nothing of the forged case is shown as if it were verified");
+  await anna.page.getByText("2 van 2 dossiers").waitFor();
+  await expectAccessible(anna.page, "binnengekomen dossiers met een niet te vertrouwen dossier");
+  await screenshot(anna.page, "66-niet-te-vertrouwen-dossier");
+  // Opened by its address, it ends on the security page: nothing of it is shown.
+  await anna.page.goto(`/#/organisaties/${orgId}/dossiers/${forged}`);
+  await expectSecurityPage(anna, "keys", /sleutels van een account kloppen niet/);
+  // "Mijn dossiers" lists it too (through img), and fails closed the same way; once the share
+  // is gone, Anna's lists are whole again.
+  await anna.page.getByRole("button", { name: "Terug naar mijn dossiers" }).click();
+  await expectSecurityPage(anna, "keys", /sleutels van een account kloppen niet/);
+  server.operator(`db.execute("DELETE FROM grants WHERE dossier_id = ?", (${JSON.stringify(forged)},))`);
+  await anna.page.getByRole("button", { name: "Terug naar mijn dossiers" }).click();
+  await anna.page.getByTestId("dossier-list").getByRole("link", { name: "Schade Molenweg 7" }).waitFor();
+  assert.equal(await anna.page.getByTestId("security-failure").count(), 0);
+});
+
 test("an organisation whose key record the server changed shows the security page", async () => {
   // The operator changes one byte of img's epoch 1 record (its author's signature).
   server.operator(`
