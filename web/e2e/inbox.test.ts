@@ -16,7 +16,7 @@ import { after, before, test } from "node:test";
 import { unzipSync } from "fflate";
 import type { Browser } from "playwright-core";
 
-import { axeScreens, device, expectAccessible, expectSecurityPage, KluisServer, launch, loginInUi, registerInUi, screenshot, type Device } from "./harness.js";
+import { axeScreens, device, expectAccessible, expectSecurityPage, KluisServer, launch, loginInUi, PASSPHRASE, registerInUi, screenshot, type Device } from "./harness.js";
 
 const REPORT = "%PDF-1.4\n% Schaderapport: scheur in de achtergevel, opname 3 december.\n".repeat(30);
 const PHOTO = Buffer.from(Array.from({ length: 150_000 }, (_, i) => (i * 13 + 5) % 256));
@@ -203,10 +203,40 @@ db.execute("UPDATE dossiers SET owner_id = ? WHERE dossier_id = ?", (bram, ${JSO
   // is gone, Anna's lists are whole again.
   await anna.page.getByRole("button", { name: "Terug naar mijn dossiers" }).click();
   await expectSecurityPage(anna, "keys", /sleutels van een account kloppen niet/);
-  server.operator(`db.execute("DELETE FROM grants WHERE dossier_id = ?", (${JSON.stringify(forged)},))`);
+  server.operator(`
+db.execute("DELETE FROM grants WHERE dossier_id = ? AND recipient_id = ?", (${JSON.stringify(forged)}, ${JSON.stringify(orgId)}))
+mallory = db.execute("SELECT user_id FROM users WHERE username = 'mallory'").fetchone()[0]
+db.execute("UPDATE dossiers SET owner_id = ? WHERE dossier_id = ?", (mallory, ${JSON.stringify(forged)}))
+`);
   await anna.page.getByRole("button", { name: "Terug naar mijn dossiers" }).click();
   await anna.page.getByTestId("dossier-list").getByRole("link", { name: "Schade Molenweg 7" }).waitFor();
   assert.equal(await anna.page.getByTestId("security-failure").count(), 0);
+});
+
+test("a receipt signed by an organisation the resident never gave the dossier shows the security page", async () => {
+  // Mallory makes an organisation of her own and signs, with its real keys, a receipt for
+  // bram's dossier; the server (which would refuse to file it) slips it in among his receipts.
+  const mallory = server.cli("profile-mallory", ["org", "create", "nep", "--kind", "contractor"]);
+  assert.equal(mallory.status, 0, mallory.stderr);
+  server.operator(`
+import os, time
+from client_sdk import Client
+from vault.receipt import ReceiptEntry, make_receipt, Receipt
+c = Client(${JSON.stringify(server.url)}, ${JSON.stringify(`${server.root}/profile-mallory`)})
+c.login("mallory", ${JSON.stringify(PASSPHRASE)})
+org = c.organisation("nep")
+data = make_receipt(org.current_keys(), org_fingerprint=org.chain.fingerprint_id, member=c.me.public,
+                    dossier_id=bytes.fromhex(${JSON.stringify(dossierId)}), opened_at=int(time.time()),
+                    entries=[ReceiptEntry(os.urandom(16), 1, os.urandom(32), os.urandom(32))])
+db.execute("DELETE FROM receipts")
+db.execute("INSERT INTO receipts (receipt_id, dossier_id, org_id, submitted_by, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+           (Receipt.decode(data).receipt_id.hex(), ${JSON.stringify(dossierId)}, org.org_id, c.my_id, data, int(time.time())))
+c.close()
+`);
+  const laptop = await device(browser, server); // another device of bram's: nothing remembered
+  await loginInUi(laptop.page, "bram");
+  await laptop.page.goto(`/#/dossiers/${dossierId}/ontvangstbevestigingen`);
+  await expectSecurityPage(laptop, "receipt", /ontvangstbevestiging klopt niet/);
 });
 
 test("an organisation whose key record the server changed shows the security page", async () => {
