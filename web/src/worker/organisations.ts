@@ -334,7 +334,11 @@ export class Organisations implements OrganisationAccess {
     for (const row of rows) {
       const recipient = row["recipient_id"];
       if (typeof recipient !== "string" || recipient === myId || row["kind"] !== KIND_DOSSIER) continue;
-      const org = await this.cached(checkId(recipient, "recipient id"));
+      const orgId = checkId(recipient, "recipient id");
+      let org = await this.cached(orgId);
+      const sealedTo = toHex(decodeGrant(unb64(row["grant"], "grant")).recipientKeyId);
+      // A chain fetched earlier in this session may predate a rotation: fetch it again once.
+      if (!org.chain.records.some((r) => toHex(r.identity.keyId) === sealedTo)) org = await this.fetch(orgId);
       const opened = await this.openOrgGrant(org, owner, row, rows);
       if (opened === null) continue;
       keys.set(opened.grant.number, opened.key);
@@ -355,7 +359,8 @@ export class Organisations implements OrganisationAccess {
     const rows = list(await this.kluis.api.call("GET", `/dossiers/${dossierId}/receipts`), "receipts").map((r) => obj(r, "receipt"));
     const signed: string[] = [];
     for (const orgId of [...orgs].sort()) {
-      const org = await this.cached(orgId);
+      // Fresh: a receipt signed with an epoch the organisation has since left would not verify.
+      const org = await this.fetch(orgId);
       const current = org.keys.get(org.chain.epoch);
       if (current === undefined) continue; // not a member of the current epoch: nothing to sign with
       const covered = new Set<string>();
