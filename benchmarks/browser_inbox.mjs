@@ -14,7 +14,7 @@
 // checks the grants but opens no index, so it shows no titles) on the same server.
 //
 // A benchmark, never a test: it prints the timings and the ratio, nothing passes or fails.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -47,16 +47,22 @@ const url = await new Promise((ok, fail) => {
 server.stdout.on("data", () => undefined);
 server.stderr.on("data", () => undefined);
 
+/** Python, run without blocking this process: its event loop keeps draining the server's output. */
 function python(code) {
-  const run = spawnSync(PYTHON, ["-c", code], { encoding: "utf8", cwd: ROOT, maxBuffer: 1 << 24 });
-  if (run.status !== 0) throw new Error(`python failed:\n${run.stderr}`);
-  return run.stdout.trim();
+  return new Promise((ok, fail) => {
+    const child = spawn(PYTHON, ["-c", code], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c) => (out += c));
+    child.stderr.on("data", (c) => (err += c));
+    child.on("exit", (code) => (code === 0 ? ok(out.trim()) : fail(new Error(`python failed:\n${err}`))));
+  });
 }
 
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"] });
 try {
   const started = performance.now();
-  const orgId = python(`
+  const orgId = await python(`
 import sys, time
 sys.path.insert(0, "benchmarks")
 from org_rotation import share_many
@@ -72,7 +78,7 @@ print(org.org_id)
   console.log(`setup: ${CASES} dossiers shared with img in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
   const py = Number(
-    python(`
+    await python(`
 import time
 from client_sdk import Client
 c = Client(${JSON.stringify(url)}, ${JSON.stringify(join(root, "profile-ada"))})

@@ -415,8 +415,9 @@ export class Organisations implements OrganisationAccess {
       try {
         const dossier = await this.kluis.loadDossier(dossierId, { answer, rows });
         // Every share in the case must be the owner's signed grant to a key of the organisation
-        // (or its re-wrap next to that original), or the case is failed (13.6, K5).
-        for (const row of rows) await this.openOrgGrant(org, dossier.owner.identity, row, rows);
+        // (or its re-wrap next to that original), or the case is failed (13.6, K5): loading the
+        // dossier opened each dossier grant so already; the document grants are checked here.
+        for (const row of rows.filter((r) => r["kind"] === KIND_DOCUMENT)) await this.openOrgGrant(org, dossier.owner.identity, row, rows);
         const title = dossier.metadata?.title ?? null;
         cases.push({ ...base, title, owner: dossier.owner.identity.username, ownerVerified: dossier.owner.verified, kind: title === null ? "document" : "dossier", failure: null });
       } catch (error) {
