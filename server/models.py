@@ -787,6 +787,15 @@ class OrgGrantPublic(GrantPublic):
         return cls(**{**dict(GrantPublic.of(grant)), "owner_id": owner_id})
 
 
+class OrgCase(SQLModel):
+    """One dossier of an organisation's inbox (`GET /organisations/{id}/inbox`): the dossier as
+    `GET /dossiers/{id}` gives it (its owner's record and signed index) and every current grant
+    to the organisation in it, so that a member's client checks a whole inbox in one call."""
+
+    dossier: DossierPublic
+    grants: list[GrantPublic]
+
+
 class ReceiptCreate(SQLModel):
     receipt_id: Id
     org_id: Id

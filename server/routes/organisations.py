@@ -18,7 +18,10 @@ from .. import org_grants
 from ..db import writes
 from ..deps import CurrentUser, DossierAccessDep, HubDep, NowDep, SessionDep, current_grant
 from ..models import (
+    Dossier,
+    DossierPublic,
     Grant,
+    GrantPublic,
     MemberAdd,
     MembershipIn,
     MembershipPublic,
@@ -26,6 +29,7 @@ from ..models import (
     OrganisationCreate,
     OrganisationDetail,
     OrganisationPublic,
+    OrgCase,
     OrgGrantPublic,
     OrgKeyRecord,
     OrgMember,
@@ -301,6 +305,38 @@ def organisation_grants(
     ).all()
     owners = org_grants.dossier_owners(session, {g.dossier_id for g in rows})
     return [OrgGrantPublic.of_grant(g, owners[g.dossier_id]) for g in rows]
+
+
+@router.get("/organisations/{org_id}/inbox")
+def organisation_inbox(
+    org_id: str, user: CurrentUser, session: SessionDep, now: NowDep
+) -> list[OrgCase]:
+    """The organisation's inbox in one call (members only): every dossier with a current grant
+    to it, newest share first, with the dossier's owner, index and those grants. Without it a
+    member's client would fetch each dossier and each owner separately: a round trip per case."""
+    org = _organisation(session, org_id)
+    if _role(session, org.org_id, user.user_id) is None:
+        raise forbidden("only members of the organisation see what was shared with it")
+    grants = session.exec(
+        select(Grant)
+        .where(col(Grant.recipient_id) == org_id, current_grant(now))
+        .order_by(col(Grant.created_at).desc(), col(Grant.grant_id))
+    ).all()
+    by_dossier: dict[str, list[GrantPublic]] = {}
+    for g in grants:
+        by_dossier.setdefault(g.dossier_id, []).append(GrantPublic.of(g))
+    dossiers = {
+        d.dossier_id: (d, owner)
+        for d, owner in session.exec(
+            select(Dossier, User)
+            .join(User, col(User.user_id) == col(Dossier.owner_id))
+            .where(col(Dossier.dossier_id).in_(list(by_dossier)))
+        ).all()
+    }
+    return [
+        OrgCase(dossier=DossierPublic.of(*dossiers[d]), grants=rows)
+        for d, rows in by_dossier.items()
+    ]
 
 
 @router.post("/dossiers/{dossier_id}/receipts", status_code=status.HTTP_201_CREATED)

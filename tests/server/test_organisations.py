@@ -662,3 +662,47 @@ def test_the_server_loads_no_secret_key_code() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+# -- the inbox in one call ----------------------------------------------------------------------
+def test_the_inbox_gives_every_shared_dossier_with_its_owner_index_and_grants_in_one_call(
+    kluis: Kluis, alice: Account, bob: Account, carol: Account, mallory: Account,
+    ncg: dict[str, Any],
+) -> None:  # fmt: skip
+    first = shared_dossier(kluis, carol, ncg["org_id"])
+    kluis.clock.advance(1)
+    second = shared_dossier(kluis, mallory, ncg["org_id"])
+    document_id = kluis.add_document(carol, first)
+    kluis.clock.advance(1)
+    kluis.share(carol, first, grant_in(ncg["org_id"], kind=2, document_id=document_id))
+    kluis.create_dossier(carol)  # not shared: not in the inbox
+    inbox = kluis.get(f"/organisations/{ncg['org_id']}/inbox", bob).json()
+    assert [case["dossier"]["dossier_id"] for case in inbox] == [first, second]
+    for case, owner in zip(inbox, (carol, mallory), strict=True):
+        dossier_id = case["dossier"]["dossier_id"]
+        assert case["dossier"] == kluis.get(f"/dossiers/{dossier_id}", bob).json()
+        assert case["dossier"]["owner"]["user_id"] == owner.user_id
+        as_shared = kluis.get(f"/dossiers/{dossier_id}/grants", bob).json()
+        assert case["grants"] == sorted(as_shared, key=lambda g: -g["created_at"])  # same bytes
+    assert len(inbox[0]["grants"]) == 2
+
+
+def test_the_inbox_is_for_members_only(
+    kluis: Kluis, bob: Account, carol: Account, ncg: dict[str, Any]
+) -> None:
+    shared_dossier(kluis, carol, ncg["org_id"])
+    assert_problem(kluis.get(f"/organisations/{ncg['org_id']}/inbox", carol), 403, "forbidden")
+    assert_problem(kluis.get(f"/organisations/{ncg['org_id']}/inbox"), 401, "unauthorized")
+    assert_problem(kluis.get(f"/organisations/{new_id()}/inbox", bob), 404, "not_found")
+
+
+def test_an_expired_share_or_a_removed_member_leaves_the_inbox(
+    kluis: Kluis, clock: FakeClock, alice: Account, bob: Account, carol: Account,
+    ncg: dict[str, Any],
+) -> None:  # fmt: skip
+    shared_dossier(kluis, carol, ncg["org_id"], expires_at=clock.now + 60)
+    assert len(kluis.get(f"/organisations/{ncg['org_id']}/inbox", bob).json()) == 1
+    clock.advance(60)
+    assert kluis.get(f"/organisations/{ncg['org_id']}/inbox", bob).json() == []
+    kluis.post(f"/organisations/{ncg['org_id']}/rotate", alice, json=rotation(bob, [(alice, 2)]))
+    assert_problem(kluis.get(f"/organisations/{ncg['org_id']}/inbox", bob), 403, "forbidden")

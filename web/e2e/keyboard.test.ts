@@ -11,7 +11,7 @@ import { after, before, test } from "node:test";
 
 import type { Browser, Page } from "playwright-core";
 
-import { device, expectAccessible, KluisServer, launch, PASSPHRASE, screenshot } from "./harness.js";
+import { device, expectAccessible, KluisServer, launch, PASSPHRASE, registerInUi, screenshot } from "./harness.js";
 
 let server: KluisServer;
 let browser: Browser;
@@ -126,3 +126,43 @@ test("the resident's flow by keyboard alone", async () => {
   await page.getByText("U bent uitgelogd.").waitFor();
   assert.deepEqual(d.problems, []);
 });
+
+// -- organisations (screens/organisations.tsx) ---------------------------------------------------
+test("an organisation by keyboard alone: create it, add a member, remove the member after the confirmation", async () => {
+  const admin = await device(browser, server);
+  const colleague = await device(browser, server);
+  await registerInUi(colleague.page, "kees-gemeente");
+  const { page } = admin;
+  await registerInUi(page, "gea-gemeente");
+  await page.locator("body").focus();
+  await tabTo(page, "Organisaties");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "Mijn organisaties" }).waitFor();
+  await tabTo(page, "Naam van de organisatie");
+  await page.keyboard.type("gemeente-midden-groningen");
+  await tabTo(page, "Soort organisatie");
+  await page.keyboard.press("ArrowUp"); // institution -> municipality (a select moves with the arrows)
+  await tabTo(page, "Organisatie aanmaken");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "gemeente-midden-groningen" }).waitFor();
+  await page.getByText("Gemeente · Niet gecontroleerd").waitFor();
+
+  await tabTo(page, "Gebruikersnaam van het nieuwe lid");
+  await page.keyboard.type("kees-gemeente");
+  await tabTo(page, "Ook beheerder van de organisatie");
+  await tabTo(page, "Lid toevoegen");
+  await page.keyboard.press("Enter");
+  await page.getByText("kees-gemeente is nu lid.").waitFor();
+
+  await page.locator("body").focus();
+  await tabTo(page, "kees-gemeente verwijderen uit de organisatie");
+  await page.keyboard.press("Space");
+  await tabTo(page, "Ja, verwijder kees-gemeente");
+  await screenshot(page, "67-toetsenbord-lid-verwijderen");
+  await expectAccessible(page, "lid verwijderen (toetsenbord)");
+  await page.keyboard.press("Enter");
+  await page.getByText(/kees-gemeente is verwijderd\. De organisatie heeft een nieuwe sleutel/).waitFor();
+  assert.equal(await page.locator('[data-member="kees-gemeente"]').count(), 0);
+  assert.deepEqual(admin.problems, []);
+});
+

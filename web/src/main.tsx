@@ -15,9 +15,13 @@ import { DossierScreen } from "./app/screens/dossier.js";
 import { DossiersScreen } from "./app/screens/dossiers.js";
 import { LogScreen, VersionsScreen } from "./app/screens/log.js";
 import { ConversationScreen, GroupScreen } from "./app/screens/groups/home.js";
-import { GroupsScreen, InboxScreen } from "./app/screens/groups/list.js";
+import { GroupsScreen, MessagesScreen } from "./app/screens/groups/list.js";
 import { ChangePassphraseScreen, RecoverAccountScreen } from "./app/screens/passphrase.js";
 import { SecurityScreen } from "./app/screens/security.js";
+import { CaseScreen, InboxScreen } from "./app/screens/inbox.js";
+import { OrganisationScreen, OrganisationsScreen } from "./app/screens/organisations.js";
+import { ReceiptsScreen } from "./app/screens/receipts.js";
+import { ExportScreen } from "./app/screens/export.js";
 import { Alert } from "./app/ui.js";
 import { VaultClient } from "./worker/client.js";
 import { readConfig } from "./worker/origin.js";
@@ -142,11 +146,29 @@ function Shell({ vault }: { vault: VaultClient }) {
       case "group":
         screen = <GroupScreen groupId={route.groupId} tab={route.tab} />;
         break;
-      case "inbox":
-        screen = <InboxScreen />;
+      case "messages":
+        screen = <MessagesScreen />;
         break;
       case "conversation":
         screen = <ConversationScreen groupId={route.groupId} />;
+        break;
+      case "organisations":
+        screen = <OrganisationsScreen />;
+        break;
+      case "organisation":
+        screen = <OrganisationScreen orgId={route.orgId} />;
+        break;
+      case "inbox":
+        screen = <InboxScreen orgId={route.orgId} />;
+        break;
+      case "case":
+        screen = <CaseScreen orgId={route.orgId} dossierId={route.dossierId} />;
+        break;
+      case "receipts":
+        screen = <ReceiptsScreen dossierId={route.dossierId} />;
+        break;
+      case "export":
+        screen = <ExportScreen dossierId={route.dossierId} />;
         break;
       default:
         screen = <DossiersScreen />;
@@ -184,6 +206,11 @@ function Shell({ vault }: { vault: VaultClient }) {
                   {m.t("messages.nav")}
                 </a>
               </>
+            ) : null}
+            {me !== null && failure === null ? (
+              <a class="utrecht-link utrecht-link--html-a" href="#/organisaties">
+                {m.t("organisation.nav")}
+              </a>
             ) : null}
             <button type="button" class="utrecht-button utrecht-button--subtle kluis-lang" lang={other} aria-label={m.t("nav.languageLabel")} onClick={() => app.setLang(other)}>
               {m.t("nav.language")}

@@ -112,7 +112,7 @@ test("the group routes map both ways; an unknown tab is the dossier list", () =>
     { name: "group", groupId: id, tab: "chat" },
     { name: "group", groupId: id, tab: "agenda" },
     { name: "group", groupId: id, tab: "members" },
-    { name: "inbox" },
+    { name: "messages" },
     { name: "conversation", groupId: id },
   ];
   for (const route of routes) assert.deepEqual(parseRoute(hrefOf(route)), route);

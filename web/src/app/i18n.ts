@@ -55,7 +55,7 @@ export class Messages {
   }
 
   /** A key with `.one` / `.other` forms, chosen by Intl.PluralRules. */
-  plural_(base: "dossiers.documents" | "dossier.added", count: number): string {
+  plural_(base: "dossiers.documents" | "dossier.added" | "inbox.receiptDocuments", count: number): string {
     const form = this.plural.select(count) === "one" ? "one" : "other";
     return this.t(`${base}.${form}` as MessageKey, { count: this.number.format(count) });
   }

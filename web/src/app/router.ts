@@ -17,8 +17,15 @@ export type Route =
   // village groups and personal messages (screens/groups/)
   | { name: "groups" }
   | { name: "group"; groupId: string; tab: GroupTab }
-  | { name: "inbox" }
-  | { name: "conversation"; groupId: string };
+  | { name: "messages" }
+  | { name: "conversation"; groupId: string }
+  // organisations, the case inbox and receipts (screens/organisations.tsx, inbox.tsx, receipts.tsx)
+  | { name: "organisations" }
+  | { name: "organisation"; orgId: string }
+  | { name: "inbox"; orgId: string }
+  | { name: "case"; orgId: string; dossierId: string }
+  | { name: "receipts"; dossierId: string }
+  | { name: "export"; dossierId: string };
 
 /** A group home's tabs, by their Dutch path. */
 export const GROUP_TABS = { nieuws: "news", chat: "chat", agenda: "agenda", leden: "members" } as const;
@@ -43,8 +50,15 @@ export function parseRoute(hash: string): Route {
   if ((m = path.match(new RegExp(`^/groepen/${ID}(?:/(nieuws|chat|agenda|leden))?$`)))) {
     return { name: "group", groupId: m[1] as string, tab: GROUP_TABS[(m[2] ?? "nieuws") as keyof typeof GROUP_TABS] };
   }
-  if (path === "/berichten") return { name: "inbox" };
+  if (path === "/berichten") return { name: "messages" };
   if ((m = path.match(new RegExp(`^/berichten/${ID}$`)))) return { name: "conversation", groupId: m[1] as string };
+  // organisations, the case inbox and receipts
+  if (path === "/organisaties") return { name: "organisations" };
+  if ((m = path.match(new RegExp(`^/organisaties/${ID}$`)))) return { name: "organisation", orgId: m[1] as string };
+  if ((m = path.match(new RegExp(`^/organisaties/${ID}/dossiers$`)))) return { name: "inbox", orgId: m[1] as string };
+  if ((m = path.match(new RegExp(`^/organisaties/${ID}/dossiers/${ID}$`)))) return { name: "case", orgId: m[1] as string, dossierId: m[2] as string };
+  if ((m = path.match(new RegExp(`^/dossiers/${ID}/ontvangstbevestigingen$`)))) return { name: "receipts", dossierId: m[1] as string };
+  if ((m = path.match(new RegExp(`^/dossiers/${ID}/exporteren$`)))) return { name: "export", dossierId: m[1] as string };
   return { name: "dossiers" };
 }
 
@@ -72,10 +86,22 @@ export function hrefOf(route: Route): string {
       const tab = Object.entries(GROUP_TABS).find(([, t]) => t === route.tab)?.[0] ?? "nieuws";
       return `#/groepen/${route.groupId}/${tab}`;
     }
-    case "inbox":
+    case "messages":
       return "#/berichten";
     case "conversation":
       return `#/berichten/${route.groupId}`;
+    case "organisations":
+      return "#/organisaties";
+    case "organisation":
+      return `#/organisaties/${route.orgId}`;
+    case "inbox":
+      return `#/organisaties/${route.orgId}/dossiers`;
+    case "case":
+      return `#/organisaties/${route.orgId}/dossiers/${route.dossierId}`;
+    case "receipts":
+      return `#/dossiers/${route.dossierId}/ontvangstbevestigingen`;
+    case "export":
+      return `#/dossiers/${route.dossierId}/exporteren`;
   }
 }
 

@@ -1,14 +1,15 @@
 /**
  * age export and import (docs/format.md section 11): a stored payload with a standard age v1
  * header in front of it is an age file (https://age-encryption.org/v1). This module writes and
- * reads the header's X25519 stanza (age's own recipient type) and age's Bech32 key strings.
- * The scrypt (passphrase) stanza is not implemented here yet.
+ * reads the header's X25519 stanza (age's own recipient type) and age's Bech32 key strings, and
+ * writes a passphrase-encrypted age file (the scrypt stanza, as `age -p`) for the export's
+ * identity file; reading scrypt files is not implemented here.
  */
 
 import { ascii, concat, copy, equal, type Bytes } from "./bytes.js";
-import { chachaOpen, chachaSeal, hkdfSha256, hmacSha256, randomBytes, x25519, x25519Base } from "./crypto.js";
+import { chachaOpen, chachaSeal, hkdfSha256, hmacSha256, randomBytes, scrypt, x25519, x25519Base } from "./crypto.js";
 import { IntegrityError, MalformedError } from "./errors.js";
-import { decryptPayload, type PayloadDigest } from "./payload.js";
+import { decryptPayload, encryptPayload, type PayloadDigest } from "./payload.js";
 
 const VERSION_LINE = "age-encryption.org/v1";
 const X25519_INFO = "age-encryption.org/v1/X25519";
@@ -151,6 +152,38 @@ async function macKey(ageFileKey: Uint8Array): Promise<Bytes> {
   return hkdfSha256(ageFileKey, new Uint8Array(0), ascii("header"), 32);
 }
 
+/** The header's stanzas (already formatted), the end line and the MAC over them. */
+async function finishHeader(ageFileKey: Uint8Array, stanzas: string): Promise<Bytes> {
+  const text = `${VERSION_LINE}\n${stanzas}---`;
+  const mac = hmacSha256(await macKey(ageFileKey), ascii(text));
+  return ascii(`${text} ${b64(mac)}\n`);
+}
+
+const SCRYPT_LABEL = "age-encryption.org/v1/scrypt";
+/** What `age -p` uses (vault/agefile.py SCRYPT_LOG_N): 256 MiB of memory. */
+export const SCRYPT_LOG_N = 18;
+
+/**
+ * A whole age file for `plaintext`, encrypted with a passphrase (one scrypt stanza, r = 8,
+ * p = 1, as vault/agefile.py `encrypt_age(passphrase=...)`): what age opens with `age -d`.
+ */
+export async function passphraseAgeFile(plaintext: Uint8Array, passphrase: string, logN = SCRYPT_LOG_N): Promise<Bytes> {
+  if (passphrase.length === 0) throw new RangeError("an empty passphrase");
+  const ageFileKey = randomBytes(16);
+  const salt = randomBytes(16);
+  const wrap = scrypt(new TextEncoder().encode(passphrase), concat(ascii(SCRYPT_LABEL), salt), logN, 8, 1);
+  const body = chachaSeal(wrap, new Uint8Array(12), ageFileKey);
+  wrap.fill(0);
+  const header = await finishHeader(ageFileKey, `-> scrypt ${b64(salt)} ${logN}\n${wrapLines(b64(body))}\n`);
+  return concat(header, (await encryptPayload(ageFileKey, plaintext)).payload);
+}
+
+/** The identity file age-keygen writes (vault/agefile.py `identity_file_text`). */
+export function identityFileText(ageSecret: Uint8Array, created: Date): string {
+  const when = `${created.toISOString().slice(0, 19)}Z`;
+  return `# created: ${when}\n# public key: ${recipientOf(ageSecret)}\n${identityToString(ageSecret)}\n`;
+}
+
 /**
  * An age v1 header for `ageFileKey` with one X25519 stanza per recipient (age1...).
  * `ephemeralSecrets` fixes each stanza's only randomness (vectors); leave it out otherwise.
@@ -158,7 +191,7 @@ async function macKey(ageFileKey: Uint8Array): Promise<Bytes> {
 export async function ageHeader(ageFileKey: Uint8Array, recipients: readonly string[], ephemeralSecrets?: readonly Uint8Array[]): Promise<Bytes> {
   if (ageFileKey.length !== 16) throw new RangeError("an age file key is 16 bytes");
   if (recipients.length === 0) throw new RangeError("an age header needs a recipient");
-  let text = VERSION_LINE + "\n";
+  let text = "";
   for (const [i, recipient] of recipients.entries()) {
     const pk = recipientFromString(recipient);
     const secret = ephemeralSecrets?.[i] ?? randomBytes(32);
@@ -168,9 +201,7 @@ export async function ageHeader(ageFileKey: Uint8Array, recipients: readonly str
     const body = chachaSeal(await x25519WrapKey(shared, share, pk), new Uint8Array(12), ageFileKey);
     text += `-> X25519 ${b64(share)}\n${wrapLines(b64(body))}\n`;
   }
-  text += "---";
-  const mac = hmacSha256(await macKey(ageFileKey), ascii(text));
-  return ascii(`${text} ${b64(mac)}\n`);
+  return finishHeader(ageFileKey, text);
 }
 
 interface Stanza {

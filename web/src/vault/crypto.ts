@@ -151,6 +151,11 @@ export function warmArgon2id(memoryKib: number): void {
   s.crypto_pwhash(16, new Uint8Array(1), new Uint8Array(s.crypto_pwhash_SALTBYTES), 1, memoryKib * 1024, s.crypto_pwhash_ALG_ARGON2ID13);
 }
 
+/** scrypt with N = 2^logN (libsodium's low-level crypto_pwhash_scryptsalsa208sha256_ll): age's passphrase stanza. */
+export function scrypt(password: Uint8Array, salt: Uint8Array, logN: number, r: number, p: number, length = 32): Bytes {
+  return copy(na().crypto_pwhash_scryptsalsa208sha256_ll(password, salt, 2 ** logN, r, p, length));
+}
+
 // -- AEADs -------------------------------------------------------------------------------------
 
 /** XChaCha20-Poly1305 (IETF); returns ciphertext with tag. */

@@ -480,3 +480,19 @@ export function sealOrgKeys(author: PrivateIdentity, org: PrivateIdentity, kind:
   const signed = concat(body, signWithLabel(author.signingSecretKey, ORGANISATION_KEYS_SIGNATURE, body));
   return previous === null ? signed : concat(signed, signWithLabel(previous.signingSecretKey, ORGANISATION_SUCCESSION_SIGNATURE, signed));
 }
+
+/** Epoch 1 of a new organisation (vault/organisation.py `new_organisation`): fresh keys and their record. */
+export async function newOrganisation(
+  author: PrivateIdentity,
+  f: { orgId: Uint8Array; name: string; kind: number; createdAt: bigint },
+): Promise<{ org: PrivateIdentity; record: Bytes }> {
+  const org = await newEpochKeys(f.orgId, f.name, 1);
+  return { org, record: sealOrgKeys(author, org, f.kind, null, f.createdAt) };
+}
+
+/** Epoch n+1 (`next_epoch`): fresh keys, signed by `author` and by the epoch-n keys `previous`. */
+export async function nextEpoch(author: PrivateIdentity, previous: PrivateIdentity, kind: number, createdAt: bigint): Promise<{ org: PrivateIdentity; record: Bytes }> {
+  const id = previous.public;
+  const org = await newEpochKeys(id.userId, id.username, id.keyVersion + 1);
+  return { org, record: sealOrgKeys(author, org, kind, previous, createdAt) };
+}

@@ -27,7 +27,10 @@ import type { Transport } from "./api.js";
 import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, WithheldDocumentError, type ClientErrorName } from "./errors.js";
 import { Groups } from "./groups.js";
 import { Kluis, type ProgressFn } from "./kluis.js";
-import type { CallType, Calls, DigestInfo, Request, Response, SecurityCheck, WireError } from "./protocol.js";
+import { Organisations } from "./organisations.js";
+import { dossierZip } from "./archive.js";
+import { exportDossier } from "./export.js";
+import type { CallType, Calls, DigestInfo, Request, Response, SaveTarget, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
 import { serverOrigin } from "./origin.js";
 import { defaultStore, type TrustStore } from "./store.js";
@@ -67,6 +70,21 @@ function stringField(value: unknown, field: string): string {
   return value;
 }
 
+/** A file handle the page passes (File System Access), or none. */
+function saveTarget(target: SaveTarget | undefined): SaveTarget | undefined {
+  if (target !== undefined && (typeof target !== "object" || target === null || typeof target.createWritable !== "function")) {
+    throw new ProtocolError("ProtocolError", "target must be a file handle");
+  }
+  return target;
+}
+
+/** An id the page names (it goes into a server path): 32 lower-case hex digits. */
+function idField(value: unknown, field: string): string {
+  const text = stringField(value, field);
+  if (!/^[0-9a-f]{32}$/.test(text)) throw new ProtocolError("ProtocolError", `${field} must be an id`);
+  return text;
+}
+
 function digestInfo(d: PayloadDigest): DigestInfo {
   return { size: d.size, blake3: d.blake3, plaintextSize: d.plaintextSize };
 }
@@ -77,6 +95,8 @@ function checkOf(error: SecurityError, context: SecurityCheck): SecurityCheck {
   if (error instanceof WithheldDocumentError) return "withheld";
   if (error instanceof TamperedLogError) return "log";
   if (error instanceof DowngradeError) return "kdf";
+  // An organisation's keys or a receipt (worker/organisations.ts): the page names that, whatever class.
+  if (context === "organisation" || context === "receipt") return context;
   // An account's keys are not the ones this device may trust (K1, K2): whatever the call was
   // doing, the page says that, not that the list or a document was wrong.
   if (error instanceof UnverifiedKeyError) return "keys";
@@ -108,6 +128,15 @@ const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
   removeGroupMember: "messages",
   sendGroupMessage: "messages",
   groupWait: "messages",
+  organisations: "organisation",
+  organisation: "organisation",
+  createOrganisation: "organisation",
+  addMember: "organisation",
+  removeMember: "organisation",
+  inbox: "organisation",
+  dossierZip: "header",
+  exportDossier: "header",
+  receipts: "receipt",
 };
 
 function toWireError(error: unknown, type?: CallType): WireError {
@@ -146,6 +175,8 @@ export function createHandler(options: HandlerOptions = {}): Handle {
   let kluis = new Kluis(options.store ?? defaultStore(), base, options.transport, options.commonPasswords);
   let village: Groups | null = null;
   const villageOf = (): Groups => (village ??= new Groups(kluis));
+  let organisations = new Organisations(kluis);
+  kluis.organisations = organisations;
   let server = base;
   let used = false; // a call other than init ran: the server can no longer change
   let report: ProgressFn = () => undefined;
@@ -166,6 +197,8 @@ export function createHandler(options: HandlerOptions = {}): Handle {
           // What this device remembers (pins, the KDF floor, ...) is kept per server.
           kluis = new Kluis(options.store ?? defaultStore(origin), origin, options.transport, options.commonPasswords);
           village = null;
+          organisations = new Organisations(kluis);
+          kluis.organisations = organisations;
           server = origin;
         }
       }
@@ -277,19 +310,52 @@ export function createHandler(options: HandlerOptions = {}): Handle {
       return { result: { document: await kluis.addVersion(stringField(r.documentId, "documentId"), r.file, report) } };
     },
 
+    async dossierZip(r) {
+      return { result: await dossierZip(kluis, idField(r.dossierId, "dossierId"), report, saveTarget(r.target)) };
+    },
+
+    async exportDossier(r) {
+      return { result: await exportDossier(kluis, idField(r.dossierId, "dossierId"), stringField(r.passphrase, "passphrase"), report, saveTarget(r.target)) };
+    },
+
     async openDocument(r) {
       const version = r.version === null ? null : Number(r.version);
       if (version !== null && (!Number.isSafeInteger(version) || version < 1)) throw new ProtocolError("ProtocolError", "version must be a whole number from 1");
-      const target = r.target;
-      if (target !== undefined && (typeof target !== "object" || target === null || typeof target.createWritable !== "function")) {
-        throw new ProtocolError("ProtocolError", "target must be a file handle");
-      }
+      const target = saveTarget(r.target);
       const opened = await kluis.open(stringField(r.documentId, "documentId"), version, false, report, target);
       return { result: { document: opened.info, content: opened.content } };
     },
 
     async accessLog(r) {
       return { result: await kluis.accessLog(stringField(r.dossierId, "dossierId")) };
+    },
+
+    async organisations() {
+      return { result: { organisations: await organisations.mine() } };
+    },
+
+    async organisation(r) {
+      return { result: { organisation: await organisations.view(idField(r.orgId, "orgId")) } };
+    },
+
+    async createOrganisation(r) {
+      return { result: { organisation: await organisations.create(stringField(r.name, "name"), stringField(r.kind, "kind")) } };
+    },
+
+    async addMember(r) {
+      return { result: { organisation: await organisations.addMember(idField(r.orgId, "orgId"), stringField(r.username, "username"), r.admin === true) } };
+    },
+
+    async removeMember(r) {
+      return { result: await organisations.removeMember(idField(r.orgId, "orgId"), idField(r.userId, "userId")) };
+    },
+
+    async inbox(r) {
+      return { result: await organisations.inbox(idField(r.orgId, "orgId")) };
+    },
+
+    async receipts(r) {
+      return { result: { receipts: await organisations.receipts(idField(r.dossierId, "dossierId")) } };
     },
 
     async logout() {

@@ -36,30 +36,30 @@ export type ProgressFn = (p: TransferProgress) => void;
 
 const ID = /^[0-9a-f]{32}$/;
 
-function checkId(value: unknown, what: string): string {
+export function checkId(value: unknown, what: string): string {
   if (typeof value !== "string" || !ID.test(value)) throw new MalformedError(`server answer: ${what} is not an id`);
   return value;
 }
 
-function newId(): string {
+export function newId(): string {
   return toHex(randomBytes(16));
 }
 
-function now(): bigint {
+export function now(): bigint {
   return BigInt(Math.floor(Date.now() / 1000));
 }
 
-function obj(value: unknown, what: string): Record<string, unknown> {
+export function obj(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new MalformedError(`server answer: ${what} is not an object`);
   return value as Record<string, unknown>;
 }
 
-function list(value: unknown, what: string): unknown[] {
+export function list(value: unknown, what: string): unknown[] {
   if (!Array.isArray(value)) throw new MalformedError(`server answer: ${what} is not a list`);
   return value;
 }
 
-function int(value: unknown, what: string): number {
+export function int(value: unknown, what: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value)) throw new MalformedError(`server answer: ${what} is not an integer`);
   return value;
 }
@@ -118,7 +118,7 @@ export interface Contact {
 }
 
 /** base.py `Dossier`: a dossier as this client verified it. */
-interface Dossier {
+export interface Dossier {
   dossierId: string;
   owner: Contact;
   role: Role;
@@ -160,6 +160,15 @@ function summary(info: DocumentInfo): DocumentSummary {
   return { ...rest, version: Number(version) };
 }
 
+/**
+ * What organisations.ts adds to opening a dossier and listing it (docs/client.md 13.4, 14.1):
+ * the keys grants to my organisations give me, and the receipts signed after a listing.
+ */
+export interface OrganisationAccess {
+  dossierKeys(dossierId: string, owner: Identity, rows: Record<string, unknown>[]): Promise<{ keys: Map<bigint, Bytes>; role: Role }>;
+  acknowledge(dossierId: string, infos: { documentId: string; version: bigint; header: Bytes; confirmed: boolean }[]): Promise<string[]>;
+}
+
 export class Kluis {
   readonly api: Api;
   private me: PrivateIdentity | null = null;
@@ -176,11 +185,14 @@ export class Kluis {
     this.api = new Api(base, transport);
   }
 
+  /** Grants to my organisations and receipts (organisations.ts), when set. */
+  organisations: OrganisationAccess | null = null;
+
   /** When and how payloads go up in parts (the tests lower it). */
   partPolicy: PartPolicy = DEFAULT_PART_POLICY;
 
   // -- the session ----------------------------------------------------------------------------
-  /** The logged-in keys and this device's memory (groups.ts works in the same session). */
+  /** The logged-in account's keys and this device's memory (also for groups.ts and organisations.ts). */
   session(): { me: PrivateIdentity; memory: AccountMemory } {
     if (this.me === null || this.memory === null) throw new ClientError("log in first");
     return { me: this.me, memory: this.memory };
@@ -508,8 +520,14 @@ export class Kluis {
     return this.contactFromUser(await this.api.call("GET", `/users/by-id/${userId}`), { userId });
   }
 
+  /** base.py `contact`: a typed username, looked up and pinned (section 3). */
+  async contactByName(username: string): Promise<Contact> {
+    const name = typedUsername(username);
+    return this.contactFromUser(await this.api.call("GET", `/users/${name}`), { username: name });
+  }
+
   // -- dossiers (base.py) ---------------------------------------------------------------------
-  private async grantRows(dossierId: string): Promise<Record<string, unknown>[]> {
+  async grantRows(dossierId: string): Promise<Record<string, unknown>[]> {
     const rows = list(await this.api.call("GET", `/dossiers/${dossierId}/grants`), "grants");
     return rows.filter((g): g is Record<string, unknown> => typeof g === "object" && g !== null && !Array.isArray(g));
   }
@@ -520,11 +538,12 @@ export class Kluis {
   }
 
   /** base.py `_dossier_keys`: every dossier-key grant addressed to me; only the owner may grant them. */
-  private async dossierKeys(dossierId: string, owner: Identity): Promise<{ keys: Map<bigint, Bytes>; role: Role }> {
+  private async dossierKeys(dossierId: string, owner: Identity, rows?: Record<string, unknown>[]): Promise<{ keys: Map<bigint, Bytes>; role: Role }> {
     const { me } = this.session();
     const keys = new Map<bigint, Bytes>();
     let role: Role = "document";
-    for (const item of await this.myGrants(dossierId)) {
+    const all = rows ?? (await this.grantRows(dossierId));
+    for (const item of all.filter((g) => g["recipient_id"] === this.myId)) {
       if (item["kind"] !== KIND_DOSSIER) continue;
       const number = typeof item["number"] === "number" && Number.isSafeInteger(item["number"]) ? BigInt(item["number"]) : -1n;
       let opened;
@@ -538,13 +557,22 @@ export class Kluis {
       if (opened.grant.rights === RIGHTS_WRITE) role = "write";
       else if (role === "document") role = "read";
     }
+    if (this.organisations !== null && !equal(owner.userId, me.public.userId)) {
+      // 13.4: grants to my organisations, opened with their epoch keys.
+      const viaOrgs = await this.organisations.dossierKeys(dossierId, owner, all);
+      for (const [epoch, key] of viaOrgs.keys) keys.set(epoch, key);
+      if (viaOrgs.role === "write" || (viaOrgs.role === "read" && role === "document")) role = viaOrgs.role;
+    }
     return { keys, role };
   }
 
-  /** base.py `load_dossier`: its owner, its index and the keys granted to me, verified. */
-  private async loadDossier(dossierId: string): Promise<Dossier> {
+  /**
+   * base.py `load_dossier`: its owner, its index and the keys granted to me, verified. `given`:
+   * the dossier and its grant rows as a batch answer gave them (the organisation inbox).
+   */
+  async loadDossier(dossierId: string, given?: { answer: Record<string, unknown>; rows: Record<string, unknown>[] }): Promise<Dossier> {
     const { memory } = this.session();
-    const answer = obj(await this.api.call("GET", `/dossiers/${dossierId}`), "dossier");
+    const answer = given?.answer ?? obj(await this.api.call("GET", `/dossiers/${dossierId}`), "dossier");
     if (answer["dossier_id"] !== dossierId) throw new MalformedError("server answer: not the dossier that was asked for");
     const owner = await this.contactFromUser(answer["owner"], {});
     const ownerId = toHex(owner.identity.userId);
@@ -556,7 +584,7 @@ export class Kluis {
     }
     let granted: { keys: Map<bigint, Bytes>; role: Role };
     try {
-      granted = await this.dossierKeys(dossierId, owner.identity);
+      granted = await this.dossierKeys(dossierId, owner.identity, given?.rows);
     } catch (error) {
       // K2: the owner the server names did not grant me the dossier's key; the server shows
       // another account as the owner (first sight: nothing pinned yet to compare it with).
@@ -826,7 +854,7 @@ export class Kluis {
    * newer unconfirmed version named; fails if the server hides anything. As the owner, versions
    * her own write grants allow are adopted into her index first.
    */
-  async documents(dossierId: string): Promise<{ dossier: DossierSummary; documents: DocumentSummary[] }> {
+  async documents(dossierId: string): Promise<{ dossier: DossierSummary; documents: DocumentSummary[]; acknowledgedBy: string[] }> {
     const { memory } = this.session();
     let dossier = await this.loadDossier(dossierId);
     const listing = await this.listing(dossierId);
@@ -858,7 +886,9 @@ export class Kluis {
     // Remembered as seen: the confirmed versions verified here, not the numbers the server listed.
     await memory.saveVersionsSeen(new Map(infos.filter((i) => i.confirmed).map((i) => [i.documentId, i.version])));
     infos.sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()) || a.documentId.localeCompare(b.documentId));
-    return { dossier: this.dossierSummary(dossier, infos.length), documents: infos.map(summary) };
+    // receipts.py `acknowledge` after a listing (14.1), as `kluis ls` does.
+    const acknowledgedBy = (await this.organisations?.acknowledge(dossierId, infos)) ?? [];
+    return { dossier: this.dossierSummary(dossier, infos.length), documents: infos.map(summary), acknowledgedBy };
   }
 
   /** Every version of one document, each header verified; for the versions view. */

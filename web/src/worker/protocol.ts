@@ -117,6 +117,61 @@ export interface LogLine {
   subject: string | null;
 }
 
+// -- organisations, the case inbox and receipts (worker/organisations.ts) -----------------------
+
+/** An organisation whose key chain and signed roster this device verified. */
+export interface OrganisationSummary {
+  orgId: string;
+  name: string;
+  /** 1 municipality, 2 institution, 3 contractor, 4 engineering (vault/kinds.py). */
+  kind: number;
+  epoch: number;
+  /** The organisation's controlecode (F_org, 12 groups of 5 digits). */
+  fingerprint: string;
+  /** Verified by this device or by the operator (docs/client.md 13.1). */
+  verified: boolean;
+  operatorVerified: boolean;
+  /** My role in the signed roster of the current epoch. */
+  myRole: "admin" | "member" | null;
+}
+
+export interface OrganisationMember {
+  userId: string;
+  username: string;
+  role: "admin" | "member";
+  verified: boolean;
+}
+
+export interface OrganisationView extends OrganisationSummary {
+  members: OrganisationMember[];
+}
+
+/** One dossier in an organisation's inbox; `failure` says why it did not verify (never opened then). */
+export interface InboxCase {
+  dossierId: string;
+  title: string | null;
+  owner: string;
+  ownerVerified: boolean;
+  kind: "dossier" | "document";
+  rights: "read" | "write";
+  /** Unix seconds, from the owner's signed grant. */
+  sharedAt: number;
+  expires: number;
+  /** Shared after this account last looked at the inbox. */
+  isNew: boolean;
+  failure: string | null;
+}
+
+/** A receipt the owner's device verified (docs/client.md 14.2). */
+export interface ReceiptSummary {
+  receiptId: string;
+  organisation: string;
+  orgVerified: boolean;
+  member: string;
+  openedAt: number;
+  documents: number;
+}
+
 /** What a long call reports while it runs. */
 export interface TransferProgress {
   phase: "prelogin" | "kdf" | "login" | "encrypt" | "upload" | "download" | "decrypt";
@@ -285,7 +340,7 @@ export interface Calls {
   /** A dossier's documents, verified against its signed index (rollback, withholding). */
   documents: {
     request: { dossierId: string };
-    result: { dossier: DossierSummary; documents: DocumentSummary[] };
+    result: { dossier: DossierSummary; documents: DocumentSummary[]; acknowledgedBy: string[] };
   };
   /** Every version of one document, each header verified, newest first. */
   versions: {
@@ -317,6 +372,56 @@ export interface Calls {
   accessLog: {
     request: { dossierId: string };
     result: { dossier: DossierSummary; lines: LogLine[] };
+  };
+  // -- organisations, the case inbox and receipts (worker/organisations.ts) ---------------------
+  /** The organisations I am a member of, each verified. */
+  organisations: {
+    request: Record<never, never>;
+    result: { organisations: OrganisationSummary[] };
+  };
+  organisation: {
+    request: { orgId: string };
+    result: { organisation: OrganisationView };
+  };
+  /** `kind`: municipality, institution, contractor or engineering. */
+  createOrganisation: {
+    request: { name: string; kind: string };
+    result: { organisation: OrganisationView };
+  };
+  addMember: {
+    request: { orgId: string; username: string; admin: boolean };
+    result: { organisation: OrganisationView };
+  };
+  /** A new key epoch without the member, and every grant to the organisation re-wrapped. */
+  removeMember: {
+    request: { orgId: string; userId: string };
+    result: { epoch: number; rewrapped: number; skipped: number };
+  };
+  /** The organisation's inbox of dossiers shared with it, in one server call. */
+  inbox: {
+    request: { orgId: string };
+    result: { organisation: OrganisationSummary; cases: InboxCase[] };
+  };
+  /**
+   * The whole dossier as a zip (worker/archive.ts): every confirmed document, each checked as a
+   * download is. With `target` streamed into it (kept only if everything verified), else a Blob.
+   */
+  dossierZip: {
+    request: { dossierId: string; target?: SaveTarget };
+    result: { files: number; content: Blob | null };
+  };
+  /**
+   * The export (worker/export.ts): every confirmed version as an age file for my own age key,
+   * the key protected with `passphrase`, a manifest, README.txt and open.sh, as one zip.
+   */
+  exportDossier: {
+    request: { dossierId: string; passphrase: string; target?: SaveTarget };
+    result: { files: number; documents: number; leftOut: string[]; content: Blob | null };
+  };
+  /** The dossier's receipts, each checked; the owner only. */
+  receipts: {
+    request: { dossierId: string };
+    result: { receipts: ReceiptSummary[] };
   };
   /** Forget every key. */
   logout: {
@@ -381,7 +486,7 @@ export type WireErrorName = ErrorName | ClientErrorName | "ProtocolError" | "Not
  * a document's signed header, a document's content, an older version or index than seen
  * before, a document held back, the access log, or an answer that does not parse.
  */
-export type SecurityCheck = "kdf" | "keys" | "index" | "header" | "content" | "rollback" | "withheld" | "log" | "answer" | "code" | "messages";
+export type SecurityCheck = "kdf" | "keys" | "index" | "header" | "content" | "rollback" | "withheld" | "log" | "answer" | "code" | "messages" | "organisation" | "receipt";
 
 export interface WireError {
   name: WireErrorName;
@@ -430,6 +535,15 @@ export const CALL_TYPES: readonly CallType[] = [
   "addVersion",
   "openDocument",
   "accessLog",
+  "organisations",
+  "organisation",
+  "createOrganisation",
+  "addMember",
+  "removeMember",
+  "inbox",
+  "dossierZip",
+  "exportDossier",
+  "receipts",
   "logout",
   "groups",
   "group",

@@ -35,7 +35,7 @@ export function saveBlob(content: Blob, name: string): void {
 /** File System Access's save dialog (Chromium, Edge), where the browser has it. */
 type SavePicker = (options: { suggestedName: string }) => Promise<SaveTarget>;
 
-function savePicker(): SavePicker | null {
+export function savePicker(): SavePicker | null {
   const picker = (globalThis as { showSaveFilePicker?: SavePicker }).showSaveFilePicker;
   return typeof picker === "function" ? picker.bind(globalThis) : null;
 }
@@ -181,6 +181,18 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
           {dossier.role === "owner" ? m.t("dossiers.mine") : m.t("dossiers.sharedBy", { name: dossier.owner })} ·{" "}
           <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "log", dossierId })}>
             {m.t("dossier.log")}
+          </a>
+          {dossier.role === "owner" ? (
+            <>
+              {" · "}
+              <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "receipts", dossierId })}>
+                {m.t("inbox.receiptsLink")}
+              </a>
+            </>
+          ) : null}
+          {" · "}
+          <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "export", dossierId })}>
+            {m.t("export.link")}
           </a>
         </p>
       ) : null}

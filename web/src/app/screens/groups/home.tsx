@@ -78,7 +78,7 @@ export function ConversationScreen({ groupId }: { groupId: string }) {
   return (
     <section aria-labelledby="conversation-title">
       <p class="kluis-back">
-        <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "inbox" })}>
+        <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "messages" })}>
           {m.t("messages.back")}
         </a>
       </p>

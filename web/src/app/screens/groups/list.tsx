@@ -113,7 +113,7 @@ export function GroupsScreen() {
   );
 }
 
-export function InboxScreen() {
+export function MessagesScreen() {
   const app = useApp();
   const { m } = app;
   const { groups, load } = useGroupList();
