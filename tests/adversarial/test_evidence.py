@@ -313,3 +313,32 @@ def test_a_commit_answered_without_evidence_is_refused(setting: Setting) -> None
     )
     with pytest.raises(MalformedError):
         device.add(dossier, src)
+
+
+# -- the dossier export ---------------------------------------------------------------------------
+def test_the_export_holds_a_package_for_every_version(setting: Setting) -> None:
+    first, second = setting.root / "v1" / "scheur.jpg", setting.root / "v2" / "scheur.jpg"
+    for path, content in ((first, PHOTO), (second, PHOTO + b" later")):
+        path.parent.mkdir()
+        path.write_bytes(content)
+    client = setting.anna.client
+    dossier = client.create_dossier("Schade Hoofdstraat 12")
+    document = client.add(dossier, first).document_id
+    client.update(document, second)
+    cosigned_size(setting.server)
+    result = client.export(dossier, setting.root / "export", "export passphrase 2026 kaasschaaf")
+    evidence = result.directory / "evidence"
+    packages = sorted(p.name for p in evidence.iterdir())
+    assert packages == ["scheur.v1.jpg", "scheur.v2.jpg"]
+    manifest = json.loads((result.directory / "manifest.json").read_text())
+    assert sorted(d["evidence"] for d in manifest["documents"]) == [
+        "evidence/scheur.v1.jpg",
+        "evidence/scheur.v2.jpg",
+    ]
+    assert evidence_of(evidence / "scheur.v1.jpg")["file"] == "../../opened/scheur.v1.jpg"
+    # each verifies with the file `open.sh` would write, and not with the other version's
+    for name, good, bad in (("scheur.v1.jpg", first, second), ("scheur.v2.jpg", second, first)):
+        ok = run_script(evidence / name, "--file", str(good))
+        assert ok.returncode == 0, ok.stdout
+        refused = run_script(evidence / name, "--file", str(bad))
+        assert refused.returncode == 1 and "the file was changed" in refused.stdout
