@@ -24,7 +24,7 @@ from typing import Any, BinaryIO, Protocol
 import blake3
 
 from vault.errors import ExpiredError, IntegrityError
-from vault.evidence import commitment, evidence_salt
+from vault.evidence import commitment, commitment_input, evidence_salt
 from vault.header import OpenedHeader, check_payload_digest, new_file_key, seal_header
 from vault.metadata import FORBIDDEN_NAME_CHARACTERS, NAME_MAX, DocumentMetadata
 from vault.payload import (
@@ -43,6 +43,7 @@ from .errors import ClientError, UnconfirmedVersionError
 from .ids import ID_PATTERN, by_id_or_name, new_id
 from .parts import upload_in_parts
 from .records import DocumentInfo, Dossier
+from .timestamps import configured_tsa, keep_token, request_timestamp
 from .transport import STREAM_CHUNK
 
 Progress = Callable[[int], None]
@@ -396,6 +397,12 @@ class DocumentsMixin(DossiersMixin):
         )
         served = ServedEvidence.from_json(answer.get("evidence"))
         check_at_commit(served, file_hash=file_hash, salt=salt, log=trusted_log())
+        tsa = configured_tsa()
+        if tsa is not None:  # an independent second witness of the time, if the deployment has one
+            token = request_timestamp(
+                tsa, commitment_input(salt, file_hash), commitment(salt, file_hash)
+            )
+            keep_token(self.profile.dir, document_id, version, token)
         record = VersionRecord(document_id, version, header, self.my_id)
         return self._info(dossier, record, self.open_version(dossier, record).metadata)
 

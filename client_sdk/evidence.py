@@ -31,6 +31,7 @@ from .documents import DocumentsMixin
 from .errors import ClientError
 from .files import write_private
 from .folders import PRIVATE_DIR, check_target, staged_folder
+from .timestamps import check_timestamp, configured_tsa, token_path
 
 EVIDENCE_FILE = "evidence.json"
 CHECKPOINT_FILE = "checkpoint.txt"
@@ -39,6 +40,18 @@ EXPLANATION_FILE = "LEESMIJ.txt"
 PACKAGE_FORMAT = "kluis-evidence-1"
 SCRIPT_SOURCE = Path(__file__).with_name("evidence_verify.py")
 DOING = "write the evidence package"
+TIMESTAMP_FILE = "timestamp.tsr"
+TSA_ROOT_FILE = "tsa-root.pem"
+TSA_NL = """
+Tijdstempel van een onafhankelijke tijdstempeldienst (RFC 3161)
+    De dienst verklaart dat de vingerafdruk bestond op {time}. Controleer met:
+    {command}
+"""
+TSA_EN = """
+Timestamp from an independent time-stamping authority (RFC 3161)
+    The authority states that the commitment existed at {time}. Check with:
+    {command}
+"""
 
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
           "september", "oktober", "november", "december")  # fmt: skip
@@ -109,6 +122,15 @@ def required_log() -> TrustedLog:
 
 
 @dataclass(frozen=True)
+class Stamp:
+    """A TSA's RFC 3161 response over the commitment, checked, with the root it was checked by."""
+
+    response: bytes
+    time: datetime
+    root_pem: bytes
+
+
+@dataclass(frozen=True)
 class Evidence:
     """A version's evidence, checked."""
 
@@ -117,6 +139,12 @@ class Evidence:
     salt: bytes
     served: ServedEvidence
     proven: Proven
+    stamp: Stamp | None = None
+
+    def openssl_command(self) -> str:
+        commitment = (self.proven.entry.digest or b"").hex()
+        files = f"-in {TIMESTAMP_FILE} -CAfile {TSA_ROOT_FILE}"
+        return f"openssl ts -verify -digest {commitment} {files}"
 
     def json(self, file: str, log: TrustedLog) -> dict[str, Any]:
         return {
@@ -136,6 +164,14 @@ class Evidence:
                 "quorum": log.witnesses.threshold,
             },
             "existed_by": self.proven.existed_by,
+            "timestamp": None
+            if self.stamp is None
+            else {
+                "token": TIMESTAMP_FILE,
+                "root": TSA_ROOT_FILE,
+                "time": self.stamp.time.isoformat(),
+                "openssl": self.openssl_command(),
+            },
         }
 
 
@@ -145,6 +181,10 @@ def write_package(out: Path, file: str, evidence: Evidence, log: TrustedLog) -> 
     write_private(out / EVIDENCE_FILE, (json.dumps(document, indent=2) + "\n").encode())
     write_private(out / CHECKPOINT_FILE, evidence.served.checkpoint)
     write_private(out / SCRIPT_FILE, SCRIPT_SOURCE.read_bytes())
+    stamp = evidence.stamp
+    if stamp is not None:
+        write_private(out / TIMESTAMP_FILE, stamp.response)
+        write_private(out / TSA_ROOT_FILE, stamp.root_pem)
     when = evidence.proven.existed_by
     names = ", ".join(w.name for w in log.witnesses.witnesses) or "-"
     text = EXPLANATION.format(
@@ -153,8 +193,12 @@ def write_package(out: Path, file: str, evidence: Evidence, log: TrustedLog) -> 
         english=english_time(when) if when is not None else "(no witnesses: no time)",
         witnesses=log.witnesses.threshold,
         names=names,
-        tsa_nl="",
-        tsa_en="",
+        tsa_nl=""
+        if stamp is None
+        else TSA_NL.format(time=stamp.time.isoformat(), command=evidence.openssl_command()),
+        tsa_en=""
+        if stamp is None
+        else TSA_EN.format(time=stamp.time.isoformat(), command=evidence.openssl_command()),
     )
     write_private(out / EXPLANATION_FILE, text.encode())
 
@@ -180,7 +224,18 @@ class EvidenceMixin(DocumentsMixin):
         )
         if proven.checkpoint.checkpoint.size != served.size:
             raise ClientError("server answer: the proof names another tree size")
-        return Evidence(record, file_hash, salt, served, proven)
+        return Evidence(record, file_hash, salt, served, proven, self._stamp(record, proven))
+
+    def _stamp(self, record: VersionRecord, proven: Proven) -> Stamp | None:
+        """This device's RFC 3161 token for the version, checked (None: no TSA, or no token
+        here: it is kept only on the device that committed the version)."""
+        tsa = configured_tsa()
+        path = token_path(self.profile.dir, record.document_id, record.version)
+        if tsa is None or not path.exists():
+            return None
+        response = path.read_bytes()
+        time = check_timestamp(tsa, response, proven.entry.digest or b"")
+        return Stamp(response, time, tsa.root_pem)
 
     def evidence_package(
         self, document_id: str, directory: Path | str, *, version: int | None = None

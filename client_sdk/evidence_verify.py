@@ -11,7 +11,9 @@ It checks, and says which check failed (exit status 1) or what is proven (exit s
    one in the log entry ("KLKT" 0x02 0x05 || commitment);
 3. the checkpoint (a C2SP signed note) carries a valid Ed25519 signature of the log's key;
 4. at least K of the listed witnesses cosigned it (C2SP tlog-cosignature v1);
-5. the entry is in the checkpoint's tree (RFC 9162 inclusion proof, SHA-256).
+5. the entry is in the checkpoint's tree (RFC 9162 inclusion proof, SHA-256);
+6. if the package holds an RFC 3161 timestamp, `openssl ts -verify` accepts it for the
+   commitment this script computed (not for the one the package names).
 
 Then the file existed no later than the K-th earliest witness cosignature. Compare the log's
 key and the witnesses' keys with those the operator and the witnesses publish: give them with
@@ -26,6 +28,8 @@ import argparse
 import base64
 import hashlib
 import json
+import shutil
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -219,7 +223,22 @@ def verify(
         raise Failed("the checkpoint is not the one the proof was made for")
     proof = [bytes.fromhex(h) for h in evidence["inclusion"]]
     verify_inclusion(entry, int(evidence["index"]), size, proof, root)
+    if evidence.get("timestamp"):
+        verify_timestamp(package, evidence["timestamp"], commitment)
     return times[k - 1] if k else None
+
+
+def verify_timestamp(package: Path, stamp: dict[str, Any], commitment: bytes) -> None:
+    """`openssl ts -verify` over the commitment computed here, with the package's TSA root."""
+    openssl = shutil.which("openssl", path="/usr/bin:/bin:/usr/local/bin")
+    if openssl is None:
+        raise Failed("the package holds a timestamp, and openssl is needed to check it")
+    command = [openssl, "ts", "-verify", "-digest", commitment.hex()]
+    command += ["-in", stamp["token"], "-CAfile", stamp["root"]]
+    done = subprocess.run(command, cwd=package, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or "Verification: OK" not in done.stdout:
+        raise Failed("openssl does not accept the timestamp for this file's commitment")
+    print(f"RFC 3161 timestamp: {stamp['time']} (openssl ts -verify: OK)")
 
 
 def main() -> int:

@@ -41,6 +41,7 @@ __all__ = [
     "check_commitment",
     "commitment",
     "commitment_entry",
+    "commitment_input",
     "evidence_salt",
     "existed_by",
     "file_sha256",
@@ -65,11 +66,17 @@ def evidence_salt(file_key: bytes, dossier_id: bytes, document_id: bytes, versio
     return derive(file_key, labels.EVIDENCE_SALT, document_ids(dossier_id, document_id, version))
 
 
-def commitment(salt: bytes, file_hash: bytes) -> bytes:
-    """The 32 bytes that go into the log (and are the RFC 3161 message imprint)."""
+def commitment_input(salt: bytes, file_hash: bytes) -> bytes:
+    """What the commitment hashes (and what an RFC 3161 request is made over: its SHA-256
+    message imprint is then the commitment itself)."""
     if len(salt) != SALT_SIZE or len(file_hash) != HASH_SIZE:
         raise MalformedError("evidence: a salt and a file hash are 32 bytes each")
-    return hashlib.sha256(labels.EVIDENCE_COMMITMENT + b"\x00" + salt + file_hash).digest()
+    return labels.EVIDENCE_COMMITMENT + b"\x00" + salt + file_hash
+
+
+def commitment(salt: bytes, file_hash: bytes) -> bytes:
+    """The 32 bytes that go into the log (and are the RFC 3161 message imprint)."""
+    return hashlib.sha256(commitment_input(salt, file_hash)).digest()
 
 
 def commitment_entry(salt: bytes, file_hash: bytes) -> bytes:
