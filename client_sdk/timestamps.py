@@ -1,5 +1,5 @@
 """RFC 3161 timestamps over a version's evidence commitment, from an independent time-stamping
-authority (a TSA), when the deployment names one (docs/format.md section 20.3).
+authority (a TSA), when the deployment names one (docs/format.md section 20.2).
 
 `KLUIS_TSA_URL` is the TSA's address; `KLUIS_TSA_ROOT` a PEM file with the root certificate(s)
 the client trusts for it (never taken from the TSA's answer). The request is built and the
