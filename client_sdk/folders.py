@@ -58,7 +58,9 @@ def staged_folder(
                 os.close(fd)
     except OSError as exc:
         why = exc.strerror or str(exc)
-        raise ClientError(f"cannot write to {target}: {why}; nothing was written") from None
+        raise ClientError(
+            f"cannot write the {noun} to {target}: {why}; nothing was {done}"
+        ) from None
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
