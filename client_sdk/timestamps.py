@@ -31,6 +31,8 @@ from rfc3161_client import (
 from vault.errors import IntegrityError, MalformedError
 
 from .errors import ClientError
+from .files import write_private
+from .folders import PRIVATE_DIR
 
 TSA_URL_ENV = "KLUIS_TSA_URL"
 TSA_ROOT_ENV = "KLUIS_TSA_ROOT"
@@ -117,5 +119,5 @@ def token_path(profile_dir: Path, document_id: str, version: int) -> Path:
 
 def keep_token(profile_dir: Path, document_id: str, version: int, response: bytes) -> None:
     path = token_path(profile_dir, document_id, version)
-    path.parent.mkdir(mode=0o700, exist_ok=True)
-    path.write_bytes(response)
+    path.parent.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+    write_private(path, response)
