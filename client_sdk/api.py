@@ -400,18 +400,26 @@ class ServerApi(Api):
         upload_id: str,
         payload_size: int,
         payload_blake3: str,
-    ) -> None:
-        self.call(
-            "POST",
-            f"/dossiers/{dossier_id}/documents/{document_id}/versions",
-            json={
-                "version": version,
-                "header": b64(header),
-                "upload_id": upload_id,
-                "payload_size": payload_size,
-                "payload_blake3": payload_blake3,
-            },
+        commitment: bytes | None = None,
+    ) -> dict[str, Any]:
+        """Commit a version (with its evidence commitment, format section 20); the answer."""
+        body: dict[str, Any] = {
+            "version": version,
+            "header": b64(header),
+            "upload_id": upload_id,
+            "payload_size": payload_size,
+            "payload_blake3": payload_blake3,
+        }
+        if commitment is not None:
+            body["commitment"] = b64(commitment)
+        answer = self.call(
+            "POST", f"/dossiers/{dossier_id}/documents/{document_id}/versions", json=body
         )
+        return answer if isinstance(answer, dict) else {}
+
+    def version_evidence(self, document_id: str, version: int) -> Any:
+        """`GET /documents/{id}/versions/{n}/evidence`: the commitment's proof (unchecked)."""
+        return self.call("GET", f"/documents/{document_id}/versions/{version}/evidence")
 
     @staticmethod
     def payload_path(document_id: str, version: int) -> str:

@@ -19,12 +19,13 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import blake3
 
 from vault.errors import ExpiredError, IntegrityError
-from vault.header import check_payload_digest, new_file_key, seal_header
+from vault.evidence import commitment, commitment_input, evidence_salt
+from vault.header import OpenedHeader, check_payload_digest, new_file_key, seal_header
 from vault.metadata import FORBIDDEN_NAME_CHARACTERS, NAME_MAX, DocumentMetadata
 from vault.payload import (
     PayloadDigest,
@@ -36,11 +37,13 @@ from vault.payload import (
 
 from .api import VersionRecord
 from .clock import now
+from .commitments import ServedEvidence, Sha256Reader, check_at_commit, trusted_log
 from .dossiers import DossiersMixin
 from .errors import ClientError, UnconfirmedVersionError
 from .ids import ID_PATTERN, by_id_or_name, new_id
 from .parts import upload_in_parts
 from .records import DocumentInfo, Dossier
+from .timestamps import configured_tsa, keep_token, request_timestamp
 from .transport import STREAM_CHUNK
 
 Progress = Callable[[int], None]
@@ -147,11 +150,16 @@ class IterReader:
         return out
 
 
+class Hasher(Protocol):
+    def update(self, data: bytes, /) -> object: ...
+    def digest(self) -> bytes: ...
+
+
 class _HashingSink:
     """A write-only file object that hashes what is written to it and keeps nothing."""
 
-    def __init__(self) -> None:
-        self.hasher = blake3.blake3()
+    def __init__(self, hasher: Hasher) -> None:
+        self.hasher = hasher
 
     def write(self, data: bytes) -> int:
         self.hasher.update(data)
@@ -261,8 +269,16 @@ class DocumentsMixin(DossiersMixin):
         _, versions = self.document_versions(info.document_id)
         record = next(v for v in versions if v.version == info.version)
         opened = self.open_version(dossier, record)
-        sink = _HashingSink()
-        path = f"/documents/{info.document_id}/versions/{info.version}/payload"
+        return self.plaintext_digest(record, opened, blake3.blake3())
+
+    def plaintext_digest(
+        self, record: VersionRecord, opened: OpenedHeader, hasher: Hasher
+    ) -> bytes:
+        """`hasher`'s digest of the plaintext of a version whose header `opened` verified,
+        every check of `get` made (docs/format.md section 7) before it is returned; no
+        plaintext is kept."""
+        sink = _HashingSink(hasher)
+        path = self.api.payload_path(record.document_id, record.version)
         with self.api.download(path) as chunks:
             digest = decrypt_payload(
                 IterReader(chunks()),  # type: ignore[arg-type]
@@ -280,16 +296,23 @@ class DocumentsMixin(DossiersMixin):
     # -- writing ------------------------------------------------------------------------------
     def _encrypt_and_upload(
         self, path: Path, file_key: bytes, progress: Progress | None
-    ) -> tuple[str, PayloadDigest]:
+    ) -> tuple[str, PayloadDigest, bytes]:
+        """Encrypt and upload the file: the upload's id, the payload's digest and the SHA-256
+        of exactly the plaintext that was encrypted (for the evidence commitment)."""
         key = age_file_key(file_key)
-        source = path.open("rb")  # fails here, before the upload starts, if it cannot be read
+        opened = path.open("rb")  # fails here, before the upload starts, if it cannot be read
         try:
-            size = payload_size(os.fstat(source.fileno()).st_size)
+            size = payload_size(os.fstat(opened.fileno()).st_size)
         except BaseException:
-            source.close()
+            opened.close()
             raise
+        source = Sha256Reader(opened)
+        reader: BinaryIO = source  # type: ignore[assignment]  # read, readinto, close suffice
         if size > self.parts.threshold:
-            return upload_in_parts(self.api, source, key, size, self.parts, progress)
+            upload_id, parts_digest = upload_in_parts(
+                self.api, reader, key, size, self.parts, progress
+            )
+            return upload_id, parts_digest, source.hasher.digest()
         try:
             read_fd, write_fd = os.pipe()
         except BaseException:
@@ -300,8 +323,8 @@ class DocumentsMixin(DossiersMixin):
         def produce() -> None:
             try:
                 # The write end first: whatever fails after, closing it ends the upload's body.
-                with os.fdopen(write_fd, "wb") as sink, source as src:
-                    outcome["digest"] = encrypt_payload(src, sink, key, progress=progress)
+                with os.fdopen(write_fd, "wb") as sink, source:
+                    outcome["digest"] = encrypt_payload(reader, sink, key, progress=progress)
             except BaseException as exc:  # handed to the caller's thread below
                 outcome["error"] = exc
 
@@ -325,7 +348,7 @@ class DocumentsMixin(DossiersMixin):
             answer.blake3, digest.blake3.hex()
         ):
             raise IntegrityError("the server stored other bytes than this device sent")
-        return answer.upload_id, digest
+        return answer.upload_id, digest, source.hasher.digest()
 
     def _write_version(
         self,
@@ -338,7 +361,7 @@ class DocumentsMixin(DossiersMixin):
     ) -> DocumentInfo:
         _require_writer(dossier)
         file_key = new_file_key()  # fresh for every version (D11)
-        upload_id, digest = self._encrypt_and_upload(path, file_key, progress)
+        upload_id, digest, file_hash = self._encrypt_and_upload(path, file_key, progress)
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         header = seal_header(
             self.me,
@@ -360,7 +383,9 @@ class DocumentsMixin(DossiersMixin):
             ),
             created_at=now(),
         )
-        self.api.post_version(
+        ids = (bytes.fromhex(dossier.dossier_id), bytes.fromhex(document_id), version)
+        salt = evidence_salt(file_key, *ids)
+        answer = self.api.post_version(
             dossier.dossier_id,
             document_id,
             version=version,
@@ -368,7 +393,16 @@ class DocumentsMixin(DossiersMixin):
             upload_id=upload_id,
             payload_size=digest.size,
             payload_blake3=digest.blake3.hex(),
+            commitment=commitment(salt, file_hash),
         )
+        served = ServedEvidence.from_json(answer.get("evidence"))
+        check_at_commit(served, file_hash=file_hash, salt=salt, log=trusted_log())
+        tsa = configured_tsa()
+        if tsa is not None:  # an independent second witness of the time, if the deployment has one
+            token = request_timestamp(
+                tsa, commitment_input(salt, file_hash), commitment(salt, file_hash)
+            )
+            keep_token(self.profile.dir, document_id, version, token)
         record = VersionRecord(document_id, version, header, self.my_id)
         return self._info(dossier, record, self.open_version(dossier, record).metadata)
 

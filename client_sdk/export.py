@@ -19,15 +19,11 @@ leaves no target folder, never half an export.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import io
 import json
 import os
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -41,23 +37,25 @@ from vault.agefile import (
     recipient_to_string,
     write_age_header,
 )
+from vault.checkpoint import TrustedLog
 from vault.errors import IntegrityError
 from vault.header import OpenedHeader
 from vault.payload import PayloadDigest, age_file_key
 
 from .api import VersionRecord
-from .documents import DocumentsMixin
-from .errors import ClientError
+from .commitments import trusted_log
+from .evidence import EvidenceMixin
 from .files import PRIVATE_FILE, write_private
+from .folders import PRIVATE_DIR, check_target, staged_folder
 from .records import DocumentInfo, Dossier
 from .transport import STREAM_CHUNK
 
 IDENTITY_FILE = "kluis-identity.age"
 MANIFEST_FILE = "manifest.json"
 README_FILE = "README.txt"
+EVIDENCE_DIR = "evidence"  # one evidence package per version (client_sdk/evidence.py)
 OPEN_SCRIPT = "open.sh"
 OPENED_DIR = "opened"
-PRIVATE_DIR = 0o700
 # A file name of at most this many UTF-8 bytes, ".age" included: well under the 255 of most
 # file systems and the 143 of an encrypted home folder (eCryptfs), and short enough for
 # Windows' 260-character paths once the folder is copied somewhere.
@@ -159,55 +157,6 @@ class ExportResult:
     listed: list[DocumentInfo] = field(default_factory=list)
 
 
-def _check_target(path: Path) -> None:
-    """An export goes into a new or empty folder: it never writes over anything."""
-    if path.exists() and not path.is_dir():
-        raise ClientError(f"{path} is a file: export into a new or empty folder")
-    if path.is_dir() and any(path.iterdir()):
-        raise ClientError(f"{path} is not empty: export into a new or empty folder")
-
-
-@contextlib.contextmanager
-def staged_folder(target: Path) -> Iterator[Path]:
-    """A hidden folder (mode 0700) beside `target` to write the export into, renamed to
-    `target` when the block ends without error; on any error or interruption it is removed,
-    with the parent folders made for it, and a write error is a ClientError."""
-    target = Path(os.path.abspath(target))
-    _check_target(target)
-    made: list[Path] = []
-    staging: Path | None = None
-    try:
-        for parent in reversed(target.parents):
-            if not parent.exists():
-                parent.mkdir(mode=PRIVATE_DIR)
-                made.append(parent)
-        staging = Path(
-            tempfile.mkdtemp(prefix=f".{target.name[:40]}.kluis-export-", dir=target.parent)
-        )
-        os.chmod(staging, PRIVATE_DIR)
-        yield staging
-        _check_target(target)  # (something may have appeared there meanwhile)
-        os.rename(staging, target)  # atomic; replaces an empty folder on Linux and macOS
-        staging = None
-        with contextlib.suppress(OSError):  # the rename itself, on disk
-            fd = os.open(target.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-    except OSError as exc:
-        why = exc.strerror or str(exc)
-        raise ClientError(
-            f"cannot write the export to {target}: {why}; nothing was exported"
-        ) from None
-    finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        for parent in reversed(made):
-            with contextlib.suppress(OSError):
-                parent.rmdir()  # only if nothing else was put there since
-
-
 # Characters other systems do not allow in a file name (Windows' set, which holds the others),
 # control characters, and the separators.
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -242,7 +191,7 @@ def export_name(name: str, version: int, document_id: str, taken: set[str]) -> s
     return candidate
 
 
-class ExportMixin(DocumentsMixin):
+class ExportMixin(EvidenceMixin):
     def export(self, dossier_id: str, directory: Path | str, passphrase: str) -> ExportResult:
         """Write every version of the dossier's documents that the owner confirms as age
         files, with the protected age identity, a manifest, a README and `open.sh`, all mode
@@ -250,16 +199,17 @@ class ExportMixin(DocumentsMixin):
         version the owner does not confirm is never exported (K4); those left out are named
         in the result."""
         target = Path(directory)
-        _check_target(target)  # before the server is asked for anything
+        check_target(target)  # before the server is asked for anything
         listing = self._listing(dossier_id)
         listed = self.documents(dossier_id, listing=listing)
         dossier = self.load_dossier(dossier_id)  # her index, with what `documents` adopted
         granted = self._granted_versions(dossier)
         identity = AgeIdentity(self.me.age_secret)
         older: list[tuple[DocumentInfo, int, str]] = []
+        log = trusted_log()  # with the log's parameters, every version's evidence package too
         with staged_folder(target) as out:
             taken = {n.casefold() for n in (IDENTITY_FILE, MANIFEST_FILE, README_FILE,
-                                            OPEN_SCRIPT, OPENED_DIR)}  # fmt: skip
+                                            OPEN_SCRIPT, OPENED_DIR, EVIDENCE_DIR)}  # fmt: skip
             files: list[Path] = []
             manifest: list[dict[str, object]] = []
             for info in sorted(listed, key=lambda i: (i.name.lower(), i.document_id)):
@@ -278,6 +228,8 @@ class ExportMixin(DocumentsMixin):
                         opened.metadata.name, record.version, info.document_id, taken
                     )
                     entry = self._export_version(dossier, record, opened, out / name, identity)
+                    if log is not None:
+                        entry["evidence"] = self._export_evidence(out, name, record, opened, log)
                     manifest.append({**entry, "latest": record.version == info.version})
                     files.append(target / name)
             sealed = io.BytesIO()
@@ -309,6 +261,17 @@ class ExportMixin(DocumentsMixin):
             older,
             listed,
         )
+
+    def _export_evidence(
+        self, out: Path, name: str, record: VersionRecord, opened: OpenedHeader, log: TrustedLog
+    ) -> str:
+        """The evidence package of an exported version, in `evidence/<name>/`; its file is the
+        one `open.sh` writes."""
+        (out / EVIDENCE_DIR).mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        stem = name.removesuffix(".age")
+        opened_file = f"../../{OPENED_DIR}/{stem}"
+        self.export_evidence(out / EVIDENCE_DIR / stem, record, opened, opened_file, log)
+        return f"{EVIDENCE_DIR}/{stem}"
 
     @staticmethod
     def _open_script() -> str:

@@ -473,6 +473,8 @@ class VersionCreate(SQLModel):
     upload_id: Id
     payload_size: Annotated[StrictInt, PydanticField(ge=0, le=MAX_INT)]
     payload_blake3: HexHash
+    # the version's evidence commitment (format section 20), appended to the log with the commit
+    commitment: Annotated[B64, PydanticField(min_length=32, max_length=32)] | None = None
 
 
 class VersionPublic(SQLModel):

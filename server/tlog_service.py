@@ -8,6 +8,7 @@ valid however many entries are appended meanwhile.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Annotated
 
@@ -45,6 +46,8 @@ class TransparencyLog:
         self.keys = keys
         self.witnesses = witnesses
         self.timeout = timeout
+        self._cosigning = threading.Lock()
+        self._again = threading.Event()
 
     @classmethod
     def of(cls, settings: Settings, engine: Engine) -> TransparencyLog:
@@ -70,6 +73,20 @@ class TransparencyLog:
     def cosign(self) -> int:
         """Ask the witnesses to cosign the newest checkpoint (outside any write transaction)."""
         return cosign_latest(self.engine, self.witnesses, self.timeout)
+
+    def cosign_soon(self) -> None:
+        """`cosign`, coalesced: while one round runs, further calls only ask for one more round
+        after it, so a burst of appends (a thousand photos' commitments) costs the witnesses a
+        few rounds rather than one each."""
+        self._again.set()
+        while self._again.is_set():
+            if not self._cosigning.acquire(blocking=False):
+                return  # the running round sees the flag and goes again
+            try:
+                self._again.clear()
+                self.cosign()
+            finally:
+                self._cosigning.release()
 
     # -- reading -----------------------------------------------------------------------------------
     def head(self, session: Session, since: int | None) -> LogHead:

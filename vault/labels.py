@@ -54,6 +54,10 @@ KT_LABEL: Final = b"kluis/v1/kt-label"
 OPERATOR_KEY_SIGNATURE: Final = b"kluis/v1/operator-key"
 OPERATOR_VERIFICATION_SIGNATURE: Final = b"kluis/v1/operator-verification"
 
+# Evidence: a document version's commitment in the log (section 20).
+EVIDENCE_SALT: Final = b"kluis/v1/evidence-salt"
+EVIDENCE_COMMITMENT: Final = b"kluis/v1/evidence-commitment"
+
 # Groups and conversations: epoch keys, archive keys and messages (section 19).
 GROUP_EPOCH_KEY: Final = b"kluis/v1/group-epoch-key"
 GROUP_ARCHIVE_KEY_SIGNATURE: Final = b"kluis/v1/group-archive-key"
@@ -94,4 +98,6 @@ ALL: Final = (
     GROUP_MESSAGE_KEY,
     GROUP_MESSAGE_BODY,
     GROUP_MESSAGE_SIGNATURE,
+    EVIDENCE_SALT,
+    EVIDENCE_COMMITMENT,
 )

@@ -9,6 +9,12 @@ operator verification statement is appended to the log as one entry:
       kind 2 organisation:  label bytes[32] || epoch u32       || record_hash bytes[32]
       kind 3 operator key:  record vbytes (at most 512: an OperatorKey)
       kind 4 verification:  label bytes[32] || statement_hash bytes[32]
+    LogEntry := "KLKT" || 0x02 || kind u8 || ...
+      kind 5 commitment:    commitment bytes[32]   (a document version's, vault.evidence)
+
+Kinds 1-4 are written as format version 1 and kind 5 only as version 2 (section 20), so the
+entries of existing logs keep their bytes and a decoder that predates commitments refuses them
+by their version rather than misreading them.
 
 `record_hash` and `statement_hash` are BLAKE3-256 of the record's bytes as published (for an
 organisation, the same hash a device pins, section 14.2). The **label** names the subject
@@ -72,6 +78,7 @@ ENTRY_MAGIC: Final = b"KLKT"
 OPERATOR_KEY_MAGIC: Final = b"KLOP"
 STATEMENT_MAGIC: Final = b"KLOV"
 FORMAT_VERSION: Final = 1
+COMMITMENT_VERSION: Final = 2  # the entry format version of kind 5 (format section 20)
 LABEL_SIZE: Final = 32
 DIGEST_SIZE: Final = 32
 KEY_SIZE: Final = 32
@@ -88,6 +95,7 @@ class EntryKind(enum.IntEnum):
     ORGANISATION = 2
     OPERATOR_KEY = 3
     VERIFICATION = 4
+    COMMITMENT = 5
 
 
 class Namespace(enum.IntEnum):
@@ -128,8 +136,9 @@ def verify_label(vrf_key: bytes, namespace: Namespace, name: str, proof: bytes) 
 # -- entries ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LogEntry:
-    """One entry of the log. `label` is None for kind 3, `version` 0 for kinds 3 and 4, `digest`
-    the record (or statement) hash for kinds 1, 2 and 4, `record` the OperatorKey for kind 3."""
+    """One entry of the log. `label` is None for kinds 3 and 5, `version` 0 for kinds 3-5,
+    `digest` the record (or statement) hash for kinds 1, 2 and 4 and the commitment for kind 5,
+    `record` the OperatorKey for kind 3."""
 
     kind: EntryKind
     label: bytes | None
@@ -157,6 +166,13 @@ class LogEntry:
         return cls._checked(EntryKind.VERIFICATION, label, 0, record_digest(statement), None)
 
     @classmethod
+    def commitment(cls, commitment: bytes) -> LogEntry:
+        """The entry of a document version's evidence commitment (vault.evidence)."""
+        if not isinstance(commitment, bytes) or len(commitment) != DIGEST_SIZE:
+            raise ValueError("a commitment is 32 bytes")
+        return cls(EntryKind.COMMITMENT, None, 0, commitment, None)
+
+    @classmethod
     def _checked(
         cls,
         kind: EntryKind,
@@ -174,6 +190,10 @@ class LogEntry:
         return cls(kind, label, version, digest, record)
 
     def encode(self) -> bytes:
+        if self.kind == EntryKind.COMMITMENT:
+            assert self.digest is not None
+            w = Writer().raw(ENTRY_MAGIC).u8(COMMITMENT_VERSION).u8(self.kind)
+            return w.fixed(self.digest, DIGEST_SIZE).getvalue()
         w = Writer().raw(ENTRY_MAGIC).u8(FORMAT_VERSION).u8(self.kind)
         if self.kind == EntryKind.OPERATOR_KEY:
             assert self.record is not None
@@ -189,11 +209,20 @@ class LogEntry:
         """Parse an entry (MalformedError); a kind-3 entry's OperatorKey is verified too."""
         r = Reader(data, "log entry")
         r.magic(ENTRY_MAGIC)
-        if r.u8() != FORMAT_VERSION:
+        format_version = r.u8()
+        if format_version not in (FORMAT_VERSION, COMMITMENT_VERSION):
             raise MalformedError("log entry: unsupported format version")
         kind = r.u8()
         if kind not in set(EntryKind):
             raise MalformedError(f"log entry: unknown kind {kind}")
+        if (kind == EntryKind.COMMITMENT) != (format_version == COMMITMENT_VERSION):
+            raise MalformedError(
+                f"log entry: kind {kind} is not written as format version {format_version}"
+            )
+        if kind == EntryKind.COMMITMENT:
+            commitment = r.raw(DIGEST_SIZE)
+            r.end()
+            return cls(EntryKind.COMMITMENT, None, 0, commitment, None)
         if kind == EntryKind.OPERATOR_KEY:
             record = r.vbytes(OPERATOR_KEY_MAX)
             r.end()

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterator
 from typing import Annotated, Any
 
 import pydantic_core
-from fastapi import Depends, Path, status
+from fastapi import BackgroundTasks, Depends, Path, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as sa_select
@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from .. import accesslog
+from .. import evidence as evidence_log
 from ..blobstore import BlobMissing
 from ..db import writes
 from ..deps import (
@@ -38,9 +39,9 @@ from ..models import (
     User,
     Version,
     VersionCreate,
-    VersionPublic,
 )
 from ..problems import ApiProblem, conflict, invalid, not_found
+from ..tlog_service import LogDep
 from .router import resource_router
 
 router = resource_router("documents")
@@ -144,7 +145,9 @@ def commit_version(
     access: DossierAccessDep,
     session: SessionDep,
     now: NowDep,
-) -> VersionPublic:
+    log: LogDep,
+    background: BackgroundTasks,
+) -> evidence_log.VersionCommitted:
     access.require_write()
     dossier_id = access.dossier.dossier_id
     user_id = access.user.user_id
@@ -201,8 +204,17 @@ def commit_version(
             at=now, actor_id=user_id, action="upload", document_id=document_id, version=row.version
         ),
     )
+    proof = None
+    if body.commitment is not None:  # in this transaction: the version and its entry, or neither
+        log.append(
+            session, [evidence_log.commitment_entry(document_id, row.version, body.commitment)], now
+        )
+        proof = evidence_log.proof_at_commit(session, document_id, row.version)
     session.commit()
-    return VersionPublic(
+    if proof is not None:
+        background.add_task(log.cosign_soon)  # after the write lock is given back
+    return evidence_log.VersionCommitted(
+        evidence=proof,
         document_id=document_id,
         dossier_id=dossier_id,
         version=row.version,
@@ -265,3 +277,16 @@ def download_payload(
         media_type="application/octet-stream",
         headers={"Content-Length": str(row.payload_size)},
     )
+
+
+@router.get("/documents/{document_id}/versions/{version}/evidence")
+def version_evidence(
+    document_id: str, version: VersionNumber, user: CurrentUser, session: SessionDep, now: NowDep
+) -> evidence_log.EvidenceProof:
+    """Where the version's commitment is in the log, against the earliest cosigned checkpoint
+    that covers it (404 for a version committed without one)."""
+    readable_document(session, document_id, user, now)
+    proof = evidence_log.served_proof(session, document_id, version)
+    if proof is None:
+        raise not_found("no evidence for that version")
+    return proof

@@ -291,8 +291,28 @@ def test_a_statement_with_an_unknown_status_is_malformed() -> None:
         OperatorStatement.decode(bytes(data))
 
 
-def test_the_entry_kinds_are_the_four_of_the_spec() -> None:
-    assert [int(k) for k in EntryKind] == [1, 2, 3, 4]
+def test_the_entry_kinds_are_the_five_of_the_spec() -> None:
+    assert [int(k) for k in EntryKind] == [1, 2, 3, 4, 5]
+
+
+def test_a_commitment_entry_is_format_version_2_and_round_trips() -> None:
+    data = LogEntry.commitment(bytes(range(32))).encode()
+    assert data == b"KLKT\x02\x05" + bytes(range(32))
+    assert LogEntry.decode(data) == LogEntry.commitment(bytes(range(32)))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"KLKT\x01\x05" + bytes(32),  # a commitment as version 1
+        b"KLKT\x02\x04" + bytes(64),  # an older kind as version 2
+        b"KLKT\x03\x05" + bytes(32),  # a version nobody writes
+        b"KLKT\x02\x05" + bytes(33),  # trailing byte
+    ],
+)
+def test_a_commitment_entry_in_another_version_or_length_is_malformed(data: bytes) -> None:
+    with pytest.raises(MalformedError):
+        LogEntry.decode(data)
 
 
 def test_what_the_server_needs_of_the_log_imports_no_secret_key_code() -> None:

@@ -16,7 +16,7 @@ import {
 } from "../src/vault/agefile.js";
 import { bundleKdfParams, openBundle, sealBundleWithNonce, type BundlePurpose } from "../src/vault/bundle.js";
 import { concat, type Bytes } from "../src/vault/bytes.js";
-import { blake3, ready } from "../src/vault/crypto.js";
+import { blake3, ready, sha256 } from "../src/vault/crypto.js";
 import { decodeIndex, indexHash, openIndex, sealIndex } from "../src/vault/dossier-index.js";
 import { decodeGrant, openGrant, sealGrant, type GrantKind, type Rights } from "../src/vault/grant.js";
 import { checkPayloadDigest, decodeHeader, headerHash, openHeader, sealHeader } from "../src/vault/header.js";
@@ -69,6 +69,7 @@ import {
   verificationEntry,
   type Namespace,
 } from "../src/vault/logentry.js";
+import { commitment, evidenceSalt, verifyEvidence } from "../src/vault/evidence.js";
 import { openNote, parseVkey, type Verifier } from "../src/vault/note.js";
 import { decodeOperatorKey, verifyStatement } from "../src/vault/operator.js";
 import { decodeEntryBundle, parseTilePath, tile, tileData, TileHashReader, tilePath, tilesForSize, type Tile } from "../src/vault/tiles.js";
@@ -647,6 +648,23 @@ async function checkOperator(v: Vector): Promise<void> {
   assert.equal(statement.statedAt, BigInt(v.stated_at));
 }
 
+async function checkEvidence(v: Vector): Promise<void> {
+  const fileHash = await sha256(h(v.file));
+  const salt = await evidenceSalt(h(v.file_key), h(v.dossier_id), h(v.document_id), BigInt(v.version));
+  const proven = await verifyEvidence({
+    fileHash,
+    salt,
+    entry: h(v.entry),
+    index: BigInt(v.index),
+    inclusion: (v.inclusion as string[]).map(h),
+    checkpoint: new TextEncoder().encode(v.checkpoint),
+    log: await logOf(v.log),
+  });
+  assert.deepEqual([hex(fileHash), hex(salt), hex(await commitment(salt, fileHash))], [v.file_hash, v.salt, v.commitment]);
+  assert.equal(hex(proven.entry.digest as Uint8Array), v.commitment);
+  assert.equal(proven.existedBy, v.existed_by === null ? null : BigInt(v.existed_by));
+}
+
 async function checkKtLookup(v: Vector): Promise<void> {
   const found = await verifyLookup(
     { log: await logOf(v), vrfKey: h(v.vrf_key) },
@@ -765,6 +783,7 @@ const CHECKS: Record<string, (v: Vector) => Promise<void>> = {
   logentry: checkLogEntry,
   operator: checkOperator,
   ktlookup: checkKtLookup,
+  evidence: checkEvidence,
   passphrase: checkPassphrase,
   archive: checkArchive,
   message: checkMessage,

@@ -7,7 +7,10 @@
  *       kind 2 organisation epoch:     label bytes[32] || epoch u32       || record_hash bytes[32]
  *       kind 3 operator key:           record vbytes (at most 512: an OperatorKey)
  *       kind 4 verification statement: label bytes[32] || statement_hash bytes[32]
+ *     LogEntry := "KLKT" || 0x02 || kind u8 || ...
+ *       kind 5 commitment:             commitment bytes[32]   (a document version's, evidence.ts)
  *
+ * Kinds 1-4 are written as format version 1 and kind 5 only as version 2 (section 20).
  * record_hash and statement_hash are BLAKE3-256 of the record as published. The label of a name
  * is the first 32 bytes of the ECVRF output of "kluis/v1/kt-label" || 0x00 || namespace || name.
  */
@@ -24,7 +27,13 @@ export const KIND_IDENTITY = 1;
 export const KIND_ORGANISATION = 2;
 export const KIND_OPERATOR_KEY = 3;
 export const KIND_VERIFICATION = 4;
-export type EntryKind = typeof KIND_IDENTITY | typeof KIND_ORGANISATION | typeof KIND_OPERATOR_KEY | typeof KIND_VERIFICATION;
+export const KIND_COMMITMENT = 5;
+export type EntryKind =
+  | typeof KIND_IDENTITY
+  | typeof KIND_ORGANISATION
+  | typeof KIND_OPERATOR_KEY
+  | typeof KIND_VERIFICATION
+  | typeof KIND_COMMITMENT;
 
 export const NAMESPACE_USER = 1;
 export const NAMESPACE_ORGANISATION = 2;
@@ -33,6 +42,7 @@ export type Namespace = typeof NAMESPACE_USER | typeof NAMESPACE_ORGANISATION;
 export const LABEL_SIZE = 32;
 export const OPERATOR_KEY_MAX = 512;
 const MAGIC = "KLKT";
+const COMMITMENT_VERSION = 2;
 const WHAT = "log entry";
 
 /**
@@ -99,7 +109,14 @@ export async function verificationEntry(label: Uint8Array, statement: Uint8Array
   return checked(KIND_VERIFICATION, label, 0, await recordDigest(statement), null);
 }
 
+/** The entry of a document version's evidence commitment (32 bytes). */
+export function commitmentEntry(commitment: Uint8Array): LogEntry {
+  if (commitment.length !== 32) throw new RangeError("a commitment is 32 bytes");
+  return { kind: KIND_COMMITMENT, label: null, version: 0, digest: Uint8Array.from(commitment), record: null };
+}
+
 export function encodeLogEntry(entry: LogEntry): Bytes {
+  if (entry.kind === KIND_COMMITMENT) return concat(ascii(MAGIC), u8(COMMITMENT_VERSION), u8(entry.kind), entry.digest as Bytes);
   const head = concat(ascii(MAGIC), u8(1), u8(entry.kind));
   if (entry.kind === KIND_OPERATOR_KEY) return concat(head, vbytes(entry.record as Bytes));
   const version = entry.kind === KIND_VERIFICATION ? new Uint8Array(0) : u32(entry.version);
@@ -109,9 +126,15 @@ export function encodeLogEntry(entry: LogEntry): Bytes {
 /** Parse an entry (`MalformedError`); a kind-3 entry's OperatorKey is decoded and verified too (`SignatureError`). */
 export function decodeLogEntry(data: Uint8Array): LogEntry {
   const r = new Reader(data, WHAT);
-  r.header(MAGIC);
+  const format = r.headerVersion(MAGIC, [1, COMMITMENT_VERSION]);
   const kind = r.u8();
-  if (kind < KIND_IDENTITY || kind > KIND_VERIFICATION) throw new MalformedError(`${WHAT}: unknown kind ${kind}`);
+  if (format === COMMITMENT_VERSION) {
+    if (kind !== KIND_COMMITMENT) throw new MalformedError(`${WHAT}: kind ${kind} is not written as format version 2`);
+    const digest = r.bytes(32);
+    r.end();
+    return { kind: KIND_COMMITMENT, label: null, version: 0, digest, record: null };
+  }
+  if (kind < KIND_IDENTITY || kind > KIND_VERIFICATION) throw new MalformedError(`${WHAT}: unknown kind ${kind} in format version 1`);
   if (kind === KIND_OPERATOR_KEY) {
     const record = r.vbytes(OPERATOR_KEY_MAX, "record");
     r.end();
