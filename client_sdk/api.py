@@ -30,6 +30,9 @@ KDF_ALGORITHM = "argon2id"
 
 
 # -- shape checks, once ---------------------------------------------------------------------------
+MESSAGE_PAGE = 1000  # the server's largest page of messages (docs/api.md)
+
+
 def _list(answer: Any, what: str) -> list[Any]:
     if not isinstance(answer, list):
         raise MalformedError(f"server answer: {what} is not a list")
@@ -533,6 +536,34 @@ class ServerApi(Api):
     def organisation_grants(self, org_id: str) -> list[GrantRow]:
         answer = self.call("GET", f"/organisations/{org_id}/grants")
         return [GrantRow.from_json(r) for r in _objects(answer, "grants")]
+
+    # -- group messages (docs/api.md "Group messages") -----------------------------------------
+    def post_message(self, org_id: str, message: bytes) -> int:
+        """Append a message on top of the chain; its position (409 `stale_head`: sign again)."""
+        answer = _object(
+            self.call("POST", f"/organisations/{org_id}/messages", json={"message": b64(message)}),
+            "a posted message",
+        )
+        position = answer.get("position")
+        if type(position) is not int:
+            raise MalformedError("server answer: a posted message without its position")
+        return position
+
+    def messages(self, org_id: str, *, after: int, limit: int = MESSAGE_PAGE) -> list[bytes]:
+        """The messages after position `after`, oldest first (their bytes only: the position
+        and hash the server adds are claims the chain itself makes checkable)."""
+        answer = _object(
+            self.call(
+                "GET",
+                f"/organisations/{org_id}/messages",
+                params={"after": after, "limit": limit},
+            ),
+            "a page of messages",
+        )
+        rows = answer.get("messages")
+        if not isinstance(rows, list):
+            raise MalformedError("server answer: malformed page of messages")
+        return [unb64(r.get("message") if isinstance(r, dict) else None, "message") for r in rows]
 
 
 def _grant_in(data: bytes) -> dict[str, Any]:
