@@ -82,7 +82,7 @@ def test_a_groups_whole_life(people: dict[str, Client], tmp_path: Path) -> None:
     )
     cees.reply(name, event.ref[:10], "maybe")
     cees.reply(name, event.ref[:10], "yes")
-    [(group_name, view)] = [(g, e) for g, e in ada.agenda() if g == name]
+    [view] = [e for g, e in ada.agenda() if g == name]
     assert view.replies == {"cees": Answer.YES}
     ics = ada.event_ics(name, view.ref)
     assert "SUMMARY:Bewonersavond\r\n" in ics and "LOCATION:Dorpshuis\r\n" in ics
