@@ -14,7 +14,7 @@ is used. The HTTP mechanics (errors, streaming, uploads in parts) are in `transp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -564,6 +564,12 @@ class ServerApi(Api):
         if not isinstance(rows, list):
             raise MalformedError("server answer: malformed page of messages")
         return [unb64(r.get("message") if isinstance(r, dict) else None, "message") for r in rows]
+
+    def group_events(self, org_id: str, *, after: int) -> Iterator[str]:
+        """Server-Sent Events of a group (docs/api.md "Live group events"): "message" when the
+        chain grew, "removed" when I am no longer in its roster. A hint to read the chain,
+        never a claim: what it says, `messages` checks."""
+        return self.events(f"/organisations/{org_id}/events", {"after": after})
 
 
 def _grant_in(data: bytes) -> dict[str, Any]:

@@ -18,6 +18,7 @@ command reads or writes in the group, so nobody is drawn into a group unasked.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -174,6 +175,18 @@ class GroupsMixin(OrganisationsMixin):
         """What was said since this device's last read, verified on top of it."""
         org = self._joined(name)
         return self.messages.show(org, self.messages.newer(org).messages)
+
+    def live(self, name: str) -> Iterator[list[Said]]:
+        """What is said from now on, as the server's live events announce it, each batch
+        verified on top of this device's state; ends when I am removed."""
+        org = self._joined(name)
+        state = self.messages.newer(org).state
+        for event in self.api.group_events(org.org_id, after=state.count):
+            if event == "removed":
+                raise ClientError(f"you are no longer a member of {org.name}")
+            if event == "message":
+                org = self._joined(name)  # a new epoch may have begun: its roster counts
+                yield self.messages.show(org, self.messages.newer(org).messages)
 
     def news(self, name: str) -> list[PostView]:
         """The news page: every post with its signed history, deleted ones marked, newest
