@@ -206,11 +206,22 @@ def post_json(p: PostView) -> dict[str, Any]:
 @command
 def news(
     group: str,
+    fingerprint: Annotated[
+        str | None,
+        typer.Option(
+            "--fingerprint",
+            metavar="FINGERPRINT",
+            help="Read the public posts without an account, checked against this group "
+            "fingerprint (from a letter or the village newsletter).",
+        ),
+    ] = None,
     server: ServerOpt = DEFAULT_SERVER,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A group's news page, newest first, every post and edit verified."""
+    if fingerprint is not None:
+        return public_news(server, group, fingerprint, as_json=as_json)
     with client(server, profile) as c:
         posts = c.news(typed_org_name(group))
     if as_json:
@@ -229,6 +240,36 @@ def news(
         plain(f"{head}{clean(latest['title'])}")
         plain(f"  by {clean(p.revisions[0].sender)}, {when(p.revisions[0].sent_at)}{edited}")
         plain(clean(latest["markdown"]))
+        plain("")
+    return None
+
+
+def public_news(server: str, group: str, fingerprint: str, *, as_json: bool) -> None:
+    from ..publicposts import read_public_posts
+
+    posts = read_public_posts(server, group, fingerprint)
+    rows: list[dict[str, Any]] = [
+        {
+            "post": p.revisions[0].hash.hex(),
+            "author": p.authors[0],
+            "sent_at": p.revisions[0].message.sent_at,
+            "revisions": len(p.revisions),
+            "deleted": p.deleted,
+            "title": p.latest.title if p.latest else None,
+            "markdown": p.latest.markdown if p.latest else None,
+        }
+        for p in posts
+    ]
+    if as_json:
+        return print_json(rows)
+    plain(f"Public posts of {typed_org_name(group)}, checked against the fingerprint you gave:")
+    for r in rows:
+        if r["deleted"]:
+            plain(f"[{r['post'][:12]}] (deleted)")
+            continue
+        plain(f"[{r['post'][:12]}] {clean(r['title'])}")
+        plain(f"  by {clean(r['author'])}, {when(r['sent_at'])}")
+        plain(clean(r["markdown"]))
         plain("")
     return None
 

@@ -10,7 +10,9 @@ mallory (the operator's accomplice, no member), each on a device of their own.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -29,7 +31,7 @@ from vault.group import epoch_key
 from vault.keys import PrivateIdentity
 from vault.message import MessageKind, message_hash, seal_message
 
-from .harness import Person, World, world
+from .harness import EXIT_SECURITY, Person, World, world
 
 __all__ = ["world"]
 
@@ -317,3 +319,98 @@ def test_a_removed_members_rows_give_him_nothing(village: Village) -> None:
     )  # fmt: skip
     village.append(name, village.cees, new_epoch)
     refused(village.bert, name, IntegrityError, "no member in epoch 2")
+
+
+# -- the public news page, read without an account ----------------------------------------------
+def public_group(village: Village) -> tuple[str, str]:
+    name = village.group()
+    village.bert.client.post(name, "Dorpsnieuws", "Iedereen is welkom.", public=True)
+    return name, village.ada.client.group(name).fingerprint
+
+
+def test_a_public_post_is_read_and_checked_without_an_account(village: Village) -> None:
+    name, fingerprint = public_group(village)
+    [post] = village.bert.client.news(name)[:1]
+    village.bert.client.edit_post(name, post.ref, "Dorpsnieuws", "Iedereen is van harte welkom.")
+    stranger = village.w.person("lezer", register=False)
+    shown = stranger.ok("news", name, "--fingerprint", fingerprint, "--json")
+    [entry] = json.loads(shown)
+    assert entry["title"] == "Dorpsnieuws" and entry["author"] == "bert"
+    assert entry["revisions"] == 2 and "van harte" in entry["markdown"]
+    assert "Nieuws" not in shown  # the members-only post is not on the public page
+
+
+def test_a_public_post_under_another_fingerprint_is_refused(village: Village) -> None:
+    name, _ = public_group(village)
+    other = village.ada.client.group(village.group()).fingerprint
+    result = village.w.person("lezer", register=False).run_cli("news", name, "--fingerprint", other)
+    assert_security_failure(result, "KeyMismatchError", "not the one you trust")
+
+
+def test_an_altered_public_post_is_refused_without_an_account(village: Village) -> None:
+    name, fingerprint = public_group(village)
+    position, data = village.rows(name)[-1]
+    altered = bytearray(data)
+    altered[-70] ^= 1
+    village.set_row(name, position, bytes(altered))
+    result = village.w.person("lezer", register=False).run_cli(
+        "news", name, "--fingerprint", fingerprint
+    )
+    assert_security_failure(result, "SignatureError")
+
+
+def test_a_public_post_by_a_plain_member_is_refused_without_an_account(village: Village) -> None:
+    name, fingerprint = public_group(village)
+    forged = village.signed_on_top(
+        name, village.cees.keys, MessageKind.PUBLIC_POST, Post("Nep", "nepnieuws").encode(),
+        epoch=1, key=None, sequence=3,
+    )  # fmt: skip
+    village.append(name, village.cees, forged)
+    result = village.w.person("lezer", register=False).run_cli(
+        "news", name, "--fingerprint", fingerprint
+    )
+    assert_security_failure(result, "IntegrityError", "may not write a public post")
+
+
+def test_an_editor_with_keys_the_server_made_up_is_refused_without_an_account(
+    village: Village,
+) -> None:
+    """The server pairs bert's id with keys of its own and signs a post with them."""
+    name, fingerprint = public_group(village)
+    fake = PrivateIdentity.generate(bytes.fromhex(village.bert.user_id), "bert", 1)
+    forged = village.signed_on_top(
+        name, fake, MessageKind.PUBLIC_POST, Post("Nep", "van de server").encode(),
+        epoch=1, key=None, sequence=5,
+    )  # fmt: skip
+    village.append(name, village.bert, forged)
+    real = village.w.db.one("SELECT identity FROM users WHERE user_id = ?", village.bert.user_id)
+    village.w.db.execute(
+        "UPDATE users SET identity = ? WHERE user_id = ?", fake.public.encode(),
+        village.bert.user_id,
+    )  # fmt: skip
+    try:
+        result = village.w.person("lezer", register=False).run_cli(
+            "news", name, "--fingerprint", fingerprint
+        )
+    finally:
+        village.w.db.execute(
+            "UPDATE users SET identity = ? WHERE user_id = ?", real, village.bert.user_id
+        )
+    assert_security_failure(result, "KeyMismatchError")
+
+
+def test_a_lying_chain_ends_the_cli_with_exit_3(village: Village) -> None:
+    name = village.group()
+    org_id = village.ada.client.group(name).org_id
+    village.w.db.execute("DELETE FROM group_messages WHERE org_id = ? AND position = 3", org_id)
+    for args in (("chat", name), ("news", name), ("agenda", name)):
+        result = village.cees.run_cli(*args)
+        assert_security_failure(result, "IntegrityError", "does not follow")
+        assert "twee" not in result.stdout
+
+
+def assert_security_failure(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == EXIT_SECURITY, (result.args, result.stdout, result.stderr)
+    assert "SECURITY CHECK FAILED" in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
