@@ -565,6 +565,24 @@ class ServerApi(Api):
             raise MalformedError("server answer: malformed page of messages")
         return [unb64(r.get("message") if isinstance(r, dict) else None, "message") for r in rows]
 
+    def give_archive_keys(self, org_id: str, keys: Sequence[tuple[str, int, bytes]]) -> None:
+        """`keys`: (member id, earlier epoch, signed archive key) each (format 19.2)."""
+        self.call(
+            "POST",
+            f"/organisations/{org_id}/archive-keys",
+            json={
+                "keys": [
+                    {"member_id": member, "epoch": epoch, "archive_key": b64(data)}
+                    for member, epoch, data in keys
+                ]
+            },
+        )
+
+    def archive_keys(self, org_id: str) -> list[bytes]:
+        """My archive keys of the group (claims: each is checked before use)."""
+        rows = _objects(self.call("GET", f"/organisations/{org_id}/archive-keys"), "archive keys")
+        return [unb64(r.get("archive_key"), "archive key") for r in rows]
+
     def group_events(self, org_id: str, *, after: int) -> Iterator[str]:
         """Server-Sent Events of a group (docs/api.md "Live group events"): "message" when the
         chain grew, "removed" when I am no longer in its roster. A hint to read the chain,

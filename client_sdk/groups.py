@@ -151,6 +151,17 @@ class GroupsMixin(OrganisationsMixin):
         self.profile.accept_group(org.org_id)
         return org
 
+    def open_archive(self, name: str, username: str) -> int:
+        """As an admin, give `username` (a current member) the keys of every earlier epoch I
+        hold, each sealed to them alone (format 19.2); returns how many epochs."""
+        org = self._administered(name)
+        check_group(org.roster)
+        member = self.directory.member_identity(org, self.contact(username).identity.user_id.hex())
+        keys = self.messages.archive_for(org, member)
+        if keys:
+            self.api.give_archive_keys(org.org_id, keys)
+        return len(keys)
+
     def remove_from_group(self, name: str, username: str) -> RemovalResult:
         """Remove a member: a new epoch (format 14.5) and its start in the message chain, so
         nothing written from now on opens for them."""

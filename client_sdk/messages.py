@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 from vault.content import Body
 from vault.errors import IntegrityError, MalformedError, RollbackError
-from vault.group import epoch_key
+from vault.group import ArchiveKey, epoch_key, make_archive_key, open_archive_key
 from vault.keys import Identity
+from vault.kinds import OrgKind
 from vault.message import NO_HASH, MessageKind, seal_message
 from vault.messagelog import (
     RIGHTS,
@@ -153,9 +154,45 @@ class Messages:
         return Read(verified, state)
 
     def key_of(self, org: Organisation) -> Callable[[int], bytes | None]:
-        """K_e of each epoch this device holds the keys of (section 19.2)."""
+        """K_e of each epoch this device holds the keys of (section 19.2): from my memberships,
+        and from the archive keys an admin gave me, each opened with every check of 19.2 (one
+        that fails stops everything: the server offered a key it should not have)."""
         keys = {epoch: epoch_key(private) for epoch, private in org.keys.items()}
+        if self.account.logged_in and org.chain.kind == OrgKind.GROUP and org.epoch > 1:
+            for data in self.api.archive_keys(org.org_id):
+                statement = ArchiveKey.decode(data)
+                keys.setdefault(
+                    statement.epoch,
+                    open_archive_key(
+                        data,
+                        me=self.account.me,
+                        admin=self._identity_of(statement.admin_id),
+                        roster=org.roster,
+                    ),
+                )
         return keys.get
+
+    def archive_for(self, org: Organisation, member: Identity) -> list[tuple[str, int, bytes]]:
+        """Archive keys for `member`: every earlier epoch whose key I hold, sealed to them."""
+        me = self.account.me
+        keys = self.key_of(org)
+        out = []
+        for epoch in range(1, org.epoch):
+            key = keys(epoch)
+            if key is None:
+                continue
+            data = make_archive_key(
+                me,
+                group_id=org.chain.org_id,
+                epoch=epoch,
+                epoch_key_id=org.chain.epoch_keys(epoch).key_id,
+                granted_in=org.epoch,
+                member=member,
+                key=key,
+                issued_at=now(),
+            )
+            out.append((member.user_id.hex(), epoch, data))
+        return out
 
     def show(self, org: Organisation, verified: list[Verified]) -> list[Said]:
         """Decrypt what this device can (a body that does not open is `IntegrityError`)."""

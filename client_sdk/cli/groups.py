@@ -96,6 +96,18 @@ def group_remove(
 
 
 @command
+def group_archive(
+    name: str, username: str, server: ServerOpt = DEFAULT_SERVER, profile: ProfileOpt = None
+) -> None:
+    """Let a member read what was written before they joined (administrators)."""
+    name, username = typed_org_name(name), typed_username(username)
+    with client(server, profile) as c:
+        count = c.open_archive(name, username)
+    plain(f"{username} can now read {count} earlier key epoch(s) of {name}; "
+          "sealed to them alone, not to future members.")  # fmt: skip
+
+
+@command
 def group_members(
     name: str,
     server: ServerOpt = DEFAULT_SERVER,

@@ -7,6 +7,7 @@ between: FastAPI matches a request level by level, and every level costs every r
 from fastapi import APIRouter
 
 from . import (
+    archive_keys,
     auth,
     documents,
     dossiers,
@@ -30,6 +31,7 @@ api_routers: list[APIRouter] = [
         parts,
         organisations,
         groups,
+        archive_keys,
         public_posts,
         log,
     )

@@ -27,7 +27,7 @@ from vault.errors import (
     SecurityError,
     SignatureError,
 )
-from vault.group import epoch_key
+from vault.group import epoch_key, make_archive_key
 from vault.keys import PrivateIdentity
 from vault.message import MessageKind, message_hash, seal_message
 
@@ -414,3 +414,54 @@ def assert_security_failure(result: subprocess.CompletedProcess[str], *fragments
     assert "SECURITY CHECK FAILED" in result.stderr
     for fragment in fragments:
         assert fragment in result.stderr, (fragment, result.stderr)
+
+
+# -- archive keys ------------------------------------------------------------------------------
+def test_an_archive_key_from_someone_without_the_right_is_refused(village: Village) -> None:
+    """The operator stores an archive key bert (an editor, no admin) signed for a new member:
+    a valid signature by someone the roster gives no right to give the archive."""
+    name = village.group()
+    ada = village.ada.client
+    ada.remove_from_group(name, "cees")
+    dirk = village.w.person(f"dirk{os.urandom(2).hex()}")
+    ada.invite(name, dirk.name)
+    dirk.client.accept(name)
+    org = ada.group(name)
+    statement = make_archive_key(
+        village.bert.keys, group_id=bytes.fromhex(org.org_id), epoch=1,
+        epoch_key_id=org.chain.epoch_keys(1).key_id, granted_in=2,
+        member=dirk.keys.public, key=k(village.bert, name), issued_at=1,
+    )  # fmt: skip
+    village.w.db.insert(
+        "group_archive_keys",
+        {"org_id": org.org_id, "member_id": dirk.user_id, "epoch": 1, "granted_in": 2,
+         "archive_key": statement, "created_at": 0},
+    )  # fmt: skip
+    with pytest.raises(IntegrityError, match="no administrator in epoch 2"):
+        dirk.device().chat(name)
+    result = dirk.run_cli("chat", name)
+    assert_security_failure(result, "IntegrityError")
+    assert "een" not in result.stdout
+
+
+def test_an_archive_key_sealed_to_someone_else_is_refused(village: Village) -> None:
+    """An admin's genuine archive key for bert, handed to dirk by the operator."""
+    name = village.group()
+    ada = village.ada.client
+    ada.remove_from_group(name, "cees")
+    dirk = village.w.person(f"dirk{os.urandom(2).hex()}")
+    ada.invite(name, dirk.name)
+    dirk.client.accept(name)
+    org = ada.group(name)
+    statement = make_archive_key(
+        village.ada.keys, group_id=bytes.fromhex(org.org_id), epoch=1,
+        epoch_key_id=org.chain.epoch_keys(1).key_id, granted_in=2,
+        member=village.bert.keys.public, key=k(village.ada, name), issued_at=1,
+    )  # fmt: skip
+    village.w.db.insert(
+        "group_archive_keys",
+        {"org_id": org.org_id, "member_id": dirk.user_id, "epoch": 1, "granted_in": 2,
+         "archive_key": statement, "created_at": 0},
+    )  # fmt: skip
+    with pytest.raises(KeyMismatchError, match="addressed to someone else"):
+        dirk.device().chat(name)

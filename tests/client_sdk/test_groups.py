@@ -105,6 +105,20 @@ def test_a_groups_whole_life(people: dict[str, Client], tmp_path: Path) -> None:
     dirk.say(name, "Hallo")
     assert texts(dirk.chat(name)) == ["Alleen voor de huidige leden", "Hallo"]
 
+    # archive access: only when an admin gives it, sealed to dirk alone
+    with pytest.raises(ClientError, match="administrator"):
+        bert.open_archive(name, "dirk")
+    assert ada.open_archive(name, "dirk") == 1
+    assert texts(dirk.chat(name)) == [
+        "Ik kom ook",
+        "Welkom allemaal",
+        "Alleen voor de huidige leden",
+        "Hallo",
+    ]
+    assert [p.latest.body.title for p in dirk.news(name) if isinstance(p.latest.body, Post)] == [
+        "Informatieavond (verzet)"
+    ]
+
 
 def test_an_invitation_must_be_accepted_before_use(people: dict[str, Client]) -> None:
     name = fresh_name("straat")
