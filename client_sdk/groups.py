@@ -177,10 +177,12 @@ class GroupsMixin(OrganisationsMixin):
         return org, self.messages.show(org, self.messages.whole(org).messages)
 
     def chat(self, name: str, *, last: int = 200) -> list[Said]:
-        """The last chat lines and announcements (or personal messages)."""
-        _, said = self.said(name)
-        shown = (MessageKind.CHAT, MessageKind.ANNOUNCEMENT, MessageKind.PERSONAL)
-        return [s for s in said if s.kind in shown][-last:]
+        """The chat lines and announcements among the group's last `last` messages, verified
+        up to the newest and decrypted (only these: a long chat opens with its last page)."""
+        org = self._joined(name)
+        shown = (MessageKind.CHAT, MessageKind.ANNOUNCEMENT)
+        recent = [v for v in self.messages.recent(org, last) if v.message.kind in shown]
+        return self.messages.show(org, recent)
 
     def follow(self, name: str) -> list[Said]:
         """What was said since this device's last read, verified on top of it."""

@@ -166,7 +166,9 @@ def test_messages_dropped_from_history_a_device_saw_are_detected(village: Villag
     assert len(village.ada.client.chat(name)) == 3  # ada's device saw all of them
     org_id = village.ada.client.group(name).org_id
     village.w.db.execute("DELETE FROM group_messages WHERE org_id = ? AND position >= 5", org_id)
-    refused(village.ada, name, RollbackError, "taken away")
+    refused(village.ada, name, IntegrityError, "no longer gives messages this device verified")
+    with pytest.raises(RollbackError, match="taken away"):
+        reader(village.ada).news(name)
 
 
 def test_a_replayed_message_is_detected(village: Village) -> None:
@@ -403,9 +405,13 @@ def test_a_lying_chain_ends_the_cli_with_exit_3(village: Village) -> None:
     name = village.group()
     org_id = village.ada.client.group(name).org_id
     village.w.db.execute("DELETE FROM group_messages WHERE org_id = ? AND position = 3", org_id)
-    for args in (("chat", name), ("news", name), ("agenda", name)):
+    for args, says in (
+        (("chat", name), "no longer gives messages"),  # cees's device verified message 3
+        (("news", name), "does not follow"),
+        (("agenda", name), "does not follow"),
+    ):
         result = village.cees.run_cli(*args)
-        assert_security_failure(result, "IntegrityError", "does not follow")
+        assert_security_failure(result, "IntegrityError", says)
         assert "twee" not in result.stdout
 
 
@@ -465,3 +471,13 @@ def test_an_archive_key_sealed_to_someone_else_is_refused(village: Village) -> N
     )  # fmt: skip
     with pytest.raises(KeyMismatchError, match="addressed to someone else"):
         dirk.device().chat(name)
+
+
+def test_a_message_the_device_verified_then_replaced_is_detected(village: Village) -> None:
+    """ada's device verified the whole chat; the server then serves another message in the
+    place of one she saw (a chat opens with the last page, checked back from her head)."""
+    name = village.group()
+    village.ada.client.chat(name)
+    rows = village.rows(name)
+    village.set_row(name, 4, rows[5][1])
+    refused(village.ada, name, IntegrityError, "message 4 differs from the one this device")
