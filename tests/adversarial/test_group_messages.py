@@ -479,5 +479,5 @@ def test_a_message_the_device_verified_then_replaced_is_detected(village: Villag
     name = village.group()
     village.ada.client.chat(name)
     rows = village.rows(name)
-    village.set_row(name, 4, rows[5][1])
-    refused(village.ada, name, IntegrityError, "message 4 differs from the one this device")
+    village.set_row(name, 3, rows[3][1])  # message 4's bytes in place of message 3
+    refused(village.ada, name, IntegrityError, "message 3 differs from the one this device")
