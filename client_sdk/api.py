@@ -290,6 +290,11 @@ class ServerApi(Api):
     def user_by_id(self, user_id: str) -> UserRow:
         return UserRow.from_json(self.call("GET", f"/users/by-id/{user_id}"))
 
+    def users_by_ids(self, user_ids: Sequence[str]) -> list[UserRow]:
+        """The users among `user_ids` the server knows, in one request (at most 1,000)."""
+        answer = self.call("POST", "/users/by-ids", json={"ids": list(user_ids)})
+        return [UserRow.from_json(u) for u in _list(answer, "users")]
+
     # -- dossiers -----------------------------------------------------------------------------
     def create_dossier(self, dossier_id: str, index: bytes, grants: Sequence[bytes]) -> None:
         self.call(

@@ -93,10 +93,13 @@ class GroupsMixin(OrganisationsMixin):
         return Messages(self.api, self.profile, self.account, self.directory)
 
     # -- the group, as this device verified it -------------------------------------------------
-    def group(self, name: str | None = None, *, group_id: str | None = None) -> Organisation:
+    def group(
+        self, name: str | None = None, *, group_id: str | None = None, fresh: bool = True
+    ) -> Organisation:
         """A group or conversation: its chain and roster verified, and the rules of its kind
-        (section 19.1) checked; an organisation of another kind is refused."""
-        org = self.organisation(name, org_id=group_id)
+        (section 19.1) checked; an organisation of another kind is refused. `fresh=False`: as
+        this client verified it last, if it did."""
+        org = self.organisation(name, org_id=group_id, fresh=fresh)
         check_group(org.roster)
         return org
 
@@ -165,9 +168,10 @@ class GroupsMixin(OrganisationsMixin):
     def remove_from_group(self, name: str, username: str) -> RemovalResult:
         """Remove a member: a new epoch (format 14.5) and its start in the message chain, so
         nothing written from now on opens for them."""
-        self.group(name)
+        group_id = self.group(name).org_id
         result = self.remove_member(name, username)
-        self.messages.send(self.group(name), MessageKind.EPOCH_START, b"")
+        # As `remove_member` verified it after the rotation: no third fetch of a big roster.
+        self.messages.send(self.group(group_id=group_id, fresh=False), MessageKind.EPOCH_START, b"")
         return result
 
     # -- reading -------------------------------------------------------------------------------

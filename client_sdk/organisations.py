@@ -113,6 +113,7 @@ class OrganisationsMixin(SharingMixin):
         if leaving not in members:
             raise ClientError(f"{username} is not a member of {org.name}")
         me = self.me
+        self.directory.people_by_id(list(members))  # one request, not one per member
         new, record = next_epoch(me, org.current_keys(), kind=org.chain.kind, created_at=now())
         memberships = []
         for user_id, role in sorted(members.items()):

@@ -17,6 +17,7 @@ from . import (
     parts,
     public_posts,
     uploads,
+    user_batches,
     users,
 )
 
@@ -24,6 +25,7 @@ api_routers: list[APIRouter] = [
     module.router
     for module in (
         auth,
+        user_batches,
         users,
         dossiers,
         documents,

@@ -481,3 +481,24 @@ def test_a_message_the_device_verified_then_replaced_is_detected(village: Villag
     rows = village.rows(name)
     village.set_row(name, 3, rows[3][1])  # message 4's bytes in place of message 3
     refused(village.ada, name, IntegrityError, "message 3 differs from the one this device")
+
+
+def test_a_removal_seals_nothing_to_keys_the_server_swapped(village: Village) -> None:
+    """The batch lookup of the remaining members' keys answers with other keys for bert:
+    refused before anything is sealed or sent; the group stays in its epoch."""
+    name = village.group()
+    village.ada.client.news(name)  # ada has pinned bert
+    real = village.w.db.one("SELECT identity FROM users WHERE user_id = ?", village.bert.user_id)
+    fake = PrivateIdentity.generate(bytes.fromhex(village.bert.user_id), "bert", 1)
+    village.w.db.execute(
+        "UPDATE users SET identity = ? WHERE user_id = ?", fake.public.encode(),
+        village.bert.user_id,
+    )  # fmt: skip
+    try:
+        with pytest.raises(KeyMismatchError):
+            reader(village.ada).remove_from_group(name, "cees")
+    finally:
+        village.w.db.execute(
+            "UPDATE users SET identity = ? WHERE user_id = ?", real, village.bert.user_id
+        )
+    assert reader(village.ada).group(name).epoch == 1
