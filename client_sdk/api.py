@@ -14,7 +14,7 @@ is used. The HTTP mechanics (errors, streaming, uploads in parts) are in `transp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,9 @@ KDF_ALGORITHM = "argon2id"
 
 
 # -- shape checks, once ---------------------------------------------------------------------------
+MESSAGE_PAGE = 1000  # the server's largest page of messages (docs/api.md)
+
+
 def _list(answer: Any, what: str) -> list[Any]:
     if not isinstance(answer, list):
         raise MalformedError(f"server answer: {what} is not a list")
@@ -287,6 +290,11 @@ class ServerApi(Api):
     def user_by_id(self, user_id: str) -> UserRow:
         return UserRow.from_json(self.call("GET", f"/users/by-id/{user_id}"))
 
+    def users_by_ids(self, user_ids: Sequence[str]) -> list[UserRow]:
+        """The users among `user_ids` the server knows, in one request (at most 1,000)."""
+        answer = self.call("POST", "/users/by-ids", json={"ids": list(user_ids)})
+        return [UserRow.from_json(u) for u in _list(answer, "users")]
+
     # -- dossiers -----------------------------------------------------------------------------
     def create_dossier(self, dossier_id: str, index: bytes, grants: Sequence[bytes]) -> None:
         self.call(
@@ -541,6 +549,58 @@ class ServerApi(Api):
     def organisation_grants(self, org_id: str) -> list[GrantRow]:
         answer = self.call("GET", f"/organisations/{org_id}/grants")
         return [GrantRow.from_json(r) for r in _objects(answer, "grants")]
+
+    # -- group messages (docs/api.md "Group messages") -----------------------------------------
+    def post_message(self, org_id: str, message: bytes) -> int:
+        """Append a message on top of the chain; its position (409 `stale_head`: sign again)."""
+        answer = _object(
+            self.call("POST", f"/organisations/{org_id}/messages", json={"message": b64(message)}),
+            "a posted message",
+        )
+        position = answer.get("position")
+        if type(position) is not int:
+            raise MalformedError("server answer: a posted message without its position")
+        return position
+
+    def messages(self, org_id: str, *, after: int, limit: int = MESSAGE_PAGE) -> list[bytes]:
+        """The messages after position `after`, oldest first (their bytes only: the position
+        and hash the server adds are claims the chain itself makes checkable)."""
+        answer = _object(
+            self.call(
+                "GET",
+                f"/organisations/{org_id}/messages",
+                params={"after": after, "limit": limit},
+            ),
+            "a page of messages",
+        )
+        rows = answer.get("messages")
+        if not isinstance(rows, list):
+            raise MalformedError("server answer: malformed page of messages")
+        return [unb64(r.get("message") if isinstance(r, dict) else None, "message") for r in rows]
+
+    def give_archive_keys(self, org_id: str, keys: Sequence[tuple[str, int, bytes]]) -> None:
+        """`keys`: (member id, earlier epoch, signed archive key) each (format 19.2)."""
+        self.call(
+            "POST",
+            f"/organisations/{org_id}/archive-keys",
+            json={
+                "keys": [
+                    {"member_id": member, "epoch": epoch, "archive_key": b64(data)}
+                    for member, epoch, data in keys
+                ]
+            },
+        )
+
+    def archive_keys(self, org_id: str) -> list[bytes]:
+        """My archive keys of the group (claims: each is checked before use)."""
+        rows = _objects(self.call("GET", f"/organisations/{org_id}/archive-keys"), "archive keys")
+        return [unb64(r.get("archive_key"), "archive key") for r in rows]
+
+    def group_events(self, org_id: str, *, after: int) -> Iterator[str]:
+        """Server-Sent Events of a group (docs/api.md "Live group events"): "message" when the
+        chain grew, "removed" when I am no longer in its roster. A hint to read the chain,
+        never a claim: what it says, `messages` checks."""
+        return self.events(f"/organisations/{org_id}/events", {"after": after})
 
 
 def _grant_in(data: bytes) -> dict[str, Any]:

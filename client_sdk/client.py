@@ -14,6 +14,9 @@ storage. The parts live in one module per idea:
   key rotation, `sync`, the access log;
 - `export.ExportMixin`: standard age files that open without Kluis;
 - `organisations.OrganisationsMixin`: creating organisations, adding and removing members;
+- `groups.GroupsMixin`: village groups and personal conversations (organisations of kinds 5
+  and 6): invitations, the news page, chat, agenda; `messages.Messages`: their verified
+  message chains;
 - `receipts.Receipts`: signed receipts of what organisations received (also in exports);
 - `inbox.Inbox`: what was shared with me and my organisations.
 
@@ -36,15 +39,15 @@ from vault.keys import Identity
 
 from .accounts import AccountsMixin
 from .export import ExportMixin
+from .groups import GroupsMixin
 from .inbox import Inbox, InboxItem
-from .organisations import OrganisationsMixin
 from .receipts import ReceiptView
 from .records import DocumentInfo
 from .trust import Contact, check_record, verify
 from .typed import typed_username
 
 
-class Client(OrganisationsMixin, AccountsMixin, ExportMixin):
+class Client(GroupsMixin, AccountsMixin, ExportMixin):
     """A Kluis client for one server and one profile directory."""
 
     @cached_property

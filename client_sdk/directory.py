@@ -99,6 +99,9 @@ class Organisation:
             ) from None
 
 
+BATCH = 1000  # users per batch lookup (the server's limit)
+
+
 class Directory:
     """The contacts of one logged-in device: people and organisations."""
 
@@ -177,6 +180,19 @@ class Directory:
         except NotFound:
             return False
         return True
+
+    def people_by_id(self, user_ids: list[str]) -> None:
+        """Look up and check (`trust`, as `person_by_id`) every person among `user_ids` not
+        looked up yet, in batches: a rotation of a big group needs them all."""
+        wanted = [u for u in dict.fromkeys(user_ids) if u not in self._contacts]
+        wanted = [u for u in wanted if not self.account.is_me(u)]
+        for start in range(0, len(wanted), BATCH):
+            batch = wanted[start : start + BATCH]
+            for row in self.api.users_by_ids(batch):
+                identity = Identity.decode(row.identity)
+                if identity.user_id.hex() not in batch:
+                    raise IntegrityError("server answer: a user that was not asked for")
+                self.person_from_record(row, user_id=identity.user_id.hex())
 
     def person_by_id(self, user_id: str) -> Contact:
         """The trusted identity of the person with this id (pinned on first sight)."""

@@ -22,7 +22,7 @@ from vault.grant import (
     make_dossier_grant,
 )
 from vault.keys import PrivateIdentity
-from vault.kinds import INSTITUTION_KINDS, GrantKind, Rights, Role
+from vault.kinds import INSTITUTION_KINDS, GrantKind, OrgKind, Rights, Role
 from vault.organisation import (
     make_membership,
     new_organisation,
@@ -69,13 +69,16 @@ class OrganisationsMixin(SharingMixin):
         name = typed_org_name(name)
         if kind not in KINDS:
             raise ClientError(f"kind must be one of: {', '.join(KINDS)}")
-        org_id = new_id()
+        return self._found(new_id(), name, KINDS[kind])
+
+    def _found(self, org_id: str, name: str, kind: OrgKind) -> Organisation:
+        """Epoch 1 of an organisation, group or conversation, made here, with me as admin."""
         me = self.me
         org, record = new_organisation(
-            me, org_id=bytes.fromhex(org_id), name=name, kind=KINDS[kind], created_at=now()
+            me, org_id=bytes.fromhex(org_id), name=name, kind=kind, created_at=now()
         )
         membership = make_membership(me, org, me.public, role=Role.ADMIN, issued_at=now())
-        self.api.create_organisation(org_id, name, int(KINDS[kind]), record, membership)
+        self.api.create_organisation(org_id, name, int(kind), record, membership)
         return self.organisation(org_id=org_id)
 
     def _administered(self, name: str) -> Organisation:
@@ -85,12 +88,15 @@ class OrganisationsMixin(SharingMixin):
         org.current_keys()
         return org
 
-    def add_member(self, name: str, username: str, *, admin: bool = False) -> Organisation:
+    def add_member(
+        self, name: str, username: str, *, admin: bool = False, role: Role | None = None
+    ) -> Organisation:
+        """Seal the current epoch's keys to `username` (as member, admin, or `role`)."""
         org = self._administered(name)
         member = self.contact(username).identity
         if org.role_of(member.user_id.hex()) is not None:
             raise ClientError(f"{username} is already a member of {org.name}")
-        role = Role.ADMIN if admin else Role.MEMBER
+        role = role or (Role.ADMIN if admin else Role.MEMBER)
         membership = make_membership(
             self.me, org.current_keys(), member, role=role, issued_at=now()
         )
@@ -107,12 +113,14 @@ class OrganisationsMixin(SharingMixin):
         if leaving not in members:
             raise ClientError(f"{username} is not a member of {org.name}")
         me = self.me
+        self.directory.people_by_id(list(members))  # one request, not one per member
         new, record = next_epoch(me, org.current_keys(), kind=org.chain.kind, created_at=now())
         memberships = []
         for user_id, role in sorted(members.items()):
             if user_id == leaving:
                 continue
-            role_value = Role.ADMIN if (role == "admin" or user_id == self.my_id) else Role.MEMBER
+            # Each keeps the role the signed roster gives (an editor stays an editor, 19.1).
+            role_value = Role.ADMIN if user_id == self.my_id else Role[role.upper()]
             identity = (
                 me.public if user_id == self.my_id else self.directory.member_identity(org, user_id)
             )

@@ -40,6 +40,8 @@ SESSION_FILE = "session.json"
 TRUST_FILE = "trust.json"
 PRIVATE_MODE = 0o600
 ORGANISATIONS = "organisations"  # trust.json section: org id -> its pinned key chain
+MESSAGE_STATES = "message_states"  # group id -> the last accepted message chain state
+ACCEPTED_GROUPS = "accepted_groups"  # group id -> true once the user accepted the invitation
 REVOKED_SHARES = "revoked_shares"  # dossier id -> my grants to organisations I revoked
 
 
@@ -303,3 +305,19 @@ class Profile:
 
     def save_log_head(self, dossier_id: str, seq: int, entry_hash: str) -> None:
         self._update("logs", dossier_id, [seq, entry_hash])
+
+    # -- groups (client_sdk/groups.py, client_sdk/messages.py) ---------------------------------
+    def message_state(self, group_id: str) -> Any:
+        """The last message chain state this device accepted (format section 19.4), as the
+        JSON object `vault.messagelog.state_to_json` wrote; None before the first read."""
+        return self._get(MESSAGE_STATES, group_id)
+
+    def save_message_state(self, group_id: str, state: dict[str, Any]) -> None:
+        self._update(MESSAGE_STATES, group_id, state)
+
+    def group_accepted(self, group_id: str) -> bool:
+        """Whether the user accepted the invitation to this group on this device."""
+        return self._get(ACCEPTED_GROUPS, group_id) is True
+
+    def accept_group(self, group_id: str) -> None:
+        self._update(ACCEPTED_GROUPS, group_id, True)

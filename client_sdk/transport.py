@@ -194,6 +194,20 @@ class Api:
             raise MalformedError(f"server answer to {what} is not an object")
         return answer
 
+    def events(self, path: str, params: Any) -> Iterator[str]:
+        """A Server-Sent Events stream: the name of each event as it comes."""
+        timeout = httpx.Timeout(TIMEOUT.connect, read=None)  # a quiet stream sends keep-alives
+        with (
+            self._network(),
+            self._http.stream(
+                "GET", path, params=params, headers=self._headers(), timeout=timeout
+            ) as response,
+        ):
+            _raise_for_problem(response)
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    yield line.removeprefix("event:").strip()
+
     @contextmanager
     def download(self, path: str) -> Iterator[Callable[[], Iterator[bytes]]]:
         """Open a payload stream; yields a function that iterates the raw bytes."""

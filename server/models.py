@@ -878,3 +878,39 @@ class MessagePage(SQLModel):
 
     messages: list[MessagePublic]
     head: int
+
+
+# -- archive keys (format section 19.2): earlier epochs' keys given to one member -------------
+ARCHIVE_KEY_BYTES = 309  # the fixed size of a KLGA statement
+MAX_ARCHIVE_KEYS = 4096  # per request: one per earlier epoch, for one or a few members
+
+
+class GroupArchiveKey(SQLModel, table=True):
+    """An admin's signed archive key (KLGA), opaque here: the member's client checks it."""
+
+    __tablename__ = "group_archive_keys"
+
+    org_id: str = Field(primary_key=True, foreign_key="organisations.org_id", max_length=32)
+    member_id: str = Field(primary_key=True, foreign_key="users.user_id", max_length=32)
+    epoch: int = Field(primary_key=True, sa_type=BigInteger)
+    granted_in: int = _big()
+    archive_key: bytes = _binary()
+    created_at: int = _big()
+
+
+class ArchiveKeyIn(SQLModel):
+    member_id: Id
+    epoch: Annotated[int, PydanticField(ge=1, le=2**32 - 1)]
+    archive_key: Annotated[
+        B64, PydanticField(min_length=ARCHIVE_KEY_BYTES, max_length=ARCHIVE_KEY_BYTES)
+    ]
+
+
+class ArchiveKeysIn(SQLModel):
+    keys: Annotated[list[ArchiveKeyIn], PydanticField(min_length=1, max_length=MAX_ARCHIVE_KEYS)]
+
+
+class ArchiveKeyPublic(SQLModel):
+    epoch: int
+    granted_in: int
+    archive_key: Blob

@@ -20,6 +20,7 @@ from . import (
     dossiers,
     evidence,
     export,
+    groups,
     organisations,
     server,
     sharing,
@@ -146,6 +147,28 @@ org_app.command("list")(organisations.org_list)
 org_app.command("show")(organisations.org_show)
 org_app.command("verify")(organisations.org_verify)
 app.add_typer(org_app, name="org")
+
+# -- village groups and personal messages (client_sdk/cli/groups.py) --------------------------
+group_app = typer.Typer(
+    help="Village groups: create them, invite and accept, members, remove.", no_args_is_help=True
+)
+group_app.command("create")(groups.group_create)
+group_app.command("invite")(groups.group_invite)
+group_app.command("accept")(groups.group_accept)
+group_app.command("remove")(groups.group_remove)
+group_app.command("archive")(groups.group_archive)
+group_app.command("members")(groups.group_members)
+group_app.command("ls")(groups.group_ls)
+app.add_typer(group_app, name="group")
+for village_command in (
+    groups.post,
+    groups.news,
+    groups.chat,
+    groups.msg,
+    groups.agenda,
+    groups.event,
+):
+    app.command()(village_command)
 
 web_app = typer.Typer(
     help="The web app: serve this package's on this computer, or check what a server sends.",

@@ -6,9 +6,35 @@ between: FastAPI matches a request level by level, and every level costs every r
 
 from fastapi import APIRouter
 
-from . import auth, documents, dossiers, groups, log, organisations, parts, uploads, users
+from . import (
+    archive_keys,
+    auth,
+    documents,
+    dossiers,
+    groups,
+    log,
+    organisations,
+    parts,
+    public_posts,
+    uploads,
+    user_batches,
+    users,
+)
 
 api_routers: list[APIRouter] = [
     module.router
-    for module in (auth, users, dossiers, documents, uploads, parts, organisations, groups, log)
+    for module in (
+        auth,
+        user_batches,
+        users,
+        dossiers,
+        documents,
+        uploads,
+        parts,
+        organisations,
+        groups,
+        archive_keys,
+        public_posts,
+        log,
+    )
 ]

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from vault.errors import MalformedError
+from vault.kinds import Role
 from vault.messageheader import BODY_MAX, NO_HASH, Message, MessageKind, message_hash
 
 from ..db import open_session, writes
@@ -36,7 +37,7 @@ from ..models import (
     MessagePublic,
     OrgMember,
 )
-from ..problems import conflict, invalid, too_large
+from ..problems import conflict, forbidden, invalid, too_large
 from ..ratelimit import Limit, count_post
 from .router import resource_router
 
@@ -60,6 +61,18 @@ MAX_MESSAGE_BYTES = len(
     ).encode()
 )
 STALE_HEAD = "stale_head"
+# Who may send each kind (format 19.3's table), by the server's own roster.
+_EVERYONE = frozenset({Role.MEMBER, Role.EDITOR, Role.ADMIN})
+_WRITERS = frozenset({Role.EDITOR, Role.ADMIN})
+_ADMINS = frozenset({Role.ADMIN})
+_MAY_SEND = {
+    MessageKind.EPOCH_START: _ADMINS,
+    MessageKind.ANNOUNCEMENT: _WRITERS,
+    MessageKind.POST: _WRITERS,
+    MessageKind.PUBLIC_POST: _WRITERS,
+    MessageKind.POST_DELETION: _ADMINS,
+    MessageKind.EVENT: _WRITERS,
+}
 
 
 def _head(session: Session, org_id: str) -> tuple[int, bytes]:
@@ -97,6 +110,10 @@ def post_message(
         raise invalid("the message names another sender than the caller")
     if message.epoch != group.epoch:
         raise conflict(f"messages are of the current epoch {group.epoch}", "version_conflict")
+    if access.role not in _MAY_SEND.get(message.kind, _EVERYONE):
+        # Defence in depth: every client refuses the chain from such a message on (format
+        # 19.4, check 6), so a member could make a group's chain unreadable for everyone.
+        raise forbidden(f"your role in this group may not send a {message.kind.name.lower()}")
     head, head_hash = _head(session, group.org_id)
     if message.previous_hash != head_hash:
         raise conflict(

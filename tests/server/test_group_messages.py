@@ -257,3 +257,24 @@ def test_posting_is_rate_limited_per_user(
     clock.advance(60)
     again = klmg(village, alice, message_hash(bob_message), sequence=POST_LIMIT + 1)
     assert posted(kluis, alice, village, again)["position"] == POST_LIMIT + 2
+
+
+def test_a_member_may_send_only_what_its_role_allows(
+    kluis: Kluis, alice: Account, bob: Account, village: str
+) -> None:
+    """bob is a plain member: a post, an announcement, an event, an epoch start or a deletion
+    from him is 403 (clients would refuse the chain from it on); a chat line is fine."""
+    kind_at = 4 + 1 + 16 + 4
+    for kind in (MessageKind.POST, MessageKind.ANNOUNCEMENT, MessageKind.EVENT,
+                 MessageKind.EPOCH_START):  # fmt: skip
+        message = bytearray(klmg(village, bob))
+        message[kind_at] = kind
+        if kind == MessageKind.EPOCH_START:
+            message = bytearray(klmg(village, bob, body=os.urandom(40)))
+            message[kind_at] = kind
+        assert_problem(post(kluis, bob, village, bytes(message)), 403, "forbidden")
+    first = posted(kluis, bob, village, klmg(village, bob))
+    assert first["position"] == 1
+    announcement = bytearray(klmg(village, alice, bytes.fromhex(first["message_hash"])))
+    announcement[kind_at] = MessageKind.ANNOUNCEMENT
+    assert posted(kluis, alice, village, bytes(announcement))["position"] == 2
