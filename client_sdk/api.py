@@ -534,6 +534,16 @@ class ServerApi(Api):
         answer = self.call("GET", f"/organisations/{org_id}/grants")
         return [GrantRow.from_json(r) for r in _objects(answer, "grants")]
 
+    # -- e-mail notifications (docs/api.md "Notifications") --------------------------------------
+    def notify_choice(self) -> dict[str, Any]:
+        return _object(self.call("GET", "/notify"), "the notification choice")
+
+    def put_notify_choice(self, body: dict[str, Any]) -> dict[str, Any]:
+        return _object(self.call("PUT", "/notify", json=body), "the notification choice")
+
+    def delete_notify_choice(self) -> None:
+        self.call("DELETE", "/notify")
+
 
 def _grant_in(data: bytes) -> dict[str, Any]:
     """`grant_in` of a dossier's own endpoints: the dossier is in the path."""

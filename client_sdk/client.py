@@ -15,7 +15,8 @@ storage. The parts live in one module per idea:
 - `export.ExportMixin`: standard age files that open without Kluis;
 - `organisations.OrganisationsMixin`: creating organisations, adding and removing members;
 - `receipts.Receipts`: signed receipts of what organisations received (also in exports);
-- `inbox.Inbox`: what was shared with me and my organisations.
+- `inbox.Inbox`: what was shared with me and my organisations;
+- `notifications.Notifications`: opt-in e-mail that something is waiting.
 
 The parts are given what they need when they are made (`ClientBase`, and `Client` for the
 inbox); the feature classes still form one class, but none overrides another's method.
@@ -37,6 +38,7 @@ from vault.keys import Identity
 from .accounts import AccountsMixin
 from .export import ExportMixin
 from .inbox import Inbox, InboxItem
+from .notifications import Notifications
 from .organisations import OrganisationsMixin
 from .receipts import ReceiptView
 from .records import DocumentInfo
@@ -51,6 +53,11 @@ class Client(OrganisationsMixin, AccountsMixin, ExportMixin):
     def inboxes(self) -> Inbox:
         """The inbox part, given the parts it uses."""
         return Inbox(self.api, self.profile, self.account, self.directory, self.keyring)
+
+    @cached_property
+    def notifications(self) -> Notifications:
+        """E-mail notifications: opt in, status, opt out (`Notifications`)."""
+        return Notifications(self.api)
 
     def inbox(self, organisation: str | None = None) -> list[InboxItem]:
         """Grants to me (unless `organisation` is given) and to my organisations, each checked

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from . import notify, problems
+from . import notifications, notify, problems
 from .blobstore import BlobStore, FilesystemBlobStore
 from .cleanup import run_cleanup
 from .config import Settings
@@ -92,8 +92,12 @@ def create_app(
         if settings.cleanup_interval_seconds:
             cleaner = asyncio.create_task(periodic_cleanup(app))
         listener = await notify.start(app.state.hub, engine)
+        mailer = None
+        if settings.notifications_offered:  # one worker per process, never inside a request
+            mailer = asyncio.create_task(notifications.run_worker(engine, settings, clock))
         yield
         app.state.hub.close()
+        await notifications.stop_worker(mailer)
         await notify.stop(listener)
         if cleaner is not None:
             cleaner.cancel()

@@ -19,6 +19,7 @@ from . import (
     demo,
     dossiers,
     export,
+    notify,
     organisations,
     server,
     sharing,
@@ -144,6 +145,15 @@ org_app.command("list")(organisations.org_list)
 org_app.command("show")(organisations.org_show)
 org_app.command("verify")(organisations.org_verify)
 app.add_typer(org_app, name="org")
+
+notify_app = typer.Typer(
+    help="E-mail notifications: a mail when something new is waiting for you.",
+    no_args_is_help=True,
+)
+notify_app.command("on")(notify.notify_on)
+notify_app.command("off")(notify.notify_off)
+notify_app.command("status")(notify.notify_status)
+app.add_typer(notify_app, name="notify")
 
 web_app = typer.Typer(
     help="The web app: serve this package's on this computer, or check what a server sends.",

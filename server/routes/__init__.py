@@ -6,9 +6,31 @@ between: FastAPI matches a request level by level, and every level costs every r
 
 from fastapi import APIRouter
 
-from . import auth, documents, dossiers, groups, log, organisations, parts, uploads, users
+from . import (
+    auth,
+    documents,
+    dossiers,
+    groups,
+    log,
+    notifications,
+    organisations,
+    parts,
+    uploads,
+    users,
+)
 
 api_routers: list[APIRouter] = [
     module.router
-    for module in (auth, users, dossiers, documents, uploads, parts, organisations, groups, log)
+    for module in (
+        auth,
+        users,
+        dossiers,
+        documents,
+        uploads,
+        parts,
+        organisations,
+        groups,
+        log,
+        notifications,
+    )
 ]
