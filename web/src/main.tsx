@@ -14,6 +14,7 @@ import { LoginScreen, RecoveryScreen, RegisterScreen } from "./app/screens/accou
 import { DossierScreen } from "./app/screens/dossier.js";
 import { DossiersScreen } from "./app/screens/dossiers.js";
 import { LogScreen, VersionsScreen } from "./app/screens/log.js";
+import { NotifyScreen } from "./app/screens/notify.js";
 import { ChangePassphraseScreen, RecoverAccountScreen } from "./app/screens/passphrase.js";
 import { SecurityScreen } from "./app/screens/security.js";
 import { Alert } from "./app/ui.js";
@@ -133,6 +134,9 @@ function Shell({ vault }: { vault: VaultClient }) {
       case "changePassphrase":
         screen = <ChangePassphraseScreen />;
         break;
+      case "notify":
+        screen = <NotifyScreen />;
+        break;
       default:
         screen = <DossiersScreen />;
     }
@@ -171,6 +175,11 @@ function Shell({ vault }: { vault: VaultClient }) {
                 {failure === null ? (
                   <a class="utrecht-link utrecht-link--html-a" href="#/wachtwoordzin-wijzigen">
                     {m.t("nav.changePassphrase")}
+                  </a>
+                ) : null}
+                {failure === null ? (
+                  <a class="utrecht-link utrecht-link--html-a" href="#/meldingen">
+                    {m.t("nav.notify")}
                   </a>
                 ) : null}
                 <button type="button" class="utrecht-button utrecht-button--secondary-action" onClick={() => void logout()}>

@@ -26,6 +26,7 @@ import { ageFileKey, decryptPayload, encryptPayload, type PayloadDigest } from "
 import type { Transport } from "./api.js";
 import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, WithheldDocumentError, type ClientErrorName } from "./errors.js";
 import { Kluis, type ProgressFn } from "./kluis.js";
+import { NOTIFY_TOPICS, notifyOff, notifyOn, notifyStatus } from "./notify.js";
 import type { CallType, Calls, DigestInfo, Request, Response, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
 import { serverOrigin } from "./origin.js";
@@ -274,6 +275,22 @@ export function createHandler(options: HandlerOptions = {}): Handle {
 
     async accessLog(r) {
       return { result: await kluis.accessLog(stringField(r.dossierId, "dossierId")) };
+    },
+
+    // Logged in or not, the server decides (401): these calls carry no key of the worker's.
+    async notifyStatus() {
+      return { result: { choice: await notifyStatus(kluis.api) } };
+    },
+
+    async notifyOn(r) {
+      const topics = Array.isArray(r.topics) ? r.topics : [];
+      if (!Array.isArray(r.topics) || topics.some((t) => !NOTIFY_TOPICS.includes(t))) throw new ProtocolError("ProtocolError", "topics must be a list of known topics");
+      return { result: { choice: await notifyOn(kluis.api, stringField(r.email, "email"), topics) } };
+    },
+
+    async notifyOff() {
+      await notifyOff(kluis.api);
+      return { result: {} };
     },
 
     async logout() {
