@@ -61,6 +61,9 @@ GROUP_MESSAGE_KEY: Final = b"kluis/v1/group-message-key"
 GROUP_MESSAGE_BODY: Final = b"kluis/v1/group-message-body"
 GROUP_MESSAGE_SIGNATURE: Final = b"kluis/v1/group-message"
 
+# Businesses: an organisation's public profile (section 20).
+BUSINESS_PROFILE_SIGNATURE: Final = b"kluis/v1/business-profile"
+
 ALL: Final = (
     AUTH_KEY,
     BUNDLE_KEY,
@@ -94,4 +97,5 @@ ALL: Final = (
     GROUP_MESSAGE_KEY,
     GROUP_MESSAGE_BODY,
     GROUP_MESSAGE_SIGNATURE,
+    BUSINESS_PROFILE_SIGNATURE,
 )

@@ -32,3 +32,4 @@ export const GROUP_ARCHIVE_KEY_SIGNATURE = "kluis/v1/group-archive-key";
 export const GROUP_MESSAGE_KEY = "kluis/v1/group-message-key";
 export const GROUP_MESSAGE_BODY = "kluis/v1/group-message-body";
 export const GROUP_MESSAGE_SIGNATURE = "kluis/v1/group-message";
+export const BUSINESS_PROFILE_SIGNATURE = "kluis/v1/business-profile";
