@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from . import (
     auth,
+    directory,
     documents,
     dossiers,
     groups,
@@ -32,5 +33,6 @@ api_routers: list[APIRouter] = [
         groups,
         log,
         notifications,
+        directory,
     )
 ]
