@@ -16,7 +16,8 @@ storage. The parts live in one module per idea:
 - `organisations.OrganisationsMixin`: creating organisations, adding and removing members;
 - `receipts.Receipts`: signed receipts of what organisations received (also in exports);
 - `inbox.Inbox`: what was shared with me and my organisations;
-- `notifications.Notifications`: opt-in e-mail that something is waiting.
+- `notifications.Notifications`: opt-in e-mail that something is waiting;
+- `business.Businesses`: the business directory (signed profiles, verified search).
 
 The parts are given what they need when they are made (`ClientBase`, and `Client` for the
 inbox); the feature classes still form one class, but none overrides another's method.
@@ -36,6 +37,7 @@ from functools import cached_property
 from vault.keys import Identity
 
 from .accounts import AccountsMixin
+from .business import Businesses
 from .export import ExportMixin
 from .inbox import Inbox, InboxItem
 from .notifications import Notifications
@@ -53,6 +55,11 @@ class Client(OrganisationsMixin, AccountsMixin, ExportMixin):
     def inboxes(self) -> Inbox:
         """The inbox part, given the parts it uses."""
         return Inbox(self.api, self.profile, self.account, self.directory, self.keyring)
+
+    @cached_property
+    def businesses(self) -> Businesses:
+        """The business directory: publish a profile, search with every profile verified."""
+        return Businesses(self.api, self.directory)
 
     @cached_property
     def notifications(self) -> Notifications:

@@ -16,6 +16,7 @@ import typer
 from . import (
     accounts,
     activity,
+    business,
     demo,
     dossiers,
     export,
@@ -145,6 +146,14 @@ org_app.command("list")(organisations.org_list)
 org_app.command("show")(organisations.org_show)
 org_app.command("verify")(organisations.org_verify)
 app.add_typer(org_app, name="org")
+
+business_app = typer.Typer(
+    help="The business directory: publish your organisation's profile, search businesses.",
+    no_args_is_help=True,
+)
+business_app.command("profile")(business.business_profile)
+business_app.command("search")(business.business_search)
+app.add_typer(business_app, name="business")
 
 notify_app = typer.Typer(
     help="E-mail notifications: a mail when something new is waiting for you.",
