@@ -142,6 +142,30 @@ class Settings(BaseSettings):
     notify_poll_seconds: float = Field(default=5.0, gt=0)
     notify_batch_size: int = Field(default=200, ge=1, le=10_000)
 
+    # The directory's map (docs/deployment.md "The map's tile server"): an upstream tile URL
+    # template with {z}, {x} and {y}, fetched by Kluis and served from its own origin, the
+    # newest `tile_cache_tiles` tiles kept in memory per process. Unset: no map, the list alone.
+    tile_url: str | None = None
+    tile_cache_tiles: int = Field(default=4096, ge=1, le=1_000_000)
+    tile_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("tile_url")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        placeholders = all(f"{{{p}}}" in value for p in "zxy")
+        if parts.scheme not in ("http", "https") or not parts.hostname or not placeholders:
+            raise ValueError(
+                "tile_url: an http(s) URL with {z}, {x} and {y}, like https://tiles.example/{z}/{x}/{y}.png"
+            )
+        try:
+            value.format(z=0, x=0, y=0)
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("tile_url: only {z}, {x} and {y} may stand in braces") from None
+        return value
+
     @model_validator(mode="after")
     def _sensible_smtp(self) -> Settings:
         check_smtp(self)
