@@ -122,9 +122,10 @@ def post_message(
         session.rollback()
         raise conflict("another message came first: fetch it and sign again", STALE_HEAD) from None
     hub.publish(session, group.org_id, "message", row.position)
-    topic = Topic.MESSAGE if group.kind == OrgKind.CONVERSATION else Topic.GROUP_POST
-    readers = notifications.members(session, [group.org_id]) - {access.user.user_id}
-    notifications.enqueue(session, readers, topic, now, settings)
+    if settings.notifications_offered:
+        topic = Topic.MESSAGE if group.kind == OrgKind.CONVERSATION else Topic.GROUP_POST
+        readers = notifications.members(session, [group.org_id]) - {access.user.user_id}
+        notifications.enqueue(session, readers, topic, now, settings)
     session.commit()
     return MessagePosted(position=row.position, message_hash=row.message_hash, created_at=now)
 
