@@ -45,7 +45,7 @@ DONE = """<h1>U bent afgemeld</h1>
 <p lang="en">You are unsubscribed: Kluis deleted your e-mail address.</p>
 """
 UNKNOWN = """<h1>Deze link werkt niet (meer)</h1>
-<p>Misschien bent u al afgemeld. In Kluis ziet u onder Instellingen of u e-mails krijgt.</p>
+<p>Misschien bent u al afgemeld. In Kluis ziet u onder Meldingen of u e-mails krijgt.</p>
 <p lang="en">This link does not work (any more); perhaps you already unsubscribed.</p>
 """
 
@@ -103,7 +103,11 @@ def unsubscribe_page(token: TokenQuery) -> HTMLResponse:
     return _page(CONFIRM.format(action=action))
 
 
-@router.post("/notify/unsubscribe", response_class=HTMLResponse)
+@router.post(
+    "/notify/unsubscribe",
+    response_class=HTMLResponse,
+    responses={404: {"description": "no such (or no longer a) link", "content": {"text/html": {}}}},
+)
 @writes
 def unsubscribe(token: TokenQuery, session: SessionDep) -> HTMLResponse:
     user_id = session.exec(
