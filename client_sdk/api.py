@@ -183,6 +183,21 @@ class ReceiptRow:
 
 
 @dataclass(frozen=True)
+class DirectoryRow:
+    """One business as the server lists it: a claim until its profile verified."""
+
+    org_id: str
+    profile: bytes
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> DirectoryRow:
+        org_id, profile = value.get("org_id"), value.get("profile")
+        if not isinstance(org_id, str) or not isinstance(profile, str):
+            raise MalformedError("server answer: a directory entry has the wrong shape")
+        return cls(check_id(org_id, "org_id"), unb64(profile, "profile"))
+
+
+@dataclass(frozen=True)
 class StoredUpload:
     """What the server says it stored of an upload: checked against what was sent."""
 
@@ -601,6 +616,24 @@ class ServerApi(Api):
         chain grew, "removed" when I am no longer in its roster. A hint to read the chain,
         never a claim: what it says, `messages` checks."""
         return self.events(f"/organisations/{org_id}/events", {"after": after})
+
+    # -- the business directory (docs/api.md "Business directory") ------------------------------
+    def put_profile(self, org_id: str, profile: bytes) -> None:
+        self.call("PUT", f"/organisations/{org_id}/profile", json={"profile": b64(profile)})
+
+    def directory(self, query: dict[str, str]) -> list[DirectoryRow]:
+        answer = self.call("GET", "/directory", params=query)
+        return [DirectoryRow.from_json(r) for r in _objects(answer, "the directory")]
+
+    # -- e-mail notifications (docs/api.md "Notifications") --------------------------------------
+    def notify_choice(self) -> dict[str, Any]:
+        return _object(self.call("GET", "/notify"), "the notification choice")
+
+    def put_notify_choice(self, body: dict[str, Any]) -> dict[str, Any]:
+        return _object(self.call("PUT", "/notify", json=body), "the notification choice")
+
+    def delete_notify_choice(self) -> None:
+        self.call("DELETE", "/notify")
 
 
 def _grant_in(data: bytes) -> dict[str, Any]:

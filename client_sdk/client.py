@@ -18,7 +18,9 @@ storage. The parts live in one module per idea:
   and 6): invitations, the news page, chat, agenda; `messages.Messages`: their verified
   message chains;
 - `receipts.Receipts`: signed receipts of what organisations received (also in exports);
-- `inbox.Inbox`: what was shared with me and my organisations.
+- `inbox.Inbox`: what was shared with me and my organisations;
+- `notifications.Notifications`: opt-in e-mail that something is waiting;
+- `business.Businesses`: the business directory (signed profiles, verified search).
 
 The parts are given what they need when they are made (`ClientBase`, and `Client` for the
 inbox); the feature classes still form one class, but none overrides another's method.
@@ -38,9 +40,11 @@ from functools import cached_property
 from vault.keys import Identity
 
 from .accounts import AccountsMixin
+from .business import Businesses
 from .export import ExportMixin
 from .groups import GroupsMixin
 from .inbox import Inbox, InboxItem
+from .notifications import Notifications
 from .receipts import ReceiptView
 from .records import DocumentInfo
 from .trust import Contact, check_record, verify
@@ -54,6 +58,16 @@ class Client(GroupsMixin, AccountsMixin, ExportMixin):
     def inboxes(self) -> Inbox:
         """The inbox part, given the parts it uses."""
         return Inbox(self.api, self.profile, self.account, self.directory, self.keyring)
+
+    @cached_property
+    def businesses(self) -> Businesses:
+        """The business directory: publish a profile, search with every profile verified."""
+        return Businesses(self.api, self.directory)
+
+    @cached_property
+    def notifications(self) -> Notifications:
+        """E-mail notifications: opt in, status, opt out (`Notifications`)."""
+        return Notifications(self.api)
 
     def inbox(self, organisation: str | None = None) -> list[InboxItem]:
         """Grants to me (unless `organisation` is given) and to my organisations, each checked

@@ -14,14 +14,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from . import notify, problems
+from . import notifications, notify, problems
 from .blobstore import BlobStore, FilesystemBlobStore
 from .cleanup import run_cleanup
 from .config import Settings
 from .db import make_engine
+from .maptiles import TileProxy
 from .metrics import Metrics, ObserveRequests, RouteTemplates
 from .middleware import ApiCors, BodyLimit, SecurityHeaders
-from .routes import api_routers, health, log, web
+from .routes import api_routers, health, log, maptiles, web
 from .schema import prepare
 from .tlog_service import TransparencyLog
 
@@ -92,9 +93,15 @@ def create_app(
         if settings.cleanup_interval_seconds:
             cleaner = asyncio.create_task(periodic_cleanup(app))
         listener = await notify.start(app.state.hub, engine)
+        mailer = None
+        if settings.notifications_offered:  # one worker per process, never inside a request
+            mailer = asyncio.create_task(notifications.run_worker(engine, settings, clock))
         yield
         app.state.hub.close()
+        await notifications.stop_worker(mailer)
         await notify.stop(listener)
+        if app.state.tiles is not None:
+            app.state.tiles.close()
         if cleaner is not None:
             cleaner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -114,6 +121,15 @@ def create_app(
     app.state.metrics = Metrics(VERSION)
     app.state.clock = clock
     app.state.log = transparency
+    app.state.tiles = (
+        TileProxy(
+            settings.tile_url,
+            max_tiles=settings.tile_cache_tiles,
+            timeout=settings.tile_timeout_seconds,
+        )
+        if settings.tile_url
+        else None
+    )
 
     problems.install(app)
     problems.document(app)
@@ -121,6 +137,7 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(log.tiles)
+    app.include_router(maptiles.router)
     app.include_router(web.make_router(web_dir))
 
     app.add_middleware(
@@ -130,7 +147,8 @@ def create_app(
         streaming_paths=re.escape(f"{API_PREFIX}/uploads") + r"(/[0-9a-f]{32}/parts/[0-9]+)?",
     )
     app.add_middleware(
-        SecurityHeaders, api_prefixes=[API_PREFIX, "/healthz", "/readyz", "/metrics", "/log/"]
+        SecurityHeaders,
+        api_prefixes=[API_PREFIX, "/healthz", "/readyz", "/metrics", "/log/", "/map/"],
     )
     routes = RouteTemplates(lambda: _route_templates(app))
     app.add_middleware(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import time
 from functools import cached_property
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GIB = 1 << 30
@@ -124,6 +125,56 @@ class Settings(BaseSettings):
     witnesses: list[str] = []
     witness_timeout_seconds: float = Field(default=5.0, gt=0)
 
+    # E-mail notifications (docs/deployment.md "Notifications"): with no smtp_host none are
+    # offered and no address is stored. Mails link to public_url (where residents open Kluis).
+    # Each event waits notify_delay_seconds, so that a burst of them makes one mail; every
+    # process polls the queue every notify_poll_seconds and sends at most notify_batch_size
+    # mails over one SMTP connection at a time.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    public_url: str | None = None
+    notify_delay_seconds: int = Field(default=60, ge=0)
+    notify_poll_seconds: float = Field(default=5.0, gt=0)
+    notify_batch_size: int = Field(default=200, ge=1, le=10_000)
+
+    # The directory's map (docs/deployment.md "The map's tile server"): an upstream tile URL
+    # template with {z}, {x} and {y}, fetched by Kluis and served from its own origin, the
+    # newest `tile_cache_tiles` tiles kept in memory per process. Unset: no map, the list alone.
+    tile_url: str | None = None
+    tile_cache_tiles: int = Field(default=4096, ge=1, le=1_000_000)
+    tile_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("tile_url")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        placeholders = all(f"{{{p}}}" in value for p in "zxy")
+        if parts.scheme not in ("http", "https") or not parts.hostname or not placeholders:
+            raise ValueError(
+                "tile_url: an http(s) URL with {z}, {x} and {y}, like https://tiles.example/{z}/{x}/{y}.png"
+            )
+        try:
+            value.format(z=0, x=0, y=0)
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("tile_url: only {z}, {x} and {y} may stand in braces") from None
+        return value
+
+    @model_validator(mode="after")
+    def _sensible_smtp(self) -> Settings:
+        check_smtp(self)
+        return self
+
+    @property
+    def notifications_offered(self) -> bool:
+        return self.smtp_host is not None
+
     @field_validator("web_origins")
     @classmethod
     def _exact_origins(cls, value: str) -> str:
@@ -183,6 +234,63 @@ def web_origin(text: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{parts.scheme.lower()}://{host.lower()}" + (f":{port}" if port is not None else "")
+
+
+# What Kluis takes for an e-mail address: one local part and a domain with a dot, no spaces,
+# no angle brackets, no line breaks (an address goes into a mail header) and at most 254
+# characters (RFC 5321). Stricter than RFC 5322 on purpose: odd but valid forms are refused.
+MAIL_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+MAX_MAIL_ADDRESS = 254
+HOST_NAME = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\]")
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def mail_address(text: str) -> str:
+    """`text` as an e-mail address Kluis sends to, or a ValueError saying why not."""
+    if len(text) > MAX_MAIL_ADDRESS or not MAIL_ADDRESS.fullmatch(text):
+        raise ValueError("not an e-mail address (name@example.nl)")
+    return text
+
+
+def check_smtp(settings: Settings) -> None:
+    """Refuse SMTP settings that cannot work or would leak: settings without a host, a host
+    that is a URL, a sender that is no address, a user without a password (or the reverse), a
+    password sent in the clear to another machine, and no public URL for the links in mails."""
+    named = [
+        name
+        for name in ("smtp_user", "smtp_password", "smtp_from", "public_url")
+        if getattr(settings, name) is not None
+    ]
+    if settings.smtp_host is None:
+        if [n for n in named if n != "public_url"]:
+            raise ValueError(f"{', '.join(named)} set without smtp_host: set KLUIS_SMTP_HOST too")
+        return
+    if not HOST_NAME.fullmatch(settings.smtp_host):
+        raise ValueError("smtp_host: a host name or address only (no scheme, port or path)")
+    if settings.smtp_from is None:
+        raise ValueError("smtp_host is set but smtp_from is not: mails need a sender address")
+    try:
+        mail_address(settings.smtp_from)
+    except ValueError as exc:
+        raise ValueError(f"smtp_from: {exc}") from None
+    if (settings.smtp_user is None) != (settings.smtp_password is None):
+        raise ValueError("smtp_user and smtp_password go together: set both or neither")
+    if (
+        settings.smtp_password is not None
+        and not settings.smtp_starttls
+        and settings.smtp_host.lower() not in LOOPBACK_HOSTS
+    ):
+        raise ValueError(
+            "smtp_password without smtp_starttls would cross the network in the clear; "
+            "turn KLUIS_SMTP_STARTTLS on"
+        )
+    if settings.public_url is None:
+        raise ValueError("smtp_host is set but public_url is not: mails link to Kluis there")
+    parts = urlsplit(settings.public_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError("public_url: an http(s) address of the Kluis site, like https://kluis.nl")
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise ValueError("public_url: https, unless Kluis runs on this machine only")
 
 
 def check_secret(value: str) -> None:

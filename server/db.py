@@ -36,7 +36,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, create_engine
 
-from . import models, tlog_models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from . import business_models, models, notification_models, tlog_models  # noqa: F401  (tables)
 
 IMMEDIATE = "kluis_immediate"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30

@@ -65,6 +65,9 @@ GROUP_MESSAGE_KEY: Final = b"kluis/v1/group-message-key"
 GROUP_MESSAGE_BODY: Final = b"kluis/v1/group-message-body"
 GROUP_MESSAGE_SIGNATURE: Final = b"kluis/v1/group-message"
 
+# Businesses: an organisation's public profile (section 21).
+BUSINESS_PROFILE_SIGNATURE: Final = b"kluis/v1/business-profile"
+
 ALL: Final = (
     AUTH_KEY,
     BUNDLE_KEY,
@@ -100,4 +103,5 @@ ALL: Final = (
     GROUP_MESSAGE_SIGNATURE,
     EVIDENCE_SALT,
     EVIDENCE_COMMITMENT,
+    BUSINESS_PROFILE_SIGNATURE,
 )

@@ -16,11 +16,13 @@ import typer
 from . import (
     accounts,
     activity,
+    business,
     demo,
     dossiers,
     evidence,
     export,
     groups,
+    notify,
     organisations,
     server,
     sharing,
@@ -169,6 +171,23 @@ for village_command in (
     groups.event,
 ):
     app.command()(village_command)
+
+business_app = typer.Typer(
+    help="The business directory: publish your organisation's profile, search businesses.",
+    no_args_is_help=True,
+)
+business_app.command("profile")(business.business_profile)
+business_app.command("search")(business.business_search)
+app.add_typer(business_app, name="business")
+
+notify_app = typer.Typer(
+    help="E-mail notifications: a mail when something new is waiting for you.",
+    no_args_is_help=True,
+)
+notify_app.command("on")(notify.notify_on)
+notify_app.command("off")(notify.notify_off)
+notify_app.command("status")(notify.notify_status)
+app.add_typer(notify_app, name="notify")
 
 web_app = typer.Typer(
     help="The web app: serve this package's on this computer, or check what a server sends.",

@@ -9,10 +9,12 @@ from fastapi import APIRouter
 from . import (
     archive_keys,
     auth,
+    directory,
     documents,
     dossiers,
     groups,
     log,
+    notifications,
     organisations,
     parts,
     public_posts,
@@ -34,7 +36,9 @@ api_routers: list[APIRouter] = [
         organisations,
         groups,
         archive_keys,
-        public_posts,
+        directory,
         log,
+        notifications,
+        public_posts,
     )
 ]

@@ -8,7 +8,7 @@ from fastapi import Depends, Query, Response, status
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, or_, select
 
-from .. import accesslog, sharing
+from .. import accesslog, notifications, sharing
 from ..db import writes
 from ..deps import (
     CurrentUser,
@@ -16,6 +16,7 @@ from ..deps import (
     DossierAccessDep,
     NowDep,
     SessionDep,
+    SettingsDep,
     current_grant,
     dossier_read,
 )
@@ -43,7 +44,11 @@ IdQuery = Annotated[str, Query(pattern=ID_PATTERN)]
 @router.post("/dossiers", status_code=status.HTTP_201_CREATED)
 @writes
 def create_dossier(
-    body: DossierCreate, user: CurrentUser, session: SessionDep, now: NowDep
+    body: DossierCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
 ) -> DossierPublic:
     if session.get(Dossier, body.dossier_id) is not None:
         raise conflict("that dossier id is already taken")
@@ -56,7 +61,8 @@ def create_dossier(
     )
     session.add(dossier)
     session.flush()
-    sharing.add_grants(session, dossier, user.user_id, body.grants, now)
+    rows = sharing.add_grants(session, dossier, user.user_id, body.grants, now)
+    notifications.announce_shares(session, rows, user.user_id, now, settings)
     session.commit()
     return DossierPublic.of(dossier, user)
 
@@ -125,12 +131,18 @@ async def list_grants(
 @router.post("/dossiers/{dossier_id}/grants", status_code=status.HTTP_201_CREATED)
 @writes
 def add_grants(
-    body: GrantsCreate, access: DossierAccessDep, session: SessionDep, now: NowDep
+    body: GrantsCreate,
+    access: DossierAccessDep,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
 ) -> list[GrantPublic]:
     access.require_owner()
     rows = sharing.add_grants(
         session, access.dossier, access.user.user_id, body.grants, now, rotation=body.rotation
     )
+    if not body.rotation:  # a new epoch's key for those who had the old one is no news
+        notifications.announce_shares(session, rows, access.user.user_id, now, settings)
     session.commit()
     return [GrantPublic.of(g) for g in rows]
 

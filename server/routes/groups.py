@@ -23,9 +23,10 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from vault.errors import MalformedError
-from vault.kinds import Role
+from vault.kinds import OrgKind, Role
 from vault.messageheader import BODY_MAX, NO_HASH, Message, MessageKind, message_hash
 
+from .. import notifications
 from ..db import open_session, writes
 from ..deps import GroupAccess, GroupAccessDep, HubDep, NowDep, SessionDep, SettingsDep
 from ..models import (
@@ -37,6 +38,7 @@ from ..models import (
     MessagePublic,
     OrgMember,
 )
+from ..notification_models import Topic
 from ..problems import conflict, forbidden, invalid, too_large
 from ..ratelimit import Limit, count_post
 from .router import resource_router
@@ -136,6 +138,10 @@ def post_message(
         session.rollback()
         raise conflict("another message came first: fetch it and sign again", STALE_HEAD) from None
     hub.publish(session, group.org_id, "message", row.position)
+    if settings.notifications_offered:
+        topic = Topic.MESSAGE if group.kind == OrgKind.CONVERSATION else Topic.GROUP_POST
+        readers = notifications.members(session, [group.org_id]) - {access.user.user_id}
+        notifications.enqueue(session, readers, topic, now, settings)
     session.commit()
     return MessagePosted(position=row.position, message_hash=row.message_hash, created_at=now)
 

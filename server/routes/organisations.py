@@ -14,9 +14,17 @@ from sqlmodel import Session, col, select
 
 from vault.kinds import OrgKind, Role
 
-from .. import org_grants
+from .. import notifications, org_grants
 from ..db import writes
-from ..deps import CurrentUser, DossierAccessDep, HubDep, NowDep, SessionDep, current_grant
+from ..deps import (
+    CurrentUser,
+    DossierAccessDep,
+    HubDep,
+    NowDep,
+    SessionDep,
+    SettingsDep,
+    current_grant,
+)
 from ..models import (
     Dossier,
     DossierPublic,
@@ -40,6 +48,7 @@ from ..models import (
     Rotation,
     User,
 )
+from ..notification_models import Topic
 from ..problems import conflict, forbidden, invalid, not_found
 from ..tlog import organisation_entry
 from ..tlog_models import OrganisationLookup
@@ -342,7 +351,11 @@ def organisation_inbox(
 @router.post("/dossiers/{dossier_id}/receipts", status_code=status.HTTP_201_CREATED)
 @writes
 def add_receipt(
-    body: ReceiptCreate, access: DossierAccessDep, session: SessionDep, now: NowDep
+    body: ReceiptCreate,
+    access: DossierAccessDep,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
 ) -> ReceiptPublic:
     """A member files the receipt its client signed for the organisation."""
     if _role(session, body.org_id, access.user.user_id) is None:
@@ -367,6 +380,7 @@ def add_receipt(
         created_at=now,
     )
     session.add(row)
+    notifications.enqueue(session, [access.dossier.owner_id], Topic.RECEIPT, now, settings)
     session.commit()
     return ReceiptPublic.of(row)
 

@@ -16,6 +16,7 @@ import { DossiersScreen } from "./app/screens/dossiers.js";
 import { LogScreen, VersionsScreen } from "./app/screens/log.js";
 import { ConversationScreen, GroupScreen } from "./app/screens/groups/home.js";
 import { GroupsScreen, MessagesScreen } from "./app/screens/groups/list.js";
+import { NotifyScreen } from "./app/screens/notify.js";
 import { ChangePassphraseScreen, RecoverAccountScreen } from "./app/screens/passphrase.js";
 import { SecurityScreen } from "./app/screens/security.js";
 import { CaseScreen, InboxScreen } from "./app/screens/inbox.js";
@@ -170,6 +171,9 @@ function Shell({ vault }: { vault: VaultClient }) {
       case "export":
         screen = <ExportScreen dossierId={route.dossierId} />;
         break;
+      case "notify":
+        screen = <NotifyScreen />;
+        break;
       default:
         screen = <DossiersScreen />;
     }
@@ -221,6 +225,11 @@ function Shell({ vault }: { vault: VaultClient }) {
                 {failure === null ? (
                   <a class="utrecht-link utrecht-link--html-a" href="#/wachtwoordzin-wijzigen">
                     {m.t("nav.changePassphrase")}
+                  </a>
+                ) : null}
+                {failure === null ? (
+                  <a class="utrecht-link utrecht-link--html-a" href="#/meldingen">
+                    {m.t("nav.notify")}
                   </a>
                 ) : null}
                 <button type="button" class="utrecht-button utrecht-button--secondary-action" onClick={() => void logout()}>

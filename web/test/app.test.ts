@@ -71,9 +71,11 @@ test("the router maps every Dutch path both ways; anything else is the dossier l
     { name: "dossier", dossierId: id },
     { name: "log", dossierId: id },
     { name: "versions", dossierId: id, documentId: doc },
+    { name: "notify" },
   ];
   for (const route of routes) assert.deepEqual(parseRoute(hrefOf(route)), route);
   assert.equal(hrefOf({ name: "register" }), "#/account-aanmaken");
+  assert.equal(hrefOf({ name: "notify" }), "#/meldingen");
   assert.deepEqual(parseRoute("#/dossiers/not-an-id"), { name: "dossiers" });
   assert.deepEqual(parseRoute(""), { name: "dossiers" });
 });

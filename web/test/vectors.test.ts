@@ -49,6 +49,7 @@ import {
 } from "../src/vault/organisation.js";
 import { ageFileKey, decryptPayload, encryptPayload, PayloadDecryptor, PayloadEncryptor } from "../src/vault/payload.js";
 import { verifyReceipt } from "../src/vault/receipt.js";
+import { verifyProfile } from "../src/vault/businessprofile.js";
 import { entryHash, GENESIS_HASH, verifyChain as verifyLogChain } from "../src/vault/logchain.js";
 import { parseRecoveryCode, recoveryKeys, recoveryWords } from "../src/vault/recovery.js";
 import { KeyMismatchError, MalformedError } from "../src/vault/errors.js";
@@ -471,6 +472,14 @@ async function checkReceipt(v: Vector): Promise<void> {
   );
 }
 
+async function checkBusinessProfile(v: Vector): Promise<void> {
+  const p = verifyProfile(h(v.profile), await chainOf(v));
+  assert.deepEqual(
+    { epoch: p.epoch, issued_at: Number(p.issuedAt), kvk: p.kvk, latitude_e6: p.latitudeE6, longitude_e6: p.longitudeE6, business_name: p.name, postcode: p.postcode, place: p.place, address: p.address, service_area: p.serviceArea, contact: p.contact, services: p.services },
+    { epoch: v.epoch, issued_at: v.issued_at, kvk: v.kvk, latitude_e6: v.latitude_e6, longitude_e6: v.longitude_e6, business_name: v.business_name, postcode: v.postcode, place: v.place, address: v.address, service_area: v.service_area, contact: v.contact, services: v.services },
+  );
+}
+
 async function checkAccessLog(v: Vector): Promise<void> {
   const entries = v.entries as Record<string, unknown>[];
   await verifyLogChain(entries);
@@ -775,6 +784,7 @@ const CHECKS: Record<string, (v: Vector) => Promise<void>> = {
   membership: checkMembership,
   rewrap: checkRewrapVector,
   receipt: checkReceipt,
+  business: checkBusinessProfile,
   accesslog: checkAccessLog,
   tlog: checkTlog,
   note: checkNote,

@@ -10,6 +10,7 @@ export type Route =
   | { name: "register" }
   | { name: "recover" }
   | { name: "changePassphrase" }
+  | { name: "notify" }
   | { name: "dossiers" }
   | { name: "dossier"; dossierId: string }
   | { name: "log"; dossierId: string }
@@ -40,6 +41,7 @@ export function parseRoute(hash: string): Route {
   if (path === "/account-aanmaken") return { name: "register" };
   if (path === "/account-herstellen") return { name: "recover" };
   if (path === "/wachtwoordzin-wijzigen") return { name: "changePassphrase" };
+  if (path === "/meldingen") return { name: "notify" };
   if ((m = path.match(new RegExp(`^/dossiers/${ID}/logboek$`)))) return { name: "log", dossierId: m[1] as string };
   if ((m = path.match(new RegExp(`^/dossiers/${ID}/documenten/${ID}/versies$`)))) {
     return { name: "versions", dossierId: m[1] as string, documentId: m[2] as string };
@@ -72,6 +74,8 @@ export function hrefOf(route: Route): string {
       return "#/account-herstellen";
     case "changePassphrase":
       return "#/wachtwoordzin-wijzigen";
+    case "notify":
+      return "#/meldingen";
     case "dossiers":
       return "#/dossiers";
     case "dossier":

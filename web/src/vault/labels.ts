@@ -34,3 +34,4 @@ export const GROUP_MESSAGE_BODY = "kluis/v1/group-message-body";
 export const GROUP_MESSAGE_SIGNATURE = "kluis/v1/group-message";
 export const EVIDENCE_SALT = "kluis/v1/evidence-salt";
 export const EVIDENCE_COMMITMENT = "kluis/v1/evidence-commitment";
+export const BUSINESS_PROFILE_SIGNATURE = "kluis/v1/business-profile";

@@ -30,6 +30,7 @@ import { Kluis, type ProgressFn } from "./kluis.js";
 import { Organisations } from "./organisations.js";
 import { dossierZip } from "./archive.js";
 import { exportDossier } from "./export.js";
+import { NOTIFY_TOPICS, notifyOff, notifyOn, notifyStatus } from "./notify.js";
 import type { CallType, Calls, DigestInfo, Request, Response, SaveTarget, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
 import { serverOrigin } from "./origin.js";
@@ -356,6 +357,22 @@ export function createHandler(options: HandlerOptions = {}): Handle {
 
     async receipts(r) {
       return { result: { receipts: await organisations.receipts(idField(r.dossierId, "dossierId")) } };
+    },
+
+    // Logged in or not, the server decides (401): these calls carry no key of the worker's.
+    async notifyStatus() {
+      return { result: { choice: await notifyStatus(kluis.api) } };
+    },
+
+    async notifyOn(r) {
+      const topics = Array.isArray(r.topics) ? r.topics : [];
+      if (!Array.isArray(r.topics) || topics.some((t) => !NOTIFY_TOPICS.includes(t))) throw new ProtocolError("ProtocolError", "topics must be a list of known topics");
+      return { result: { choice: await notifyOn(kluis.api, stringField(r.email, "email"), topics) } };
+    },
+
+    async notifyOff() {
+      await notifyOff(kluis.api);
+      return { result: {} };
     },
 
     async logout() {

@@ -273,6 +273,16 @@ export type SendGroupMessage = { groupId: string } & (
   | { what: "reply"; eventHash: string; answer: 1 | 2 | 3 }
 );
 
+/** What a user may be mailed about (docs/api.md "Notifications"). */
+export type NotifyTopic = "shares" | "receipts" | "messages" | "group_posts";
+
+/** The server's notification settings for me: offered at all, my address (null: off), my topics. */
+export interface NotifyChoice {
+  offered: boolean;
+  email: string | null;
+  topics: NotifyTopic[];
+}
+
 /** Each call: what the page sends and what the worker answers. */
 export interface Calls {
   /**
@@ -423,6 +433,21 @@ export interface Calls {
     request: { dossierId: string };
     result: { receipts: ReceiptSummary[] };
   };
+  /** E-mail notifications: the server's record of my choice. */
+  notifyStatus: {
+    request: Record<never, never>;
+    result: { choice: NotifyChoice };
+  };
+  /** Opt in (or change the address or topics). */
+  notifyOn: {
+    request: { email: string; topics: NotifyTopic[] };
+    result: { choice: NotifyChoice };
+  };
+  /** Opt out: the server deletes the address. */
+  notifyOff: {
+    request: Record<never, never>;
+    result: Record<never, never>;
+  };
   /** Forget every key. */
   logout: {
     request: Record<never, never>;
@@ -544,6 +569,9 @@ export const CALL_TYPES: readonly CallType[] = [
   "dossierZip",
   "exportDossier",
   "receipts",
+  "notifyStatus",
+  "notifyOn",
+  "notifyOff",
   "logout",
   "groups",
   "group",
