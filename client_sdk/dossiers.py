@@ -515,16 +515,23 @@ class DossiersMixin(ClientBase):
             dossier = self.sign_index(dossier, adopted)
         return dossier, adopted, reasons
 
-    def _adopt(self, dossier: Dossier, document_id: str | None = None) -> list[DocumentInfo]:
+    def _adopt(
+        self,
+        dossier: Dossier,
+        document_id: str | None = None,
+        *,
+        listing: dict[str, list[VersionRecord]] | None = None,
+    ) -> list[DocumentInfo]:
         """Writes, as owner (for anyone else nothing): adopt the dossier's pending versions, or
         one document's, after the checks a listing (`documents`) or a download (`get`) makes
         first: D13 and D12 over the listing, or D12 for the one document. The step of
-        `Client.sync`; returns the versions adopted, as now confirmed."""
+        `Client.sync`; returns the versions adopted, as now confirmed. `listing`: the server's
+        listing of the dossier, when the caller fetched it already."""
         if dossier.role != "owner":
             return []
         dossier_id = dossier.dossier_id
         if document_id is None:
-            listing = self._listing(dossier_id)
+            listing = self._listing(dossier_id) if listing is None else listing
             latest = {doc: versions[-1].version for doc, versions in listing.items()}
             choices = {doc: self._choose(dossier, vs, {}) for doc, vs in listing.items()}
             self._check_listing(dossier, latest, {d: c.record.version for d, c in choices.items()})
