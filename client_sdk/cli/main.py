@@ -39,6 +39,7 @@ from . import (
     web,
     witness,
 )
+from .coercion import use_plain_coercion
 from .output import use_the_users_date_format
 from .shared import kluis_version
 
@@ -113,6 +114,7 @@ def _plain_parameter_help() -> None:
 
 
 _plain_parameter_help()
+use_plain_coercion()
 
 
 app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(

@@ -766,7 +766,7 @@ def test_a_command_does_not_load_httpx_s_own_command_line(
         "    main()\n"
         "except SystemExit as end:\n"
         "    print('exit', end.code)\n"
-        "heavy = ['httpx._main', 'click', 'pygments']\n"
+        "heavy = ['httpx._main', 'click', 'pygments', 'pydantic']\n"
         "print(sorted(m for m in heavy if sys.modules.get(m) is not None))\n"
         "print('client_sdk.client' in sys.modules, 'httpx' in sys.modules)\n"
     )
