@@ -62,8 +62,11 @@ system-deps:
 	  else echo "the tests need:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
+# --dist loadscope: each test module runs on one worker, so a module's server process and the
+# accounts it registers (module-scoped fixtures) are set up once, not once per worker
+# (docs/performance.md, "The test command").
 pytest: $(STAMP) system-deps $(WEB_BUNDLE)
-	$(BIN)/pytest -n auto -q
+	$(BIN)/pytest -n auto --dist loadscope -q
 
 # Node and npm (Debian packages `nodejs` and `npm`, Node 18 or later); install them when missing.
 node-deps:
