@@ -259,8 +259,7 @@ class ExportMixin(DocumentsMixin):
         (`Synced.listing`); it is checked here as any listing is."""
         target = Path(directory)
         _check_target(target)  # before the server is asked for anything
-        listing = self._listing(dossier_id) if listing is None else listing
-        listed = self.documents(dossier_id, listing=listing)
+        listed, listing = self._documents_listed(dossier_id, listing)
         dossier = self.load_dossier(dossier_id)  # her index, with what `documents` adopted
         granted = self._granted_versions(dossier)
         identity = AgeIdentity(self.me.age_secret)
