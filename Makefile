@@ -62,8 +62,15 @@ system-deps:
 	  else echo "the tests need:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
+# --dist loadscope: each test module runs on one worker, so a module's server process and the
+# accounts it registers (module-scoped fixtures) are set up once, not once per worker
+# (docs/performance.md, "The test command").
+# compileall: the tests start hundreds of `kluis` and server processes; with
+# PYTHONDONTWRITEBYTECODE set (as on the development machine) each compiled this project's
+# modules again (about 0.07 CPU-s for the client). The .pyc files are ignored by git.
 pytest: $(STAMP) system-deps $(WEB_BUNDLE)
-	$(BIN)/pytest -n auto -q
+	$(BIN)/python -m compileall -q -j 0 vault server client_sdk
+	$(BIN)/pytest -n auto --dist loadscope -q
 
 # Node and npm (Debian packages `nodejs` and `npm`, Node 18 or later); install them when missing.
 node-deps:

@@ -17,7 +17,8 @@ of --repeat each):
 * `kluis whoami`: the client, the profile and one request (`GET /me`);
 * `kluis ls DOSSIER`: the 10-document listing, every signature checked.
 
-Prints each time and its ratio to `python -c pass`. `--compare KLUIS` times the same three
+Prints each time and its ratio to `python -c pass`, and the CPU-seconds each used (user +
+system), which a busy machine moves much less than the time. `--compare KLUIS` times the same three
 commands of another installation too (for example the main checkout's `.venv/bin/kluis`), in
 the same rounds. Never a pass/fail test.
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,10 +57,16 @@ DEPENDENCIES = {
 }
 
 
-def timed(argv: list[str], env: dict[str, str]) -> float:
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Seconds from exec to exit, and the CPU-seconds (user + system) the process used: on a
+    machine shared with other work the wall time follows the load, the CPU time much less."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def main() -> None:
@@ -97,15 +105,27 @@ def main() -> None:
             for argv in runs.values():  # warm the page cache: every run reads the same files
                 timed(argv, env)
             times: dict[str, list[float]] = {name: [] for name in runs}
+            cpus: dict[str, list[float]] = {name: [] for name in runs}
             for _ in range(args.repeat):
                 for name, argv in runs.items():
-                    times[name].append(timed(argv, env))
+                    wall, cpu = timed(argv, env)
+                    times[name].append(wall)
+                    cpus[name].append(cpu)
     floor = statistics.median(times["python -c pass"])
+    cpu_floor = statistics.median(cpus["python -c pass"])
     print(f"CLI start-up, median of {args.repeat} (interleaved), against {server.url}")
-    print(f"{'what':<42} {'seconds':>8} {'x pass':>7} {'minus pass':>11}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print(
+        f"{'what':<42} {'seconds':>8} {'x pass':>7} {'minus pass':>11} {'CPU s':>7} "
+        f"{'CPU minus pass':>15}"
+    )
     for name, values in times.items():
         median = statistics.median(values)
-        print(f"{name:<42} {median:8.3f} {median / floor:7.1f} {median - floor:11.3f}")
+        cpu = statistics.median(cpus[name])
+        print(
+            f"{name:<42} {median:8.3f} {median / floor:7.1f} {median - floor:11.3f} "
+            f"{cpu:7.3f} {cpu - cpu_floor:15.3f}"
+        )
 
 
 if __name__ == "__main__":

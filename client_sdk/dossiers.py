@@ -277,6 +277,19 @@ class DossiersMixin(ClientBase):
             adoptable_version=adoptable,
         )
 
+    def _checked_choices(
+        self,
+        dossier: Dossier,
+        listing: dict[str, list[VersionRecord]],
+        granted: dict[str, set[int]],
+    ) -> dict[str, Choice]:
+        """The version of each document opened by default (`_choose`), after the listing
+        checks against the index (D13, D12: `_check_listing`)."""
+        latest = {doc: versions[-1].version for doc, versions in listing.items()}
+        choices = {doc: self._choose(dossier, vs, granted) for doc, vs in listing.items()}
+        self._check_listing(dossier, latest, {d: c.record.version for d, c in choices.items()})
+        return choices
+
     def documents(
         self, dossier_id: str, *, listing: dict[str, list[VersionRecord]] | None = None
     ) -> list[DocumentInfo]:
@@ -284,14 +297,28 @@ class DossiersMixin(ClientBase):
         unconfirmed version named; raises if the server hides anything. Reads only: as the
         owner, a version her own write grants allow is named (`DocumentInfo.adoptable_version`)
         and one they do not says why (`not_adopted_because`); `Client.sync` adopts them.
-        `listing`: the server's listing, when the caller fetched it already (and goes on to
-        use it, as export does for older versions)."""
+        `listing`: the server's listing, when the caller fetched it already
+        (`Synced.listing`)."""
+        return self._documents_listed(dossier_id, listing)[0]
+
+    def _documents_listed(
+        self, dossier_id: str, listing: dict[str, list[VersionRecord]] | None
+    ) -> tuple[list[DocumentInfo], dict[str, list[VersionRecord]]]:
+        """`documents`, and the listing they were checked and chosen from (the caller's, or
+        one fetched now), for a caller that goes on to use it (export, for older versions)."""
         dossier = self.load_dossier(dossier_id)
-        listing = self._listing(dossier_id) if listing is None else listing
-        latest = {doc: versions[-1].version for doc, versions in listing.items()}
         granted = self._granted_versions(dossier)
-        choices = {doc: self._choose(dossier, vs, granted) for doc, vs in listing.items()}
-        self._check_listing(dossier, latest, {d: c.record.version for d, c in choices.items()})
+        if listing is not None:
+            try:
+                choices = self._checked_choices(dossier, listing, granted)
+            except (WithheldDocumentError, RollbackError):
+                # The caller's listing was fetched before this index was loaded: another of
+                # the owner's devices may have signed a document or version in since. Asked
+                # once more, the server must show what the index lists, or the check stops.
+                listing = None
+        if listing is None:
+            listing = self._listing(dossier_id)
+            choices = self._checked_choices(dossier, listing, granted)
         reasons: dict[str, str] = {}
         adoptable: dict[str, int] = {}
         if dossier.role == "owner":
@@ -376,7 +403,7 @@ class DossiersMixin(ClientBase):
         # Remembered as seen: the confirmed versions verified here, not the numbers the server
         # listed, nor a version nobody confirmed (which would hold later defaults hostage).
         self.profile.save_versions_seen({i.document_id: i.version for i in infos if i.confirmed})
-        return sorted(infos, key=lambda i: (i.name.lower(), i.document_id))
+        return sorted(infos, key=lambda i: (i.name.lower(), i.document_id)), listing
 
     @staticmethod
     def _named(record: VersionRecord | None, authors: dict[str, Contact]) -> tuple[int, str]:
@@ -515,16 +542,23 @@ class DossiersMixin(ClientBase):
             dossier = self.sign_index(dossier, adopted)
         return dossier, adopted, reasons
 
-    def _adopt(self, dossier: Dossier, document_id: str | None = None) -> list[DocumentInfo]:
+    def _adopt(
+        self,
+        dossier: Dossier,
+        document_id: str | None = None,
+        *,
+        listing: dict[str, list[VersionRecord]] | None = None,
+    ) -> list[DocumentInfo]:
         """Writes, as owner (for anyone else nothing): adopt the dossier's pending versions, or
         one document's, after the checks a listing (`documents`) or a download (`get`) makes
         first: D13 and D12 over the listing, or D12 for the one document. The step of
-        `Client.sync`; returns the versions adopted, as now confirmed."""
+        `Client.sync`; returns the versions adopted, as now confirmed. `listing`: the server's
+        listing of the dossier, when the caller fetched it already."""
         if dossier.role != "owner":
             return []
         dossier_id = dossier.dossier_id
         if document_id is None:
-            listing = self._listing(dossier_id)
+            listing = self._listing(dossier_id) if listing is None else listing
             latest = {doc: versions[-1].version for doc, versions in listing.items()}
             choices = {doc: self._choose(dossier, vs, {}) for doc, vs in listing.items()}
             self._check_listing(dossier, latest, {d: c.record.version for d, c in choices.items()})

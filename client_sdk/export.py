@@ -192,16 +192,23 @@ def export_name(name: str, version: int, document_id: str, taken: set[str]) -> s
 
 
 class ExportMixin(EvidenceMixin):
-    def export(self, dossier_id: str, directory: Path | str, passphrase: str) -> ExportResult:
+    def export(
+        self,
+        dossier_id: str,
+        directory: Path | str,
+        passphrase: str,
+        *,
+        listing: dict[str, list[VersionRecord]] | None = None,
+    ) -> ExportResult:
         """Write every version of the dossier's documents that the owner confirms as age
         files, with the protected age identity, a manifest, a README and `open.sh`, all mode
         0600, into a new (or empty) folder of mode 0700 that appears only once complete. A
         version the owner does not confirm is never exported (K4); those left out are named
-        in the result."""
+        in the result. `listing`: the server's listing, when the caller fetched it already
+        (`Synced.listing`); it is checked here as any listing is."""
         target = Path(directory)
         check_target(target)  # before the server is asked for anything
-        listing = self._listing(dossier_id)
-        listed = self.documents(dossier_id, listing=listing)
+        listed, listing = self._documents_listed(dossier_id, listing)
         dossier = self.load_dossier(dossier_id)  # her index, with what `documents` adopted
         granted = self._granted_versions(dossier)
         identity = AgeIdentity(self.me.age_secret)

@@ -32,6 +32,7 @@ from vault.keys import Identity
 from vault.kinds import GrantKind, Rights
 
 from .accesslog import LogEntry, verify_log
+from .api import VersionRecord
 from .clock import now
 from .directory import Organisation, named_keys
 from .documents import DocumentsMixin
@@ -132,10 +133,14 @@ def check_granter_owns(profile: Profile, grant: Grant) -> None:
 @dataclass(frozen=True)
 class Synced:
     """What the named step `sync` wrote: the versions by others it adopted into my index
-    (confirmed now), and the new dossier epoch it started (0: none was due)."""
+    (confirmed now), and the new dossier epoch it started (0: none was due). `listing`: the
+    server's listing of the whole dossier that it checked (D13, D12) and adopted from, for
+    `documents(listing=...)` or `export(listing=...)` next, so that a dossier of ten thousand
+    documents is fetched once (None: none was fetched, as for anyone but the owner)."""
 
     adopted: tuple[DocumentInfo, ...] = ()
     epoch: int = 0
+    listing: dict[str, list[VersionRecord]] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -477,11 +482,14 @@ class SharingMixin(DocumentsMixin):
         dossier = self.load_dossier(dossier_id)
         if dossier.role != "owner":
             return Synced()
-        adopted = self._adopt(dossier, document_id)
+        # Fetched after the index it is checked against, as `documents` does: a listing older
+        # than the index could lack what another of my devices just added.
+        listing = self._listing(dossier_id) if document_id is None else None
+        adopted = self._adopt(dossier, document_id, listing=listing)
         if adopted:
             dossier = self.load_dossier(dossier_id)  # with the index just signed
         epoch = self.rotate(dossier) if self.rotation_due(dossier) else 0
-        return Synced(tuple(adopted), epoch)
+        return Synced(tuple(adopted), epoch, listing)
 
     def rotate(self, dossier: Dossier, *, leaving: str | None = None) -> int:
         """Start a new epoch: a fresh dossier key for the owner and every remaining grantee.

@@ -16,6 +16,7 @@ Docker image, or two servers on one new SQLite file) apply each revision once, i
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -48,7 +49,17 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _scripts() -> ScriptDirectory:
-    return ScriptDirectory.from_config(alembic_config())
+    return _scripts_at(MIGRATIONS)
+
+
+@functools.lru_cache(maxsize=4)
+def _scripts_at(location: Path) -> ScriptDirectory:
+    """The revisions in `location`, read once per process: reading them compiles and runs
+    every revision file, and `prepare` asks for the head each time an app is made (every
+    in-process server test; issue 21). The files do not change under a running server."""
+    config = alembic_config()
+    config.set_main_option("script_location", str(location))
+    return ScriptDirectory.from_config(config)
 
 
 def head() -> str:
@@ -135,4 +146,5 @@ def new_revision(message: str) -> Path:
         finally:
             engine.dispose()
     assert script is not None and not isinstance(script, list)
+    _scripts_at.cache_clear()  # a revision was added
     return Path(script.path)

@@ -218,8 +218,9 @@ def ls(
     """List a dossier's documents; every signature is checked."""
     with client(server, profile) as c:
         dossier_id = c.resolve_dossier(dossier)
-        sync_note(c.sync(dossier_id))  # as the owner: adopt what her grants allow (a write)
-        infos = c.documents(dossier_id)
+        synced = c.sync(dossier_id)  # as the owner: adopt what her grants allow (a write)
+        sync_note(synced)
+        infos = c.documents(dossier_id, listing=synced.listing)  # one listing fetch, not two
         receipted = c.acknowledge(dossier_id, infos)  # what I received through organisations
     rows = [document_row(i) for i in infos]
     if as_json:

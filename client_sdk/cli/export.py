@@ -37,8 +37,9 @@ def export(
     )
     with client(server, profile) as c:
         dossier_id = c.resolve_dossier(dossier)
-        sync_note(c.sync(dossier_id))  # as the owner: adopt what her grants allow (a write)
-        result = c.export(dossier_id, output, passphrase)
+        synced = c.sync(dossier_id)  # as the owner: adopt what her grants allow (a write)
+        sync_note(synced)
+        result = c.export(dossier_id, output, passphrase, listing=synced.listing)
         exported = [i for i in result.listed if i.confirmed]
         receipted = c.acknowledge(dossier_id, exported)  # received through organisations
     plain(

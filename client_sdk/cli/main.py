@@ -3,6 +3,20 @@
 Each command lives in the module of its group; this module only puts them on the app. None of
 them imports the client or the vault's cryptography at the top, so building the app (for
 `--help`, or before running one command) stays cheap.
+
+Adding a command group (one block per module, appended, so that blocks merge side by side):
+
+1. Write `client_sdk/cli/NAME.py` importing at its top only `typer`, `rich.markup` and this
+   package's light modules (`shared`, `output`, `passphrases`, `names`); import the client
+   (`shared.client`), `vault` and httpx inside the command functions (issue 21: every import
+   at the top is paid by every `kluis` command, `--help` included; `tests/client_sdk/
+   test_cli_units.py` checks what `--help` loads).
+2. Add `NAME` to the `from . import (...)` list below, and at the end of the registrations
+   either `app.command()(NAME.command)` for a top-level command or a block of its own:
+
+       NAME_app = typer.Typer(help="...", no_args_is_help=True)
+       NAME_app.command("verb")(NAME.NAME_verb)
+       app.add_typer(NAME_app, name="NAME")
 """
 
 from __future__ import annotations
@@ -29,6 +43,7 @@ from . import (
     web,
     witness,
 )
+from .coercion import use_plain_coercion
 from .output import use_the_users_date_format
 from .shared import kluis_version
 
@@ -103,6 +118,7 @@ def _plain_parameter_help() -> None:
 
 
 _plain_parameter_help()
+use_plain_coercion()
 
 
 app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
@@ -204,5 +220,9 @@ app.command(
 
 
 def main() -> None:
+    # httpx imports its own command line at import time (click, pygments, rich.syntax), which
+    # `kluis` never runs: marked absent, httpx falls back to a stub and every command that
+    # talks to a server starts about 0.03 CPU-seconds sooner (docs/performance.md, issue 21).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     use_the_users_date_format()
     app()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import importlib.metadata
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -135,6 +134,10 @@ def command(func: F) -> F:
 
 
 def kluis_version() -> str:
+    # Imported here: importlib.metadata (with email and zipfile) is only needed for
+    # `--version` and the internal-error message, not on every start (issue 21).
+    import importlib.metadata
+
     try:
         return importlib.metadata.version("kluis")
     except importlib.metadata.PackageNotFoundError:

@@ -328,6 +328,27 @@ def test_d13_deleting_only_the_version_rows_is_reported(world: World) -> None:
     assert_fail_closed(world.anna.run_cli("ls", dossier), "WithheldDocumentError")
 
 
+def test_d13_a_listing_from_sync_is_not_a_second_chance_to_withhold(world: World) -> None:
+    """The owner's `ls` lists with the listing `sync` fetched, and fetches it once more when
+    it lacks what the index lists (another device may have signed in between). A server that
+    withholds the document in both answers is still reported, and the second ask is the
+    only extra request."""
+    dossier, [_, hide] = world.dossier_with(("keep.txt", b"k"), ("hide.txt", b"h"))
+    synced = world.anna.client.sync(dossier)
+    assert synced.listing is not None and hide in synced.listing
+    world.db.execute("DELETE FROM versions WHERE document_id = ?", hide)
+    world.db.execute("DELETE FROM documents WHERE document_id = ?", hide)
+    without = {doc: versions for doc, versions in synced.listing.items() if doc != hide}
+    spy = RewritingTransport()
+    with (
+        world.anna.device(spy) as device,
+        pytest.raises(WithheldDocumentError, match=hide[:8]) as refused,
+    ):
+        device.documents(dossier, listing=without)
+    assert_fail_closed(refused, "withholds")
+    assert len(spy.sent("GET", rf"/api/v1/dossiers/{dossier}/documents$")) == 1
+
+
 def test_d13_a_withheld_document_is_reported_to_a_grantee(world: World) -> None:
     dossier, [_, hide] = world.dossier_with(("keep.txt", b"k"), ("hide.txt", b"h"))
     world.anna.client.share(dossier, "bob")

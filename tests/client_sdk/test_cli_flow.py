@@ -1309,3 +1309,78 @@ def test_an_export_of_a_document_shared_on_its_own_holds_the_versions_shared(
     code, output = in_pty(["sh", "open.sh"], export, "export passphrase 2026")
     assert code == 0 and output.lower().count(b"passphrase") == 1, output
     assert (export / "opened" / "bestek.v2.txt").read_bytes() == b"twee"
+
+
+# -- the requests a command makes, counted by the server's own metrics (issue 14) ---------------
+LISTING_ROUTE = "/api/v1/dossiers/{dossier_id}/documents"
+SERVED = re.compile(r"^kluis_http_requests_total\{(?P<labels>.*)\} (?P<count>\S+)$", re.M)
+
+
+def listings_served(server: LocalServer) -> int:
+    """How many dossier listings the server has answered so far (any status), from /metrics."""
+    text = httpx.get(server.url + "/metrics", timeout=30).text
+    total = 0.0
+    for match in SERVED.finditer(text):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
+        if labels.get("method") == "GET" and labels.get("route") == LISTING_ROUTE:
+            total += float(match["count"])
+    return int(total)
+
+
+def listings_fetched_by(server: LocalServer, p: Person, *args: str) -> tuple[int, str]:
+    """Run one command; the listings it fetched (the module's tests run one at a time against
+    their server, so nothing else asks meanwhile) and its output."""
+    before = listings_served(server)
+    out = p.ok(*args)
+    return listings_served(server) - before, out
+
+
+def test_the_owners_ls_fetches_the_listing_once(
+    server: LocalServer, pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    # It was: as the owner, `sync` fetched the listing to adopt what her grants allow, then
+    # `documents` fetched it again: twice the server's largest answer for a big dossier.
+    resident, _ = pair
+    dossier, ids = new_dossier(resident, tmp_path, ("a.txt", b"a"), ("b.txt", b"b"))
+    fetched, out = listings_fetched_by(server, resident, "ls", dossier, "--json")
+    assert fetched == 1
+    assert sorted(d["id"] for d in json.loads(out)) == sorted(ids.values())
+
+
+def test_the_owners_ls_that_adopts_a_version_fetches_the_listing_once(
+    server: LocalServer, pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    resident, contractor = pair
+    dossier, _ = new_dossier(resident, tmp_path, ("a.txt", b"a"))
+    resident.ok("share", dossier, "contractor", "--write")
+    (tmp_path / "plan.txt").write_bytes(b"plan van de aannemer")
+    contractor.ok("add", dossier, str(tmp_path / "plan.txt"))
+    fetched, out = listings_fetched_by(server, resident, "ls", dossier, "--json")
+    assert fetched == 1
+    rows = {d["name"]: d for d in json.loads(out)}
+    # the listing `sync` checked and adopted from is the one shown, with the new index
+    assert rows["plan.txt"]["confirmed_by_owner"] is True
+    assert rows["plan.txt"]["author"] == "contractor"
+
+
+def test_a_readers_ls_fetches_the_listing_once(
+    server: LocalServer, pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    resident, contractor = pair
+    dossier, ids = new_dossier(resident, tmp_path, ("a.txt", b"a"))
+    resident.ok("share", dossier, "contractor")
+    fetched, out = listings_fetched_by(server, contractor, "ls", dossier, "--json")
+    assert fetched == 1
+    assert [d["id"] for d in json.loads(out)] == [ids["a.txt"]]
+
+
+def test_the_owners_export_fetches_the_listing_once(
+    server: LocalServer, pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    resident, _ = pair
+    dossier, _ = new_dossier(resident, tmp_path, ("a.txt", b"a"))
+    export = tmp_path / "export"
+    before = listings_served(server)
+    out = resident.ok("export", dossier, "-o", str(export), env=EXPORT_ENV)
+    assert "1 version(s) of 1 document(s)" in out
+    assert listings_served(server) - before == 1

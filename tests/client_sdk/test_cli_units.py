@@ -742,10 +742,33 @@ def test_help_loads_neither_the_client_nor_httpx_nor_the_cryptography() -> None:
     code = (
         "import sys\n"
         "from client_sdk.cli.main import app\n"
-        "heavy = ['client_sdk.client', 'httpx', 'cryptography', 'nacl', 'argon2', 'server']\n"
+        "heavy = ['client_sdk.client', 'httpx', 'cryptography', 'nacl', 'argon2', 'server',\n"
+        "         'importlib.metadata']\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert loaded.strip() == "[]"
+
+
+def test_a_command_does_not_load_httpx_s_own_command_line(
+    closed_port_url: str, tmp_path: Path
+) -> None:
+    """Start-up (issue 21): a command that goes to a server loads the client and httpx, but not
+    httpx's own command line (click, pygments), which `kluis` never runs."""
+    code = (
+        "import sys\n"
+        "from client_sdk.cli.main import main\n"
+        f"sys.argv = ['kluis', 'ls', 'abcdef12', '--server', {closed_port_url!r},\n"
+        f"            '--profile', {str(tmp_path / 'profile')!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as end:\n"
+        "    print('exit', end.code)\n"
+        "heavy = ['httpx._main', 'click', 'pygments', 'pydantic']\n"
+        "print(sorted(m for m in heavy if sys.modules.get(m) is not None))\n"
+        "print('client_sdk.client' in sys.modules, 'httpx' in sys.modules)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert ran.stdout.splitlines() == ["exit 1", "[]", "True True"], (ran.stdout, ran.stderr)

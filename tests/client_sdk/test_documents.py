@@ -160,3 +160,29 @@ def test_adding_several_files_writes_the_trust_memory_as_often_as_adding_one(
         anna.add_many(dossier, files[2:])
         assert len(writes) == one
         assert {i.name for i in anna.documents(dossier)} == {f.name for f in files}
+
+
+def test_a_listing_from_sync_that_another_device_overtook_is_fetched_again(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    # `kluis ls` lists with the listing `sync` fetched (Synced.listing), after loading the
+    # index again. When another of the owner's devices signs a document in between, the index
+    # names a document that listing lacks: no server withheld it, so the listing is fetched
+    # once more and checked against the index, instead of a false security alarm.
+    passphrase = "passphrase of anna-race 2026 kaasschaaf"
+    (tmp_path / "eerste.txt").write_bytes(b"een")
+    (tmp_path / "tweede.txt").write_bytes(b"twee")
+    with (
+        Client(server.url, str(tmp_path / "laptop")) as laptop,
+        Client(server.url, str(tmp_path / "phone")) as phone,
+    ):
+        laptop.register("anna-race", passphrase)
+        dossier = laptop.create_dossier("Twee apparaten")
+        laptop.add_many(dossier, [tmp_path / "eerste.txt"])
+        phone.login("anna-race", passphrase)
+        synced = laptop.sync(dossier)
+        assert synced.listing is not None and len(synced.listing) == 1
+        phone.add_many(dossier, [tmp_path / "tweede.txt"])  # a new index, signed on the phone
+        listed = laptop.documents(dossier, listing=synced.listing)
+        assert sorted(i.name for i in listed) == ["eerste.txt", "tweede.txt"]
+        assert all(i.confirmed for i in listed)

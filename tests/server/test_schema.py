@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic import util as alembic_util
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
@@ -206,3 +207,44 @@ def test_migrations_run_at_once_by_several_processes_apply_once(
     with opened(empty_url) as engine:
         assert revision_of(engine) == head()
         assert differences(engine) == []
+
+
+def revision_files_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every Python file Alembic reads (its env.py and the revisions), counted as it reads."""
+    read: list[str] = []
+    real = alembic_util.load_python_file
+
+    def counted(directory: str, filename: str) -> object:
+        read.append(filename)
+        return real(directory, filename)
+
+    monkeypatch.setattr(alembic_util, "load_python_file", counted)
+    return read
+
+
+def test_a_database_at_the_latest_revision_is_checked_without_reading_the_revisions(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 21: `prepare` asked for the head by reading every revision file again, each time
+    # an app was made (every in-process server test, every start). They are read once now.
+    with opened(empty_url) as engine:
+        upgrade(engine)
+        head()  # read once in this process, as a server does when it starts
+        read = revision_files_read(monkeypatch)
+        for _ in range(3):
+            prepare(engine)
+        assert read == []
+
+
+def test_a_later_release_s_revisions_are_read_from_its_own_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read once per folder: the cache never answers for another set of revisions."""
+    before = head()
+    newer = tmp_path / "migrations"
+    shutil.copytree(schema.MIGRATIONS, newer)
+    (newer / "versions" / "0099_later.py").write_text(LATER_REVISION.format(down=before))
+    monkeypatch.setattr(schema, "MIGRATIONS", newer)
+    assert head() == "0099"
+    monkeypatch.undo()
+    assert head() == before
