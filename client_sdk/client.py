@@ -40,7 +40,7 @@ from .inbox import Inbox, InboxItem
 from .organisations import OrganisationsMixin
 from .receipts import ReceiptView
 from .records import DocumentInfo
-from .trust import Contact, check_record, verify
+from .trust import Contact, verify
 from .typed import typed_username
 
 
@@ -75,7 +75,7 @@ class Client(OrganisationsMixin, AccountsMixin, ExportMixin):
     def verify_contact(self, username: str, fingerprint: str) -> Identity:
         """Mark `username` verified after comparing `fingerprint` out of band."""
         username = typed_username(username)
-        identity = Identity.decode(self.api.user(username).identity)
-        check_record(identity, username=username, user_id=None)
+        answer = self.api.user(username, self.keylog.since())
+        identity = self.directory.logged_record(answer, username=username)
         verify(self.profile, identity, fingerprint)
         return identity

@@ -41,6 +41,7 @@ TRUST_FILE = "trust.json"
 PRIVATE_MODE = 0o600
 ORGANISATIONS = "organisations"  # trust.json section: org id -> its pinned key chain
 REVOKED_SHARES = "revoked_shares"  # dossier id -> my grants to organisations I revoked
+KEY_LOGS = "key_logs"  # server address -> its pinned log, newest checkpoint, audit state
 
 
 def default_profile_dir() -> Path:
@@ -180,6 +181,10 @@ class Profile:
         value = self._get("pins", user_id)
         return dict(value) if isinstance(value, dict) else None
 
+    def pins(self) -> dict[str, dict[str, Any]]:
+        """Every person this device pinned: user id -> pin."""
+        return {u: dict(v) for u, v in self._section("pins").items() if isinstance(v, dict)}
+
     def pins_for_username(self, username: str) -> list[tuple[str, dict[str, Any]]]:
         """Every pin held under `username`: at most one, except in a profile written before
         `kluis verify` began taking a name away from the account that held it before."""
@@ -303,3 +308,13 @@ class Profile:
 
     def save_log_head(self, dossier_id: str, seq: int, entry_hash: str) -> None:
         self._update("logs", dossier_id, [seq, entry_hash])
+
+    # -- the key transparency log of each server (client_sdk/keylog.py) -----------------------
+    def key_log(self, server: str) -> dict[str, Any] | None:
+        """The log parameters pinned for `server`, the newest checkpoint accepted from it and
+        how far this device audited it."""
+        value = self._get(KEY_LOGS, server)
+        return dict(value) if isinstance(value, dict) else None
+
+    def save_key_log(self, server: str, state: dict[str, Any]) -> None:
+        self._update(KEY_LOGS, server, state)
