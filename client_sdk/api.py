@@ -19,11 +19,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vault.errors import MalformedError
+from vault.errors import MalformedError, RollbackError
 from vault.grant import Grant
 from vault.kdf import KdfParams
 from vault.kinds import GrantKind
 
+from .errors import Conflict
 from .ids import check_id
 from .transport import Api, b64, unb64
 
@@ -358,11 +359,28 @@ class ServerApi(Api):
         self.call("GET", "/me")
 
     def user(self, username: str, since: int | None = None) -> UserRow:
-        return UserRow.from_json(self.call("GET", f"/users/{username}", params=_since(since)))
+        return UserRow.from_json(self._logged("GET", f"/users/{username}", since))
 
     def user_by_id(self, user_id: str, since: int | None = None) -> UserRow:
-        answer = self.call("GET", f"/users/by-id/{user_id}", params=_since(since))
-        return UserRow.from_json(answer)
+        return UserRow.from_json(self._logged("GET", f"/users/by-id/{user_id}", since))
+
+    def _logged(self, method: str, path: str, since: int | None, body: Any = None) -> Any:
+        """A call whose answer is proved against the log's newest checkpoint, from `since`
+        (the size of the newest checkpoint this device accepted). A server whose log is now
+        smaller than that (409 `log_behind`) rolled its log back: RollbackError."""
+        try:
+            if body is not None:
+                return self.call(
+                    method, path, json=body | ({} if since is None else {"since": since})
+                )
+            return self.call(method, path, params=_since(since))
+        except Conflict as exc:
+            if exc.code != "log_behind":
+                raise
+            raise RollbackError(
+                f"the server's key transparency log now has fewer entries than the {since} "
+                "this device saw: it was rolled back or replaced"
+            ) from None
 
     # -- the key transparency log -----------------------------------------------------------------
     def log_parameters(self) -> LogParametersRow:
@@ -374,9 +392,8 @@ class ServerApi(Api):
 
     def log_lookup(self, usernames: Sequence[str], since: int | None) -> LogLookupRow:
         """`POST /log/lookup`: many users' records, all proved against one head."""
-        body: dict[str, Any] = {"users": list(usernames)}
-        body |= {} if since is None else {"since": since}
-        answer = _object(self.call("POST", "/log/lookup", json=body), "a batch lookup")
+        body = {"users": list(usernames)}
+        answer = _object(self._logged("POST", "/log/lookup", since, body), "a batch lookup")
         users = {}
         for row in _objects(answer.get("users"), "users"):
             name = row.get("username")
@@ -387,7 +404,7 @@ class ServerApi(Api):
         return LogLookupRow(LogHeadRow.from_json(answer.get("head")), users)
 
     def log_head(self, since: int | None) -> LogHeadRow:
-        return LogHeadRow.from_json(self.call("GET", "/log/head", params=_since(since)))
+        return LogHeadRow.from_json(self._logged("GET", "/log/head", since))
 
     def log_checkpoint(self) -> bytes:
         """`GET /log/checkpoint`: the newest signed checkpoint, as the public sees it."""
@@ -567,7 +584,7 @@ class ServerApi(Api):
         self, *, name: str | None, org_id: str | None, since: int | None = None
     ) -> OrganisationDetail:
         path = f"/organisations/by-name/{name}" if name is not None else f"/organisations/{org_id}"
-        answer = self.call("GET", path, params=_since(since))
+        answer = self._logged("GET", path, since)
         detail = _object(answer, "an organisation")
         records = detail.get("records")
         memberships = detail.get("memberships")

@@ -37,6 +37,7 @@ from vault.keys import Identity
 from .accounts import AccountsMixin
 from .export import ExportMixin
 from .inbox import Inbox, InboxItem
+from .monitoring import Monitor
 from .organisations import OrganisationsMixin
 from .receipts import ReceiptView
 from .records import DocumentInfo
@@ -51,6 +52,11 @@ class Client(OrganisationsMixin, AccountsMixin, ExportMixin):
     def inboxes(self) -> Inbox:
         """The inbox part, given the parts it uses."""
         return Inbox(self.api, self.profile, self.account, self.directory, self.keyring)
+
+    @cached_property
+    def monitor(self) -> Monitor:
+        """Watching the key transparency log: self-monitoring, key history, checkpoints."""
+        return Monitor(self.api, self.account, self.directory, self.keylog)
 
     def inbox(self, organisation: str | None = None) -> list[InboxItem]:
         """Grants to me (unless `organisation` is given) and to my organisations, each checked

@@ -19,6 +19,7 @@ from . import (
     demo,
     dossiers,
     export,
+    keys,
     organisations,
     server,
     sharing,
@@ -144,6 +145,15 @@ org_app.command("list")(organisations.org_list)
 org_app.command("show")(organisations.org_show)
 org_app.command("verify")(organisations.org_verify)
 app.add_typer(org_app, name="org")
+
+# the key transparency log (client_sdk/cli/keys.py)
+keys_app = typer.Typer(
+    help="The key transparency log: key history, self-monitoring.", no_args_is_help=True
+)
+keys_app.command("history")(keys.keys_history)
+keys_app.command("audit")(keys.keys_audit)
+app.add_typer(keys_app, name="keys")
+app.command("checkpoint")(keys.checkpoint)
 
 web_app = typer.Typer(
     help="The web app: serve this package's on this computer, or check what a server sends.",
