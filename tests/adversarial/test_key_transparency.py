@@ -203,7 +203,7 @@ def test_a_log_key_other_than_the_pinned_one_is_refused(world: World) -> None:
         return body
 
     proxy = RewritingTransport(rewrite_json("GET", rf".*/users/{kees.name}", new_log))
-    with pytest.raises(SignatureError, match="trusted key|log's key"):
+    with pytest.raises(SignatureError, match=r"trusted key|log's key"):
         world.anna.device(proxy).share(dossier, kees.name)
     assert grants_to(world, dossier, kees.user_id) == 0
 
