@@ -38,7 +38,7 @@ from .api import OrganisationDetail, OrganisationEntry, ServerApi, UserRow
 from .errors import ClientError, DamagedProfile, NotFound, UnverifiedKeyError
 from .keylog import KeyLog
 from .profile import Profile
-from .trust import Contact, check_record, trust
+from .trust import Contact, check_record, pinned_contact, trust
 from .typed import typed_org_name, typed_username
 
 
@@ -202,6 +202,10 @@ class Directory:
     def person_from_record(
         self, user: UserRow, *, username: str | None = None, user_id: str | None = None
     ) -> Contact:
+        claimed = Identity.decode(user.identity)
+        check_record(claimed, username=username, user_id=user_id)
+        if not self.account.is_me(claimed.user_id.hex()):
+            pinned_contact(self.profile, claimed)  # a changed pin is named first; pins nothing
         identity = self.logged_record(user, username=username, user_id=user_id)
         if self.account.is_me(identity.user_id.hex()):
             if identity != self.account.me.public:
