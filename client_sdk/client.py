@@ -81,7 +81,7 @@ class Client(OrganisationsMixin, AccountsMixin, ExportMixin):
     def verify_contact(self, username: str, fingerprint: str) -> Identity:
         """Mark `username` verified after comparing `fingerprint` out of band."""
         username = typed_username(username)
-        answer = self.api.user(username, self.keylog.since())
+        answer = self.api.user(username, self.directory.since())
         identity = self.directory.logged_record(answer, username=username)
         verify(self.profile, identity, fingerprint)
         return identity

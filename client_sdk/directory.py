@@ -19,7 +19,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from vault.errors import IntegrityError, KeyMismatchError, MalformedError
+from vault.errors import IntegrityError, KeyMismatchError, MalformedError, SecurityError
 from vault.grant import Grant
 from vault.keys import Identity, PrivateIdentity, normalise_fingerprint
 from vault.logentry import Namespace
@@ -163,11 +163,16 @@ class Directory:
         transparency log (docs/client.md section 21): no key is used on the server's word."""
         identity = Identity.decode(user.identity)
         check_record(identity, username=username, user_id=user_id)
-        self._check_pins_against_log()
         self.keylog.check_record(
             user.head, user.log, Namespace.USER, identity.username, user.identity
         )
         return identity
+
+    def since(self) -> int | None:
+        """The `since` of a lookup: the size of the newest checkpoint kept, after the first
+        use of the server's log has checked the pins made before it."""
+        self._check_pins_against_log()
+        return self.keylog.since()
 
     def _check_pins_against_log(self) -> None:
         """On the first use of a server's log, every person this device pinned before must
@@ -219,7 +224,7 @@ class Directory:
         """The trusted identity of the person `username` (pinned on first sight); a typed name
         is folded and checked first (`typed_username`)."""
         username = typed_username(username)
-        answer = self.api.user(username, self.keylog.since())
+        answer = self.api.user(username, self.since())
         return self.person_from_record(answer, username=username)
 
     def user_exists(self, username: str) -> bool:
@@ -237,7 +242,7 @@ class Directory:
             return cached
         if self.account.is_me(user_id):
             return Contact(self.account.me.public, verified=True, first_seen=False)
-        answer = self.api.user_by_id(user_id, self.keylog.since())
+        answer = self.api.user_by_id(user_id, self.since())
         return self.person_from_record(answer, user_id=user_id)
 
     # -- organisations -----------------------------------------------------------------------------
@@ -251,7 +256,7 @@ class Directory:
             return self._orgs[org_id]
         if name is not None:
             name = typed_org_name(name)
-        answer = self.api.organisation(name=name, org_id=org_id, since=self.keylog.since())
+        answer = self.api.organisation(name=name, org_id=org_id, since=self.since())
         org = self._verify_organisation(answer, name=name, org_id=org_id)
         self._orgs[org.org_id] = org
         return org
@@ -277,7 +282,14 @@ class Directory:
                     f"one this device knows (fingerprint {other[1]['fingerprint']})"
                 )
 
-        label = self._logged_organisation(answer, name)
+        # The records are checked against the log first, with the head fetched with them (the
+        # authors' lookups below move the kept checkpoint on); a failure is raised after the
+        # chain's own checks, which name a fork as such. Nothing is pinned or used before.
+        unlogged: SecurityError | None = None
+        try:
+            label = self._logged_organisation(answer, name)
+        except SecurityError as exc:
+            label, unlogged = b"", exc
 
         def identity_of(user_id: bytes) -> Identity:
             return self.person_by_id(user_id.hex()).identity
@@ -292,6 +304,8 @@ class Directory:
         if chain.org_id.hex() != claimed_id:
             raise IntegrityError("server answer: the organisation's records name another id")
         roster = verify_roster(chain, answer.memberships, identity_of=identity_of)
+        if unlogged is not None:
+            raise unlogged
         operator = answer.verified_fingerprint
         if operator is not None:
             with contextlib.suppress(MalformedError):
@@ -330,7 +344,6 @@ class Directory:
         against the answer's one head (format 17.6, epoch by epoch); the name's label."""
         if not answer.records:
             raise IntegrityError("server answer: an organisation without key records")
-        self._check_pins_against_log()
         logged_name = name if name is not None else OrgKeys.decode(answer.records[0]).name
         proofs = answer.record_proofs
         label = b""

@@ -49,7 +49,7 @@ class Monitor:
     def _mine(self) -> tuple[bytes, Watched]:
         """My own name's label, after checking the log shows my own keys under it."""
         me = self.account.me
-        answer = self.api.user(me.username, self.keylog.since())
+        answer = self.api.user(me.username, self.directory.since())
         looked = self.keylog.check_record(
             answer.head, answer.log, Namespace.USER, me.username, answer.identity
         )
@@ -79,7 +79,7 @@ class Monitor:
             label, current = org.log_label, set(org.chain.hashes)
         else:
             username = typed_username(name)
-            answer = self.api.user(username, self.keylog.since())
+            answer = self.api.user(username, self.directory.since())
             self.directory.logged_record(answer, username=username)  # checked, not pinned
             _log, vrf_key = self.keylog.trusted()
             assert answer.log is not None and answer.log.label_proof is not None  # checked
