@@ -72,7 +72,7 @@ class AccountsMixin(ClientBase):
         """S22: the key transparency log (checked against this device's pinned log and its
         newest checkpoint) must show my own keys under my name; the first login to a server
         also pins its log and checks every pin made before against it."""
-        answer = self.api.user(identity.username, self.directory.since())
+        answer = self.api.user(identity.username, self.directory.since(me=identity.user_id.hex()))
         if self.directory.logged_record(answer, username=identity.username) != identity.public:
             raise KeyMismatchError("the key transparency log shows other keys for your account")
 

@@ -168,19 +168,22 @@ class Directory:
         )
         return identity
 
-    def since(self) -> int | None:
+    def since(self, *, me: str | None = None) -> int | None:
         """The `since` of a lookup: the size of the newest checkpoint kept, after the first
-        use of the server's log has checked the pins made before it."""
-        self._check_pins_against_log()
+        use of the server's log has checked the pins made before it (`me`: the user id of
+        an account logging in, whose own pin is checked by its own lookup)."""
+        self._check_pins_against_log(me)
         return self.keylog.since()
 
-    def _check_pins_against_log(self) -> None:
+    def _check_pins_against_log(self, me: str | None = None) -> None:
         """On the first use of a server's log, every person this device pinned before must
         have the pinned keys in the log (one batch lookup): pins made on trust alone are
         checked against what everyone else sees."""
         if self.keylog.pinned():
             return
-        pins = self.profile.pins()
+        pins = {
+            u: p for u, p in self.profile.pins().items() if u != me and not self.account.is_me(u)
+        }
         self.keylog.trusted()
         if not pins:
             return
@@ -189,7 +192,7 @@ class Directory:
         first = True
         for user_id, pin in sorted(pins.items()):
             row = answer.users.get(str(pin.get("username")))
-            if row is None or self.account.is_me(user_id):
+            if row is None:
                 continue  # a name no longer there, or taken by another account: asked when used
             identity = Identity.decode(row.identity)
             if identity.user_id.hex() != user_id:
@@ -304,8 +307,6 @@ class Directory:
         if chain.org_id.hex() != claimed_id:
             raise IntegrityError("server answer: the organisation's records name another id")
         roster = verify_roster(chain, answer.memberships, identity_of=identity_of)
-        if unlogged is not None:
-            raise unlogged
         operator = answer.verified_fingerprint
         if operator is not None:
             with contextlib.suppress(MalformedError):
@@ -317,6 +318,8 @@ class Directory:
                     f"organisation {chain.name} is marked verified with fingerprint {operator}, "
                     f"but the keys the server sent have fingerprint {chain.fingerprint}"
                 )
+        if unlogged is not None:
+            raise unlogged
         verified_by = "you" if pin and pin.get("verified") else ("operator" if operator else "")
         self.profile.save_organisation_pin(
             chain.org_id.hex(),

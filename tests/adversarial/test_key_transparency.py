@@ -11,6 +11,7 @@ SecurityError in the SDK) with nothing wrapped for the operator.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import secrets
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from client_sdk import UnverifiedKeyError
 from vault.checkpoint import Checkpoint, sign_checkpoint
 from vault.cosignature import Cosigner
 from vault.errors import IntegrityError, RollbackError, SignatureError
@@ -263,3 +265,25 @@ def test_a_checkpoint_from_elsewhere_is_compared(world: World, tmp_path: Path) -
     theirs.write_text("not a checkpoint\n")
     result = world.anna.run_cli("checkpoint", "--check", str(theirs))
     assert result.returncode == 1, result.stderr
+
+
+def test_pins_made_before_the_log_are_checked_against_it_on_first_use(world: World) -> None:
+    """A profile from before the log pinned pia. The operator has since logged keys of its own
+    for her (the log shows them to everyone) and serves them: the device's first use of the
+    log checks every pin in one batch lookup and refuses, before any other contact is used."""
+    pia = world.person("pia-kt")
+    device = world.person("anna", register=False, profile="anna-before-the-log")
+    device.ok("login", "anna")
+    device.client.fingerprint(pia.name)
+    trust = device.profile / "trust.json"
+    state = json.loads(trust.read_text())
+    del state["key_logs"]  # as a profile written before the log existed
+    trust.write_text(json.dumps(state))
+    forged = forged_identity(world, pia.name)
+    logoperator.log_identity(world.server, pia.user_id, forged)
+    world.db.execute("UPDATE users SET identity = ? WHERE username = ?", forged, pia.name)
+    proxy = RewritingTransport()
+    with pytest.raises(UnverifiedKeyError, match="log shows other keys for 'pia-kt'"):
+        device.device(proxy).contact("bob")
+    assert proxy.sent("POST", r".*/log/lookup")
+    assert not proxy.sent("GET", r".*/users/bob")  # nothing else was asked before the check
