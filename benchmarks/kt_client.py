@@ -38,7 +38,7 @@ from server.tlog import Pending, append  # noqa: E402
 from server.tlog_keys import LogKeys  # noqa: E402
 from vault.logentry import LogEntry, Namespace  # noqa: E402
 
-PASSPHRASE = "benchmark passphrase for the key log"
+PASSPHRASE = "benchmark passphrase for the key log"  # noqa: S105
 
 
 def add_entries(server: LocalServer, n: int) -> None:
