@@ -63,9 +63,10 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="kluis-kt-client-") as tmp, LocalServer(
-        Path(tmp) / "data"
-    ) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="kluis-kt-client-") as tmp,
+        LocalServer(Path(tmp) / "data") as server,
+    ):
         anna = Client(server.url, str(Path(tmp) / "anna"))
         anna.register("anna", PASSPHRASE)
         bob = Client(server.url, str(Path(tmp) / "bob"))
