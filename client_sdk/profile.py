@@ -10,6 +10,9 @@ A profile is a directory (platformdirs' user data dir by default, `--profile DIR
   server could otherwise make it forget: the pinned fingerprint of every user seen (trust on
   first use, K2), the highest KDF parameters used per account (L14), the highest dossier index
   counter and document version seen (D12), and the last access-log entry seen per dossier.
+  It keeps, per server, the key transparency log this device pinned (its key, VRF key and the
+  witness policy), the newest checkpoint it accepted and how far it audited the log
+  (client_sdk/keylog.py): a server must not make the device forget a checkpoint it saw.
   It also keeps, per account, the device token the last login handed out: it marks this
   device as one that logged in before, which the server's login limits do not hold back for
   failures made elsewhere (S21). It outlives `kluis logout`; it is no key to anything.
