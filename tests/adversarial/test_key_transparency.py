@@ -164,10 +164,6 @@ def test_a_checkpoint_without_the_witnesses_the_device_requires_is_refused(
     jan = world.person("jan-kt")
     witness = Cosigner("dorpsbelang/witness", secrets.token_bytes(32)).verifier.vkey
     laptop = world.person(jan.name, register=False, profile="jan-kt-witnessed")
-    result = laptop.run_cli(
-        "keys", "history", "bob", env={"KLUIS_LOG_WITNESSES": witness, "KLUIS_LOG_QUORUM": "1"}
-    )
-    assert result.returncode == 1  # not logged in: the history needs a session
     laptop.ok("login", jan.name)
     dossier = laptop.client.create_dossier("Schade")
     result = laptop.run_cli(
@@ -178,6 +174,11 @@ def test_a_checkpoint_without_the_witnesses_the_device_requires_is_refused(
     # the policy is kept on the device: the next command without it still requires the witness
     fail_closed(laptop.run_cli("share", dossier, "bob"), "witness cosignatures")
     assert grants_to(world, dossier, world.bob.user_id) == 0
+    # and a login on a device requiring the witness keeps no session
+    other = world.person(jan.name, register=False, profile="jan-kt-witnessed-2")
+    witnessed = {"KLUIS_LOG_WITNESSES": witness, "KLUIS_LOG_QUORUM": "1"}
+    fail_closed(other.run_cli("login", jan.name, env=witnessed), "witness cosignatures")
+    assert not (other.profile / "session.json").exists()
 
 
 def test_a_log_key_other_than_the_pinned_one_is_refused(world: World) -> None:
