@@ -244,6 +244,11 @@ def test_the_audit_finds_a_key_for_my_name_that_i_did_not_make(world: World) -> 
     fail_closed(result, f"IntegrityError.*entry {size - 1} gives {marijke.name} a key")
     # and the audit does not move past the entry: the next one finds it again
     fail_closed(marijke.run_cli("keys", "audit"), f"entry {size - 1}")
+    # anyone's key history of her name shows the second key, and that it is not the one shown
+    history = world.anna.ok("keys", "history", marijke.name).splitlines()
+    assert len(history) == 2, history
+    assert history[0].endswith("identity 1  (shown now)")
+    assert history[1] == f"entry {size - 1}: identity 1"
 
 
 def test_a_checkpoint_from_elsewhere_is_compared(world: World, tmp_path: Path) -> None:
