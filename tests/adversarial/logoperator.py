@@ -6,6 +6,8 @@ entry from the owner of the name it is filed under; these helpers let a test try
 
 from __future__ import annotations
 
+import secrets
+
 from sqlmodel import Session, col, select
 
 from client_sdk.localserver import LocalServer
@@ -28,7 +30,9 @@ def append(server: LocalServer, entries: list[tlog.Pending], *, take_over: bool 
     entry stays in the tree, as nothing can be taken out of it), so lookups are proved against
     the new entry; without, the new entry is filed beside it and lookups still prove the old."""
     if not take_over:
-        entries = [tlog.Pending(f"{p.subject}:rogue", p.entry) for p in entries]
+        entries = [
+            tlog.Pending(f"{p.subject}:rogue:{secrets.token_hex(4)}", p.entry) for p in entries
+        ]
     keys = log_keys(server)
     engine = make_engine(Settings(data_dir=server.data_dir).db_url)
     try:
@@ -60,3 +64,14 @@ def signed_checkpoint(server: LocalServer, size: int, root: bytes) -> bytes:
     """A checkpoint of any size and root, signed with the log's key (no witness cosigned it)."""
     keys = log_keys(server)
     return sign_checkpoint(Checkpoint(keys.origin, size, root), keys.signer)
+
+
+def inclusion(server: LocalServer, index: int, size: int) -> list[bytes]:
+    """The inclusion proof of entry `index` in the tree of `size` entries, as the log's own
+    code computes it (for an answer the operator rewrites to prove an entry of its choice)."""
+    engine = make_engine(Settings(data_dir=server.data_dir).db_url)
+    try:
+        with Session(engine) as session:
+            return tlog.inclusion(session, index, size)
+    finally:
+        engine.dispose()
