@@ -48,6 +48,13 @@ class AccountsMixin(ClientBase):
         if answer.device_token:  # for this device's next login
             self.profile.save_device_token(identity.username, answer.device_token)
         token, expires_at = answer.session()
+        self.api.token = token
+        try:
+            self._check_logged(identity)
+        except BaseException:
+            self.api.token = None
+            self._end_session(token)
+            raise
         session = Session(
             server=self.server,
             username=identity.username,
@@ -60,6 +67,14 @@ class AccountsMixin(ClientBase):
         self.profile.save_session(session)
         self.account.start(session)
         self.api.token = session.token
+
+    def _check_logged(self, identity: PrivateIdentity) -> None:
+        """S22: the key transparency log (checked against this device's pinned log and its
+        newest checkpoint) must show my own keys under my name; the first login to a server
+        also pins its log and checks every pin made before against it."""
+        answer = self.api.user(identity.username, self.directory.since(me=identity.user_id.hex()))
+        if self.directory.logged_record(answer, username=identity.username) != identity.public:
+            raise KeyMismatchError("the key transparency log shows other keys for your account")
 
     def _check_published(self, identity: PrivateIdentity, user: UserRow) -> None:
         """K1: the server's record of my account must carry exactly the keys I unlocked."""

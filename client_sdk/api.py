@@ -14,15 +14,17 @@ is used. The HTTP mechanics (errors, streaming, uploads in parts) are in `transp
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vault.errors import MalformedError
+from vault.errors import MalformedError, RollbackError
 from vault.grant import Grant
 from vault.kdf import KdfParams
 from vault.kinds import GrantKind
 
+from .errors import Conflict
 from .ids import check_id
 from .transport import Api, b64, unb64
 
@@ -58,17 +60,90 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _hashes(value: Any, what: str) -> list[bytes]:
+    return [unb64(h, what) for h in _list(value, what)]
+
+
+# -- the key transparency log (docs/api.md, "Key transparency") ------------------------------------
+@dataclass(frozen=True)
+class LogHeadRow:
+    """`{head}`: the newest signed checkpoint and a consistency proof from the `since` sent."""
+
+    checkpoint: bytes = field(repr=False)
+    consistency: list[bytes] = field(repr=False)
+
+    @classmethod
+    def from_json(cls, value: Any) -> LogHeadRow:
+        head = _object(value, "a log head")
+        note = head.get("checkpoint")
+        if not isinstance(note, str):
+            raise MalformedError("server answer: a log head without a checkpoint")
+        return cls(note.encode("utf-8"), _hashes(head.get("consistency"), "consistency proof"))
+
+
+@dataclass(frozen=True)
+class LogProofRow:
+    """`{log_proof}`: where a record's entry is in the head's tree, and its name's label proof
+    (absent for an operator key)."""
+
+    index: int
+    inclusion: list[bytes] = field(repr=False)
+    label_proof: bytes | None = field(repr=False)
+
+    @classmethod
+    def from_json(cls, value: Any) -> LogProofRow | None:
+        if value is None:
+            return None
+        proof = _object(value, "a log proof")
+        index = proof.get("index")
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise MalformedError("server answer: a log proof without an entry index")
+        label_proof = proof.get("label_proof")
+        return cls(
+            index,
+            _hashes(proof.get("inclusion"), "inclusion proof"),
+            None if label_proof is None else unb64(label_proof, "label proof"),
+        )
+
+
+@dataclass(frozen=True)
+class LogParametersRow:
+    """`GET /log/parameters`: what the server says its log's parameters are (pinned on first
+    use only, or compared with what the user gave)."""
+
+    origin: str
+    log_key: str
+    vrf_key: str
+
+
+@dataclass(frozen=True)
+class LogLookupRow:
+    """A batch lookup's answer: the head and, per username found, its record with its proof."""
+
+    head: LogHeadRow
+    users: dict[str, UserRow]
+
+
 # -- rows -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class UserRow:
-    """`{user}`: an identity record, to be checked against the pins of `trust`."""
+    """`{user}`: an identity record, to be checked against the log and the pins of `trust`;
+    a lookup also carries where the record is in the log (`log`, None: it is not) and the
+    head that proof is against."""
 
     identity: bytes = field(repr=False)
+    log: LogProofRow | None = None
+    head: LogHeadRow | None = None
 
     @classmethod
     def from_json(cls, value: Any, what: str = "a user") -> UserRow:
         user = _object(value, what)
-        return cls(unb64(user.get("identity"), "identity"))
+        head = user.get("head")
+        return cls(
+            unb64(user.get("identity"), "identity"),
+            LogProofRow.from_json(user.get("log")),
+            None if head is None else LogHeadRow.from_json(head),
+        )
 
 
 @dataclass(frozen=True)
@@ -168,6 +243,8 @@ class OrganisationDetail:
     records: list[bytes] = field(repr=False)
     memberships: list[bytes] = field(repr=False)
     verified_fingerprint: str | None
+    record_proofs: list[LogProofRow | None] = field(default_factory=list, repr=False)
+    head: LogHeadRow | None = None
 
 
 @dataclass(frozen=True)
@@ -299,11 +376,61 @@ class ServerApi(Api):
         """Whether this session still holds (an error if not); the answer is not used."""
         self.call("GET", "/me")
 
-    def user(self, username: str) -> UserRow:
-        return UserRow.from_json(self.call("GET", f"/users/{username}"))
+    def user(self, username: str, since: int | None = None) -> UserRow:
+        return UserRow.from_json(self._logged("GET", f"/users/{username}", since))
 
-    def user_by_id(self, user_id: str) -> UserRow:
-        return UserRow.from_json(self.call("GET", f"/users/by-id/{user_id}"))
+    def user_by_id(self, user_id: str, since: int | None = None) -> UserRow:
+        return UserRow.from_json(self._logged("GET", f"/users/by-id/{user_id}", since))
+
+    def _logged(self, method: str, path: str, since: int | None, body: Any = None) -> Any:
+        """A call whose answer is proved against the log's newest checkpoint, from `since`
+        (the size of the newest checkpoint this device accepted). A server whose log is now
+        smaller than that (409 `log_behind`) rolled its log back: RollbackError."""
+        try:
+            if body is not None:
+                return self.call(
+                    method, path, json=body | ({} if since is None else {"since": since})
+                )
+            return self.call(method, path, params=_since(since))
+        except Conflict as exc:
+            if exc.code != "log_behind":
+                raise
+            raise RollbackError(
+                f"the server's key transparency log now has fewer entries than the {since} "
+                "this device saw: it was rolled back or replaced"
+            ) from None
+
+    # -- the key transparency log -----------------------------------------------------------------
+    def log_parameters(self) -> LogParametersRow:
+        answer = _object(json_loads(self.get_root("/log/parameters")), "the log's parameters")
+        values = [answer.get(k) for k in ("origin", "log_key", "vrf_key")]
+        if not all(isinstance(v, str) for v in values):
+            raise MalformedError("server answer: malformed log parameters")
+        return LogParametersRow(*(str(v) for v in values))
+
+    def log_lookup(self, usernames: Sequence[str], since: int | None) -> LogLookupRow:
+        """`POST /log/lookup`: many users' records, all proved against one head."""
+        body = {"users": list(usernames)}
+        answer = _object(self._logged("POST", "/log/lookup", since, body), "a batch lookup")
+        users = {}
+        for row in _objects(answer.get("users"), "users"):
+            name = row.get("username")
+            if isinstance(name, str):
+                users[name] = UserRow(
+                    unb64(row.get("identity"), "identity"), LogProofRow.from_json(row.get("log"))
+                )
+        return LogLookupRow(LogHeadRow.from_json(answer.get("head")), users)
+
+    def log_head(self, since: int | None) -> LogHeadRow:
+        return LogHeadRow.from_json(self._logged("GET", "/log/head", since))
+
+    def log_checkpoint(self) -> bytes:
+        """`GET /log/checkpoint`: the newest signed checkpoint, as the public sees it."""
+        return self.get_root("/log/checkpoint")
+
+    def log_tile(self, path: str) -> bytes:
+        """A hash tile or entry bundle (`tile/...`, vault.tlog.Tile.path)."""
+        return self.get_root(f"/log/{path}")
 
     def users_by_ids(self, user_ids: Sequence[str]) -> list[UserRow]:
         """The users among `user_ids` the server knows, in one request (at most 1,000)."""
@@ -484,17 +611,18 @@ class ServerApi(Api):
             )
         return entries
 
-    def organisation(self, *, name: str | None, org_id: str | None) -> OrganisationDetail:
-        if name is not None:
-            answer = self.call("GET", f"/organisations/by-name/{name}")
-        else:
-            answer = self.call("GET", f"/organisations/{org_id}")
+    def organisation(
+        self, *, name: str | None, org_id: str | None, since: int | None = None
+    ) -> OrganisationDetail:
+        path = f"/organisations/by-name/{name}" if name is not None else f"/organisations/{org_id}"
+        answer = self._logged("GET", path, since)
         detail = _object(answer, "an organisation")
         records = detail.get("records")
         memberships = detail.get("memberships")
         if not isinstance(records, list) or not isinstance(memberships, list):
             raise MalformedError("server answer: malformed organisation")
         operator = detail.get("verified_fingerprint")
+        head = detail.get("head")
         return OrganisationDetail(
             org_id=str(detail.get("org_id", "")),
             records=[unb64(r, "organisation keys") for r in records],
@@ -503,6 +631,10 @@ class ServerApi(Api):
                 for m in memberships
             ],
             verified_fingerprint=None if operator is None else str(operator),
+            record_proofs=[
+                LogProofRow.from_json(p) for p in _list(detail.get("record_proofs", []), "proofs")
+            ],
+            head=None if head is None else LogHeadRow.from_json(head),
         )
 
     def create_organisation(
@@ -634,6 +766,18 @@ class ServerApi(Api):
 
     def delete_notify_choice(self) -> None:
         self.call("DELETE", "/notify")
+
+
+def _since(since: int | None) -> dict[str, int] | None:
+    """`?since=N`: the size of the newest checkpoint this device accepted."""
+    return None if since is None else {"since": since}
+
+
+def json_loads(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise MalformedError("server answer is not JSON") from exc
 
 
 def _grant_in(data: bytes) -> dict[str, Any]:

@@ -14,13 +14,14 @@ import httpx
 
 from vault.errors import KeyMismatchError
 from vault.index import index_hash, open_index, verify_index
-from vault.keys import PrivateIdentity
+from vault.keys import Identity, PrivateIdentity
 from vault.metadata import DossierMetadata
 
 from .account import Account
 from .api import ServerApi
 from .directory import Directory
 from .ids import by_id_or_name
+from .keylog import KeyLog, LogSettings
 from .keyring import KeyRing
 from .parts import PartPolicy
 from .profile import Profile, Session
@@ -37,6 +38,7 @@ class ClientBase:
         *,
         transport: httpx.BaseTransport | None = None,
         parts: PartPolicy | None = None,
+        log: LogSettings | None = None,
     ) -> None:
         self.profile = profile if isinstance(profile, Profile) else Profile(profile)
         self.server = server
@@ -46,7 +48,8 @@ class ClientBase:
         token = session.token if session and session.server == server else None
         self.api = ServerApi(server, token, transport)
         self.account = Account(session if token else None)
-        self.directory = Directory(self.api, self.profile, self.account)
+        self.keylog = KeyLog(self.api, self.profile, server, log)  # the key transparency log
+        self.directory = Directory(self.api, self.profile, self.account, self.keylog)
         self.keyring = KeyRing(self.api, self.account, self.directory)
         self.receipt_book = Receipts(
             self.api, self.profile, self.account, self.directory, self.keyring, self.load_dossier
@@ -91,7 +94,10 @@ class ClientBase:
         """Fetch a dossier and verify its owner, its index and the keys granted to me."""
         self.keyring.forget(dossier_id)  # its organisations' document grants: look again
         answer = self.api.dossier(dossier_id)
-        owner = self.directory.person_from_record(answer.owner).identity
+        # Only the owner's id is taken from the dossier's answer: the keys come from a lookup
+        # that is proved in the key transparency log (the dossier answer carries no proof).
+        owner_id = Identity.decode(answer.owner.identity).user_id.hex()
+        owner = self.directory.person_by_id(owner_id).identity
         pinned = self.profile.dossier_owner(dossier_id)
         if pinned is None:
             self.profile.save_dossier_owner(dossier_id, owner.user_id.hex())

@@ -44,10 +44,11 @@ from .business import Businesses
 from .export import ExportMixin
 from .groups import GroupsMixin
 from .inbox import Inbox, InboxItem
+from .monitoring import Monitor
 from .notifications import Notifications
 from .receipts import ReceiptView
 from .records import DocumentInfo
-from .trust import Contact, check_record, verify
+from .trust import Contact, verify
 from .typed import typed_username
 
 
@@ -68,6 +69,11 @@ class Client(GroupsMixin, AccountsMixin, ExportMixin):
     def notifications(self) -> Notifications:
         """E-mail notifications: opt in, status, opt out (`Notifications`)."""
         return Notifications(self.api)
+
+    @cached_property
+    def monitor(self) -> Monitor:
+        """Watching the key transparency log: self-monitoring, key history, checkpoints."""
+        return Monitor(self.api, self.account, self.directory, self.keylog)
 
     def inbox(self, organisation: str | None = None) -> list[InboxItem]:
         """Grants to me (unless `organisation` is given) and to my organisations, each checked
@@ -92,7 +98,7 @@ class Client(GroupsMixin, AccountsMixin, ExportMixin):
     def verify_contact(self, username: str, fingerprint: str) -> Identity:
         """Mark `username` verified after comparing `fingerprint` out of band."""
         username = typed_username(username)
-        identity = Identity.decode(self.api.user(username).identity)
-        check_record(identity, username=username, user_id=None)
+        answer = self.api.user(username, self.directory.since())
+        identity = self.directory.logged_record(answer, username=username)
         verify(self.profile, identity, fingerprint)
         return identity

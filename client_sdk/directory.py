@@ -19,9 +19,10 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from vault.errors import IntegrityError, KeyMismatchError, MalformedError
+from vault.errors import IntegrityError, KeyMismatchError, MalformedError, SecurityError
 from vault.grant import Grant
 from vault.keys import Identity, PrivateIdentity, normalise_fingerprint
+from vault.logentry import Namespace
 from vault.organisation import (
     ChainPin,
     OrgChain,
@@ -30,12 +31,14 @@ from vault.organisation import (
     verify_chain,
     verify_roster,
 )
+from vault.orgkeys import OrgKeys
 
 from .account import Account
 from .api import OrganisationDetail, OrganisationEntry, ServerApi, UserRow
 from .errors import ClientError, DamagedProfile, NotFound, UnverifiedKeyError
+from .keylog import KeyLog
 from .profile import Profile
-from .trust import Contact, check_record, trust
+from .trust import Contact, check_record, pinned_contact, trust
 from .typed import typed_org_name, typed_username
 
 
@@ -49,6 +52,7 @@ class Organisation:
     operator_fingerprint: str | None  # what the server's operator recorded (checked: equal)
     first_seen: bool
     keys: dict[int, PrivateIdentity] = field(repr=False)  # the epochs whose keys I hold
+    log_label: bytes = field(default=b"", repr=False)  # its name's label in the log
 
     @property
     def org_id(self) -> str:
@@ -105,10 +109,11 @@ BATCH = 1000  # users per batch lookup (the server's limit)
 class Directory:
     """The contacts of one logged-in device: people and organisations."""
 
-    def __init__(self, api: ServerApi, profile: Profile, account: Account) -> None:
+    def __init__(self, api: ServerApi, profile: Profile, account: Account, keylog: KeyLog) -> None:
         self.api = api
         self.profile = profile
         self.account = account
+        self.keylog = keylog
         self._contacts: dict[str, Contact] = {}
         self._orgs: dict[str, Organisation] = {}
 
@@ -154,11 +159,65 @@ class Directory:
         return epochs if grant.recipient_key_id in epochs else set()
 
     # -- people ------------------------------------------------------------------------------------
+    def logged_record(
+        self, user: UserRow, *, username: str | None = None, user_id: str | None = None
+    ) -> Identity:
+        """The identity record of a lookup, once it is the one asked for and is in the key
+        transparency log (docs/client.md section 24): no key is used on the server's word."""
+        identity = Identity.decode(user.identity)
+        check_record(identity, username=username, user_id=user_id)
+        self.keylog.check_record(
+            user.head, user.log, Namespace.USER, identity.username, user.identity
+        )
+        return identity
+
+    def since(self, *, me: str | None = None) -> int | None:
+        """The `since` of a lookup: the size of the newest checkpoint kept, after the first
+        use of the server's log has checked the pins made before it (`me`: the user id of
+        an account logging in, whose own pin is checked by its own lookup)."""
+        self._check_pins_against_log(me)
+        return self.keylog.since()
+
+    def _check_pins_against_log(self, me: str | None = None) -> None:
+        """On the first use of a server's log, every person this device pinned before must
+        have the pinned keys in the log (one batch lookup): pins made on trust alone are
+        checked against what everyone else sees."""
+        if self.keylog.pinned():
+            return
+        pins = {
+            u: p for u, p in self.profile.pins().items() if u != me and not self.account.is_me(u)
+        }
+        self.keylog.trusted()
+        if not pins:
+            return
+        names = sorted({str(p["username"]) for p in pins.values() if p.get("username")})
+        answer = self.api.log_lookup(names, self.keylog.since())
+        first = True
+        for user_id, pin in sorted(pins.items()):
+            row = answer.users.get(str(pin.get("username")))
+            if row is None:
+                continue  # a name no longer there, or taken by another account: asked when used
+            identity = Identity.decode(row.identity)
+            if identity.user_id.hex() != user_id:
+                continue
+            self.keylog.check_record(
+                answer.head, row.log, Namespace.USER, identity.username, row.identity, first=first
+            )
+            first = False
+            if identity.key_id.hex() != pin.get("key_id"):
+                raise UnverifiedKeyError(
+                    f"the key transparency log shows other keys for {identity.username!r} "
+                    f"({identity.fingerprint}) than this device pinned ({pin.get('fingerprint')})"
+                )
+
     def person_from_record(
         self, user: UserRow, *, username: str | None = None, user_id: str | None = None
     ) -> Contact:
-        identity = Identity.decode(user.identity)
-        check_record(identity, username=username, user_id=user_id)
+        claimed = Identity.decode(user.identity)
+        check_record(claimed, username=username, user_id=user_id)
+        if not self.account.is_me(claimed.user_id.hex()):
+            pinned_contact(self.profile, claimed)  # a changed pin is named first; pins nothing
+        identity = self.logged_record(user, username=username, user_id=user_id)
         if self.account.is_me(identity.user_id.hex()):
             if identity != self.account.me.public:
                 raise KeyMismatchError("the server shows other keys for your own account")
@@ -171,7 +230,8 @@ class Directory:
         """The trusted identity of the person `username` (pinned on first sight); a typed name
         is folded and checked first (`typed_username`)."""
         username = typed_username(username)
-        return self.person_from_record(self.api.user(username), username=username)
+        answer = self.api.user(username, self.since())
+        return self.person_from_record(answer, username=username)
 
     def user_exists(self, username: str) -> bool:
         """Whether the server says it has this user (a claim: for hints only, never trust)."""
@@ -201,7 +261,8 @@ class Directory:
             return cached
         if self.account.is_me(user_id):
             return Contact(self.account.me.public, verified=True, first_seen=False)
-        return self.person_from_record(self.api.user_by_id(user_id), user_id=user_id)
+        answer = self.api.user_by_id(user_id, self.since())
+        return self.person_from_record(answer, user_id=user_id)
 
     # -- organisations -----------------------------------------------------------------------------
     def organisation(
@@ -214,7 +275,7 @@ class Directory:
             return self._orgs[org_id]
         if name is not None:
             name = typed_org_name(name)
-        answer = self.api.organisation(name=name, org_id=org_id)
+        answer = self.api.organisation(name=name, org_id=org_id, since=self.since())
         org = self._verify_organisation(answer, name=name, org_id=org_id)
         self._orgs[org.org_id] = org
         return org
@@ -240,6 +301,15 @@ class Directory:
                     f"one this device knows (fingerprint {other[1]['fingerprint']})"
                 )
 
+        # The records are checked against the log first, with the head fetched with them (the
+        # authors' lookups below move the kept checkpoint on); a failure is raised after the
+        # chain's own checks, which name a fork as such. Nothing is pinned or used before.
+        unlogged: SecurityError | None = None
+        try:
+            label = self._logged_organisation(answer, name)
+        except SecurityError as exc:
+            label, unlogged = b"", exc
+
         def identity_of(user_id: bytes) -> Identity:
             return self.person_by_id(user_id.hex()).identity
 
@@ -264,6 +334,8 @@ class Directory:
                     f"organisation {chain.name} is marked verified with fingerprint {operator}, "
                     f"but the keys the server sent have fingerprint {chain.fingerprint}"
                 )
+        if unlogged is not None:
+            raise unlogged
         verified_by = "you" if pin and pin.get("verified") else ("operator" if operator else "")
         self.profile.save_organisation_pin(
             chain.org_id.hex(),
@@ -283,7 +355,24 @@ class Directory:
             operator_fingerprint=operator,
             first_seen=pin is None,
             keys=self._my_org_keys(chain, roster),
+            log_label=label,
         )
+
+    def _logged_organisation(self, answer: OrganisationDetail, name: str | None) -> bytes:
+        """Check that every epoch record of the answer is in the key transparency log, each
+        against the answer's one head (format 17.6, epoch by epoch); the name's label."""
+        if not answer.records:
+            raise IntegrityError("server answer: an organisation without key records")
+        logged_name = name if name is not None else OrgKeys.decode(answer.records[0]).name
+        proofs = answer.record_proofs
+        label = b""
+        for i, record in enumerate(answer.records):
+            proof = proofs[i] if i < len(proofs) else None
+            looked = self.keylog.check_record(
+                answer.head, proof, Namespace.ORGANISATION, logged_name, record, first=i == 0
+            )
+            label = looked.label
+        return label
 
     def _chain_pin(self, pin: dict[str, Any]) -> ChainPin:
         """The pin as kept in the profile. One written before record hashes were kept has

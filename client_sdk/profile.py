@@ -10,6 +10,9 @@ A profile is a directory (platformdirs' user data dir by default, `--profile DIR
   server could otherwise make it forget: the pinned fingerprint of every user seen (trust on
   first use, K2), the highest KDF parameters used per account (L14), the highest dossier index
   counter and document version seen (D12), and the last access-log entry seen per dossier.
+  It keeps, per server, the key transparency log this device pinned (its key, VRF key and the
+  witness policy), the newest checkpoint it accepted and how far it audited the log
+  (client_sdk/keylog.py): a server must not make the device forget a checkpoint it saw.
   It also keeps, per account, the device token the last login handed out: it marks this
   device as one that logged in before, which the server's login limits do not hold back for
   failures made elsewhere (S21). It outlives `kluis logout`; it is no key to anything.
@@ -43,6 +46,7 @@ ORGANISATIONS = "organisations"  # trust.json section: org id -> its pinned key 
 MESSAGE_STATES = "message_states"  # group id -> the last accepted message chain state
 ACCEPTED_GROUPS = "accepted_groups"  # group id -> true once the user accepted the invitation
 REVOKED_SHARES = "revoked_shares"  # dossier id -> my grants to organisations I revoked
+KEY_LOGS = "key_logs"  # server address -> its pinned log, newest checkpoint, audit state
 
 
 def default_profile_dir() -> Path:
@@ -181,6 +185,10 @@ class Profile:
     def pin(self, user_id: str) -> dict[str, Any] | None:
         value = self._get("pins", user_id)
         return dict(value) if isinstance(value, dict) else None
+
+    def pins(self) -> dict[str, dict[str, Any]]:
+        """Every person this device pinned: user id -> pin."""
+        return {u: dict(v) for u, v in self._section("pins").items() if isinstance(v, dict)}
 
     def pins_for_username(self, username: str) -> list[tuple[str, dict[str, Any]]]:
         """Every pin held under `username`: at most one, except in a profile written before
@@ -321,3 +329,13 @@ class Profile:
 
     def accept_group(self, group_id: str) -> None:
         self._update(ACCEPTED_GROUPS, group_id, True)
+
+    # -- the key transparency log of each server (client_sdk/keylog.py) -----------------------
+    def key_log(self, server: str) -> dict[str, Any] | None:
+        """The log parameters pinned for `server`, the newest checkpoint accepted from it and
+        how far this device audited it."""
+        value = self._get(KEY_LOGS, server)
+        return dict(value) if isinstance(value, dict) else None
+
+    def save_key_log(self, server: str, state: dict[str, Any]) -> None:
+        self._update(KEY_LOGS, server, state)

@@ -119,6 +119,13 @@ class Api:
         except ValueError as exc:
             raise MalformedError(f"server answer to {method} {path} is not JSON") from exc
 
+    def get_root(self, path: str) -> bytes:
+        """GET a path outside the API prefix (the log's checkpoint, tiles and parameters)."""
+        with self._network():
+            response = self._http.get(self.base_url + path, headers=self._headers())
+        _raise_for_problem(response)
+        return response.content
+
     def upload(self, chunks: Iterable[bytes]) -> dict[str, Any]:
         """Stream a payload to POST /uploads; return the server's {upload_id, size, blake3}."""
         headers = {**self._headers(), "Content-Type": "application/octet-stream"}

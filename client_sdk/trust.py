@@ -50,7 +50,25 @@ def _pinned_as(pin: dict[str, Any]) -> str:
 
 
 def trust(profile: Profile, identity: Identity) -> Contact:
-    """Pin on first sight; afterwards insist on the pinned keys, name and user id.
+    """Pin on first sight; afterwards insist on the pinned keys, name and user id
+    (`pinned_contact`)."""
+    contact = pinned_contact(profile, identity)
+    if contact is not None:
+        return contact
+    profile.save_pin(
+        identity.user_id.hex(),
+        username=identity.username,
+        key_id=identity.key_id.hex(),
+        fingerprint=identity.fingerprint,
+        verified=False,
+    )
+    return Contact(identity, verified=False, first_seen=True)
+
+
+def pinned_contact(profile: Profile, identity: Identity) -> Contact | None:
+    """The contact as pinned, None if never seen; a record that differs from its pin is
+    refused. Pins nothing: a record is pinned (`trust`) only after it passed the key
+    transparency log, but a changed pin can be named before the log is asked.
 
     A pin binds a user id, a username and a key together. A record that keeps the user id but
     shows another username, or shows a pinned username with another user id, is refused like
@@ -69,14 +87,7 @@ def trust(profile: Profile, identity: Identity) -> Contact:
             )
     pin = profile.pin(user_id)
     if pin is None:
-        profile.save_pin(
-            user_id,
-            username=identity.username,
-            key_id=identity.key_id.hex(),
-            fingerprint=identity.fingerprint,
-            verified=False,
-        )
-        return Contact(identity, verified=False, first_seen=True)
+        return None
     if pin["username"] != identity.username:
         raise UnverifiedKeyError(
             f"the server shows {_pinned_as(pin)} (fingerprint {pin['fingerprint']}) under "

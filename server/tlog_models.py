@@ -102,6 +102,14 @@ class LogHead(SQLModel):
     consistency: list[Blob]
 
 
+class LogParameters(SQLModel):
+    """`GET /log/parameters`: the origin, the log's verifier key and the VRF public key (hex)."""
+
+    origin: str
+    log_key: str
+    vrf_key: str
+
+
 class RecordProof(SQLModel):
     """A record as published, with its place in the log."""
 

@@ -36,6 +36,7 @@ from . import (
     evidence,
     export,
     groups,
+    keys,
     notify,
     organisations,
     server,
@@ -204,6 +205,15 @@ notify_app.command("on")(notify.notify_on)
 notify_app.command("off")(notify.notify_off)
 notify_app.command("status")(notify.notify_status)
 app.add_typer(notify_app, name="notify")
+
+# the key transparency log (client_sdk/cli/keys.py)
+keys_app = typer.Typer(
+    help="The key transparency log: key history, self-monitoring.", no_args_is_help=True
+)
+keys_app.command("history")(keys.keys_history)
+keys_app.command("audit")(keys.keys_audit)
+app.add_typer(keys_app, name="keys")
+app.command("checkpoint")(keys.checkpoint)
 
 web_app = typer.Typer(
     help="The web app: serve this package's on this computer, or check what a server sends.",

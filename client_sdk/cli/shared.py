@@ -23,6 +23,7 @@ from .output import CONTROLS, err, shorten
 
 if TYPE_CHECKING:
     from ..client import Client
+    from ..keylog import LogSettings
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 EXIT_USER_ERROR = 1
@@ -160,14 +161,41 @@ def writing_to(path: Path) -> Iterator[None]:
         raise
 
 
+def log_settings(
+    log_key: str | None = None, witnesses: list[str] | None = None, quorum: int | None = None
+) -> LogSettings:
+    """The key transparency log as the user gave it, by option or else by environment:
+    `KLUIS_LOG_KEY` (the log's verifier key, `<origin>+<key ID>+<base64>`; a value of 64 hex
+    digits is the server's own seed of the same name, not a verifier key, and is left to it),
+    `KLUIS_LOG_WITNESSES` (witness verifier keys, separated by spaces) and `KLUIS_LOG_QUORUM`."""
+    from ..keylog import LogSettings
+
+    if log_key is None:
+        log_key = os.environ.get("KLUIS_LOG_KEY") or None
+        if log_key is not None and "+" not in log_key:
+            log_key = None
+    if witnesses is None and os.environ.get("KLUIS_LOG_WITNESSES"):
+        witnesses = os.environ["KLUIS_LOG_WITNESSES"].split()
+    if quorum is None and os.environ.get("KLUIS_LOG_QUORUM"):
+        try:
+            quorum = int(os.environ["KLUIS_LOG_QUORUM"])
+        except ValueError:
+            fail("error: KLUIS_LOG_QUORUM is a number of witnesses")
+    return LogSettings(log_key, None if witnesses is None else tuple(witnesses), quorum)
+
+
 @contextmanager
-def client(server: str, profile: Path | None) -> Iterator[Client]:
+def client(server: str, profile: Path | None, log: LogSettings | None = None) -> Iterator[Client]:
     """The client of this device's profile; a full disk met on the way names the profile."""
     # Imported here, not at the top: `kluis --help` and a command's own usage error never load
     # the client, the vault's cryptography or httpx (start-up time, issue 21).
     from ..client import Client
 
-    with Client(server, str(profile) if profile else None) as c, writing_to(c.profile.dir):
+    settings = log or log_settings()
+    with (
+        Client(server, str(profile) if profile else None, log=settings) as c,
+        writing_to(c.profile.dir),
+    ):
         yield c
 
 

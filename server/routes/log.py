@@ -19,7 +19,7 @@ from .. import tlog
 from ..deps import CurrentUser, SessionDep
 from ..models import Organisation, User
 from ..problems import not_found
-from ..tlog_models import LogHead, LookupAnswer, LookupRequest, UserKeys
+from ..tlog_models import LogHead, LogParameters, LookupAnswer, LookupRequest, UserKeys
 from ..tlog_service import LogDep, SinceParam
 from .router import resource_router
 
@@ -81,6 +81,17 @@ def checkpoint(session: SessionDep) -> Response:
     if row is None:
         raise not_found("the log has no checkpoint yet")
     return PlainTextResponse(row.note, headers={"Cache-Control": FRESH})
+
+
+@tiles.get("/parameters")
+def parameters(log: LogDep) -> LogParameters:
+    """The log's public parameters (docs/format.md section 17): what a client pins on first use
+    unless given them. Public, like checkpoints: they carry no names."""
+    return LogParameters(
+        origin=log.keys.origin,
+        log_key=log.keys.verifier_key,
+        vrf_key=log.keys.vrf_public_key.hex(),
+    )
 
 
 @tiles.get("/tile/{path:path}", responses={200: {"content": {OCTETS: {}}}})

@@ -22,7 +22,9 @@ from client_sdk.transport import b64
 from vault.errors import KeyMismatchError, RollbackError
 from vault.index import IndexDeletion, index_hash, seal_index
 from vault.keys import PrivateIdentity
+from vault.logentry import Namespace
 
+from . import logoperator
 from .harness import RewritingTransport, World, assert_fail_closed, json_answer, rewrite_json, world
 
 __all__ = ["world"]
@@ -208,13 +210,30 @@ def test_k4_a_cached_header_is_not_shown_under_another_author(world: World) -> N
     ).public
     assert alias.key_id == world.mallory.keys.public.key_id
 
+    # the operator logs the second account (the log shows everyone the same lie) and proves it
+    index = logoperator.log_identity(world.server, alias_id.hex(), alias.encode()) - 1
+    label, label_proof = logoperator.log_keys(world.server).label(Namespace.USER, alias.username)
+
     def answer(request: httpx.Request) -> httpx.Response | None:
         if request.url.path.endswith(f"/users/by-id/{alias_id.hex()}"):
+            head = httpx.get(
+                f"{world.server.api_url}/log/head",
+                params=dict(request.url.params),
+                headers={"Authorization": request.headers["Authorization"]},
+            ).json()
+            inclusion = logoperator.inclusion(world.server, index, head["size"])
             body = {
                 "user_id": alias_id.hex(),
                 "username": alias.username,
                 "display_name": "Gemeente",
                 "identity": b64(alias.encode()),
+                "log": {
+                    "index": index,
+                    "inclusion": [b64(h) for h in inclusion],
+                    "label": b64(label),
+                    "label_proof": b64(label_proof),
+                },
+                "head": head,
             }
             return json_answer(httpx.Response(200), body)
         return None

@@ -22,6 +22,7 @@ from vault.keys import PrivateIdentity
 from vault.kinds import GrantKind, OrgKind, Role
 from vault.organisation import make_membership, new_organisation
 
+from . import logoperator
 from .harness import (
     PASSPHRASE,
     RewritingTransport,
@@ -42,11 +43,19 @@ def epoch_grants(world: World, dossier: str, recipient: str, epoch: int) -> list
     ]
 
 
-def substitute_keys(user_id: str, fake: PrivateIdentity) -> RewritingTransport:
-    """The server answers GET /users/by-id/<user_id> with its own keys under that id."""
+def substitute_keys(world: World, user_id: str, fake: PrivateIdentity) -> RewritingTransport:
+    """The server answers GET /users/by-id/<user_id> with its own keys under that id, which
+    it logged (under the user's label, beside the real entry) and proves in its answer: the
+    log then shows everyone the substitute, and the checks that remain are those named here."""
+    index = logoperator.log_identity(world.server, user_id, fake.public.encode(), take_over=False)
+    index -= 1
 
     def swap(body: dict[str, Any]) -> dict[str, Any]:
-        return {**body, "identity": b64(fake.public.encode())}
+        body = {**body, "identity": b64(fake.public.encode())}
+        if body.get("log") and body.get("head"):
+            proof = logoperator.inclusion(world.server, index, body["head"]["size"])
+            body["log"] = {**body["log"], "index": index, "inclusion": [b64(h) for h in proof]}
+        return body
 
     return RewritingTransport(rewrite=rewrite_json("GET", rf".*/users/by-id/{user_id}", swap))
 
@@ -113,7 +122,7 @@ def test_k2_a_rotation_on_a_second_device_refuses_keys_other_than_the_grant_name
     dossier = shared_with_bob_and(world, carol.name, write=True)
     fake = PrivateIdentity.generate(bytes.fromhex(world.bob.user_id), "bob", 1)
     laptop = world.person("anna", register=False, profile="anna-second-device")
-    with laptop.device(substitute_keys(world.bob.user_id, fake)) as owner:
+    with laptop.device(substitute_keys(world, world.bob.user_id, fake)) as owner:
         owner.login("anna", PASSPHRASE)
         with pytest.raises(KeyMismatchError, match=r"bob.*other keys"):
             owner.revoke(dossier, carol.name)
@@ -154,7 +163,7 @@ def test_k5_the_owner_adopts_no_version_signed_with_keys_her_grant_does_not_name
         name="akkoord-bewoner.pdf",
     )
     laptop = world.person("anna", register=False, profile="anna-adopting-device")
-    with laptop.device(substitute_keys(world.bob.user_id, fake)) as owner:
+    with laptop.device(substitute_keys(world, world.bob.user_id, fake)) as owner:
         owner.login("anna", PASSPHRASE)
         [shown] = [i for i in owner.documents(dossier) if i.document_id == planted]
         assert not shown.confirmed
@@ -169,7 +178,7 @@ def test_k6_a_member_removal_refuses_keys_other_than_the_membership_names(world:
     ada.client.add_member("ncg-rm", cees.name)
     fake = PrivateIdentity.generate(bytes.fromhex(cees.user_id), cees.name, 1)
     second = world.person(ada.name, register=False, profile="ada-rm-second-device")
-    with second.device(substitute_keys(cees.user_id, fake)) as admin:
+    with second.device(substitute_keys(world, cees.user_id, fake)) as admin:
         admin.login(ada.name, PASSPHRASE)
         with pytest.raises(KeyMismatchError, match="membership"):
             admin.remove_member("ncg-rm", bert.name)

@@ -181,3 +181,30 @@ def test_records_from_before_the_log_are_appended_at_start(
     assert [u["username"] for u in answer["users"]] == ["oud", "anna"]
     oud, new = answer["users"]
     assert (oud["log"]["index"], new["log"]["index"]) == (1, 2)  # after the operator key
+
+
+def test_the_log_parameters_are_public_and_are_the_logs_own(
+    kluis: Kluis, settings: Settings
+) -> None:
+    """What a client pins on first use: the origin, the log's verifier key (which opens the
+    log's checkpoints) and the VRF key (which proves labels); public, as checkpoints are."""
+    anna, _ = real_account(kluis, "anna")
+    log, keys = trusted(settings)
+    answer = kluis.client.get("/log/parameters")
+    assert answer.status_code == 200, answer.text
+    params = answer.json()
+    assert params == {
+        "origin": keys.origin,
+        "log_key": keys.verifier_key,
+        "vrf_key": keys.vrf_public_key.hex(),
+    }
+    head = kluis.get("/log/head", anna).json()
+    opened = open_checkpoint(head["checkpoint"].encode(), log)
+    assert opened.checkpoint.origin == params["origin"]
+    label = verify_label(
+        bytes.fromhex(params["vrf_key"]),
+        Namespace.USER,
+        "anna",
+        b(kluis.get("/users/anna", anna).json()["log"]["label_proof"]),
+    )
+    assert len(label) == 32
