@@ -16,6 +16,9 @@ import { DossiersScreen } from "./app/screens/dossiers.js";
 import { LogScreen, VersionsScreen } from "./app/screens/log.js";
 import { ChangePassphraseScreen, RecoverAccountScreen } from "./app/screens/passphrase.js";
 import { SecurityScreen } from "./app/screens/security.js";
+import { ContactsScreen } from "./app/screens/contacts.js";
+import { ShareScreen } from "./app/screens/share.js";
+import { SharedScreen } from "./app/screens/shared.js";
 import { Alert } from "./app/ui.js";
 import { VaultClient } from "./worker/client.js";
 import { readConfig } from "./worker/origin.js";
@@ -133,6 +136,16 @@ function Shell({ vault }: { vault: VaultClient }) {
       case "changePassphrase":
         screen = <ChangePassphraseScreen />;
         break;
+      // -- sharing and contacts
+      case "share":
+        screen = <ShareScreen dossierId={route.dossierId} documentId={route.documentId} />;
+        break;
+      case "shared":
+        screen = <SharedScreen />;
+        break;
+      case "contacts":
+        screen = <ContactsScreen username={route.username} />;
+        break;
       default:
         screen = <DossiersScreen />;
     }
@@ -158,9 +171,17 @@ function Shell({ vault }: { vault: VaultClient }) {
           </p>
           <nav class="kluis-nav" aria-label="Kluis">
             {me !== null && failure === null ? (
-              <a class="utrecht-link utrecht-link--html-a" href="#/dossiers">
-                {m.t("nav.dossiers")}
-              </a>
+              <>
+                <a class="utrecht-link utrecht-link--html-a" href="#/dossiers">
+                  {m.t("nav.dossiers")}
+                </a>
+                <a class="utrecht-link utrecht-link--html-a" href="#/gedeeld-met-mij">
+                  {m.t("nav.shared")}
+                </a>
+                <a class="utrecht-link utrecht-link--html-a" href="#/contacten">
+                  {m.t("nav.contacts")}
+                </a>
+              </>
             ) : null}
             <button type="button" class="utrecht-button utrecht-button--subtle kluis-lang" lang={other} aria-label={m.t("nav.languageLabel")} onClick={() => app.setLang(other)}>
               {m.t("nav.language")}

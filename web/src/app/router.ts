@@ -13,7 +13,11 @@ export type Route =
   | { name: "dossiers" }
   | { name: "dossier"; dossierId: string }
   | { name: "log"; dossierId: string }
-  | { name: "versions"; documentId: string; dossierId: string };
+  | { name: "versions"; documentId: string; dossierId: string }
+  // -- sharing and contacts (screens/share.tsx, shared.tsx, contacts.tsx)
+  | { name: "share"; dossierId: string; documentId: string | null }
+  | { name: "shared" }
+  | { name: "contacts"; username: string | null };
 
 const ID = "([0-9a-f]{32})";
 
@@ -29,6 +33,12 @@ export function parseRoute(hash: string): Route {
     return { name: "versions", dossierId: m[1] as string, documentId: m[2] as string };
   }
   if ((m = path.match(new RegExp(`^/dossiers/${ID}$`)))) return { name: "dossier", dossierId: m[1] as string };
+  // -- sharing and contacts
+  if ((m = path.match(new RegExp(`^/dossiers/${ID}/delen$`)))) return { name: "share", dossierId: m[1] as string, documentId: null };
+  if ((m = path.match(new RegExp(`^/dossiers/${ID}/documenten/${ID}/delen$`)))) return { name: "share", dossierId: m[1] as string, documentId: m[2] as string };
+  if (path === "/gedeeld-met-mij") return { name: "shared" };
+  if (path === "/contacten") return { name: "contacts", username: null };
+  if ((m = path.match(/^\/contacten\/([a-z0-9][a-z0-9._-]{0,63})$/))) return { name: "contacts", username: m[1] as string };
   return { name: "dossiers" };
 }
 
@@ -50,6 +60,13 @@ export function hrefOf(route: Route): string {
       return `#/dossiers/${route.dossierId}/logboek`;
     case "versions":
       return `#/dossiers/${route.dossierId}/documenten/${route.documentId}/versies`;
+    // -- sharing and contacts
+    case "share":
+      return route.documentId === null ? `#/dossiers/${route.dossierId}/delen` : `#/dossiers/${route.dossierId}/documenten/${route.documentId}/delen`;
+    case "shared":
+      return "#/gedeeld-met-mij";
+    case "contacts":
+      return route.username === null ? "#/contacten" : `#/contacten/${route.username}`;
   }
 }
 

@@ -29,6 +29,7 @@ import { Kluis, type ProgressFn } from "./kluis.js";
 import type { CallType, Calls, DigestInfo, Request, Response, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
 import { serverOrigin } from "./origin.js";
+import { Sharing } from "./sharing.js";
 import { defaultStore, type TrustStore } from "./store.js";
 
 /** A failure the handler reports by name (not a vault error). */
@@ -99,13 +100,26 @@ const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
   addVersion: "header",
   openDocument: "header",
   accessLog: "log",
+  contact: "keys",
+  verifyContact: "keys",
+  share: "index",
+  access: "index",
+  revoke: "index",
+  sharedWithMe: "keys",
 };
+
+/**
+ * The calls about one person: there a contact's keys that are not the ones this browser may
+ * trust get the page that explains a changed controlecode and what to do about it.
+ */
+const CONTACT_CALLS: ReadonlySet<CallType> = new Set(["contact", "verifyContact", "share"]);
 
 function toWireError(error: unknown, type?: CallType): WireError {
   if (error instanceof SecurityError && Object.hasOwn(ERRORS, error.name) || error instanceof SecurityError && Object.hasOwn(CLIENT_ERRORS, error.name)) {
     // A payload that does not decrypt, or differs from its signed digest, is the content's check.
     const context = error instanceof VaultError && /^payload|payload (size|hash)|plaintext size/.test(error.message) ? "content" : (CONTEXT[type as CallType] ?? "answer");
-    return { name: error.name as ErrorName | ClientErrorName, message: error.message, check: checkOf(error, context) };
+    const check = error instanceof UnverifiedKeyError && CONTACT_CALLS.has(type as CallType) ? "contact" : checkOf(error, context);
+    return { name: error.name as ErrorName | ClientErrorName, message: error.message, check };
   }
   if (error instanceof ApiError) return { name: "ApiError", message: error.message, status: error.status, code: error.code };
   if (error instanceof VaultError && Object.hasOwn(CLIENT_ERRORS, error.name)) return { name: error.name as ClientErrorName, message: error.message };
@@ -274,6 +288,34 @@ export function createHandler(options: HandlerOptions = {}): Handle {
 
     async accessLog(r) {
       return { result: await kluis.accessLog(stringField(r.dossierId, "dossierId")) };
+    },
+
+    async contact(r) {
+      return { result: { contact: await new Sharing(kluis).contact(stringField(r.username, "username")) } };
+    },
+
+    async verifyContact(r) {
+      return { result: { contact: await new Sharing(kluis).verifyContact(stringField(r.username, "username"), stringField(r.fingerprint, "fingerprint")) } };
+    },
+
+    async share(r) {
+      const documentId = r.documentId === null ? null : stringField(r.documentId, "documentId");
+      if (typeof r.write !== "boolean" || typeof r.expiresAt !== "number") throw new ProtocolError("ProtocolError", "write must be a boolean and expiresAt a number");
+      const target = { dossierId: stringField(r.dossierId, "dossierId"), documentId };
+      return { result: await new Sharing(kluis).share(target, stringField(r.username, "username"), r.write, r.expiresAt) };
+    },
+
+    async access(r) {
+      return { result: await new Sharing(kluis).access(stringField(r.dossierId, "dossierId")) };
+    },
+
+    async revoke(r) {
+      const documentId = r.documentId === null ? null : stringField(r.documentId, "documentId");
+      return { result: await new Sharing(kluis).revoke(stringField(r.dossierId, "dossierId"), stringField(r.recipientId, "recipientId"), documentId) };
+    },
+
+    async sharedWithMe() {
+      return { result: { shares: await new Sharing(kluis).sharedWithMe() } };
     },
 
     async logout() {

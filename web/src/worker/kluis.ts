@@ -89,7 +89,7 @@ function kdfFromJson(value: unknown): KdfParams {
 }
 
 /** dossiers.py `VersionRecord`: a version as the server lists it, untrusted until opened. */
-interface VersionRecord {
+export interface VersionRecord {
   documentId: string;
   version: bigint;
   header: Bytes;
@@ -111,13 +111,13 @@ function versionRecord(value: unknown): VersionRecord {
   }
 }
 
-interface Contact {
+export interface Contact {
   identity: Identity;
   verified: boolean;
 }
 
 /** base.py `Dossier`: a dossier as this client verified it. */
-interface Dossier {
+export interface Dossier {
   dossierId: string;
   owner: Contact;
   role: Role;
@@ -179,7 +179,7 @@ export class Kluis {
   partPolicy: PartPolicy = DEFAULT_PART_POLICY;
 
   // -- the session ----------------------------------------------------------------------------
-  private session(): { me: PrivateIdentity; memory: AccountMemory } {
+  session(): { me: PrivateIdentity; memory: AccountMemory } {
     if (this.me === null || this.memory === null) throw new ClientError("log in first");
     return { me: this.me, memory: this.memory };
   }
@@ -458,7 +458,7 @@ export class Kluis {
 
   // -- contacts (base.py, trust.py) -----------------------------------------------------------
   /** base.py `_contact_from_user` and trust.py `check_record` / `trust`. */
-  private async contactFromUser(user: unknown, expect: { username?: string; userId?: string }): Promise<Contact> {
+  async contactFromUser(user: unknown, expect: { username?: string; userId?: string }): Promise<Contact> {
     const { me, memory } = this.session();
     const u = obj(user, "user");
     const identity = await decodeIdentity(unb64(u["identity"], "identity"));
@@ -498,7 +498,12 @@ export class Kluis {
     return contact;
   }
 
-  private async contactById(userId: string): Promise<Contact> {
+  /** Drop a contact kept for this session (its pin changed: sharing.ts `verifyContact`). */
+  forgetContact(userId: string): void {
+    this.contacts.delete(userId);
+  }
+
+  async contactById(userId: string): Promise<Contact> {
     const { me } = this.session();
     const cached = this.contacts.get(userId);
     if (cached !== undefined) return cached;
@@ -507,7 +512,7 @@ export class Kluis {
   }
 
   // -- dossiers (base.py) ---------------------------------------------------------------------
-  private async grantRows(dossierId: string): Promise<Record<string, unknown>[]> {
+  async grantRows(dossierId: string): Promise<Record<string, unknown>[]> {
     const rows = list(await this.api.call("GET", `/dossiers/${dossierId}/grants`), "grants");
     return rows.filter((g): g is Record<string, unknown> => typeof g === "object" && g !== null && !Array.isArray(g));
   }
@@ -540,7 +545,7 @@ export class Kluis {
   }
 
   /** base.py `load_dossier`: its owner, its index and the keys granted to me, verified. */
-  private async loadDossier(dossierId: string): Promise<Dossier> {
+  async loadDossier(dossierId: string): Promise<Dossier> {
     const { memory } = this.session();
     const answer = obj(await this.api.call("GET", `/dossiers/${dossierId}`), "dossier");
     if (answer["dossier_id"] !== dossierId) throw new MalformedError("server answer: not the dossier that was asked for");
@@ -713,7 +718,7 @@ export class Kluis {
   }
 
   /** dossiers.py `open_version`: one version's header, under its author's trusted identity. */
-  private async openVersion(dossier: Dossier, record: VersionRecord, author?: Contact): Promise<OpenedHeader> {
+  async openVersion(dossier: Dossier, record: VersionRecord, author?: Contact): Promise<OpenedHeader> {
     const who = (author ?? (await this.contactById(record.authorId))).identity;
     const expect = { dossierId: fromHex(dossier.dossierId), documentId: fromHex(record.documentId), version: record.version, author: who };
     if (dossier.keys.size > 0) return openHeader(record.header, expect, { dossierKeys: dossier.keys });
@@ -748,7 +753,7 @@ export class Kluis {
   }
 
   /** dossiers.py `_owner_confirms`. */
-  private async ownerConfirms(dossier: Dossier, record: VersionRecord, hashed?: Bytes): Promise<boolean> {
+  async ownerConfirms(dossier: Dossier, record: VersionRecord, hashed?: Bytes): Promise<boolean> {
     const listed = headerHashOf(dossier.index, record.documentId, record.version);
     if (listed !== null) {
       if (!equal(listed, hashed ?? (await headerHash(record.header)))) {
@@ -958,7 +963,7 @@ export class Kluis {
    * top of the newest index the server shows (verified to descend from the last one this browser
    * accepted), keeping every document and deletion it lists and never lowering a version.
    */
-  private async signIndex(dossier: Dossier, changed: { documentId: string; version: bigint; header: Bytes }[]): Promise<Dossier> {
+  async signIndex(dossier: Dossier, changed: { documentId: string; version: bigint; header: Bytes }[], epoch?: bigint): Promise<Dossier> {
     const { me, memory } = this.session();
     const newest = await this.loadDossier(dossier.dossierId);
     const entries = new Map(newest.index.entries.map((e) => [toHex(e.documentId), e]));
@@ -972,15 +977,16 @@ export class Kluis {
         entries.set(c.documentId, { documentId: fromHex(c.documentId), version: c.version, headerHash: hash });
       }
     }
-    const epoch = newest.index.epoch;
-    const key = newest.keys.get(epoch);
+    // A rotation (sharing.ts) names the new epoch, whose key it has just granted to me.
+    const signedEpoch = epoch ?? newest.index.epoch;
+    const key = newest.keys.get(signedEpoch);
     if (key === undefined) throw new KeyMismatchError("you do not hold the current key of this dossier (access was revoked)");
     const counter = newest.index.counter + 1n;
     const index = await sealIndex(me, {
       dossierId: fromHex(dossier.dossierId),
       counter,
       previousHash: await indexHash(newest.index.encoded),
-      epoch,
+      epoch: signedEpoch,
       dossierKey: key,
       metadata: newest.metadata ?? dossier.metadata ?? { title: "", created: 0 },
       entries: entries.values(),
@@ -1095,7 +1101,7 @@ export class Kluis {
     return infos.map(summary);
   }
 
-  private async documentVersions(documentId: string): Promise<{ dossierId: string; versions: VersionRecord[] }> {
+  async documentVersions(documentId: string): Promise<{ dossierId: string; versions: VersionRecord[] }> {
     checkId(documentId, "document id");
     const answer = obj(await this.api.call("GET", `/documents/${documentId}`), "document");
     if (answer["document_id"] !== documentId) throw new MalformedError("server answer: not the document that was asked for");

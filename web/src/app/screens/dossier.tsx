@@ -167,6 +167,14 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
           <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "log", dossierId })}>
             {m.t("dossier.log")}
           </a>
+          {dossier.role === "owner" ? (
+            <>
+              {" · "}
+              <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "share", dossierId, documentId: null })}>
+                {m.t("share.link")}
+              </a>
+            </>
+          ) : null}
         </p>
       ) : null}
       {load.error ? <Alert type="error">{load.error}</Alert> : null}
@@ -256,6 +264,15 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
                   >
                     {m.t("dossier.versions")}
                   </a>
+                  {dossier?.role === "owner" ? (
+                    <a
+                      class="utrecht-link utrecht-link--html-a kluis-action-link"
+                      href={hrefOf({ name: "share", dossierId, documentId: d.documentId })}
+                      aria-label={m.t("share.documentLinkLabel", { name: d.name })}
+                    >
+                      {m.t("share.documentLink")}
+                    </a>
+                  ) : null}
                   </div>
                 </td>
               </tr>
