@@ -29,9 +29,9 @@ export function parseContactQr(text: string): ScannedCode | null {
   return { username: m[1] as string, fingerprint: (m[2] as string).match(/.{5}/g)?.join(" ") ?? "" };
 }
 
-/** The QR code's dark modules, row by row (medium error correction, no border). */
+/** The QR code's dark modules, row by row, with the quiet zone of 4 modules a scanner needs. */
 export function qrModules(text: string): boolean[][] {
-  return encodeQR(text, "raw", { ecc: "medium", border: 0 });
+  return encodeQR(text, "raw", { ecc: "medium", border: 4 });
 }
 
 /** Decode one picture (RGBA pixels); null when it holds no readable QR code. */

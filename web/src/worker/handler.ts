@@ -24,7 +24,7 @@ import { decodeIdentity, type PrivateIdentity } from "../vault/keys.js";
 import type { CommonPasswords } from "../vault/passphrase.js";
 import { ageFileKey, decryptPayload, encryptPayload, type PayloadDigest } from "../vault/payload.js";
 import type { Transport } from "./api.js";
-import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, WithheldDocumentError, type ClientErrorName } from "./errors.js";
+import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, WithheldDocumentError, WithheldKeyError, type ClientErrorName } from "./errors.js";
 import { Kluis, type ProgressFn } from "./kluis.js";
 import type { CallType, Calls, DigestInfo, Request, Response, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
@@ -79,7 +79,7 @@ function checkOf(error: SecurityError, context: SecurityCheck): SecurityCheck {
   if (error instanceof DowngradeError) return "kdf";
   // An account's keys are not the ones this device may trust (K1, K2): whatever the call was
   // doing, the page says that, not that the list or a document was wrong.
-  if (error instanceof UnverifiedKeyError) return "keys";
+  if (error instanceof UnverifiedKeyError || error instanceof WithheldKeyError) return "keys";
   if (error instanceof KeyMismatchError) return context === "header" || context === "index" ? context : "keys";
   if (error instanceof SignatureError) return context === "answer" ? "keys" : context;
   if (error instanceof MalformedError && context !== "content" && context !== "header") return "answer";

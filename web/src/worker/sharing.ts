@@ -15,7 +15,7 @@ import { ExpiredError, KeyMismatchError, MalformedError, SecurityError } from ".
 import { decodeGrant, KIND_DOCUMENT, KIND_DOSSIER, openGrant, RIGHTS_READ, RIGHTS_WRITE, sealGrant, verifyGrant, type Grant, type GrantKind, type Rights } from "../vault/grant.js";
 import { decodeIdentity, type Identity } from "../vault/keys.js";
 import { b64, unb64 } from "./api.js";
-import { ApiError, ClientError, UnverifiedKeyError } from "./errors.js";
+import { ApiError, ClientError, UnverifiedKeyError, WithheldKeyError } from "./errors.js";
 import type { Dossier, Kluis } from "./kluis.js";
 import type { AccessRow, ContactInfo, ShareOutcome, SharedRow } from "./protocol.js";
 
@@ -199,7 +199,7 @@ export class Sharing {
       const dossier = await this.owned(dossierId);
       if (dossier.keys.size === 0) {
         // K3: never a fresh key because the server says there is none.
-        throw new KeyMismatchError("the server shows none of your own grants for this dossier, so there is no key to share; nothing was shared");
+        throw new WithheldKeyError("the server shows none of your own grants for this dossier, so there is no key to share; nothing was shared");
       }
       grants = await this.dossierGrants(dossier, dossier.keys, recipient, write ? RIGHTS_WRITE : RIGHTS_READ, expiry, await this.nextCounter(dossierId));
     } else {

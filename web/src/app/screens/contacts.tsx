@@ -6,6 +6,7 @@
  * section 3); a match pins them as verified, which also ends the block on a changed key.
  */
 
+import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 
 import { ClientError } from "../../worker/errors.js";
@@ -20,9 +21,10 @@ export function CodeGroups({ code }: { code: string }) {
   return (
     <p class="utrecht-paragraph kluis-code" data-testid="controlecode">
       {code.split(" ").map((group, i) => (
-        <span class="kluis-code__group" key={i}>
-          {group}{" "}
-        </span>
+        <Fragment key={i}>
+          {i > 0 ? " " : ""}
+          <span class="kluis-code__group">{group}</span>
+        </Fragment>
       ))}
     </p>
   );
@@ -32,10 +34,10 @@ export function CodeGroups({ code }: { code: string }) {
 export function ContactQr({ username, fingerprint, label }: { username: string; fingerprint: string; label: string }) {
   const modules = qrModules(contactQrText(username, fingerprint));
   const size = modules.length;
-  const path = modules.flatMap((row, y) => row.map((dark, x) => (dark ? `M${x + 4} ${y + 4}h1v1h-1z` : ""))).join("");
+  const path = modules.flatMap((row, y) => row.map((dark, x) => (dark ? `M${x} ${y}h1v1h-1z` : ""))).join("");
   return (
-    <svg class="kluis-qr" role="img" aria-label={label} viewBox={`0 0 ${size + 8} ${size + 8}`} width="240" height="240" data-testid="contact-qr">
-      <rect width={size + 8} height={size + 8} fill="#fff" />
+    <svg class="kluis-qr" role="img" aria-label={label} viewBox={`0 0 ${size} ${size}`} width="240" height="240" data-testid="contact-qr">
+      <rect width={size} height={size} fill="#fff" />
       <path d={path} fill="#000" />
     </svg>
   );
