@@ -11,10 +11,16 @@
  *   a wrong one pins nothing;
  * - the server answering with another user's record (K2), withholding the owner's own grants
  *   (K3): the security page, and nothing is shared;
+ * - organisations: one the operator verified (`kluis server admin verify-org`) is shared with
+ *   at once, one nobody verified only after an explicit confirmation; a member reads through
+ *   the organisation with the `kluis` CLI, also after a rotation; the operator's record of a
+ *   fingerprint that is not the chain's, and a pinned organisation's name given to another
+ *   (K6): the security page, nothing shared;
  * - one document on its own; share and revoke by keyboard alone; axe-core on each new screen.
  */
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { after, before, test } from "node:test";
 
 import type { Browser, Page } from "playwright-core";
@@ -25,6 +31,7 @@ import {
   device,
   expectAccessible,
   expectSecurityPage,
+  KLUIS,
   KluisServer,
   launch,
   registerInUi,
@@ -384,4 +391,100 @@ test("share and revoke by keyboard alone", async () => {
   await page.getByText("U heeft dit dossier nog met niemand gedeeld.").waitFor();
   assert.equal(grantCount(dossierId, userId("nina")), 0);
   for (const d of [anna, nina]) await d.context.close();
+});
+
+function cli(profile: string, args: string[]): string {
+  const run = server.cli(profile, args);
+  assert.equal(run.status, 0, `kluis ${args.join(" ")} failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
+  return run.stdout;
+}
+
+/** An organisation made in the CLI by `admin`; its fingerprint. */
+function organisation(admin: string, name: string): string {
+  const out = cli(admin, ["org", "create", name, "--kind", "institution"]);
+  const fingerprint = /\d{5}(?: \d{5}){11}/.exec(out);
+  assert.ok(fingerprint, out);
+  return fingerprint[0];
+}
+
+/** `kluis server admin verify-org`: the operator records the organisation's fingerprint. */
+function operatorVerifies(name: string, fingerprint: string): void {
+  const run = spawnSync(KLUIS, ["server", "admin", "verify-org", name, "--fingerprint", fingerprint, "--data-dir", server.dataDir], { encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+}
+
+function orgGrantCount(dossierId: string, name: string): number {
+  return Number(
+    server.operator(`print(db.execute('SELECT count(*) FROM grants WHERE dossier_id = ? AND recipient_id = (SELECT org_id FROM organisations WHERE name = ?)', (${JSON.stringify(dossierId)}, ${JSON.stringify(name)})).fetchone()[0])`).trim(),
+  );
+}
+
+test("organisations: a verified one is shared with, an unverified one only after a clear confirmation; a member reads through it after a rotation (13.2, 11.2)", async () => {
+  cli("profile-ada", ["register", "ada"]);
+  const verifiedPrint = organisation("profile-ada", "img-test");
+  operatorVerifies("img-test", verifiedPrint);
+  organisation("profile-ada", "nep-img");
+  const { d: anna, dossierId } = await residentWithDossier("olga", "Schade Kerkstraat 4");
+  const piet = await account("piet");
+
+  await openShare(anna.page, dossierId);
+  await chooseRecipient(anna.page, "@img-test");
+  await anna.page.getByText("De beheerder van Kluis heeft gecontroleerd dat dit echt img-test is.").waitFor();
+  assert.equal(await anna.page.getByTestId("controlecode").innerText(), verifiedPrint);
+  await anna.page.getByRole("button", { name: "Delen", exact: true }).click();
+  await anna.page.getByText("Gedeeld met @img-test.").waitFor();
+  await anna.page.getByRole("heading", { level: 3, name: "organisatie img-test" }).waitFor();
+  const listed = JSON.parse(cli("profile-ada", ["ls", dossierId, "--json"])) as { name: string }[];
+  assert.deepEqual(listed.map((d) => d.name), ["schaderapport.pdf"]);
+
+  // Nobody verified nep-img: a plain warning, and no share without the explicit confirmation.
+  await chooseRecipient(anna.page, "@nep-img");
+  await anna.page.getByTestId("organisation-unverified").getByText("Niemand heeft gecontroleerd dat dit echt nep-img is").waitFor();
+  await expectAccessible(anna.page, "Delen met een niet gecontroleerde organisatie");
+  await screenshot(anna.page, "69-delen-organisatie-niet-gecontroleerd");
+  await anna.page.getByRole("button", { name: "Delen", exact: true }).click();
+  await anna.page.getByText("Deze organisatie is niet gecontroleerd. Vink eerst aan dat u toch wilt delen.").waitFor();
+  assert.equal(orgGrantCount(dossierId, "nep-img"), 0);
+  await anna.page.getByLabel("Ik weet dat niemand heeft gecontroleerd dat dit echt nep-img is. Ik wil toch delen.").check();
+  await anna.page.getByRole("button", { name: "Delen", exact: true }).click();
+  await anna.page.getByText("Gedeeld met @nep-img.").waitFor();
+  assert.ok(orgGrantCount(dossierId, "nep-img") > 0);
+
+  // Revoking a person rotates the dossier key; the organisations keep access with the new key.
+  await shareInUi(anna.page, dossierId, "piet");
+  await anna.page.getByRole("button", { name: "Toegang intrekken: piet" }).click();
+  await anna.page.getByRole("button", { name: "Ja, toegang intrekken" }).click();
+  await anna.page.getByText("Het dossier heeft een nieuwe sleutel.", { exact: false }).waitFor();
+  await anna.page.goto(`/#/dossiers/${dossierId}`);
+  await addFileInUi(anna.page, "na-rotatie.pdf", "%PDF-1.4 after the rotation");
+  const after = JSON.parse(cli("profile-ada", ["ls", dossierId, "--json"])) as { name: string }[];
+  assert.deepEqual(after.map((d) => d.name).sort(), ["na-rotatie.pdf", "schaderapport.pdf"]);
+  for (const d of [anna, piet]) await d.context.close();
+});
+
+test("K6: the operator's record of another fingerprint, or a pinned organisation's name given to another: the security page, nothing shared", async () => {
+  cli("profile-bas", ["register", "bas"]);
+  const realPrint = organisation("profile-bas", "gemeente-test");
+  operatorVerifies("gemeente-test", realPrint);
+  organisation("profile-bas", "gemeente-nep");
+  const { d: anna, dossierId } = await residentWithDossier("rita", "Schade Dorpsweg 9");
+
+  // The server marks gemeente-nep as verified with the real municipality's fingerprint.
+  server.operator(`db.execute("UPDATE organisations SET verified_fingerprint = ?, verified_at = 1 WHERE name = 'gemeente-nep'", (${JSON.stringify(realPrint)},))`);
+  await openShare(anna.page, dossierId);
+  await chooseRecipient(anna.page, "@gemeente-nep");
+  await expectSecurityPage(anna, "keys", /sleutels van een account kloppen niet/);
+  await leaveSecurityPage(anna);
+  assert.equal(orgGrantCount(dossierId, "gemeente-nep"), 0);
+
+  // This browser pinned gemeente-test; the server then gives that name to gemeente-nep.
+  await openShare(anna.page, dossierId);
+  await chooseRecipient(anna.page, "@gemeente-test");
+  await anna.page.getByText("De beheerder van Kluis heeft gecontroleerd dat dit echt gemeente-test is.").waitFor();
+  server.operator(`db.execute("UPDATE organisations SET name = 'gemeente-oud' WHERE name = 'gemeente-test'")
+db.execute("UPDATE organisations SET name = 'gemeente-test', verified_fingerprint = NULL WHERE name = 'gemeente-nep'")`);
+  await anna.page.getByRole("button", { name: "Delen", exact: true }).click();
+  await expectSecurityPage(anna, "contact", /.+/);
+  assert.equal(Number(server.operator(`print(db.execute("SELECT count(*) FROM grants WHERE dossier_id = ? AND recipient_id IN (SELECT org_id FROM organisations)", (${JSON.stringify(dossierId)},)).fetchone()[0])`).trim()), 0);
+  await anna.context.close();
 });

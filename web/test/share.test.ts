@@ -13,7 +13,7 @@ import { hrefOf, parseRoute, type Route } from "../src/app/router.js";
 import { accessText, endOfDay, shareUntil } from "../src/app/screens/share.js";
 import { ClientError } from "../src/worker/errors.js";
 import type { AccessRow } from "../src/worker/protocol.js";
-import { normaliseFingerprint } from "../src/worker/sharing.js";
+import { typedFingerprint } from "../src/worker/sharing.js";
 
 const CODE = "67452 41361 43586 87513 50172 36631 99730 56562 25034 05992 80626 00938";
 
@@ -55,10 +55,10 @@ test("a picture without a QR code reads as nothing; a QR code that is no control
 });
 
 test("a typed controlecode is 60 digits with any spacing; anything else is the user's mistake", () => {
-  assert.equal(normaliseFingerprint(CODE.replaceAll(" ", "")), CODE);
-  assert.equal(normaliseFingerprint(`  ${CODE.replaceAll(" ", "\n")}  `), CODE);
+  assert.equal(typedFingerprint(CODE.replaceAll(" ", "")), CODE);
+  assert.equal(typedFingerprint(`  ${CODE.replaceAll(" ", "\n")}  `), CODE);
   for (const wrong of ["", CODE.slice(0, -1), `${CODE}1`, CODE.replace("6", "x"), CODE.replace("6", "٦")]) {
-    assert.throws(() => normaliseFingerprint(wrong), ClientError, JSON.stringify(wrong));
+    assert.throws(() => typedFingerprint(wrong), ClientError, JSON.stringify(wrong));
   }
 });
 

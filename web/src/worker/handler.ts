@@ -102,6 +102,7 @@ const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
   accessLog: "log",
   contact: "keys",
   verifyContact: "keys",
+  organisation: "keys",
   share: "index",
   access: "index",
   revoke: "index",
@@ -112,7 +113,7 @@ const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
  * The calls about one person: there a contact's keys that are not the ones this browser may
  * trust get the page that explains a changed controlecode and what to do about it.
  */
-const CONTACT_CALLS: ReadonlySet<CallType> = new Set(["contact", "verifyContact", "share"]);
+const CONTACT_CALLS: ReadonlySet<CallType> = new Set(["contact", "verifyContact", "organisation", "share"]);
 
 function toWireError(error: unknown, type?: CallType): WireError {
   if (error instanceof SecurityError && Object.hasOwn(ERRORS, error.name) || error instanceof SecurityError && Object.hasOwn(CLIENT_ERRORS, error.name)) {
@@ -300,9 +301,15 @@ export function createHandler(options: HandlerOptions = {}): Handle {
 
     async share(r) {
       const documentId = r.documentId === null ? null : stringField(r.documentId, "documentId");
-      if (typeof r.write !== "boolean" || typeof r.expiresAt !== "number") throw new ProtocolError("ProtocolError", "write must be a boolean and expiresAt a number");
+      if (typeof r.write !== "boolean" || typeof r.allowUnverified !== "boolean" || typeof r.expiresAt !== "number") {
+        throw new ProtocolError("ProtocolError", "write and allowUnverified must be booleans, expiresAt a number");
+      }
       const target = { dossierId: stringField(r.dossierId, "dossierId"), documentId };
-      return { result: await new Sharing(kluis).share(target, stringField(r.username, "username"), r.write, r.expiresAt) };
+      return { result: await new Sharing(kluis).share(target, stringField(r.username, "username"), r.write, r.expiresAt, r.allowUnverified) };
+    },
+
+    async organisation(r) {
+      return { result: { organisation: await new Sharing(kluis).organisation(stringField(r.name, "name")) } };
     },
 
     async access(r) {

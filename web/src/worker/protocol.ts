@@ -134,6 +134,15 @@ export interface ContactInfo {
   pinnedFingerprint: string | null;
 }
 
+/** An organisation as section 13.1 verified it; `verifiedBy` null: nobody compared its fingerprint. */
+export interface OrganisationInfo {
+  orgId: string;
+  name: string;
+  fingerprint: string;
+  verifiedBy: "you" | "operator" | null;
+  firstSeen: boolean;
+}
+
 export interface ShareOutcome {
   recipient: string;
   verified: boolean;
@@ -296,9 +305,18 @@ export interface Calls {
     request: { username: string; fingerprint: string };
     result: { contact: ContactInfo };
   };
-  /** Share a dossier (documentId null) or one document; `expiresAt` Unix seconds, 0 = no end. */
+  /** An organisation by name (without the @), verified (section 13.1), before sharing with it. */
+  organisation: {
+    request: { name: string };
+    result: { organisation: OrganisationInfo };
+  };
+  /**
+   * Share a dossier (documentId null) or one document with a person or `@organisation`;
+   * `expiresAt` Unix seconds, 0 = no end; `allowUnverified`: the person confirmed sharing with an
+   * organisation nobody verified (otherwise refused).
+   */
   share: {
-    request: { dossierId: string; documentId: string | null; username: string; write: boolean; expiresAt: number };
+    request: { dossierId: string; documentId: string | null; username: string; write: boolean; expiresAt: number; allowUnverified: boolean };
     result: ShareOutcome;
   };
   /** Who has access to a dossier, from the owner's own signed grants, and the dossier's epoch. */
@@ -389,6 +407,7 @@ export const CALL_TYPES: readonly CallType[] = [
   "accessLog",
   "contact",
   "verifyContact",
+  "organisation",
   "share",
   "access",
   "revoke",

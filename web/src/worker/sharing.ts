@@ -13,17 +13,21 @@ import { equal, fromHex, toHex, type Bytes } from "../vault/bytes.js";
 import { randomBytes } from "../vault/crypto.js";
 import { ExpiredError, KeyMismatchError, MalformedError, SecurityError } from "../vault/errors.js";
 import { decodeGrant, KIND_DOCUMENT, KIND_DOSSIER, openGrant, RIGHTS_READ, RIGHTS_WRITE, sealGrant, verifyGrant, type Grant, type GrantKind, type Rights } from "../vault/grant.js";
-import { decodeIdentity, type Identity } from "../vault/keys.js";
+import { decodeIdentity, normaliseFingerprint, type Identity } from "../vault/keys.js";
 import { b64, unb64 } from "./api.js";
 import { ApiError, ClientError, UnverifiedKeyError, WithheldKeyError } from "./errors.js";
 import type { Dossier, Kluis } from "./kluis.js";
-import type { AccessRow, ContactInfo, ShareOutcome, SharedRow } from "./protocol.js";
+import { trustedOrganisation } from "./orgtrust.js";
+import type { AccessRow, ContactInfo, OrganisationInfo, ShareOutcome, SharedRow } from "./protocol.js";
 
-/** What a typed fingerprint is once spaces are taken out: 60 digits (format section 3). */
-export function normaliseFingerprint(text: string): string {
-  const digits = text.replace(/\s+/g, "");
-  if (!/^[0-9]{60}$/.test(digits)) throw new ClientError("a fingerprint is 60 digits (12 groups of 5)");
-  return digits.match(/.{5}/g)?.join(" ") ?? "";
+/** A typed controlecode in its display form; a malformed one is the user's typing mistake. */
+export function typedFingerprint(text: string): string {
+  try {
+    return normaliseFingerprint(text);
+  } catch (error) {
+    if (error instanceof MalformedError) throw new ClientError(error.message);
+    throw error;
+  }
 }
 
 function now(): bigint {
@@ -107,7 +111,7 @@ export class Sharing {
   async verifyContact(username: string, typed: string): Promise<ContactInfo> {
     const { me, memory } = this.kluis.session();
     if (username === me.public.username) throw new ClientError("this is your own account");
-    const fingerprint = normaliseFingerprint(typed);
+    const fingerprint = typedFingerprint(typed);
     const identity = await this.record(username);
     if (fingerprint !== identity.fingerprint) {
       throw new UnverifiedKeyError(`the fingerprint you entered does not match the keys the server shows for ${username} (${identity.fingerprint}); do not trust this account`);
@@ -182,13 +186,11 @@ export class Sharing {
    * sharing.py `share`: a dossier (every epoch key I hold) or one document (every confirmed
    * version's file key) for a person, whose keys pass section 3 (a changed key is refused).
    */
-  async share(target: { dossierId: string; documentId: string | null }, username: string, write: boolean, expiresAt: number): Promise<ShareOutcome> {
-    const { me, memory } = this.kluis.session();
-    if (username.startsWith("@")) throw new ClientError("sharing with an organisation is not possible in the browser yet");
+  async share(target: { dossierId: string; documentId: string | null }, username: string, write: boolean, expiresAt: number, allowUnverified: boolean): Promise<ShareOutcome> {
+    const { me } = this.kluis.session();
     if (username === me.public.username) throw new ClientError("you cannot share with yourself: you already hold every key");
     if (!Number.isSafeInteger(expiresAt) || expiresAt < 0 || (expiresAt !== 0 && BigInt(expiresAt) <= now())) throw new ClientError("the end date must lie in the future");
-    const firstSeen = (await memory.pinnedUnder(username)).length === 0;
-    const contact = await this.kluis.contactFromUser(await this.kluis.api.call("GET", `/users/${encodeURIComponent(username)}`), { username });
+    const contact = await this.recipient(username, allowUnverified);
     const recipient = contact.identity;
     if (equal(recipient.userId, me.public.userId)) throw new ClientError("you cannot share with yourself: you already hold every key");
     const expiry = BigInt(expiresAt);
@@ -238,18 +240,43 @@ export class Sharing {
       if (grants.length === 0) throw new ClientError(`document ${target.documentId.slice(0, 8)} has no version you confirmed; nothing was shared`);
     }
     await this.kluis.api.call("POST", `/dossiers/${dossierId}/grants`, { grants: grants.map(grantIn) });
-    return { recipient: recipient.username, verified: contact.verified, firstSeen, grants: grants.length, unconfirmed };
+    return { recipient: username, verified: contact.verified, firstSeen: contact.firstSeen, grants: grants.length, unconfirmed };
   }
 
-  /** A name for a grant's recipient: a person through section 3; an organisation is named by id. */
+  /**
+   * sharing.py `_share_recipient`: whom a share seals keys to, every check made here. A person
+   * through section 3; `@name` through section 13.1, its current epoch only (13.2), and refused
+   * if nobody verified it unless the person confirmed sharing anyway.
+   */
+  private async recipient(username: string, allowUnverified: boolean): Promise<{ identity: Identity; verified: boolean; firstSeen: boolean }> {
+    if (username.startsWith("@")) {
+      const org = await trustedOrganisation(this.kluis, { name: username.slice(1) });
+      if (!org.verified && !allowUnverified) {
+        throw new ClientError(`${org.chain.name} is not verified: neither the server's operator nor you confirmed its fingerprint (${org.chain.fingerprint})`);
+      }
+      return { identity: org.chain.current.identity, verified: org.verified, firstSeen: org.firstSeen };
+    }
+    const firstSeen = (await this.kluis.session().memory.pinnedUnder(username)).length === 0;
+    const contact = await this.kluis.contactFromUser(await this.kluis.api.call("GET", `/users/${encodeURIComponent(username)}`), { username });
+    return { ...contact, firstSeen };
+  }
+
+  /** An organisation (`@name` without the @) as 13.1 verifies it, for the page to show before sharing. */
+  async organisation(name: string): Promise<OrganisationInfo> {
+    const org = await trustedOrganisation(this.kluis, { name });
+    return { orgId: toHex(org.chain.orgId), name: org.chain.name, fingerprint: org.chain.fingerprint, verifiedBy: org.verifiedBy, firstSeen: org.firstSeen };
+  }
+
+  /** A name for a grant's recipient: a person through section 3, else an organisation through 13.1. */
   private async recipientName(userId: string): Promise<{ name: string; verified: boolean; person: boolean }> {
     try {
       const contact = await this.kluis.contactById(userId);
       return { name: contact.identity.username, verified: contact.verified, person: true };
     } catch (error) {
-      if (error instanceof ApiError && error.status === 404) return { name: userId.slice(0, 8), verified: false, person: false };
-      throw error;
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
     }
+    const org = await trustedOrganisation(this.kluis, { orgId: userId });
+    return { name: org.chain.name, verified: org.verified, person: false };
   }
 
   /** Who has access, from my own signed grants (never the server's columns), newest share first. */
@@ -363,16 +390,21 @@ export class Sharing {
     return epoch;
   }
 
-  /** sharing.py `_recipient_of`: the keys my grant names, or keys I verified since; nothing else. */
+  /**
+   * sharing.py `_recipient_of`: the keys my grant names, or keys I verified since; for an
+   * organisation, its current epoch if the grant's key is one of its verified chain's. Nothing else.
+   */
   private async rotationRecipient(userId: string, grant: Grant): Promise<Identity> {
     let contact;
     try {
       contact = await this.kluis.contactById(userId);
     } catch (error) {
-      if (error instanceof ApiError && error.status === 404) {
-        throw new ClientError("this dossier is also shared with an organisation; a new key for it cannot be made in the browser yet. Use the kluis program");
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+      const { chain } = await trustedOrganisation(this.kluis, { orgId: userId });
+      if (!chain.records.some((r) => equal(r.identity.keyId, grant.recipientKeyId))) {
+        throw new UnverifiedKeyError(`your own grant to ${chain.name} names a key that is none of its verified epochs`);
       }
-      throw error;
+      return chain.current.identity;
     }
     if (!equal(contact.identity.keyId, grant.recipientKeyId) && !contact.verified) {
       throw new UnverifiedKeyError(`the server shows other keys for ${contact.identity.username} than your own grant names`);

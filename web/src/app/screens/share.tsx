@@ -8,7 +8,7 @@
 import { useEffect, useState } from "preact/hooks";
 
 import { ApiError, ClientError } from "../../worker/errors.js";
-import type { AccessRow, ContactInfo, DocumentSummary, DossierSummary } from "../../worker/protocol.js";
+import type { AccessRow, ContactInfo, DocumentSummary, DossierSummary, OrganisationInfo } from "../../worker/protocol.js";
 import { useApp, useTask } from "../context.js";
 import type { Messages } from "../i18n.js";
 import { hrefOf } from "../router.js";
@@ -19,11 +19,10 @@ import { CodeGroups } from "./contacts.js";
 export function shareErrorText(m: Messages, error: unknown): string | null {
   if (error instanceof ApiError) return error.status === 404 ? m.t("share.unknownUser") : null;
   if (!(error instanceof ClientError)) return null;
-  if (error.message.includes("with an organisation is not possible")) return m.t("share.noOrganisations");
+  if (error.message.includes("is not verified")) return m.t("share.orgConfirmNeeded");
   if (error.message.includes("yourself")) return m.t("share.self");
   if (error.message.includes("end date")) return m.t("share.untilPast");
   if (error.message.includes("no share of their own")) return m.t("share.nothingToRevoke");
-  if (error.message.includes("shared with an organisation")) return m.t("share.orgRotation");
   return null;
 }
 
@@ -73,6 +72,22 @@ function ChangedContact({ contact }: { contact: ContactInfo }) {
               {m.t("share.toContact")}
             </a>
           </p>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function OrganisationState({ org }: { org: OrganisationInfo }) {
+  const { m } = useApp();
+  if (org.verifiedBy === "operator") return <Alert type="ok">{m.t("share.orgByOperator", { name: org.name })}</Alert>;
+  if (org.verifiedBy === "you") return <Alert type="ok">{m.t("share.orgByYou", { name: org.name })}</Alert>;
+  return (
+    <div class="utrecht-alert utrecht-alert--warning" role="status" data-testid="organisation-unverified">
+      <div class="utrecht-alert__content">
+        <div class="utrecht-alert__message">
+          <h3 class="utrecht-heading-3">{m.t("share.orgUnverifiedTitle", { name: org.name })}</h3>
+          <p class="utrecht-paragraph">{m.t("share.orgUnverified", { name: org.name })}</p>
         </div>
       </div>
     </div>
@@ -158,6 +173,11 @@ export function ShareScreen({ dossierId, documentId }: { dossierId: string; docu
   const [username, setUsername] = useState("");
   const [usernameError, setUsernameError] = useState<string | null>(null);
   const [contact, setContact] = useState<ContactInfo | null>(null);
+  // Sharing with `@name`: the organisation as the worker verified it, and the person's
+  // explicit "share anyway" when nobody verified it.
+  const [org, setOrg] = useState<OrganisationInfo | null>(null);
+  const [anyway, setAnyway] = useState(false);
+  const [anywayError, setAnywayError] = useState<string | null>(null);
   const [write, setWrite] = useState(false);
   const [until, setUntil] = useState("");
   const [untilError, setUntilError] = useState<string | null>(null);
@@ -187,11 +207,19 @@ export function ShareScreen({ dossierId, documentId }: { dossierId: string; docu
     }
     setUsernameError(null);
     if (name.startsWith("@")) {
-      setUsernameError(m.t("share.noOrganisations"));
+      const r = await lookup.run(() => app.vault.call({ type: "organisation", name: name.slice(1) }), "", (e) => shareErrorText(m, e));
+      if (!r) return;
+      const o = r.organisation;
+      setOrg(o);
+      setAnyway(false);
+      setContact({ userId: o.orgId, username: `@${o.name}`, fingerprint: o.fingerprint, state: o.verifiedBy !== null ? "verified" : o.firstSeen ? "new" : "unverified", pinnedFingerprint: null });
       return;
     }
     const r = await lookup.run(() => app.vault.call({ type: "contact", username: name }), "", (e) => shareErrorText(m, e));
-    if (r) setContact(r.contact);
+    if (r) {
+      setOrg(null);
+      setContact(r.contact);
+    }
   };
 
   const submit = async (event: Event): Promise<void> => {
@@ -207,8 +235,15 @@ export function ShareScreen({ dossierId, documentId }: { dossierId: string; docu
       }
     }
     setUntilError(null);
+    const allowUnverified = org !== null && org.verifiedBy === null;
+    if (allowUnverified && !anyway) {
+      setAnywayError(m.t("share.orgConfirmNeeded"));
+      globalThis.document.getElementById("share-anyway")?.focus();
+      return;
+    }
+    setAnywayError(null);
     const r = await share.run(
-      () => app.vault.call({ type: "share", dossierId, documentId, username: contact.username, write: documentId === null && write, expiresAt }),
+      () => app.vault.call({ type: "share", dossierId, documentId, username: contact.username, write: documentId === null && write, expiresAt, allowUnverified }),
       "",
       (e) => shareErrorText(m, e),
     );
@@ -269,7 +304,7 @@ export function ShareScreen({ dossierId, documentId }: { dossierId: string; docu
         <>
           <ChangedContact contact={contact} />
           <div class="utrecht-button-group">
-            <Button kind="secondary" onClick={() => setContact(null)}>
+            <Button kind="secondary" onClick={() => { setContact(null); setOrg(null); }}>
               {m.t("share.other")}
             </Button>
           </div>
@@ -277,16 +312,40 @@ export function ShareScreen({ dossierId, documentId }: { dossierId: string; docu
       ) : (
         <form onSubmit={submit} class="kluis-form" noValidate data-testid="share-form">
           <h2 class="utrecht-heading-2">{m.t("share.recipient", { name: contact.username })}</h2>
-          <Alert type={contact.state === "verified" ? "ok" : "warning"}>
-            {contact.state === "verified"
-              ? m.t("share.stateVerified", { name: contact.username })
-              : contact.state === "new"
-                ? m.t("share.stateNew", { name: contact.username })
-                : m.t("share.stateUnverified", { name: contact.username })}
-          </Alert>
+          {org !== null ? (
+            <OrganisationState org={org} />
+          ) : (
+            <Alert type={contact.state === "verified" ? "ok" : "warning"}>
+              {contact.state === "verified"
+                ? m.t("share.stateVerified", { name: contact.username })
+                : contact.state === "new"
+                  ? m.t("share.stateNew", { name: contact.username })
+                  : m.t("share.stateUnverified", { name: contact.username })}
+            </Alert>
+          )}
           <p class="utrecht-paragraph">{m.t("contacts.code", { name: contact.username })}</p>
           <CodeGroups code={contact.fingerprint} />
-          {contact.state !== "verified" ? (
+          {org !== null && org.verifiedBy === null ? (
+            <div class={`utrecht-form-field utrecht-form-field--checkbox${anywayError ? " utrecht-form-field--invalid" : ""}`}>
+              {anywayError ? (
+                <div class="utrecht-form-field-error-message" id="share-anyway-error">
+                  {anywayError}
+                </div>
+              ) : null}
+              <label class="kluis-radio" for="share-anyway">
+                <input
+                  type="checkbox"
+                  id="share-anyway"
+                  checked={anyway}
+                  aria-describedby={anywayError ? "share-anyway-error" : undefined}
+                  aria-invalid={anywayError ? "true" : undefined}
+                  onChange={(e) => setAnyway(e.currentTarget.checked)}
+                />{" "}
+                {m.t("share.orgAnyway", { name: org.name })}
+              </label>
+            </div>
+          ) : null}
+          {org === null && contact.state !== "verified" ? (
             <p class="utrecht-paragraph">
               <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "contacts", username: contact.username })}>
                 {m.t("share.toContact")}
@@ -317,7 +376,7 @@ export function ShareScreen({ dossierId, documentId }: { dossierId: string; docu
             <button type="submit" class="utrecht-button utrecht-button--primary-action" disabled={share.busy}>
               {m.t("share.submit")}
             </button>
-            <Button kind="secondary" onClick={() => setContact(null)} disabled={share.busy}>
+            <Button kind="secondary" onClick={() => { setContact(null); setOrg(null); }} disabled={share.busy}>
               {m.t("share.other")}
             </Button>
           </div>
