@@ -4,7 +4,7 @@
 //   make web && node benchmarks/browser_revoke.mjs [--documents 1000] [--people 10]
 //
 // Starts its own `kluis server` on loopback (temporary data directory); the `kluis` CLI makes
-// the resident, the dossier (the documents added in one `kluis add`), the people and the
+// the resident, the dossier (the documents added 100 at a time), the people and the
 // shares. Then, in Debian's Chromium (headless, web/node_modules/playwright-core), the resident
 // logs in on a fresh browser profile and measures:
 //
@@ -20,7 +20,7 @@
 //
 // A benchmark, never a test: it prints a table and the ratios, nothing passes or fails.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,22 +35,25 @@ const DOCUMENTS = option("--documents", 1000);
 const PEOPLE = option("--people", 10);
 
 const root = mkdtempSync(join(tmpdir(), "kluis-bench-revoke-"));
-const server = spawn(KLUIS, ["server", "--host", "127.0.0.1", "--port", "0", "--data-dir", join(root, "data")], { stdio: ["ignore", "pipe", "pipe"] });
+// The server writes to a file, not a pipe: the CLI runs synchronously here, and a pipe nobody
+// reads while it runs fills with the server's request log and stalls the server.
+const logPath = join(root, "server.log");
+const log = openSync(logPath, "w");
+const server = spawn(KLUIS, ["server", "--host", "127.0.0.1", "--port", "0", "--data-dir", join(root, "data")], { stdio: ["ignore", log, log] });
 const url = await new Promise((ok, fail) => {
-  let out = "";
-  const seen = (c) => {
-    out += c;
-    const m = out.match(/Kluis server listening on (http:\/\/\S+)/);
-    if (m) ok(m[1]);
-  };
-  server.stdout.on("data", seen);
-  server.stderr.on("data", seen);
-  server.on("exit", (code) => fail(new Error(`server exited ${code}: ${out}`)));
+  server.on("exit", (code) => fail(new Error(`server exited ${code}: ${readFileSync(logPath, "utf8")}`)));
+  const poll = setInterval(() => {
+    const m = readFileSync(logPath, "utf8").match(/Kluis server listening on (http:\/\/\S+)/);
+    if (m) {
+      clearInterval(poll);
+      ok(m[1]);
+    }
+  }, 100);
 });
 const cli = (profile, cliArgs) => {
   const started = performance.now();
   const run = spawnSync(KLUIS, cliArgs, { encoding: "utf8", cwd: root, maxBuffer: 1 << 26, env: { ...process.env, KLUIS_SERVER: url, KLUIS_PROFILE: join(root, profile), KLUIS_PASSPHRASE: PASSPHRASE, NO_COLOR: "1" } });
-  if (run.status !== 0) throw new Error(`kluis ${cliArgs.join(" ")}: ${run.stdout}${run.stderr}`);
+  if (run.status !== 0) throw new Error(`kluis ${cliArgs.slice(0, 3).join(" ")} ...: ${run.stdout.slice(-2000)}${run.stderr.slice(-2000)}`);
   return { out: run.stdout, seconds: (performance.now() - started) / 1000 };
 };
 
@@ -66,13 +69,14 @@ try {
     writeFileSync(path, `document ${i}\n`);
     paths.push(path);
   }
-  const added = cli("anna", ["add", dossierId, ...paths]);
+    let addSeconds = 0;
+  for (let i = 0; i < paths.length; i += 100) addSeconds += cli("anna", ["add", dossierId, ...paths.slice(i, i + 100)]).seconds;
   const people = Array.from({ length: PEOPLE }, (_, i) => `persoon-${i}`);
   for (const name of people) {
     cli(name, ["register", name]);
     cli("anna", ["share", dossierId, name]);
   }
-  console.log(`set-up: ${DOCUMENTS} documents added by the CLI in ${added.seconds.toFixed(1)} s, shared with ${PEOPLE} people`);
+  console.log(`set-up: ${DOCUMENTS} documents added by the CLI in ${addSeconds.toFixed(1)} s, shared with ${PEOPLE} people`);
 
   browser = await chromium.launch({ executablePath: process.env.KLUIS_CHROMIUM ?? "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu"] });
   const context = await browser.newContext({ baseURL: url, locale: "nl-NL" });
@@ -106,5 +110,6 @@ try {
   await browser?.close();
   server.kill("SIGTERM");
   await new Promise((r) => server.once("exit", r));
+  closeSync(log);
   rmSync(root, { recursive: true, force: true });
 }
