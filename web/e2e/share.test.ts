@@ -390,6 +390,21 @@ test("share and revoke by keyboard alone", async () => {
   await page.getByText("Het dossier heeft een nieuwe sleutel.", { exact: false }).waitFor();
   await page.getByText("U heeft dit dossier nog met niemand gedeeld.").waitFor();
   assert.equal(grantCount(dossierId, userId("nina")), 0);
+
+  // On a phone-sized window nothing is cut off sideways.
+  await page.setViewportSize({ width: 320, height: 640 });
+  for (const [hash, name, ready] of [
+    [`/#/dossiers/${dossierId}/delen`, "delen", "U heeft dit dossier nog met niemand gedeeld."],
+    ["/#/contacten", "contacten", "Uw eigen controlecode"],
+    ["/#/contacten/nina", "contact", "Vraag nina om de eigen controlecode voor te lezen."],
+    ["/#/gedeeld-met-mij", "gedeeld-met-mij", "Er is nog niets met u gedeeld."],
+  ] as const) {
+    await page.goto(hash);
+    await page.getByText(ready).first().waitFor();
+    await screenshot(page, `320px-7x-${name}`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `${name}: the page is ${overflow} px wider than the window`);
+  }
   for (const d of [anna, nina]) await d.context.close();
 });
 
