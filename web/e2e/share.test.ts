@@ -460,10 +460,29 @@ test("organisations: a verified one is shared with, an unverified one only after
   await anna.page.getByRole("button", { name: "Delen", exact: true }).click();
   await anna.page.getByText("Deze organisatie is niet gecontroleerd. Vink eerst aan dat u toch wilt delen.").waitFor();
   assert.equal(orgGrantCount(dossierId, "nep-img"), 0);
+  // A code from a letter that is not nep-img's (it is img-test's): the security page, nothing pinned.
+  await anna.page.getByLabel("Controlecode op de brief of e-mail van nep-img").fill(verifiedPrint);
+  await anna.page.getByRole("button", { name: "Controleren" }).click();
+  await expectSecurityPage(anna, "contact", /.+/);
+  await leaveSecurityPage(anna);
+  await openShare(anna.page, dossierId);
+  await chooseRecipient(anna.page, "@nep-img");
+  await anna.page.getByTestId("organisation-unverified").waitFor();
   await anna.page.getByLabel("Ik weet dat niemand heeft gecontroleerd dat dit echt nep-img is. Ik wil toch delen.").check();
   await anna.page.getByRole("button", { name: "Delen", exact: true }).click();
   await anna.page.getByText("Gedeeld met @nep-img.").waitFor();
   assert.ok(orgGrantCount(dossierId, "nep-img") > 0);
+
+  // The person compares a third organisation's code with its letter and types it: verified.
+  const letterPrint = organisation("profile-ada", "wmo-test");
+  await chooseRecipient(anna.page, "@wmo-test");
+  await anna.page.getByTestId("organisation-unverified").waitFor();
+  await anna.page.getByLabel("Controlecode op de brief of e-mail van wmo-test").fill(letterPrint.replaceAll(" ", ""));
+  await anna.page.getByRole("button", { name: "Controleren" }).click();
+  await anna.page.getByText("U heeft de controlecode van wmo-test gecontroleerd.").waitFor();
+  await anna.page.getByRole("button", { name: "Delen", exact: true }).click();
+  await anna.page.getByText("Gedeeld met @wmo-test.").waitFor();
+  assert.ok(orgGrantCount(dossierId, "wmo-test") > 0);
 
   // Revoking a person rotates the dossier key; the organisations keep access with the new key.
   await shareInUi(anna.page, dossierId, "piet");

@@ -103,6 +103,7 @@ const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
   contact: "keys",
   verifyContact: "keys",
   organisation: "keys",
+  verifyOrganisation: "keys",
   share: "index",
   access: "index",
   revoke: "index",
@@ -113,7 +114,7 @@ const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
  * The calls about one person: there a contact's keys that are not the ones this browser may
  * trust get the page that explains a changed controlecode and what to do about it.
  */
-const CONTACT_CALLS: ReadonlySet<CallType> = new Set(["contact", "verifyContact", "organisation", "share"]);
+const CONTACT_CALLS: ReadonlySet<CallType> = new Set(["contact", "verifyContact", "organisation", "verifyOrganisation", "share"]);
 
 function toWireError(error: unknown, type?: CallType): WireError {
   if (error instanceof SecurityError && Object.hasOwn(ERRORS, error.name) || error instanceof SecurityError && Object.hasOwn(CLIENT_ERRORS, error.name)) {
@@ -310,6 +311,10 @@ export function createHandler(options: HandlerOptions = {}): Handle {
 
     async organisation(r) {
       return { result: { organisation: await new Sharing(kluis).organisation(stringField(r.name, "name")) } };
+    },
+
+    async verifyOrganisation(r) {
+      return { result: { organisation: await new Sharing(kluis).verifyOrganisation(stringField(r.name, "name"), stringField(r.fingerprint, "fingerprint")) } };
     },
 
     async access(r) {

@@ -310,6 +310,11 @@ export interface Calls {
     request: { name: string };
     result: { organisation: OrganisationInfo };
   };
+  /** Keep an organisation as verified after the person compared its fingerprint (typed). */
+  verifyOrganisation: {
+    request: { name: string; fingerprint: string };
+    result: { organisation: OrganisationInfo };
+  };
   /**
    * Share a dossier (documentId null) or one document with a person or `@organisation`;
    * `expiresAt` Unix seconds, 0 = no end; `allowUnverified`: the person confirmed sharing with an
@@ -408,6 +413,7 @@ export const CALL_TYPES: readonly CallType[] = [
   "contact",
   "verifyContact",
   "organisation",
+  "verifyOrganisation",
   "share",
   "access",
   "revoke",

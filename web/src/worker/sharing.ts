@@ -267,6 +267,25 @@ export class Sharing {
     return { orgId: toHex(org.chain.orgId), name: org.chain.name, fingerprint: org.chain.fingerprint, verifiedBy: org.verifiedBy, firstSeen: org.firstSeen };
   }
 
+  /**
+   * directory.py `verify_org`: the person compared the organisation's fingerprint (say, with a
+   * letter) and typed it; it must be the chain's (else `UnverifiedKeyError`, nothing pinned as
+   * verified), and then this browser keeps the organisation as verified by the person.
+   */
+  async verifyOrganisation(name: string, typed: string): Promise<OrganisationInfo> {
+    const fingerprint = typedFingerprint(typed);
+    const org = await trustedOrganisation(this.kluis, { name });
+    if (fingerprint !== org.chain.fingerprint) {
+      throw new UnverifiedKeyError(`the fingerprint you entered does not match organisation ${name} (${org.chain.fingerprint}); do not trust it`);
+    }
+    const { memory } = this.kluis.session();
+    const orgId = toHex(org.chain.orgId);
+    const pin = await memory.organisationPin(orgId);
+    if (pin === null) throw new MalformedError("organisation pin missing after verification"); // trustedOrganisation just wrote it
+    await memory.saveOrganisationPin(orgId, { ...pin, verified: true });
+    return { orgId, name: org.chain.name, fingerprint: org.chain.fingerprint, verifiedBy: "you", firstSeen: false };
+  }
+
   /** A name for a grant's recipient: a person through section 3, else an organisation through 13.1. */
   private async recipientName(userId: string): Promise<{ name: string; verified: boolean; person: boolean }> {
     try {

@@ -94,6 +94,44 @@ function OrganisationState({ org }: { org: OrganisationInfo }) {
   );
 }
 
+/** The organisation's fingerprint compared with one on a letter, typed: then verified on this device. */
+function VerifyOrganisation({ org, onVerified }: { org: OrganisationInfo; onVerified: (o: OrganisationInfo) => void }) {
+  const app = useApp();
+  const { m } = app;
+  const verify = useTask();
+  const [typed, setTyped] = useState("");
+  const [typedError, setTypedError] = useState<string | null>(null);
+  const submit = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    if (!/^[0-9]{60}$/.test(typed.replace(/\s+/g, ""))) {
+      setTypedError(m.t("contacts.typeWrong"));
+      globalThis.document.getElementById("org-code")?.focus();
+      return;
+    }
+    setTypedError(null);
+    const r = await verify.run(() => app.vault.call({ type: "verifyOrganisation", name: org.name, fingerprint: typed }));
+    if (r) onVerified(r.organisation);
+  };
+  return (
+    <form onSubmit={submit} class="kluis-form" noValidate>
+      <h2 class="utrecht-heading-2">{m.t("share.orgVerifyTitle", { name: org.name })}</h2>
+      {verify.error ? <Alert type="error">{verify.error}</Alert> : null}
+      <Field
+        id="org-code"
+        label={m.t("share.orgVerifyCode", { name: org.name })}
+        description={m.t("contacts.typeHint")}
+        error={typedError}
+        input={{ type: "text", inputMode: "numeric", autocomplete: "off", value: typed, onInput: (e) => setTyped(e.currentTarget.value) }}
+      />
+      <div class="utrecht-button-group">
+        <button type="submit" class="utrecht-button utrecht-button--secondary-action" disabled={verify.busy}>
+          {m.t("contacts.check")}
+        </button>
+      </div>
+    </form>
+  );
+}
+
 function AccessList({ dossierId, rows, onRevoked }: { dossierId: string; rows: AccessRow[]; onRevoked: (name: string, epoch: number) => void }) {
   const app = useApp();
   const { m } = app;
@@ -310,77 +348,80 @@ export function ShareScreen({ dossierId, documentId }: { dossierId: string; docu
           </div>
         </>
       ) : (
-        <form onSubmit={submit} class="kluis-form" noValidate data-testid="share-form">
-          <h2 class="utrecht-heading-2">{m.t("share.recipient", { name: contact.username })}</h2>
-          {org !== null ? (
-            <OrganisationState org={org} />
-          ) : (
-            <Alert type={contact.state === "verified" ? "ok" : "warning"}>
-              {contact.state === "verified"
-                ? m.t("share.stateVerified", { name: contact.username })
-                : contact.state === "new"
-                  ? m.t("share.stateNew", { name: contact.username })
-                  : m.t("share.stateUnverified", { name: contact.username })}
-            </Alert>
-          )}
-          <p class="utrecht-paragraph">{m.t("contacts.code", { name: contact.username })}</p>
-          <CodeGroups code={contact.fingerprint} />
-          {org !== null && org.verifiedBy === null ? (
-            <div class={`utrecht-form-field utrecht-form-field--checkbox${anywayError ? " utrecht-form-field--invalid" : ""}`}>
-              {anywayError ? (
-                <div class="utrecht-form-field-error-message" id="share-anyway-error">
-                  {anywayError}
-                </div>
-              ) : null}
-              <label class="kluis-radio" for="share-anyway">
-                <input
-                  type="checkbox"
-                  id="share-anyway"
-                  checked={anyway}
-                  aria-describedby={anywayError ? "share-anyway-error" : undefined}
-                  aria-invalid={anywayError ? "true" : undefined}
-                  onChange={(e) => setAnyway(e.currentTarget.checked)}
-                />{" "}
-                {m.t("share.orgAnyway", { name: org.name })}
-              </label>
+        <>
+          <form onSubmit={submit} class="kluis-form" noValidate data-testid="share-form">
+            <h2 class="utrecht-heading-2">{m.t("share.recipient", { name: contact.username })}</h2>
+            {org !== null ? (
+              <OrganisationState org={org} />
+            ) : (
+              <Alert type={contact.state === "verified" ? "ok" : "warning"}>
+                {contact.state === "verified"
+                  ? m.t("share.stateVerified", { name: contact.username })
+                  : contact.state === "new"
+                    ? m.t("share.stateNew", { name: contact.username })
+                    : m.t("share.stateUnverified", { name: contact.username })}
+              </Alert>
+            )}
+            <p class="utrecht-paragraph">{m.t("contacts.code", { name: contact.username })}</p>
+            <CodeGroups code={contact.fingerprint} />
+            {org !== null && org.verifiedBy === null ? (
+              <div class={`utrecht-form-field utrecht-form-field--checkbox${anywayError ? " utrecht-form-field--invalid" : ""}`}>
+                {anywayError ? (
+                  <div class="utrecht-form-field-error-message" id="share-anyway-error">
+                    {anywayError}
+                  </div>
+                ) : null}
+                <label class="kluis-radio" for="share-anyway">
+                  <input
+                    type="checkbox"
+                    id="share-anyway"
+                    checked={anyway}
+                    aria-describedby={anywayError ? "share-anyway-error" : undefined}
+                    aria-invalid={anywayError ? "true" : undefined}
+                    onChange={(e) => setAnyway(e.currentTarget.checked)}
+                  />{" "}
+                  {m.t("share.orgAnyway", { name: org.name })}
+                </label>
+              </div>
+            ) : null}
+            {org === null && contact.state !== "verified" ? (
+              <p class="utrecht-paragraph">
+                <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "contacts", username: contact.username })}>
+                  {m.t("share.toContact")}
+                </a>
+              </p>
+            ) : null}
+            {share.error ? <Alert type="error">{share.error}</Alert> : null}
+            {documentId === null ? (
+              <fieldset class="utrecht-form-fieldset kluis-fieldset">
+                <legend class="utrecht-form-fieldset__legend">{m.t("share.rights")}</legend>
+                <label class="kluis-radio">
+                  <input type="radio" name="rights" value="read" checked={!write} onChange={() => setWrite(false)} /> {m.t("share.read")}
+                </label>
+                <label class="kluis-radio">
+                  <input type="radio" name="rights" value="write" checked={write} onChange={() => setWrite(true)} /> {m.t("share.write")}
+                </label>
+              </fieldset>
+            ) : null}
+            <Field
+              id="share-until"
+              label={m.t("share.until")}
+              description={m.t("share.untilHint")}
+              error={untilError}
+              input={{ type: "date", value: until, onInput: (e) => setUntil(e.currentTarget.value) }}
+            />
+            {share.busy ? <ProgressNote progress={null} fallback={m.t("share.busy")} /> : null}
+            <div class="utrecht-button-group">
+              <button type="submit" class="utrecht-button utrecht-button--primary-action" disabled={share.busy}>
+                {m.t("share.submit")}
+              </button>
+              <Button kind="secondary" onClick={() => { setContact(null); setOrg(null); }} disabled={share.busy}>
+                {m.t("share.other")}
+              </Button>
             </div>
-          ) : null}
-          {org === null && contact.state !== "verified" ? (
-            <p class="utrecht-paragraph">
-              <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "contacts", username: contact.username })}>
-                {m.t("share.toContact")}
-              </a>
-            </p>
-          ) : null}
-          {share.error ? <Alert type="error">{share.error}</Alert> : null}
-          {documentId === null ? (
-            <fieldset class="utrecht-form-fieldset kluis-fieldset">
-              <legend class="utrecht-form-fieldset__legend">{m.t("share.rights")}</legend>
-              <label class="kluis-radio">
-                <input type="radio" name="rights" value="read" checked={!write} onChange={() => setWrite(false)} /> {m.t("share.read")}
-              </label>
-              <label class="kluis-radio">
-                <input type="radio" name="rights" value="write" checked={write} onChange={() => setWrite(true)} /> {m.t("share.write")}
-              </label>
-            </fieldset>
-          ) : null}
-          <Field
-            id="share-until"
-            label={m.t("share.until")}
-            description={m.t("share.untilHint")}
-            error={untilError}
-            input={{ type: "date", value: until, onInput: (e) => setUntil(e.currentTarget.value) }}
-          />
-          {share.busy ? <ProgressNote progress={null} fallback={m.t("share.busy")} /> : null}
-          <div class="utrecht-button-group">
-            <button type="submit" class="utrecht-button utrecht-button--primary-action" disabled={share.busy}>
-              {m.t("share.submit")}
-            </button>
-            <Button kind="secondary" onClick={() => { setContact(null); setOrg(null); }} disabled={share.busy}>
-              {m.t("share.other")}
-            </Button>
-          </div>
-        </form>
+          </form>
+          {org !== null && org.verifiedBy === null ? <VerifyOrganisation org={org} onVerified={setOrg} /> : null}
+        </>
       )}
       <h2 class="utrecht-heading-2">{m.t("share.access")}</h2>
       {load.error ? <Alert type="error">{load.error}</Alert> : null}
