@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,24 +42,25 @@ export class KluisServer {
   static async start(env: Record<string, string> = {}): Promise<KluisServer> {
     const root = mkdtempSync(join(tmpdir(), "kluis-e2e-"));
     const dataDir = join(root, "data");
+    // Its output goes to a file, not a pipe: while a test runs `kluis` synchronously (cli(),
+    // spawnSync) nothing here drains a pipe, and a full one would stall the server mid-request.
+    const log = join(root, "server.log");
+    const out = openSync(log, "w");
     const child = spawn(KLUIS, ["server", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir], {
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", out, out],
       env: { ...process.env, PYTHONUNBUFFERED: "1", ...env },
     });
-    let output = "";
+    closeSync(out);
     const url = await new Promise<string>((resolveUrl, reject) => {
-      const seen = (chunk: Buffer): void => {
-        output += chunk.toString();
+      const look = (): void => {
+        const output = readFileSync(log, "utf8");
         const m = output.match(/Kluis server listening on (http:\/\/\S+)/);
         if (m) resolveUrl(m[1] as string);
+        else if (child.exitCode !== null) reject(new Error(`kluis server exited with ${child.exitCode}:\n${output}`));
+        else setTimeout(look, 50);
       };
-      child.stdout?.on("data", seen);
-      child.stderr?.on("data", seen);
-      child.on("exit", (code) => reject(new Error(`kluis server exited with ${code}:\n${output}`)));
+      look();
     });
-    // Keep draining its output so the pipe never fills.
-    child.stdout?.on("data", () => undefined);
-    child.stderr?.on("data", () => undefined);
     return new KluisServer(url, dataDir, root, child);
   }
 

@@ -11,7 +11,7 @@ import { after, before, test } from "node:test";
 
 import type { Browser } from "playwright-core";
 
-import { addFileInUi, createDossierInUi, device, KluisServer, launch, loginInUi, registerInUi, screenshot, type Device } from "./harness.js";
+import { addFileInUi, createDossierInUi, device, expectAccessible, KluisServer, launch, loginInUi, registerInUi, screenshot, type Device } from "./harness.js";
 
 const INSPECTION = "%PDF-1.4\n% Inspectierapport, opname 12 november: scheur in de achtergevel.\n".repeat(40);
 const DRAWING = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7 + 3) % 251));
@@ -95,4 +95,43 @@ test("a document added in the browser opens with kluis get, one added with kluis
   const [opened] = await Promise.all([contractor.page.waitForEvent("download"), contractor.page.getByRole("button", { name: "inspectierapport.pdf downloaden" }).click()]);
   assert.equal(readFileSync((await opened.path()) as string, "utf8"), INSPECTION);
   assert.deepEqual(contractor.problems, []);
+});
+
+test("a dossier of many documents shows them a page at a time, with a count, a 'more' button and a search", async () => {
+  const carla = await device(browser, server);
+  const { page } = carla;
+  await registerInUi(page, "carla");
+  await createDossierInUi(page, "Fotoboek Molenweg 7");
+  const run = (args: string[]): string => {
+    const r = server.cli("profile-carla", args);
+    assert.equal(r.status, 0, `kluis ${args.slice(0, 2).join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  };
+  run(["login", "carla"]);
+  const [boek] = JSON.parse(run(["dossier", "list", "--json"])) as { id: string; title: string }[];
+  assert.equal(boek?.title, "Fotoboek Molenweg 7");
+  const names = Array.from({ length: 130 }, (_, i) => `foto-${String(i).padStart(3, "0")}.jpg`);
+  run(["add", boek.id, ...names.map((name, i) => server.file(name, `foto ${i} van de scheur\n`))]);
+
+  await page.reload();
+  await loginInUi(page, "carla");
+  await page.getByRole("link", { name: "Fotoboek Molenweg 7" }).click();
+  const rows = page.locator("[data-testid=documents] tbody tr");
+  await page.getByText("100 van de 130 documenten staan hier.").waitFor();
+  assert.equal(await rows.count(), 100);
+  await page.getByRole("button", { name: "Meer documenten tonen" }).click();
+  await page.getByText("130 van de 130 documenten staan hier.").waitFor();
+  assert.equal(await rows.count(), 130);
+  assert.equal(await page.getByRole("button", { name: "Meer documenten tonen" }).count(), 0, "nothing more to show");
+
+  const search = page.getByLabel("Zoeken in dit dossier (naam of titel)");
+  await search.fill("FOTO-12");
+  await page.locator('tr[data-document="foto-129.jpg"]').waitFor();
+  assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-document"))), names.filter((n) => n.startsWith("foto-12")));
+  await expectAccessible(page, "dossier-zoeken");
+  await search.fill("dakgoot");
+  await page.getByText("Geen document gevonden met ‘dakgoot’.").waitFor();
+  assert.equal(await rows.count(), 0);
+  await screenshot(page, "32-dossier-zoeken-geen-resultaat");
+  assert.deepEqual(carla.problems, []);
 });

@@ -14,6 +14,8 @@ import { LoginScreen, RecoveryScreen, RegisterScreen } from "./app/screens/accou
 import { DossierScreen } from "./app/screens/dossier.js";
 import { DossiersScreen } from "./app/screens/dossiers.js";
 import { LogScreen, VersionsScreen } from "./app/screens/log.js";
+import { ConversationScreen, GroupScreen } from "./app/screens/groups/home.js";
+import { GroupsScreen, InboxScreen } from "./app/screens/groups/list.js";
 import { ChangePassphraseScreen, RecoverAccountScreen } from "./app/screens/passphrase.js";
 import { SecurityScreen } from "./app/screens/security.js";
 import { ContactsScreen } from "./app/screens/contacts.js";
@@ -146,6 +148,19 @@ function Shell({ vault }: { vault: VaultClient }) {
       case "contacts":
         screen = <ContactsScreen username={route.username} />;
         break;
+      // village groups and personal messages
+      case "groups":
+        screen = <GroupsScreen />;
+        break;
+      case "group":
+        screen = <GroupScreen groupId={route.groupId} tab={route.tab} />;
+        break;
+      case "inbox":
+        screen = <InboxScreen />;
+        break;
+      case "conversation":
+        screen = <ConversationScreen groupId={route.groupId} />;
+        break;
       default:
         screen = <DossiersScreen />;
     }
@@ -180,6 +195,12 @@ function Shell({ vault }: { vault: VaultClient }) {
                 </a>
                 <a class="utrecht-link utrecht-link--html-a" href="#/contacten">
                   {m.t("nav.contacts")}
+                </a>
+                <a class="utrecht-link utrecht-link--html-a" href="#/groepen">
+                  {m.t("group.nav")}
+                </a>
+                <a class="utrecht-link utrecht-link--html-a" href="#/berichten">
+                  {m.t("messages.nav")}
                 </a>
               </>
             ) : null}

@@ -9,7 +9,9 @@ import { test } from "node:test";
 
 import { Messages, storedLang } from "../src/app/i18n.js";
 import { hrefOf, parseRoute, type Route } from "../src/app/router.js";
+import { matching } from "../src/app/screens/dossier.js";
 import { logSentence } from "../src/app/screens/log.js";
+import type { DocumentSummary } from "../src/worker/protocol.js";
 import en from "../src/i18n/en.json";
 import nl from "../src/i18n/nl.json";
 
@@ -74,4 +76,14 @@ test("the router maps every Dutch path both ways; anything else is the dossier l
   assert.equal(hrefOf({ name: "register" }), "#/account-aanmaken");
   assert.deepEqual(parseRoute("#/dossiers/not-an-id"), { name: "dossiers" });
   assert.deepEqual(parseRoute(""), { name: "dossiers" });
+});
+
+test("a dossier's search finds a document by name or title, case and accents aside, and keeps the order", () => {
+  const doc = (name: string, title: string) => ({ name, title }) as DocumentSummary;
+  const all = [doc("scheur-gevel.jpg", "Scheur boven de voordeur"), doc("rapport.pdf", "Schaderapport Café Loppersum"), doc("offerte.pdf", "")];
+  assert.deepEqual(matching(all, "  ").map((d) => d.name), ["scheur-gevel.jpg", "rapport.pdf", "offerte.pdf"]);
+  assert.deepEqual(matching(all, "SCHEUR").map((d) => d.name), ["scheur-gevel.jpg"]);
+  assert.deepEqual(matching(all, "cafe").map((d) => d.name), ["rapport.pdf"]);
+  assert.deepEqual(matching(all, "pdf").map((d) => d.name), ["rapport.pdf", "offerte.pdf"]);
+  assert.deepEqual(matching(all, "dak"), []);
 });

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { commonPasswords } from "./helpers.js";
 
-import { ready, randomBytes } from "../src/vault/crypto.js";
+import { argon2id, ready, randomBytes, warmArgon2id } from "../src/vault/crypto.js";
 import { DowngradeError, KeyMismatchError, WeakPassphrase, WrongPassphrase } from "../src/vault/errors.js";
 import { privateIdentityFromKeys } from "../src/vault/keys.js";
 import { b64 } from "../src/worker/api.js";
@@ -116,4 +116,13 @@ test("a weak passphrase is refused by the worker before anything is derived or s
     await assert.rejects(kluis.register("anna", weak, () => undefined), WeakPassphrase);
     assert.deepEqual(seen, [], weak);
   }
+});
+
+test("warming Argon2id (done while the passphrase is typed) changes no derivation that follows", async () => {
+  const password = new TextEncoder().encode("Schade aan de Hoofdstraat 12");
+  const salt = new Uint8Array(16).fill(9);
+  const before = argon2id(password, salt, 1, 8192);
+  warmArgon2id(16384);
+  assert.deepEqual(argon2id(password, salt, 1, 8192), before);
+  assert.notDeepEqual(argon2id(password, salt, 2, 8192), before);
 });

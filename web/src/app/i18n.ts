@@ -77,6 +77,11 @@ export class Messages {
     return new Intl.DateTimeFormat(this.locale, { hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(unixSeconds * 1000));
   }
 
+  /** "10.000": a count, grouped as the language writes it. */
+  count(n: number): string {
+    return this.number.format(n);
+  }
+
   /** "1,2 MB": decimal units, as a resident's computer shows them. */
   size(bytes: number): string {
     if (bytes < 1000) return this.t("size.bytes", { n: this.number.format(bytes) });

@@ -17,7 +17,16 @@ export type Route =
   // -- sharing and contacts (screens/share.tsx, shared.tsx, contacts.tsx)
   | { name: "share"; dossierId: string; documentId: string | null }
   | { name: "shared" }
-  | { name: "contacts"; username: string | null };
+  | { name: "contacts"; username: string | null }
+  // village groups and personal messages (screens/groups/)
+  | { name: "groups" }
+  | { name: "group"; groupId: string; tab: GroupTab }
+  | { name: "inbox" }
+  | { name: "conversation"; groupId: string };
+
+/** A group home's tabs, by their Dutch path. */
+export const GROUP_TABS = { nieuws: "news", chat: "chat", agenda: "agenda", leden: "members" } as const;
+export type GroupTab = (typeof GROUP_TABS)[keyof typeof GROUP_TABS];
 
 const ID = "([0-9a-f]{32})";
 
@@ -39,6 +48,13 @@ export function parseRoute(hash: string): Route {
   if (path === "/gedeeld-met-mij") return { name: "shared" };
   if (path === "/contacten") return { name: "contacts", username: null };
   if ((m = path.match(/^\/contacten\/([a-z0-9][a-z0-9._-]{0,63})$/))) return { name: "contacts", username: m[1] as string };
+  // village groups and personal messages
+  if (path === "/groepen") return { name: "groups" };
+  if ((m = path.match(new RegExp(`^/groepen/${ID}(?:/(nieuws|chat|agenda|leden))?$`)))) {
+    return { name: "group", groupId: m[1] as string, tab: GROUP_TABS[(m[2] ?? "nieuws") as keyof typeof GROUP_TABS] };
+  }
+  if (path === "/berichten") return { name: "inbox" };
+  if ((m = path.match(new RegExp(`^/berichten/${ID}$`)))) return { name: "conversation", groupId: m[1] as string };
   return { name: "dossiers" };
 }
 
@@ -67,6 +83,16 @@ export function hrefOf(route: Route): string {
       return "#/gedeeld-met-mij";
     case "contacts":
       return route.username === null ? "#/contacten" : `#/contacten/${route.username}`;
+    case "groups":
+      return "#/groepen";
+    case "group": {
+      const tab = Object.entries(GROUP_TABS).find(([, t]) => t === route.tab)?.[0] ?? "nieuws";
+      return `#/groepen/${route.groupId}/${tab}`;
+    }
+    case "inbox":
+      return "#/berichten";
+    case "conversation":
+      return `#/berichten/${route.groupId}`;
   }
 }
 

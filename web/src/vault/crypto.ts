@@ -76,10 +76,18 @@ export class Blake3 {
   }
 }
 
+/**
+ * One hasher for every one-shot hash: creating one instantiates WebAssembly (about 0.3 ms in
+ * Node, more in a busy browser), which dominated verifying a long message chain. Safe to share:
+ * init, update and digest run without an await between them.
+ */
+let oneShot: Promise<IHasher> | null = null;
+
 export async function blake3(data: Uint8Array): Promise<Bytes> {
-  const hasher = await Blake3.create();
+  const hasher = await (oneShot ??= createBLAKE3(256));
+  hasher.init();
   hasher.update(data);
-  return hasher.digest();
+  return copy(hasher.digest("binary"));
 }
 
 // -- key derivation --------------------------------------------------------------------------
@@ -130,6 +138,17 @@ export function argon2id(
   return copy(
     s.crypto_pwhash(length, password, salt, iterations, memoryKib * 1024, s.crypto_pwhash_ALG_ARGON2ID13),
   );
+}
+
+/**
+ * Grow libsodium's heap to what Argon2id at `memoryKib` needs, with one pass of it. The first
+ * derivation in a fresh worker otherwise spends a large part of its time growing the WebAssembly
+ * memory; the worker does this while the person types the passphrase, so logging in does not.
+ * The result is thrown away.
+ */
+export function warmArgon2id(memoryKib: number): void {
+  const s = na();
+  s.crypto_pwhash(16, new Uint8Array(1), new Uint8Array(s.crypto_pwhash_SALTBYTES), 1, memoryKib * 1024, s.crypto_pwhash_ALG_ARGON2ID13);
 }
 
 // -- AEADs -------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  */
 
 import { ascii, concat, equal, isZero, Reader, u32, u64, u8, vbytes, type Bytes } from "./bytes.js";
-import { blake3, boxSeal, boxSealOpen, sha512 } from "./crypto.js";
+import { blake3, boxSeal, boxSealOpen, randomBytes, sha512 } from "./crypto.js";
 import { IntegrityError, KeyMismatchError, MalformedError, RollbackError, SecurityError, SignatureError } from "./errors.js";
 import { decodeGrant, type Grant } from "./grant.js";
 import {
@@ -452,4 +452,31 @@ export function checkRewrapBytes(rewrap: Uint8Array, original: Uint8Array, orgId
   const o = decodeGrant(original);
   checkRewrap(r, o, orgId);
   return { rewrap: r, original: o };
+}
+
+// -- writing a chain ---------------------------------------------------------------------------
+
+/** Fresh keys for an organisation's epoch (its identity record: user_id = org id, key_version = epoch). */
+export function newEpochKeys(orgId: Uint8Array, name: string, epoch: number): Promise<PrivateIdentity> {
+  return privateIdentityFromKeys(orgId, name, epoch, randomBytes(PRIVATE_KEYS_SIZE));
+}
+
+/**
+ * Write the OrgKeys record of `org`'s epoch (14.1): signed by `author`, and, after epoch 1, by
+ * `previous` (the epoch before, whose keys the author holds) as its successor.
+ */
+export function sealOrgKeys(author: PrivateIdentity, org: PrivateIdentity, kind: number, previous: PrivateIdentity | null, createdAt: bigint): Bytes {
+  if ((org.public.keyVersion === 1) !== (previous === null)) throw new RangeError("organisation keys: epoch 1 has no previous epoch, every later one has");
+  const body = concat(
+    ascii(KEYS_MAGIC),
+    Uint8Array.of(1),
+    u8(kind),
+    vbytes(org.public.encoded),
+    previous === null ? new Uint8Array(32) : previous.public.keyId,
+    author.public.userId,
+    author.public.keyId,
+    u64(createdAt),
+  );
+  const signed = concat(body, signWithLabel(author.signingSecretKey, ORGANISATION_KEYS_SIGNATURE, body));
+  return previous === null ? signed : concat(signed, signWithLabel(previous.signingSecretKey, ORGANISATION_SUCCESSION_SIGNATURE, signed));
 }

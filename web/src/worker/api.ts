@@ -154,9 +154,12 @@ export class Api {
     }
   }
 
-  /** GET a payload piece by piece as it arrives; `limit` bytes at most (more is malformed). */
-  async *downloadPieces(path: string, limit: number): AsyncGenerator<Uint8Array<ArrayBuffer>> {
-    const response = await this.send("GET", path, { headers: this.headers() });
+  /**
+   * GET a payload piece by piece as it arrives; `limit` bytes at most (more is malformed).
+   * `signal` ends it early (a live stream of group events, groups.ts).
+   */
+  async *downloadPieces(path: string, limit: number, signal?: AbortSignal): AsyncGenerator<Uint8Array<ArrayBuffer>> {
+    const response = await this.send("GET", path, signal === undefined ? { headers: this.headers() } : { headers: this.headers(), signal });
     if (!response.ok) throw problem(response.status, await response.text());
     if (response.body === null) {
       const whole = new Uint8Array(await response.arrayBuffer());

@@ -5,7 +5,7 @@
 
 import { bundleKdfParams, openBundle, PURPOSE_PASSPHRASE } from "../vault/bundle.js";
 import { copy, toHex, type Bytes } from "../vault/bytes.js";
-import { blake3, randomBytes, ready, sha256, sodiumVersion } from "../vault/crypto.js";
+import { blake3, randomBytes, ready, sha256, sodiumVersion, warmArgon2id } from "../vault/crypto.js";
 import {
   DowngradeError,
   ERRORS,
@@ -19,12 +19,13 @@ import {
   WrongPassphrase,
   type ErrorName,
 } from "../vault/errors.js";
-import { checkKdfParams, decodeKdfParams, kdfParamsEqual, passphraseKeys, type KdfParams } from "../vault/kdf.js";
+import { checkKdfParams, decodeKdfParams, DEFAULT_MEMORY_KIB, kdfParamsEqual, passphraseKeys, type KdfParams } from "../vault/kdf.js";
 import { decodeIdentity, type PrivateIdentity } from "../vault/keys.js";
 import type { CommonPasswords } from "../vault/passphrase.js";
 import { ageFileKey, decryptPayload, encryptPayload, type PayloadDigest } from "../vault/payload.js";
 import type { Transport } from "./api.js";
 import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, WithheldDocumentError, WithheldKeyError, type ClientErrorName } from "./errors.js";
+import { Groups } from "./groups.js";
 import { Kluis, type ProgressFn } from "./kluis.js";
 import type { CallType, Calls, DigestInfo, Request, Response, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
@@ -108,6 +109,14 @@ const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
   access: "index",
   revoke: "index",
   sharedWithMe: "keys",
+  groups: "messages",
+  group: "messages",
+  createGroup: "messages",
+  startConversation: "messages",
+  addGroupMember: "messages",
+  removeGroupMember: "messages",
+  sendGroupMessage: "messages",
+  groupWait: "messages",
 };
 
 /**
@@ -140,6 +149,8 @@ export interface HandlerOptions {
   transport?: Transport;
   /** The passphrase rule's list (the browser fetches its own copy; the Node tests read the file). */
   commonPasswords?: () => Promise<CommonPasswords>;
+  /** After `init`, grow the heap for the login's Argon2id (the Web Worker does; tests need not). */
+  warmKdf?: boolean;
 }
 
 export type Handle = (request: Request, progress?: ProgressFn) => Promise<Handled>;
@@ -149,6 +160,8 @@ export function createHandler(options: HandlerOptions = {}): Handle {
   const session: Session = { pending: null, me: null, fileKeys: new Map() };
   const base = options.base ?? (typeof location === "undefined" ? "" : location.origin);
   let kluis = new Kluis(options.store ?? defaultStore(), base, options.transport, options.commonPasswords);
+  let village: Groups | null = null;
+  const villageOf = (): Groups => (village ??= new Groups(kluis));
   let server = base;
   let used = false; // a call other than init ran: the server can no longer change
   let report: ProgressFn = () => undefined;
@@ -168,6 +181,7 @@ export function createHandler(options: HandlerOptions = {}): Handle {
           if (used) throw new ProtocolError("ProtocolError", "init: the server is chosen before any other call");
           // What this device remembers (pins, the KDF floor, ...) is kept per server.
           kluis = new Kluis(options.store ?? defaultStore(origin), origin, options.transport, options.commonPasswords);
+          village = null;
           server = origin;
         }
       }
@@ -177,6 +191,8 @@ export function createHandler(options: HandlerOptions = {}): Handle {
         [toHex(await sha256(new Uint8Array(0))), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],
       ];
       if (checks.some(([got, want]) => got !== want)) throw new Error("a hash function gave a wrong answer");
+      // After this answer, while the login form is filled in: the first Argon2id needs the heap.
+      if (options.warmKdf === true) setTimeout(() => warmArgon2id(DEFAULT_MEMORY_KIB), 0);
       return { result: { sodiumVersion: sodiumVersion() } };
     },
 
@@ -331,6 +347,7 @@ export function createHandler(options: HandlerOptions = {}): Handle {
     },
 
     async logout() {
+      village?.wipe();
       await kluis.logout();
       for (const key of session.fileKeys.values()) key.fill(0);
       session.fileKeys.clear();
@@ -339,6 +356,44 @@ export function createHandler(options: HandlerOptions = {}): Handle {
       session.pending = null;
       session.me = null;
       return { result: {} };
+    },
+
+    // -- village groups and conversations (groups.ts) --
+    async groups() {
+      return { result: { groups: await villageOf().list() } };
+    },
+
+    async group(r) {
+      return { result: { group: await villageOf().view(stringField(r.groupId, "groupId")) } };
+    },
+
+    async createGroup(r) {
+      return { result: { groupId: await villageOf().create(stringField(r.name, "name")) } };
+    },
+
+    async startConversation(r) {
+      return { result: { groupId: await villageOf().startConversation(stringField(r.username, "username")) } };
+    },
+
+    async addGroupMember(r) {
+      if (r.role !== "admin" && r.role !== "editor" && r.role !== "member") throw new ProtocolError("ProtocolError", "role must be admin, editor or member");
+      await villageOf().addMember(stringField(r.groupId, "groupId"), stringField(r.username, "username"), r.role);
+      return { result: {} };
+    },
+
+    async removeGroupMember(r) {
+      await villageOf().removeMember(stringField(r.groupId, "groupId"), stringField(r.userId, "userId"));
+      return { result: {} };
+    },
+
+    async sendGroupMessage(r) {
+      await villageOf().send(r.message);
+      return { result: {} };
+    },
+
+    async groupWait(r) {
+      if (!Number.isSafeInteger(r.after) || r.after < 0) throw new ProtocolError("ProtocolError", "after must be a whole number from 0");
+      return { result: await villageOf().wait(stringField(r.groupId, "groupId"), r.after) };
     },
   };
 
@@ -349,7 +404,9 @@ export function createHandler(options: HandlerOptions = {}): Handle {
     }
     const known = type as CallType;
     if (known !== "init") used = true;
-    report = progress ?? (() => undefined);
+    // groupWait runs beside the queued calls (worker.ts) and reports nothing: it leaves their reporter alone.
+    const reports = known !== "groupWait";
+    if (reports) report = progress ?? (() => undefined);
     try {
       await ready();
       const call = calls[known] as (r: Request) => Promise<{ result: unknown; transfer?: ArrayBuffer[] }>;
@@ -358,7 +415,7 @@ export function createHandler(options: HandlerOptions = {}): Handle {
     } catch (error) {
       return { response: { type: known, ok: false, error: toWireError(error, known) }, transfer: [] };
     } finally {
-      report = () => undefined;
+      if (reports) report = () => undefined;
     }
   };
 }

@@ -27,6 +27,7 @@ import { parseRecoveryCode, recoveryKeys, recoveryWords } from "../vault/recover
 import { Api, b64, unb64, type Transport } from "./api.js";
 import { loadCommonPasswords, requireStrongPassphrase, type CommonPasswords } from "../vault/passphrase.js";
 import { ClientError, TamperedLogError, TooLarge, UnconfirmedVersionError, UnverifiedKeyError, WithheldDocumentError } from "./errors.js";
+import { WriteBatch } from "./writebatch.js";
 import { MAX_FILE_BYTES, type SaveTarget, type DocumentSummary, type DossierSummary, type LogLine, type PublicIdentityInfo, type Role, type TransferProgress, type VersionSummary } from "./protocol.js";
 import { AccountMemory, kdfFloor, raiseKdfFloor, type TrustStore } from "./store.js";
 
@@ -179,6 +180,7 @@ export class Kluis {
   partPolicy: PartPolicy = DEFAULT_PART_POLICY;
 
   // -- the session ----------------------------------------------------------------------------
+  /** The logged-in keys and this device's memory (groups.ts works in the same session). */
   session(): { me: PrivateIdentity; memory: AccountMemory } {
     if (this.me === null || this.memory === null) throw new ClientError("log in first");
     return { me: this.me, memory: this.memory };
@@ -1148,14 +1150,16 @@ export class Kluis {
     const writable = await target.createWritable({ keepExistingData: false });
     try {
       const decryptor = await PayloadDecryptor.create(await ageFileKey(opened.fileKey));
+      const batch = new WriteBatch(writable);
       let done = 0;
       for await (const piece of this.api.downloadPieces(path, total)) {
-        for (const plaintext of await decryptor.push(piece)) await writable.write(plaintext);
+        for (const plaintext of await decryptor.push(piece)) await batch.write(plaintext);
         done += piece.length;
         progress({ phase: "download", done, total, file: opened.metadata.name });
       }
       const end = await decryptor.finish();
-      for (const plaintext of end.chunks) await writable.write(plaintext);
+      for (const plaintext of end.chunks) await batch.write(plaintext);
+      await batch.flush();
       checkPayloadDigest(opened, end.digest); // step 8: before the file is put in place
       await writable.close();
     } catch (error) {

@@ -194,6 +194,96 @@ export interface TransferProgress {
   count?: number;
 }
 
+// -- village groups and conversations (format section 19; worker/groups.ts) -----------------------
+
+export type GroupRole = "admin" | "editor" | "member";
+
+/** A group or conversation this account is in, verified, with its unread count. */
+export interface GroupSummary {
+  groupId: string;
+  name: string;
+  kind: "group" | "conversation";
+  /** The other member of a conversation. */
+  withUser: string | null;
+  /** Messages of others this browser has not shown yet. */
+  unread: number;
+}
+
+export interface GroupMemberInfo {
+  userId: string;
+  username: string;
+  role: GroupRole;
+  /** The controlecode was compared out of band (or it is this account). */
+  verified: boolean;
+  me: boolean;
+}
+
+/** What every verified message shown carries: its hash, its signer (a verified identity), when. */
+interface MessageBase {
+  hash: string;
+  sender: string;
+  senderId: string;
+  mine: boolean;
+  /** The sender's clock, Unix seconds. */
+  sentAt: number;
+}
+
+export interface ChatLine extends MessageBase {
+  /** 2 announcement, 3 chat, 4 personal. */
+  kind: number;
+  text: string;
+}
+
+export interface PostInfo extends MessageBase {
+  /** The hash of the post's first revision. */
+  first: string;
+  title: string;
+  /** Markdown, rendered by the page without HTML and without remote images. */
+  markdown: string;
+  public: boolean;
+  edited: boolean;
+  deleted: boolean;
+}
+
+export interface EventInfo extends MessageBase {
+  title: string;
+  startsAt: number;
+  endsAt: number;
+  location: string;
+  description: string;
+  /** The event as an RFC 5545 calendar (format 19.5, vault/ics.ts). */
+  ics: string;
+  replies: { yes: string[]; no: string[]; maybe: string[] };
+  /** 1 yes, 2 no, 3 maybe. */
+  myAnswer: number | null;
+}
+
+export interface GroupView {
+  groupId: string;
+  name: string;
+  kind: "group" | "conversation";
+  fingerprint: string;
+  epoch: number;
+  myRole: GroupRole | null;
+  members: GroupMemberInfo[];
+  chat: ChatLine[];
+  /** Newest first. */
+  posts: PostInfo[];
+  /** By start time. */
+  events: EventInfo[];
+  /** Messages that verified but that this account has no key for (written before it joined). */
+  unreadable: number;
+  /** How many messages verified: the position the live stream counts from. */
+  position: number;
+}
+
+export type SendGroupMessage = { groupId: string } & (
+  | { what: "chat"; text: string }
+  | { what: "post"; title: string; markdown: string; public: boolean }
+  | { what: "event"; title: string; startsAt: number; endsAt: number; location: string; description: string }
+  | { what: "reply"; eventHash: string; answer: 1 | 2 | 3 }
+);
+
 /** Each call: what the page sends and what the worker answers. */
 export interface Calls {
   /**
@@ -344,6 +434,47 @@ export interface Calls {
     request: Record<never, never>;
     result: Record<never, never>;
   };
+  // -- village groups and conversations (worker/groups.ts) --
+  /** My groups and conversations, each verified (chain, roster, messages), with unread counts. */
+  groups: {
+    request: Record<never, never>;
+    result: { groups: GroupSummary[] };
+  };
+  /** One group as verified: members, chat, news, agenda. */
+  group: {
+    request: { groupId: string };
+    result: { group: GroupView };
+  };
+  createGroup: {
+    request: { name: string };
+    result: { groupId: string };
+  };
+  /** A personal conversation with a user (an existing one is reused). */
+  startConversation: {
+    request: { username: string };
+    result: { groupId: string };
+  };
+  addGroupMember: {
+    request: { groupId: string; username: string; role: GroupRole };
+    result: Record<never, never>;
+  };
+  /** Remove a member: a new epoch for the others (rotation), then its epoch start. */
+  removeGroupMember: {
+    request: { groupId: string; userId: string };
+    result: Record<never, never>;
+  };
+  sendGroupMessage: {
+    request: { message: SendGroupMessage };
+    result: Record<never, never>;
+  };
+  /**
+   * Wait (at most about 25 s) for a newer message position on the group's live stream; runs
+   * beside the other calls (worker.ts), and only says whether to ask for the group again.
+   */
+  groupWait: {
+    request: { groupId: string; after: number };
+    result: { changed: boolean; removed: boolean };
+  };
 }
 
 export type CallType = keyof Calls;
@@ -361,7 +492,7 @@ export type WireErrorName = ErrorName | ClientErrorName | "ProtocolError" | "Not
  * a document's signed header, a document's content, an older version or index than seen
  * before, a document held back, the access log, or an answer that does not parse.
  */
-export type SecurityCheck = "kdf" | "keys" | "index" | "header" | "content" | "rollback" | "withheld" | "log" | "answer" | "code" | "contact";
+export type SecurityCheck = "kdf" | "keys" | "index" | "header" | "content" | "rollback" | "withheld" | "log" | "answer" | "code" | "contact" | "messages";
 
 export interface WireError {
   name: WireErrorName;
@@ -419,4 +550,12 @@ export const CALL_TYPES: readonly CallType[] = [
   "revoke",
   "sharedWithMe",
   "logout",
+  "groups",
+  "group",
+  "createGroup",
+  "startConversation",
+  "addGroupMember",
+  "removeGroupMember",
+  "sendGroupMessage",
+  "groupWait",
 ];

@@ -200,6 +200,29 @@ export class AccountMemory {
   async saveLogHead(dossierId: string, seq: number, hash: string): Promise<void> {
     await this.store.put({ [this.key("logs", dossierId)]: [seq, hash] });
   }
+
+  // -- groups (groups.ts) ----------------------------------------------------------------------
+  /**
+   * What this browser accepted of a group: its chain pin (format 14.2, check 7), the state of its
+   * message chain (19.4, the messagelog JSON) and how many messages were shown (for unread counts).
+   */
+  async groupSeen(groupId: string): Promise<GroupSeen | null> {
+    const v = await this.read("groups", groupId);
+    if (typeof v !== "object" || v === null) return null;
+    const g = v as Record<string, unknown>;
+    return typeof g["shown"] === "number" ? { pin: g["pin"] ?? null, state: g["state"] ?? null, shown: g["shown"] } : null;
+  }
+
+  async saveGroupSeen(groupId: string, seen: GroupSeen): Promise<void> {
+    await this.store.put({ [this.key("groups", groupId)]: seen });
+  }
+}
+
+/** A group's memory as stored; `pin` and `state` are checked by their readers (groups.ts). */
+export interface GroupSeen {
+  pin: unknown;
+  state: unknown;
+  shown: number;
 }
 
 function isPin(v: unknown): v is Pin {

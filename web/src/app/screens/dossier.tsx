@@ -70,6 +70,17 @@ export async function saveDocument(
   return r.document.name;
 }
 
+/** Rows put on screen at a time: a dossier of 10,000 documents lists at once, and stays usable. */
+export const LIST_PAGE = 100;
+
+/** The documents whose name or title holds `query` (case and accents aside). */
+export function matching(documents: DocumentSummary[], query: string): DocumentSummary[] {
+  const fold = (text: string) => text.normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowerCase();
+  const wanted = fold(query.trim());
+  if (wanted === "") return documents;
+  return documents.filter((d) => fold(d.name).includes(wanted) || fold(d.title).includes(wanted));
+}
+
 interface Preview {
   name: string;
   url: string;
@@ -86,6 +97,8 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
   const [notice, setNotice] = useState<string | null>(null);
   const [preview, setPreview] = useState<Preview | null>(null);
   const [dragging, setDragging] = useState(false);
+  const [query, setQuery] = useState("");
+  const [shown, setShown] = useState(LIST_PAGE);
   const versionInput = useRef<HTMLInputElement>(null);
   const versionFor = useRef<DocumentSummary | null>(null);
   const dialog = useRef<HTMLDialogElement>(null);
@@ -150,6 +163,8 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
 
   const writable = dossier?.role === "owner" || dossier?.role === "write";
   const busy = add.busy || action.busy;
+  const found = documents === null ? [] : matching(documents, query);
+  const visible = found.slice(0, shown);
 
   return (
     <section aria-labelledby="dossier-title">
@@ -187,7 +202,25 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
 
       <h2 class="utrecht-heading-2">{m.t("dossier.documents")}</h2>
       {documents !== null && documents.length === 0 ? <p class="utrecht-paragraph">{m.t("dossier.none")}</p> : null}
-      {documents !== null && documents.length > 0 ? (
+      {documents !== null && documents.length > LIST_PAGE ? (
+        <p class="utrecht-form-field kluis-search">
+          <label class="utrecht-form-label" for="dossier-search">
+            {m.t("dossier.search")}
+          </label>
+          <input
+            id="dossier-search"
+            type="search"
+            class="utrecht-textbox utrecht-textbox--html-input"
+            value={query}
+            onInput={(e) => {
+              setQuery(e.currentTarget.value);
+              setShown(LIST_PAGE);
+            }}
+          />
+        </p>
+      ) : null}
+      {documents !== null && documents.length > 0 && found.length === 0 ? <p class="utrecht-paragraph">{m.t("dossier.noMatch", { query: query.trim() })}</p> : null}
+      {visible.length > 0 ? (
         <table class="utrecht-table utrecht-table--html-table kluis-documents" data-testid="documents">
           <thead class="utrecht-table__header">
             <tr class="utrecht-table__row">
@@ -201,7 +234,7 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
             </tr>
           </thead>
           <tbody class="utrecht-table__body">
-            {documents.map((d) => (
+            {visible.map((d) => (
               <tr class="utrecht-table__row" key={d.documentId} data-document={d.name}>
                 <th class="utrecht-table__cell kluis-doc-name" scope="row" data-label={m.t("dossier.col.name")}>
                   {d.name}
@@ -279,6 +312,18 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
             ))}
           </tbody>
         </table>
+      ) : null}
+      {found.length > LIST_PAGE ? (
+        <div class="kluis-more">
+          <p class="utrecht-paragraph kluis-meta" aria-live="polite">
+            {m.t("dossier.shownOf", { shown: m.count(visible.length), total: m.count(found.length) })}
+          </p>
+          {visible.length < found.length ? (
+            <Button kind="secondary" onClick={() => setShown(shown + LIST_PAGE)}>
+              {m.t("dossier.showMore")}
+            </Button>
+          ) : null}
+        </div>
       ) : null}
       <input
         type="file"
