@@ -307,3 +307,41 @@ export async function expectSecurityPage(d: Device, check: string, what: RegExp)
   assert.match(await d.page.getByTestId("security-what").innerText(), what);
   await d.page.getByText("Neem geen risico: open dit niet en meld het aan de beheerder van uw dorp.").waitFor();
 }
+
+// -- the keyboard -----------------------------------------------------------------------------
+export interface Focused {
+  tag: string;
+  name: string;
+  visible: boolean;
+}
+
+/** What has the focus: its tag, its accessible-ish name, and whether a focus ring shows. */
+export async function focused(page: Page): Promise<Focused> {
+  return page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null;
+    if (el === null) return { tag: "", name: "", visible: false };
+    const labelled = el.getAttribute("aria-label") ?? (el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null) ?? el.closest("label")?.textContent ?? el.textContent ?? "";
+    // The ring is on the element, or (a file input inside its label) on the label.
+    const ring = (e: Element | null): boolean => {
+      if (e === null) return false;
+      const s = getComputedStyle(e);
+      return (s.outlineStyle !== "none" && s.outlineWidth !== "0px") || s.boxShadow !== "none";
+    };
+    return { tag: el.tagName.toLowerCase(), name: labelled.trim(), visible: ring(el) || ring(el.closest("label")) };
+  });
+}
+
+/** Press Tab until the control named `name` has the focus (at most 60 presses). */
+export async function tabTo(page: Page, name: string | RegExp): Promise<void> {
+  const seen: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press("Tab");
+    const f = await focused(page);
+    seen.push(f.name);
+    if (typeof name === "string" ? f.name === name : name.test(f.name)) {
+      assert.ok(f.visible, `the focus on "${f.name}" is not visible`);
+      return;
+    }
+  }
+  assert.fail(`Tab never reached "${name}"; it went through: ${seen.join(" | ")}`);
+}

@@ -11,7 +11,7 @@ import { after, before, test } from "node:test";
 
 import type { Browser, Page } from "playwright-core";
 
-import { device, expectAccessible, KluisServer, launch, PASSPHRASE, registerInUi, screenshot } from "./harness.js";
+import { device, expectAccessible, focused, KluisServer, launch, PASSPHRASE, registerInUi, screenshot, tabTo } from "./harness.js";
 
 let server: KluisServer;
 let browser: Browser;
@@ -25,43 +25,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-interface Focused {
-  tag: string;
-  name: string;
-  visible: boolean;
-}
-
-/** What has the focus: its tag, its accessible-ish name, and whether a focus ring shows. */
-async function focused(page: Page): Promise<Focused> {
-  return page.evaluate(() => {
-    const el = document.activeElement as HTMLElement | null;
-    if (el === null) return { tag: "", name: "", visible: false };
-    const labelled = el.getAttribute("aria-label") ?? (el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null) ?? el.closest("label")?.textContent ?? el.textContent ?? "";
-    // The ring is on the element, or (a file input inside its label) on the label.
-    const ring = (e: Element | null): boolean => {
-      if (e === null) return false;
-      const s = getComputedStyle(e);
-      return (s.outlineStyle !== "none" && s.outlineWidth !== "0px") || s.boxShadow !== "none";
-    };
-    return { tag: el.tagName.toLowerCase(), name: labelled.trim(), visible: ring(el) || ring(el.closest("label")) };
-  });
-}
-
-/** Press Tab until the control named `name` has the focus (at most 60 presses). */
-async function tabTo(page: Page, name: string | RegExp): Promise<void> {
-  const seen: string[] = [];
-  for (let i = 0; i < 60; i++) {
-    await page.keyboard.press("Tab");
-    const f = await focused(page);
-    seen.push(f.name);
-    if (typeof name === "string" ? f.name === name : name.test(f.name)) {
-      assert.ok(f.visible, `the focus on "${f.name}" is not visible`);
-      return;
-    }
-  }
-  assert.fail(`Tab never reached "${name}"; it went through: ${seen.join(" | ")}`);
-}
 
 test("the resident's flow by keyboard alone", async () => {
   const d = await device(browser, server);

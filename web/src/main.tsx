@@ -23,6 +23,9 @@ import { CaseScreen, InboxScreen } from "./app/screens/inbox.js";
 import { OrganisationScreen, OrganisationsScreen } from "./app/screens/organisations.js";
 import { ReceiptsScreen } from "./app/screens/receipts.js";
 import { ExportScreen } from "./app/screens/export.js";
+import { ContactsScreen } from "./app/screens/contacts.js";
+import { ShareScreen } from "./app/screens/share.js";
+import { SharedScreen } from "./app/screens/shared.js";
 import { Alert } from "./app/ui.js";
 import { VaultClient } from "./worker/client.js";
 import { readConfig } from "./worker/origin.js";
@@ -140,6 +143,16 @@ function Shell({ vault }: { vault: VaultClient }) {
       case "changePassphrase":
         screen = <ChangePassphraseScreen />;
         break;
+      // -- sharing and contacts
+      case "share":
+        screen = <ShareScreen dossierId={route.dossierId} documentId={route.documentId} />;
+        break;
+      case "shared":
+        screen = <SharedScreen />;
+        break;
+      case "contacts":
+        screen = <ContactsScreen username={route.username} />;
+        break;
       // village groups and personal messages
       case "groups":
         screen = <GroupsScreen />;
@@ -202,6 +215,12 @@ function Shell({ vault }: { vault: VaultClient }) {
               <>
                 <a class="utrecht-link utrecht-link--html-a" href="#/dossiers">
                   {m.t("nav.dossiers")}
+                </a>
+                <a class="utrecht-link utrecht-link--html-a" href="#/gedeeld-met-mij">
+                  {m.t("nav.shared")}
+                </a>
+                <a class="utrecht-link utrecht-link--html-a" href="#/contacten">
+                  {m.t("nav.contacts")}
                 </a>
                 <a class="utrecht-link utrecht-link--html-a" href="#/groepen">
                   {m.t("group.nav")}

@@ -15,6 +15,10 @@ export type Route =
   | { name: "dossier"; dossierId: string }
   | { name: "log"; dossierId: string }
   | { name: "versions"; documentId: string; dossierId: string }
+  // -- sharing and contacts (screens/share.tsx, shared.tsx, contacts.tsx)
+  | { name: "share"; dossierId: string; documentId: string | null }
+  | { name: "shared" }
+  | { name: "contacts"; username: string | null }
   // village groups and personal messages (screens/groups/)
   | { name: "groups" }
   | { name: "group"; groupId: string; tab: GroupTab }
@@ -47,6 +51,12 @@ export function parseRoute(hash: string): Route {
     return { name: "versions", dossierId: m[1] as string, documentId: m[2] as string };
   }
   if ((m = path.match(new RegExp(`^/dossiers/${ID}$`)))) return { name: "dossier", dossierId: m[1] as string };
+  // -- sharing and contacts
+  if ((m = path.match(new RegExp(`^/dossiers/${ID}/delen$`)))) return { name: "share", dossierId: m[1] as string, documentId: null };
+  if ((m = path.match(new RegExp(`^/dossiers/${ID}/documenten/${ID}/delen$`)))) return { name: "share", dossierId: m[1] as string, documentId: m[2] as string };
+  if (path === "/gedeeld-met-mij") return { name: "shared" };
+  if (path === "/contacten") return { name: "contacts", username: null };
+  if ((m = path.match(/^\/contacten\/([a-z0-9][a-z0-9._-]{0,63})$/))) return { name: "contacts", username: m[1] as string };
   // village groups and personal messages
   if (path === "/groepen") return { name: "groups" };
   if ((m = path.match(new RegExp(`^/groepen/${ID}(?:/(nieuws|chat|agenda|leden))?$`)))) {
@@ -84,6 +94,13 @@ export function hrefOf(route: Route): string {
       return `#/dossiers/${route.dossierId}/logboek`;
     case "versions":
       return `#/dossiers/${route.dossierId}/documenten/${route.documentId}/versies`;
+    // -- sharing and contacts
+    case "share":
+      return route.documentId === null ? `#/dossiers/${route.dossierId}/delen` : `#/dossiers/${route.dossierId}/documenten/${route.documentId}/delen`;
+    case "shared":
+      return "#/gedeeld-met-mij";
+    case "contacts":
+      return route.username === null ? "#/contacten" : `#/contacten/${route.username}`;
     case "groups":
       return "#/groepen";
     case "group": {

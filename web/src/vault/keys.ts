@@ -39,6 +39,13 @@ export async function fingerprintDigest(signingKey: Uint8Array, boxKey: Uint8Arr
   return sha512(concat(ascii(FINGERPRINT), Uint8Array.of(0), signingKey, boxKey));
 }
 
+/** A fingerprint typed with any spacing, in its display form (vault/identity.py `normalise_fingerprint`). */
+export function normaliseFingerprint(text: string): string {
+  const digits = text.replace(/\s+/g, "");
+  if (!/^[0-9]{60}$/.test(digits)) throw new MalformedError("a fingerprint is 60 digits (12 groups of 5)");
+  return digits.match(/.{5}/g)?.join(" ") ?? "";
+}
+
 /** The display form: 12 groups of 5 digits, F[5i:5i+5] as a 40-bit integer modulo 100000. */
 export function formatFingerprint(digest: Uint8Array): string {
   const groups: string[] = [];

@@ -8,9 +8,11 @@
  *     │   │   ├── TamperedLogError          the access log's chain is broken or rewritten
  *     │   │   └── WithheldDocumentError     the server hides a document the signed index lists
  *     │   └── KeyMismatchError
- *     │       └── UnverifiedKeyError        an account's keys are not the ones this device may
- *     │                                     trust: a pinned contact's keys changed, another
- *     │                                     user's record given for a name or id (K2)
+ *     │       ├── UnverifiedKeyError        an account's keys are not the ones this device may
+ *     │       │                             trust: a pinned contact's keys changed, another
+ *     │       │                             user's record given for a name or id (K2)
+ *     │       └── WithheldKeyError          the server shows none of my own grants of a dossier
+ *     │                                     I own, so there is no key to share (K3)
  *     ├── WrongPassphrase, InvalidRecoveryCode, ExpiredError ........ a message on the form
  *     └── ClientError ................................................ a message on the form
  *         ├── ApiError                      the server answered with a problem (RFC 9457)
@@ -49,6 +51,8 @@ export class WithheldDocumentError extends IntegrityError {}
 
 export class UnverifiedKeyError extends KeyMismatchError {}
 
+export class WithheldKeyError extends KeyMismatchError {}
+
 export const CLIENT_ERRORS = {
   ClientError,
   ApiError,
@@ -58,6 +62,7 @@ export const CLIENT_ERRORS = {
   TamperedLogError,
   WithheldDocumentError,
   UnverifiedKeyError,
+  WithheldKeyError,
 } as const;
 
 export type ClientErrorName = keyof typeof CLIENT_ERRORS;

@@ -24,7 +24,7 @@ import { decodeIdentity, type PrivateIdentity } from "../vault/keys.js";
 import type { CommonPasswords } from "../vault/passphrase.js";
 import { ageFileKey, decryptPayload, encryptPayload, type PayloadDigest } from "../vault/payload.js";
 import type { Transport } from "./api.js";
-import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, WithheldDocumentError, type ClientErrorName } from "./errors.js";
+import { ApiError, CLIENT_ERRORS, TamperedLogError, UnverifiedKeyError, WithheldDocumentError, WithheldKeyError, type ClientErrorName } from "./errors.js";
 import { Groups } from "./groups.js";
 import { Kluis, type ProgressFn } from "./kluis.js";
 import { Organisations } from "./organisations.js";
@@ -34,6 +34,7 @@ import { NOTIFY_TOPICS, notifyOff, notifyOn, notifyStatus } from "./notify.js";
 import type { CallType, Calls, DigestInfo, Request, Response, SaveTarget, SecurityCheck, WireError } from "./protocol.js";
 import { CALL_TYPES } from "./protocol.js";
 import { serverOrigin } from "./origin.js";
+import { Sharing } from "./sharing.js";
 import { defaultStore, type TrustStore } from "./store.js";
 
 /** A failure the handler reports by name (not a vault error). */
@@ -100,7 +101,7 @@ function checkOf(error: SecurityError, context: SecurityCheck): SecurityCheck {
   if (context === "organisation" || context === "receipt") return context;
   // An account's keys are not the ones this device may trust (K1, K2): whatever the call was
   // doing, the page says that, not that the list or a document was wrong.
-  if (error instanceof UnverifiedKeyError) return "keys";
+  if (error instanceof UnverifiedKeyError || error instanceof WithheldKeyError) return "keys";
   if (error instanceof KeyMismatchError) return context === "header" || context === "index" ? context : "keys";
   if (error instanceof SignatureError) return context === "answer" ? "keys" : context;
   if (error instanceof MalformedError && context !== "content" && context !== "header") return "answer";
@@ -121,6 +122,14 @@ const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
   addVersion: "header",
   openDocument: "header",
   accessLog: "log",
+  contact: "keys",
+  verifyContact: "keys",
+  organisationByName: "keys",
+  verifyOrganisation: "keys",
+  share: "index",
+  access: "index",
+  revoke: "index",
+  sharedWithMe: "keys",
   groups: "messages",
   group: "messages",
   createGroup: "messages",
@@ -140,11 +149,18 @@ const CONTEXT: Partial<Record<CallType, SecurityCheck>> = {
   receipts: "receipt",
 };
 
+/**
+ * The calls about one person: there a contact's keys that are not the ones this browser may
+ * trust get the page that explains a changed controlecode and what to do about it.
+ */
+const CONTACT_CALLS: ReadonlySet<CallType> = new Set(["contact", "verifyContact", "organisationByName", "verifyOrganisation", "share"]);
+
 function toWireError(error: unknown, type?: CallType): WireError {
   if (error instanceof SecurityError && Object.hasOwn(ERRORS, error.name) || error instanceof SecurityError && Object.hasOwn(CLIENT_ERRORS, error.name)) {
     // A payload that does not decrypt, or differs from its signed digest, is the content's check.
     const context = error instanceof VaultError && /^payload|payload (size|hash)|plaintext size/.test(error.message) ? "content" : (CONTEXT[type as CallType] ?? "answer");
-    return { name: error.name as ErrorName | ClientErrorName, message: error.message, check: checkOf(error, context) };
+    const check = error instanceof UnverifiedKeyError && CONTACT_CALLS.has(type as CallType) ? "contact" : checkOf(error, context);
+    return { name: error.name as ErrorName | ClientErrorName, message: error.message, check };
   }
   if (error instanceof ApiError) return { name: "ApiError", message: error.message, status: error.status, code: error.code };
   if (error instanceof VaultError && Object.hasOwn(CLIENT_ERRORS, error.name)) return { name: error.name as ClientErrorName, message: error.message };
@@ -373,6 +389,44 @@ export function createHandler(options: HandlerOptions = {}): Handle {
     async notifyOff() {
       await notifyOff(kluis.api);
       return { result: {} };
+    },
+
+    async contact(r) {
+      return { result: { contact: await new Sharing(kluis).contact(stringField(r.username, "username")) } };
+    },
+
+    async verifyContact(r) {
+      return { result: { contact: await new Sharing(kluis).verifyContact(stringField(r.username, "username"), stringField(r.fingerprint, "fingerprint")) } };
+    },
+
+    async share(r) {
+      const documentId = r.documentId === null ? null : stringField(r.documentId, "documentId");
+      if (typeof r.write !== "boolean" || typeof r.allowUnverified !== "boolean" || typeof r.expiresAt !== "number") {
+        throw new ProtocolError("ProtocolError", "write and allowUnverified must be booleans, expiresAt a number");
+      }
+      const target = { dossierId: stringField(r.dossierId, "dossierId"), documentId };
+      return { result: await new Sharing(kluis).share(target, stringField(r.username, "username"), r.write, r.expiresAt, r.allowUnverified) };
+    },
+
+    async organisationByName(r) {
+      return { result: { organisation: await new Sharing(kluis).organisation(stringField(r.name, "name")) } };
+    },
+
+    async verifyOrganisation(r) {
+      return { result: { organisation: await new Sharing(kluis).verifyOrganisation(stringField(r.name, "name"), stringField(r.fingerprint, "fingerprint")) } };
+    },
+
+    async access(r) {
+      return { result: await new Sharing(kluis).access(stringField(r.dossierId, "dossierId")) };
+    },
+
+    async revoke(r) {
+      const documentId = r.documentId === null ? null : stringField(r.documentId, "documentId");
+      return { result: await new Sharing(kluis).revoke(stringField(r.dossierId, "dossierId"), stringField(r.recipientId, "recipientId"), documentId) };
+    },
+
+    async sharedWithMe() {
+      return { result: { shares: await new Sharing(kluis).sharedWithMe() } };
     },
 
     async logout() {

@@ -90,7 +90,7 @@ function kdfFromJson(value: unknown): KdfParams {
 }
 
 /** dossiers.py `VersionRecord`: a version as the server lists it, untrusted until opened. */
-interface VersionRecord {
+export interface VersionRecord {
   documentId: string;
   version: bigint;
   header: Bytes;
@@ -512,6 +512,11 @@ export class Kluis {
     return contact;
   }
 
+  /** Drop a contact kept for this session (its pin changed: sharing.ts `verifyContact`). */
+  forgetContact(userId: string): void {
+    this.contacts.delete(userId);
+  }
+
   async contactById(userId: string): Promise<Contact> {
     const { me } = this.session();
     const cached = this.contacts.get(userId);
@@ -743,7 +748,7 @@ export class Kluis {
   }
 
   /** dossiers.py `open_version`: one version's header, under its author's trusted identity. */
-  private async openVersion(dossier: Dossier, record: VersionRecord, author?: Contact): Promise<OpenedHeader> {
+  async openVersion(dossier: Dossier, record: VersionRecord, author?: Contact): Promise<OpenedHeader> {
     const who = (author ?? (await this.contactById(record.authorId))).identity;
     const expect = { dossierId: fromHex(dossier.dossierId), documentId: fromHex(record.documentId), version: record.version, author: who };
     if (dossier.keys.size > 0) return openHeader(record.header, expect, { dossierKeys: dossier.keys });
@@ -778,7 +783,7 @@ export class Kluis {
   }
 
   /** dossiers.py `_owner_confirms`. */
-  private async ownerConfirms(dossier: Dossier, record: VersionRecord, hashed?: Bytes): Promise<boolean> {
+  async ownerConfirms(dossier: Dossier, record: VersionRecord, hashed?: Bytes): Promise<boolean> {
     const listed = headerHashOf(dossier.index, record.documentId, record.version);
     if (listed !== null) {
       if (!equal(listed, hashed ?? (await headerHash(record.header)))) {
@@ -990,7 +995,7 @@ export class Kluis {
    * top of the newest index the server shows (verified to descend from the last one this browser
    * accepted), keeping every document and deletion it lists and never lowering a version.
    */
-  private async signIndex(dossier: Dossier, changed: { documentId: string; version: bigint; header: Bytes }[]): Promise<Dossier> {
+  async signIndex(dossier: Dossier, changed: { documentId: string; version: bigint; header: Bytes }[], epoch?: bigint): Promise<Dossier> {
     const { me, memory } = this.session();
     const newest = await this.loadDossier(dossier.dossierId);
     const entries = new Map(newest.index.entries.map((e) => [toHex(e.documentId), e]));
@@ -1004,15 +1009,16 @@ export class Kluis {
         entries.set(c.documentId, { documentId: fromHex(c.documentId), version: c.version, headerHash: hash });
       }
     }
-    const epoch = newest.index.epoch;
-    const key = newest.keys.get(epoch);
+    // A rotation (sharing.ts) names the new epoch, whose key it has just granted to me.
+    const signedEpoch = epoch ?? newest.index.epoch;
+    const key = newest.keys.get(signedEpoch);
     if (key === undefined) throw new KeyMismatchError("you do not hold the current key of this dossier (access was revoked)");
     const counter = newest.index.counter + 1n;
     const index = await sealIndex(me, {
       dossierId: fromHex(dossier.dossierId),
       counter,
       previousHash: await indexHash(newest.index.encoded),
-      epoch,
+      epoch: signedEpoch,
       dossierKey: key,
       metadata: newest.metadata ?? dossier.metadata ?? { title: "", created: 0 },
       entries: entries.values(),
@@ -1127,7 +1133,7 @@ export class Kluis {
     return infos.map(summary);
   }
 
-  private async documentVersions(documentId: string): Promise<{ dossierId: string; versions: VersionRecord[] }> {
+  async documentVersions(documentId: string): Promise<{ dossierId: string; versions: VersionRecord[] }> {
     checkId(documentId, "document id");
     const answer = obj(await this.api.call("GET", `/documents/${documentId}`), "document");
     if (answer["document_id"] !== documentId) throw new MalformedError("server answer: not the document that was asked for");

@@ -172,6 +172,72 @@ export interface ReceiptSummary {
   documents: number;
 }
 
+// -- sharing (sharing.ts) ----------------------------------------------------------------------
+
+/**
+ * A contact as this browser trusts it (docs/client.md section 3): `new` seen for the first time
+ * now, `unverified` pinned on first use, `verified` its controlecode compared, `changed` the
+ * server now shows other keys (or another account) than the ones pinned, `me` my own account.
+ */
+export interface ContactInfo {
+  userId: string;
+  username: string;
+  /** The controlecode of the keys the server shows now. */
+  fingerprint: string;
+  state: "new" | "unverified" | "verified" | "changed" | "me";
+  /** For `changed`: the controlecode pinned on this device. */
+  pinnedFingerprint: string | null;
+}
+
+/** An organisation as section 13.1 verified it; `verifiedBy` null: nobody compared its fingerprint. */
+export interface OrganisationInfo {
+  orgId: string;
+  name: string;
+  fingerprint: string;
+  verifiedBy: "you" | "operator" | null;
+  firstSeen: boolean;
+}
+
+export interface ShareOutcome {
+  recipient: string;
+  verified: boolean;
+  firstSeen: boolean;
+  grants: number;
+  /** A document shared on its own: versions left out because the owner does not confirm them. */
+  unconfirmed: number[];
+}
+
+/** One recipient of my own signed grants in a dossier (who has access, and until when). */
+export interface AccessRow {
+  recipientId: string;
+  name: string;
+  /** false: an organisation (named by its id's first characters). */
+  person: boolean;
+  verified: boolean;
+  /** Their share of the whole dossier; `currentKey` false: they hold old keys only. */
+  dossier: { rights: "read" | "write"; expiresAt: number; expired: boolean; currentKey: boolean } | null;
+  documents: { documentId: string; name: string; versions: number[]; expiresAt: number; expired: boolean }[];
+  /** Unix seconds: the first grant. */
+  since: number;
+}
+
+/** One share to me, every grant of it opened (section 12). */
+export interface SharedRow {
+  dossierId: string;
+  /** null: the whole dossier. */
+  documentId: string | null;
+  granter: string;
+  granterVerified: boolean;
+  rights: "read" | "write";
+  /** Unix seconds; 0 = no end date. */
+  expiresAt: number;
+  since: number;
+  /** The dossier's key epochs, or the document's versions. */
+  numbers: number[];
+  /** The dossier's title from its signed index (a whole-dossier share). */
+  title: string | null;
+}
+
 /** What a long call reports while it runs. */
 export interface TransferProgress {
   phase: "prelogin" | "kdf" | "login" | "encrypt" | "upload" | "download" | "decrypt";
@@ -448,6 +514,51 @@ export interface Calls {
     request: Record<never, never>;
     result: Record<never, never>;
   };
+  // -- sharing (sharing.ts) --------------------------------------------------------------------
+  /** A contact by username, with its controlecode and whether it changed (section 3). */
+  contact: {
+    request: { username: string };
+    result: { contact: ContactInfo };
+  };
+  /** Pin a contact as verified after comparing the controlecode (typed or scanned). */
+  verifyContact: {
+    request: { username: string; fingerprint: string };
+    result: { contact: ContactInfo };
+  };
+  /** An organisation by name (without the @), verified (section 13.1), before sharing with it. */
+  organisationByName: {
+    request: { name: string };
+    result: { organisation: OrganisationInfo };
+  };
+  /** Keep an organisation as verified after the person compared its fingerprint (typed). */
+  verifyOrganisation: {
+    request: { name: string; fingerprint: string };
+    result: { organisation: OrganisationInfo };
+  };
+  /**
+   * Share a dossier (documentId null) or one document with a person or `@organisation`;
+   * `expiresAt` Unix seconds, 0 = no end; `allowUnverified`: the person confirmed sharing with an
+   * organisation nobody verified (otherwise refused).
+   */
+  share: {
+    request: { dossierId: string; documentId: string | null; username: string; write: boolean; expiresAt: number; allowUnverified: boolean };
+    result: ShareOutcome;
+  };
+  /** Who has access to a dossier, from the owner's own signed grants, and the dossier's epoch. */
+  access: {
+    request: { dossierId: string };
+    result: { epoch: number; rows: AccessRow[] };
+  };
+  /** End a share; a whole-dossier share gets a new dossier key first (`epoch`, 0 if none). */
+  revoke: {
+    request: { dossierId: string; recipientId: string; documentId: string | null };
+    result: { epoch: number };
+  };
+  /** "Gedeeld met mij": the shares to me, each opened. */
+  sharedWithMe: {
+    request: Record<never, never>;
+    result: { shares: SharedRow[] };
+  };
   /** Forget every key. */
   logout: {
     request: Record<never, never>;
@@ -511,7 +622,7 @@ export type WireErrorName = ErrorName | ClientErrorName | "ProtocolError" | "Not
  * a document's signed header, a document's content, an older version or index than seen
  * before, a document held back, the access log, or an answer that does not parse.
  */
-export type SecurityCheck = "kdf" | "keys" | "index" | "header" | "content" | "rollback" | "withheld" | "log" | "answer" | "code" | "messages" | "organisation" | "receipt";
+export type SecurityCheck = "kdf" | "keys" | "index" | "header" | "content" | "rollback" | "withheld" | "log" | "answer" | "code" | "messages" | "organisation" | "receipt" | "contact";
 
 export interface WireError {
   name: WireErrorName;
@@ -572,6 +683,14 @@ export const CALL_TYPES: readonly CallType[] = [
   "notifyStatus",
   "notifyOn",
   "notifyOff",
+  "contact",
+  "verifyContact",
+  "organisationByName",
+  "verifyOrganisation",
+  "share",
+  "access",
+  "revoke",
+  "sharedWithMe",
   "logout",
   "groups",
   "group",

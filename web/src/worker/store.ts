@@ -91,6 +91,20 @@ export interface Pin {
   verified: boolean;
 }
 
+/**
+ * An organisation as this browser verified it (docs/client.md section 13.1 step 5): its name,
+ * fingerprint, newest epoch and that epoch's key id (hex), the BLAKE3 hash (hex) of every
+ * epoch record, and whether the person compared its fingerprint on this device.
+ */
+export interface OrganisationPin {
+  name: string;
+  fingerprint: string;
+  epoch: number;
+  keyId: string;
+  recordHashes: string[];
+  verified: boolean;
+}
+
 /** The facts of one account on this browser, with the typed accessors the client uses. */
 export class AccountMemory {
   constructor(
@@ -122,6 +136,21 @@ export class AccountMemory {
     const entries: Record<string, unknown> = { [this.key("pins", userId)]: pin };
     if (!ids.includes(userId)) entries[this.key("names", pin.username)] = [...ids, userId];
     await this.store.put(entries);
+  }
+
+  async organisationPin(orgId: string): Promise<OrganisationPin | null> {
+    const v = await this.read("organisations", orgId);
+    return isOrganisationPin(v) ? v : null;
+  }
+
+  /** The organisation pinned under a name (an index kept next to the pins). */
+  async organisationNamed(name: string): Promise<string | null> {
+    const v = await this.read("organisation-names", name);
+    return typeof v === "string" ? v : null;
+  }
+
+  async saveOrganisationPin(orgId: string, pin: OrganisationPin): Promise<void> {
+    await this.store.put({ [this.key("organisations", orgId)]: pin, [this.key("organisation-names", pin.name)]: orgId });
   }
 
   async dossierOwner(dossierId: string): Promise<string | null> {
@@ -250,6 +279,20 @@ function isPin(v: unknown): v is Pin {
   if (typeof v !== "object" || v === null) return false;
   const p = v as Record<string, unknown>;
   return typeof p["username"] === "string" && typeof p["keyId"] === "string" && typeof p["fingerprint"] === "string" && typeof p["verified"] === "boolean";
+}
+
+function isOrganisationPin(v: unknown): v is OrganisationPin {
+  if (typeof v !== "object" || v === null) return false;
+  const p = v as Record<string, unknown>;
+  return (
+    typeof p["name"] === "string" &&
+    typeof p["fingerprint"] === "string" &&
+    typeof p["epoch"] === "number" &&
+    typeof p["keyId"] === "string" &&
+    Array.isArray(p["recordHashes"]) &&
+    p["recordHashes"].every((h) => typeof h === "string") &&
+    typeof p["verified"] === "boolean"
+  );
 }
 
 /** The KDF floor of an account on this browser (L14), by username. */

@@ -185,6 +185,10 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
           {dossier.role === "owner" ? (
             <>
               {" · "}
+              <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "share", dossierId, documentId: null })}>
+                {m.t("share.link")}
+              </a>
+              {" · "}
               <a class="utrecht-link utrecht-link--html-a" href={hrefOf({ name: "receipts", dossierId })}>
                 {m.t("inbox.receiptsLink")}
               </a>
@@ -301,6 +305,15 @@ export function DossierScreen({ dossierId }: { dossierId: string }) {
                   >
                     {m.t("dossier.versions")}
                   </a>
+                  {dossier?.role === "owner" ? (
+                    <a
+                      class="utrecht-link utrecht-link--html-a kluis-action-link"
+                      href={hrefOf({ name: "share", dossierId, documentId: d.documentId })}
+                      aria-label={m.t("share.documentLinkLabel", { name: d.name })}
+                    >
+                      {m.t("share.documentLink")}
+                    </a>
+                  ) : null}
                   </div>
                 </td>
               </tr>
