@@ -64,7 +64,7 @@ const url = await (async () => {
 })();
 const cli = (cliArgs, profile = "profile") => {
   const started = performance.now();
-  const run = spawnSync(KLUIS, cliArgs, { encoding: "utf8", cwd: root, env: { ...process.env, KLUIS_SERVER: url, KLUIS_PROFILE: join(root, profile), KLUIS_PASSPHRASE: PASSPHRASE, NO_COLOR: "1" } });
+  const run = spawnSync(KLUIS, cliArgs, { encoding: "utf8", cwd: root, maxBuffer: 1 << 28, env: { ...process.env, KLUIS_SERVER: url, KLUIS_PROFILE: join(root, profile), KLUIS_PASSPHRASE: PASSPHRASE, NO_COLOR: "1" } });
   if (run.status !== 0) throw new Error(`kluis ${cliArgs.join(" ")}: ${run.stdout}${run.stderr}`);
   return { out: run.stdout, seconds: (performance.now() - started) / 1000 };
 };

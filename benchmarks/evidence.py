@@ -99,7 +99,7 @@ def export_time(directory: Path, versions: int) -> None:
         client.export(dossier, directory / "plain", PASSPHRASE)
         plain = time.perf_counter() - start
         os.environ["KLUIS_LOG_KEY"] = vkey
-        os.environ["KLUIS_WITNESS_QUORUM"] = "0"
+        os.environ["KLUIS_LOG_QUORUM"] = "0"
         start = time.perf_counter()
         client.export(dossier, directory / "with-evidence", PASSPHRASE)
         with_evidence = time.perf_counter() - start

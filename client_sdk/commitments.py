@@ -15,8 +15,8 @@ would change the header format and be stale by the time the witnesses cosign.
 
 The log's parameters come from the environment until the profile pins them:
 `KLUIS_LOG_KEY` (the log's verifier key, `<origin>+<key ID>+<base64>`, as `kluis server`
-prints it and the operator publishes it), `KLUIS_WITNESSES` (the witnesses' verifier keys,
-separated by white space) and `KLUIS_WITNESS_QUORUM` (how many of them must have cosigned;
+prints it and the operator publishes it), `KLUIS_LOG_WITNESSES` (the witnesses' verifier keys,
+separated by white space) and `KLUIS_LOG_QUORUM` (how many of them must have cosigned;
 all of them when not set).
 """
 
@@ -41,8 +41,8 @@ from vault.tlog import leaf_hash, verify_inclusion
 from .errors import ClientError
 
 LOG_KEY_ENV = "KLUIS_LOG_KEY"
-WITNESSES_ENV = "KLUIS_WITNESSES"
-QUORUM_ENV = "KLUIS_WITNESS_QUORUM"
+WITNESSES_ENV = "KLUIS_LOG_WITNESSES"
+QUORUM_ENV = "KLUIS_LOG_QUORUM"
 
 
 class Sha256Reader:

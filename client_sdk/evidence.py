@@ -115,7 +115,7 @@ def required_log() -> TrustedLog:
     log = trusted_log()
     if log is None:
         raise ClientError(
-            f"set {LOG_KEY_ENV} to the log key the operator publishes (and KLUIS_WITNESSES): "
+            f"set {LOG_KEY_ENV} to the log key the operator publishes (and KLUIS_LOG_WITNESSES): "
             "evidence is checked against those, not against what the server says"
         )
     return log

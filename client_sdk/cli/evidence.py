@@ -28,7 +28,7 @@ def evidence(
     profile: ProfileOpt = None,
 ) -> None:
     """Write an evidence package: proof, checkable without Kluis, that a document existed by
-    a time (needs KLUIS_LOG_KEY, and KLUIS_WITNESSES for a time the witnesses vouch for)."""
+    a time (needs KLUIS_LOG_KEY, and KLUIS_LOG_WITNESSES for a time the witnesses vouch for)."""
     # Imported here: building the app for --help stays cheap (client_sdk/cli/main.py).
     from client_sdk.evidence import dutch_time, english_time
 

@@ -62,8 +62,8 @@ def setting(
 ) -> Iterator[Setting]:
     env = {
         "KLUIS_LOG_KEY": params.log_vkey,
-        "KLUIS_WITNESSES": witness.vkey,
-        "KLUIS_WITNESS_QUORUM": "1",
+        "KLUIS_LOG_WITNESSES": witness.vkey,
+        "KLUIS_LOG_QUORUM": "1",
     }
     for name, value in env.items():  # the SDK in this process reads them too
         monkeypatch.setenv(name, value)
