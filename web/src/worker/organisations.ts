@@ -26,15 +26,14 @@ import {
   ROLE_ADMIN,
   ROLE_MEMBER,
   sealMembership,
-  verifyChain,
-  verifyRoster,
   type OrgChain,
   type Roster,
 } from "../vault/organisation.js";
 import { decodeReceipt, sealReceipt, verifyReceipt, type Receipt } from "../vault/receipt.js";
 import { b64, unb64 } from "./api.js";
-import { ApiError, ClientError, UnverifiedKeyError } from "./errors.js";
+import { ApiError, ClientError } from "./errors.js";
 import { checkId, int, list, newId, now, obj, type Kluis, type OrganisationAccess } from "./kluis.js";
+import { trustedOrganisation } from "./orgtrust.js";
 import type { InboxCase, OrganisationSummary, OrganisationView, ReceiptSummary, Role } from "./protocol.js";
 
 /** The kinds a person creates here (vault/kinds.py INSTITUTION_KINDS); groups are village-web's. */
@@ -79,35 +78,10 @@ export class Organisations implements OrganisationAccess {
     return (await this.kluis.contactById(toHex(userId))).identity;
   }
 
-  /** directory.py `organisation` (docs/client.md 13.1, steps 1-6). */
+  /** directory.py `organisation` (docs/client.md 13.1): steps 1-5 in orgtrust.ts, then 6. */
   async fetch(orgId: string): Promise<VerifiedOrg> {
-    const { me, memory } = this.kluis.session();
-    const answer = obj(await this.kluis.api.call("GET", `/organisations/${orgId}`), "organisation");
-    const records = list(answer["records"], "records").map((r) => unb64(r, "record"));
-    const pin = await memory.orgPin(orgId);
-    const chain = await verifyChain(records, {
-      authorOf: (id) => this.identityOf(id),
-      orgId: fromHex(orgId),
-      pin: pin === null ? null : { fingerprint: pin.fingerprint, epoch: pin.epoch, keyId: fromHex(pin.keyId), recordHashes: pin.recordHashes.map(fromHex) },
-    }); // 2
-    const other = await memory.orgPinnedUnder(chain.name);
-    if (other !== null && other !== orgId) {
-      throw new UnverifiedKeyError(`the server now gives the name ${chain.name} to another organisation than the one pinned on this device`); // 1
-    }
-    const memberships = list(answer["memberships"], "memberships").map((m) => unb64(obj(m, "membership")["membership"], "membership"));
-    const roster = await verifyRoster(chain, memberships, (id) => this.identityOf(id)); // 3
-    const recorded = answer["verified_fingerprint"];
-    if (typeof recorded === "string" && recorded !== chain.fingerprint) {
-      throw new KeyMismatchError(`organisation ${chain.name}: the fingerprint the operator verified is not the one of its keys`); // 4
-    }
-    await memory.saveOrgPin(orgId, {
-      name: chain.name,
-      fingerprint: chain.fingerprint,
-      epoch: chain.epoch,
-      keyId: toHex(chain.current.identity.keyId),
-      recordHashes: chain.hashes.map(toHex),
-      verified: pin?.verified ?? false,
-    }); // 5
+    const { me } = this.kluis.session();
+    const { chain, roster, verifiedBy, operatorVerified } = await trustedOrganisation(this.kluis, { orgId });
     const keys = new Map<number, PrivateIdentity>();
     const myId = toHex(me.public.userId);
     for (const [i, members] of roster.members.entries()) {
@@ -118,7 +92,7 @@ export class Organisations implements OrganisationAccess {
       const opened = await openMembership(mine.encoded, record, me, await this.identityOf(mine.adminId)); // 6
       keys.set(i + 1, opened.org);
     }
-    const verified: VerifiedOrg = { orgId, chain, roster, keys, verified: pin?.verified ?? false, operatorVerified: typeof recorded === "string" };
+    const verified: VerifiedOrg = { orgId, chain, roster, keys, verified: verifiedBy === "you", operatorVerified };
     this.cache.set(orgId, verified);
     return verified;
   }

@@ -3,22 +3,28 @@
  * Python client's directory.py `organisation`): its key chain verified against this browser's
  * pin, each record's author through section 3, its signed roster, the operator's recorded
  * fingerprint checked against the chain, and only then the pin raised. Sharing uses it to seal
- * to the current epoch (13.2); a rotation to check that a grant's key is one of the chain's.
+ * to the current epoch (13.2), a rotation to check that a grant's key is one of the chain's, and
+ * a member's organisation page and inbox (organisations.ts) before opening their memberships:
+ * one pin per organisation on this browser, whichever screen saw it first.
  */
 
 import { fromHex, toHex } from "../vault/bytes.js";
 import { IntegrityError, KeyMismatchError, MalformedError } from "../vault/errors.js";
 import { normaliseFingerprint } from "../vault/keys.js";
-import { verifyChain, verifyRoster, type OrgChain } from "../vault/organisation.js";
+import { verifyChain, verifyRoster, type OrgChain, type Roster } from "../vault/organisation.js";
 import { unb64 } from "./api.js";
 import { UnverifiedKeyError } from "./errors.js";
 import type { Kluis } from "./kluis.js";
 
 export interface TrustedOrganisation {
   chain: OrgChain;
+  /** The signed roster of every epoch (step 3), for a member's own keys (step 6, organisations.ts). */
+  roster: Roster;
   /** Verified by the person on this device, or by the server's operator (whose fingerprint matched). */
   verified: boolean;
   verifiedBy: "you" | "operator" | null;
+  /** The operator's recorded fingerprint is this chain's (whether or not the person compared it too). */
+  operatorVerified: boolean;
   firstSeen: boolean;
 }
 
@@ -59,8 +65,15 @@ export async function trustedOrganisation(kluis: Kluis, ask: { name: string } | 
     pin: pin === null ? null : { fingerprint: pin.fingerprint, epoch: pin.epoch, keyId: fromHex(pin.keyId), recordHashes: pin.recordHashes.map(fromHex) },
   }); // 2
   if (toHex(chain.orgId) !== claimed) throw new IntegrityError("server answer: the organisation's records name another id");
+  if (name === null && pin === null) {
+    // Asked by id (a member's page, the inbox): the name the chain gives must not be pinned to another id.
+    const other = await memory.organisationNamed(chain.name);
+    if (other !== null && other !== claimed) {
+      throw new UnverifiedKeyError(`the server now gives the name ${chain.name} to another organisation than the one this device knows`); // 1
+    }
+  }
   const memberships = list(answer["memberships"], "memberships").map((m) => unb64(obj(m, "membership")["membership"], "membership"));
-  await verifyRoster(chain, memberships, identityOf); // 3
+  const roster = await verifyRoster(chain, memberships, identityOf); // 3
   let operator = answer["verified_fingerprint"];
   if (operator !== null && operator !== undefined) {
     if (typeof operator !== "string") throw new MalformedError("server answer: verified_fingerprint");
@@ -83,5 +96,5 @@ export async function trustedOrganisation(kluis: Kluis, ask: { name: string } | 
     verified: mine,
   }); // 5
   const byOperator = typeof operator === "string";
-  return { chain, verified: mine || byOperator, verifiedBy: mine ? "you" : byOperator ? "operator" : null, firstSeen: pin === null };
+  return { chain, roster, verified: mine || byOperator, verifiedBy: mine ? "you" : byOperator ? "operator" : null, operatorVerified: byOperator, firstSeen: pin === null };
 }

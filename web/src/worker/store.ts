@@ -217,22 +217,7 @@ export class AccountMemory {
     await this.store.put({ [this.key("groups", groupId)]: seen });
   }
 
-  // -- organisations (worker/organisations.ts) --------------------------------------------------
-  /** The key chain this device verified for an organisation (format section 14.2, check 7). */
-  async orgPin(orgId: string): Promise<OrgPin | null> {
-    const v = await this.read("orgs", orgId);
-    return isOrgPin(v) ? v : null;
-  }
-
-  async orgPinnedUnder(name: string): Promise<string | null> {
-    const v = await this.read("orgnames", name);
-    return typeof v === "string" ? v : null;
-  }
-
-  async saveOrgPin(orgId: string, pin: OrgPin): Promise<void> {
-    await this.store.put({ [this.key("orgs", orgId)]: pin, [this.key("orgnames", pin.name)]: orgId });
-  }
-
+  // -- the organisation inbox (worker/organisations.ts) ---------------------------------------
   /** When this account last looked at an organisation's inbox (Unix seconds; 0: never). */
   async inboxVisit(orgId: string): Promise<number> {
     const v = await this.read("visits", orgId);
@@ -249,30 +234,6 @@ export interface GroupSeen {
   pin: unknown;
   state: unknown;
   shown: number;
-}
-
-/** An organisation's pin: its name, fingerprint, newest epoch seen with its key id, every record's hash (hex). */
-export interface OrgPin {
-  name: string;
-  fingerprint: string;
-  epoch: number;
-  keyId: string;
-  recordHashes: string[];
-  /** This device verified the fingerprint itself (the operator's verification is the server's to show). */
-  verified: boolean;
-}
-
-function isOrgPin(v: unknown): v is OrgPin {
-  if (typeof v !== "object" || v === null) return false;
-  const p = v as Record<string, unknown>;
-  return (
-    typeof p["name"] === "string" &&
-    typeof p["fingerprint"] === "string" &&
-    typeof p["epoch"] === "number" &&
-    typeof p["keyId"] === "string" &&
-    Array.isArray(p["recordHashes"]) &&
-    typeof p["verified"] === "boolean"
-  );
 }
 
 function isPin(v: unknown): v is Pin {
