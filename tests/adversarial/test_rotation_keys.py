@@ -44,7 +44,8 @@ def epoch_grants(world: World, dossier: str, recipient: str, epoch: int) -> list
 
 
 def substitute_keys(world: World, user_id: str, fake: PrivateIdentity) -> RewritingTransport:
-    """The server answers GET /users/by-id/<user_id> with its own keys under that id, which
+    """The server answers lookups of `user_id` (GET /users/by-id/<user_id>, and its row of
+    POST /users/by-ids) with its own keys under that id, which
     it logged (under the user's label, beside the real entry) and proves in its answer: the
     log then shows everyone the substitute, and the checks that remain are those named here."""
     index = logoperator.log_identity(world.server, user_id, fake.public.encode(), take_over=False)
@@ -57,7 +58,18 @@ def substitute_keys(world: World, user_id: str, fake: PrivateIdentity) -> Rewrit
             body["log"] = {**body["log"], "index": index, "inclusion": [b64(h) for h in proof]}
         return body
 
-    return RewritingTransport(rewrite=rewrite_json("GET", rf".*/users/by-id/{user_id}", swap))
+    one = rewrite_json("GET", rf".*/users/by-id/{user_id}", swap)
+    # ... and in the batch lookup a removal makes of the remaining members (POST /users/by-ids).
+    batch = rewrite_json(
+        "POST",
+        r".*/users/by-ids",
+        lambda rows: [swap(row) if row.get("user_id") == user_id else row for row in rows],
+    )
+
+    def either(request: httpx.Request, response: httpx.Response) -> httpx.Response | None:
+        return one(request, response) or batch(request, response)
+
+    return RewritingTransport(rewrite=either)
 
 
 def shared_with_bob_and(world: World, other: str, *, write: bool = False) -> str:

@@ -57,7 +57,7 @@ def postgres_database() -> Iterator[PostgresDatabase]:
 @pytest.fixture
 def server_env(postgres_database: PostgresDatabase, tmp_path: Path) -> dict[str, str]:
     """Settings for server processes that share one migrated PostgreSQL database, one blob
-    directory and one server secret, as replicas behind a load balancer do."""
+    directory, one server secret and one log's keys, as replicas behind a load balancer do."""
     engine = make_engine(postgres_database.url, pool_size=1)
     try:
         upgrade(engine)
@@ -67,6 +67,11 @@ def server_env(postgres_database: PostgresDatabase, tmp_path: Path) -> dict[str,
         "KLUIS_DATABASE_URL": postgres_database.url,
         "KLUIS_BLOB_DIR": str(tmp_path / "shared-blobs"),
         "KLUIS_SERVER_SECRET": secrets.token_hex(32),
+        # One log on every replica (deployment.md): a log key or VRF key of each replica's own
+        # would be two logs, and a client pinned to one refuses the other's proofs.
+        "KLUIS_LOG_KEY": secrets.token_hex(32),
+        "KLUIS_VRF_KEY": secrets.token_hex(32),
+        "KLUIS_OPERATOR_KEY": secrets.token_hex(32),
     }
 
 
