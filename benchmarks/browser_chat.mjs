@@ -19,15 +19,16 @@
 //   times, median and worst (target: under 200 ms on loopback).
 //
 // A benchmark, never a test: it prints figures, nothing passes or fails.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { startKluisServer } from "./kluis_server.mjs";
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { chromium } = await import(join(ROOT, "web", "node_modules", "playwright-core", "index.mjs"));
-const KLUIS = join(ROOT, ".venv", "bin", "kluis");
 const PYTHON = join(ROOT, ".venv", "bin", "python");
 const PASSPHRASE = "scheur in de gevel boven de voordeur 2026";
 const args = process.argv.slice(2);
@@ -37,24 +38,8 @@ const SENDS = option("--sends", 10);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const root = mkdtempSync(join(tmpdir(), "kluis-bench-chat-"));
-const data = join(root, "data");
-const server = spawn(KLUIS, ["server", "--host", "127.0.0.1", "--port", "0", "--data-dir", data], {
-  stdio: ["ignore", "pipe", "pipe"],
-  env: { ...process.env, KLUIS_MESSAGE_POST_MAX: "100000" },
-});
-const url = await new Promise((ok, fail) => {
-  let out = "";
-  const seen = (c) => {
-    out += c;
-    const m = out.match(/Kluis server listening on (http:\/\/\S+)/);
-    if (m) ok(m[1]);
-  };
-  server.stdout.on("data", seen);
-  server.stderr.on("data", seen);
-  server.on("exit", (code) => fail(new Error(`server exited ${code}: ${out}`)));
-});
-server.stdout.on("data", () => undefined);
-server.stderr.on("data", () => undefined);
+const server = await startKluisServer(root, { KLUIS_MESSAGE_POST_MAX: "100000" });
+const url = server.url;
 
 // -- the accounts, the group and its messages (Python) ---------------------------------------------
 const seed = spawnSync(PYTHON, ["-c", `
@@ -146,7 +131,6 @@ try {
   console.log(`  a sent message on the other member's screen (${SENDS}x; target < 200 ms): median ${median(delivery).toFixed(0)} ms, worst ${Math.max(...delivery).toFixed(0)} ms`);
 } finally {
   await browser.close();
-  server.kill("SIGTERM");
-  await new Promise((r) => server.once("exit", r));
+  await server.stop();
   rmSync(root, { recursive: true, force: true });
 }

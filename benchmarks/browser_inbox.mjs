@@ -20,9 +20,10 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { startKluisServer } from "./kluis_server.mjs";
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { chromium } = await import(join(ROOT, "web", "node_modules", "playwright-core", "index.mjs"));
-const KLUIS = join(ROOT, ".venv", "bin", "kluis");
 const PYTHON = join(ROOT, ".venv", "bin", "python");
 const PASSPHRASE = "benchmark passphrase, 2026 kaasschaaf";
 const args = process.argv.slice(2);
@@ -32,22 +33,10 @@ const REPEAT = option("--repeat", 2);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const root = mkdtempSync(join(tmpdir(), "kluis-bench-inbox-"));
-const server = spawn(KLUIS, ["server", "--host", "127.0.0.1", "--port", "0", "--data-dir", join(root, "data")], { stdio: ["ignore", "pipe", "pipe"] });
-const url = await new Promise((ok, fail) => {
-  let out = "";
-  const seen = (c) => {
-    out += c;
-    const m = out.match(/Kluis server listening on (http:\/\/\S+)/);
-    if (m) ok(m[1]);
-  };
-  server.stdout.on("data", seen);
-  server.stderr.on("data", seen);
-  server.on("exit", (code) => fail(new Error(`server exited ${code}: ${out}`)));
-});
-server.stdout.on("data", () => undefined);
-server.stderr.on("data", () => undefined);
+const server = await startKluisServer(root);
+const url = server.url;
 
-/** Python, run without blocking this process: its event loop keeps draining the server's output. */
+/** Python as a child process: answers what it printed, or fails with what it wrote to stderr. */
 function python(code) {
   return new Promise((ok, fail) => {
     const child = spawn(PYTHON, ["-c", code], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
@@ -116,7 +105,6 @@ print(t)
   console.log(`\nbrowser (later visits) / Python: ${(median(visits.slice(visits.length > 1 ? 1 : 0)) / py).toFixed(2)}`);
 } finally {
   await browser.close();
-  server.kill("SIGTERM");
-  await new Promise((r) => server.once("exit", r));
+  await server.stop();
   rmSync(root, { recursive: true, force: true });
 }

@@ -19,11 +19,13 @@
 // login from the stored session, the same steps).
 //
 // A benchmark, never a test: it prints a table and the ratios, nothing passes or fails.
-import { spawn, spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { startKluisServer } from "./kluis_server.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { chromium } = await import(join(ROOT, "web", "node_modules", "playwright-core", "index.mjs"));
@@ -35,21 +37,8 @@ const DOCUMENTS = option("--documents", 1000);
 const PEOPLE = option("--people", 10);
 
 const root = mkdtempSync(join(tmpdir(), "kluis-bench-revoke-"));
-// The server writes to a file, not a pipe: the CLI runs synchronously here, and a pipe nobody
-// reads while it runs fills with the server's request log and stalls the server.
-const logPath = join(root, "server.log");
-const log = openSync(logPath, "w");
-const server = spawn(KLUIS, ["server", "--host", "127.0.0.1", "--port", "0", "--data-dir", join(root, "data")], { stdio: ["ignore", log, log] });
-const url = await new Promise((ok, fail) => {
-  server.on("exit", (code) => fail(new Error(`server exited ${code}: ${readFileSync(logPath, "utf8")}`)));
-  const poll = setInterval(() => {
-    const m = readFileSync(logPath, "utf8").match(/Kluis server listening on (http:\/\/\S+)/);
-    if (m) {
-      clearInterval(poll);
-      ok(m[1]);
-    }
-  }, 100);
-});
+const server = await startKluisServer(root);
+const url = server.url;
 const cli = (profile, cliArgs) => {
   const started = performance.now();
   const run = spawnSync(KLUIS, cliArgs, { encoding: "utf8", cwd: root, maxBuffer: 1 << 26, env: { ...process.env, KLUIS_SERVER: url, KLUIS_PROFILE: join(root, profile), KLUIS_PASSPHRASE: PASSPHRASE, NO_COLOR: "1" } });
@@ -108,8 +97,6 @@ try {
   for (const [what, value, ratio] of rows) console.log(`${what.padEnd(width)}  ${value.padStart(9)}  ${ratio}`);
 } finally {
   await browser?.close();
-  server.kill("SIGTERM");
-  await new Promise((r) => server.once("exit", r));
-  closeSync(log);
+  await server.stop();
   rmSync(root, { recursive: true, force: true });
 }

@@ -23,12 +23,14 @@
 //   document verified in the worker, the first page of rows shown with the count).
 //
 // A benchmark, never a test: it prints a table and the ratios, nothing passes or fails.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { randomFillSync } from "node:crypto";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { startKluisServer } from "./kluis_server.mjs";
 import { gzipSync } from "node:zlib";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -44,24 +46,8 @@ const LIST_DOCUMENTS = option("--list-documents", 0);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const root = mkdtempSync(join(tmpdir(), "kluis-bench-browser-"));
-// The server writes its log to a file, not a pipe: while a synchronous child runs (spawnSync),
-// nothing here would drain a pipe, and a full one stalls the server mid-request.
-const serverLog = join(root, "server.log");
-const logFd = openSync(serverLog, "w");
-const server = spawn(KLUIS, ["server", "--host", "127.0.0.1", "--port", "0", "--data-dir", join(root, "data")], { stdio: ["ignore", logFd, logFd] });
-closeSync(logFd);
-let exited = null;
-server.on("exit", (code) => {
-  exited = code;
-});
-const url = await (async () => {
-  for (;;) {
-    const m = readFileSync(serverLog, "utf8").match(/Kluis server listening on (http:\/\/\S+)/);
-    if (m) return m[1];
-    if (exited !== null) throw new Error(`server exited ${exited}: ${readFileSync(serverLog, "utf8")}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-})();
+const server = await startKluisServer(root);
+const url = server.url;
 const cli = (cliArgs, profile = "profile") => {
   const started = performance.now();
   const run = spawnSync(KLUIS, cliArgs, { encoding: "utf8", cwd: root, maxBuffer: 1 << 28, env: { ...process.env, KLUIS_SERVER: url, KLUIS_PROFILE: join(root, profile), KLUIS_PASSPHRASE: PASSPHRASE, NO_COLOR: "1" } });
@@ -266,8 +252,7 @@ print(lijst)
     rows.push([`list ${LIST_DOCUMENTS} documents, first time in the browser (all verified, first page shown)`, `${browserList.toFixed(2)} s`, `${(browserList / cliList).toFixed(2)}x kluis ls (target ≤ 2x)`]);
   }
 } finally {
-  server.kill("SIGTERM");
-  if (exited === null) await new Promise((r) => server.once("exit", r));
+  await server.stop();
   rmSync(root, { recursive: true, force: true });
 }
 console.log(`| what | measured | compared |\n|---|---:|---|`);
